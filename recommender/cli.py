@@ -1,0 +1,377 @@
+"""The ``recommender`` command line: thin commands over :class:`recommender.core.Recommender`.
+
+Each command parses its options, calls the facade and prints; anything worth testing on its own
+lives below this layer.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+from tqdm import tqdm
+
+from recommender import dumps, resources
+from recommender.config import ConfigError, Settings
+from recommender.core import FileOutcome, IngestReport, PaperInfo, PaperQuery, Recommender
+from recommender.store.database import SchemaError
+from recommender.store.papers import SORTS, PaperNotFound
+
+# A batch this large gets a progress bar (on a terminal).
+PROGRESS_FROM_FILES = 10
+DEFAULT_LIST_LIMIT = 25
+
+
+class AppContext:
+    """Settings from the global options, and the facade, opened on first use."""
+
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self.overrides = overrides
+        self._app: Recommender | None = None
+
+    @property
+    def app(self) -> Recommender:
+        if self._app is None:
+            self._app = Recommender(Settings.load(self.overrides))
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the package's expected errors into a clear message and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, SchemaError, PaperNotFound) as exc:
+            raise click.ClickException(str(exc).strip("'\"")) from exc
+        except OperationalError as exc:
+            raise click.ClickException(f"database error: {exc.orig}") from exc
+
+    return wrapper
+
+
+def print_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Examples:
+  recommender demo                         # try it on the bundled example dumps
+  recommender ingest ~/dumps/              # ingest every *.txt dump in a folder
+  recommender papers search diffusion      # find papers
+  recommender --db postgresql://postgres@localhost/papers stats
+""",
+)
+@click.option(
+    "--db",
+    "database_url",
+    metavar="URL",
+    help="Database URL (SQLAlchemy form). Default: $RECOMMENDER_DATABASE_URL, else a SQLite "
+    "file in the data directory.",
+)
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (default: $RECOMMENDER_HOME, else the user data directory).",
+)
+@click.version_option(package_name="recommender")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, home: Path | None) -> None:
+    """Rank the day's new research papers for you and mail you a short digest.
+
+    Ingest listing pages ("dumps"), rate papers, and let a per-user model choose what
+    is worth your time.
+    """
+    state = AppContext({"database_url": database_url, "home": home})
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def init(state: AppContext) -> None:
+    """Create the database, or upgrade its schema to this version.
+
+    Other commands do this on first use too; run it to check the database is reachable.
+
+    \b
+    Example:
+      RECOMMENDER_DATABASE_URL=postgresql://postgres@localhost/papers recommender init
+    """
+    changed = state.app.init()
+    where = state.app.settings.describe_database()
+    click.echo(f"{'Created or upgraded' if changed else 'Up to date:'} {where}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--date",
+    "reference_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="When the dumps were saved (YYYY-MM-DD): dates in a dump have no year, so each "
+    "one is taken as the latest such day on or before this date. Default: each file's "
+    "modification time.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+@handle_errors
+def ingest(state: AppContext, paths: tuple[Path, ...], reference_date: Any, as_json: bool) -> None:
+    """Ingest dump files: the saved text of paper-listing pages.
+
+    PATHS are files, or folders whose *.txt files (recursively) are taken. Each file is
+    ingested in one transaction; a file already ingested changes nothing. A file that is
+    not a dump is refused with the reason, and the others are still ingested; the exit
+    status is then 1.
+
+    \b
+    Examples:
+      recommender ingest 2026-11-20.txt
+      recommender ingest --date 2026-11-23 ~/Downloads/daily-papers/
+    """
+    files = dumps.find_dump_files(list(paths))
+    show_bar = len(files) >= PROGRESS_FROM_FILES
+    with tqdm(
+        total=len(files), unit="file", disable=None if show_bar else True, file=sys.stderr
+    ) as bar:
+
+        def advance(outcome: FileOutcome) -> None:
+            bar.update(1)
+            bar.set_postfix_str(outcome.path.name, refresh=False)
+
+        report = state.app.ingest(
+            files,
+            reference_date=reference_date.date() if reference_date else None,
+            on_file=advance,
+        )
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        _print_ingest_summary(report, state.app.settings.describe_database())
+    if not report.ok:
+        sys.exit(1)
+
+
+def _print_ingest_summary(report: IngestReport, where: str) -> None:
+    ingested = report.count("ingested")
+    click.echo(
+        f"Ingested {ingested} of {len(report.files)} file{'s' * (len(report.files) != 1)} "
+        f"into {where}: {report.papers_new} papers new, {report.papers_updated} updated, "
+        f"{report.papers_unchanged} unchanged."
+    )
+    skipped = [f for f in report.files if f.status == "already ingested"]
+    if skipped:
+        click.echo(f"Already ingested, skipped: {', '.join(f.path.name for f in skipped)}")
+    if report.refused:
+        click.echo(f"Refused {len(report.refused)} file(s):", err=True)
+        for outcome in report.refused:
+            click.echo(f"  {outcome.error}", err=True)
+
+
+def paper_filters(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters shared by ``papers`` and ``papers search``."""
+    options = [
+        click.option(
+            "--since",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            help="Only papers listed in a dump dated on or after this day.",
+        ),
+        click.option(
+            "--published-since",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            help="Only papers whose own date is on or after this day.",
+        ),
+        click.option("--min-upvotes", type=click.IntRange(min=0), help="At least this many."),
+        click.option("--with-code", is_flag=True, help="Only papers with a code repository link."),
+        click.option("--dump", "dump_id", type=int, help="Only papers listed in this dump (id)."),
+        click.option(
+            "--sort", type=click.Choice(SORTS), default="newest", show_default=True, help="Order."
+        ),
+        click.option(
+            "--limit",
+            type=click.IntRange(min=0),
+            help=f"At most this many; 0 for all. Default: {DEFAULT_LIST_LIMIT}; all with --json.",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print a JSON list."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.group(invoke_without_command=True)
+@paper_filters
+@click.pass_context
+@handle_errors
+def papers(ctx: click.Context, **filters: Any) -> None:
+    """List papers, newest first; or search them, or show one.
+
+    \b
+    Examples:
+      recommender papers --with-code --sort upvotes
+      recommender papers search "graph neural" --since 2026-11-01
+      recommender papers show "Attention is all"
+      recommender papers --json > papers.json
+    """
+    if ctx.invoked_subcommand is None:
+        _list_papers(ctx.obj, None, **filters)
+
+
+@papers.command()
+@click.argument("words", nargs=-1, required=True)
+@paper_filters
+@click.pass_obj
+@handle_errors
+def search(state: AppContext, words: tuple[str, ...], **filters: Any) -> None:
+    """Find papers whose title or abstract contains every one of WORDS (any case).
+
+    \b
+    Example:
+      recommender papers search reinforcement learning --with-code
+    """
+    _list_papers(state, " ".join(words), **filters)
+
+
+def _list_papers(
+    state: AppContext,
+    text: str | None,
+    *,
+    since: Any,
+    published_since: Any,
+    min_upvotes: int | None,
+    with_code: bool,
+    dump_id: int | None,
+    sort: str,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    if limit is None:
+        limit = 0 if as_json else DEFAULT_LIST_LIMIT
+    query = PaperQuery(
+        text=text,
+        listed_since=since.date() if since else None,
+        published_since=published_since.date() if published_since else None,
+        min_upvotes=min_upvotes,
+        with_code=with_code,
+        dump_id=dump_id,
+        sort=sort,
+        limit=limit or None,
+    )
+    found, total = state.app.papers(query)
+    if as_json:
+        print_json([paper.to_dict() for paper in found])
+        return
+    if not found:
+        click.echo("No papers match." if total == 0 else "")
+        return
+    width = shutil.get_terminal_size((100, 20)).columns
+    for paper in found:
+        day = paper.published.isoformat() if paper.published else "          "
+        votes = f"{paper.upvotes:>4}" if paper.upvotes is not None else "   -"
+        line = f"{paper.id}  {day}  {votes}  {paper.title}"
+        click.echo(line if len(line) <= width else line[: width - 1] + "…")
+    if total > len(found):
+        click.echo(f"… {total - len(found)} more; use --limit 0 to show all.", err=True)
+
+
+@papers.command()
+@click.argument("paper")
+@click.option("--json", "as_json", is_flag=True, help="Print the paper as JSON.")
+@click.pass_obj
+@handle_errors
+def show(state: AppContext, paper: str, as_json: bool) -> None:
+    """Show one paper, by id or by the start of its title.
+
+    \b
+    Example:
+      recommender papers show "Early-Learning Regularization"
+    """
+    info = state.app.paper(paper)
+    if as_json:
+        print_json(info.to_dict())
+    else:
+        _print_paper(info)
+
+
+def _print_paper(info: PaperInfo) -> None:
+    click.secho(info.title, bold=True)
+    facts = [f"id {info.id}"]
+    if info.authors is not None:
+        facts.append(f"{info.authors} author{'s' * (info.authors != 1)}")
+    if info.published:
+        facts.append(f"published {info.published.isoformat()}")
+    if info.upvotes is not None:
+        facts.append(f"{info.upvotes} upvotes")
+    click.echo(" · ".join(facts))
+    click.echo()
+    click.echo(click.wrap_text(info.abstract or "(no abstract)", width=90))
+    if info.links:
+        click.echo()
+        for link in info.links:
+            click.echo(f"{link['kind']:>8}: {link['url']}")
+    click.echo()
+    listed = ", ".join(f"{d['dump']} ({d['listing_date']})" for d in info.listed_in)
+    click.echo(f"Listed in: {listed}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.pass_obj
+@handle_errors
+def stats(state: AppContext, as_json: bool) -> None:
+    """Count what the database holds.
+
+    \b
+    Example:
+      recommender stats --json
+    """
+    numbers = state.app.stats()
+    if as_json:
+        print_json(numbers)
+        return
+    for key, value in numbers.items():
+        click.echo(f"{key.replace('_', ' '):>22}: {value if value is not None else '-'}")
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def demo(state: AppContext) -> None:
+    """Run the main job once on the bundled examples: ingest the example dumps.
+
+    Uses the same database as every other command (a SQLite file in the data directory
+    unless --db or RECOMMENDER_DATABASE_URL says otherwise). Safe to run again.
+
+    \b
+    Example:
+      recommender --home /tmp/recommender-demo demo
+    """
+    files = dumps.find_dump_files([resources.example_dumps_dir()])
+    report = state.app.ingest(files)
+    _print_ingest_summary(report, state.app.settings.describe_database())
+    numbers = state.app.stats()
+    click.echo(f"The database now holds {numbers['papers']} papers from {numbers['dumps']} dumps.")
+    click.echo(
+        "Next: `recommender papers`, `recommender papers search WORDS`, `recommender stats`."
+    )
+    if not report.ok:
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="recommender")

@@ -1,0 +1,218 @@
+"""The facade: the one API that the CLI, the scheduler and the web endpoints call.
+
+It wires settings, the store and the pure modules together and owns transactions. It never
+parses text, renders HTML or speaks SMTP itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+
+from recommender import dumps
+from recommender.config import Settings
+from recommender.store import database
+from recommender.store import papers as paper_store
+from recommender.store.models import Paper
+from recommender.store.papers import PaperNotFound, PaperQuery
+
+__all__ = ["Recommender", "PaperQuery", "PaperNotFound", "IngestReport", "FileOutcome"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file in an ingest."""
+
+    path: Path
+    status: str  # "ingested", "already ingested" or "refused"
+    error: str | None = None
+    listing_date: date | None = None
+    papers_new: int = 0
+    papers_updated: int = 0
+    papers_unchanged: int = 0
+
+
+@dataclass
+class IngestReport:
+    files: list[FileOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def refused(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "refused"]
+
+    @property
+    def papers_new(self) -> int:
+        return sum(f.papers_new for f in self.files)
+
+    @property
+    def papers_updated(self) -> int:
+        return sum(f.papers_updated for f in self.files)
+
+    @property
+    def papers_unchanged(self) -> int:
+        return sum(f.papers_unchanged for f in self.files)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "files": len(self.files),
+            "ingested": self.count("ingested"),
+            "already_ingested": self.count("already ingested"),
+            "refused": [{"path": str(f.path), "error": f.error} for f in self.refused],
+            "papers_new": self.papers_new,
+            "papers_updated": self.papers_updated,
+            "papers_unchanged": self.papers_unchanged,
+        }
+
+
+@dataclass(frozen=True)
+class PaperInfo:
+    """A paper as callers see it: plain data."""
+
+    id: str
+    title: str
+    abstract: str
+    authors: int | None
+    published: date | None
+    upvotes: int | None
+    links: list[dict[str, str]]
+    first_seen_at: datetime
+    listed_in: list[dict[str, object]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, paper: Paper, listed_in: list[dict[str, object]] | None = None) -> PaperInfo:
+        return cls(
+            id=paper.id,
+            title=paper.title,
+            abstract=paper.abstract,
+            authors=paper.authors,
+            published=paper.published,
+            upvotes=paper.upvotes,
+            links=list(paper.links),
+            first_seen_at=paper.first_seen_at,
+            listed_in=listed_in or [],
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["published"] = self.published.isoformat() if self.published else None
+        data["first_seen_at"] = self.first_seen_at.isoformat()
+        return data
+
+
+class Recommender:
+    """Everything the package does, over one database."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.engine = database.make_engine(settings.database_url)
+        self._sessions = database.make_sessionmaker(self.engine)
+        self._schema_checked = False
+
+    def __enter__(self) -> Recommender:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema --------------------------------------------------------------------------
+
+    def init(self) -> bool:
+        """Create or upgrade the database schema; return whether anything changed."""
+        if database.schema_is_current(self.engine):
+            self._schema_checked = True
+            return False
+        database.migrate(self.engine)
+        self._schema_checked = True
+        return True
+
+    def _session(self):  # type: ignore[no-untyped-def]
+        if not self._schema_checked:
+            self.init()  # migrations apply automatically on first use
+        return self._sessions()
+
+    # -- papers --------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        files: Iterable[Path],
+        *,
+        reference_date: date | None = None,
+        on_file: Callable[[FileOutcome], None] | None = None,
+    ) -> IngestReport:
+        """Ingest dump files, each in its own transaction; refuse bad ones, keep going."""
+        report = IngestReport()
+        for path in files:
+            outcome = self._ingest_one(Path(path), reference_date)
+            report.files.append(outcome)
+            if on_file is not None:
+                on_file(outcome)
+        return report
+
+    def _ingest_one(self, path: Path, reference_date: date | None) -> FileOutcome:
+        if not path.exists():
+            return FileOutcome(path, "refused", f"{path}: no such file or directory")
+        try:
+            dump = dumps.read_dump(path, reference_date=reference_date)
+        except dumps.DumpError as exc:
+            return FileOutcome(path, "refused", str(exc))
+        for attempt in range(3):
+            try:
+                with self._session() as session, session.begin():
+                    done = paper_store.add_dump(session, path.name, dump, self.clock())
+                break
+            except IntegrityError:
+                # Another process ingested an overlapping dump at the same moment; the retry
+                # sees its papers and merges into them.
+                if attempt == 2:
+                    raise
+        status = "already ingested" if done.already_ingested else "ingested"
+        return FileOutcome(
+            path,
+            status,
+            listing_date=done.listing_date,
+            papers_new=done.papers_new,
+            papers_updated=done.papers_updated,
+            papers_unchanged=done.papers_unchanged,
+        )
+
+    def papers(self, query: PaperQuery) -> tuple[list[PaperInfo], int]:
+        """Return the papers matching ``query`` and how many match in all."""
+        with self._session() as session:
+            found, total = paper_store.find_papers(session, query)
+            return [PaperInfo.of(paper) for paper in found], total
+
+    def paper(self, ref: str) -> PaperInfo:
+        """Return one paper by id or unique title prefix; raise :class:`PaperNotFound`."""
+        with self._session() as session:
+            paper = paper_store.get_paper(session, ref)
+            listed = [
+                {"dump": d.file_name, "listing_date": d.listing_date.isoformat()}
+                for d in paper_store.dumps_of(session, paper.id)
+            ]
+            return PaperInfo.of(paper, listed)
+
+    def stats(self) -> dict[str, object]:
+        """Count what the database holds."""
+        with self._session() as session:
+            stats = paper_store.catalogue_stats(session)
+        stats["database"] = self.settings.describe_database()
+        return stats

@@ -1,0 +1,98 @@
+"""Connect to the database and keep its schema current with Alembic migrations.
+
+SQLite (the default, a file in the data directory) and PostgreSQL run the same code. SQLite is
+put into real transactions (BEGIN at the start, transactional DDL), WAL mode and foreign keys, so
+that "one dump, one transaction" holds there as it does on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SchemaError(RuntimeError):
+    """The database's schema is not one this version of the package can use."""
+
+
+def normalize_url(url: str) -> str:
+    """Let ``postgresql://`` (and ``postgres://``) mean the psycopg 3 driver we install."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix) and importlib.util.find_spec("psycopg2") is None:
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``, making the SQLite file's directory if needed."""
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Hand transaction control to SQLAlchemy (the driver's own is off) and emit BEGIN
+        # ourselves: the pysqlite recipe from the SQLAlchemy documentation.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Tell whether the database is at the newest migration; refuse a newer schema."""
+    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    known = {
+        rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()
+    }
+    if current - known:
+        raise SchemaError(
+            f"the database's schema ({', '.join(sorted(current))}) is newer than this version "
+            "of recommender knows; upgrade recommender"
+        )
+    return current == heads
+
+
+def migrate(engine: Engine) -> None:
+    """Apply every pending migration, in one transaction."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes starting on a fresh database must not both create the tables.
+            connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

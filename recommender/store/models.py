@@ -1,0 +1,85 @@
+"""Typed SQLAlchemy 2.0 models: the tables the rest of the package reads and writes.
+
+Schema changes go through numbered migrations in ``migrations/versions``; these classes and the
+newest migration must describe the same schema (``tests/test_store.py`` checks that).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import DateTime as _DateTime
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and read back as an aware UTC datetime."""
+
+    impl = _DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), date: Date(), dict[str, Any]: JSON()}
+
+
+class Dump(Base):
+    """One ingested dump file."""
+
+    __tablename__ = "dumps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    listing_date: Mapped[date]
+    year_rule: Mapped[str] = mapped_column(String(200))
+    ingested_at: Mapped[datetime]
+    papers_total: Mapped[int]
+    papers_new: Mapped[int]
+    papers_updated: Mapped[int]
+
+
+class Paper(Base):
+    """A paper, one row however many dumps list it; ``id`` hashes its normalized title."""
+
+    __tablename__ = "papers"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text)
+    authors: Mapped[int | None]
+    published: Mapped[date | None]
+    upvotes: Mapped[int | None]
+    # The listing date of the dump the upvote count came from: an older dump never
+    # overwrites a newer count.
+    upvotes_as_of: Mapped[date | None]
+    links: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_dump_id: Mapped[int] = mapped_column(ForeignKey("dumps.id"))
+
+    __table_args__ = (Index("ix_papers_first_seen_at", "first_seen_at"),)
+
+
+class DumpPaper(Base):
+    """Which papers a dump listed, in the order it listed them."""
+
+    __tablename__ = "dump_papers"
+
+    dump_id: Mapped[int] = mapped_column(ForeignKey("dumps.id"), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"), primary_key=True)
+    position: Mapped[int]
+
+    __table_args__ = (Index("ix_dump_papers_paper_id", "paper_id"),)

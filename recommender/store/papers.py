@@ -1,0 +1,263 @@
+"""Store and query papers and the dumps they came from.
+
+Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns the
+transaction, so one dump is written all or nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from recommender import dumps
+from recommender.store.models import Dump, DumpPaper, Paper
+
+
+@dataclass(frozen=True)
+class DumpOutcome:
+    """What ingesting one dump did."""
+
+    file_name: str
+    dump_id: int
+    listing_date: date
+    already_ingested: bool
+    papers_new: int = 0
+    papers_updated: int = 0
+    papers_unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class PaperQuery:
+    """Filters for :func:`find_papers`; ``None`` means "any"."""
+
+    text: str | None = None
+    listed_since: date | None = None
+    published_since: date | None = None
+    min_upvotes: int | None = None
+    with_code: bool = False
+    dump_id: int | None = None
+    sort: str = "newest"  # newest | upvotes | published | title
+    limit: int | None = None
+
+
+SORTS = ("newest", "upvotes", "published", "title")
+
+
+def add_dump(session: Session, file_name: str, dump: dumps.Dump, now: datetime) -> DumpOutcome:
+    """Record ``dump`` and merge its papers into the catalogue; a known dump changes nothing."""
+    known = session.scalar(select(Dump).where(Dump.content_hash == dump.content_hash))
+    if known is not None:
+        return DumpOutcome(file_name, known.id, known.listing_date, already_ingested=True)
+
+    records = _merge_duplicates(dump.papers)
+    row = Dump(
+        file_name=file_name,
+        content_hash=dump.content_hash,
+        listing_date=dump.listing_date,
+        year_rule=dump.year_rule,
+        ingested_at=now,
+        papers_total=len(records),
+        papers_new=0,
+        papers_updated=0,
+    )
+    session.add(row)
+    session.flush()
+
+    existing = {
+        paper.id: paper
+        for paper in session.scalars(select(Paper).where(Paper.id.in_(list(records))))
+    }
+    new = updated = 0
+    for paper_id, record in records.items():
+        paper = existing.get(paper_id)
+        if paper is None:
+            session.add(_new_paper(paper_id, record, row, now))
+            new += 1
+        elif _merge(paper, record, dump.listing_date):
+            paper.updated_at = now
+            updated += 1
+    session.flush()  # the papers first: dump_papers refers to them
+    session.add_all(
+        DumpPaper(dump_id=row.id, paper_id=paper_id, position=position)
+        for position, paper_id in enumerate(records)
+    )
+    row.papers_new, row.papers_updated = new, updated
+    session.flush()
+    unchanged = len(records) - new - updated
+    return DumpOutcome(file_name, row.id, row.listing_date, False, new, updated, unchanged)
+
+
+def _merge_duplicates(records: tuple[dumps.PaperRecord, ...]) -> dict[str, dumps.PaperRecord]:
+    """Key the records by paper id; a paper listed twice in one dump is kept once."""
+    merged: dict[str, dumps.PaperRecord] = {}
+    for record in records:
+        merged.setdefault(record.id, record)
+    return merged
+
+
+def _new_paper(paper_id: str, record: dumps.PaperRecord, dump: Dump, now: datetime) -> Paper:
+    return Paper(
+        id=paper_id,
+        title=record.title,
+        abstract=record.abstract,
+        authors=record.authors,
+        published=record.published,
+        upvotes=record.upvotes,
+        upvotes_as_of=dump.listing_date if record.upvotes is not None else None,
+        links=[{"kind": link.kind, "url": link.url} for link in record.links],
+        first_seen_at=now,
+        updated_at=now,
+        first_dump_id=dump.id,
+    )
+
+
+def _merge(paper: Paper, record: dumps.PaperRecord, listed: date) -> bool:
+    """Fold a newer sighting of ``paper`` into it; return whether anything visible changed."""
+    changed = False
+    if record.upvotes is not None and (
+        paper.upvotes_as_of is None or listed >= paper.upvotes_as_of
+    ):
+        changed = paper.upvotes != record.upvotes
+        paper.upvotes, paper.upvotes_as_of = record.upvotes, listed
+    if not paper.abstract and record.abstract:
+        paper.abstract, changed = record.abstract, True
+    if paper.authors is None and record.authors is not None:
+        paper.authors, changed = record.authors, True
+    if paper.published is None and record.published is not None:
+        paper.published, changed = record.published, True
+    urls = {link["url"] for link in paper.links}
+    extra = [{"kind": ln.kind, "url": ln.url} for ln in record.links if ln.url not in urls]
+    if extra:
+        paper.links, changed = [*paper.links, *extra], True
+    return changed
+
+
+def find_papers(session: Session, query: PaperQuery) -> tuple[list[Paper], int]:
+    """Return the papers matching ``query`` (at most ``limit``) and how many match in all."""
+    conditions = []
+    for word in (query.text or "").split():
+        pattern = f"%{_escape_like(word)}%"
+        conditions.append(
+            or_(Paper.title.ilike(pattern, escape="\\"), Paper.abstract.ilike(pattern, escape="\\"))
+        )
+    if query.listed_since is not None or query.dump_id is not None:
+        listed = [DumpPaper.paper_id == Paper.id, Dump.id == DumpPaper.dump_id]
+        if query.listed_since is not None:
+            listed.append(Dump.listing_date >= query.listed_since)
+        if query.dump_id is not None:
+            listed.append(Dump.id == query.dump_id)
+        conditions.append(exists().where(and_(*listed)))
+    if query.published_since is not None:
+        conditions.append(Paper.published >= query.published_since)
+    if query.min_upvotes is not None:
+        conditions.append(Paper.upvotes >= query.min_upvotes)
+    statement = select(Paper).where(*conditions)
+    if query.with_code:
+        # JSON querying differs between databases; the list of links is short, so filter here.
+        matching = [p for p in session.scalars(_ordered(statement, query.sort)) if _has_code(p)]
+        return matching[: query.limit] if query.limit else matching, len(matching)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    statement = _ordered(statement, query.sort)
+    if query.limit:
+        statement = statement.limit(query.limit)
+    return list(session.scalars(statement)), total
+
+
+def _ordered(statement: Select[tuple[Paper]], sort: str) -> Select[tuple[Paper]]:
+    if sort == "newest":
+        # Newest listing first, and within one listing the order of the page.
+        first_listing = and_(
+            DumpPaper.dump_id == Paper.first_dump_id, DumpPaper.paper_id == Paper.id
+        )
+        return (
+            statement.join(Dump, Dump.id == Paper.first_dump_id)
+            .join(DumpPaper, first_listing)
+            .order_by(Dump.listing_date.desc(), Dump.id.desc(), DumpPaper.position)
+        )
+    orders = {
+        "upvotes": [Paper.upvotes.desc().nulls_last(), Paper.id],
+        "published": [Paper.published.desc().nulls_last(), Paper.id],
+        "title": [Paper.title, Paper.id],
+    }
+    if sort not in orders:
+        raise ValueError(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
+    return statement.order_by(*orders[sort])
+
+
+def _has_code(paper: Paper) -> bool:
+    return any(link["kind"] == "code" for link in paper.links)
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class PaperNotFound(LookupError):
+    """No paper, or more than one, matches a reference."""
+
+
+def get_paper(session: Session, ref: str) -> Paper:
+    """Find one paper by id, id prefix or unique title prefix (case-insensitive)."""
+    ref = ref.strip()
+    if not ref:
+        raise PaperNotFound("give a paper id or the start of its title")
+    paper = session.get(Paper, ref)
+    if paper is not None:
+        return paper
+    prefix = f"{_escape_like(ref)}%"
+    candidates = list(
+        session.scalars(
+            select(Paper)
+            .where(or_(Paper.id.like(prefix, escape="\\"), Paper.title.ilike(prefix, escape="\\")))
+            .order_by(Paper.title)
+            .limit(6)
+        )
+    )
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise PaperNotFound(f"no paper has the id or a title starting with {ref!r}")
+    shown = "\n".join(f"  {p.id}  {p.title[:70]}" for p in candidates[:5])
+    more = " (and more)" if len(candidates) > 5 else ""
+    raise PaperNotFound(f"{ref!r} matches several papers{more}; give more of the title:\n{shown}")
+
+
+def dumps_of(session: Session, paper_id: str) -> list[Dump]:
+    """Return the dumps that listed a paper, oldest listing first."""
+    return list(
+        session.scalars(
+            select(Dump)
+            .join(DumpPaper, DumpPaper.dump_id == Dump.id)
+            .where(DumpPaper.paper_id == paper_id)
+            .order_by(Dump.listing_date, Dump.id)
+        )
+    )
+
+
+def catalogue_stats(session: Session) -> dict[str, object]:
+    """Count papers and dumps, and date the catalogue."""
+    papers = session.scalar(select(func.count()).select_from(Paper)) or 0
+    dump_count = session.scalar(select(func.count()).select_from(Dump)) or 0
+    first, last, ingested = session.execute(
+        select(func.min(Dump.listing_date), func.max(Dump.listing_date), func.max(Dump.ingested_at))
+    ).one()
+    with_code = sum(
+        1
+        for links in session.scalars(select(Paper.links))
+        if any(link["kind"] == "code" for link in links)
+    )
+    with_metadata = session.scalar(
+        select(func.count()).select_from(Paper).where(Paper.published.is_not(None))
+    )
+    return {
+        "papers": papers,
+        "dumps": dump_count,
+        "papers_with_code": with_code,
+        "papers_with_metadata": with_metadata or 0,
+        "first_listing": first.isoformat() if first else None,
+        "last_listing": last.isoformat() if last else None,
+        "last_ingested_at": ingested.isoformat() if ingested else None,
+    }

@@ -1,0 +1,92 @@
+"""Fixtures: a real database per test (a SQLite file, and PostgreSQL where configured).
+
+Set ``RECOMMENDER_TEST_DATABASE_URL`` to a PostgreSQL URL to run every database test on it as
+well; each test gets a schema of its own there, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from recommender.config import Settings
+from recommender.core import Recommender
+from recommender.store.database import normalize_url
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DUMPS = REPO.parent / "shared" / "dumps"
+POSTGRES_URL = os.environ.get("RECOMMENDER_TEST_DATABASE_URL")
+DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+NOW = datetime(2026, 3, 21, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's own config, data and RECOMMENDER_* settings out of every test."""
+    for name in list(os.environ):
+        if name.startswith("RECOMMENDER_") and name != "RECOMMENDER_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    assert POSTGRES_URL is not None
+    admin_url = normalize_url(POSTGRES_URL)
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(admin_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: Clock) -> Iterator[Recommender]:
+    with Recommender(settings, clock=clock) as recommender:
+        yield recommender
+
+
+@pytest.fixture
+def shared_dumps() -> list[Path]:
+    """The three real dumps beside the repository; skipped where they are absent."""
+    files = sorted(SHARED_DUMPS.glob("*.txt")) if SHARED_DUMPS.is_dir() else []
+    if not files:
+        pytest.skip("the real dumps (../shared/dumps) are not here")
+    return files
