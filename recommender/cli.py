@@ -55,7 +55,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except (ConfigError, SchemaError, PaperNotFound) as exc:
-            raise click.ClickException(str(exc).strip("'\"")) from exc
+            raise click.ClickException(str(exc)) from exc
         except OperationalError as exc:
             raise click.ClickException(f"database error: {exc.orig}") from exc
 

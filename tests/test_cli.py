@@ -1,0 +1,205 @@
+"""The command line, run as a user runs it: a real process, then a look into the database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import click
+import pytest
+
+from recommender.cli import cli
+from tests.builders import dump_text, entry
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "recommender", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def user_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"RECOMMENDER_DATABASE_URL": database_url, "RECOMMENDER_HOME": str(tmp_path / "home")}
+
+
+@pytest.fixture
+def dump_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    (folder / "day1.txt").write_text(
+        dump_text([entry(1, authors=3, date="Mar 18", upvotes=7), entry(2)], "Mar 19")
+    )
+    (folder / "day2.txt").write_text(dump_text([entry(2), entry(3)], "Mar 20"))
+    return folder
+
+
+def test_ingest_then_stats_and_papers_report_the_database_as_json(
+    user_env: dict[str, str], dump_folder: Path
+) -> None:
+    ingest = run("ingest", "--date", "2026-03-21", str(dump_folder), env=user_env)
+    assert ingest.returncode == 0, ingest.stderr
+    assert "Ingested 2 of 2 files" in ingest.stdout
+    assert "3 papers new, 0 updated, 1 unchanged" in ingest.stdout
+
+    stats = json.loads(run("stats", "--json", env=user_env).stdout)
+    assert (stats["papers"], stats["dumps"]) == (3, 2)
+
+    papers = json.loads(run("papers", "--json", env=user_env).stdout)
+    assert [p["title"] for p in papers] == [entry(3).title, entry(1).title, entry(2).title]
+    first = next(p for p in papers if p["title"] == entry(1).title)
+    assert {k: first[k] for k in ("authors", "published", "upvotes")} == {
+        "authors": 3,
+        "published": "2026-03-18",
+        "upvotes": 7,
+    }
+    assert first["links"] == [{"kind": "code", "url": "https://github.com/lab/p1"}]
+    assert first["abstract"] == entry(1).abstract
+    assert len(first["id"]) == 16
+
+
+def test_ingest_refusing_a_file_exits_nonzero_and_still_ingests_the_rest(
+    user_env: dict[str, str], dump_folder: Path
+) -> None:
+    (dump_folder / "saved-page.txt").write_text("<!doctype html><html></html>")
+    result = run("ingest", str(dump_folder), str(dump_folder / "nope.txt"), env=user_env)
+    assert result.returncode == 1
+    assert "Ingested 2 of 4 files" in result.stdout
+    assert "saved-page.txt:1: this is HTML" in result.stderr
+    assert "nope.txt: no such file" in result.stderr
+    assert json.loads(run("stats", "--json", env=user_env).stdout)["dumps"] == 2
+
+
+def test_ingest_json_summary_names_refused_files(user_env: dict[str, str], tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = run("ingest", "--json", str(empty), env=user_env)
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)
+    assert summary["refused"] == [{"path": str(empty), "error": f"{empty}: the file is empty"}]
+
+
+def test_reingesting_prints_that_nothing_changed(
+    user_env: dict[str, str], dump_folder: Path
+) -> None:
+    assert run("ingest", str(dump_folder), env=user_env).returncode == 0
+    again = run("ingest", str(dump_folder), env=user_env)
+    assert again.returncode == 0
+    assert "Ingested 0 of 2 files" in again.stdout
+    assert "Already ingested, skipped: day1.txt, day2.txt" in again.stdout
+
+
+def test_papers_search_and_show(user_env: dict[str, str], dump_folder: Path) -> None:
+    run("ingest", str(dump_folder), env=user_env)
+    found = run("papers", "search", "lab/p3", env=user_env)
+    assert found.returncode == 0
+    assert entry(3).title in found.stdout and entry(1).title not in found.stdout
+    shown = run("papers", "show", "paper 1:", env=user_env)
+    assert shown.returncode == 0
+    assert "3 authors" in shown.stdout and "https://github.com/lab/p1" in shown.stdout
+    missing = run("papers", "show", "no such paper", env=user_env)
+    assert missing.returncode == 1
+    assert "Error: no paper has the id or a title starting with 'no such paper'" in missing.stderr
+    as_json = json.loads(run("papers", "show", "paper 2:", "--json", env=user_env).stdout)
+    assert [d["dump"] for d in as_json["listed_in"]] == ["day1.txt", "day2.txt"]
+
+
+def test_init_creates_the_database_and_says_where(tmp_path: Path) -> None:
+    db = tmp_path / "x" / "r.db"
+    result = run("--db", f"sqlite:///{db}", "init")
+    assert result.returncode == 0, result.stderr
+    assert db.exists() and str(db) in result.stdout
+    assert "Up to date" in run("--db", f"sqlite:///{db}", "init").stdout
+
+
+def test_an_unreachable_database_gets_a_clear_error(tmp_path: Path) -> None:
+    result = run("--db", "postgresql://nobody@127.0.0.1:1/none", "stats")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: database error:")
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_on_the_defaults_and_can_run_again(tmp_path: Path) -> None:
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    first = run("demo", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "The database now holds 10 papers from 2 dumps" in first.stdout
+    assert (tmp_path / "data" / "recommender" / "recommender.db").exists()
+    assert run("demo", env=env, cwd=tmp_path).returncode == 0
+
+
+def test_settings_come_from_file_then_environment_then_flags(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path / "from-file.db"}"\n')
+    env = {"RECOMMENDER_CONFIG": str(config)}
+    assert "from-file.db" in run("stats", "--json", env=env).stdout
+    env["RECOMMENDER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'from-env.db'}"
+    assert "from-env.db" in run("stats", "--json", env=env).stdout
+    flag = run("--db", f"sqlite:///{tmp_path / 'from-flag.db'}", "stats", "--json", env=env)
+    assert "from-flag.db" in flag.stdout
+
+
+def test_a_bad_config_file_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('database_ur = "sqlite://"\n')
+    result = run("stats", env={"RECOMMENDER_CONFIG": str(config)})
+    assert result.returncode == 1
+    assert f"{config}: unknown setting 'database_ur'" in result.stderr
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((f"{prefix}{name}", command))
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, f"{prefix}{name} "))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "command"), _commands(cli), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_every_command_has_help_with_an_example(name: str, command: click.Command) -> None:
+    assert command.help and len(command.help) > 40, name
+    assert "Example" in command.help, f"`recommender {name} --help` shows no example"
+    result = run(*name.split(), "--help")
+    assert result.returncode == 0 and "Example" in result.stdout
+
+
+def test_the_wheel_carries_templates_and_the_example_profile(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("recommender-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "recommender/_bundled/profiles/example.toml" in names
+    assert any(n.startswith("recommender/_bundled/templates/") for n in names)
+    assert "recommender/examples/dumps/example-1.txt" in names
+    assert "recommender/store/migrations/versions/0001_papers_and_dumps.py" in names

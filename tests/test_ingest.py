@@ -1,0 +1,226 @@
+"""Ingesting dumps through the facade, on a real database."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from recommender.core import PaperQuery, Recommender
+from recommender.store.models import Dump, DumpPaper, Paper
+from tests.builders import dump_text, entry
+from tests.conftest import Clock
+
+REFERENCE = date(2026, 3, 21)
+
+
+def write(folder: Path, name: str, text: str | bytes) -> Path:
+    path = folder / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def counts(app: Recommender) -> tuple[int, int, int]:
+    with Session(app.engine) as session:
+        return (
+            session.scalar(select(func.count()).select_from(Paper)) or 0,
+            session.scalar(select(func.count()).select_from(Dump)) or 0,
+            session.scalar(select(func.count()).select_from(DumpPaper)) or 0,
+        )
+
+
+def test_ingesting_real_dumps_stores_every_paper(
+    app: Recommender, shared_dumps: list[Path]
+) -> None:
+    report = app.ingest(shared_dumps, reference_date=date(2025, 12, 20))
+    assert report.ok and report.count("ingested") == 3
+    papers, dumps, listed = counts(app)
+    assert dumps == 3
+    assert listed == 106 + 93 + 43
+    assert papers == report.papers_new == listed - report.papers_updated - report.papers_unchanged
+    stats = app.stats()
+    assert (stats["papers"], stats["dumps"]) == (papers, 3)
+
+
+def test_reingesting_a_dump_adds_nothing(app: Recommender, tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", dump_text([entry(1), entry(2)]))
+    first = app.ingest([path], reference_date=REFERENCE)
+    before = counts(app)
+    again = app.ingest([path], reference_date=REFERENCE)
+    crlf_copy = write(tmp_path, "copy.txt", path.read_text().replace("\n", "\r\n"))
+    copy = app.ingest([crlf_copy], reference_date=REFERENCE)
+    assert first.papers_new == 2
+    assert [f.status for f in again.files + copy.files] == ["already ingested"] * 2
+    assert again.papers_new == copy.papers_new == 0
+    assert counts(app) == before == (2, 1, 2)
+
+
+def test_same_paper_in_two_dumps_is_one_paper_with_the_newer_upvotes(
+    app: Recommender, clock: Clock, tmp_path: Path
+) -> None:
+    older = write(
+        tmp_path, "older.txt", dump_text([entry(1, authors=2, date="Mar 1", upvotes=5)], "Mar 2")
+    )
+    newer = write(
+        tmp_path,
+        "newer.txt",
+        dump_text([entry(1, authors=2, date="Mar 1", upvotes=9), entry(2)], "Mar 3"),
+    )
+    first_seen = clock.now
+    app.ingest([newer], reference_date=REFERENCE)
+    clock.now += timedelta(hours=5)
+    report = app.ingest([older], reference_date=REFERENCE)
+    (paper,) = app.papers(PaperQuery(text="Paper 1:"))[0]
+    assert paper.upvotes == 9  # the older listing does not overwrite the newer count
+    assert paper.first_seen_at == first_seen
+    assert (report.papers_new, report.papers_updated, report.papers_unchanged) == (0, 0, 1)
+    clock.now += timedelta(hours=5)
+    newest = write(
+        tmp_path, "newest.txt", dump_text([entry(1, authors=2, date="Mar 1", upvotes=12)], "Mar 4")
+    )
+    report = app.ingest([newest], reference_date=REFERENCE)
+    assert report.papers_updated == 1
+    assert app.paper(paper.id).upvotes == 12
+    assert [d["dump"] for d in app.paper(paper.id).listed_in] == [
+        "older.txt",
+        "newer.txt",
+        "newest.txt",
+    ]
+
+
+def test_a_later_sighting_fills_in_what_an_earlier_one_lacked(
+    app: Recommender, tmp_path: Path
+) -> None:
+    bare = write(tmp_path, "bare.txt", dump_text([entry(1)], "Mar 2"))
+    full = write(
+        tmp_path, "full.txt", dump_text([entry(1, authors=4, date="Feb 27", upvotes=3)], "Mar 3")
+    )
+    app.ingest([bare, full], reference_date=REFERENCE)
+    (paper,) = app.papers(PaperQuery())[0]
+    assert (paper.authors, paper.published, paper.upvotes) == (4, date(2026, 2, 27), 3)
+
+
+def test_a_bad_file_in_a_batch_leaves_the_good_ones_ingested_and_itself_nothing(
+    app: Recommender, tmp_path: Path
+) -> None:
+    good = write(tmp_path, "good.txt", dump_text([entry(1), entry(2)]))
+    html = write(tmp_path, "page.txt", "<html><body>Daily Papers</body></html>")
+    truncated = write(tmp_path, "cut.txt", dump_text([entry(3), entry(4)])[:-60])
+    later = write(tmp_path, "later.txt", dump_text([entry(5)], "Mar 21"))
+    report = app.ingest(
+        [good, html, truncated, tmp_path / "missing.txt", later], reference_date=REFERENCE
+    )
+    assert [f.status for f in report.files] == [
+        "ingested",
+        "refused",
+        "refused",
+        "refused",
+        "ingested",
+    ]
+    assert "page.txt:1: this is HTML" in (report.files[1].error or "")
+    assert "cut.txt" in (report.files[2].error or "") and "truncated" in (
+        report.files[2].error or ""
+    )
+    assert "no such file" in (report.files[3].error or "")
+    titles = sorted(p.title for p in app.papers(PaperQuery())[0])
+    assert titles == [entry(1).title, entry(2).title, entry(5).title]
+    assert counts(app)[1] == 2
+
+
+def test_a_failure_while_writing_a_dump_leaves_nothing_of_it(
+    app: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.init()
+    path = write(tmp_path, "a.txt", dump_text([entry(1), entry(2)]))
+    real_flush = Session.flush
+    calls = {"n": 0}
+
+    def flush_then_fail(self: Session, *args: object, **kwargs: object) -> None:
+        real_flush(self, *args, **kwargs)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the dump row and its papers have reached the database
+            raise OSError("disk unplugged")
+
+    monkeypatch.setattr(Session, "flush", flush_then_fail)
+    with pytest.raises(OSError, match="disk unplugged"):
+        app.ingest([path], reference_date=REFERENCE)
+    monkeypatch.undo()
+    assert counts(app) == (0, 0, 0)
+    assert app.ingest([path], reference_date=REFERENCE).papers_new == 2
+
+
+def test_a_paper_listed_twice_in_one_dump_is_stored_once(app: Recommender, tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", dump_text([entry(1), entry(2), entry(1)]))
+    report = app.ingest([path], reference_date=REFERENCE)
+    assert report.papers_new == 2
+    assert counts(app) == (2, 1, 2)
+
+
+def test_the_dump_records_where_it_came_from(
+    app: Recommender, clock: Clock, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "listing.txt", dump_text([entry(1), entry(2)], "Mar 20"))
+    app.ingest([path], reference_date=REFERENCE)
+    with Session(app.engine) as session:
+        dump = session.scalars(select(Dump)).one()
+    assert (dump.file_name, dump.listing_date, dump.ingested_at) == (
+        "listing.txt",
+        date(2026, 3, 20),
+        clock.now,
+    )
+    assert (dump.papers_total, dump.papers_new, dump.papers_updated) == (2, 2, 0)
+    assert dump.year_rule == "year from --date 2026-03-21"
+    assert len(dump.content_hash) == 64
+
+
+def test_papers_are_found_by_words_filters_and_title_prefix(
+    app: Recommender, tmp_path: Path
+) -> None:
+    text = dump_text(
+        [
+            entry(
+                1, title="Graph Neural Networks for Molecules", authors=3, date="Mar 19", upvotes=40
+            ),
+            entry(2, title="Diffusion Models for Video", abstract="Video diffusion, no code here."),
+            entry(3, title="Graph Transformers at Scale", authors=2, date="Mar 18", upvotes=4),
+        ]
+    )
+    app.ingest([write(tmp_path, "a.txt", text)], reference_date=REFERENCE)
+    titles = lambda query: [p.title for p in app.papers(query)[0]]  # noqa: E731
+    assert titles(PaperQuery(text="graph")) == [
+        "Graph Neural Networks for Molecules",
+        "Graph Transformers at Scale",
+    ]
+    assert titles(PaperQuery(text="graph molecules")) == ["Graph Neural Networks for Molecules"]
+    assert titles(PaperQuery(min_upvotes=10)) == ["Graph Neural Networks for Molecules"]
+    assert titles(PaperQuery(sort="upvotes"))[:2] == [
+        "Graph Neural Networks for Molecules",
+        "Graph Transformers at Scale",
+    ]
+    assert "Diffusion Models for Video" not in titles(PaperQuery(with_code=True))
+    assert titles(PaperQuery(text="100%_")) == []
+    found, total = app.papers(PaperQuery(limit=1))
+    assert (len(found), total) == (1, 3)
+    assert app.paper("graph trans").title == "Graph Transformers at Scale"
+    assert app.paper(found[0].id[:10]).id == found[0].id
+
+
+def test_an_ambiguous_or_unknown_paper_reference_is_explained(
+    app: Recommender, tmp_path: Path
+) -> None:
+    app.ingest(
+        [write(tmp_path, "a.txt", dump_text([entry(1), entry(2)]))], reference_date=REFERENCE
+    )
+    from recommender.core import PaperNotFound
+
+    with pytest.raises(PaperNotFound, match="matches several papers"):
+        app.paper("Paper")
+    with pytest.raises(PaperNotFound, match="no paper"):
+        app.paper("Nothing like this")

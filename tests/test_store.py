@@ -1,0 +1,72 @@
+"""The database layer: migrations, first use, URLs and timestamps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from recommender.config import Settings
+from recommender.core import PaperQuery, Recommender
+from recommender.store import database
+from recommender.store.models import Base
+from tests.builders import dump_text, entry
+
+
+def test_first_use_creates_the_schema_by_itself(app: Recommender) -> None:
+    assert app.stats()["papers"] == 0
+    assert {"papers", "dumps", "dump_papers", "alembic_version"} <= set(
+        inspect(app.engine).get_table_names()
+    )
+
+
+def test_init_creates_then_reports_up_to_date(app: Recommender) -> None:
+    assert app.init() is True
+    assert app.init() is False
+
+
+def test_the_models_and_the_migrations_describe_the_same_schema(app: Recommender) -> None:
+    app.init()
+    with app.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_a_schema_newer_than_the_code_is_refused(app: Recommender) -> None:
+    app.init()
+    with app.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with (
+        Recommender(app.settings) as newer,
+        pytest.raises(database.SchemaError, match="newer than"),
+    ):
+        newer.stats()
+
+
+def test_timestamps_come_back_in_utc(app: Recommender, tmp_path) -> None:  # type: ignore[no-untyped-def]
+
+    path = tmp_path / "a.txt"
+    path.write_text(dump_text([entry(1)]))
+    app.clock = lambda: datetime(2026, 3, 21, 9, 30, tzinfo=UTC)
+    app.ingest([path])
+    (paper,) = app.papers(PaperQuery())[0]
+    assert paper.first_seen_at == datetime(2026, 3, 21, 9, 30, tzinfo=UTC)
+
+
+def test_plain_postgresql_urls_use_the_installed_driver() -> None:
+    assert database.normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database.normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database.normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database.normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_sqlite_file_and_its_folder_are_made_on_first_use(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        home=tmp_path, database_url=f"sqlite:///{tmp_path / 'deep' / 'er' / 'r.db'}"
+    )
+    with Recommender(settings) as app:
+        app.init()
+    assert (tmp_path / "deep" / "er" / "r.db").exists()
