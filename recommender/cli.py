@@ -18,11 +18,14 @@ import click
 from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
-from recommender import dumps, resources
+from recommender import dumps, ratings_io, resources
 from recommender.config import ConfigError, Settings
 from recommender.core import FileOutcome, IngestReport, PaperInfo, PaperQuery, Recommender
+from recommender.profiles import ProfileError
+from recommender.ratings_io import RatingsFileError
 from recommender.store.database import SchemaError
 from recommender.store.papers import SORTS, PaperNotFound
+from recommender.store.subscribers import SubscriberNotFound
 
 # A batch this large gets a progress bar (on a terminal).
 PROGRESS_FROM_FILES = 10
@@ -54,7 +57,14 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (ConfigError, SchemaError, PaperNotFound) as exc:
+        except (
+            ConfigError,
+            SchemaError,
+            PaperNotFound,
+            ProfileError,
+            SubscriberNotFound,
+            RatingsFileError,
+        ) as exc:
             raise click.ClickException(str(exc)) from exc
         except OperationalError as exc:
             raise click.ClickException(f"database error: {exc.orig}") from exc
@@ -371,6 +381,182 @@ def demo(state: AppContext) -> None:
     )
     if not report.ok:
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--resubscribe",
+    is_flag=True,
+    help="Also reactivate subscribers who had unsubscribed (otherwise that sticks).",
+)
+@click.pass_obj
+@handle_errors
+def subscribe(state: AppContext, path: Path, resubscribe: bool) -> None:
+    """Create or update subscribers from a profile file, or a folder of *.toml profiles.
+
+    Profiles are checked first; if any is invalid, nothing changes. See
+    profiles/example.toml for every field.
+
+    \b
+    Examples:
+      recommender subscribe profiles/
+      recommender subscribe profiles/ada.toml
+    """
+    for outcome in state.app.subscribe(path, resubscribe=resubscribe):
+        note = " (use --resubscribe to undo their unsubscribe)" * (
+            outcome.action == "kept unsubscribed"
+        )
+        click.echo(f"{outcome.action:>17}: {outcome.email}{note}")
+
+
+@cli.command()
+@click.argument("email")
+@click.pass_obj
+@handle_errors
+def unsubscribe(state: AppContext, email: str) -> None:
+    """Stop sending digests to EMAIL. Their ratings are kept.
+
+    \b
+    Example:
+      recommender unsubscribe ada@example.org
+    """
+    if state.app.unsubscribe(email):
+        click.echo(f"Unsubscribed {email}.")
+    else:
+        click.echo(f"{email} had already unsubscribed.")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_obj
+@handle_errors
+def users(state: AppContext, as_json: bool) -> None:
+    """List subscribers.
+
+    \b
+    Example:
+      recommender users --json
+    """
+    found = state.app.users()
+    if as_json:
+        print_json([user.to_dict() for user in found])
+        return
+    if not found:
+        click.echo("No subscribers yet; add some with `recommender subscribe profiles/`.")
+    for user in found:
+        status = "active" if user.active else "unsubscribed"
+        if user.active and user.paused:
+            status = "paused"
+        click.echo(
+            f"{user.email:<32} {status:<12} {user.schedule} {user.timezone:<16} "
+            f"{user.ratings} ratings  {user.name}"
+        )
+
+
+@cli.command()
+@click.argument("user")
+@click.argument("paper")
+@click.argument("vote", type=click.Choice(["up", "down", "clear"]))
+@click.pass_obj
+@handle_errors
+def rate(state: AppContext, user: str, paper: str, vote: str) -> None:
+    """Rate PAPER (its id, or the start of its title) up or down for USER (an email).
+
+    `clear` withdraws a rating. Every rating is kept in the history; the latest counts.
+
+    \b
+    Examples:
+      recommender rate ada@example.org 5602a22be89a861c up
+      recommender rate ada@example.org "Sparse Mixture Routing" down
+    """
+    rating = state.app.rate(user, paper, vote)
+    verb = {"up": "👍", "down": "👎", "clear": "cleared"}[rating.vote]
+    click.echo(f"{verb} {rating.title}")
+
+
+@cli.command()
+@click.argument("user")
+@click.option("--history", is_flag=True, help="Every rating ever given, oldest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_obj
+@handle_errors
+def ratings(state: AppContext, user: str, history: bool, as_json: bool) -> None:
+    """List USER's current ratings, newest first.
+
+    \b
+    Examples:
+      recommender ratings ada@example.org
+      recommender ratings ada@example.org --history --json
+    """
+    found = state.app.ratings(user, history=history)
+    if as_json:
+        print_json([rating.to_dict() for rating in found])
+        return
+    if not found:
+        click.echo(f"{user} has rated nothing yet.")
+    for rating in found:
+        when = rating.rated_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{rating.vote:>5}  {when}  {rating.source:<6} {rating.paper_id}  {rating.title}"
+        )
+
+
+@cli.command("export-ratings")
+@click.argument("user")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File (default: stdout).",
+)
+@click.option("--format", "fmt", type=click.Choice(ratings_io.FORMATS), help="Default: from -o.")
+@click.pass_obj
+@handle_errors
+def export_ratings(state: AppContext, user: str, output: Path | None, fmt: str | None) -> None:
+    """Export USER's whole rating history as CSV or JSON.
+
+    \b
+    Examples:
+      recommender export-ratings ada@example.org -o ada-ratings.csv
+      recommender export-ratings ada@example.org --format json > ada.json
+    """
+    text = ratings_io.dumps(
+        state.app.export_ratings(user), ratings_io.format_for(str(output or ""), fmt)
+    )
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}", err=True)
+
+
+@cli.command("import-ratings")
+@click.argument("user")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(ratings_io.FORMATS), help="Default: from FILE.")
+@click.pass_obj
+@handle_errors
+def import_ratings(state: AppContext, user: str, file: Path, fmt: str | None) -> None:
+    """Add ratings exported by `export-ratings` to USER's history.
+
+    Ratings already there are skipped, so importing twice changes nothing; ratings of
+    papers this database does not hold are skipped and listed.
+
+    \b
+    Example:
+      recommender import-ratings ada@example.org ada-ratings.csv
+    """
+    records = ratings_io.loads(
+        file.read_text(encoding="utf-8"), ratings_io.format_for(str(file), fmt), str(file)
+    )
+    report = state.app.import_ratings(user, records)
+    click.echo(
+        f"Imported {report.imported} ratings; {report.already_there} were already there; "
+        f"{len(report.unknown_papers)} are of papers not in this database."
+    )
+    for title in report.unknown_papers[:20]:
+        click.echo(f"  not here: {title}", err=True)
 
 
 def main() -> None:

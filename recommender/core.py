@@ -13,14 +13,23 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from recommender import dumps
+from recommender import dumps, profiles, ratings_io
 from recommender.config import Settings
 from recommender.store import database
 from recommender.store import papers as paper_store
-from recommender.store.models import Paper
+from recommender.store import subscribers as subscriber_store
+from recommender.store.models import Paper, Rating, Subscriber
 from recommender.store.papers import PaperNotFound, PaperQuery
+from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
 
-__all__ = ["Recommender", "PaperQuery", "PaperNotFound", "IngestReport", "FileOutcome"]
+__all__ = [
+    "Recommender",
+    "PaperQuery",
+    "PaperNotFound",
+    "SubscriberNotFound",
+    "IngestReport",
+    "FileOutcome",
+]
 
 
 def utcnow() -> datetime:
@@ -112,6 +121,68 @@ class PaperInfo:
         data["published"] = self.published.isoformat() if self.published else None
         data["first_seen_at"] = self.first_seen_at.isoformat()
         return data
+
+
+@dataclass(frozen=True)
+class SubscriberInfo:
+    email: str
+    name: str
+    active: bool
+    paused: bool
+    schedule: str
+    timezone: str
+    digest_size: int
+    min_score: float | None
+    interests: list[str]
+    about: str
+    liked: list[str]
+    profile_path: str | None
+    ratings: int = 0
+
+    @classmethod
+    def of(cls, subscriber: Subscriber, ratings: int = 0) -> SubscriberInfo:
+        return cls(
+            email=subscriber.email,
+            name=subscriber.name,
+            active=subscriber.active,
+            paused=subscriber.paused,
+            schedule=subscriber.schedule,
+            timezone=subscriber.timezone,
+            digest_size=subscriber.digest_size,
+            min_score=subscriber.min_score,
+            interests=list(subscriber.interests),
+            about=subscriber.about,
+            liked=list(subscriber.liked),
+            profile_path=subscriber.profile_path,
+            ratings=ratings,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RatingInfo:
+    paper_id: str
+    title: str
+    vote: str  # up, down or clear
+    source: str
+    rated_at: datetime
+
+    @classmethod
+    def of(cls, rating: Rating, paper: Paper) -> RatingInfo:
+        vote = subscriber_store.VOTE_NAMES[rating.vote]
+        return cls(paper.id, paper.title, vote, rating.source, rating.rated_at)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "rated_at": self.rated_at.isoformat()}
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    already_there: int = 0
+    unknown_papers: list[str] = field(default_factory=list)
 
 
 class Recommender:
@@ -216,3 +287,99 @@ class Recommender:
             stats = paper_store.catalogue_stats(session)
         stats["database"] = self.settings.describe_database()
         return stats
+
+    # -- subscribers -----------------------------------------------------------------------
+
+    def subscribe(self, path: Path, *, resubscribe: bool = False) -> list[SubscribeOutcome]:
+        """Create or update subscribers from a profile file or folder: all of them or none."""
+        loaded = profiles.load_profiles(Path(path))
+        with self._session() as session, session.begin():
+            return [
+                subscriber_store.upsert_subscriber(
+                    session, profile, self.clock(), resubscribe=resubscribe
+                )
+                for profile in loaded
+            ]
+
+    def unsubscribe(self, email: str) -> bool:
+        """Stop digests for ``email``; return False if they had already unsubscribed."""
+        with self._session() as session, session.begin():
+            return subscriber_store.unsubscribe(session, email, self.clock())
+
+    def users(self) -> list[SubscriberInfo]:
+        with self._session() as session:
+            return [
+                SubscriberInfo.of(s, len(subscriber_store.current_ratings(session, s.id)))
+                for s in subscriber_store.list_subscribers(session)
+            ]
+
+    def user(self, email: str) -> SubscriberInfo:
+        with self._session() as session:
+            subscriber = subscriber_store.get_subscriber(session, email)
+            count = len(subscriber_store.current_ratings(session, subscriber.id))
+            return SubscriberInfo.of(subscriber, count)
+
+    # -- ratings ---------------------------------------------------------------------------
+
+    def rate(self, email: str, paper_ref: str, vote: str, *, source: str = "cli") -> RatingInfo:
+        """Record a vote (up, down or clear) by ``email`` on a paper (id or title prefix)."""
+        if vote not in subscriber_store.VOTES:
+            raise ValueError(f"unknown vote {vote!r}; use up, down or clear")
+        with self._session() as session, session.begin():
+            subscriber = subscriber_store.get_subscriber(session, email)
+            paper = paper_store.get_paper(session, paper_ref)
+            rating = subscriber_store.add_rating(
+                session, subscriber, paper, subscriber_store.VOTES[vote], source, self.clock()
+            )
+            return RatingInfo.of(rating, paper)
+
+    def ratings(self, email: str, *, history: bool = False) -> list[RatingInfo]:
+        """Return the current ratings (newest first), or the whole history (oldest first)."""
+        with self._session() as session:
+            subscriber = subscriber_store.get_subscriber(session, email)
+            rows = (
+                subscriber_store.rating_history(session, subscriber.id)
+                if history
+                else subscriber_store.current_ratings(session, subscriber.id)
+            )
+            return [RatingInfo.of(rating, paper) for rating, paper in rows]
+
+    def export_ratings(self, email: str) -> list[ratings_io.RatingRecord]:
+        """Return the whole rating history of ``email``, for export."""
+        return [
+            ratings_io.RatingRecord(r.paper_id, r.title, r.vote, r.source, r.rated_at)
+            for r in self.ratings(email, history=True)
+        ]
+
+    def import_ratings(self, email: str, records: list[ratings_io.RatingRecord]) -> ImportReport:
+        """Add exported ratings to ``email``'s history, skipping those already there."""
+        report = ImportReport()
+        with self._session() as session, session.begin():
+            subscriber = subscriber_store.get_subscriber(session, email)
+            have = {
+                (r.paper_id, r.vote, r.rated_at)
+                for r, _ in subscriber_store.rating_history(session, subscriber.id)
+            }
+            for record in records:
+                paper = session.get(Paper, record.paper_id) if record.paper_id else None
+                if paper is None and record.title:
+                    paper = session.get(Paper, dumps.paper_id(record.title))
+                if paper is None:
+                    report.unknown_papers.append(record.title or record.paper_id)
+                    continue
+                vote = subscriber_store.VOTES[record.vote]
+                if (paper.id, vote, record.rated_at) in have:
+                    report.already_there += 1
+                    continue
+                have.add((paper.id, vote, record.rated_at))
+                session.add(
+                    Rating(
+                        subscriber_id=subscriber.id,
+                        paper_id=paper.id,
+                        vote=vote,
+                        source=record.source,
+                        rated_at=record.rated_at,
+                    )
+                )
+                report.imported += 1
+        return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy import DateTime as _DateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -83,3 +83,44 @@ class DumpPaper(Base):
     position: Mapped[int]
 
     __table_args__ = (Index("ix_dump_papers_paper_id", "paper_id"),)
+
+
+class Subscriber(Base):
+    """Someone who gets digests; their profile's fields, and whether they still want them."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    interests: Mapped[list[str]] = mapped_column(JSON)
+    about: Mapped[str] = mapped_column(Text)
+    liked: Mapped[list[str]] = mapped_column(JSON)
+    schedule: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    digest_size: Mapped[int]
+    min_score: Mapped[float | None] = mapped_column(Float)
+    paused: Mapped[bool]
+    # False once they unsubscribe; a later profile reload does not undo that by itself.
+    active: Mapped[bool]
+    profile_path: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class Rating(Base):
+    """One thumbs-up, thumbs-down or clear; the full history is kept, the latest one counts."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"))
+    vote: Mapped[int]  # +1 up, -1 down, 0 cleared
+    source: Mapped[str] = mapped_column(String(16))  # cli, email, web or import
+    rated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_ratings_subscriber_paper", "subscriber_id", "paper_id", "rated_at"),
+    )

@@ -1,0 +1,254 @@
+"""Read and validate subscriber profiles: one TOML file per subscriber (see profiles/example.toml).
+
+Every problem is a :class:`ProfileError` naming the file and the field. Loading a folder is all
+or nothing: one bad file and no profile is returned, so a caller never applies half a folder.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+
+DEFAULT_SCHEDULE = "daily 07:30"
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_DIGEST_SIZE = 10
+MAX_DIGEST_SIZE = 100
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Standard cron numbers days from Sunday = 0 (and 7); APScheduler 3 from Monday = 0, so
+# numeric day-of-week fields are translated to names, which mean the same to both.
+CRON_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; ``str()`` names the file and the field."""
+
+    def __init__(self, source: str, message: str, field_name: str | None = None) -> None:
+        self.source, self.field, self.message = source, field_name, message
+        where = f"{source}: field {field_name!r}" if field_name else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When digests go out, as cron fields in the subscriber's time zone."""
+
+    text: str  # as written in the profile, normalized
+    minute: str
+    hour: str
+    day: str = "*"
+    month: str = "*"
+    day_of_week: str = "*"
+
+    def cron_fields(self) -> dict[str, str]:
+        return {
+            "minute": self.minute,
+            "hour": self.hour,
+            "day": self.day,
+            "month": self.month,
+            "day_of_week": self.day_of_week,
+        }
+
+
+@dataclass(frozen=True)
+class Profile:
+    email: str
+    name: str = ""
+    interests: tuple[str, ...] = ()
+    about: str = ""
+    liked: tuple[str, ...] = ()
+    schedule: Schedule = field(default_factory=lambda: parse_schedule(DEFAULT_SCHEDULE))
+    timezone: str = DEFAULT_TIMEZONE
+    digest_size: int = DEFAULT_DIGEST_SIZE
+    min_score: float | None = None
+    paused: bool = False
+    source: str | None = None  # the file it came from
+
+
+FIELDS = {
+    "name",
+    "email",
+    "interests",
+    "about",
+    "liked",
+    "schedule",
+    "timezone",
+    "digest_size",
+    "min_score",
+    "paused",
+}
+
+
+def load_profiles(path: Path) -> list[Profile]:
+    """Load a profile file, or every ``*.toml`` in a folder; raise on the first bad one."""
+    if path.is_dir():
+        files = sorted(p for p in path.glob("*.toml") if p.is_file())
+        if not files:
+            raise ProfileError(str(path), "no *.toml profiles in this folder")
+    elif path.exists():
+        files = [path]
+    else:
+        raise ProfileError(str(path), "no such file or directory")
+    profiles = [load_profile(file) for file in files]
+    seen: dict[str, str] = {}
+    for profile in profiles:
+        if profile.email in seen:
+            raise ProfileError(
+                str(profile.source),
+                f"{profile.email} is also subscribed by {seen[profile.email]}",
+                "email",
+            )
+        seen[profile.email] = str(profile.source)
+    return profiles
+
+
+def load_profile(path: Path) -> Profile:
+    """Read and validate one profile file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(str(path), f"cannot read the file: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(str(path), f"not valid TOML: {exc}") from exc
+    return parse_profile(data, source=str(path))
+
+
+def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
+    """Validate a profile given as a dict (as read from TOML)."""
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise ProfileError(
+            source, f"unknown field; the fields are {', '.join(sorted(FIELDS))}", unknown[0]
+        )
+
+    def get(name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        if name not in data:
+            return default
+        value = data[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            expected = " or ".join(k.__name__ for k in kinds)
+            raise ProfileError(source, f"expected {expected}, got {value!r}", name)
+        return value
+
+    if "email" not in data:
+        raise ProfileError(source, "missing: every profile needs an email address", "email")
+    email = _email(get("email", str, None), source)
+    timezone = get("timezone", str, DEFAULT_TIMEZONE)
+    _check_timezone(timezone, source)
+    digest_size = get("digest_size", int, DEFAULT_DIGEST_SIZE)
+    if not 1 <= digest_size <= MAX_DIGEST_SIZE:
+        raise ProfileError(source, f"must be between 1 and {MAX_DIGEST_SIZE}", "digest_size")
+    min_score = get("min_score", (int, float), None)
+    try:
+        schedule = parse_schedule(get("schedule", str, DEFAULT_SCHEDULE))
+    except ValueError as exc:
+        raise ProfileError(source, str(exc), "schedule") from exc
+    return Profile(
+        email=email,
+        name=get("name", str, "").strip(),
+        interests=_phrases(get("interests", list, []), "interests", source),
+        about=get("about", str, "").strip(),
+        liked=_phrases(get("liked", list, []), "liked", source),
+        schedule=schedule,
+        timezone=timezone,
+        digest_size=digest_size,
+        min_score=float(min_score) if min_score is not None else None,
+        paused=get("paused", bool, False),
+        source=source,
+    )
+
+
+def _email(value: str, source: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ProfileError(
+            source, f"{value!r} is not a valid email address: {exc}", "email"
+        ) from exc
+
+
+def _check_timezone(name: str, source: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ProfileError(
+            source,
+            f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'",
+            "timezone",
+        ) from exc
+
+
+def _phrases(values: list[Any], name: str, source: str) -> tuple[str, ...]:
+    phrases = []
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            raise ProfileError(source, f"item {index + 1} is {value!r}, not text", name)
+        if value.strip():
+            phrases.append(" ".join(value.split()))
+    return tuple(phrases)
+
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_schedule(text: str) -> Schedule:
+    """Parse ``daily HH:MM``, ``weekdays HH:MM``, ``weekly DAY HH:MM`` or a 5-field cron line."""
+    words = text.lower().split()
+    forms = (
+        "use 'daily 07:30', 'weekdays 08:00', 'weekly mon 09:00' or a cron line like '30 7 * * 1-5'"
+    )
+    if not words:
+        raise ValueError(f"empty schedule; {forms}")
+    if words[0] == "daily" and len(words) == 2:
+        hour, minute = _time(words[1])
+        return Schedule(f"daily {hour:02d}:{minute:02d}", str(minute), str(hour))
+    if words[0] == "weekdays" and len(words) == 2:
+        hour, minute = _time(words[1])
+        return Schedule(
+            f"weekdays {hour:02d}:{minute:02d}", str(minute), str(hour), day_of_week="mon-fri"
+        )
+    if words[0] == "weekly" and len(words) == 3:
+        day = words[1][:3]
+        if day not in DAYS:
+            raise ValueError(f"unknown day {words[1]!r}; use mon, tue, wed, thu, fri, sat or sun")
+        hour, minute = _time(words[2])
+        return Schedule(
+            f"weekly {day} {hour:02d}:{minute:02d}", str(minute), str(hour), day_of_week=day
+        )
+    if len(words) == 5:
+        return _cron(words)
+    raise ValueError(f"cannot read schedule {text!r}; {forms}")
+
+
+def _time(text: str) -> tuple[int, int]:
+    match = _TIME.match(text)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"invalid time {text!r}; use 24-hour HH:MM, such as 07:30")
+    return int(match[1]), int(match[2])
+
+
+def _cron(words: list[str]) -> Schedule:
+    from apscheduler.triggers.cron import CronTrigger
+
+    minute, hour, day, month, day_of_week = words
+    day_of_week = re.sub(r"\d+", lambda m: _cron_day(m[0]), day_of_week)
+    schedule = Schedule(" ".join(words), minute, hour, day, month, day_of_week)
+    try:
+        CronTrigger(**schedule.cron_fields(), timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"invalid cron line {' '.join(words)!r}: {exc}") from exc
+    return schedule
+
+
+def _cron_day(number: str) -> str:
+    if int(number) > 7:
+        raise ValueError(f"invalid day of week {number!r} in cron line; use 0-7 or names")
+    return CRON_DAY_NAMES[int(number)]

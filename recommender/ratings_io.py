@@ -1,0 +1,102 @@
+"""Read and write rating exports (CSV or JSON), so subscribers can take their ratings along.
+
+A record is ``paper_id, title, vote (up/down/clear), source, rated_at (ISO 8601 with zone)``.
+Reading is strict: a bad row is a :class:`RatingsFileError` naming the file, the row and the
+field, and nothing is returned.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+FIELDS = ("paper_id", "title", "vote", "source", "rated_at")
+FORMATS = ("csv", "json")
+VOTE_WORDS = ("up", "down", "clear")
+SOURCE_WORDS = ("cli", "email", "web", "import")
+
+
+class RatingsFileError(ValueError):
+    def __init__(self, source: str, message: str, row: int | None = None) -> None:
+        where = f"{source}:{row}" if row is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class RatingRecord:
+    paper_id: str
+    title: str
+    vote: str
+    source: str
+    rated_at: datetime
+
+    def to_dict(self) -> dict[str, str]:
+        data = asdict(self)
+        data["rated_at"] = self.rated_at.isoformat()
+        return data
+
+
+def format_for(path: str, explicit: str | None = None) -> str:
+    """Pick the format from an explicit choice, else the file name's ending (default CSV)."""
+    if explicit:
+        return explicit
+    return "json" if path.lower().endswith(".json") else "csv"
+
+
+def dumps(records: list[RatingRecord], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([r.to_dict() for r in records], indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(r.to_dict() for r in records)
+    return out.getvalue()
+
+
+def loads(text: str, fmt: str, source: str = "<ratings>") -> list[RatingRecord]:
+    if fmt == "json":
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RatingsFileError(source, f"not valid JSON: {exc.msg}", exc.lineno) from exc
+        if not isinstance(rows, list):
+            raise RatingsFileError(source, "expected a JSON list of ratings")
+        numbered = [(index + 1, row) for index, row in enumerate(rows)]
+        what = "item"
+    else:
+        reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+        missing = [f for f in ("vote", "rated_at") if f not in (reader.fieldnames or [])]
+        if missing:
+            raise RatingsFileError(
+                source, f"missing column {missing[0]!r}; columns: {', '.join(FIELDS)}", 1
+            )
+        numbered = [(reader.line_num, row) for row in reader]
+        what = "line"
+    return [_record(row, source, number, what) for number, row in numbered]
+
+
+def _record(row: object, source: str, number: int, what: str) -> RatingRecord:
+    def fail(message: str) -> RatingsFileError:
+        return RatingsFileError(f"{source}", f"{what} {number}: {message}")
+
+    if not isinstance(row, dict):
+        raise fail("expected an object with the fields " + ", ".join(FIELDS))
+    paper_id, title = str(row.get("paper_id") or "").strip(), str(row.get("title") or "").strip()
+    if not paper_id and not title:
+        raise fail("needs a paper_id or a title")
+    vote = str(row.get("vote") or "").strip().lower()
+    if vote not in VOTE_WORDS:
+        raise fail(f"field 'vote' is {row.get('vote')!r}; use up, down or clear")
+    source_word = str(row.get("source") or "import").strip().lower()
+    if source_word not in SOURCE_WORDS:
+        raise fail(f"field 'source' is {row.get('source')!r}; use one of {', '.join(SOURCE_WORDS)}")
+    try:
+        rated_at = datetime.fromisoformat(str(row.get("rated_at") or ""))
+    except ValueError:
+        raise fail(f"field 'rated_at' is {row.get('rated_at')!r}, not an ISO 8601 time") from None
+    if rated_at.tzinfo is None:
+        raise fail("field 'rated_at' needs a time zone, such as +00:00")
+    return RatingRecord(paper_id, title, vote, source_word, rated_at)

@@ -1,0 +1,146 @@
+"""Store subscribers and their ratings.
+
+Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from recommender.profiles import Profile
+from recommender.store.models import Paper, Rating, Subscriber
+
+VOTES = {"up": 1, "down": -1, "clear": 0}
+VOTE_NAMES = {value: name for name, value in VOTES.items()}
+SOURCES = ("cli", "email", "web", "import")
+
+
+class SubscriberNotFound(LookupError):
+    """No subscriber has that email address."""
+
+
+@dataclass(frozen=True)
+class SubscribeOutcome:
+    email: str
+    action: str  # "created", "updated", "unchanged" or "kept unsubscribed"
+
+
+def upsert_subscriber(
+    session: Session, profile: Profile, now: datetime, *, resubscribe: bool = False
+) -> SubscribeOutcome:
+    """Create or update the subscriber of ``profile``.
+
+    Someone who unsubscribed stays unsubscribed (their profile is still updated) unless
+    ``resubscribe`` is given: reloading a folder of profiles must never undo an unsubscribe.
+    """
+    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == profile.email))
+    values = {
+        "name": profile.name,
+        "interests": list(profile.interests),
+        "about": profile.about,
+        "liked": list(profile.liked),
+        "schedule": profile.schedule.text,
+        "timezone": profile.timezone,
+        "digest_size": profile.digest_size,
+        "min_score": profile.min_score,
+        "paused": profile.paused,
+        "profile_path": profile.source,
+    }
+    if subscriber is None:
+        session.add(
+            Subscriber(
+                email=profile.email,
+                **values,
+                active=True,
+                created_at=now,
+                updated_at=now,
+                unsubscribed_at=None,
+            )
+        )
+        return SubscribeOutcome(profile.email, "created")
+    changed = any(getattr(subscriber, key) != value for key, value in values.items())
+    for key, value in values.items():
+        setattr(subscriber, key, value)
+    if not subscriber.active:
+        if not resubscribe:
+            if changed:
+                subscriber.updated_at = now
+            return SubscribeOutcome(profile.email, "kept unsubscribed")
+        subscriber.active, subscriber.unsubscribed_at, changed = True, None, True
+    if changed:
+        subscriber.updated_at = now
+    return SubscribeOutcome(profile.email, "updated" if changed else "unchanged")
+
+
+def get_subscriber(session: Session, email: str) -> Subscriber:
+    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
+    if subscriber is None:
+        raise SubscriberNotFound(f"no subscriber with the email address {email!r}")
+    return subscriber
+
+
+def unsubscribe(session: Session, email: str, now: datetime) -> bool:
+    """Mark a subscriber as unsubscribed; return False if they already were."""
+    subscriber = get_subscriber(session, email)
+    if not subscriber.active:
+        return False
+    subscriber.active, subscriber.unsubscribed_at, subscriber.updated_at = False, now, now
+    return True
+
+
+def list_subscribers(session: Session) -> list[Subscriber]:
+    return list(session.scalars(select(Subscriber).order_by(Subscriber.email)))
+
+
+def add_rating(
+    session: Session, subscriber: Subscriber, paper: Paper, vote: int, source: str, now: datetime
+) -> Rating:
+    if vote not in VOTE_NAMES:
+        raise ValueError(f"unknown vote {vote!r}")
+    if source not in SOURCES:
+        raise ValueError(f"unknown rating source {source!r}")
+    rating = Rating(
+        subscriber_id=subscriber.id, paper_id=paper.id, vote=vote, source=source, rated_at=now
+    )
+    session.add(rating)
+    return rating
+
+
+def current_ratings(session: Session, subscriber_id: int) -> list[tuple[Rating, Paper]]:
+    """Return each paper's latest rating (cleared ones left out), newest first."""
+    latest = (
+        select(
+            Rating.id,
+            func.row_number()
+            .over(
+                partition_by=Rating.paper_id,
+                order_by=(Rating.rated_at.desc(), Rating.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Rating.subscriber_id == subscriber_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Rating, Paper)
+        .join(latest, (latest.c.id == Rating.id) & (latest.c.rank == 1))
+        .join(Paper, Paper.id == Rating.paper_id)
+        .where(Rating.vote != 0)
+        .order_by(Rating.rated_at.desc(), Rating.id.desc())
+    )
+    return [(rating, paper) for rating, paper in rows]
+
+
+def rating_history(session: Session, subscriber_id: int) -> list[tuple[Rating, Paper]]:
+    """Return every rating ever given, oldest first."""
+    rows = session.execute(
+        select(Rating, Paper)
+        .join(Paper, Paper.id == Rating.paper_id)
+        .where(Rating.subscriber_id == subscriber_id)
+        .order_by(Rating.rated_at, Rating.id)
+    )
+    return [(rating, paper) for rating, paper in rows]

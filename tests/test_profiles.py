@@ -1,0 +1,142 @@
+"""Subscriber profiles: validation, schedules, and subscribing from files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recommender import resources
+from recommender.core import Recommender
+from recommender.profiles import ProfileError, load_profile, load_profiles, parse_schedule
+from tests.conftest import Clock
+
+
+def write_profile(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_the_bundled_example_profile_is_valid_and_documents_every_field() -> None:
+    path = resources.profiles_dir() / "example.toml"
+    profile = load_profile(path)
+    assert profile.email == "ada@example.org"
+    text = path.read_text()
+    for field in (
+        "name",
+        "email",
+        "interests",
+        "about",
+        "liked",
+        "schedule",
+        "timezone",
+        "digest_size",
+        "min_score",
+        "paused",
+    ):
+        assert f"\n{field} =" in text or f"\n# {field} =" in text, field
+
+
+def test_a_minimal_profile_gets_sensible_defaults(tmp_path: Path) -> None:
+    profile = load_profile(write_profile(tmp_path, "a.toml", 'email = "Bob@Example.ORG"\n'))
+    assert profile.email == "bob@example.org"
+    assert (profile.schedule.text, profile.timezone, profile.digest_size) == (
+        "daily 07:30",
+        "UTC",
+        10,
+    )
+    assert (profile.min_score, profile.paused, profile.interests) == (None, False, ())
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ('email = "a@example.org"\ncolour = "blue"\n', "colour", "unknown field"),
+        ('email = "not an address"\n', "email", "not a valid email address"),
+        ('name = "No Mail"\n', "email", "missing"),
+        ('email = "a@example.org"\ntimezone = "Mars/Olympus"\n', "timezone", "unknown time zone"),
+        ('email = "a@example.org"\nschedule = "hourly"\n', "schedule", "cannot read schedule"),
+        ('email = "a@example.org"\nschedule = "daily 25:00"\n', "schedule", "invalid time"),
+        ('email = "a@example.org"\nschedule = "weekly funday 09:00"\n', "schedule", "unknown day"),
+        ('email = "a@example.org"\nschedule = "61 7 * * *"\n', "schedule", "invalid cron line"),
+        ('email = "a@example.org"\ndigest_size = 0\n', "digest_size", "between 1 and 100"),
+        ('email = "a@example.org"\ndigest_size = "ten"\n', "digest_size", "expected int"),
+        ('email = "a@example.org"\npaused = "no"\n', "paused", "expected bool"),
+        ('email = "a@example.org"\ninterests = ["ok", 3]\n', "interests", "item 2"),
+    ],
+)
+def test_a_bad_profile_is_refused_naming_the_file_and_field(
+    tmp_path: Path, body: str, field: str, message: str
+) -> None:
+    path = write_profile(tmp_path, "bad.toml", body)
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert str(caught.value).startswith(f"{path}: field {field!r}: ")
+    assert message in str(caught.value)
+
+
+def test_broken_toml_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, "bad.toml", 'email = "a@example.org"\nname = \n')
+    with pytest.raises(ProfileError, match=r"bad\.toml: not valid TOML: .*line 2"):
+        load_profile(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [
+        ("daily 07:30", {"minute": "30", "hour": "7", "day_of_week": "*"}),
+        ("weekdays 8:00", {"minute": "0", "hour": "8", "day_of_week": "mon-fri"}),
+        ("weekly Monday 09:05", {"minute": "5", "hour": "9", "day_of_week": "mon"}),
+        # Cron numbers Sunday as 0 or 7; APScheduler 3 would read 1-5 as tue-sat.
+        ("30 7 * * 1-5", {"minute": "30", "hour": "7", "day_of_week": "mon-fri"}),
+        ("0 9 1 * 0,7", {"minute": "0", "hour": "9", "day": "1", "day_of_week": "sun,sun"}),
+    ],
+)
+def test_schedules_become_cron_fields(text: str, fields: dict[str, str]) -> None:
+    cron = parse_schedule(text).cron_fields()
+    assert {key: cron[key] for key in fields} == fields
+
+
+def test_two_profiles_with_one_address_are_refused(tmp_path: Path) -> None:
+    write_profile(tmp_path, "a.toml", 'email = "a@example.org"\n')
+    write_profile(tmp_path, "b.toml", 'email = "A@example.org"\n')
+    with pytest.raises(ProfileError, match="also subscribed by"):
+        load_profiles(tmp_path)
+
+
+def test_subscribing_a_folder_with_one_bad_profile_changes_nothing(
+    app: Recommender, tmp_path: Path
+) -> None:
+    write_profile(tmp_path, "a.toml", 'email = "a@example.org"\n')
+    write_profile(tmp_path, "b.toml", 'email = "b@example.org"\ntimezone = "Nowhere/Land"\n')
+    with pytest.raises(ProfileError, match="b.toml"):
+        app.subscribe(tmp_path)
+    assert app.users() == []
+
+
+def test_subscribing_again_updates_and_reports_what_changed(
+    app: Recommender, tmp_path: Path
+) -> None:
+    path = write_profile(tmp_path, "a.toml", 'email = "a@example.org"\nname = "A"\n')
+    assert [o.action for o in app.subscribe(path)] == ["created"]
+    assert [o.action for o in app.subscribe(path)] == ["unchanged"]
+    write_profile(
+        tmp_path, "a.toml", 'email = "a@example.org"\nname = "A"\nschedule = "weekdays 08:00"\n'
+    )
+    assert [o.action for o in app.subscribe(path)] == ["updated"]
+    assert app.user("a@example.org").schedule == "weekdays 08:00"
+
+
+def test_an_unsubscribe_survives_a_profile_reload(
+    app: Recommender, clock: Clock, tmp_path: Path
+) -> None:
+    path = write_profile(tmp_path, "a.toml", 'email = "a@example.org"\n')
+    app.subscribe(path)
+    assert app.unsubscribe("A@example.org") is True
+    assert app.unsubscribe("a@example.org") is False
+    assert [o.action for o in app.subscribe(path)] == ["kept unsubscribed"]
+    assert app.user("a@example.org").active is False
+    assert [o.action for o in app.subscribe(path, resubscribe=True)] == ["updated"]
+    assert app.user("a@example.org").active is True

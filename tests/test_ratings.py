@@ -1,0 +1,148 @@
+"""Ratings: history, the latest one counting, export and import."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from recommender import ratings_io
+from recommender.core import Recommender, SubscriberNotFound
+from recommender.dumps import paper_id
+from recommender.store.papers import PaperNotFound
+from tests.builders import dump_text, entry
+from tests.conftest import Clock
+from tests.test_cli import run
+
+EMAIL = "ada@example.org"
+
+
+@pytest.fixture
+def rated_app(app: Recommender, tmp_path: Path) -> Recommender:
+    dump = tmp_path / "d.txt"
+    dump.write_text(dump_text([entry(n) for n in range(1, 6)]))
+    app.ingest([dump], reference_date=date(2026, 3, 21))
+    profile = tmp_path / "ada.toml"
+    profile.write_text(f'email = "{EMAIL}"\n')
+    app.subscribe(profile)
+    return app
+
+
+def test_the_latest_rating_counts_and_the_history_keeps_all(
+    rated_app: Recommender, clock: Clock
+) -> None:
+    rated_app.rate(EMAIL, "Paper 1:", "up")
+    clock.now += timedelta(minutes=1)
+    rated_app.rate(EMAIL, "Paper 1:", "down", source="email")
+    clock.now += timedelta(minutes=1)
+    rated_app.rate(EMAIL, "Paper 2:", "up", source="web")
+    current = rated_app.ratings(EMAIL)
+    assert [(r.title[:8], r.vote, r.source) for r in current] == [
+        ("Paper 2:", "up", "web"),
+        ("Paper 1:", "down", "email"),
+    ]
+    history = rated_app.ratings(EMAIL, history=True)
+    assert [r.vote for r in history] == ["up", "down", "up"]
+
+
+def test_clearing_a_rating_removes_it_from_the_current_ones(
+    rated_app: Recommender, clock: Clock
+) -> None:
+    rated_app.rate(EMAIL, "Paper 3:", "up")
+    clock.now += timedelta(seconds=1)
+    rated_app.rate(EMAIL, "Paper 3:", "clear")
+    assert rated_app.ratings(EMAIL) == []
+    assert len(rated_app.ratings(EMAIL, history=True)) == 2
+    assert rated_app.user(EMAIL).ratings == 0
+
+
+def test_rating_needs_a_known_subscriber_and_paper(rated_app: Recommender) -> None:
+    with pytest.raises(SubscriberNotFound):
+        rated_app.rate("who@example.org", "Paper 1:", "up")
+    with pytest.raises(PaperNotFound):
+        rated_app.rate(EMAIL, "No such paper", "up")
+    assert rated_app.ratings(EMAIL, history=True) == []
+
+
+@pytest.mark.parametrize("fmt", ratings_io.FORMATS)
+def test_exported_ratings_import_into_another_database_unchanged(
+    rated_app: Recommender, clock: Clock, tmp_path: Path, fmt: str
+) -> None:
+    for n, vote in ((1, "up"), (2, "down"), (1, "clear"), (3, "up")):
+        rated_app.rate(EMAIL, f"Paper {n}:", vote)
+        clock.now += timedelta(minutes=1)
+    text = ratings_io.dumps(rated_app.export_ratings(EMAIL), fmt)
+    records = ratings_io.loads(text, fmt, f"ratings.{fmt}")
+    assert records == rated_app.export_ratings(EMAIL)
+
+    other_db = rated_app.settings.__class__(
+        home=tmp_path, database_url=f"sqlite:///{tmp_path / f'other-{fmt}.db'}"
+    )
+    with Recommender(other_db, clock=clock) as other:
+        other.ingest([tmp_path / "d.txt"], reference_date=date(2026, 3, 21))
+        other.subscribe(tmp_path / "ada.toml")
+        report = other.import_ratings(EMAIL, records)
+        assert (report.imported, report.already_there, report.unknown_papers) == (4, 0, [])
+        assert other.ratings(EMAIL, history=True) == rated_app.ratings(EMAIL, history=True)
+        again = other.import_ratings(EMAIL, records)
+        assert (again.imported, again.already_there) == (0, 4)
+
+
+def test_importing_ratings_of_unknown_papers_skips_and_names_them(rated_app: Recommender) -> None:
+    csv_text = (
+        "paper_id,title,vote,source,rated_at\n"
+        ",Paper 2: Learning Things Number 2,up,web,2026-03-01T10:00:00+00:00\n"
+        ",A Paper Nobody Ingested,down,cli,2026-03-01T10:00:00+00:00\n"
+    )
+    report = rated_app.import_ratings(EMAIL, ratings_io.loads(csv_text, "csv", "r.csv"))
+    assert (report.imported, report.unknown_papers) == (1, ["A Paper Nobody Ingested"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("paper_id,title,vote\nx,y,up\n", "r.csv:1: missing column 'rated_at'"),
+        (
+            "paper_id,title,vote,source,rated_at\nx,y,sideways,cli,2026-03-01T10:00:00+00:00\n",
+            "r.csv: line 2: field 'vote' is 'sideways'",
+        ),
+        ("paper_id,title,vote,source,rated_at\nx,y,up,cli,yesterday\n", "line 2: field 'rated_at'"),
+        (
+            "paper_id,title,vote,source,rated_at\nx,y,up,cli,2026-03-01T10:00:00\n",
+            "needs a time zone",
+        ),
+    ],
+)
+def test_a_bad_ratings_file_is_refused_naming_the_line_and_field(text: str, message: str) -> None:
+    with pytest.raises(ratings_io.RatingsFileError, match=message):
+        ratings_io.loads(text, "csv", "r.csv")
+
+
+def test_rate_and_ratings_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+    env = {"RECOMMENDER_DATABASE_URL": database_url}
+    dump = tmp_path / "d.txt"
+    dump.write_text(dump_text([entry(1), entry(2)]))
+    assert run("ingest", str(dump), env=env).returncode == 0
+    profile = tmp_path / "p.toml"
+    profile.write_text(f'email = "{EMAIL}"\nname = "Ada"\n')
+    subscribed = run("subscribe", str(profile), env=env)
+    assert "created: ada@example.org" in subscribed.stdout
+    assert run("rate", EMAIL, "paper 2:", "up", env=env).returncode == 0
+    users = json.loads(run("users", "--json", env=env).stdout)
+    assert [(u["email"], u["active"], u["ratings"]) for u in users] == [(EMAIL, True, 1)]
+    listed = json.loads(run("ratings", EMAIL, "--json", env=env).stdout)
+    assert [(r["title"][:8], r["vote"], r["source"]) for r in listed] == [("Paper 2:", "up", "cli")]
+    assert listed[0]["paper_id"] == paper_id(entry(2).title)
+    exported = tmp_path / "out.json"
+    assert run("export-ratings", EMAIL, "-o", str(exported), env=env).returncode == 0
+    assert run("unsubscribe", EMAIL, env=env).stdout.startswith("Unsubscribed")
+    users = json.loads(run("users", "--json", env=env).stdout)
+    assert users[0]["active"] is False
+    bad = run("rate", "nobody@example.org", "paper 2:", "up", env=env)
+    assert bad.returncode == 1 and "no subscriber with the email address" in bad.stderr
+    bad_profile = tmp_path / "bad.toml"
+    bad_profile.write_text('email = "x@example.org"\nschedule = "often"\n')
+    refused = run("subscribe", str(bad_profile), env=env)
+    assert refused.returncode == 1 and f"{bad_profile}: field 'schedule'" in refused.stderr
