@@ -1,0 +1,452 @@
+"""Ranking quality of the recommender in a simulated online email digest (CiteULike-a).
+
+Papers arrive in id order: the first half is the back catalogue, the second half arrives in daily
+batches of 200. Each simulated user signs up with 3 liked papers drawn from the back-catalogue
+part of their real library (their profile: those papers' titles as ``liked``), receives the top 10
+of each day's batch and rates every shown paper: up if it is in their library, down otherwise.
+Every method learns from those ratings before the next day.
+
+Figures per method: digest recall (share of the user's second-half library that reached their
+digests, averaged over users), cold-start recall (the same over the first 5 days), and the time
+per user-day (ranking the day's batch plus learning from the day's ratings).
+
+Methods: ``recommender`` (recommender.model with sentence embeddings + hashed words),
+``recommender_tfidf`` (the same code on hashed words alone), ``arxiv_sanity_lite`` (TF-IDF +
+LinearSVC with arxiv-sanity-lite's published settings), ``rocchio`` and ``random``.
+
+Run from the repository root:  python benchmarks/quality.py [--users 300] [--json]
+Progress goes to stderr. Sentence embeddings are cached under $XDG_CACHE_HOME (or ~/.cache)
+/recommender-benchmarks, keyed by a hash of papers.jsonl and the model name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from recommender import model as rm  # noqa: E402
+
+BATCH = 200
+DIGEST = 10
+N_LIKED = 3
+COLD_DAYS = 5
+
+
+def log(*args: object) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------
+# data
+
+
+@dataclass
+class Data:
+    titles: list[str]
+    abstracts: list[str]
+    libraries: list[np.ndarray]
+    digest: str  # hash of papers.jsonl
+
+    @property
+    def n(self) -> int:
+        return len(self.titles)
+
+
+def load_data(folder: Path) -> Data:
+    raw = (folder / "papers.jsonl").read_bytes()
+    titles, abstracts = [], []
+    for i, line in enumerate(raw.decode("utf-8").splitlines()):
+        if not line.strip():
+            continue
+        p = json.loads(line)
+        if p["id"] != i:
+            raise ValueError(f"papers.jsonl: line {i} has id {p['id']}")
+        titles.append(p.get("title") or "")
+        abstracts.append(p.get("abstract") or "")
+    libraries = []
+    for line in (folder / "users.dat").read_text().splitlines():
+        parts = line.split()
+        if not parts:
+            libraries.append(np.zeros(0, dtype=np.int64))
+            continue
+        libraries.append(np.array(sorted(set(map(int, parts[1:]))), dtype=np.int64))
+    return Data(titles, abstracts, libraries, hashlib.sha256(raw).hexdigest()[:16])
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "recommender-benchmarks"
+
+
+def cached_embeddings(
+    data: Data, model: str, kind: str, texts: list[str]
+) -> tuple[np.ndarray, float | None, str]:
+    """Embeddings of ``texts``, from the cache or computed (then cached). Returns papers/s."""
+    embedder = rm.Embedder(model)
+    key = f"{data.digest}-{embedder.model_id}-{kind}-v1"
+    path = cache_dir() / f"emb-{key}.npy"
+    meta_path = path.with_suffix(".json")
+    if path.exists() and meta_path.exists():
+        x = np.load(path)
+        if x.shape[0] == len(texts):
+            meta = json.loads(meta_path.read_text())
+            log(f"embeddings ({kind}): cached at {path}")
+            return x, meta.get("papers_per_s"), embedder.model_id
+    log(f"embeddings ({kind}): computing {len(texts)} with {embedder.model_id} ...")
+    t0 = time.perf_counter()
+    x = embedder.embed_texts(texts, batch_size=64)
+    dt = time.perf_counter() - t0
+    rate = len(texts) / dt
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, x)
+    meta_path.write_text(json.dumps({"papers_per_s": rate, "seconds": dt, "n": len(texts)}))
+    log(f"embeddings ({kind}): {dt:.0f} s, {rate:.0f} papers/s")
+    return x, rate, embedder.model_id
+
+
+# ------------------------------------------------------------------------------------------
+# simulation
+
+
+@dataclass
+class User:
+    uid: int
+    liked: np.ndarray  # back-catalogue papers given as the profile
+    future: np.ndarray  # second-half library papers (the targets)
+    library: frozenset[int]
+
+
+def pick_users(data: Data, n_users: int, seed: int) -> list[User]:
+    half = data.n // 2
+    rng = np.random.default_rng(seed)
+    eligible = [
+        u
+        for u, lib in enumerate(data.libraries)
+        if (lib < half).sum() >= N_LIKED and (lib >= half).sum() >= 5
+    ]
+    chosen = sorted(rng.choice(eligible, size=min(n_users, len(eligible)), replace=False))
+    users = []
+    for u in chosen:
+        lib = data.libraries[u]
+        back = lib[lib < half]
+        liked = np.sort(rng.choice(back, size=N_LIKED, replace=False))
+        users.append(User(int(u), liked, lib[lib >= half], frozenset(lib.tolist())))
+    return users
+
+
+class Method:
+    """One user's session: ``start`` then, each day, ``rank`` the batch and ``learn``."""
+
+    def start(self, user: User, seed: int) -> None: ...
+
+    def rank(self, batch: np.ndarray, seen_until: int) -> np.ndarray: ...
+
+    def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None: ...
+
+
+class RandomMethod(Method):
+    def start(self, user: User, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def rank(self, batch: np.ndarray, seen_until: int) -> np.ndarray:
+        return self.rng.permutation(batch)[:DIGEST]
+
+    def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None:
+        pass
+
+
+class RocchioMethod(Method):
+    """TF-IDF centroid of the ups (and liked) minus a quarter of the downs' centroid; cosine."""
+
+    def __init__(self, tfidf: sp.csr_matrix) -> None:
+        self.x = tfidf
+
+    def start(self, user: User, seed: int) -> None:
+        self.ups = list(user.liked)
+        self.downs: list[int] = []
+        self._fit()
+
+    def _fit(self) -> None:
+        q = np.asarray(self.x[self.ups].mean(axis=0)).ravel()
+        if self.downs:
+            q = q - 0.25 * np.asarray(self.x[self.downs].mean(axis=0)).ravel()
+        self.q = q
+
+    def rank(self, batch: np.ndarray, seen_until: int) -> np.ndarray:
+        s = self.x[batch] @ self.q  # rows are unit length: cosine up to a constant
+        return batch[np.argsort(-s, kind="stable")[:DIGEST]]
+
+    def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None:
+        self.ups += shown[votes > 0].tolist()
+        self.downs += shown[votes < 0].tolist()
+        self._fit()
+
+
+class ArxivSanityMethod(Method):
+    """arxiv-sanity-lite: LinearSVC(C=0.01, balanced) of tagged papers vs every other paper."""
+
+    def __init__(self, tfidf: sp.csr_matrix) -> None:
+        self.x = tfidf
+
+    def start(self, user: User, seed: int) -> None:
+        self.pos = set(user.liked.tolist())
+
+    def rank(self, batch: np.ndarray, seen_until: int) -> np.ndarray:
+        from sklearn.svm import LinearSVC
+
+        # as in arxiv-sanity-lite, the SVM is fit on the whole database, new papers included
+        n = int(batch.max()) + 1
+        y = np.zeros(n, dtype=np.int64)
+        y[list(self.pos)] = 1
+        clf = LinearSVC(class_weight="balanced", verbose=False, max_iter=10000, tol=1e-6, C=0.01)
+        clf.fit(self.x[:n], y)
+        s = clf.decision_function(self.x[batch])
+        return batch[np.argsort(-s, kind="stable")[:DIGEST]]
+
+    def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None:
+        self.pos.update(shown[votes > 0].tolist())
+
+
+class RecommenderMethod(Method):
+    """The project's own model (recommender.model), as the digest job uses it."""
+
+    def __init__(
+        self,
+        space: rm.FeatureSpace,
+        x: rm.PaperVectors,
+        prior_x: rm.PaperVectors,
+        n_weak: int,
+        params: rm.TrainingParams,
+    ) -> None:
+        self.space, self.x, self.prior_x = space, x, prior_x
+        self.n_weak, self.params = n_weak, params
+
+    def start(self, user: User, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.prior = self.prior_x[user.liked]  # vectors of the liked titles (the profile)
+        self.rated: list[int] = []
+        self.votes: list[int] = []
+        self.excluded = set(user.liked.tolist())
+        self._fit(len(self.x) // 2)
+
+    def _fit(self, seen_until: int) -> None:
+        # weak negatives: a fresh random sample of papers the user has not rated
+        draw = self.rng.integers(0, seen_until, size=self.n_weak + len(self.excluded) // 4 + 8)
+        weak = [i for i in dict.fromkeys(draw.tolist()) if i not in self.excluded][: self.n_weak]
+        self.model = rm.train(
+            self.space,
+            self.prior,
+            self.x[self.rated] if self.rated else None,
+            self.votes,
+            self.x[weak] if weak else None,
+            params=self.params,
+        )
+
+    def rank(self, batch: np.ndarray, seen_until: int) -> np.ndarray:
+        s = rm.score(self.model, self.x[batch])
+        return batch[np.argsort(-s, kind="stable")[:DIGEST]]
+
+    def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None:
+        self.rated += shown.tolist()
+        self.votes += votes.tolist()
+        self.excluded.update(shown.tolist())
+        self._fit(seen_until)
+
+
+_WORK: dict[str, object] = {}
+
+
+def simulate_user(args: tuple[str, int]) -> dict[str, float]:
+    name, idx = args
+    method: Method = _WORK["methods"][name]  # type: ignore[index]
+    user: User = _WORK["users"][idx]  # type: ignore[index]
+    n, seed = int(_WORK["n"]), int(_WORK["seed"])  # type: ignore[call-overload]
+    half = n // 2
+    method.start(user, seed * 100_003 + user.uid)
+    hits = cold_hits = cold_total = 0
+    elapsed = 0.0
+    days = 0
+    for day, lo in enumerate(range(half, n, BATCH)):
+        batch = np.arange(lo, min(lo + BATCH, n))
+        t0 = time.perf_counter()
+        shown = method.rank(batch, lo)
+        elapsed += time.perf_counter() - t0
+        votes = np.array([1 if int(p) in user.library else -1 for p in shown], dtype=np.int64)
+        got = int((votes > 0).sum())
+        hits += got
+        if day < COLD_DAYS:
+            cold_hits += got
+            cold_total += int(((user.future >= lo) & (user.future < lo + BATCH)).sum())
+        t0 = time.perf_counter()
+        method.learn(shown, votes, int(batch[-1]) + 1)
+        elapsed += time.perf_counter() - t0
+        days += 1
+    return {
+        "recall": hits / len(user.future),
+        "cold_hits": cold_hits,
+        "cold_total": cold_total,
+        "seconds": elapsed,
+        "days": days,
+    }
+
+
+def run_method(name: str, n_users: int, jobs: int) -> dict[str, float]:
+    t0 = time.perf_counter()
+    tasks = [(name, i) for i in range(n_users)]
+    if jobs > 1:
+        with mp.get_context("fork").Pool(jobs) as pool:
+            results = pool.map(simulate_user, tasks, chunksize=4)
+    else:
+        results = [simulate_user(t) for t in tasks]
+    cold = [r["cold_hits"] / r["cold_total"] for r in results if r["cold_total"] > 0]
+    out = {
+        "digest_recall": float(np.mean([r["recall"] for r in results])),
+        "cold_start_recall": float(np.mean(cold)) if cold else float("nan"),
+        "ms_per_user_day": 1000
+        * sum(r["seconds"] for r in results)
+        / sum(r["days"] for r in results),
+        "wall_seconds": time.perf_counter() - t0,
+    }
+    log(
+        f"{name:>20}: digest recall {out['digest_recall']:.4f}  cold start "
+        f"{out['cold_start_recall']:.4f}  {out['ms_per_user_day']:.2f} ms/user-day  "
+        f"({out['wall_seconds']:.0f} s)"
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--users", type=int, default=300, help="simulated users (default 300)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "citeulike-a")
+    ap.add_argument("--json", action="store_true", help="print one JSON object with the results")
+    ap.add_argument("--no-embeddings", action="store_true", help="skip the embedding variant")
+    ap.add_argument("--model", default=rm.DEFAULT_MODEL, help="sentence-transformers model")
+    ap.add_argument(
+        "--methods",
+        default="recommender,recommender_tfidf,arxiv_sanity_lite,rocchio,random",
+        help="comma-separated subset of the methods to run",
+    )
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    ap.add_argument("--weak", type=int, default=300, help="weak negatives per training")
+    args = ap.parse_args(argv)
+    # every method runs single-threaded (BLAS included), as one digest worker would
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    data = load_data(args.data)
+    half = data.n // 2
+    users = pick_users(data, args.users, args.seed)
+    log(f"{data.n} papers ({half} back catalogue, {data.n - half} arriving), {len(users)} users")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    use_emb = "recommender" in methods and not args.no_embeddings
+    if use_emb and not rm.embeddings_available():
+        log("sentence-transformers is not installed: skipping the embedding variant")
+        use_emb = False
+    if not use_emb and "recommender" in methods:
+        methods.remove("recommender")
+
+    papers = list(zip(data.titles, data.abstracts, strict=True))
+    result: dict[str, object] = {"users": len(users), "papers": data.n, "seed": args.seed}
+    impl: dict[str, Method] = {}
+
+    if "arxiv_sanity_lite" in methods or "rocchio" in methods:
+        # arxiv-sanity-lite's published TfidfVectorizer settings, fit on the back catalogue
+        tfidf = TfidfVectorizer(
+            input="content",
+            encoding="utf-8",
+            decode_error="replace",
+            strip_accents="unicode",
+            lowercase=True,
+            analyzer="word",
+            stop_words="english",
+            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+            ngram_range=(1, 2),
+            max_features=20000,
+            norm="l2",
+            use_idf=True,
+            smooth_idf=True,
+            sublinear_tf=True,
+            max_df=0.1,
+            min_df=5,
+        )
+        texts = [f"{t} {a}" for t, a in papers]
+        tfidf.fit(texts[:half])
+        xt = tfidf.transform(texts).astype(np.float32).tocsr()
+        impl["arxiv_sanity_lite"] = ArxivSanityMethod(xt)
+        impl["rocchio"] = RocchioMethod(xt)
+    impl["random"] = RandomMethod()
+
+    params = rm.DEFAULT_PARAMS
+    t0 = time.perf_counter()
+    # document frequencies counted once on the back catalogue, then frozen (part of the space id)
+    words_space = rm.FeatureSpace.words_only().fit_idf(papers[:half])
+    xw = words_space.vectors(papers)
+    xw_prior = words_space.vectors([(t, "") for t in data.titles])
+    log(f"hashed word features: {time.perf_counter() - t0:.1f} s")
+    impl["recommender_tfidf"] = RecommenderMethod(words_space, xw, xw_prior, args.weak, params)
+    if use_emb:
+        emb, rate, model_id = cached_embeddings(
+            data, args.model, "papers", [rm.paper_text(t, a) for t, a in papers]
+        )
+        # the profile's liked titles are embedded as the titles alone
+        title_emb, _, _ = cached_embeddings(
+            data, args.model, "titles", [rm.paper_text(t, "") for t in data.titles]
+        )
+        space = rm.FeatureSpace.with_embeddings(model_id, emb.shape[1]).fit_idf(papers[:half])
+        x = space.vectors(papers, emb)
+        x_prior = space.vectors([(t, "") for t in data.titles], title_emb)
+        impl["recommender"] = RecommenderMethod(space, x, x_prior, args.weak, params)
+        result["embedding_model"] = model_id
+        result["embedding_papers_per_s_first_run"] = rate
+        # throughput measured now, on a fixed sample, whether or not the cache was used
+        embedder = rm.Embedder(args.model)
+        embedder.embed_texts(["warm-up"])
+        sample = np.random.default_rng(args.seed).choice(
+            data.n, size=min(400, data.n), replace=False
+        )
+        t0 = time.perf_counter()
+        embedder.embed_texts([rm.paper_text(*papers[i]) for i in sample], batch_size=64)
+        result["embedding_papers_per_s"] = len(sample) / (time.perf_counter() - t0)
+        log(f"embedding throughput: {result['embedding_papers_per_s']:.0f} papers/s")
+
+    _WORK.update(methods=impl, users=users, n=data.n, seed=args.seed)
+    out: dict[str, dict[str, float]] = {}
+    for name in methods:
+        if name not in impl:
+            raise SystemExit(f"unknown method {name!r}")
+        out[name] = run_method(name, len(users), args.jobs)
+    result["methods"] = out
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        base = out.get("arxiv_sanity_lite")
+        print(f"{'method':>20} {'recall':>8} {'cold':>8} {'ms/user-day':>12}")
+        for name, r in out.items():
+            rel = f"  x{r['digest_recall'] / base['digest_recall']:.2f}" if base else ""
+            print(
+                f"{name:>20} {r['digest_recall']:8.4f} {r['cold_start_recall']:8.4f} "
+                f"{r['ms_per_user_day']:12.2f}{rel}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

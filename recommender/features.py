@@ -1,0 +1,371 @@
+"""Paper features in a fixed, versioned feature space (pure: no I/O, no clocks).
+
+A paper (title, abstract) becomes one row vector made of two blocks:
+
+* **embedding block** (optional): the paper's sentence embedding (unit length, computed once per
+  paper by :class:`recommender.embeddings.Embedder` and stored by the caller), and
+* **word block**: *hashed* word unigrams and adjacent-word bigrams of the title and abstract
+  (English stop words dropped, sublinear term frequency, optionally frozen IDF weights, unit
+  length).
+
+Both blocks are scaled so that the whole vector has unit length:
+``x = [a * embedding, b * words]`` with ``a**2 + b**2 == 1``.
+
+Why the space stays valid as the corpus grows: the word block uses feature *hashing*, so there
+is no vocabulary to refit and a new word can never move an existing feature. Words may be
+weighted by inverse document frequency (:meth:`FeatureSpace.fit_idf`), but those statistics are
+counted once and then frozen into the space: they are part of :attr:`FeatureSpace.id` (as a
+digest), so refitting them on a grown corpus makes a *new* space rather than silently changing
+the old one. Anything else that changes the space (hash width, tokenizer version, embedding
+model, block weights) changes the id too. Every :class:`recommender.model.UserModel` records the
+id it was trained in, and scoring refuses a mismatch (:class:`FeatureSpaceMismatch`) instead of
+skewing the ranking; the caller then retrains the subscriber (a millisecond) on vectors of the
+new space. Store a space with :meth:`FeatureSpace.to_dict` / :meth:`FeatureSpace.from_dict`.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
+
+__all__ = [
+    "TOKENIZER_VERSION",
+    "FeatureSpace",
+    "FeatureSpaceMismatch",
+    "PaperVectors",
+    "Term",
+    "clean_text",
+    "paper_terms",
+]
+
+TOKENIZER_VERSION = "w1"
+
+# Words that say nothing about a paper's topic in abstracts, on top of sklearn's English list.
+_EXTRA_STOP_WORDS = frozenset(
+    """
+    paper papers study studies result results using used use uses based approach approaches
+    method methods new present presents presented propose proposed proposes show shows shown
+    provide provides provided demonstrate demonstrated also however may can one two three
+    well within among via et al first recent recently respectively including include includes
+    """.split()
+)
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP_WORDS
+
+_TEX_COMMAND = re.compile(r"\\[A-Za-z]+\s*|\\.")
+_BRACES = re.compile(r"[{}]")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?|[0-9]+[A-Za-z][A-Za-z0-9]*")
+# Two tokens form a phrase only if just spaces or a hyphen separate them in the text.
+_PHRASE_GAP = re.compile(r"^[ \-]+$")
+
+
+class FeatureSpaceMismatch(ValueError):
+    """A model or vector belongs to a different feature space than the one in use."""
+
+
+def clean_text(text: str) -> str:
+    """Strip TeX/BibTeX leftovers (``\\&``, ``{T}his``) and collapse whitespace."""
+    text = _TEX_COMMAND.sub(lambda m: " " if m.group(0)[1:2].isalpha() else m.group(0)[1:], text)
+    text = _BRACES.sub("", text)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word or phrase as it occurs in a paper: ``key`` is the feature, ``text`` the surface."""
+
+    key: str
+    text: str
+
+
+def paper_terms(title: str, abstract: str = "") -> list[Term]:
+    """Words and two-word phrases of a paper, in order, with their surface text.
+
+    Unigrams are lowercased tokens of length >= 2 that are not stop words. A bigram joins two
+    such tokens that stand next to each other in the text (only spaces or a hyphen between), so
+    every phrase really occurs in the (cleaned) title or abstract.
+    """
+    out: list[Term] = []
+    for part in (title, abstract):
+        if not part:
+            continue
+        text = clean_text(part)
+        prev: re.Match[str] | None = None
+        for m in _TOKEN.finditer(text):
+            word = m.group(0).lower().replace("’", "'")
+            if len(word) < 2 or word in STOP_WORDS:
+                prev = None
+                continue
+            out.append(Term(word, m.group(0)))
+            if prev is not None and _PHRASE_GAP.match(text[prev.end() : m.start()]):
+                out.append(
+                    Term(
+                        prev.group(0).lower().replace("’", "'") + " " + word,
+                        text[prev.start() : m.end()],
+                    )
+                )
+            prev = m
+    return out
+
+
+def _analyze(doc: tuple[str, str]) -> list[str]:
+    return [t.key for t in paper_terms(doc[0], doc[1])]
+
+
+@dataclass(frozen=True)
+class FeatureSpace:
+    """A fixed feature space: hashed words, optionally preceded by a sentence embedding.
+
+    ``embedding_model``/``embedding_dim`` name the embedding block (``None``/0 for words only);
+    ``embedding_weight`` is the share of the squared norm given to the embedding block.
+    """
+
+    hash_bits: int = 15
+    embedding_model: str | None = None
+    embedding_dim: int = 0
+    embedding_weight: float = 0.9
+    idf: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.hash_bits <= 24:
+            raise ValueError("hash_bits must be between 8 and 24")
+        if (self.embedding_model is None) != (self.embedding_dim == 0):
+            raise ValueError("give both embedding_model and embedding_dim, or neither")
+        if self.embedding_model is not None and not 0.0 < self.embedding_weight < 1.0:
+            raise ValueError("embedding_weight must be strictly between 0 and 1")
+        if self.idf is not None:
+            idf = np.ascontiguousarray(self.idf, dtype=np.float32)
+            if idf.shape != (self.n_words,):
+                raise ValueError(f"idf must have {self.n_words} entries, not {idf.shape}")
+            object.__setattr__(self, "idf", idf)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FeatureSpace) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def fit_idf(
+        self, papers: Iterable[tuple[str, str]], *, max_df: float = 1.0, min_df: int = 1
+    ) -> FeatureSpace:
+        """A new space whose word block is weighted by inverse document frequencies.
+
+        The frequencies are counted once, over ``papers``, and then frozen: they are part of the
+        new space's :attr:`id` (as a digest), so refitting them later makes a *new* space and
+        models of the old one are refused instead of silently skewed. Words never seen when
+        fitting hash into buckets like any other word and get the weight of a rare word.
+        """
+        docs = [(t or "", a or "") for t, a in papers]
+        counts = self._hasher.transform(docs).tocsc()
+        df = np.diff(counts.indptr).astype(np.float64)
+        idf = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0
+        idf[df > max_df * len(docs)] = 0.0  # too common to tell papers apart
+        idf[(df > 0) & (df < min_df)] = 0.0  # too rare to learn from
+        return dataclasses.replace(self, idf=idf.astype(np.float32))
+
+    @property
+    def idf_digest(self) -> str | None:
+        if self.idf is None:
+            return None
+        return hashlib.sha256(self.idf.astype("<f4").tobytes()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data to store the space (the IDF table base64-encoded); see :meth:`from_dict`."""
+        return {
+            "id": self.id,
+            "hash_bits": self.hash_bits,
+            "embedding_model": self.embedding_model,
+            "embedding_dim": self.embedding_dim,
+            "embedding_weight": self.embedding_weight,
+            "idf": None
+            if self.idf is None
+            else base64.b64encode(self.idf.astype("<f4").tobytes()).decode("ascii"),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureSpace:
+        idf = None
+        if d.get("idf") is not None:
+            idf = np.frombuffer(base64.b64decode(d["idf"]), dtype="<f4").astype(np.float32)
+        space = cls(
+            d["hash_bits"], d["embedding_model"], d["embedding_dim"], d["embedding_weight"], idf
+        )
+        if "id" in d and d["id"] != space.id:
+            raise FeatureSpaceMismatch(f"stored space {d['id']} does not rebuild as {space.id}")
+        return space
+
+    @classmethod
+    def words_only(cls, hash_bits: int = 15) -> FeatureSpace:
+        return cls(hash_bits=hash_bits)
+
+    @classmethod
+    def with_embeddings(
+        cls, model_id: str, dim: int, *, hash_bits: int = 15, embedding_weight: float = 0.9
+    ) -> FeatureSpace:
+        return cls(hash_bits, model_id, dim, embedding_weight)
+
+    # --- identity -------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """Identifier of the space; models trained in another space are refused."""
+        words = f"words-{TOKENIZER_VERSION}-h{self.hash_bits}"
+        if self.idf is not None:
+            words += f"-idf{self.idf_digest}"
+        if self.embedding_model is None:
+            return words
+        return f"emb-{self.embedding_model}-{self.embedding_dim}-w{self.embedding_weight:g}+{words}"
+
+    @property
+    def has_embeddings(self) -> bool:
+        return self.embedding_model is not None
+
+    @property
+    def n_words(self) -> int:
+        return 1 << self.hash_bits
+
+    @property
+    def dim(self) -> int:
+        return self.embedding_dim + self.n_words
+
+    @property
+    def _scales(self) -> tuple[float, float]:
+        if not self.has_embeddings:
+            return 0.0, 1.0
+        a = float(np.sqrt(self.embedding_weight))
+        return a, float(np.sqrt(1.0 - self.embedding_weight))
+
+    @cached_property
+    def _hasher(self) -> HashingVectorizer:
+        return HashingVectorizer(
+            analyzer=_analyze,
+            n_features=self.n_words,
+            alternate_sign=False,
+            norm=None,
+            dtype=np.float32,
+        )
+
+    # --- vectors --------------------------------------------------------------------------
+    def word_vectors(self, papers: Iterable[tuple[str, str]]) -> sp.csr_matrix:
+        """Unit-length hashed word vectors (sublinear tf) of ``(title, abstract)`` pairs."""
+        x = self._hasher.transform([(t or "", a or "") for t, a in papers]).tocsr()
+        x.sum_duplicates()
+        x.data = (1.0 + np.log(x.data)).astype(np.float32)  # sublinear tf
+        if self.idf is not None:
+            x.data *= self.idf[x.indices]
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        x = sp.csr_matrix(sp.diags(1.0 / norms).dot(x), dtype=np.float32)
+        return x
+
+    def term_columns(self, keys: Sequence[str]) -> np.ndarray:
+        """Column (within the word block) of each term key."""
+        if not keys:
+            return np.zeros(0, dtype=np.int64)
+        hasher = HashingVectorizer(
+            analyzer=lambda doc: doc, n_features=self.n_words, alternate_sign=False, norm=None
+        )
+        x = hasher.transform([[k] for k in keys]).tocsr()
+        return x.indices.astype(np.int64)
+
+    def vectors(
+        self, papers: Sequence[tuple[str, str]], embeddings: np.ndarray | None = None
+    ) -> PaperVectors:
+        """Feature vectors of ``(title, abstract)`` pairs (one row each).
+
+        ``embeddings`` (``(n, embedding_dim)``, from the embedding model named by this space) is
+        required exactly when the space has an embedding block.
+        """
+        papers = list(papers)
+        a, b = self._scales
+        words = self.word_vectors(papers)
+        if b != 1.0:
+            words = words * np.float32(b)
+        if not self.has_embeddings:
+            if embeddings is not None:
+                raise FeatureSpaceMismatch(f"space {self.id} takes no embeddings")
+            return PaperVectors(np.zeros((len(papers), 0), np.float32), words, self.id)
+        if embeddings is None:
+            raise FeatureSpaceMismatch(f"space {self.id} needs embeddings")
+        emb = np.asarray(embeddings, dtype=np.float32)
+        if emb.ndim != 2 or emb.shape != (len(papers), self.embedding_dim):
+            raise FeatureSpaceMismatch(
+                f"embeddings of shape {emb.shape} do not fit space {self.id} "
+                f"({len(papers)} papers x {self.embedding_dim})"
+            )
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        emb = (emb * (a / np.maximum(norms, 1e-12))).astype(np.float32)
+        return PaperVectors(emb, words, self.id)
+
+    def empty(self) -> PaperVectors:
+        """Zero rows of this space."""
+        return PaperVectors(
+            np.zeros((0, self.embedding_dim), np.float32),
+            sp.csr_matrix((0, self.n_words), dtype=np.float32),
+            self.id,
+        )
+
+    def check(self, vectors: PaperVectors) -> None:
+        """Raise :class:`FeatureSpaceMismatch` unless ``vectors`` belong to this space."""
+        if vectors.space_id != self.id or vectors.dim != self.dim:
+            raise FeatureSpaceMismatch(
+                f"vectors of feature space {vectors.space_id}, expected {self.id}"
+            )
+
+
+@dataclass(frozen=True)
+class PaperVectors:
+    """Rows of paper vectors in one feature space, kept as two blocks.
+
+    ``embedding``: dense ``(n, embedding_dim)`` float32 (``embedding_dim`` may be 0);
+    ``words``: sparse CSR ``(n, 2**hash_bits)`` float32. Both are already scaled, so the full
+    vector of row ``i`` is ``[embedding[i], words[i]]`` and has unit length. Index with an
+    integer array or slice to select rows; :meth:`stack` concatenates.
+    """
+
+    embedding: np.ndarray
+    words: sp.csr_matrix
+    space_id: str
+
+    def __post_init__(self) -> None:
+        if self.embedding.shape[0] != self.words.shape[0]:
+            raise ValueError("embedding and word blocks have different numbers of rows")
+
+    def __len__(self) -> int:
+        return int(self.words.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.embedding.shape[1] + self.words.shape[1])
+
+    def __getitem__(self, rows: Any) -> PaperVectors:
+        if isinstance(rows, int | np.integer):
+            rows = [int(rows)]
+        if not isinstance(rows, slice):
+            rows = np.asarray(rows, dtype=np.int64).ravel()
+        return PaperVectors(self.embedding[rows], self.words[rows], self.space_id)
+
+    @staticmethod
+    def stack(parts: Sequence[PaperVectors]) -> PaperVectors:
+        if not parts:
+            raise ValueError("nothing to stack")
+        ids = {p.space_id for p in parts}
+        if len(ids) > 1:
+            raise FeatureSpaceMismatch(f"vectors of different feature spaces: {sorted(ids)}")
+        return PaperVectors(
+            np.vstack([p.embedding for p in parts]),
+            sp.vstack([p.words for p in parts], format="csr"),
+            parts[0].space_id,
+        )
+
+    def to_matrix(self) -> sp.csr_matrix:
+        """The full vectors as one ``(n, dim)`` CSR matrix."""
+        return sp.hstack([sp.csr_matrix(self.embedding), self.words], format="csr")

@@ -1,0 +1,556 @@
+"""The recommender's model: per-subscriber linear rankers over paper features.
+
+Pure module: plain data in, plain data out. It does no I/O except that the embedding model
+(:mod:`recommender.embeddings`) loads its weights when first asked to embed, reads no clock and
+touches no database. Importing it does not import torch or sentence-transformers.
+
+Representation (:mod:`recommender.features`)
+    A paper's ``(title, abstract)`` becomes a unit vector in a :class:`FeatureSpace`: its sentence
+    embedding (all-MiniLM-L6-v2 by default, when the ``recommender[embeddings]`` extra is
+    installed) concatenated with *hashed* word unigrams and adjacent-word bigrams. Without the
+    extra the space is the hashed words alone. Embeddings are computed once per paper, in
+    batches, with :class:`Embedder` (``embed_texts``), and stored by the caller.
+
+Stable feature space
+    The word block is stateless feature hashing: no vocabulary, so new words never change an
+    existing feature. Optional IDF weights (``FeatureSpace.fit_idf``, which the benchmark uses)
+    are counted once and frozen into the space. Everything that could change the space (hash
+    width, tokenizer version, IDF table, embedding model and dimension, block weights) is part
+    of ``FeatureSpace.id``. Every :class:`UserModel` stores the id it was trained in;
+    :func:`score`, :func:`train` and :func:`explain` raise :class:`FeatureSpaceMismatch` for
+    vectors or models of another space rather than rank with them. The fix is to retrain that
+    subscriber from their ratings (about a millisecond, see :func:`train`) on vectors of the
+    current space.
+
+Per-subscriber model (:func:`train`)
+    Weighted, class-balanced regularised least squares (ridge regression with targets +1/-1 and
+    an intercept) on
+
+    * the profile as a prior: vectors of the subscriber's interests phrases, ``about`` text and
+      ``liked`` paper titles, as pseudo-positive examples,
+    * their ratings: thumbs up positive, thumbs down negative,
+    * weak negatives: a sample of papers they have not rated (see :func:`sample_weak_negatives`),
+
+    so a subscriber with no ratings is already ranked by their profile. The default solver is
+    the strong-regularisation limit of ridge regression, the difference of the weighted class
+    centroids (one pass over the examples, about a millisecond); ``solver="ridge"`` fits the
+    exact ridge problem with scikit-learn's ``Ridge`` (about 10 ms per fit).
+    On the digest simulation (``benchmarks/quality.py``) the limit ranked better than the
+    finite regularisation strengths tried; scikit-learn's LogisticRegression (liblinear) ranked
+    comparably but took 35-70 ms per refit with embeddings, too slow to refit every subscriber
+    on every rating. A model is a float32 weight vector plus a bias, so scoring every
+    subscriber is one matrix product (:func:`stack_models`, :func:`score`).
+
+Explanations (:func:`explain`)
+    The words and phrases of the paper that pushed its score up most (each occurs in its title or
+    abstract; the text shown is the paper's own), and the rated paper it most resembles.
+
+Evaluation (:func:`cross_validate`)
+    Stratified k-fold cross-validation of how well the model predicts a subscriber's own
+    ratings (ROC AUC and accuracy), next to the profile-only model on the same folds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from recommender.embeddings import (
+    DEFAULT_MODEL,
+    Embedder,
+    EmbeddingsUnavailable,
+    embeddings_available,
+    paper_text,
+)
+from recommender.features import FeatureSpace, FeatureSpaceMismatch, PaperVectors, paper_terms
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_PARAMS",
+    "Embedder",
+    "EmbeddingsUnavailable",
+    "Evaluation",
+    "Explanation",
+    "FeatureSpace",
+    "FeatureSpaceMismatch",
+    "ModelMatrix",
+    "PaperVectors",
+    "RatedPapers",
+    "TrainingParams",
+    "UserModel",
+    "cross_validate",
+    "embeddings_available",
+    "explain",
+    "paper_text",
+    "profile_texts",
+    "sample_weak_negatives",
+    "score",
+    "stack_models",
+    "train",
+]
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """Knobs of :func:`train` (defaults tuned on ``benchmarks/quality.py``)."""
+
+    solver: str = "centroid"  # "centroid" (strong-regularisation limit) or "ridge" (exact)
+    alpha: float = 1.0  # L2 regularisation strength (solver "ridge")
+    prior_weight: float = 1.0  # weight of one profile pseudo-positive, relative to a thumbs-up
+    down_weight: float = 0.25  # weight of one thumbs-down
+    weak_weight: float = 1.0  # weight of one weak negative (unrated paper)
+    balance: bool = True  # give positives and negatives equal total weight
+
+
+DEFAULT_PARAMS = TrainingParams()
+
+
+@dataclass
+class UserModel:
+    """One subscriber's ranker: ``score(x) = weights @ x + bias`` in space ``feature_space_id``."""
+
+    weights: np.ndarray  # float32, shape (space.dim,)
+    bias: float
+    feature_space_id: str
+    n_up: int = 0
+    n_down: int = 0
+    n_prior: int = 0
+    n_weak: int = 0
+
+    def __post_init__(self) -> None:
+        self.weights = np.ascontiguousarray(self.weights, dtype=np.float32).ravel()
+        self.bias = float(self.bias)
+
+    def to_bytes(self) -> bytes:
+        """Serialise (a JSON header line, then the raw little-endian float32 weights)."""
+        header = {
+            "format": 1,
+            "bias": self.bias,
+            "feature_space_id": self.feature_space_id,
+            "dim": int(self.weights.size),
+            "n_up": self.n_up,
+            "n_down": self.n_down,
+            "n_prior": self.n_prior,
+            "n_weak": self.n_weak,
+        }
+        return json.dumps(header).encode() + b"\n" + self.weights.astype("<f4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> UserModel:
+        head, _, body = data.partition(b"\n")
+        h = json.loads(head)
+        if h.get("format") != 1:
+            raise ValueError(f"unknown model format {h.get('format')!r}")
+        weights = np.frombuffer(body, dtype="<f4").astype(np.float32)
+        if weights.size != h["dim"]:
+            raise ValueError("truncated model")
+        return cls(
+            weights,
+            h["bias"],
+            h["feature_space_id"],
+            h["n_up"],
+            h["n_down"],
+            h["n_prior"],
+            h["n_weak"],
+        )
+
+
+@dataclass
+class ModelMatrix:
+    """Many user models stacked for bulk scoring: row ``i`` is user ``keys[i]``."""
+
+    weights: np.ndarray  # float32, (n_users, dim), C order
+    biases: np.ndarray  # float32, (n_users,)
+    feature_space_id: str
+    keys: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RatedPapers:
+    """Papers a subscriber rated (or liked in their profile), for explanations."""
+
+    ids: Sequence[Any]
+    titles: Sequence[str]
+    vectors: PaperVectors
+    votes: Sequence[int]  # +1 up / liked, -1 down
+
+
+@dataclass(frozen=True)
+class Explanation:
+    score: float
+    terms: list[str]  # words/phrases as they occur in the paper, strongest first
+    term_contributions: list[float]  # their share of the score
+    similar_paper_id: Any = None
+    similar_paper_title: str | None = None
+    similarity: float | None = None  # cosine similarity to that paper
+
+    def text(self) -> str:
+        """One readable sentence, e.g. for an email digest."""
+        parts = []
+        if self.terms:
+            parts.append("mentions " + ", ".join(f"“{t}”" for t in self.terms))
+        if self.similar_paper_title:
+            parts.append(f"resembles “{self.similar_paper_title}”")
+        if not parts:
+            return "No strong reason: ranked by the overall profile."
+        return "Recommended because it " + " and ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Cross-validated quality of a subscriber's model on their own ratings."""
+
+    n_up: int
+    n_down: int
+    folds: int
+    auc: float  # ROC AUC of the full model on held-out ratings (0.5 = chance)
+    accuracy: float  # share of held-out ratings on the right side of score 0
+    prior_only_auc: float | None  # the same for the profile-only model (None without profile)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def profile_texts(
+    interests: Sequence[str] = (), about: str = "", liked: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """The profile as ``(title, abstract)`` pairs to featurise as prior pseudo-positives."""
+    out = [(s.strip(), "") for s in interests if s and s.strip()]
+    if about and about.strip():
+        out.append(("", about.strip()))
+    out.extend((s.strip(), "") for s in liked if s and s.strip())
+    return out
+
+
+def sample_weak_negatives(
+    candidates: Sequence[Any], exclude: Sequence[Any], n: int, seed: int = 0
+) -> list[Any]:
+    """Up to ``n`` of ``candidates`` not in ``exclude``, drawn reproducibly with ``seed``."""
+    excluded = set(exclude)
+    pool = [c for c in candidates if c not in excluded]
+    if len(pool) <= n:
+        return pool
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(pool), size=n, replace=False)
+    return [pool[i] for i in sorted(idx)]
+
+
+def _or_empty(v: PaperVectors | None, space: FeatureSpace) -> PaperVectors:
+    if v is None:
+        return space.empty()
+    space.check(v)
+    return v
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+# --------------------------------------------------------------------------------------------
+# training
+
+
+def train(
+    space: FeatureSpace,
+    prior: PaperVectors | None = None,
+    rated: PaperVectors | None = None,
+    votes: Sequence[int] | np.ndarray = (),
+    weak_negatives: PaperVectors | None = None,
+    *,
+    params: TrainingParams = DEFAULT_PARAMS,
+) -> UserModel:
+    """Fit one subscriber's model.
+
+    ``prior``: vectors of the profile (see :func:`profile_texts`); ``rated`` with ``votes``
+    (``> 0`` up, ``< 0`` down, ``0`` ignored): the subscriber's ratings; ``weak_negatives``:
+    vectors of papers they did not rate (see :func:`sample_weak_negatives`). All may be empty.
+    Raises :class:`FeatureSpaceMismatch` for vectors of another space.
+    """
+    p = _or_empty(prior, space)
+    r = _or_empty(rated, space)
+    w = _or_empty(weak_negatives, space)
+    v = np.asarray(votes, dtype=np.float64).ravel()
+    if v.size != len(r):
+        raise ValueError(f"{len(r)} rated vectors but {v.size} votes")
+    if not (v != 0).all():
+        keep = np.flatnonzero(v != 0)
+        r, v = r[keep], v[keep]
+    counts = {
+        "n_up": int((v > 0).sum()),
+        "n_down": int((v < 0).sum()),
+        "n_prior": len(p),
+        "n_weak": len(w),
+    }
+    x = PaperVectors.stack([p, r, w])
+    pos = np.concatenate([np.ones(len(p), bool), v > 0, np.zeros(len(w), bool)])
+    sw = np.concatenate(
+        [
+            np.full(len(p), params.prior_weight),
+            np.where(v > 0, 1.0, params.down_weight),
+            np.full(len(w), params.weak_weight),
+        ]
+    )
+    neg = ~pos
+    if not pos.any() and not neg.any():
+        return UserModel(np.zeros(space.dim, np.float32), 0.0, space.id, **counts)
+    if not pos.any() or not neg.any():
+        # one class only: the (signed) weighted centroid ranks by similarity to it
+        sign = 1.0 if pos.any() else -1.0
+        centroid = _unit(_combine(x, sw / sw.sum()))
+        return UserModel(sign * centroid, 0.0, space.id, **counts)
+    if params.balance:
+        sw = sw.copy()
+        total = sw.sum()
+        sw[pos] *= 0.5 * total / sw[pos].sum()
+        sw[neg] *= 0.5 * total / sw[neg].sum()
+    y = np.where(pos, 1.0, -1.0)
+    if params.solver == "ridge":
+        weights, bias = _sklearn_ridge(x, y, sw, params)
+    elif params.solver == "centroid":
+        weights, bias = _centroid_limit(x, y, sw)
+    else:
+        raise ValueError(f"unknown solver {params.solver!r}")
+    return UserModel(weights, bias, space.id, **counts)
+
+
+def _centroid_limit(x: PaperVectors, y: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ridge regression in the limit of strong regularisation: ``w ∝ sum_i sw_i y_i x_i``.
+
+    With balanced weights this is the difference of the weighted centroids of the positive and
+    negative examples. The bias puts the decision threshold midway between the two classes'
+    mean scores. Costs one pass over the examples.
+    """
+    w = _unit(_combine(x, sw * y))
+    s = x.embedding @ w[: x.embedding.shape[1]] + x.words @ w[x.embedding.shape[1] :]
+    pos = y > 0
+    bias = -0.5 * (
+        float(np.average(s[pos], weights=sw[pos])) + float(np.average(s[~pos], weights=sw[~pos]))
+    )
+    return w, bias
+
+
+def _combine(x: PaperVectors, a: np.ndarray) -> np.ndarray:
+    """``sum_i a_i x_i`` as one dense vector of the full space."""
+    a32 = a.astype(np.float32)
+    return np.concatenate([a32 @ x.embedding, np.asarray(x.words.T @ a32).ravel()])
+
+
+def _sklearn_ridge(
+    x: PaperVectors, y: np.ndarray, sw: np.ndarray, params: TrainingParams
+) -> tuple[np.ndarray, float]:
+    """Weighted ridge regression of ``y`` on ``x`` with an intercept: scikit-learn's ``Ridge``.
+
+    Exact, but about 10 ms per fit on a few hundred examples (``sparse_cg`` on the sparse full
+    vectors), which is why the default solver is the closed-form strong-regularisation limit.
+    """
+    from sklearn.linear_model import Ridge
+
+    ridge = Ridge(alpha=params.alpha, fit_intercept=True, solver="sparse_cg")
+    ridge.fit(x.to_matrix(), y, sample_weight=sw)
+    return np.asarray(ridge.coef_, dtype=np.float32).ravel(), float(ridge.intercept_)
+
+
+# --------------------------------------------------------------------------------------------
+# scoring
+
+
+def stack_models(models: Sequence[UserModel], keys: Sequence[Any] | None = None) -> ModelMatrix:
+    """Stack models of one feature space into a :class:`ModelMatrix` for bulk scoring."""
+    if not models:
+        raise ValueError("no models to stack")
+    space_id = models[0].feature_space_id
+    for m in models:
+        if m.feature_space_id != space_id:
+            raise FeatureSpaceMismatch(
+                f"models of different feature spaces: {space_id} vs {m.feature_space_id}"
+            )
+    weights = np.empty((len(models), models[0].weights.size), dtype=np.float32)
+    for i, m in enumerate(models):
+        weights[i] = m.weights
+    biases = np.array([m.bias for m in models], dtype=np.float32)
+    return ModelMatrix(weights, biases, space_id, list(keys) if keys is not None else [])
+
+
+def score(
+    models: UserModel | ModelMatrix | Sequence[UserModel],
+    papers: PaperVectors,
+    *,
+    chunk: int = 2048,
+) -> np.ndarray:
+    """Scores of ``papers`` under one or many models.
+
+    One :class:`UserModel` gives shape ``(n_papers,)``; a :class:`ModelMatrix` or a sequence of
+    models gives ``(n_models, n_papers)``. Higher is better; the scores of one model are
+    comparable with each other, not across models. Models and papers must be of the same
+    feature space (:class:`FeatureSpaceMismatch` otherwise). Users are scored ``chunk`` at a
+    time to bound the memory of the intermediate transposed weights.
+    """
+    single = isinstance(models, UserModel)
+    if single:
+        mm = stack_models([models])
+    elif isinstance(models, ModelMatrix):
+        mm = models
+    else:
+        mm = stack_models(list(models))
+    if mm.feature_space_id != papers.space_id:
+        raise FeatureSpaceMismatch(
+            f"model of feature space {mm.feature_space_id}, papers of {papers.space_id}"
+        )
+    if mm.weights.shape[1] != papers.dim:
+        raise FeatureSpaceMismatch(
+            f"papers have {papers.dim} columns, models {mm.weights.shape[1]}"
+        )
+    e = papers.embedding.shape[1]
+    n_models = mm.weights.shape[0]
+    out = np.empty((n_models, len(papers)), dtype=np.float32)
+    words = papers.words
+    for lo in range(0, n_models, chunk):
+        hi = min(lo + chunk, n_models)
+        block = mm.weights[lo:hi]
+        s = block[:, :e] @ papers.embedding.T if e else 0.0
+        # sparse rows times contiguous dense columns: (papers x words) @ (words x users)
+        wt = np.ascontiguousarray(block[:, e:].T)
+        out[lo:hi] = s + np.asarray(words @ wt).T + mm.biases[lo:hi, None]
+    return out[0] if single else out
+
+
+# --------------------------------------------------------------------------------------------
+# explanations
+
+
+def explain(
+    model: UserModel,
+    space: FeatureSpace,
+    title: str,
+    abstract: str,
+    paper: PaperVectors,
+    rated: RatedPapers | None = None,
+    *,
+    n_terms: int = 5,
+) -> Explanation:
+    """Why ``model`` scores this paper (``paper``: its one-row vectors) as it does."""
+    if model.feature_space_id != space.id:
+        raise FeatureSpaceMismatch(
+            f"model trained in feature space {model.feature_space_id}, not {space.id}"
+        )
+    space.check(paper)
+    if len(paper) != 1:
+        raise ValueError("explain takes the vectors of one paper")
+    value = float(score(model, paper)[0])
+
+    terms = paper_terms(title, abstract)
+    chosen: list[str] = []
+    chosen_keys: list[str] = []
+    contribs: list[float] = []
+    if terms:
+        keys = list(dict.fromkeys(t.key for t in terms))
+        surface: dict[str, str] = {}
+        for t in terms:
+            surface.setdefault(t.key, t.text)
+        cols = space.term_columns(keys)
+        row = paper.words.toarray().ravel()
+        w_words = model.weights[space.embedding_dim :]
+        # terms of this paper that share a hashed column split its contribution equally
+        _, inverse, n_share = np.unique(cols, return_inverse=True, return_counts=True)
+        contrib = w_words[cols] * row[cols] / n_share[inverse]
+        for i in np.argsort(-contrib, kind="stable"):
+            if contrib[i] <= 0 or len(chosen) >= n_terms:
+                break
+            key = keys[i]
+            # skip a word already shown inside a phrase, and a phrase whose words are shown
+            if any(" " in c and key in c.split(" ") for c in chosen_keys):
+                continue
+            if " " in key and all(part in chosen_keys for part in key.split(" ")):
+                continue
+            chosen.append(surface[key])
+            chosen_keys.append(key)
+            contribs.append(float(contrib[i]))
+
+    similar_id, similar_title, similarity = None, None, None
+    if rated is not None and len(rated.ids) > 0:
+        space.check(rated.vectors)
+        rv = rated.vectors
+        sims = (
+            rv.embedding @ paper.embedding[0]
+            + np.asarray(rv.words @ paper.words.T.toarray()).ravel()
+        )
+        norms = np.sqrt(
+            (rv.embedding**2).sum(axis=1)
+            + np.asarray(rv.words.multiply(rv.words).sum(axis=1)).ravel()
+        )
+        own = float(np.sqrt((paper.embedding**2).sum() + paper.words.multiply(paper.words).sum()))
+        sims = sims / np.maximum(norms * own, 1e-12)
+        votes = np.asarray(rated.votes)
+        candidates = np.flatnonzero(votes > 0)
+        if candidates.size == 0:
+            candidates = np.arange(len(rated.ids))
+        best = int(candidates[np.argmax(sims[candidates])])
+        similar_id, similar_title = rated.ids[best], rated.titles[best]
+        similarity = float(sims[best])
+    return Explanation(value, chosen, contribs, similar_id, similar_title, similarity)
+
+
+# --------------------------------------------------------------------------------------------
+# evaluation
+
+
+def cross_validate(
+    space: FeatureSpace,
+    prior: PaperVectors | None,
+    rated: PaperVectors,
+    votes: Sequence[int] | np.ndarray,
+    weak_negatives: PaperVectors | None = None,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    params: TrainingParams = DEFAULT_PARAMS,
+) -> Evaluation:
+    """How well the model predicts the subscriber's own ratings, by stratified k-fold CV.
+
+    Needs at least two ups and two downs (``ValueError`` otherwise); ``folds`` is reduced to the
+    size of the smaller class when needed.
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    r = _or_empty(rated, space)
+    v = np.asarray(votes, dtype=np.float64).ravel()
+    if v.size != len(r):
+        raise ValueError(f"{len(r)} rated vectors but {v.size} votes")
+    keep = np.flatnonzero(v != 0)
+    r, v = r[keep], v[keep]
+    y = (v > 0).astype(np.int64)
+    n_up, n_down = int(y.sum()), int((1 - y).sum())
+    if n_up < 2 or n_down < 2:
+        raise ValueError(
+            "cross-validation needs at least 2 thumbs up and 2 thumbs down "
+            f"(have {n_up} up, {n_down} down)"
+        )
+    k = max(2, min(folds, n_up, n_down))
+    p = _or_empty(prior, space)
+    scores = np.zeros(len(y))
+    prior_scores = np.zeros(len(y))
+    prior_model = train(space, p, None, (), weak_negatives, params=params) if len(p) else None
+    splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
+    for tr, te in splitter.split(np.zeros(len(y)), y):
+        m = train(space, p, r[tr], v[tr], weak_negatives, params=params)
+        scores[te] = score(m, r[te])
+        if prior_model is not None:
+            prior_scores[te] = score(prior_model, r[te])
+    return Evaluation(
+        n_up,
+        n_down,
+        k,
+        float(roc_auc_score(y, scores)),
+        float(np.mean((scores > 0) == y.astype(bool))),
+        float(roc_auc_score(y, prior_scores)) if prior_model is not None else None,
+    )

