@@ -21,6 +21,7 @@ from tqdm import tqdm
 from recommender import dumps, ratings_io, resources
 from recommender.config import ConfigError, Settings
 from recommender.core import FileOutcome, IngestReport, PaperInfo, PaperQuery, Recommender
+from recommender.embeddings import EmbeddingsUnavailable
 from recommender.profiles import ProfileError
 from recommender.ratings_io import RatingsFileError
 from recommender.store.database import SchemaError
@@ -64,6 +65,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             ProfileError,
             SubscriberNotFound,
             RatingsFileError,
+            EmbeddingsUnavailable,
         ) as exc:
             raise click.ClickException(str(exc)) from exc
         except OperationalError as exc:
@@ -557,6 +559,126 @@ def import_ratings(state: AppContext, user: str, file: Path, fmt: str | None) ->
     )
     for title in report.unknown_papers[:20]:
         click.echo(f"  not here: {title}", err=True)
+
+
+class EmbeddingProgress:
+    """A progress bar for embedding papers, shown when there are enough of them."""
+
+    def __init__(self, minimum: int = 64) -> None:
+        self.minimum = minimum
+        self.bar: tqdm[Any] | None = None
+
+    def start(self, total: int) -> None:
+        if total >= self.minimum:
+            self.bar = tqdm(total=total, unit="paper", desc="Embedding papers", file=sys.stderr)
+
+    def advance(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@cli.command()
+@click.argument("user")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1), help="How many.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only papers first listed on or after this date (YYYY-MM-DD).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
+@click.pass_obj
+@handle_errors
+def recommend(state: AppContext, user: str, top: int, since: Any, as_json: bool) -> None:
+    """Rank the papers USER (an email) has not rated yet, best first, and say why.
+
+    The first run embeds every candidate paper once (a progress bar shows it); later runs
+    reuse the stored embeddings.
+
+    \b
+    Examples:
+      recommender recommend ada@example.org
+      recommender recommend ada@example.org --top 5 --since 2026-03-01 --json
+    """
+    progress = EmbeddingProgress()
+    try:
+        found = state.app.recommend(
+            user,
+            top=top,
+            since=since.date() if since else None,
+            on_start=progress.start,
+            on_progress=progress.advance,
+        )
+    finally:
+        progress.close()
+    if as_json:
+        print_json([r.to_dict() for r in found])
+        return
+    if not found:
+        click.echo(f"Nothing to recommend to {user}: they have rated every paper here.")
+    for rank, r in enumerate(found, 1):
+        click.echo(f"{rank:>3}. {r.score:+.3f}  {r.id}  {r.title}")
+        click.echo(f"     {'; '.join(r.reasons)}")
+
+
+@cli.command()
+@click.argument("user")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.pass_obj
+@handle_errors
+def evaluate(state: AppContext, user: str, as_json: bool) -> None:
+    """Show how well USER's model predicts their own ratings (cross-validated).
+
+    Each fold trains on some ratings and predicts the held-out ones; the ROC AUC says how
+    often a thumbs-up paper is ranked above a thumbs-down one (0.5 is chance, 1 perfect).
+    Needs at least 2 thumbs up and 2 thumbs down.
+
+    \b
+    Example:
+      recommender evaluate ada@example.org
+    """
+    try:
+        info = state.app.evaluate(user)
+    except ValueError as exc:
+        raise click.ClickException(f"cannot evaluate {user}: {exc}") from exc
+    if as_json:
+        print_json(info.to_dict())
+        return
+    e = info.evaluation
+    click.echo(f"{user}: {e.n_up} up, {e.n_down} down, {e.folds}-fold cross-validation")
+    click.echo(f"  ROC AUC   {e.auc:.3f}   (0.5 = chance, 1 = perfect)")
+    click.echo(f"  accuracy  {e.accuracy:.3f}")
+    if e.prior_only_auc is not None:
+        click.echo(f"  ROC AUC from the profile alone: {e.prior_only_auc:.3f}")
+        verdict = "is learning from" if e.auc > e.prior_only_auc else "has not yet gained from"
+        click.echo(f"  The model {verdict} the ratings.")
+
+
+@cli.command()
+@click.argument("user", required=False)
+@click.option(
+    "--refit",
+    is_flag=True,
+    help="First recount word statistics over the catalogue as it is now (a new feature space).",
+)
+@click.pass_obj
+@handle_errors
+def retrain(state: AppContext, user: str | None, refit: bool) -> None:
+    """Retrain USER's model, or everyone's.
+
+    Models retrain by themselves after every rating and whenever they are stale, so this is
+    rarely needed; use --refit after the catalogue has grown a lot.
+
+    \b
+    Examples:
+      recommender retrain ada@example.org
+      recommender retrain --refit
+    """
+    count = state.app.retrain(user, refit=refit)
+    click.echo(f"Retrained {count} model{'s' if count != 1 else ''}.")
 
 
 def main() -> None:

@@ -26,6 +26,10 @@ class Settings:
     """Where the SQLite database and other state live."""
     database_url: str
     """SQLAlchemy URL of the database; defaults to a SQLite file in ``home``."""
+    embedding_model: str = "all-MiniLM-L6-v2"
+    """Sentence-embedding model (a local folder, an installed model package or a hub name);
+    ``none`` ranks on word features alone. Without ``recommender[embeddings]`` installed, word
+    features are used whatever this says."""
 
     @classmethod
     def load(
@@ -46,7 +50,8 @@ class Settings:
         home = Path(str(values.get("home") or platformdirs.user_data_path("recommender")))
         home = home.expanduser()
         database_url = str(values.get("database_url") or f"sqlite:///{home / 'recommender.db'}")
-        return cls(home=home, database_url=database_url)
+        embedding_model = str(values.get("embedding_model") or cls.embedding_model)
+        return cls(home=home, database_url=database_url, embedding_model=embedding_model)
 
     def describe_database(self) -> str:
         """Return the database URL with any password masked, for printing."""

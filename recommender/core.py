@@ -10,17 +10,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
 from recommender import dumps, profiles, ratings_io
 from recommender.config import Settings
+from recommender.store import candidates as candidate_store
 from recommender.store import database
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Rating, Subscriber
 from recommender.store.papers import PaperNotFound, PaperQuery
 from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
+
+if TYPE_CHECKING:  # ranking pulls in numpy and scikit-learn: imported on first use only
+    from recommender import model, ranking
 
 __all__ = [
     "Recommender",
@@ -178,6 +183,53 @@ class RatingInfo:
         return {**asdict(self), "rated_at": self.rated_at.isoformat()}
 
 
+@dataclass(frozen=True)
+class Recommendation:
+    """A paper recommended to a subscriber, with its score and why."""
+
+    id: str
+    title: str
+    score: float
+    reasons: list[str]
+    similar_to: str | None
+    terms: list[str]
+    published: date | None
+    upvotes: int | None
+    links: list[dict[str, str]]
+
+    @classmethod
+    def of(cls, ranked: ranking.Ranked) -> Recommendation:
+        paper = ranked.paper
+        return cls(
+            id=paper.id,
+            title=paper.title,
+            score=round(ranked.score, 6),
+            reasons=ranked.reasons,
+            similar_to=ranked.explanation.similar_paper_title,
+            terms=list(ranked.explanation.terms),
+            published=paper.published,
+            upvotes=paper.upvotes,
+            links=list(paper.links),
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["published"] = self.published.isoformat() if self.published else None
+        return data
+
+
+@dataclass(frozen=True)
+class EvaluationInfo:
+    """How well a subscriber's model predicts their own ratings."""
+
+    email: str
+    feature_space: str
+    evaluation: model.Evaluation
+
+    def to_dict(self) -> dict[str, object]:
+        return {"email": self.email, "feature_space": self.feature_space, **asdict(self.evaluation)}
+
+
 @dataclass
 class ImportReport:
     imported: int = 0
@@ -194,6 +246,7 @@ class Recommender:
         self.engine = database.make_engine(settings.database_url)
         self._sessions = database.make_sessionmaker(self.engine)
         self._schema_checked = False
+        self._ranker: ranking.Ranker | None = None
 
     def __enter__(self) -> Recommender:
         return self
@@ -331,7 +384,11 @@ class Recommender:
             rating = subscriber_store.add_rating(
                 session, subscriber, paper, subscriber_store.VOTES[vote], source, self.clock()
             )
-            return RatingInfo.of(rating, paper)
+            info = RatingInfo.of(rating, paper)
+        # The rating is committed first: should retraining fail, the model is merely stale
+        # and is retrained before it is next used.
+        self.retrain(email)
+        return info
 
     def ratings(self, email: str, *, history: bool = False) -> list[RatingInfo]:
         """Return the current ratings (newest first), or the whole history (oldest first)."""
@@ -383,3 +440,90 @@ class Recommender:
                 )
                 report.imported += 1
         return report
+
+    # -- ranking ---------------------------------------------------------------------------
+
+    @property
+    def ranker(self) -> ranking.Ranker:
+        if self._ranker is None:
+            from recommender import ranking
+
+            self._ranker = ranking.Ranker(self.settings.embedding_model)
+        return self._ranker
+
+    def _space(self, *, refit: bool = False) -> model.FeatureSpace:
+        with self._session() as session, session.begin():
+            return self.ranker.space(session, self.clock(), refit=refit)
+
+    def prepare(
+        self,
+        papers: list[tuple[str, str]] | None = None,
+        *,
+        on_start: Callable[[int], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Embed the papers (all unembedded ones by default) ahead of ranking; return how many.
+
+        Each batch is committed as it is done, so an interrupted run keeps its work.
+        """
+        space = self._space()
+        with self._session() as session:
+            if papers is None:
+                papers = candidate_store.catalogue_texts(session)
+            missing = self.ranker.missing_embeddings(session, space, papers)
+        if on_start is not None:
+            on_start(len(missing))
+        step = self.ranker.batch * 4
+        for start in range(0, len(missing), step):
+            with self._session() as session, session.begin():
+                self.ranker.embed(session, space, missing[start : start + step], on_progress)
+        return len(missing)
+
+    def recommend(
+        self,
+        email: str,
+        *,
+        top: int = 10,
+        since: date | None = None,
+        on_start: Callable[[int], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> list[Recommendation]:
+        """The best ``top`` papers for ``email`` among those they have not rated, best first.
+
+        ``since`` keeps papers first listed on or after that date.
+        """
+        with self._session() as session:
+            subscriber = subscriber_store.get_subscriber(session, email)
+            papers = candidate_store.unrated_papers(session, subscriber.id, listed_since=since)
+            texts = [(p.title, p.abstract) for p in papers]
+        self.prepare(texts, on_start=on_start, on_progress=on_progress)
+        space = self._space()
+        with self._session() as session, session.begin():
+            subscriber = subscriber_store.get_subscriber(session, email)
+            papers = candidate_store.unrated_papers(session, subscriber.id, listed_since=since)
+            ranked = self.ranker.rank(session, space, subscriber, papers, self.clock(), top=top)
+            return [Recommendation.of(r) for r in ranked]
+
+    def retrain(self, email: str | None = None, *, refit: bool = False) -> int:
+        """Retrain one subscriber's model, or everyone's; ``refit`` makes a new feature space
+        from the catalogue as it is now. Return how many models were trained."""
+        space = self._space(refit=refit)
+        with self._session() as session:
+            emails = (
+                [email]
+                if email is not None
+                else [s.email for s in subscriber_store.list_subscribers(session)]
+            )
+        for address in emails:
+            with self._session() as session, session.begin():
+                subscriber = subscriber_store.get_subscriber(session, address)
+                self.ranker.train(session, space, subscriber, self.clock())
+        return len(emails)
+
+    def evaluate(self, email: str) -> EvaluationInfo:
+        """Cross-validate ``email``'s model on their own ratings; ``ValueError`` if too few."""
+        space = self._space()
+        with self._session() as session, session.begin():
+            subscriber = subscriber_store.get_subscriber(session, email)
+            evaluation = self.ranker.evaluate(session, space, subscriber)
+            return EvaluationInfo(email, space.id, evaluation)

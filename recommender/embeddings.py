@@ -149,6 +149,9 @@ class Embedder:
         if self.resolved.is_local:
             os.environ["HF_HUB_OFFLINE"] = "1"
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # our own bar shows the embedding work
 
         try:
             self._model = SentenceTransformer(self.resolved.location, device=self.device)

@@ -35,6 +35,9 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    # Word features by default, so a test does not load a sentence-embedding model; the tests
+    # about embeddings ask for them (``embedding_settings``).
+    monkeypatch.setenv("RECOMMENDER_EMBEDDING_MODEL", "none")
 
 
 @pytest.fixture(params=DATABASES)
@@ -59,7 +62,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=database_url)
+    return Settings(home=tmp_path / "home", database_url=database_url, embedding_model="none")
 
 
 class Clock:

@@ -9,7 +9,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy import DateTime as _DateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -124,3 +136,41 @@ class Rating(Base):
     __table_args__ = (
         Index("ix_ratings_subscriber_paper", "subscriber_id", "paper_id", "rated_at"),
     )
+
+
+class StoredFeatureSpace(Base):
+    """A frozen feature space (see :mod:`recommender.features`); one of them is current."""
+
+    __tablename__ = "feature_spaces"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    definition: Mapped[str] = mapped_column(Text)  # JSON of FeatureSpace.to_dict()
+    current: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    papers_at_creation: Mapped[int]
+
+
+class StoredEmbedding(Base):
+    """A text's sentence embedding under one model, computed once and kept."""
+
+    __tablename__ = "embeddings"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian float32
+
+
+class StoredUserModel(Base):
+    """A subscriber's trained model and what it was trained on."""
+
+    __tablename__ = "user_models"
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    feature_space_id: Mapped[str] = mapped_column(String(200))
+    model: Mapped[bytes] = mapped_column(LargeBinary)  # UserModel.to_bytes()
+    # Staleness: retrain when the subscriber rated since (rating_count) or edited their profile.
+    ratings_seen: Mapped[int]
+    profile_updated_at: Mapped[datetime]
+    trained_at: Mapped[datetime]

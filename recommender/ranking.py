@@ -1,0 +1,271 @@
+"""Rank papers for a subscriber: the glue between the store and the pure model.
+
+It turns stored papers and profiles into vectors (embedding each text once and storing it),
+keeps each subscriber's trained model fresh, and asks :mod:`recommender.model` for scores and
+explanations. It owns no transaction: the facade passes a session and commits.
+
+The feature space is created once, on first use, and then frozen: its word statistics are
+counted over the catalogue of that moment. A subscriber's model is retrained whenever it is
+stale: trained in another space, before their latest rating, or before their profile changed.
+So a new space (a different embedding model, or ``retrain --refit``) never skews old models:
+they are retrained from the ratings instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from recommender import model
+from recommender.embeddings import Embedder, paper_text, resolve_model
+from recommender.store import candidates as candidate_store
+from recommender.store import subscribers as subscriber_store
+from recommender.store import vectors as vector_store
+from recommender.store.models import Paper, Subscriber
+
+# Below this many papers, document frequencies say little: the space gets no IDF weights.
+MIN_PAPERS_FOR_IDF = 200
+# A word in more than this share of papers gets no weight (like arxiv-sanity-lite's max_df).
+MAX_DOCUMENT_FREQUENCY = 0.5
+WEAK_NEGATIVES = 300
+EMBEDDING_BATCH = 64
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One paper's place in a subscriber's ranking."""
+
+    paper: Paper
+    score: float
+    explanation: model.Explanation
+
+    @property
+    def reasons(self) -> list[str]:
+        """The explanation as short readable phrases."""
+        out = []
+        if self.explanation.terms:
+            out.append("about " + ", ".join(f"“{t}”" for t in self.explanation.terms))
+        if self.explanation.similar_paper_title:
+            how = "you rated up" if self.explanation.similar_paper_id else "in your profile"
+            out.append(f"close to “{self.explanation.similar_paper_title}” ({how})")
+        return out or ["ranked by your profile as a whole"]
+
+
+def text_hash(title: str, abstract: str) -> str:
+    """The key an embedding is stored under: the hash of the exact text embedded."""
+    return hashlib.sha256(paper_text(title, abstract).encode("utf-8")).hexdigest()
+
+
+def wants_embeddings(embedding_model: str) -> bool:
+    return embedding_model.strip().lower() not in ("", "none", "off")
+
+
+class Ranker:
+    """Vectors, models and rankings over one database, with one embedding model."""
+
+    batch = EMBEDDING_BATCH
+
+    def __init__(self, embedding_model: str) -> None:
+        self.embedding_model = embedding_model
+        self._embedder: Embedder | None = None
+
+    # -- the feature space -----------------------------------------------------------------
+
+    def _wanted_model_id(self) -> str | None:
+        if not wants_embeddings(self.embedding_model) or not model.embeddings_available():
+            return None
+        return resolve_model(self.embedding_model).model_id
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder(self.embedding_model)
+        return self._embedder
+
+    def space(self, session: Session, now: datetime, *, refit: bool = False) -> model.FeatureSpace:
+        """The current feature space; made (and stored) when there is none, or on ``refit``.
+
+        A space is also made anew when the configured embedding model is not the current
+        space's: the old models are then retrained, not reused.
+        """
+        stored = vector_store.current_space(session)
+        wanted = self._wanted_model_id()
+        if stored is not None and not refit and stored["embedding_model"] == wanted:
+            return model.FeatureSpace.from_dict(stored)
+        if wanted is None:
+            space = model.FeatureSpace.words_only()
+        else:
+            space = model.FeatureSpace.with_embeddings(wanted, self.embedder.dim)
+        papers = candidate_store.paper_count(session)
+        if papers >= MIN_PAPERS_FOR_IDF:
+            space = space.fit_idf(
+                candidate_store.catalogue_texts(session), max_df=MAX_DOCUMENT_FREQUENCY
+            )
+        vector_store.make_current_space(session, space.to_dict(), now, papers)
+        return space
+
+    # -- vectors -----------------------------------------------------------------------------
+
+    def missing_embeddings(
+        self, session: Session, space: model.FeatureSpace, texts: Sequence[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """The texts among ``texts`` whose embedding is not stored yet."""
+        if not space.has_embeddings:
+            return []
+        assert space.embedding_model is not None
+        by_hash = {text_hash(t, a): (t, a) for t, a in texts}
+        have = vector_store.embeddings(session, space.embedding_model, by_hash)
+        return [text for h, text in by_hash.items() if h not in have]
+
+    def embed(
+        self,
+        session: Session,
+        space: model.FeatureSpace,
+        texts: Sequence[tuple[str, str]],
+        on_progress: Progress | None = None,
+    ) -> None:
+        """Compute and store the embeddings of ``texts`` that are not stored yet, in batches."""
+        missing = self.missing_embeddings(session, space, texts)
+        assert space.embedding_model is not None or not missing
+        for start in range(0, len(missing), EMBEDDING_BATCH * 4):
+            chunk = missing[start : start + EMBEDDING_BATCH * 4]
+            vectors = self.embedder.embed_papers(chunk, batch_size=EMBEDDING_BATCH)
+            stored = {
+                text_hash(t, a): v.astype("<f4").tobytes()
+                for (t, a), v in zip(chunk, vectors, strict=True)
+            }
+            vector_store.add_embeddings(session, str(space.embedding_model), stored)
+            if on_progress is not None:
+                on_progress(len(chunk))
+
+    def vectors(
+        self, session: Session, space: model.FeatureSpace, texts: Sequence[tuple[str, str]]
+    ) -> model.PaperVectors:
+        """The vectors of ``texts`` (title, abstract), embedding the ones not stored yet."""
+        if not texts:
+            return space.empty()
+        if not space.has_embeddings:
+            return space.vectors(texts)
+        self.embed(session, space, texts)
+        hashes = [text_hash(t, a) for t, a in texts]
+        stored = vector_store.embeddings(session, str(space.embedding_model), hashes)
+        embedding = np.empty((len(texts), space.embedding_dim), dtype=np.float32)
+        for row, h in enumerate(hashes):
+            embedding[row] = np.frombuffer(stored[h], dtype="<f4")
+        return space.vectors(texts, embedding)
+
+    # -- models ------------------------------------------------------------------------------
+
+    def _training_data(
+        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber
+    ) -> tuple[model.PaperVectors, list[Paper], np.ndarray, model.PaperVectors | None, int]:
+        prior_texts = model.profile_texts(subscriber.interests, subscriber.about, subscriber.liked)
+        prior = self.vectors(session, space, prior_texts)
+        rated = subscriber_store.current_ratings(session, subscriber.id)
+        papers = [paper for _, paper in rated]
+        votes = np.array([rating.vote for rating, _ in rated], dtype=np.int64)
+        seen = vector_store.rating_count(session, subscriber.id)
+        # Papers rated down stay in the pool: a thumbs-down must add to what counts against a
+        # topic, never take the paper's weight as a weak negative away.
+        weak_ids = model.sample_weak_negatives(
+            candidate_store.all_paper_ids(session),
+            exclude=[p.id for p, vote in zip(papers, votes, strict=True) if vote > 0],
+            n=WEAK_NEGATIVES,
+            seed=subscriber.id * 7919 + seen,
+        )
+        weak_papers = candidate_store.papers_by_id(session, weak_ids)
+        weak = self.vectors(session, space, [(p.title, p.abstract) for p in weak_papers])
+        return prior, papers, votes, weak if len(weak_papers) else None, seen
+
+    def train(
+        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber, now: datetime
+    ) -> model.UserModel:
+        """Train the subscriber's model from their profile and ratings, and store it."""
+        prior, papers, votes, weak, seen = self._training_data(session, space, subscriber)
+        rated = self.vectors(session, space, [(p.title, p.abstract) for p in papers])
+        trained = model.train(space, prior, rated, votes, weak)
+        vector_store.save_user_model(
+            session,
+            subscriber.id,
+            feature_space_id=space.id,
+            model=trained.to_bytes(),
+            ratings_seen=seen,
+            profile_updated_at=subscriber.updated_at,
+            now=now,
+        )
+        return trained
+
+    def model_for(
+        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber, now: datetime
+    ) -> model.UserModel:
+        """The subscriber's stored model if it is fresh, else a newly trained one."""
+        stored = vector_store.user_model(session, subscriber.id)
+        if (
+            stored is not None
+            and stored.feature_space_id == space.id
+            and stored.ratings_seen == vector_store.rating_count(session, subscriber.id)
+            and stored.profile_updated_at >= subscriber.updated_at
+        ):
+            return model.UserModel.from_bytes(stored.model)
+        return self.train(session, space, subscriber, now)
+
+    # -- ranking -----------------------------------------------------------------------------
+
+    def rank(
+        self,
+        session: Session,
+        space: model.FeatureSpace,
+        subscriber: Subscriber,
+        papers: Sequence[Paper],
+        now: datetime,
+        *,
+        top: int | None = None,
+    ) -> list[Ranked]:
+        """``papers`` best first (the ``top`` best only), each with its explanation."""
+        if not papers:
+            return []
+        user_model = self.model_for(session, space, subscriber, now)
+        texts = [(p.title, p.abstract) for p in papers]
+        vectors = self.vectors(session, space, texts)
+        scores = model.score(user_model, vectors)
+        order = np.argsort(-scores, kind="stable")[: top if top is not None else len(papers)]
+        known = self._known_papers(session, space, subscriber)
+        return [
+            Ranked(
+                papers[i],
+                float(scores[i]),
+                model.explain(user_model, space, *texts[i], vectors[[int(i)]], known),
+            )
+            for i in order
+        ]
+
+    def _known_papers(
+        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber
+    ) -> model.RatedPapers:
+        """What explanations compare against: rated papers, and the profile's liked titles."""
+        rated = subscriber_store.current_ratings(session, subscriber.id)
+        ids: list[str | None] = [paper.id for _, paper in rated]
+        titles = [paper.title for _, paper in rated]
+        texts = [(paper.title, paper.abstract) for _, paper in rated]
+        votes = [rating.vote for rating, _ in rated]
+        for title in subscriber.liked:
+            ids.append(None)
+            titles.append(title)
+            texts.append((title, ""))
+            votes.append(1)
+        return model.RatedPapers(ids, titles, self.vectors(session, space, texts), votes)
+
+    def evaluate(
+        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber
+    ) -> model.Evaluation:
+        """Cross-validated quality of the subscriber's model on their own ratings."""
+        prior, papers, votes, weak, _ = self._training_data(session, space, subscriber)
+        rated = self.vectors(session, space, [(p.title, p.abstract) for p in papers])
+        return model.cross_validate(space, prior, rated, votes, weak)

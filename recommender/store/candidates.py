@@ -1,0 +1,59 @@
+"""Query the papers that ranking reads: a subscriber's candidates, texts, the whole catalogue.
+
+Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from recommender.store.models import Dump, Paper, Rating
+
+
+def unrated_papers(
+    session: Session,
+    subscriber_id: int,
+    *,
+    listed_since: date | None = None,
+    exclude: Collection[str] = (),
+) -> list[Paper]:
+    """Papers the subscriber never rated, first listed on or after ``listed_since``.
+
+    ``exclude`` leaves out more papers by id (those already sent to them, say).
+    """
+    statement = select(Paper).where(
+        ~exists().where(Rating.subscriber_id == subscriber_id, Rating.paper_id == Paper.id)
+    )
+    if listed_since is not None:
+        statement = statement.join(Dump, Dump.id == Paper.first_dump_id).where(
+            Dump.listing_date >= listed_since
+        )
+    excluded = set(exclude)
+    return [p for p in session.scalars(statement.order_by(Paper.id)) if p.id not in excluded]
+
+
+def papers_by_id(session: Session, ids: Sequence[str]) -> list[Paper]:
+    """The papers with those ids, in the order given (unknown ids left out)."""
+    found: dict[str, Paper] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        found.update((p.id, p) for p in session.scalars(select(Paper).where(Paper.id.in_(chunk))))
+    return [found[i] for i in ids if i in found]
+
+
+def all_paper_ids(session: Session) -> list[str]:
+    """Every paper's id, in id order."""
+    return list(session.scalars(select(Paper.id).order_by(Paper.id)))
+
+
+def paper_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Paper)) or 0)
+
+
+def catalogue_texts(session: Session) -> list[tuple[str, str]]:
+    """Every paper's (title, abstract), for counting document frequencies."""
+    return [(t, a) for t, a in session.execute(select(Paper.title, Paper.abstract))]

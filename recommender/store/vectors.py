@@ -1,0 +1,109 @@
+"""Store what ranking keeps between runs: feature spaces, embeddings and subscribers' models.
+
+Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns the transaction.
+Numbers cross this boundary as plain bytes (little-endian float32); turning them into vectors
+and models is :mod:`recommender.model`'s business.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from recommender.store.models import (
+    Rating,
+    StoredEmbedding,
+    StoredFeatureSpace,
+    StoredUserModel,
+)
+
+
+def current_space(session: Session) -> dict[str, Any] | None:
+    """The current feature space's definition (``FeatureSpace.to_dict()``), if there is one."""
+    stored = session.scalar(select(StoredFeatureSpace).where(StoredFeatureSpace.current))
+    return None if stored is None else json.loads(stored.definition)
+
+
+def make_current_space(
+    session: Session, definition: Mapping[str, Any], now: datetime, papers: int
+) -> None:
+    """Store a feature space and make it the current one (the previous one is kept)."""
+    session.execute(update(StoredFeatureSpace).values(current=False))
+    stored = session.get(StoredFeatureSpace, definition["id"])
+    if stored is None:
+        session.add(
+            StoredFeatureSpace(
+                id=definition["id"],
+                definition=json.dumps(dict(definition)),
+                current=True,
+                created_at=now,
+                papers_at_creation=papers,
+            )
+        )
+    else:
+        stored.current = True
+
+
+def embeddings(session: Session, model: str, text_hashes: Iterable[str]) -> dict[str, bytes]:
+    """The stored embeddings of those texts under ``model``, by text hash."""
+    wanted = list(dict.fromkeys(text_hashes))
+    found: dict[str, bytes] = {}
+    for start in range(0, len(wanted), 500):  # stay under every backend's parameter limit
+        chunk = wanted[start : start + 500]
+        rows = session.execute(
+            select(StoredEmbedding.text_hash, StoredEmbedding.vector).where(
+                StoredEmbedding.model == model, StoredEmbedding.text_hash.in_(chunk)
+            )
+        )
+        found.update((text_hash, vector) for text_hash, vector in rows)
+    return found
+
+
+def add_embeddings(session: Session, model: str, vectors: Mapping[str, bytes]) -> None:
+    """Store embeddings; one another process stored meanwhile is kept, not an error."""
+    if not vectors:
+        return
+    rows = [{"model": model, "text_hash": h, "vector": v} for h, v in vectors.items()]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(StoredEmbedding).on_conflict_do_nothing(), rows)
+
+
+def rating_count(session: Session, subscriber_id: int) -> int:
+    """How many ratings the subscriber ever gave (clears included): a model's staleness mark."""
+    count = session.scalar(
+        select(func.count()).select_from(Rating).where(Rating.subscriber_id == subscriber_id)
+    )
+    return int(count or 0)
+
+
+def user_model(session: Session, subscriber_id: int) -> StoredUserModel | None:
+    return session.get(StoredUserModel, subscriber_id)
+
+
+def save_user_model(
+    session: Session,
+    subscriber_id: int,
+    *,
+    feature_space_id: str,
+    model: bytes,
+    ratings_seen: int,
+    profile_updated_at: datetime,
+    now: datetime,
+) -> None:
+    """Store a subscriber's freshly trained model in place of the old one."""
+    stored = session.get(StoredUserModel, subscriber_id)
+    if stored is None:
+        stored = StoredUserModel(subscriber_id=subscriber_id)
+        session.add(stored)
+    stored.feature_space_id = feature_space_id
+    stored.model = model
+    stored.ratings_seen = ratings_seen
+    stored.profile_updated_at = profile_updated_at
+    stored.trained_at = now

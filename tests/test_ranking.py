@@ -1,0 +1,218 @@
+"""Recommending papers to a subscriber: on a real database, through the facade and the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from recommender import model
+from recommender.config import Settings
+from recommender.core import Recommender
+from recommender.store.models import StoredEmbedding, StoredUserModel
+from tests.builders import Entry, dump_text
+from tests.conftest import Clock
+from tests.test_cli import run
+
+EMAIL = "ada@example.org"
+
+TOPICS = {
+    "graphs": [
+        "Graph Neural Networks for Molecule Property Prediction",
+        "Message Passing on Graphs with Attention over Neighbours",
+        "Scalable Graph Neural Networks for Citation Networks",
+    ],
+    "speech": [
+        "Speech Recognition with Streaming Transducers",
+        "Robust Speech Recognition in Noisy Call Centres",
+        "Speaker Diarization for Multi-Speaker Speech",
+    ],
+    "vision": [
+        "Object Detection in Aerial Images with Transformers",
+        "Semantic Segmentation of Street Scenes at Night",
+        "Image Classification under Heavy Label Noise",
+    ],
+}
+ABSTRACTS = {
+    "graphs": "We train graph neural networks that pass messages between nodes of molecular "
+    "graphs and citation graphs, improving node classification and graph regression.",
+    "speech": "We build speech recognition models for audio with acoustic noise, decoding "
+    "spoken words from waveforms with streaming transducers and speaker embeddings.",
+    "vision": "We study convolutional and transformer models for images, detecting objects "
+    "and segmenting pixels in photographs, trained on labelled image datasets.",
+}
+
+
+def topical_dump(path: Path, listing: str = "Mar 20") -> Path:
+    entries = [
+        Entry(title, f"{ABSTRACTS[topic]} Variant {n}.")
+        for topic, titles in TOPICS.items()
+        for n, title in enumerate(titles)
+    ]
+    path.write_text(dump_text(entries, listing))
+    return path
+
+
+def profile(tmp_path: Path, interests: str = '"graph neural networks"') -> Path:
+    path = tmp_path / "ada.toml"
+    path.write_text(f'email = "{EMAIL}"\ninterests = [{interests}]\n')
+    return path
+
+
+@pytest.fixture
+def catalogue(app: Recommender, tmp_path: Path) -> Recommender:
+    app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+    app.subscribe(profile(tmp_path))
+    return app
+
+
+def topic_of(title: str) -> str:
+    return next(topic for topic, titles in TOPICS.items() if title in titles)
+
+
+def test_a_subscriber_without_ratings_is_ranked_by_their_profile(catalogue: Recommender) -> None:
+    found = catalogue.recommend(EMAIL, top=3)
+    assert [topic_of(r.title) for r in found] == ["graphs"] * 3
+    assert found[0].score >= found[1].score >= found[2].score
+
+
+def test_recommendations_leave_out_rated_papers(catalogue: Recommender) -> None:
+    first = catalogue.recommend(EMAIL, top=1)[0]
+    catalogue.rate(EMAIL, first.id, "down")
+    assert first.id not in {r.id for r in catalogue.recommend(EMAIL, top=20)}
+    assert len(catalogue.recommend(EMAIL, top=20)) == 8
+
+
+def test_a_thumbs_up_lifts_papers_like_it(catalogue: Recommender, clock: Clock) -> None:
+    before = {r.title: r.score for r in catalogue.recommend(EMAIL, top=20)}
+    liked = TOPICS["speech"][0]
+    catalogue.rate(EMAIL, liked, "up")
+    clock.now += timedelta(minutes=1)
+    after = {r.title: r.score for r in catalogue.recommend(EMAIL, top=20)}
+    speech_gain = min(after[t] - before[t] for t in TOPICS["speech"][1:])
+    vision_gain = max(after[t] - before[t] for t in TOPICS["vision"])
+    assert speech_gain > vision_gain
+    ranked = [topic_of(t) for t in sorted(after, key=after.get, reverse=True)]
+    assert ranked.index("speech") < ranked.index("vision")
+
+
+def test_a_thumbs_down_pushes_papers_like_it_down(catalogue: Recommender) -> None:
+    before = {r.title: r.score for r in catalogue.recommend(EMAIL, top=20)}
+    catalogue.rate(EMAIL, TOPICS["graphs"][0], "down")
+    after = {r.title: r.score for r in catalogue.recommend(EMAIL, top=20)}
+    graph_change = max(after[t] - before[t] for t in TOPICS["graphs"][1:])
+    vision_change = min(after[t] - before[t] for t in TOPICS["vision"])
+    assert graph_change < vision_change
+
+
+def test_every_reason_term_occurs_in_its_paper(catalogue: Recommender) -> None:
+    catalogue.rate(EMAIL, TOPICS["graphs"][0], "up")
+    found = catalogue.recommend(EMAIL, top=5)
+    assert any(r.terms for r in found)
+    for r in found:
+        paper = catalogue.paper(r.id)
+        text = f"{paper.title} {paper.abstract}".lower()
+        for term in r.terms:
+            assert re.search(r"[\s-]+".join(map(re.escape, term.lower().split())), text), term
+        assert r.reasons
+
+
+def test_the_most_similar_rated_paper_is_named(catalogue: Recommender) -> None:
+    catalogue.rate(EMAIL, TOPICS["speech"][0], "up")
+    catalogue.rate(EMAIL, TOPICS["graphs"][0], "up")
+    by_title = {r.title: r for r in catalogue.recommend(EMAIL, top=20)}
+    assert by_title[TOPICS["speech"][2]].similar_to == TOPICS["speech"][0]
+    assert by_title[TOPICS["graphs"][2]].similar_to == TOPICS["graphs"][0]
+
+
+def test_since_keeps_papers_first_listed_from_that_date(
+    catalogue: Recommender, tmp_path: Path
+) -> None:
+    later = tmp_path / "later.txt"
+    later.write_text(
+        dump_text([Entry("Graph Transformers Revisited", ABSTRACTS["graphs"])], "Mar 25")
+    )
+    catalogue.ingest([later], reference_date=date(2026, 3, 26))
+    found = catalogue.recommend(EMAIL, since=date(2026, 3, 22))
+    assert [r.title for r in found] == ["Graph Transformers Revisited"]
+
+
+def test_a_rating_retrains_the_model_at_once(catalogue: Recommender) -> None:
+    catalogue.rate(EMAIL, TOPICS["vision"][0], "up")
+    with catalogue.engine.connect() as connection:
+        stored = connection.execute(select(StoredUserModel)).one()
+    trained = model.UserModel.from_bytes(stored.model)
+    assert (trained.n_up, trained.n_down, stored.ratings_seen) == (1, 0, 1)
+
+
+def test_models_of_an_old_feature_space_are_retrained_not_reused(
+    catalogue: Recommender, clock: Clock
+) -> None:
+    catalogue.rate(EMAIL, TOPICS["vision"][0], "up")
+    with catalogue.engine.connect() as connection:
+        old_space = connection.execute(select(StoredUserModel.feature_space_id)).scalar_one()
+    catalogue._space(refit=True)  # the same words, counted again: must not be trusted blindly
+    catalogue.recommend(EMAIL)
+    with catalogue.engine.connect() as connection:
+        (space_id,) = connection.execute(select(StoredUserModel.feature_space_id)).one()
+    current = catalogue._space()
+    assert space_id == current.id
+    assert old_space.split("+")[-1].startswith("words-")
+
+
+def test_evaluate_needs_two_ups_and_two_downs(catalogue: Recommender) -> None:
+    catalogue.rate(EMAIL, TOPICS["graphs"][0], "up")
+    with pytest.raises(ValueError, match="at least 2 thumbs up and 2 thumbs down"):
+        catalogue.evaluate(EMAIL)
+
+
+def test_evaluate_shows_the_model_learning_a_taste(catalogue: Recommender) -> None:
+    for title in TOPICS["speech"]:
+        catalogue.rate(EMAIL, title, "up")
+    for title in TOPICS["vision"]:
+        catalogue.rate(EMAIL, title, "down")
+    info = catalogue.evaluate(EMAIL)
+    assert (info.evaluation.n_up, info.evaluation.n_down) == (3, 3)
+    assert info.evaluation.auc == 1.0
+    assert info.to_dict()["feature_space"] == info.feature_space
+
+
+def test_recommend_on_the_command_line_prints_json_best_first(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"RECOMMENDER_DATABASE_URL": database_url, "RECOMMENDER_HOME": str(tmp_path / "h")}
+    dump = topical_dump(tmp_path / "d.txt")
+    assert run("ingest", "--date", "2026-03-21", str(dump), env=env).returncode == 0
+    assert run("subscribe", str(profile(tmp_path, '"speech recognition"')), env=env).returncode == 0
+    result = run("recommend", EMAIL, "--top", "3", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert [topic_of(r["title"]) for r in found] == ["speech"] * 3
+    assert {"id", "title", "score", "reasons"} <= set(found[0])
+    assert [r["score"] for r in found] == sorted((r["score"] for r in found), reverse=True)
+    result = run("evaluate", EMAIL, env=env)
+    assert result.returncode == 1
+    assert "at least 2 thumbs up" in result.stderr
+
+
+@pytest.mark.skipif(not model.embeddings_available(), reason="needs recommender[embeddings]")
+def test_embeddings_are_computed_once_and_stored(settings: Settings, tmp_path: Path) -> None:
+    with Recommender(replace(settings, embedding_model=model.DEFAULT_MODEL)) as app:
+        app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+        app.subscribe(profile(tmp_path, '"speech recognition"'))
+        found = app.recommend(EMAIL, top=3)
+        assert [topic_of(r.title) for r in found] == ["speech"] * 3
+        assert app._space().has_embeddings
+        with app.engine.connect() as connection:
+            stored = connection.scalar(select(func.count()).select_from(StoredEmbedding))
+        assert stored >= 9  # every paper, and the profile's phrase
+        assert app.prepare() == 0
+        app.recommend(EMAIL, top=3)
+        with app.engine.connect() as connection:
+            again = connection.scalar(select(func.count()).select_from(StoredEmbedding))
+        assert again == stored
