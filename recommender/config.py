@@ -30,6 +30,25 @@ class Settings:
     """Sentence-embedding model (a local folder, an installed model package or a hub name);
     ``none`` ranks on word features alone. Without ``recommender[embeddings]`` installed, word
     features are used whatever this says."""
+    base_url: str = "http://localhost:8000"
+    """The public address of ``recommender serve``: rating and unsubscribe links point here."""
+    mail_from: str = "Paper digest <recommender@localhost>"
+    """The From address of digests."""
+    smtp_host: str = ""
+    """SMTP server; without one, digests are written as files to ``outbox_dir``."""
+    smtp_port: int = 0
+    """SMTP port; 0 means the usual one for ``smtp_security`` (25, 587 or 465)."""
+    smtp_security: str = "starttls"
+    """``none``, ``starttls`` or ``tls`` (implicit TLS)."""
+    smtp_user: str = ""
+    smtp_password: str = ""
+    secret: str = ""
+    """Key that signs links in emails; by default generated at ``init`` into ``home/secret``."""
+    outbox_dir: Path | None = None
+    """Where digests go as ``.eml`` and ``.html`` files when no SMTP server is set
+    (default ``home/outbox``)."""
+    nothing_new_note: bool = False
+    """Send a short "nothing new today" note when no paper qualifies (default: send nothing)."""
 
     @classmethod
     def load(
@@ -47,17 +66,64 @@ class Settings:
                 values[field.name] = env_value
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
 
-        home = Path(str(values.get("home") or platformdirs.user_data_path("recommender")))
+        home = Path(str(values.pop("home", None) or platformdirs.user_data_path("recommender")))
         home = home.expanduser()
-        database_url = str(values.get("database_url") or f"sqlite:///{home / 'recommender.db'}")
-        embedding_model = str(values.get("embedding_model") or cls.embedding_model)
-        return cls(home=home, database_url=database_url, embedding_model=embedding_model)
+        database_url = str(
+            values.pop("database_url", None) or f"sqlite:///{home / 'recommender.db'}"
+        )
+        typed = {name: _convert(name, value) for name, value in values.items()}
+        return cls(home=home, database_url=database_url, **typed)  # type: ignore[arg-type]
+
+    @property
+    def outbox(self) -> Path:
+        return self.outbox_dir if self.outbox_dir is not None else self.home / "outbox"
+
+    def __repr__(self) -> str:  # never show secrets
+        shown = {
+            f.name: ("***" if f.name in SECRET_SETTINGS and getattr(self, f.name) else v)
+            for f in fields(self)
+            for v in [getattr(self, f.name)]
+        }
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     def describe_database(self) -> str:
         """Return the database URL with any password masked, for printing."""
         from sqlalchemy.engine import make_url
 
         return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+SECRET_SETTINGS = frozenset({"smtp_password", "secret"})
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _convert(name: str, value: object) -> object:
+    """Turn a setting from a file or the environment into its type, or say what is wrong."""
+    where = f"setting {name!r} (RECOMMENDER_{name.upper()})"
+    if name == "smtp_port":
+        try:
+            port = int(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not a port number") from None
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"{where}: {port} is not a port number (0-65535)")
+        return port
+    if name == "nothing_new_note":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text not in _TRUE | _FALSE:
+            raise ConfigError(f"{where}: {value!r} is not true or false")
+        return text in _TRUE
+    if name == "smtp_security":
+        text = str(value).strip().lower()
+        if text not in ("none", "starttls", "tls"):
+            raise ConfigError(f"{where}: {value!r}; use none, starttls or tls")
+        return text
+    if name == "outbox_dir":
+        return Path(str(value)).expanduser()
+    return str(value)
 
 
 def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:

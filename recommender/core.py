@@ -134,6 +134,7 @@ class SubscriberInfo:
     name: str
     active: bool
     paused: bool
+    explore: bool
     schedule: str
     timezone: str
     digest_size: int
@@ -151,6 +152,7 @@ class SubscriberInfo:
             name=subscriber.name,
             active=subscriber.active,
             paused=subscriber.paused,
+            explore=subscriber.explore,
             schedule=subscriber.schedule,
             timezone=subscriber.timezone,
             digest_size=subscriber.digest_size,

@@ -67,6 +67,7 @@ class Profile:
     digest_size: int = DEFAULT_DIGEST_SIZE
     min_score: float | None = None
     paused: bool = False
+    explore: bool = True
     source: str | None = None  # the file it came from
 
 
@@ -81,6 +82,7 @@ FIELDS = {
     "digest_size",
     "min_score",
     "paused",
+    "explore",
 }
 
 
@@ -162,6 +164,7 @@ def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
         digest_size=digest_size,
         min_score=float(min_score) if min_score is not None else None,
         paused=get("paused", bool, False),
+        explore=get("explore", bool, True),
         source=source,
     )
 

@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -38,11 +39,66 @@ EMBEDDING_BATCH = 64
 Progress = Callable[[int], None]
 
 
+class PaperLike(Protocol):
+    """What ranking needs of a paper: a stored paper, or plain data with these fields."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def abstract(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A subscriber's model, the vectors of some papers, and the model's scores of them."""
+
+    model: model.UserModel
+    vectors: model.PaperVectors
+    scores: np.ndarray
+
+
+class _VectorBlock:
+    """Vectors of the papers seen so far, by id, in one feature space (a per-process cache).
+
+    Scoring a day's papers for thousands of subscribers then builds each paper's vector once.
+    """
+
+    def __init__(self) -> None:
+        self.space_id: str | None = None
+        self.rows: dict[str, int] = {}
+        self.vectors: model.PaperVectors | None = None
+
+    def get(
+        self,
+        ranker: Ranker,
+        session: Session,
+        space: model.FeatureSpace,
+        papers: Sequence[PaperLike],
+    ) -> model.PaperVectors:
+        if self.space_id != space.id:
+            self.space_id, self.rows, self.vectors = space.id, {}, None
+        missing = list({p.id: p for p in papers if p.id not in self.rows}.values())
+        if missing:
+            new = ranker.vectors(session, space, [(p.title, p.abstract) for p in missing])
+            start = len(self.rows)
+            self.rows.update((p.id, start + n) for n, p in enumerate(missing))
+            self.vectors = (
+                new if self.vectors is None else model.PaperVectors.stack([self.vectors, new])
+            )
+        assert self.vectors is not None or not papers
+        if not papers:
+            return space.empty()
+        assert self.vectors is not None
+        return self.vectors[[self.rows[p.id] for p in papers]]
+
+
 @dataclass(frozen=True)
 class Ranked:
     """One paper's place in a subscriber's ranking."""
 
-    paper: Paper
+    paper: PaperLike
     score: float
     explanation: model.Explanation
 
@@ -75,6 +131,7 @@ class Ranker:
     def __init__(self, embedding_model: str) -> None:
         self.embedding_model = embedding_model
         self._embedder: Embedder | None = None
+        self._block = _VectorBlock()
 
     # -- the feature space -----------------------------------------------------------------
 
@@ -218,12 +275,58 @@ class Ranker:
 
     # -- ranking -----------------------------------------------------------------------------
 
+    def paper_vectors(
+        self, session: Session, space: model.FeatureSpace, papers: Sequence[PaperLike]
+    ) -> model.PaperVectors:
+        """The vectors of ``papers``, kept in memory by paper id for the next subscriber."""
+        return self._block.get(self, session, space, papers)
+
+    def score(
+        self,
+        session: Session,
+        space: model.FeatureSpace,
+        subscriber: Subscriber,
+        papers: Sequence[PaperLike],
+        now: datetime,
+    ) -> Scored:
+        """The subscriber's scores of ``papers`` (in their order), retraining first if stale."""
+        user_model = self.model_for(session, space, subscriber, now)
+        vectors = self.paper_vectors(session, space, papers)
+        return Scored(user_model, vectors, model.score(user_model, vectors))
+
+    def explain(
+        self,
+        session: Session,
+        space: model.FeatureSpace,
+        subscriber: Subscriber,
+        papers: Sequence[PaperLike],
+        scored: Scored,
+        indices: Sequence[int],
+    ) -> list[Ranked]:
+        """``papers[i]`` for each ``i`` of ``indices``, with score and explanation."""
+        known = self._known_papers(session, space, subscriber)
+        return [
+            Ranked(
+                papers[i],
+                float(scored.scores[i]),
+                model.explain(
+                    scored.model,
+                    space,
+                    papers[i].title,
+                    papers[i].abstract,
+                    scored.vectors[[int(i)]],
+                    known,
+                ),
+            )
+            for i in indices
+        ]
+
     def rank(
         self,
         session: Session,
         space: model.FeatureSpace,
         subscriber: Subscriber,
-        papers: Sequence[Paper],
+        papers: Sequence[PaperLike],
         now: datetime,
         *,
         top: int | None = None,
@@ -231,20 +334,9 @@ class Ranker:
         """``papers`` best first (the ``top`` best only), each with its explanation."""
         if not papers:
             return []
-        user_model = self.model_for(session, space, subscriber, now)
-        texts = [(p.title, p.abstract) for p in papers]
-        vectors = self.vectors(session, space, texts)
-        scores = model.score(user_model, vectors)
-        order = np.argsort(-scores, kind="stable")[: top if top is not None else len(papers)]
-        known = self._known_papers(session, space, subscriber)
-        return [
-            Ranked(
-                papers[i],
-                float(scores[i]),
-                model.explain(user_model, space, *texts[i], vectors[[int(i)]], known),
-            )
-            for i in order
-        ]
+        scored = self.score(session, space, subscriber, papers, now)
+        order = np.argsort(-scored.scores, kind="stable")[: top if top is not None else None]
+        return self.explain(session, space, subscriber, papers, scored, [int(i) for i in order])
 
     def _known_papers(
         self, session: Session, space: model.FeatureSpace, subscriber: Subscriber

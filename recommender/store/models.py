@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    true,
 )
 from sqlalchemy import DateTime as _DateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -113,6 +115,8 @@ class Subscriber(Base):
     digest_size: Mapped[int]
     min_score: Mapped[float | None] = mapped_column(Float)
     paused: Mapped[bool]
+    # Whether a digest may carry one paper outside their usual topics, labelled as such.
+    explore: Mapped[bool] = mapped_column(Boolean, server_default=true())
     # False once they unsubscribe; a later profile reload does not undo that by itself.
     active: Mapped[bool]
     profile_path: Mapped[str | None] = mapped_column(String(1000))
@@ -174,3 +178,58 @@ class StoredUserModel(Base):
     ratings_seen: Mapped[int]
     profile_updated_at: Mapped[datetime]
     trained_at: Mapped[datetime]
+
+
+class Digest(Base):
+    """One email to one subscriber, recorded before it is handed to the mail server.
+
+    ``state``: ``pending`` (recorded, not yet tried), ``sending`` (claimed by a sender),
+    ``sent``, ``failed`` (a transient error; retried from ``next_attempt_at``),
+    ``undeliverable`` (a permanent error) or ``unconfirmed`` (a sender stopped mid-delivery:
+    shown in the outbox, resent only on request, so it is never sent twice by accident).
+    ``message`` holds the exact bytes, so a retry resends the same message and Message-ID.
+    """
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # digest or nothing_new
+    # What the digest is for: a scheduled run's time, or the day of a "nothing new" note.
+    # Unique per subscriber, so two schedulers never record the same run twice.
+    slot: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int]
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "slot", name="uq_digests_subscriber_slot"),
+        Index("ix_digests_state", "state"),
+    )
+
+
+class DigestPaper(Base):
+    """A paper in a digest; a paper goes to a subscriber at most once, ever."""
+
+    __tablename__ = "digest_papers"
+
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    exploration: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "paper_id", name="uq_digest_papers_subscriber_paper"),
+    )

@@ -48,6 +48,7 @@ def upsert_subscriber(
         "digest_size": profile.digest_size,
         "min_score": profile.min_score,
         "paused": profile.paused,
+        "explore": profile.explore,
         "profile_path": profile.source,
     }
     if subscriber is None:

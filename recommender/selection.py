@@ -1,0 +1,120 @@
+"""Choose a digest's papers from a ranked list (pure: plain data in, plain data out).
+
+The ranking says how much a subscriber should like each paper; this module turns it into a
+short list worth reading: at most ``size`` papers, none below the subscriber's minimum score,
+no two near-duplicates, and among papers of close scores the one that adds a new topic first
+(maximal marginal relevance). Optionally one slot goes to a paper outside the subscriber's
+usual topics, labelled as exploration, so the model keeps learning what else they like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Two papers this similar (cosine of their feature vectors) are one paper for a reader.
+NEAR_DUPLICATE = 0.9
+# How much a paper's similarity to those already chosen costs it, as a share of the score
+# spread: enough to reorder papers of close scores, not to push a clear winner down.
+DIVERSITY = 0.15
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: str
+    score: float
+    upvotes: int | None = None
+
+
+@dataclass(frozen=True)
+class Pick:
+    key: str
+    score: float
+    exploration: bool = False
+
+
+def choose(
+    candidates: Sequence[Candidate],
+    similarity: np.ndarray,
+    *,
+    size: int,
+    min_score: float | None = None,
+    explore: bool = False,
+    seed: int = 0,
+) -> list[Pick]:
+    """The digest's papers, best first, the exploration pick (if any) last.
+
+    ``similarity[i, j]`` is the cosine similarity of candidates ``i`` and ``j``. An empty
+    result means nothing qualifies: no digest. The exploration pick never makes a digest on
+    its own, and takes one of the ``size`` slots only when there are more candidates than
+    slots.
+    """
+    n = len(candidates)
+    if similarity.shape != (n, n):
+        raise ValueError(f"similarity is {similarity.shape}, expected ({n}, {n})")
+    if size < 1 or n == 0:
+        return []
+    scores = np.array([c.score for c in candidates], dtype=np.float64)
+    eligible = [i for i in range(n) if min_score is None or scores[i] >= min_score]
+    exploring = explore and size >= 2 and n > size
+    chosen = _diverse_top(eligible, scores, similarity, size - 1 if exploring else size)
+    if not chosen:
+        return []
+    picks = [Pick(candidates[i].key, float(scores[i])) for i in chosen]
+    if exploring:
+        other = _exploration(candidates, scores, similarity, chosen, seed)
+        if other is not None:
+            picks.append(Pick(candidates[other].key, float(scores[other]), exploration=True))
+    return picks
+
+
+def _diverse_top(
+    eligible: list[int], scores: np.ndarray, similarity: np.ndarray, size: int
+) -> list[int]:
+    if not eligible:
+        return []
+    spread = float(scores[eligible].max() - scores[eligible].min()) or 1.0
+    remaining = sorted(eligible, key=lambda i: -scores[i])
+    chosen: list[int] = []
+    while remaining and len(chosen) < size:
+        if chosen:
+            closest = similarity[np.ix_(remaining, chosen)].max(axis=1)
+        else:
+            closest = np.zeros(len(remaining))
+        keep = closest < NEAR_DUPLICATE
+        remaining = [i for i, k in zip(remaining, keep, strict=True) if k]
+        closest = closest[keep]
+        if not remaining:
+            break
+        value = scores[remaining] - DIVERSITY * spread * np.maximum(closest, 0.0)
+        best = int(np.argmax(value))
+        chosen.append(remaining.pop(best))
+    return chosen
+
+
+def _exploration(
+    candidates: Sequence[Candidate],
+    scores: np.ndarray,
+    similarity: np.ndarray,
+    chosen: list[int],
+    seed: int,
+) -> int | None:
+    """A paper from the lower half of the ranking, unlike the chosen ones, popular elsewhere."""
+    taken = set(chosen)
+    median = float(np.median(scores))
+    pool = [
+        i
+        for i in range(len(candidates))
+        if i not in taken
+        and scores[i] <= median
+        and similarity[i, chosen].max() < NEAR_DUPLICATE / 2
+    ]
+    if not pool:
+        return None
+    upvotes = np.array([candidates[i].upvotes or 0 for i in pool], dtype=np.float64)
+    # Popular papers first (others found them worth reading); ties drawn reproducibly.
+    weights = np.log1p(upvotes) + 1.0
+    rng = np.random.default_rng(seed)
+    return pool[int(rng.choice(len(pool), p=weights / weights.sum()))]
