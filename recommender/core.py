@@ -6,26 +6,31 @@ parses text, renders HTML or speaks SMTP itself.
 
 from __future__ import annotations
 
+import email as email_parser
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from recommender import dumps, profiles, ratings_io
+from recommender import dumps, links, mailer, profiles, ratings_io, resources
 from recommender.config import Settings
+from recommender.message import POLICY
 from recommender.store import candidates as candidate_store
 from recommender.store import database
+from recommender.store import digests as digest_store
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
-from recommender.store.models import Paper, Rating, Subscriber
+from recommender.store.models import Digest, Paper, Rating, Subscriber
 from recommender.store.papers import PaperNotFound, PaperQuery
 from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
 
-if TYPE_CHECKING:  # ranking pulls in numpy and scikit-learn: imported on first use only
-    from recommender import model, ranking
+if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
+    from recommender import digests, model, ranking, render
 
 __all__ = [
     "Recommender",
@@ -35,6 +40,11 @@ __all__ = [
     "IngestReport",
     "FileOutcome",
 ]
+
+
+# A digest claimed for sending longer ago than this was interrupted (an SMTP conversation
+# times out long before).
+SENDING_LEASE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -232,6 +242,89 @@ class EvaluationInfo:
         return {"email": self.email, "feature_space": self.feature_space, **asdict(self.evaluation)}
 
 
+@dataclass(frozen=True)
+class ComposeOutcome:
+    """What composing one subscriber's digest did."""
+
+    email: str
+    status: str  # recorded, nothing new, already recorded or unsubscribed
+    digest_id: int | None = None
+    papers: int = 0
+    subject: str | None = None
+    message: bytes | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "email": self.email,
+            "status": self.status,
+            "digest_id": self.digest_id,
+            "papers": self.papers,
+            "subject": self.subject,
+        }
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What one delivery attempt did."""
+
+    digest_id: int
+    email: str
+    subject: str
+    state: str  # sent, failed (retried later) or undeliverable
+    attempts: int
+    error: str | None
+    retry_at: datetime | None
+    where: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["retry_at"] = self.retry_at.isoformat() if self.retry_at else None
+        return data
+
+
+@dataclass(frozen=True)
+class SendReport:
+    composed: list[ComposeOutcome]
+    delivered: list[DeliveryOutcome]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "composed": [c.to_dict() for c in self.composed],
+            "delivered": [d.to_dict() for d in self.delivered],
+        }
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    digest_id: int
+    email: str
+    subject: str
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+    @classmethod
+    def of(cls, digest: Digest, address: str) -> OutboxEntry:
+        return cls(
+            digest.id,
+            address,
+            digest.subject,
+            digest.state,
+            digest.attempts,
+            digest.created_at,
+            digest.next_attempt_at if digest.state in ("pending", "failed") else None,
+            digest.last_error,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        data["next_attempt_at"] = self.next_attempt_at.isoformat() if self.next_attempt_at else None
+        return data
+
+
 @dataclass
 class ImportReport:
     imported: int = 0
@@ -249,6 +342,11 @@ class Recommender:
         self._sessions = database.make_sessionmaker(self.engine)
         self._schema_checked = False
         self._ranker: ranking.Ranker | None = None
+        self._signer: links.Signer | None = None
+        self._templates: render.Templates | None = None
+        # Where digests go; None means "from the settings" (SMTP, else files). Tests and
+        # benchmarks may set their own.
+        self.transport: mailer.Transport | None = None
 
     def __enter__(self) -> Recommender:
         return self
@@ -262,7 +360,9 @@ class Recommender:
     # -- schema --------------------------------------------------------------------------
 
     def init(self) -> bool:
-        """Create or upgrade the database schema; return whether anything changed."""
+        """Create or upgrade the database schema, and make the link-signing secret if there is
+        none; return whether the schema changed."""
+        self.signer()
         if database.schema_is_current(self.engine):
             self._schema_checked = True
             return False
@@ -529,3 +629,218 @@ class Recommender:
             subscriber = subscriber_store.get_subscriber(session, email)
             evaluation = self.ranker.evaluate(session, space, subscriber)
             return EvaluationInfo(email, space.id, evaluation)
+
+    # -- digests ---------------------------------------------------------------------------
+
+    def signer(self) -> links.Signer:
+        """The link signer, with the secret from the settings or ``home/secret`` (made once)."""
+        if self._signer is None:
+            secret = self.settings.secret or links.load_or_create_secret(
+                self.settings.home / "secret"
+            )
+            self._signer = links.Signer(secret, clock=self.clock)
+        return self._signer
+
+    def _mail(self) -> digests.Mail:
+        from recommender import digests
+
+        return digests.Mail(self.settings.mail_from, self.settings.base_url, self.signer())
+
+    def templates(self) -> render.Templates:
+        if self._templates is None:
+            from recommender import render
+
+            self._templates = render.Templates(resources.templates_dir())
+        return self._templates
+
+    def delivery_transport(self) -> mailer.Transport:
+        """SMTP when a server is set, else ``.eml`` and ``.html`` files in the outbox folder."""
+        if self.transport is not None:
+            return self.transport
+        s = self.settings
+        if s.smtp_host:
+            return mailer.SmtpTransport(
+                mailer.SmtpSettings(
+                    s.smtp_host, s.smtp_port, s.smtp_security, s.smtp_user, s.smtp_password
+                )
+            )
+        return mailer.FileTransport(s.outbox)
+
+    def _recipients(self, session: Session, email: str | None) -> list[Subscriber]:
+        if email is not None:
+            return [subscriber_store.get_subscriber(session, email)]
+        return [s for s in subscriber_store.list_subscribers(session) if s.active and not s.paused]
+
+    def compose(
+        self,
+        email: str | None = None,
+        *,
+        slot: str | None = None,
+        dry_run: bool = False,
+        on_subscriber: Callable[[ComposeOutcome], None] | None = None,
+    ) -> list[ComposeOutcome]:
+        """Record the due digest of ``email`` (or of every active subscriber), ready to send.
+
+        Each subscriber's digest is chosen and recorded in one transaction; ``dry_run`` rolls
+        it back. A digest another process recorded first is reported, not duplicated.
+        """
+        from recommender import digests
+
+        now = self.clock()
+        self.prepare(self._new_papers(now))
+        space = self._space()
+        mail, templates = self._mail(), self.templates()
+        with self._session() as session:
+            pool = digests.PaperPool(session, now - digests.FIRST_DIGEST_LOOKBACK)
+            targets = [(s.id, s.email) for s in self._recipients(session, email)]
+        outcomes = []
+        for subscriber_id, address in targets:
+            outcome = self._compose_one(
+                subscriber_id, address, pool, space, mail, templates, now, slot, dry_run
+            )
+            outcomes.append(outcome)
+            if on_subscriber is not None:
+                on_subscriber(outcome)
+        return outcomes
+
+    def _new_papers(self, now: datetime) -> list[tuple[str, str]]:
+        from recommender import digests
+
+        with self._session() as session:
+            pool = digests.PaperPool(session, now - digests.FIRST_DIGEST_LOOKBACK)
+            return [(p.title, p.abstract) for p in pool.papers]
+
+    def _compose_one(
+        self,
+        subscriber_id: int,
+        address: str,
+        pool: digests.PaperPool,
+        space: model.FeatureSpace,
+        mail: digests.Mail,
+        templates: render.Templates,
+        now: datetime,
+        slot: str | None,
+        dry_run: bool,
+    ) -> ComposeOutcome:
+        from recommender import digests
+
+        with self._session() as session:
+            try:
+                with session.begin():
+                    # On PostgreSQL, a row lock: two senders compose one subscriber in turn.
+                    subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
+                    if subscriber is None or not subscriber.active:
+                        return ComposeOutcome(address, "unsubscribed")
+                    if slot is not None and digest_store.has_slot(session, subscriber_id, slot):
+                        return ComposeOutcome(address, "already recorded")
+                    digest = digests.compose(
+                        session,
+                        self.ranker,
+                        space,
+                        subscriber,
+                        pool,
+                        now,
+                        mail,
+                        templates,
+                        slot=slot,
+                        nothing_new_note=self.settings.nothing_new_note,
+                    )
+                    if digest is None:
+                        return ComposeOutcome(address, "nothing new")
+                    papers = len(digest_store.digest_papers(session, digest.id))
+                    result = ComposeOutcome(
+                        address, "recorded", digest.id, papers, digest.subject, digest.message
+                    )
+                    if dry_run:
+                        session.rollback()
+                    return result
+            except IntegrityError:
+                # Another sender recorded this digest (or these papers) first.
+                return ComposeOutcome(address, "already recorded")
+
+    def deliver(
+        self,
+        email: str | None = None,
+        *,
+        on_digest: Callable[[DeliveryOutcome], None] | None = None,
+    ) -> list[DeliveryOutcome]:
+        """Send every recorded digest that is due (of ``email`` only, if given).
+
+        A digest is claimed (state ``sending``) in a committed transaction before the mail
+        server sees it and marked ``sent`` after; a sender that dies in between leaves it
+        ``sending``, and after :data:`SENDING_LEASE` it is flagged ``unconfirmed`` instead of
+        being sent again.
+        """
+        transport = self.delivery_transport()
+        now = self.clock()
+        with self._session() as session, session.begin():
+            digest_store.flag_interrupted(session, now, SENDING_LEASE)
+            subscriber_id = (
+                subscriber_store.get_subscriber(session, email).id if email is not None else None
+            )
+            due = digest_store.due_ids(session, now, subscriber_id)
+        outcomes = []
+        for digest_id in due:
+            outcome = self._deliver_one(transport, digest_id)
+            if outcome is None:
+                continue
+            outcomes.append(outcome)
+            if on_digest is not None:
+                on_digest(outcome)
+        return outcomes
+
+    def _deliver_one(self, transport: mailer.Transport, digest_id: int) -> DeliveryOutcome | None:
+        now = self.clock()
+        with self._session() as session, session.begin():
+            digest = digest_store.claim(session, digest_id, now)
+            if digest is None:
+                return None  # another sender has it, or it is no longer due
+            raw, attempts, subject = digest.message, digest.attempts, digest.subject
+            address = session.get(Subscriber, digest.subscriber_id).email  # type: ignore[union-attr]
+        message = email_parser.message_from_bytes(raw, _class=EmailMessage, policy=POLICY)
+        try:
+            where = transport.send(message)
+        except mailer.TransientDeliveryError as exc:
+            retry = mailer.retry_at(attempts, self.clock())
+            state = "failed" if retry is not None else "undeliverable"
+            error: str | None = str(exc)
+            where = None
+        except mailer.PermanentDeliveryError as exc:
+            state, error, retry, where = "undeliverable", str(exc), None, None
+        else:
+            state, error, retry = "sent", None, None
+        with self._session() as session, session.begin():
+            digest_store.mark(session, digest_id, state, self.clock(), error=error, retry_at=retry)
+        return DeliveryOutcome(digest_id, address, subject, state, attempts, error, retry, where)
+
+    def send(self, email: str | None = None) -> SendReport:
+        """Record the due digests (of ``email``, or everyone's) and send what is due."""
+        composed = self.compose(email)
+        return SendReport(composed, self.deliver(email))
+
+    def preview(self, email: str) -> tuple[ComposeOutcome, Path | None]:
+        """Compose ``email``'s next digest without recording it; write its HTML to a file."""
+        (outcome,) = self.compose(email, dry_run=True)
+        if outcome.message is None:
+            return outcome, None
+        message = email_parser.message_from_bytes(
+            outcome.message, _class=EmailMessage, policy=POLICY
+        )
+        html = message.get_body(preferencelist=("html",))
+        assert html is not None
+        folder = self.settings.home / "previews"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{outcome.email}-{self.clock():%Y%m%d-%H%M%S}.html"
+        path.write_text(html.get_content(), encoding="utf-8")
+        return outcome, path
+
+    def outbox(self) -> list[OutboxEntry]:
+        """Digests not (known to be) sent: pending, failed, undeliverable or unconfirmed."""
+        with self._session() as session, session.begin():
+            digest_store.flag_interrupted(session, self.clock(), SENDING_LEASE)
+            return [OutboxEntry.of(d, address) for d, address in digest_store.outbox(session)]
+
+    def resend(self, digest_id: int) -> bool:
+        """Queue a failed, undeliverable or unconfirmed digest to be sent again."""
+        with self._session() as session, session.begin():
+            return digest_store.resend(session, digest_id, self.clock())

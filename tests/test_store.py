@@ -70,3 +70,44 @@ def test_the_sqlite_file_and_its_folder_are_made_on_first_use(tmp_path) -> None:
     with Recommender(settings) as app:
         app.init()
     assert (tmp_path / "deep" / "er" / "r.db").exists()
+
+
+def test_upgrading_the_schema_keeps_every_subscriber_and_rating(
+    settings: Settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    with Recommender(settings) as old:
+        database.migrate(old.engine, "0003")
+        path = tmp_path / "a.txt"
+        path.write_text(dump_text([entry(1), entry(2)]))
+        with old.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO dumps (id, file_name, content_hash, listing_date, year_rule,"
+                    " ingested_at, papers_total, papers_new, papers_updated)"
+                    " VALUES (1, 'a.txt', 'h', '2026-03-20', 'r', '2026-03-21', 1, 1, 0)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO papers (id, title, abstract, links, first_seen_at, updated_at,"
+                    " first_dump_id) VALUES ('p1', 'T', 'A', '[]', '2026-03-21', '2026-03-21', 1)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO subscribers (id, email, name, interests, about, liked, schedule,"
+                    " timezone, digest_size, paused, active, created_at, updated_at)"
+                    " VALUES (1, 'ada@example.org', '', '[]', '', '[]', 'daily 07:30', 'UTC',"
+                    " 10, false, true, '2026-03-21', '2026-03-21')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO ratings (subscriber_id, paper_id, vote, source, rated_at)"
+                    " VALUES (1, 'p1', 1, 'cli', '2026-03-21')"
+                )
+            )
+    with Recommender(settings) as new:
+        assert new.init() is True
+        assert [(r.paper_id, r.vote) for r in new.ratings("ada@example.org")] == [("p1", "up")]
+        assert new.user("ada@example.org").explore is True

@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,12 +87,30 @@ def schema_is_current(engine: Engine) -> bool:
     return current == heads
 
 
-def migrate(engine: Engine) -> None:
-    """Apply every pending migration, in one transaction."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Apply every pending migration (up to ``revision``), in one transaction."""
     config = _alembic_config()
-    with engine.begin() as connection:
+    if engine.dialect.name == "sqlite":
+        # SQLite alters a table by copying it and dropping the old one; with foreign keys
+        # enforced, that drop would cascade to the rows that refer to it (every rating of
+        # every subscriber, say). The pragma only takes effect outside a transaction.
+        with engine.connect() as connection:
+            raw = connection.connection.driver_connection  # outside SQLAlchemy's BEGIN
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                _upgrade(config, connection, revision)
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
+        return
+    with engine.connect() as connection:
+        _upgrade(config, connection, revision)
+
+
+def _upgrade(config: Config, connection: Connection, revision: str) -> None:
+    with connection.begin():
         if connection.dialect.name == "postgresql":
             # Two processes starting on a fresh database must not both create the tables.
             connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

@@ -21,10 +21,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("subscribers") as batch:
-        batch.add_column(
-            sa.Column("explore", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
+    # A plain ADD COLUMN: no table copy, on SQLite too.
+    op.add_column(
+        "subscribers",
+        sa.Column("explore", sa.Boolean(), nullable=False, server_default=sa.true()),
+    )
     op.create_table(
         "digests",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -75,5 +76,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("digest_papers")
     op.drop_table("digests")
-    with op.batch_alter_table("subscribers") as batch:
-        batch.drop_column("explore")
+    op.drop_column("subscribers", "explore")

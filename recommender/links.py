@@ -1,0 +1,163 @@
+"""Signed, expiring, single-purpose links for emails (rate a paper, unsubscribe, manage, view).
+
+A token is signed with the installation's secret (``itsdangerous``), names its action in the
+signature's salt, and carries its issue time, checked against an injectable clock. A token for
+one action is refused for every other; a tampered one is refused; an old one expires. Tokens
+only identify what a link is for: the web endpoints confirm with a POST before changing state.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+ACTIONS = ("rate", "unsubscribe", "manage", "view-digest")
+VOTES = ("up", "down")
+# How long a link in an email works.
+LIFETIMES = {
+    "rate": timedelta(days=60),
+    "unsubscribe": timedelta(days=365),
+    "manage": timedelta(days=60),
+    "view-digest": timedelta(days=365),
+}
+PATHS = {"rate": "r", "unsubscribe": "unsubscribe", "manage": "manage", "view-digest": "digest"}
+
+
+class TokenInvalid(ValueError):
+    """A token that was not made by us for this action (tampered, truncated, or misused)."""
+
+
+class TokenExpired(TokenInvalid):
+    """A genuine token, too old to use."""
+
+
+@dataclass(frozen=True)
+class RatingToken:
+    subscriber_id: int
+    paper_id: str
+    vote: str
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Signer:
+    """Makes and checks tokens with one secret."""
+
+    def __init__(self, secret: str, *, clock: Callable[[], datetime] = utcnow) -> None:
+        if len(secret) < 16:
+            raise ValueError("the link-signing secret must be at least 16 characters")
+        self._secret = secret
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return "Signer(secret=***)"
+
+    def _serializer(self, action: str) -> URLSafeSerializer:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown link action {action!r}")
+        return URLSafeSerializer(self._secret, salt=f"recommender-{action}")
+
+    def make(self, action: str, payload: dict[str, Any]) -> str:
+        issued = int(self.clock().timestamp())
+        return str(self._serializer(action).dumps({**payload, "t": issued}))
+
+    def check(self, action: str, token: str) -> dict[str, Any]:
+        """The payload of a token made for ``action``; raise if tampered, misused or expired."""
+        try:
+            payload = self._serializer(action).loads(token)
+        except BadSignature as exc:
+            raise TokenInvalid(f"this {action} link is not valid") from exc
+        if not isinstance(payload, dict) or not isinstance(payload.get("t"), int):
+            raise TokenInvalid(f"this {action} link is not valid")
+        issued = datetime.fromtimestamp(payload.pop("t"), UTC)
+        if self.clock() - issued > LIFETIMES[action]:
+            raise TokenExpired(f"this {action} link has expired")
+        return payload
+
+    # -- one method per action -------------------------------------------------------------
+
+    def rating(self, subscriber_id: int, paper_id: str, vote: str) -> str:
+        if vote not in VOTES:
+            raise ValueError(f"unknown vote {vote!r}")
+        return self.make("rate", {"s": subscriber_id, "p": paper_id, "v": vote})
+
+    def check_rating(self, token: str) -> RatingToken:
+        data = self.check("rate", token)
+        try:
+            return RatingToken(int(data["s"]), str(data["p"]), str(data["v"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TokenInvalid("this rate link is not valid") from exc
+
+    def unsubscribe(self, subscriber_id: int) -> str:
+        return self.make("unsubscribe", {"s": subscriber_id})
+
+    def manage(self, subscriber_id: int) -> str:
+        return self.make("manage", {"s": subscriber_id})
+
+    def view_digest(self, digest_id: int) -> str:
+        return self.make("view-digest", {"d": digest_id})
+
+    def check_subscriber(self, action: str, token: str) -> int:
+        """The subscriber id of an ``unsubscribe`` or ``manage`` token."""
+        try:
+            return int(self.check(action, token)["s"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TokenInvalid(f"this {action} link is not valid") from exc
+
+    def check_digest(self, token: str) -> int:
+        try:
+            return int(self.check("view-digest", token)["d"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TokenInvalid("this digest link is not valid") from exc
+
+
+def url(base_url: str, action: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/{PATHS[action]}/{token}"
+
+
+def rating_url(base_url: str, token: str) -> str:
+    return url(base_url, "rate", token)
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    return url(base_url, "unsubscribe", token)
+
+
+def manage_url(base_url: str, token: str) -> str:
+    return url(base_url, "manage", token)
+
+
+def digest_url(base_url: str, token: str) -> str:
+    return url(base_url, "view-digest", token)
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The secret stored at ``path``, made (readable by the owner only) if there is none."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole to a private temporary file, then linked into place: the secret appears
+    # complete or not at all, and of two processes racing, both end up with the same one.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as file:
+            file.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    finally:
+        temporary.unlink()
+    return path.read_text(encoding="ascii").strip()

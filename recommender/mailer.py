@@ -1,0 +1,174 @@
+"""Deliver a message: over SMTP, or as files (an ``.eml`` and an ``.html`` preview).
+
+Transports say how a delivery failed: :class:`TransientDeliveryError` (try again later: a 4xx
+reply, a refused or dropped connection) or :class:`PermanentDeliveryError` (a 5xx reply: the
+server will not take it). They never put the password in an error or a log line. Choosing
+content and recording outcomes are the caller's business.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+from recommender.message import POLICY, recipients
+
+# Waits between attempts of a digest that failed transiently; after the last, it is given up.
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=8),
+)
+DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+
+
+class DeliveryError(Exception):
+    """A message was not delivered."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Not delivered now; worth trying again later."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Not delivered, and trying again will not help."""
+
+
+def retry_at(attempts: int, now: datetime) -> datetime | None:
+    """When to try again after ``attempts`` failed attempts; ``None`` once it is time to stop."""
+    if attempts > len(RETRY_DELAYS):
+        return None
+    return now + RETRY_DELAYS[attempts - 1]
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> str:
+        """Deliver ``message``; return where it went, for people to read."""
+        ...
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 0
+    security: str = "starttls"  # none, starttls or tls
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.security not in DEFAULT_PORTS:
+            raise ValueError(f"SMTP security {self.security!r}: use none, starttls or tls")
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+
+class SmtpTransport:
+    """Delivers over SMTP, one connection per message."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return f"SmtpTransport({s.host}:{s.effective_port}, {s.security}, user={s.username!r})"
+
+    def send(self, message: EmailMessage) -> str:
+        s = self.settings
+        where = f"{s.host}:{s.effective_port}"
+        try:
+            with self._connect() as smtp:
+                if s.username:
+                    smtp.login(s.username, s.password)
+                refused = smtp.send_message(message, to_addrs=recipients(message))
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise self._classify(where, exc.recipients) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentDeliveryError(
+                f"{where}: login as {s.username!r} refused ({exc.smtp_code})"
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            error = _reply(where, exc.smtp_code, exc.smtp_error)
+            kind = TransientDeliveryError if 400 <= exc.smtp_code < 500 else PermanentDeliveryError
+            raise kind(error) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            # refused or dropped connections, timeouts, TLS failures: try again later
+            raise TransientDeliveryError(f"{where}: {type(exc).__name__}: {exc}") from None
+        if refused:
+            raise self._classify(where, refused)
+        return f"smtp://{where}"
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context()
+        if s.security == "tls":
+            return smtplib.SMTP_SSL(s.host, s.effective_port, timeout=s.timeout, context=context)
+        smtp = smtplib.SMTP(s.host, s.effective_port, timeout=s.timeout)
+        if s.security == "starttls":
+            try:
+                smtp.starttls(context=context)
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
+
+    @staticmethod
+    def _classify(where: str, refused: dict[str, tuple[int, bytes]]) -> DeliveryError:
+        address, (code, text) = next(iter(refused.items()))
+        error = _reply(where, code, text) + f" for {address}"
+        return (TransientDeliveryError if 400 <= code < 500 else PermanentDeliveryError)(error)
+
+
+def _reply(where: str, code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{where} replied {code} {' '.join(text.split())}"
+
+
+class FileTransport:
+    """Writes each message as ``NAME.eml`` and an ``NAME.html`` preview into a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __repr__(self) -> str:
+        return f"FileTransport({self.folder})"
+
+    def send(self, message: EmailMessage) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = file_stem(message)
+        _write_atomically(self.folder / f"{stem}.eml", message.as_bytes(policy=POLICY))
+        html = message.get_body(preferencelist=("html",))
+        if html is not None:
+            _write_atomically(self.folder / f"{stem}.html", html.get_content().encode("utf-8"))
+        return str(self.folder / f"{stem}.eml")
+
+
+def file_stem(message: EmailMessage) -> str:
+    """A file name for a message: its recipient and Message-ID, safe on every file system."""
+    to = (recipients(message) or ["unknown"])[0]
+    mid = str(message.get("Message-ID", "")).strip("<>").split("@")[0]
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{to}-{mid}")[:150]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

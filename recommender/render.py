@@ -1,0 +1,126 @@
+"""Render a digest from ``templates/``: an HTML and a plain-text version from one context.
+
+Jinja2 autoescapes the HTML templates, so everything that came from a dump is escaped; the
+CSS is inlined with ``css-inline`` (the dark-mode ``@media`` rule stays in a ``<style>``
+block, as mail clients expect). No remote images, no scripts. Sending is
+:mod:`recommender.message` and :mod:`recommender.mailer`'s business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import css_inline
+import jinja2
+
+# A trimmed abstract keeps at most this many characters, cut at a word boundary.
+ABSTRACT_CHARS = 420
+LINK_LABELS = {"code": "Code", "project": "Project page", "video": "Video"}
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    paper_id: str
+    title: str
+    abstract: str
+    reason: str
+    links: list[tuple[str, str]]  # (kind, url): code, project or video
+    published: date | None
+    upvotes: int | None
+    score: float
+    exploration: bool
+    up_url: str
+    down_url: str
+
+    @property
+    def short_abstract(self) -> str:
+        return trim(self.abstract, ABSTRACT_CHARS)
+
+    @property
+    def labelled_links(self) -> list[tuple[str, str]]:
+        return [(LINK_LABELS.get(kind, kind.title()), url) for kind, url in self.links]
+
+
+@dataclass(frozen=True)
+class DigestContext:
+    subscriber_name: str
+    subscriber_email: str
+    digest_date: date
+    items: list[DigestItem]
+    manage_url: str
+    unsubscribe_url: str
+    browser_url: str
+    product: str = "Paper digest"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def date_text(self) -> str:
+        return self.digest_date.strftime("%a %-d %b %Y")
+
+    @property
+    def greeting_name(self) -> str:
+        return self.subscriber_name or self.subscriber_email.split("@")[0]
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    subject: str
+    html: str
+    text: str
+
+
+def trim(text: str, limit: int) -> str:
+    """``text`` cut at the last word boundary before ``limit`` characters, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace and control characters made one space."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+class Templates:
+    """The Jinja2 environment over a templates folder, and the CSS inliner."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(folder)),
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.inliner = css_inline.CSSInliner(
+            keep_style_tags=True, keep_at_rules=True, load_remote_stylesheets=False
+        )
+
+    def render_pair(self, name: str, context: DigestContext) -> tuple[str, str]:
+        values = {"d": context}
+        html = self.env.get_template(f"{name}.html").render(values)
+        text = self.env.get_template(f"{name}.txt").render(values)
+        return self.inliner.inline(html), text
+
+
+def render_digest(templates: Templates, context: DigestContext) -> RenderedDigest:
+    html, text = templates.render_pair("digest", context)
+    papers = "paper" if context.count == 1 else "papers"
+    subject = f"{context.product} for {context.date_text}: {context.count} new {papers}"
+    return RenderedDigest(one_line(subject), html, text)
+
+
+def render_nothing_new(templates: Templates, context: DigestContext) -> RenderedDigest:
+    html, text = templates.render_pair("nothing_new", context)
+    subject = f"{context.product} for {context.date_text}: nothing new"
+    return RenderedDigest(one_line(subject), html, text)
