@@ -18,7 +18,7 @@ import click
 from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
-from recommender import dumps, ratings_io, resources
+from recommender import dumps, mailer, ratings_io, resources
 from recommender.config import ConfigError, Settings
 from recommender.core import FileOutcome, IngestReport, PaperInfo, PaperQuery, Recommender
 from recommender.embeddings import EmbeddingsUnavailable
@@ -66,6 +66,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             SubscriberNotFound,
             RatingsFileError,
             EmbeddingsUnavailable,
+            mailer.DeliveryError,
         ) as exc:
             raise click.ClickException(str(exc)) from exc
         except OperationalError as exc:
@@ -364,25 +365,68 @@ def stats(state: AppContext, as_json: bool) -> None:
 @click.pass_obj
 @handle_errors
 def demo(state: AppContext) -> None:
-    """Run the main job once on the bundled examples: ingest the example dumps.
+    """Run the main job once on the bundled examples.
 
-    Uses the same database as every other command (a SQLite file in the data directory
-    unless --db or RECOMMENDER_DATABASE_URL says otherwise). Safe to run again.
+    Ingests the example dumps, subscribes the example profile (profiles/example.toml), and
+    sends its digest: to the SMTP server if one is configured, else as an .eml file and an
+    .html preview in the outbox folder. Uses the same database as every other command (a
+    SQLite file in the data directory unless --db or RECOMMENDER_DATABASE_URL says
+    otherwise). Safe to run again: nothing is ingested or sent twice.
 
     \b
     Example:
       recommender --home /tmp/recommender-demo demo
     """
+    app = state.app
     files = dumps.find_dump_files([resources.example_dumps_dir()])
-    report = state.app.ingest(files)
-    _print_ingest_summary(report, state.app.settings.describe_database())
-    numbers = state.app.stats()
+    report = app.ingest(files)
+    _print_ingest_summary(report, app.settings.describe_database())
+    for outcome in app.subscribe(resources.profiles_dir() / "example.toml"):
+        click.echo(f"Subscriber {outcome.email}: {outcome.action}.")
+    sent = _send(state, None)
+    numbers = app.stats()
     click.echo(f"The database now holds {numbers['papers']} papers from {numbers['dumps']} dumps.")
     click.echo(
-        "Next: `recommender papers`, `recommender papers search WORDS`, `recommender stats`."
+        "Next: `recommender recommend ada@example.org`, `recommender papers search WORDS`, "
+        "`recommender --help`."
     )
-    if not report.ok:
+    if not report.ok or not sent:
         sys.exit(1)
+
+
+def _send(state: AppContext, user: str | None, *, dry_run: bool = False) -> bool:
+    """Compose and deliver due digests, printing what happened; False if any failed."""
+    app = state.app
+    progress = EmbeddingProgress()
+    try:
+        app.prepare(on_start=progress.start, on_progress=progress.advance)
+    finally:
+        progress.close()
+    composed = app.compose(user, dry_run=dry_run)
+    for c in composed:
+        detail = f": {c.subject}" if c.subject else ""
+        verb = "would send" if dry_run and c.status == "recorded" else c.status
+        click.echo(f"{c.email}: {verb}{detail}")
+    if dry_run:
+        return True
+    delivered = app.deliver(user)
+    ok = True
+    for d in delivered:
+        if d.state == "sent":
+            click.echo(f"Sent to {d.email}: {d.where}")
+        elif d.state == "failed":
+            ok = False
+            when = d.retry_at.strftime("%Y-%m-%d %H:%M UTC") if d.retry_at else "later"
+            click.echo(f"Not sent to {d.email} (will retry at {when}): {d.error}", err=True)
+        else:
+            ok = False
+            click.echo(f"Undeliverable to {d.email}: {d.error}", err=True)
+    transport = app.delivery_transport()
+    if isinstance(transport, mailer.FileTransport) and delivered:
+        click.echo(f"No SMTP server is set, so digests were written to {transport.folder}")
+    if not delivered and not any(c.status == "recorded" for c in composed):
+        click.echo("Nothing to send.")
+    return ok
 
 
 @cli.command()
@@ -679,6 +723,85 @@ def retrain(state: AppContext, user: str | None, refit: bool) -> None:
     """
     count = state.app.retrain(user, refit=refit)
     click.echo(f"Retrained {count} model{'s' if count != 1 else ''}.")
+
+
+@cli.command()
+@click.argument("user")
+@click.option("--preview", is_flag=True, required=True, help="Write an HTML preview (required).")
+@click.pass_obj
+@handle_errors
+def digest(state: AppContext, user: str, preview: bool) -> None:
+    """Preview USER's next digest as an HTML file, without sending or recording it.
+
+    \b
+    Example:
+      recommender digest ada@example.org --preview
+    """
+    outcome, path = state.app.preview(user)
+    if path is None:
+        click.echo(f"{user}: {outcome.status}; there is no digest to preview.")
+        return
+    click.echo(f"{outcome.subject}")
+    click.echo(f"Preview written to {path}")
+
+
+@cli.command()
+@click.option("--user", metavar="EMAIL", help="Only this subscriber (default: every active one).")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; record and send nothing.")
+@click.pass_obj
+@handle_errors
+def send(state: AppContext, user: str | None, dry_run: bool) -> None:
+    """Send the due digests now: the new papers each subscriber has not seen yet.
+
+    Every digest is recorded before it goes to the mail server, and a paper goes to a
+    subscriber once only, so running this twice sends nothing new. Without SMTP settings
+    (RECOMMENDER_SMTP_HOST, ...) digests are written as files, and the folder is named.
+    Failed deliveries are retried by later runs, with growing delays.
+
+    \b
+    Examples:
+      recommender send --user ada@example.org
+      recommender send --dry-run
+      RECOMMENDER_SMTP_HOST=mail.example.org RECOMMENDER_SMTP_USER=me recommender send
+    """
+    if not _send(state, user, dry_run=dry_run):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--resend", "resend_id", type=int, metavar="ID", help="Queue digest ID again.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_obj
+@handle_errors
+def outbox(state: AppContext, resend_id: int | None, as_json: bool) -> None:
+    """List digests not (known to be) sent: pending, failed, undeliverable, unconfirmed.
+
+    "unconfirmed" means a sender stopped while handing the digest to the mail server: it
+    may have arrived, so it is not sent again unless you ask with --resend.
+
+    \b
+    Examples:
+      recommender outbox
+      recommender outbox --resend 42 && recommender send
+    """
+    app = state.app
+    if resend_id is not None:
+        if not app.resend(resend_id):
+            raise click.ClickException(
+                f"digest {resend_id} is not failed, undeliverable or unconfirmed"
+            )
+        click.echo(f"Digest {resend_id} queued; `recommender send` delivers it.")
+        return
+    entries = app.outbox()
+    if as_json:
+        print_json([e.to_dict() for e in entries])
+        return
+    if not entries:
+        click.echo("The outbox is empty: every digest was sent.")
+    for e in entries:
+        click.echo(f"{e.digest_id:>5}  {e.state:<13} {e.attempts} tries  {e.email}  {e.subject}")
+        if e.last_error:
+            click.echo(f"       {e.last_error}")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import css_inline
 import jinja2
@@ -40,7 +41,12 @@ class DigestItem:
 
     @property
     def labelled_links(self) -> list[tuple[str, str]]:
-        return [(LINK_LABELS.get(kind, kind.title()), url) for kind, url in self.links]
+        out = []
+        for kind, url in self.links:
+            safe = safe_url(url)
+            if safe is not None:
+                out.append((LINK_LABELS.get(kind, kind.title()), safe))
+        return out
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,15 @@ def trim(text: str, limit: int) -> str:
         return text
     cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
     return cut.rstrip(" ,;:.-") + "…"
+
+
+def safe_url(url: str) -> str | None:
+    """A link from a dump made safe to put in an email: http(s) only, odd characters
+    percent-encoded (so no quote or angle bracket survives); ``None`` if it is no web link."""
+    url = url.strip()
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
 
 
 def one_line(text: str) -> str:

@@ -20,6 +20,8 @@ from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.store.database import normalize_url
 
+pytest_plugins = ["tests.mailserver"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DUMPS = REPO.parent / "shared" / "dumps"
 POSTGRES_URL = os.environ.get("RECOMMENDER_TEST_DATABASE_URL")

@@ -1,0 +1,107 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, for the tests.
+
+It can be told to refuse the next messages with a given reply (``451`` transient, ``550``
+permanent), and to require a login.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+LOGIN = ("digest-bot", "correct horse battery staple")
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class Inbox:
+    """The aiosmtpd handler: collects messages, refuses on request."""
+
+    received: list[Received] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+
+    def refuse_next(self, *replies: str) -> None:
+        self.refusals.extend(replies)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+        if self.refusals:
+            return self.refusals.pop(0)
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+        )
+        return "250 Message accepted for delivery"
+
+
+def _authenticate(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and (
+            auth_data.login.decode(),
+            auth_data.password.decode(),
+        )
+        == LOGIN
+    )
+    return AuthResult(success=ok)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class MailServer:
+    host: str
+    port: int
+    inbox: Inbox
+
+    @property
+    def received(self) -> list[Received]:
+        return self.inbox.received
+
+
+def _serve(require_login: bool) -> Iterator[MailServer]:
+    inbox = Inbox()
+    port = free_port()
+    kwargs = {"authenticator": _authenticate, "auth_required": True} if require_login else {}
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, auth_require_tls=False, **kwargs
+    )
+    controller.start()
+    try:
+        yield MailServer("127.0.0.1", port, inbox)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    """An SMTP server on 127.0.0.1 that accepts everything (unless told to refuse)."""
+    yield from _serve(require_login=False)
+
+
+@pytest.fixture
+def login_mail_server() -> Iterator[MailServer]:
+    """An SMTP server that wants the login :data:`LOGIN` before it takes mail."""
+    yield from _serve(require_login=True)

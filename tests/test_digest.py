@@ -1,0 +1,377 @@
+"""The digest end to end: chosen, rendered, recorded and delivered to a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from recommender import dumps, links
+from recommender.config import Settings
+from recommender.core import Recommender
+from recommender.mailer import FileTransport, SmtpSettings, SmtpTransport, TransientDeliveryError
+from recommender.store import papers as paper_store
+from tests.conftest import Clock
+from tests.mailserver import LOGIN, MailServer
+from tests.test_cli import run
+from tests.test_ranking import EMAIL, TOPICS, profile, topical_dump
+
+BASE_URL = "https://papers.example.org"
+
+
+def smtp_settings(settings: Settings, server: MailServer, **more: object) -> Settings:
+    return replace(
+        settings,
+        smtp_host=server.host,
+        smtp_port=server.port,
+        smtp_security="none",
+        base_url=BASE_URL,
+        mail_from="Paper digest <digest@example.org>",
+        **more,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def mailing(
+    settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> Iterator[Recommender]:
+    with Recommender(smtp_settings(settings, mail_server), clock=clock) as app:
+        app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+        app.subscribe(profile(tmp_path))
+        yield app
+
+
+def hrefs(html: str) -> list[str]:
+    return re.findall(r'href="([^"]+)"', html)
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None and html is not None
+    return text.get_content(), html.get_content()
+
+
+def test_a_digest_arrives_with_both_parts_the_headers_and_working_links(
+    mailing: Recommender, mail_server: MailServer
+) -> None:
+    report = mailing.send(EMAIL)
+    assert [d.state for d in report.delivered] == ["sent"]
+    (received,) = mail_server.received
+    assert received.rcpt_tos == [EMAIL]
+    message = received.message
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["From"] == "Paper digest <digest@example.org>"
+    assert message["To"].addresses[0].addr_spec == EMAIL
+    assert re.fullmatch(r"Paper digest for Sat 21 Mar 2026: \d+ new papers?", message["Subject"])
+    assert message["Date"].datetime == mailing.clock()
+    assert message["Message-ID"].endswith("@papers.example.org>")
+    unsubscribe = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
+    assert unsubscribe[0].startswith(f"{BASE_URL}/unsubscribe/")
+    assert unsubscribe[1].startswith("mailto:digest@example.org")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    text, html = parts(message)
+    signer = mailing.signer()
+    votes = {}
+    for url in hrefs(html):
+        if url.startswith(f"{BASE_URL}/r/"):
+            token = signer.check_rating(url.rsplit("/", 1)[1])
+            votes.setdefault(token.paper_id, set()).add(token.vote)
+            assert url in text  # the text part carries the same links
+    assert votes and all(v == {"up", "down"} for v in votes.values())
+    assert "<script" not in html and 'src="http' not in html  # no scripts, no remote images
+    assert 'style="' in html  # the CSS is inlined
+    assert "prefers-color-scheme: dark" in html
+    manage = [u for u in hrefs(html) if u.startswith(f"{BASE_URL}/manage/")]
+    assert signer.check_subscriber("manage", manage[0].rsplit("/", 1)[1]) > 0
+
+
+def test_sending_again_right_after_sends_nothing_new(
+    mailing: Recommender, mail_server: MailServer
+) -> None:
+    mailing.send(EMAIL)
+    report = mailing.send(EMAIL)
+    assert [c.status for c in report.composed] == ["nothing new"]
+    assert report.delivered == []
+    assert len(mail_server.received) == 1
+
+
+def test_papers_of_a_later_day_make_the_next_digest_without_repeats(
+    mailing: Recommender, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    mailing.send(EMAIL)
+    clock.now += timedelta(days=1)
+    later = tmp_path / "later.txt"
+    text = topical_dump(tmp_path / "tmp.txt", "Mar 21").read_text()
+    for titles in TOPICS.values():
+        for title in titles:
+            text = text.replace(title, f"{title}, Revisited")
+    later.write_text(text)
+    mailing.ingest([later], reference_date=date(2026, 3, 22))
+    mailing.send(EMAIL)
+    first, second = (set(_titles(r.message)) for r in mail_server.received)
+    assert first and second and not first & second
+    assert all(title.endswith("Revisited") for title in second), second
+
+
+def _titles(message: EmailMessage) -> list[str]:
+    text = parts(message)[0]
+    return [t.strip() for t in re.findall(r"^\d+\. (?:\[Something different\] )?(.+)$", text, re.M)]
+
+
+def hostile_dump() -> dumps.Dump:
+    record = dumps.PaperRecord(
+        title="<script>alert(1)</script> Graph Neural Networks for Molecules",
+        abstract="Graph neural networks for molecular graphs.\r\nBcc: x@example.org\r\n\r\n"
+        '<img src="https://tracker.example.org/p.gif"> More graph neural networks.',
+        authors=3,
+        published=date(2026, 3, 20),
+        upvotes=5,
+        links=(dumps.Link("code", 'https://github.com/lab/x"><script>alert(2)</script>'),),
+        line=1,
+    )
+    return dumps.Dump(date(2026, 3, 20), "test", "hostile", (record,))
+
+
+def test_a_hostile_paper_is_escaped_and_cannot_add_a_header_or_a_recipient(
+    settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    with Recommender(smtp_settings(settings, mail_server), clock=clock) as app:
+        with app._session() as session, session.begin():
+            paper_store.add_dump(session, "hostile.txt", hostile_dump(), clock())
+        path = tmp_path / "mallory.toml"
+        path.write_text(
+            f'email = "{EMAIL}"\nname = "Ada\\r\\nBcc: y@example.org"\n'
+            'interests = ["graph neural networks"]\n'
+        )
+        app.subscribe(path)
+        app.send(EMAIL)
+    (received,) = mail_server.received
+    assert received.rcpt_tos == [EMAIL]
+    message = received.message
+    assert message["Bcc"] is None
+    assert all(not key.lower().startswith("bcc") for key in message.keys())
+    text, html = parts(message)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img" not in html and "&lt;img" in html
+    assert 'x"><script>' not in html
+    assert "Bcc: x@example.org" in text  # shown as the text it is, inside the body
+    assert "\nBcc:" not in received.data.decode("ascii", "replace").split("\r\n\r\n")[0]
+
+
+def test_a_transient_refusal_is_retried_later_and_arrives_once(
+    mailing: Recommender, mail_server: MailServer, clock: Clock
+) -> None:
+    mail_server.inbox.refuse_next("451 4.3.0 Try again later")
+    first = mailing.send(EMAIL)
+    (failed,) = first.delivered
+    assert failed.state == "failed" and "451" in (failed.error or "")
+    assert failed.retry_at == clock() + timedelta(minutes=1)
+    assert [e.state for e in mailing.outbox()] == ["failed"]
+    assert mailing.deliver() == []  # not due yet
+    clock.now += timedelta(minutes=2)
+    (retried,) = mailing.send(EMAIL).delivered
+    assert (retried.state, retried.attempts) == ("sent", 2)
+    assert len(mail_server.received) == 1
+    assert mailing.outbox() == []
+
+
+def test_a_permanent_refusal_is_recorded_shown_and_not_retried(
+    mailing: Recommender, mail_server: MailServer, clock: Clock
+) -> None:
+    mail_server.inbox.refuse_next("550 5.1.1 No such mailbox")
+    (outcome,) = mailing.send(EMAIL).delivered
+    assert outcome.state == "undeliverable"
+    (entry,) = mailing.outbox()
+    assert entry.state == "undeliverable" and "550" in (entry.last_error or "")
+    clock.now += timedelta(days=1)
+    assert mailing.deliver() == []
+    assert mail_server.received == []
+    assert mailing.resend(entry.digest_id)
+    assert [d.state for d in mailing.deliver()] == ["sent"]
+
+
+def test_a_crash_after_recording_and_before_sending_loses_nothing(
+    mailing: Recommender, mail_server: MailServer, clock: Clock
+) -> None:
+    """Guarantee here: exactly once. The digest is recorded, so the next run sends it."""
+    (composed,) = mailing.compose(EMAIL)  # the process dies before delivering
+    assert composed.status == "recorded"
+    with Recommender(mailing.settings, clock=clock) as restarted:
+        report = restarted.send(EMAIL)
+    assert [c.status for c in report.composed] == ["nothing new"]  # not composed twice
+    assert [d.state for d in report.delivered] == ["sent"]
+    assert len(mail_server.received) == 1
+
+
+class Crash(BaseException):
+    """The process dying: nothing after it runs."""
+
+
+class CrashAfterSending:
+    def __init__(self, transport: SmtpTransport) -> None:
+        self.transport = transport
+
+    def send(self, message: EmailMessage) -> str:
+        self.transport.send(message)
+        raise Crash
+
+
+def test_a_crash_after_sending_and_before_marking_sent_never_sends_twice(
+    mailing: Recommender, mail_server: MailServer, clock: Clock
+) -> None:
+    """Guarantee here: at most once. The mail server has the digest but the database does
+    not know; the digest is flagged unconfirmed, shown in the outbox, and resent only on
+    request (with the same Message-ID)."""
+    real = mailing.delivery_transport()
+    assert isinstance(real, SmtpTransport)
+    mailing.transport = CrashAfterSending(real)
+    with pytest.raises(Crash):
+        mailing.send(EMAIL)
+    with Recommender(mailing.settings, clock=clock) as restarted:
+        assert restarted.send(EMAIL).delivered == []  # still within the sender's lease
+        clock.now += timedelta(minutes=11)
+        assert restarted.send(EMAIL).delivered == []
+        (entry,) = restarted.outbox()
+        assert entry.state == "unconfirmed"
+        assert len(mail_server.received) == 1
+        assert restarted.resend(entry.digest_id)
+        assert [d.state for d in restarted.deliver()] == ["sent"]
+    first, again = mail_server.received
+    assert first.message["Message-ID"] == again.message["Message-ID"]
+
+
+def test_logging_in_works_and_the_password_never_shows(
+    settings: Settings, login_mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    good = smtp_settings(settings, login_mail_server, smtp_user=LOGIN[0], smtp_password=LOGIN[1])
+    with Recommender(good, clock=clock) as app:
+        app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+        app.subscribe(profile(tmp_path))
+        (outcome,) = app.send(EMAIL).delivered
+        assert outcome.state == "sent"
+        assert LOGIN[1] not in repr(app.settings)
+    assert len(login_mail_server.received) == 1
+    wrong = SmtpSettings(login_mail_server.host, login_mail_server.port, "none", "x", "hunter2!")
+    with pytest.raises(Exception) as refused:
+        SmtpTransport(wrong).send(login_mail_server.received[0].message)
+    assert "hunter2!" not in str(refused.value) and "hunter2!" not in repr(wrong)
+
+
+def test_an_unreachable_server_is_a_transient_error(tmp_path: Path) -> None:
+    from tests.mailserver import free_port
+
+    transport = SmtpTransport(SmtpSettings("127.0.0.1", free_port(), "none", "u", "pw-123456"))
+    message = EmailMessage()
+    message["To"] = EMAIL
+    message.set_content("x")
+    with pytest.raises(TransientDeliveryError) as error:
+        transport.send(message)
+    assert "pw-123456" not in str(error.value)
+
+
+def test_without_smtp_digests_are_files_in_a_named_folder(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"RECOMMENDER_DATABASE_URL": database_url, "RECOMMENDER_HOME": str(tmp_path / "h")}
+    assert run("ingest", str(topical_dump(tmp_path / "d.txt")), env=env).returncode == 0
+    assert run("subscribe", str(profile(tmp_path)), env=env).returncode == 0
+    result = run("send", "--user", EMAIL, env=env)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "h" / "outbox"
+    assert f"written to {folder}" in result.stdout
+    (eml,) = folder.glob("*.eml")
+    (html,) = folder.glob("*.html")
+    assert "Graph Neural Networks" in html.read_text()
+    assert b"multipart/alternative" in eml.read_bytes()
+    again = run("send", "--user", EMAIL, env=env)
+    assert again.returncode == 0 and "Nothing to send" in again.stdout
+    assert len(list(folder.glob("*.eml"))) == 1
+
+
+def test_a_preview_is_written_and_nothing_is_recorded(
+    mailing: Recommender, mail_server: MailServer
+) -> None:
+    outcome, path = mailing.preview(EMAIL)
+    assert path is not None and path.read_text().startswith("<!DOCTYPE html>")
+    assert TOPICS["graphs"][0] in path.read_text()
+    assert mailing.outbox() == []
+    mailing.send(EMAIL)
+    assert len(mail_server.received) == 1  # the preview did not use up the papers
+
+
+def test_nothing_qualifying_sends_no_mail_unless_a_note_is_wanted(
+    settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    with Recommender(smtp_settings(settings, mail_server), clock=clock) as app:
+        app.subscribe(profile(tmp_path))
+        assert [c.status for c in app.send(EMAIL).composed] == ["nothing new"]
+    assert mail_server.received == []
+    noted = smtp_settings(settings, mail_server, nothing_new_note=True)
+    with Recommender(noted, clock=clock) as app:
+        app.send(EMAIL)
+        app.send(EMAIL)  # one note a day at most
+    (note,) = mail_server.received
+    assert note.message["Subject"].endswith("nothing new")
+
+
+def test_the_exploration_pick_is_labelled(
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
+) -> None:
+    path = profile(tmp_path)
+    path.write_text(path.read_text() + "digest_size = 3\n")
+    mailing.subscribe(path)
+    mailing.send(EMAIL)
+    text, html = parts(mail_server.received[0].message)
+    assert html.count("Something different") == 1
+    assert "[Something different]" in text
+
+
+def test_a_paused_or_unsubscribed_subscriber_gets_nothing(
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
+) -> None:
+    mailing.unsubscribe(EMAIL)
+    assert [c.status for c in mailing.send().composed] == []
+    assert [c.status for c in mailing.send(EMAIL).composed] == ["unsubscribed"]
+    assert mail_server.received == []
+
+
+def test_file_transport_writes_an_eml_and_an_html_preview(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message["To"] = "Ada <ada@example.org>"
+    message["Message-ID"] = "<abc.def@example.org>"
+    message.set_content("hello")
+    message.add_alternative("<p>hello</p>", subtype="html")
+    where = FileTransport(tmp_path / "out").send(message)
+    assert Path(where).suffix == ".eml" and Path(where).exists()
+    assert Path(where).with_suffix(".html").read_text() == "<p>hello</p>\n"
+
+
+def test_links_are_signed_expiring_and_single_purpose(clock: Clock) -> None:
+    signer = links.Signer("s" * 32, clock=clock)
+    token = signer.rating(7, "abc", "up")
+    assert signer.check_rating(token) == links.RatingToken(7, "abc", "up")
+    with pytest.raises(links.TokenInvalid):
+        signer.check_rating(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
+    with pytest.raises(links.TokenInvalid):
+        signer.check_subscriber("unsubscribe", token)  # a rating link cannot unsubscribe
+    with pytest.raises(links.TokenInvalid):
+        links.Signer("t" * 32, clock=clock).check_rating(token)  # another installation's
+    clock.now += links.LIFETIMES["rate"] + timedelta(seconds=1)
+    with pytest.raises(links.TokenExpired):
+        signer.check_rating(token)
+
+
+def test_the_secret_is_made_once_and_readable_by_the_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "secret"
+    secret = links.load_or_create_secret(path)
+    assert len(secret) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert links.load_or_create_secret(path) == secret
