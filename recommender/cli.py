@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import shutil
 import sys
 from collections.abc import Callable
@@ -802,6 +803,37 @@ def outbox(state: AppContext, resend_id: int | None, as_json: bool) -> None:
         click.echo(f"{e.digest_id:>5}  {e.state:<13} {e.attempts} tries  {e.email}  {e.subject}")
         if e.last_error:
             click.echo(f"       {e.last_error}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.pass_obj
+@handle_errors
+def serve(state: AppContext, host: str, port: int) -> None:
+    """Run the service: the scheduler and the web endpoints, until SIGINT or SIGTERM.
+
+    The scheduler ingests dumps dropped into the inbox folder (RECOMMENDER_INBOX_DIR,
+    default HOME/inbox), sends each subscriber's digest on their schedule in their time
+    zone, and retries failed deliveries. The web endpoints take the rating, unsubscribe and
+    manage links of the digests; set RECOMMENDER_BASE_URL to the address people reach
+    them at. Jobs are kept in the database, so a restart keeps every schedule.
+
+    \b
+    Examples:
+      recommender serve
+      RECOMMENDER_BASE_URL=https://papers.example.org recommender serve --host 0.0.0.0
+    """
+    from recommender.service import Service
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    app = state.app
+    click.echo(f"Serving on http://{host}:{port} (links point to {app.settings.base_url})")
+    click.echo(f"Inbox: {app.settings.inbox}   Database: {app.settings.describe_database()}")
+    Service(app, host, port).run()
 
 
 def main() -> None:

@@ -49,6 +49,13 @@ class Settings:
     (default ``home/outbox``)."""
     nothing_new_note: bool = False
     """Send a short "nothing new today" note when no paper qualifies (default: send nothing)."""
+    inbox_dir: Path | None = None
+    """``serve`` ingests dumps dropped here (default ``home/inbox``); done files move to
+    ``processed/`` beside them, refused ones to ``quarantine/`` with the reason."""
+    inbox_poll_seconds: int = 300
+    """How often ``serve`` looks into the inbox."""
+    profiles_dir: Path | None = None
+    """A folder of profiles that ``serve`` reloads when a file changes (default: none)."""
 
     @classmethod
     def load(
@@ -77,6 +84,10 @@ class Settings:
     @property
     def outbox(self) -> Path:
         return self.outbox_dir if self.outbox_dir is not None else self.home / "outbox"
+
+    @property
+    def inbox(self) -> Path:
+        return self.inbox_dir if self.inbox_dir is not None else self.home / "inbox"
 
     def __repr__(self) -> str:  # never show secrets
         shown = {
@@ -109,6 +120,14 @@ def _convert(name: str, value: object) -> object:
         if not 0 <= port <= 65535:
             raise ConfigError(f"{where}: {port} is not a port number (0-65535)")
         return port
+    if name == "inbox_poll_seconds":
+        try:
+            seconds = int(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not a number of seconds") from None
+        if seconds < 1:
+            raise ConfigError(f"{where}: must be at least 1 second")
+        return seconds
     if name == "nothing_new_note":
         if isinstance(value, bool):
             return value
@@ -121,7 +140,7 @@ def _convert(name: str, value: object) -> object:
         if text not in ("none", "starttls", "tls"):
             raise ConfigError(f"{where}: {value!r}; use none, starttls or tls")
         return text
-    if name == "outbox_dir":
+    if name in ("outbox_dir", "inbox_dir", "profiles_dir"):
         return Path(str(value)).expanduser()
     return str(value)
 

@@ -325,6 +325,16 @@ class OutboxEntry:
         return data
 
 
+@dataclass(frozen=True)
+class RatingLink:
+    """What a rating link in an email asks for."""
+
+    email: str
+    paper: PaperInfo
+    vote: str  # up or down
+    current_vote: str | None  # the subscriber's rating of the paper now, if any
+
+
 @dataclass
 class ImportReport:
     imported: int = 0
@@ -844,3 +854,107 @@ class Recommender:
         """Queue a failed, undeliverable or unconfirmed digest to be sent again."""
         with self._session() as session, session.begin():
             return digest_store.resend(session, digest_id, self.clock())
+
+    # -- links from emails (the web endpoints call these) ----------------------------------
+
+    def _subscriber_email(self, subscriber_id: int) -> str:
+        with self._session() as session:
+            subscriber = session.get(Subscriber, subscriber_id)
+            if subscriber is None:
+                raise links.TokenInvalid("this link belongs to a subscriber who is gone")
+            return subscriber.email
+
+    def open_rating_link(self, token: str) -> RatingLink:
+        """What a rating link asks for, without changing anything."""
+        claim = self.signer().check_rating(token)
+        address = self._subscriber_email(claim.subscriber_id)
+        paper = self.paper(claim.paper_id)
+        current = {r.paper_id: r.vote for r in self.ratings(address)}.get(paper.id)
+        return RatingLink(address, paper, claim.vote, current)
+
+    def confirm_rating_link(self, token: str, *, undo: bool = False) -> RatingInfo:
+        """Record the rating a link asks for (or withdraw it: ``undo``), from the web."""
+        link = self.open_rating_link(token)
+        return self.rate(link.email, link.paper.id, "clear" if undo else link.vote, source="web")
+
+    def open_subscriber_link(self, action: str, token: str) -> SubscriberInfo:
+        """The subscriber of an unsubscribe or manage link."""
+        return self.user(self._subscriber_email(self.signer().check_subscriber(action, token)))
+
+    def confirm_unsubscribe_link(self, token: str) -> SubscriberInfo:
+        """Unsubscribe the subscriber of an unsubscribe link (a POST, or RFC 8058 one-click)."""
+        info = self.open_subscriber_link("unsubscribe", token)
+        self.unsubscribe(info.email)
+        return self.user(info.email)
+
+    def digest_html(self, token: str) -> str:
+        """The HTML of the digest a browser-view link names."""
+        digest_id = self.signer().check_digest(token)
+        with self._session() as session:
+            digest = digest_store.get_digest(session, digest_id)
+            if digest is None or not digest.message:
+                raise links.TokenInvalid("this digest is no longer here")
+            raw = digest.message
+        message = email_parser.message_from_bytes(raw, _class=EmailMessage, policy=POLICY)
+        body = message.get_body(preferencelist=("html",))
+        assert body is not None
+        return str(body.get_content())
+
+    def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
+        """Replace the interests of a manage link's subscriber (their model retrains)."""
+        info = self.open_subscriber_link("manage", token)
+        cleaned = [" ".join(i.split()) for i in interests if i.strip()]
+        with self._session() as session, session.begin():
+            subscriber = subscriber_store.get_subscriber(session, info.email)
+            if subscriber.interests != cleaned:
+                subscriber.interests, subscriber.updated_at = cleaned, self.clock()
+        self.retrain(info.email)
+        return self.user(info.email)
+
+    # -- the service's jobs ------------------------------------------------------------------
+
+    def ingest_inbox(self, *, settle: timedelta = timedelta(seconds=5)) -> IngestReport:
+        """Ingest the dumps waiting in the inbox folder; move each out once it is done.
+
+        Ingested (or already known) files move to ``processed/``, refused ones to
+        ``quarantine/`` with a ``.error.txt`` beside them, so a bad file never blocks the
+        others and is never retried. A file modified within ``settle`` may still be being
+        written and waits for the next round.
+        """
+        inbox = self.settings.inbox
+        inbox.mkdir(parents=True, exist_ok=True)
+        now = datetime.now(UTC).timestamp()
+        files = [
+            path
+            for path in sorted(inbox.glob("*.txt"))
+            if path.is_file()
+            and not path.name.startswith(".")
+            and now - path.stat().st_mtime >= settle.total_seconds()
+        ]
+        report = IngestReport()
+        for path in files:
+            outcome = self._ingest_one(path, None)
+            report.files.append(outcome)
+            target = inbox / ("quarantine" if outcome.status == "refused" else "processed")
+            target.mkdir(exist_ok=True)
+            destination = _free_name(target / path.name)
+            path.replace(destination)
+            if outcome.error:
+                destination.with_name(destination.name + ".error.txt").write_text(
+                    outcome.error + "\n", encoding="utf-8"
+                )
+        return report
+
+    def send_scheduled(self, email: str, slot: str) -> SendReport:
+        """The scheduled digest of ``email`` for ``slot`` (recorded once, whoever runs it)."""
+        composed = self.compose(email, slot=slot)
+        return SendReport(composed, self.deliver(email))
+
+
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path`` with a number added if that name is taken."""
+    candidate, n = path, 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+        n += 1
+    return candidate

@@ -43,6 +43,25 @@ SEPARATOR_RE = re.compile(r"^[·•|-]$")
 URL_RE = re.compile(
     r"(?:https?://|www\.)[^\s<>{}\"'`]+|\bgithub\.com/[\w.-]+/[\w.-]+", re.IGNORECASE
 )
+
+
+def _any_case(word: str) -> str:
+    """Spell an ASCII ``word`` as a case-sensitive pattern that matches as IGNORECASE would."""
+    # The letters that Unicode case-insensitive matching folds onto ASCII ones.
+    folds = {"i": "İı", "k": "K", "s": "ſ"}
+    return "".join(
+        f"[{ch}{ch.upper()}{folds.get(ch, '')}]" if ch.isalpha() else re.escape(ch) for ch in word
+    )
+
+
+# URL_RE, written so that every match starts at one of a few letters: case-insensitive
+# literals leave the regex engine trying a match at every character (about 150 µs per
+# abstract); a leading character set lets it skip ahead (about 25 µs). Same matches.
+_URL_SCAN = re.compile(
+    rf"[hHwWgG](?:(?<=[hH]){_any_case('ttp')}{_any_case('s')}?://[^\s<>{{}}\"'`]+"
+    rf"|(?<=[wW]){_any_case('ww.')}[^\s<>{{}}\"'`]+"
+    rf"|(?<!\w[gG]){_any_case('ithub.com/')}[\w.-]+/[\w.-]+)"
+)
 CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "sourceforge.net")
 VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
 # An abstract that ends in none of these (and not in a URL) stops mid-sentence.
@@ -52,6 +71,9 @@ MAX_HEADER_LINE = 80
 MAX_HEADER_LINES = 20
 MAX_TITLE = 400
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = [chr(code) for code in range(128) if CONTROL_CHARS.match(chr(code))]
+# What str.isalnum() rejects: \W is exactly "not isalnum() and not '_'".
+_NOT_ALNUM = re.compile(r"[\W_]+")
 
 
 class DumpError(ValueError):
@@ -80,10 +102,10 @@ class PaperRecord:
     upvotes: int | None
     links: tuple[Link, ...]
     line: int  # where the title stands in the dump
+    id: str = field(init=False, repr=False, compare=False)  # paper_id(title), computed once
 
-    @property
-    def id(self) -> str:
-        return paper_id(self.title)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", paper_id(self.title))
 
 
 @dataclass(frozen=True)
@@ -108,7 +130,7 @@ def paper_id(title: str) -> str:
 def normalize_title(title: str) -> str:
     """Fold case, width and punctuation so that copies of one title compare equal."""
     folded = unicodedata.normalize("NFKC", title).casefold()
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
+    return " ".join(_NOT_ALNUM.sub(" ", folded).split())
 
 
 def read_dump(path: Path, *, reference_date: date | None = None) -> Dump:
@@ -139,8 +161,9 @@ def parse_dump(
     """Parse a dump's text (or raw bytes) into a :class:`Dump`; raise :class:`DumpError`."""
     text = _decode(data, source)
     lines = [line.rstrip() for line in text.split("\n")]
-    content_hash = hashlib.sha256("\n".join(lines).strip().encode("utf-8")).hexdigest()
-    _refuse_non_dumps(lines, source)
+    normalized = "\n".join(lines)
+    content_hash = hashlib.sha256(normalized.strip().encode("utf-8")).hexdigest()
+    _refuse_non_dumps(lines, normalized, source)
     blocks = _blocks(lines)
     listing_date, explicit_year, blocks = _header(blocks, reference_date, source)
     papers = _entries(blocks, listing_date, source)
@@ -164,15 +187,19 @@ def _decode(data: str | bytes, source: str) -> str:
             ) from exc
     else:
         text = data.removeprefix("\ufeff")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:  # looking for one character is much faster than a replace that finds none
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
-def _refuse_non_dumps(lines: list[str], source: str) -> None:
+def _refuse_non_dumps(lines: list[str], normalized: str, source: str) -> None:
     if not any(lines):
         raise DumpError(source, "the file is empty")
-    for number, line in enumerate(lines, 1):
-        if CONTROL_CHARS.search(line):
-            raise DumpError(source, "control characters: this looks like a binary file", number)
+    # A search for each character (memchr) is several times faster than the regex, which then
+    # only runs to say where the first one is.
+    if any(ch in normalized for ch in _CONTROL) and (control := CONTROL_CHARS.search(normalized)):
+        number = normalized.count("\n", 0, control.start()) + 1
+        raise DumpError(source, "control characters: this looks like a binary file", number)
     first = next(number for number, line in enumerate(lines, 1) if line)
     head = " ".join(lines[first - 1 : first + 20]).lower()
     if lines[first - 1].lstrip().startswith("<") or "<html" in head or "<!doctype" in head:
@@ -251,10 +278,11 @@ def _date(year: int, month: int, day: int, source: str, line: int) -> date:
 
 def _entries(blocks: list[_Block], listing: date, source: str) -> list[PaperRecord]:
     papers: list[PaperRecord] = []
+    is_metadata = [_is_metadata(block) for block in blocks]
     index = 0
     while index < len(blocks):
         block = blocks[index]
-        if _is_metadata(block):
+        if is_metadata[index]:
             raise DumpError(source, "a metadata block with no paper before it", block.line)
         title = block.lines[0].strip()
         if len(title) > MAX_TITLE:
@@ -266,7 +294,7 @@ def _entries(blocks: list[_Block], listing: date, source: str) -> list[PaperReco
             )
         abstract_lines = block.lines[1:]
         index += 1
-        if not abstract_lines and index < len(blocks) and not _is_metadata(blocks[index]):
+        if not abstract_lines and index < len(blocks) and not is_metadata[index]:
             abstract_lines = blocks[index].lines
             index += 1
         elif not abstract_lines and index == len(blocks):
@@ -277,7 +305,7 @@ def _entries(blocks: list[_Block], listing: date, source: str) -> list[PaperReco
             )
         abstract = " ".join(line.strip() for line in abstract_lines)
         authors = published = upvotes = None
-        if index < len(blocks) and _is_metadata(blocks[index]):
+        if index < len(blocks) and is_metadata[index]:
             authors, published, upvotes = _metadata(blocks[index], listing, source)
             index += 1
         elif index == len(blocks) and abstract and not _ends_cleanly(abstract):
@@ -345,9 +373,12 @@ def _ends_cleanly(abstract: str) -> bool:
 
 def extract_links(text: str) -> list[Link]:
     """Return the distinct URLs in ``text``, each classed as code, video or project page."""
+    start = _first_url_at(text)
+    if start is None:
+        return []
     links: list[Link] = []
     seen: set[str] = set()
-    for match in URL_RE.finditer(text):
+    for match in _URL_SCAN.finditer(text, start):
         url = _trim_url(match[0])
         if not url.lower().startswith(("http://", "https://")):
             url = "https://" + url
@@ -363,6 +394,18 @@ def extract_links(text: str) -> list[Link]:
             kind = "project"
         links.append(Link(kind, url))
     return links
+
+
+def _first_url_at(text: str) -> int | None:
+    """Return where the first match of URL_RE can start at the earliest, or None if nowhere."""
+    # Every match holds "http", "www." or "thub.com/" once lowercased ("gi" may be "gı").
+    lowered = text.lower()
+    found = [lowered.find("http"), lowered.find("www."), lowered.find("thub.com/", 2) - 2]
+    if max(found) < 0:
+        return None
+    if len(lowered) != len(text):  # lowercasing lengthened a character: positions moved
+        return 0
+    return min(at for at in found if at >= 0)
 
 
 def _trim_url(url: str) -> str:

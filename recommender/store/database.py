@@ -56,7 +56,10 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock up front, waiting (up to the timeout) for another
+        # writer. A deferred transaction that reads, then writes after another connection
+        # wrote, fails at once with "database is locked" instead of waiting its turn.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

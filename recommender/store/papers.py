@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Row, Select, and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from recommender import dumps
@@ -45,49 +46,85 @@ class PaperQuery:
 
 SORTS = ("newest", "upvotes", "published", "title")
 
+# The bulk inserts go to the tables (Core executemany), not through the ORM: its bulk insert
+# costs more per row than the database does.
+_PAPERS = Paper.__table__
+_DUMP_PAPERS = DumpPaper.__table__
+
+# What _merge reads of a stored paper.
+_MERGED = (
+    Paper.id,
+    Paper.upvotes,
+    Paper.upvotes_as_of,
+    Paper.abstract,
+    Paper.authors,
+    Paper.published,
+    Paper.links,
+)
+
 
 def add_dump(session: Session, file_name: str, dump: dumps.Dump, now: datetime) -> DumpOutcome:
     """Record ``dump`` and merge its papers into the catalogue; a known dump changes nothing."""
-    known = session.scalar(select(Dump).where(Dump.content_hash == dump.content_hash))
+    known = session.execute(
+        select(Dump.id, Dump.listing_date).where(Dump.content_hash == dump.content_hash)
+    ).first()
     if known is not None:
         return DumpOutcome(file_name, known.id, known.listing_date, already_ingested=True)
 
+    # Plain rows and executemany rather than ORM objects: a dump writes a hundred papers or
+    # so, and the unit of work's per-object bookkeeping cost more than the writes themselves.
     records = _merge_duplicates(dump.papers)
-    row = Dump(
-        file_name=file_name,
-        content_hash=dump.content_hash,
-        listing_date=dump.listing_date,
-        year_rule=dump.year_rule,
-        ingested_at=now,
-        papers_total=len(records),
-        papers_new=0,
-        papers_updated=0,
-    )
-    session.add(row)
-    session.flush()
-
     existing = {
-        paper.id: paper
-        for paper in session.scalars(select(Paper).where(Paper.id.in_(list(records))))
+        row.id: row for row in session.execute(select(*_MERGED).where(Paper.id.in_(list(records))))
     }
-    new = updated = 0
+    fresh: list[tuple[str, dumps.PaperRecord]] = []
+    changes: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    updated = 0
     for paper_id, record in records.items():
-        paper = existing.get(paper_id)
-        if paper is None:
-            session.add(_new_paper(paper_id, record, row, now))
-            new += 1
-        elif _merge(paper, record, dump.listing_date):
-            paper.updated_at = now
+        current = existing.get(paper_id)
+        if current is None:
+            fresh.append((paper_id, record))
+            continue
+        change, visible = _merge(current, record, dump.listing_date)
+        if visible:
+            change["updated_at"] = now
             updated += 1
-    session.flush()  # the papers first: dump_papers refers to them
-    session.add_all(
-        DumpPaper(dump_id=row.id, paper_id=paper_id, position=position)
-        for position, paper_id in enumerate(records)
+        if change:
+            changes.setdefault(tuple(change), []).append({"id": paper_id, **change})
+
+    dump_id = session.execute(
+        insert(Dump)
+        .values(
+            file_name=file_name,
+            content_hash=dump.content_hash,
+            listing_date=dump.listing_date,
+            year_rule=dump.year_rule,
+            ingested_at=now,
+            papers_total=len(records),
+            papers_new=len(fresh),
+            papers_updated=updated,
+        )
+        .returning(Dump.id)
+    ).scalar_one()
+    if fresh:
+        session.execute(
+            insert(_PAPERS),
+            [
+                _new_paper(paper_id, record, dump_id, dump.listing_date, now)
+                for paper_id, record in fresh
+            ],
+        )
+    for rows in changes.values():  # one executemany per set of changed columns
+        session.execute(update(Paper), rows)
+    session.execute(
+        insert(_DUMP_PAPERS),
+        [
+            {"dump_id": dump_id, "paper_id": paper_id, "position": position}
+            for position, paper_id in enumerate(records)
+        ],
     )
-    row.papers_new, row.papers_updated = new, updated
-    session.flush()
-    unchanged = len(records) - new - updated
-    return DumpOutcome(file_name, row.id, row.listing_date, False, new, updated, unchanged)
+    unchanged = len(records) - len(fresh) - updated
+    return DumpOutcome(file_name, dump_id, dump.listing_date, False, len(fresh), updated, unchanged)
 
 
 def _merge_duplicates(records: tuple[dumps.PaperRecord, ...]) -> dict[str, dumps.PaperRecord]:
@@ -98,41 +135,53 @@ def _merge_duplicates(records: tuple[dumps.PaperRecord, ...]) -> dict[str, dumps
     return merged
 
 
-def _new_paper(paper_id: str, record: dumps.PaperRecord, dump: Dump, now: datetime) -> Paper:
-    return Paper(
-        id=paper_id,
-        title=record.title,
-        abstract=record.abstract,
-        authors=record.authors,
-        published=record.published,
-        upvotes=record.upvotes,
-        upvotes_as_of=dump.listing_date if record.upvotes is not None else None,
-        links=[{"kind": link.kind, "url": link.url} for link in record.links],
-        first_seen_at=now,
-        updated_at=now,
-        first_dump_id=dump.id,
-    )
+def _new_paper(
+    paper_id: str, record: dumps.PaperRecord, dump_id: int, listed: date, now: datetime
+) -> dict[str, object]:
+    return {
+        "id": paper_id,
+        "title": record.title,
+        "abstract": record.abstract,
+        "authors": record.authors,
+        "published": record.published,
+        "upvotes": record.upvotes,
+        "upvotes_as_of": listed if record.upvotes is not None else None,
+        "links": [{"kind": link.kind, "url": link.url} for link in record.links],
+        "first_seen_at": now,
+        "updated_at": now,
+        "first_dump_id": dump_id,
+    }
 
 
-def _merge(paper: Paper, record: dumps.PaperRecord, listed: date) -> bool:
-    """Fold a newer sighting of ``paper`` into it; return whether anything visible changed."""
-    changed = False
+def _merge(
+    paper: Row[Any], record: dumps.PaperRecord, listed: date
+) -> tuple[dict[str, object], bool]:
+    """Fold a newer sighting into a stored ``paper``.
+
+    Return the columns to write and whether anything visible changed (a newer date for the
+    same upvote count is written but is not a visible change).
+    """
+    change: dict[str, object] = {}
+    visible = False
     if record.upvotes is not None and (
         paper.upvotes_as_of is None or listed >= paper.upvotes_as_of
     ):
-        changed = paper.upvotes != record.upvotes
-        paper.upvotes, paper.upvotes_as_of = record.upvotes, listed
+        visible = paper.upvotes != record.upvotes
+        if visible:
+            change["upvotes"] = record.upvotes
+        if listed != paper.upvotes_as_of:
+            change["upvotes_as_of"] = listed
     if not paper.abstract and record.abstract:
-        paper.abstract, changed = record.abstract, True
+        change["abstract"], visible = record.abstract, True
     if paper.authors is None and record.authors is not None:
-        paper.authors, changed = record.authors, True
+        change["authors"], visible = record.authors, True
     if paper.published is None and record.published is not None:
-        paper.published, changed = record.published, True
+        change["published"], visible = record.published, True
     urls = {link["url"] for link in paper.links}
     extra = [{"kind": ln.kind, "url": ln.url} for ln in record.links if ln.url not in urls]
     if extra:
-        paper.links, changed = [*paper.links, *extra], True
-    return changed
+        change["links"], visible = [*paper.links, *extra], True
+    return change, visible
 
 
 def find_papers(session: Session, query: PaperQuery) -> tuple[list[Paper], int]:

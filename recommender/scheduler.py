@@ -1,0 +1,205 @@
+"""APScheduler (3.x) jobs that call the facade, and keeping them in step with the subscribers.
+
+Jobs live in the database (APScheduler's SQLAlchemy job store), so a restart keeps every
+schedule; a run missed during downtime fires once when the service is back (coalesced, never
+a burst). Each digest run is recorded under its slot — the scheduled time it stands for — and
+the database refuses a second digest for one slot, so two services on one database never send
+a digest twice.
+
+Jobs are stored as references to this module's functions; they reach the facade through
+:func:`install`, which the service calls once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from recommender import profiles
+from recommender.core import Recommender
+from recommender.store.database import normalize_url
+
+log = logging.getLogger("recommender.scheduler")
+
+INBOX_JOB = "ingest-inbox"
+RETRY_JOB = "retry-deliveries"
+SYNC_JOB = "sync-subscribers"
+DIGEST_PREFIX = "digest:"
+RETRY_EVERY = timedelta(minutes=2)
+SYNC_EVERY = timedelta(seconds=30)
+
+_app: Recommender | None = None
+_profile_state: dict[str, float] = {}
+
+
+def install(app: Recommender) -> None:
+    """Make ``app`` the facade the stored jobs call."""
+    global _app
+    _app = app
+
+
+def _facade() -> Recommender:
+    if _app is None:
+        raise RuntimeError("scheduler.install(app) was not called")
+    return _app
+
+
+def make_jobstore(app: Recommender) -> SQLAlchemyJobStore:
+    """APScheduler's job store in ``app``'s database (table ``apscheduler_jobs``)."""
+    return SQLAlchemyJobStore(
+        url=normalize_url(app.settings.database_url), tablename="apscheduler_jobs"
+    )
+
+
+def make_scheduler(store: SQLAlchemyJobStore) -> BackgroundScheduler:
+    """A scheduler whose jobs are kept in ``store``."""
+    return BackgroundScheduler(
+        jobstores={"default": store},
+        executors={"default": ThreadPoolExecutor(4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=UTC,
+    )
+
+
+def add_service_jobs(scheduler: BackgroundScheduler, app: Recommender) -> None:
+    """The jobs every service runs: the inbox, delivery retries, and the subscriber sync."""
+    poll = timedelta(seconds=app.settings.inbox_poll_seconds)
+    for job_id, function, every in (
+        (INBOX_JOB, ingest_inbox_job, poll),
+        (RETRY_JOB, retry_job, RETRY_EVERY),
+        (SYNC_JOB, sync_job, SYNC_EVERY),
+    ):
+        scheduler.add_job(
+            function,
+            IntervalTrigger(seconds=int(every.total_seconds()), timezone=UTC),
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),
+        )
+
+
+# -- the jobs ----------------------------------------------------------------------------------
+
+
+def ingest_inbox_job() -> None:
+    report = _facade().ingest_inbox()
+    for outcome in report.files:
+        if outcome.status == "refused":
+            log.error("quarantined %s: %s", outcome.path.name, outcome.error)
+        else:
+            log.info(
+                "ingested %s: %d new, %d updated",
+                outcome.path.name,
+                outcome.papers_new,
+                outcome.papers_updated,
+            )
+
+
+def digest_job(email: str) -> None:
+    app = _facade()
+    subscriber = app.user(email)
+    slot = scheduled_slot(subscriber.schedule, subscriber.timezone, app.clock())
+    report = app.send_scheduled(email, slot)
+    for composed in report.composed:
+        log.info("digest for %s (%s): %s", email, slot, composed.status)
+    for delivered in report.delivered:
+        level = logging.INFO if delivered.state == "sent" else logging.ERROR
+        log.log(level, "delivery to %s: %s %s", email, delivered.state, delivered.error or "")
+
+
+def retry_job() -> None:
+    for delivered in _facade().deliver():
+        level = logging.INFO if delivered.state == "sent" else logging.ERROR
+        log.log(
+            level, "retry to %s: %s %s", delivered.email, delivered.state, delivered.error or ""
+        )
+
+
+def sync_job() -> None:
+    """Reload changed profile files (if a folder is set), then match jobs to subscribers."""
+    app = _facade()
+    folder = app.settings.profiles_dir
+    if folder is not None and _profiles_changed(folder):
+        try:
+            for outcome in app.subscribe(folder):
+                if outcome.action != "unchanged":
+                    log.info("profile %s: %s", outcome.email, outcome.action)
+        except profiles.ProfileError as exc:
+            log.error("profiles not reloaded: %s", exc)
+    if _scheduler is not None:
+        sync_digest_jobs(_scheduler, app)
+
+
+def _profiles_changed(folder: Path) -> bool:
+    state = {str(p): p.stat().st_mtime for p in sorted(folder.glob("*.toml")) if p.is_file()}
+    if state == _profile_state or not state:
+        return False
+    _profile_state.clear()
+    _profile_state.update(state)
+    return True
+
+
+_scheduler: BackgroundScheduler | None = None
+
+
+def attach(scheduler: BackgroundScheduler) -> None:
+    global _scheduler
+    _scheduler = scheduler
+
+
+def sync_digest_jobs(scheduler: BackgroundScheduler, app: Recommender) -> dict[str, str]:
+    """One digest job per active subscriber, on their schedule in their time zone.
+
+    A job whose schedule is unchanged is left alone, so its next run time (and a run missed
+    while the service was down) survives; return what changed, by email.
+    """
+    wanted = {
+        user.email: trigger_for(user.schedule, user.timezone)
+        for user in app.users()
+        if user.active and not user.paused
+    }
+    changes: dict[str, str] = {}
+    existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(DIGEST_PREFIX)}
+    for email, trigger in wanted.items():
+        job_id = DIGEST_PREFIX + email
+        job = existing.pop(job_id, None)
+        if job is not None and repr(job.trigger) == repr(trigger):
+            continue
+        scheduler.add_job(
+            digest_job, trigger, args=[email], id=job_id, name=job_id, replace_existing=True
+        )
+        changes[email] = "scheduled" if job is None else "rescheduled"
+        log.info("digest for %s %s: %s", email, changes[email], trigger)
+    for job_id in existing:
+        scheduler.remove_job(job_id)
+        changes[job_id.removeprefix(DIGEST_PREFIX)] = "unscheduled"
+        log.info("digest for %s unscheduled", job_id.removeprefix(DIGEST_PREFIX))
+    return changes
+
+
+def trigger_for(schedule: str, timezone: str) -> CronTrigger:
+    """The cron trigger of a profile's schedule, in the subscriber's time zone."""
+    return CronTrigger(**profiles.parse_schedule(schedule).cron_fields(), timezone=timezone)
+
+
+def scheduled_slot(schedule: str, timezone: str, now: datetime) -> str:
+    """The scheduled time the digest due at ``now`` stands for: the latest fire time of the
+    schedule at or before ``now`` (UTC, ISO 8601). Runs late after downtime keep their slot."""
+    trigger = trigger_for(schedule, timezone)
+    for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=32)):
+        previous: datetime | None = None
+        fire = trigger.get_next_fire_time(None, now - window)
+        while fire is not None and fire <= now:
+            previous = fire
+            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if previous is not None:
+            return previous.astimezone(UTC).isoformat(timespec="minutes")
+    return now.astimezone(UTC).isoformat(timespec="minutes")

@@ -1,0 +1,117 @@
+"""The web endpoints that close the feedback loop: rating links, unsubscribe, digest view, manage.
+
+A GET never changes anything (mail scanners and link previewers fetch links on their own): it
+shows a page whose button POSTs. The one exception the standards ask for is RFC 8058's
+one-click unsubscribe, which mail clients send as a POST. Every page is rendered from
+``templates/web/`` with autoescaping; an expired or tampered link gets a friendly page and
+changes nothing. All the work is the facade's (:class:`recommender.core.Recommender`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from recommender import links, resources
+from recommender.core import Recommender
+from recommender.store.papers import PaperNotFound
+from recommender.store.subscribers import SubscriberNotFound
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(app: Recommender) -> Starlette:
+    """The ASGI application over one facade."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resources.templates_dir() / "web")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+    def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(**values), status_code=status)
+
+    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Handler:
+        """Turn a bad link into a friendly page; nothing has changed when it shows."""
+
+        async def wrapper(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except links.TokenExpired:
+                return page("link_problem.html", 410, expired=True)
+            except (links.TokenInvalid, SubscriberNotFound, PaperNotFound):
+                return page("link_problem.html", 400, expired=False)
+
+        return wrapper
+
+    async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        # The facade is synchronous (database, model): keep it off the event loop.
+        return await run_in_threadpool(function, *args, **kwargs)
+
+    @guarded
+    async def rating(request: Request) -> Response:
+        token = request.path_params["token"]
+        if request.method == "GET":
+            link = await call(app.open_rating_link, token)
+            return page("rate_confirm.html", link=link, action=request.url.path)
+        form = await request.form()
+        undo = form.get("undo") == "1"
+        info = await call(app.confirm_rating_link, token, undo=undo)
+        link = await call(app.open_rating_link, token)
+        return page("rate_done.html", link=link, rating=info, undone=undo, action=request.url.path)
+
+    @guarded
+    async def unsubscribe(request: Request) -> Response:
+        token = request.path_params["token"]
+        if request.method == "GET":
+            user = await call(app.open_subscriber_link, "unsubscribe", token)
+            return page("unsubscribe_confirm.html", user=user, action=request.url.path)
+        user = await call(app.confirm_unsubscribe_link, token)
+        form = await request.form()
+        if form.get("List-Unsubscribe") == "One-Click":  # RFC 8058: a mail client, not a person
+            return PlainTextResponse("unsubscribed\n")
+        return page("unsubscribe_done.html", user=user)
+
+    @guarded
+    async def digest(request: Request) -> Response:
+        html = await call(app.digest_html, request.path_params["token"])
+        return HTMLResponse(html)
+
+    @guarded
+    async def manage(request: Request) -> Response:
+        token = request.path_params["token"]
+        saved = None
+        if request.method == "POST":
+            form = await request.form()
+            if "interests" in form:
+                text = str(form["interests"])
+                await call(app.set_interests, token, text.splitlines())
+                saved = "Your interests are saved; your next digest follows them."
+            elif "paper" in form and form.get("vote") in ("up", "down", "clear"):
+                user = await call(app.open_subscriber_link, "manage", token)
+                await call(
+                    app.rate, user.email, str(form["paper"]), str(form["vote"]), source="web"
+                )
+                saved = "Your rating is saved."
+        user = await call(app.open_subscriber_link, "manage", token)
+        ratings = await call(app.ratings, user.email)
+        return page("manage.html", user=user, ratings=ratings, saved=saved, action=request.url.path)
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    routes = [
+        Route("/r/{token}", rating, methods=["GET", "POST"]),
+        Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/digest/{token}", digest, methods=["GET"]),
+        Route("/manage/{token}", manage, methods=["GET", "POST"]),
+        Route("/healthz", health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)
