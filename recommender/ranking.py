@@ -132,6 +132,7 @@ class Ranker:
         self.embedding_model = embedding_model
         self._embedder: Embedder | None = None
         self._block = _VectorBlock()
+        self._space: model.FeatureSpace | None = None
 
     # -- the feature space -----------------------------------------------------------------
 
@@ -152,10 +153,16 @@ class Ranker:
         A space is also made anew when the configured embedding model is not the current
         space's: the old models are then retrained, not reused.
         """
-        stored = vector_store.current_space(session)
+        current_id = vector_store.current_space_id(session)
         wanted = self._wanted_model_id()
+        cached = self._space
+        if cached is not None and not refit and cached.id == current_id:
+            if cached.embedding_model == wanted:
+                return cached
+        stored = vector_store.current_space(session) if current_id is not None else None
         if stored is not None and not refit and stored["embedding_model"] == wanted:
-            return model.FeatureSpace.from_dict(stored)
+            self._space = model.FeatureSpace.from_dict(stored)
+            return self._space
         if wanted is None:
             space = model.FeatureSpace.words_only()
         else:
@@ -166,6 +173,7 @@ class Ranker:
                 candidate_store.catalogue_texts(session), max_df=MAX_DOCUMENT_FREQUENCY
             )
         vector_store.make_current_space(session, space.to_dict(), now, papers)
+        self._space = space
         return space
 
     # -- vectors -----------------------------------------------------------------------------
@@ -238,7 +246,7 @@ class Ranker:
             seed=subscriber.id * 7919 + seen,
         )
         weak_papers = candidate_store.papers_by_id(session, weak_ids)
-        weak = self.vectors(session, space, [(p.title, p.abstract) for p in weak_papers])
+        weak = self.paper_vectors(session, space, weak_papers)
         return prior, papers, votes, weak if len(weak_papers) else None, seen
 
     def train(
@@ -246,7 +254,7 @@ class Ranker:
     ) -> model.UserModel:
         """Train the subscriber's model from their profile and ratings, and store it."""
         prior, papers, votes, weak, seen = self._training_data(session, space, subscriber)
-        rated = self.vectors(session, space, [(p.title, p.abstract) for p in papers])
+        rated = self.paper_vectors(session, space, papers)
         trained = model.train(space, prior, rated, votes, weak)
         vector_store.save_user_model(
             session,
@@ -359,5 +367,5 @@ class Ranker:
     ) -> model.Evaluation:
         """Cross-validated quality of the subscriber's model on their own ratings."""
         prior, papers, votes, weak, _ = self._training_data(session, space, subscriber)
-        rated = self.vectors(session, space, [(p.title, p.abstract) for p in papers])
+        rated = self.paper_vectors(session, space, papers)
         return model.cross_validate(space, prior, rated, votes, weak)

@@ -349,3 +349,14 @@ def test_with_embeddings_a_thumbs_up_lifts_papers_that_share_no_words(embedder):
     assert s[1] > s[2] and s[1] > s[3]
     e = rm.explain(m, space, *papers[0], x[[0]])
     assert e.terms and all(t.lower() in papers[0][0].lower() for t in e.terms)
+
+
+def test_the_hashed_features_are_exactly_the_terms_that_explanations_show() -> None:
+    from recommender.features import _analyze, paper_terms
+
+    docs = [
+        ("Co-Training of GPT-4’s Self-Attention", "We {T}his \\& that: state-of-the-art x-y."),
+        ("", "Long-context  models - and RAG, in 2024; 3D scenes and a b c."),
+    ]
+    for title, abstract in docs:
+        assert _analyze((title, abstract)) == [t.key for t in paper_terms(title, abstract)]

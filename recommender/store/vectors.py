@@ -30,6 +30,11 @@ def current_space(session: Session) -> dict[str, Any] | None:
     return None if stored is None else json.loads(stored.definition)
 
 
+def current_space_id(session: Session) -> str | None:
+    """The current feature space's id (cheap: its definition is not read)."""
+    return session.scalar(select(StoredFeatureSpace.id).where(StoredFeatureSpace.current))
+
+
 def make_current_space(
     session: Session, definition: Mapping[str, Any], now: datetime, papers: int
 ) -> None:

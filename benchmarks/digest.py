@@ -1,0 +1,146 @@
+"""Digest throughput: select, render and hand to a local SMTP server the digests of a day.
+
+Builds a database with one day of new papers (generated dumps, ingested by the project's own
+code) and N subscribers with trained models, then times the project's own send path
+(``Recommender.compose`` for everyone, then ``Recommender.deliver`` over SMTP to an aiosmtpd
+server on loopback): digests per second end to end, and peak memory. Model training and the
+day's feature vectors are set up before the clock starts and reported separately.
+
+    python benchmarks/digest.py --subscribers 10000 --papers 2000
+
+Word features only (``embedding_model = none``): sentence embeddings are computed once per
+paper at ingest time, not per digest, and their throughput is measured in ``quality.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import insert
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.ingest import _TOPICS, generate  # noqa: E402
+from recommender.config import Settings  # noqa: E402
+from recommender.core import Recommender  # noqa: E402
+from recommender.mailer import SmtpSettings, SmtpTransport  # noqa: E402
+from recommender.store.models import Subscriber  # noqa: E402
+from tests.mailserver import Inbox, free_port  # noqa: E402
+
+
+def log(*args: object) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def add_subscribers(app: Recommender, count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    now = app.clock()
+    rows = [
+        {
+            "email": f"reader{n}@example.org",
+            "name": f"Reader {n}",
+            "interests": rng.sample(_TOPICS, 2),
+            "about": "",
+            "liked": [],
+            "schedule": "daily 07:30",
+            "timezone": "UTC",
+            "digest_size": 10,
+            "min_score": None,
+            "paused": False,
+            "explore": True,
+            "active": True,
+            "profile_path": None,
+            "created_at": now,
+            "updated_at": now,
+            "unsubscribed_at": None,
+        }
+        for n in range(count)
+    ]
+    with app._session() as session, session.begin():
+        session.execute(insert(Subscriber), rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--papers", type=int, default=2_000, help="new papers in the day")
+    parser.add_argument("--db", help="database URL (default: a SQLite file in a temp folder)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    from aiosmtpd.controller import Controller
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        inbox = Inbox()
+        port = free_port()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        settings = Settings(
+            home=folder / "home",
+            database_url=args.db or f"sqlite:///{folder / 'bench.db'}",
+            embedding_model="none",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_security="none",
+            base_url="https://papers.example.org",
+        )
+        result: dict[str, object] = {"subscribers": args.subscribers, "papers": args.papers}
+        with Recommender(settings, clock=lambda: datetime.now(UTC)) as app:
+            app.init()
+            log("generating and ingesting the day's papers ...")
+            dumps_dir = folder / "dumps"
+            dumps_dir.mkdir()
+            generated = generate(dumps_dir, max(1, args.papers // 100), 100, args.seed)
+            app.ingest(generated.files)
+            result["papers"] = app.stats()["papers"]
+            add_subscribers(app, args.subscribers, args.seed)
+
+            log("training every subscriber's model (set-up, not timed as digests) ...")
+            start = time.perf_counter()
+            app.retrain()
+            result["setup_train_s"] = round(time.perf_counter() - start, 2)
+
+            log("composing and sending ...")
+            app.transport = SmtpTransport(SmtpSettings("127.0.0.1", port, "none"))
+            start = time.perf_counter()
+            composed = app.compose()
+            mid = time.perf_counter()
+            delivered = app.deliver()
+            end = time.perf_counter()
+            sent = sum(1 for d in delivered if d.state == "sent")
+            result.update(
+                composed=sum(1 for c in composed if c.status == "recorded"),
+                sent=sent,
+                received=len(inbox.received),
+                compose_s=round(mid - start, 2),
+                deliver_s=round(end - mid, 2),
+                total_s=round(end - start, 2),
+                digests_per_s=round(sent / (end - start), 1),
+                peak_rss_mb=round(peak_mb(), 1),
+            )
+        controller.stop()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:>16}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
