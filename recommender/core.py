@@ -6,6 +6,7 @@ parses text, renders HTML or speaks SMTP itself.
 
 from __future__ import annotations
 
+import contextlib
 import email as email_parser
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -790,13 +791,15 @@ class Recommender:
             )
             due = digest_store.due_ids(session, now, subscriber_id)
         outcomes = []
-        for digest_id in due:
-            outcome = self._deliver_one(transport, digest_id)
-            if outcome is None:
-                continue
-            outcomes.append(outcome)
-            if on_digest is not None:
-                on_digest(outcome)
+        batch = getattr(transport, "batch", None)
+        with batch() if batch is not None else contextlib.nullcontext():
+            for digest_id in due:
+                outcome = self._deliver_one(transport, digest_id)
+                if outcome is None:
+                    continue
+                outcomes.append(outcome)
+                if on_digest is not None:
+                    on_digest(outcome)
         return outcomes
 
     def _deliver_one(self, transport: mailer.Transport, digest_id: int) -> DeliveryOutcome | None:

@@ -8,11 +8,13 @@ content and recording outcomes are the caller's business.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import smtplib
 import ssl
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -80,6 +82,21 @@ class SmtpTransport:
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self._open: smtplib.SMTP | None = None
+        self._batching = False
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Send the messages of a batch over one connection (opened on first use)."""
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            if self._open is not None:
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    self._open.quit()
+                self._open = None
 
     def __repr__(self) -> str:
         s = self.settings
@@ -89,10 +106,7 @@ class SmtpTransport:
         s = self.settings
         where = f"{s.host}:{s.effective_port}"
         try:
-            with self._connect() as smtp:
-                if s.username:
-                    smtp.login(s.username, s.password)
-                refused = smtp.send_message(message, to_addrs=recipients(message))
+            refused = self._send(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise self._classify(where, exc.recipients) from None
         except smtplib.SMTPAuthenticationError as exc:
@@ -109,6 +123,34 @@ class SmtpTransport:
         if refused:
             raise self._classify(where, refused)
         return f"smtp://{where}"
+
+    def _send(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        if self._open is None and self._batching:
+            self._open = self._login(self._connect())
+        if self._open is None:
+            smtp = self._login(self._connect())
+            try:
+                return smtp.send_message(message, to_addrs=recipients(message))
+            finally:
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    smtp.quit()
+                smtp.close()
+        try:
+            return self._open.send_message(message, to_addrs=recipients(message))
+        except BaseException:
+            # After any failure the connection's state is unknown: the next message opens anew.
+            self._open.close()
+            self._open = None
+            raise
+
+    def _login(self, smtp: smtplib.SMTP) -> smtplib.SMTP:
+        if self.settings.username:
+            try:
+                smtp.login(self.settings.username, self.settings.password)
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
