@@ -565,8 +565,16 @@ class Recommender:
         return self._ranker
 
     def _space(self, *, refit: bool = False) -> model.FeatureSpace:
-        with self._session() as session, session.begin():
-            return self.ranker.space(session, self.clock(), refit=refit)
+        for attempt in range(3):
+            try:
+                with self._session() as session, session.begin():
+                    return self.ranker.space(session, self.clock(), refit=refit)
+            except IntegrityError:
+                # Another process made the same space at the same moment: use theirs.
+                if attempt == 2:
+                    raise
+                refit = False
+        raise AssertionError("unreachable")
 
     def prepare(
         self,

@@ -208,7 +208,7 @@ def test_two_senders_on_one_database_send_a_scheduled_digest_once(
         setup.subscribe(profile(tmp_path))
         setup.init()
     slot = jobs.scheduled_slot("daily 07:30", "UTC", clock())
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=120)
     errors: list[BaseException] = []
 
     def sender() -> None:
