@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -67,6 +68,16 @@ def service(
             yield running
         finally:
             running.stop()
+
+
+@pytest.fixture
+def first_digest(service: Service, mail_server: MailServer, tmp_path: Path) -> EmailMessage:
+    """A subscriber's first digest, sent through the service's mail settings."""
+    service.app.ingest([topical_dump(tmp_path / "d.txt")])
+    service.app.subscribe(profile(tmp_path))
+    service.app.send(EMAIL)
+    (received,) = mail_server.received
+    return received.message
 
 
 def test_dumps_in_the_inbox_are_ingested_and_bad_ones_quarantined(
@@ -137,13 +148,10 @@ def test_the_feedback_loop_from_inbox_to_digest_to_rating_link_and_back(
 
 
 def test_unsubscribing_takes_a_confirmation_or_a_one_click_post(
-    service: Service, mail_server: MailServer, tmp_path: Path
+    service: Service, first_digest: EmailMessage
 ) -> None:
     app = service.app
-    app.ingest([topical_dump(tmp_path / "d.txt")])
-    app.subscribe(profile(tmp_path))
-    app.send(EMAIL)
-    message = mail_server.received[0].message
+    message = first_digest
     url = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])[0]
     with httpx.Client() as client:
         page = client.get(url)
@@ -155,13 +163,10 @@ def test_unsubscribing_takes_a_confirmation_or_a_one_click_post(
 
 
 def test_a_tampered_or_expired_link_gets_a_friendly_page_and_changes_nothing(
-    service: Service, mail_server: MailServer, clock: Clock, tmp_path: Path
+    service: Service, first_digest: EmailMessage, clock: Clock
 ) -> None:
     app = service.app
-    app.ingest([topical_dump(tmp_path / "d.txt")])
-    app.subscribe(profile(tmp_path))
-    app.send(EMAIL)
-    html = parts(mail_server.received[0].message)[1]
+    html = parts(first_digest)[1]
     base = app.settings.base_url
     up = next(u for u in hrefs(html) if u.startswith(f"{base}/r/"))
     tampered = up[:-3] + ("xyz" if not up.endswith("xyz") else "abc")
@@ -178,13 +183,10 @@ def test_a_tampered_or_expired_link_gets_a_friendly_page_and_changes_nothing(
 
 
 def test_the_digest_view_and_the_manage_page_work_in_a_browser(
-    service: Service, mail_server: MailServer, tmp_path: Path
+    service: Service, first_digest: EmailMessage
 ) -> None:
     app = service.app
-    app.ingest([topical_dump(tmp_path / "d.txt")])
-    app.subscribe(profile(tmp_path))
-    app.send(EMAIL)
-    html = parts(mail_server.received[0].message)[1]
+    html = parts(first_digest)[1]
     view = next(u for u in hrefs(html) if "/digest/" in u)
     manage = next(u for u in hrefs(html) if "/manage/" in u)
     with httpx.Client() as client:
