@@ -360,3 +360,13 @@ def test_the_hashed_features_are_exactly_the_terms_that_explanations_show() -> N
     ]
     for title, abstract in docs:
         assert _analyze((title, abstract)) == [t.key for t in paper_terms(title, abstract)]
+
+
+def test_explained_terms_map_to_the_columns_the_features_use() -> None:
+    from recommender.features import FeatureSpace, paper_terms
+
+    space = FeatureSpace.words_only()
+    title, abstract = "Sparse Attention for Long Documents", "Sparse attention scales to long text."
+    keys = list(dict.fromkeys(t.key for t in paper_terms(title, abstract)))
+    row = space.word_vectors([(title, abstract)])
+    assert set(space.term_columns(keys).tolist()) == set(row.indices.tolist())
