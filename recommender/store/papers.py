@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from recommender import dumps
@@ -46,13 +46,13 @@ class PaperQuery:
 
 SORTS = ("newest", "upvotes", "published", "title")
 
-# The bulk inserts go to the tables (Core executemany), not through the ORM: its bulk insert
-# costs more per row than the database does.
+# add_dump writes plain rows with executemany: a dump brings a hundred papers or so, and per
+# row the ORM's unit of work (and even its bulk mode) cost more than the database did. The
+# statements are built once; the bulk ones go to the tables, past the ORM.
 _PAPERS = Paper.__table__
-_DUMP_PAPERS = DumpPaper.__table__
-
-# What _merge reads of a stored paper.
-_MERGED = (
+_FIND_DUMP = select(Dump.id, Dump.listing_date).where(Dump.content_hash == bindparam("hash"))
+_ADD_DUMP = insert(Dump.__table__).returning(Dump.__table__.c.id)
+_FIND_PAPERS = select(
     Paper.id,
     Paper.upvotes,
     Paper.upvotes_as_of,
@@ -60,64 +60,63 @@ _MERGED = (
     Paper.authors,
     Paper.published,
     Paper.links,
-)
+    Paper.updated_at,
+).where(Paper.id.in_(bindparam("ids", expanding=True)))
+# Both timestamps from one parameter: converted once per row, not twice.
+_NOW = bindparam("now", type_=_PAPERS.c.first_seen_at.type)
+_ADD_PAPERS = insert(_PAPERS).values(first_seen_at=_NOW, updated_at=_NOW)
+_UPDATE_PAPERS = update(_PAPERS).where(_PAPERS.c.id == bindparam("paper_id"))
+_LIST_PAPERS = insert(DumpPaper.__table__)
 
 
 def add_dump(session: Session, file_name: str, dump: dumps.Dump, now: datetime) -> DumpOutcome:
     """Record ``dump`` and merge its papers into the catalogue; a known dump changes nothing."""
-    known = session.execute(
-        select(Dump.id, Dump.listing_date).where(Dump.content_hash == dump.content_hash)
-    ).first()
+    known = session.execute(_FIND_DUMP, {"hash": dump.content_hash}).first()
     if known is not None:
         return DumpOutcome(file_name, known.id, known.listing_date, already_ingested=True)
 
-    # Plain rows and executemany rather than ORM objects: a dump writes a hundred papers or
-    # so, and the unit of work's per-object bookkeeping cost more than the writes themselves.
     records = _merge_duplicates(dump.papers)
-    existing = {
-        row.id: row for row in session.execute(select(*_MERGED).where(Paper.id.in_(list(records))))
-    }
+    stored = {row.id: row for row in session.execute(_FIND_PAPERS, {"ids": list(records)})}
     fresh: list[tuple[str, dumps.PaperRecord]] = []
-    changes: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    changed: list[dict[str, Any]] = []
     updated = 0
     for paper_id, record in records.items():
-        current = existing.get(paper_id)
-        if current is None:
+        paper = stored.get(paper_id)
+        if paper is None:
             fresh.append((paper_id, record))
             continue
-        change, visible = _merge(current, record, dump.listing_date)
-        if visible:
-            change["updated_at"] = now
-            updated += 1
-        if change:
-            changes.setdefault(tuple(change), []).append({"id": paper_id, **change})
+        merged, visible = _merge(paper, record, dump.listing_date)
+        updated += visible
+        if visible or merged["upvotes_as_of"] != paper.upvotes_as_of:
+            changed.append(
+                {"paper_id": paper_id, **merged, "updated_at": now if visible else paper.updated_at}
+            )
 
     dump_id = session.execute(
-        insert(Dump)
-        .values(
-            file_name=file_name,
-            content_hash=dump.content_hash,
-            listing_date=dump.listing_date,
-            year_rule=dump.year_rule,
-            ingested_at=now,
-            papers_total=len(records),
-            papers_new=len(fresh),
-            papers_updated=updated,
-        )
-        .returning(Dump.id)
+        _ADD_DUMP,
+        {
+            "file_name": file_name,
+            "content_hash": dump.content_hash,
+            "listing_date": dump.listing_date,
+            "year_rule": dump.year_rule,
+            "ingested_at": now,
+            "papers_total": len(records),
+            "papers_new": len(fresh),
+            "papers_updated": updated,
+        },
     ).scalar_one()
     if fresh:
         session.execute(
-            insert(_PAPERS),
+            _ADD_PAPERS,
             [
                 _new_paper(paper_id, record, dump_id, dump.listing_date, now)
                 for paper_id, record in fresh
             ],
         )
-    for rows in changes.values():  # one executemany per set of changed columns
-        session.execute(update(Paper), rows)
+    if changed:
+        session.execute(_UPDATE_PAPERS, changed)
     session.execute(
-        insert(_DUMP_PAPERS),
+        _LIST_PAPERS,
         [
             {"dump_id": dump_id, "paper_id": paper_id, "position": position}
             for position, paper_id in enumerate(records)
@@ -137,7 +136,7 @@ def _merge_duplicates(records: tuple[dumps.PaperRecord, ...]) -> dict[str, dumps
 
 def _new_paper(
     paper_id: str, record: dumps.PaperRecord, dump_id: int, listed: date, now: datetime
-) -> dict[str, object]:
+) -> dict[str, Any]:
     return {
         "id": paper_id,
         "title": record.title,
@@ -147,41 +146,39 @@ def _new_paper(
         "upvotes": record.upvotes,
         "upvotes_as_of": listed if record.upvotes is not None else None,
         "links": [{"kind": link.kind, "url": link.url} for link in record.links],
-        "first_seen_at": now,
-        "updated_at": now,
+        "now": now,
         "first_dump_id": dump_id,
     }
 
 
-def _merge(
-    paper: Row[Any], record: dumps.PaperRecord, listed: date
-) -> tuple[dict[str, object], bool]:
-    """Fold a newer sighting into a stored ``paper``.
-
-    Return the columns to write and whether anything visible changed (a newer date for the
-    same upvote count is written but is not a visible change).
-    """
-    change: dict[str, object] = {}
+def _merge(paper: Row[Any], record: dumps.PaperRecord, listed: date) -> tuple[dict[str, Any], bool]:
+    """Fold a newer sighting into a stored ``paper``; return its merged values and whether
+    anything visible changed (a newer date for the same upvote count is not visible)."""
+    merged = {
+        "upvotes": paper.upvotes,
+        "upvotes_as_of": paper.upvotes_as_of,
+        "abstract": paper.abstract,
+        "authors": paper.authors,
+        "published": paper.published,
+        "links": paper.links,
+    }
     visible = False
     if record.upvotes is not None and (
         paper.upvotes_as_of is None or listed >= paper.upvotes_as_of
     ):
         visible = paper.upvotes != record.upvotes
-        if visible:
-            change["upvotes"] = record.upvotes
-        if listed != paper.upvotes_as_of:
-            change["upvotes_as_of"] = listed
+        merged["upvotes"], merged["upvotes_as_of"] = record.upvotes, listed
     if not paper.abstract and record.abstract:
-        change["abstract"], visible = record.abstract, True
+        merged["abstract"], visible = record.abstract, True
     if paper.authors is None and record.authors is not None:
-        change["authors"], visible = record.authors, True
+        merged["authors"], visible = record.authors, True
     if paper.published is None and record.published is not None:
-        change["published"], visible = record.published, True
+        merged["published"], visible = record.published, True
     urls = {link["url"] for link in paper.links}
     extra = [{"kind": ln.kind, "url": ln.url} for ln in record.links if ln.url not in urls]
     if extra:
-        change["links"], visible = [*paper.links, *extra], True
-    return change, visible
+        merged["links"], visible = [*paper.links, *extra], True
+    return merged, visible
 
 
 def find_papers(session: Session, query: PaperQuery) -> tuple[list[Paper], int]:
@@ -293,11 +290,7 @@ def catalogue_stats(session: Session) -> dict[str, object]:
     first, last, ingested = session.execute(
         select(func.min(Dump.listing_date), func.max(Dump.listing_date), func.max(Dump.ingested_at))
     ).one()
-    with_code = sum(
-        1
-        for links in session.scalars(select(Paper.links))
-        if any(link["kind"] == "code" for link in links)
-    )
+    with_code = _count_with_code(session)
     with_metadata = session.scalar(
         select(func.count()).select_from(Paper).where(Paper.published.is_not(None))
     )
@@ -310,3 +303,19 @@ def catalogue_stats(session: Session) -> dict[str, object]:
         "last_listing": last.isoformat() if last else None,
         "last_ingested_at": ingested.isoformat() if ingested else None,
     }
+
+
+def _count_with_code(session: Session) -> int:
+    """Count the papers with a code link: in the database, where it can read JSON."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        link = func.json_each(Paper.links).table_valued("value")
+        kind = func.json_extract(link.c.value, "$.kind")
+    elif dialect == "postgresql":
+        link = func.json_array_elements(Paper.links).table_valued("value")
+        kind = link.c.value.op("->>")("kind")
+    else:  # read the links in batches, so that memory stays flat
+        rows = session.scalars(select(Paper.links).execution_options(yield_per=1000))
+        return sum(1 for links in rows if any(link["kind"] == "code" for link in links))
+    has_code = exists().select_from(link).where(kind == "code")
+    return session.scalar(select(func.count()).select_from(Paper).where(has_code)) or 0
