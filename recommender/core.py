@@ -609,19 +609,19 @@ class Recommender:
         on_start: Callable[[int], None] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> list[Recommendation]:
-        """The best ``top`` papers for ``email`` among those they have not rated, best first.
+        """The best ``top`` papers for ``email`` among those new to them, best first.
 
         ``since`` keeps papers first listed on or after that date.
         """
         with self._session() as session:
             subscriber = subscriber_store.get_subscriber(session, email)
-            papers = candidate_store.unrated_papers(session, subscriber.id, listed_since=since)
+            papers = candidate_store.unseen_papers(session, subscriber, listed_since=since)
             texts = [(p.title, p.abstract) for p in papers]
         self.prepare(texts, on_start=on_start, on_progress=on_progress)
         space = self._space()
         with self._session() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
-            papers = candidate_store.unrated_papers(session, subscriber.id, listed_since=since)
+            papers = candidate_store.unseen_papers(session, subscriber, listed_since=since)
             ranked = self.ranker.rank(session, space, subscriber, papers, self.clock(), top=top)
             return [Recommendation.of(r) for r in ranked]
 

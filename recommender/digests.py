@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from recommender import links, message, model, render, selection
 from recommender.ranking import Ranked, Ranker
+from recommender.store import candidates as candidate_store
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Digest, Paper, Subscriber
@@ -92,10 +93,11 @@ def candidates_for(
     session: Session, subscriber: Subscriber, pool: PaperPool, now: datetime
 ) -> list[PoolPaper]:
     """The pool's papers that are new to the subscriber: arrived since their last digest,
-    never sent to them, not rated by them."""
+    never sent to them, not rated by them, not named as liked in their profile."""
     since = digest_store.last_digest_at(session, subscriber.id) or (now - FIRST_DIGEST_LOOKBACK)
     excluded = digest_store.sent_paper_ids(session, subscriber.id)
     excluded.update(p.id for _, p in subscriber_store.current_ratings(session, subscriber.id))
+    excluded.update(candidate_store.liked_paper_ids(subscriber.liked))
     return [p for p in pool.papers if p.first_seen_at > since and p.id not in excluded]
 
 

@@ -103,6 +103,20 @@ def test_sending_again_right_after_sends_nothing_new(
     assert len(mail_server.received) == 1
 
 
+def test_a_paper_liked_in_the_profile_is_left_out_of_the_digest(
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
+) -> None:
+    liked = TOPICS["graphs"][1]
+    path = profile(tmp_path)
+    path.write_text(path.read_text() + f'liked = ["{liked}"]\n')
+    mailing.subscribe(path)
+    mailing.send(EMAIL)
+    (received,) = mail_server.received
+    listed = re.findall(r"^\d+\. (.+?)\r?$", parts(received.message)[0], re.M)
+    assert {TOPICS["graphs"][0], TOPICS["graphs"][2]} <= set(listed)
+    assert liked not in listed
+
+
 def test_papers_of_a_later_day_make_the_next_digest_without_repeats(
     mailing: Recommender, mail_server: MailServer, clock: Clock, tmp_path: Path
 ) -> None:

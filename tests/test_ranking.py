@@ -88,6 +88,18 @@ def test_recommendations_leave_out_rated_papers(catalogue: Recommender) -> None:
     assert len(catalogue.recommend(EMAIL, top=20)) == 8
 
 
+def test_a_paper_liked_in_the_profile_is_never_recommended_back(
+    catalogue: Recommender, tmp_path: Path
+) -> None:
+    liked = TOPICS["graphs"][0]
+    path = profile(tmp_path)
+    path.write_text(path.read_text() + f'liked = ["{liked.upper()}"]\n')
+    catalogue.subscribe(path)
+    found = [r.title for r in catalogue.recommend(EMAIL, top=20)]
+    assert liked not in found and len(found) == 8
+    assert topic_of(found[0]) == "graphs"  # its topic still counts for the subscriber
+
+
 def test_a_thumbs_up_lifts_papers_like_it(catalogue: Recommender, clock: Clock) -> None:
     before = {r.title: r.score for r in catalogue.recommend(EMAIL, top=20)}
     liked = TOPICS["speech"][0]

@@ -5,13 +5,14 @@ Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from recommender.store.models import Dump, Paper, Rating
+from recommender import dumps
+from recommender.store.models import Dump, Paper, Rating, Subscriber
 
 
 def unrated_papers(
@@ -34,6 +35,24 @@ def unrated_papers(
         )
     excluded = set(exclude)
     return [p for p in session.scalars(statement.order_by(Paper.id)) if p.id not in excluded]
+
+
+def unseen_papers(
+    session: Session, subscriber: Subscriber, *, listed_since: date | None = None
+) -> list[Paper]:
+    """Papers new to the subscriber: never rated by them and not liked in their profile."""
+    return unrated_papers(
+        session,
+        subscriber.id,
+        listed_since=listed_since,
+        exclude=liked_paper_ids(subscriber.liked),
+    )
+
+
+def liked_paper_ids(liked_titles: Iterable[str]) -> set[str]:
+    """The ids a profile's liked titles have as papers: the subscriber knows those papers, so
+    they are never recommended back to them (a title not in the catalogue matches nothing)."""
+    return {dumps.paper_id(title) for title in liked_titles if title.strip()}
 
 
 def papers_by_id(session: Session, ids: Sequence[str]) -> list[Paper]:
