@@ -818,9 +818,8 @@ class Recommender:
                 return None  # another sender has it, or it is no longer due
             raw, attempts, subject = digest.message, digest.attempts, digest.subject
             address = session.get(Subscriber, digest.subscriber_id).email  # type: ignore[union-attr]
-        message = email_parser.message_from_bytes(raw, _class=EmailMessage, policy=POLICY)
         try:
-            where = transport.send(message)
+            where = transport.send(mailer.Outgoing.from_bytes(raw))
         except mailer.TransientDeliveryError as exc:
             retry = mailer.retry_at(attempts, self.clock())
             state = "failed" if retry is not None else "undeliverable"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -88,12 +89,14 @@ class Term:
     text: str
 
 
-def paper_terms(title: str, abstract: str = "") -> list[Term]:
+@functools.lru_cache(maxsize=8192)
+def paper_terms(title: str, abstract: str = "") -> tuple[Term, ...]:
     """Words and two-word phrases of a paper, in order, with their surface text.
 
     Unigrams are lowercased tokens of length >= 2 that are not stop words. A bigram joins two
     such tokens that stand next to each other in the text (only spaces or a hyphen between), so
-    every phrase really occurs in the (cleaned) title or abstract.
+    every phrase really occurs in the (cleaned) title or abstract. Kept per process: a day's
+    papers are explained to many subscribers.
     """
     out: list[Term] = []
     for part in (title, abstract):
@@ -115,7 +118,7 @@ def paper_terms(title: str, abstract: str = "") -> list[Term]:
                     )
                 )
             prev = m
-    return out
+    return tuple(out)
 
 
 _GAP = re.compile(r"[ \-]+")
@@ -196,7 +199,7 @@ class FeatureSpace:
         idf[(df > 0) & (df < min_df)] = 0.0  # too rare to learn from
         return dataclasses.replace(self, idf=idf.astype(np.float32))
 
-    @property
+    @cached_property
     def idf_digest(self) -> str | None:
         if self.idf is None:
             return None
@@ -238,7 +241,7 @@ class FeatureSpace:
         return cls(hash_bits, model_id, dim, embedding_weight)
 
     # --- identity -------------------------------------------------------------------------
-    @property
+    @cached_property  # asked for on every score and explanation; the IDF digest is a hash
     def id(self) -> str:
         """Identifier of the space; models trained in another space are refused."""
         words = f"words-{TOKENIZER_VERSION}-h{self.hash_bits}"

@@ -9,6 +9,8 @@ content and recording outcomes are the caller's business.
 from __future__ import annotations
 
 import contextlib
+import email
+import email.utils
 import os
 import re
 import smtplib
@@ -18,10 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from pathlib import Path
 from typing import Protocol
 
-from recommender.message import POLICY, recipients
+from recommender.message import POLICY
 
 # Waits between attempts of a digest that failed transiently; after the last, it is given up.
 RETRY_DELAYS = (
@@ -53,9 +57,39 @@ def retry_at(attempts: int, now: datetime) -> datetime | None:
     return now + RETRY_DELAYS[attempts - 1]
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as it is handed over: its exact bytes and its envelope.
+
+    Digests are recorded as bytes; sending them as they are (not parsed and flattened again)
+    keeps the bytes the mail server gets identical to the recorded ones, and costs nothing.
+    """
+
+    raw: bytes
+    sender: str
+    recipients: tuple[str, ...]
+    message_id: str
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Outgoing:
+        """The envelope read from the message's own headers (only they are parsed)."""
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        _, sender = email.utils.parseaddr(str(headers.get("From", "")))
+        to = tuple(a for _, a in email.utils.getaddresses(headers.get_all("To", [])) if a)
+        return cls(raw, sender, to, str(headers.get("Message-ID", "")).strip())
+
+    @classmethod
+    def from_message(cls, message: EmailMessage) -> Outgoing:
+        return cls.from_bytes(message.as_bytes(policy=POLICY))
+
+    def message(self) -> EmailMessage:
+        """The whole message, parsed."""
+        return email.message_from_bytes(self.raw, _class=EmailMessage, policy=POLICY)
+
+
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> str:
-        """Deliver ``message``; return where it went, for people to read."""
+    def send(self, outgoing: Outgoing) -> str:
+        """Deliver ``outgoing``; return where it went, for people to read."""
         ...
 
 
@@ -102,11 +136,11 @@ class SmtpTransport:
         s = self.settings
         return f"SmtpTransport({s.host}:{s.effective_port}, {s.security}, user={s.username!r})"
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, outgoing: Outgoing) -> str:
         s = self.settings
         where = f"{s.host}:{s.effective_port}"
         try:
-            refused = self._send(message)
+            refused = self._send(outgoing)
         except smtplib.SMTPRecipientsRefused as exc:
             raise self._classify(where, exc.recipients) from None
         except smtplib.SMTPAuthenticationError as exc:
@@ -124,24 +158,36 @@ class SmtpTransport:
             raise self._classify(where, refused)
         return f"smtp://{where}"
 
-    def _send(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    def _send(self, outgoing: Outgoing) -> dict[str, tuple[int, bytes]]:
         if self._open is None and self._batching:
             self._open = self._login(self._connect())
         if self._open is None:
             smtp = self._login(self._connect())
             try:
-                return smtp.send_message(message, to_addrs=recipients(message))
+                return self._hand_over(smtp, outgoing)
             finally:
                 with contextlib.suppress(smtplib.SMTPException, OSError):
                     smtp.quit()
                 smtp.close()
         try:
-            return self._open.send_message(message, to_addrs=recipients(message))
+            return self._hand_over(self._open, outgoing)
         except BaseException:
             # After any failure the connection's state is unknown: the next message opens anew.
             self._open.close()
             self._open = None
             raise
+
+    @staticmethod
+    def _hand_over(smtp: smtplib.SMTP, outgoing: Outgoing) -> dict[str, tuple[int, bytes]]:
+        options: list[str] = []
+        if not all(a.isascii() for a in (outgoing.sender, *outgoing.recipients)):
+            smtp.ehlo_or_helo_if_needed()
+            if not smtp.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("the server cannot take non-ASCII addresses")
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        return smtp.sendmail(
+            outgoing.sender, list(outgoing.recipients), outgoing.raw, mail_options=options
+        )
 
     def _login(self, smtp: smtplib.SMTP) -> smtplib.SMTP:
         if self.settings.username:
@@ -188,20 +234,20 @@ class FileTransport:
     def __repr__(self) -> str:
         return f"FileTransport({self.folder})"
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, outgoing: Outgoing) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
-        stem = file_stem(message)
-        _write_atomically(self.folder / f"{stem}.eml", message.as_bytes(policy=POLICY))
-        html = message.get_body(preferencelist=("html",))
+        stem = file_stem(outgoing)
+        _write_atomically(self.folder / f"{stem}.eml", outgoing.raw)
+        html = outgoing.message().get_body(preferencelist=("html",))
         if html is not None:
             _write_atomically(self.folder / f"{stem}.html", html.get_content().encode("utf-8"))
         return str(self.folder / f"{stem}.eml")
 
 
-def file_stem(message: EmailMessage) -> str:
+def file_stem(outgoing: Outgoing) -> str:
     """A file name for a message: its recipient and Message-ID, safe on every file system."""
-    to = (recipients(message) or ["unknown"])[0]
-    mid = str(message.get("Message-ID", "")).strip("<>").split("@")[0]
+    to = (outgoing.recipients or ("unknown",))[0]
+    mid = outgoing.message_id.strip("<>").split("@")[0]
     return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{to}-{mid}")[:150]
 
 

@@ -54,7 +54,3 @@ def build_message(
     message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message
 
-
-def recipients(message: EmailMessage) -> list[str]:
-    """The envelope recipients: the addresses of the To header."""
-    return [address for _, address in email.utils.getaddresses(message.get_all("To", []))]

@@ -14,7 +14,13 @@ import pytest
 from recommender import dumps, links
 from recommender.config import Settings
 from recommender.core import Recommender
-from recommender.mailer import FileTransport, SmtpSettings, SmtpTransport, TransientDeliveryError
+from recommender.mailer import (
+    FileTransport,
+    Outgoing,
+    SmtpSettings,
+    SmtpTransport,
+    TransientDeliveryError,
+)
 from recommender.store import papers as paper_store
 from tests.conftest import Clock
 from tests.mailserver import LOGIN, MailServer
@@ -233,8 +239,8 @@ class CrashAfterSending:
     def __init__(self, transport: SmtpTransport) -> None:
         self.transport = transport
 
-    def send(self, message: EmailMessage) -> str:
-        self.transport.send(message)
+    def send(self, outgoing: Outgoing) -> str:
+        self.transport.send(outgoing)
         raise Crash
 
 
@@ -275,7 +281,7 @@ def test_logging_in_works_and_the_password_never_shows(
     assert len(login_mail_server.received) == 1
     wrong = SmtpSettings(login_mail_server.host, login_mail_server.port, "none", "x", "hunter2!")
     with pytest.raises(Exception) as refused:
-        SmtpTransport(wrong).send(login_mail_server.received[0].message)
+        SmtpTransport(wrong).send(Outgoing.from_message(login_mail_server.received[0].message))
     assert "hunter2!" not in str(refused.value) and "hunter2!" not in repr(wrong)
 
 
@@ -287,7 +293,7 @@ def test_an_unreachable_server_is_a_transient_error(tmp_path: Path) -> None:
     message["To"] = EMAIL
     message.set_content("x")
     with pytest.raises(TransientDeliveryError) as error:
-        transport.send(message)
+        transport.send(Outgoing.from_message(message))
     assert "pw-123456" not in str(error.value)
 
 
@@ -363,7 +369,7 @@ def test_file_transport_writes_an_eml_and_an_html_preview(tmp_path: Path) -> Non
     message["Message-ID"] = "<abc.def@example.org>"
     message.set_content("hello")
     message.add_alternative("<p>hello</p>", subtype="html")
-    where = FileTransport(tmp_path / "out").send(message)
+    where = FileTransport(tmp_path / "out").send(Outgoing.from_message(message))
     assert Path(where).suffix == ".eml" and Path(where).exists()
     assert Path(where).with_suffix(".html").read_text() == "<p>hello</p>\n"
 
