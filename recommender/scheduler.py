@@ -19,6 +19,7 @@ from pathlib import Path
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -58,9 +59,23 @@ def make_jobstore(app: Recommender) -> SQLAlchemyJobStore:
     )
 
 
+class _Scheduler(BackgroundScheduler):
+    """APScheduler's background scheduler, minus its last look for due jobs at shutdown.
+
+    Shutting down wakes the scheduler's loop once more, after the executor has stopped; a job
+    due at that moment could not run, yet had its next run time moved on in the job store, so
+    its run was lost rather than left for the next start (agronholm/apscheduler#285).
+    """
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()
+
+
 def make_scheduler(store: SQLAlchemyJobStore) -> BackgroundScheduler:
     """A scheduler whose jobs are kept in ``store``."""
-    return BackgroundScheduler(
+    return _Scheduler(
         jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -192,14 +207,22 @@ def trigger_for(schedule: str, timezone: str) -> CronTrigger:
 
 def scheduled_slot(schedule: str, timezone: str, now: datetime) -> str:
     """The scheduled time the digest due at ``now`` stands for: the latest fire time of the
-    schedule at or before ``now`` (UTC, ISO 8601). Runs late after downtime keep their slot."""
+    schedule at or before ``now`` (UTC, ISO 8601). Runs late after downtime keep their slot.
+
+    A local time that comes twice (when clocks go back) is one slot, the first of the two:
+    APScheduler fires at both, and a daily digest should still go out once that day. A time
+    that does not exist (clocks going forward) is fired an hour later, and that is its slot.
+    """
     trigger = trigger_for(schedule, timezone)
+    now = now.astimezone(UTC)
     for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=32)):
         previous: datetime | None = None
         fire = trigger.get_next_fire_time(None, now - window)
         while fire is not None and fire <= now:
             previous = fire
-            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+            # In UTC: local wall-clock arithmetic would lose the fold and go round in circles
+            # in the repeated hour.
+            fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(seconds=1))
         if previous is not None:
-            return previous.astimezone(UTC).isoformat(timespec="minutes")
-    return now.astimezone(UTC).isoformat(timespec="minutes")
+            return previous.replace(fold=0).astimezone(UTC).isoformat(timespec="minutes")
+    return now.isoformat(timespec="minutes")

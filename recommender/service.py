@@ -1,15 +1,22 @@
 """``recommender serve``: the scheduler and the web server in one long-running process.
 
-uvicorn serves :mod:`recommender.web` and owns the signals: on SIGINT or SIGTERM it stops
-taking requests and finishes the ones in flight, then the scheduler is shut down, waiting for
-running jobs (a digest being sent is finished, not cut off).
+uvicorn serves :mod:`recommender.web` in a thread; the main thread waits for SIGINT or SIGTERM,
+then the web server stops taking requests and finishes the ones in flight (a second signal
+cuts them off), and the scheduler is shut down, waiting for running jobs (a digest being sent
+is finished, not cut off). The process then exits with status 0.
+
+The signals are ours, not uvicorn's: uvicorn in the main thread raises a signal again once it
+has shut down, which kills the process with SIGTERM before the scheduler is stopped, and turns
+SIGINT into a KeyboardInterrupt that the CLI reports as an abort.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
+from types import FrameType
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -50,18 +57,30 @@ class Service:
         log.info("scheduler started: %d digest jobs changed", len(changes))
 
     def run(self) -> None:
-        """Serve until SIGINT or SIGTERM, then shut down cleanly."""
-        self.start_scheduler()
+        """Serve until SIGINT or SIGTERM, then shut down cleanly (from the main thread)."""
+        stopping = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            if stopping.is_set():
+                self.server.force_exit = True
+            log.info("%s received: stopping", signal.Signals(signum).name)
+            stopping.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self.server.run()
+            self.start_in_background()
+            while self.serving and not stopping.wait(1.0):
+                pass
+            if not stopping.is_set():
+                raise RuntimeError("the web server stopped unexpectedly")
         finally:
-            self.stop_scheduler()
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def stop_scheduler(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
-        # The scheduler's last wake-up may have used the store after it closed it.
-        self.jobstore.engine.dispose()
         log.info("stopped")
 
     # -- in a thread, for tests and benchmarks -------------------------------------------------
@@ -75,6 +94,10 @@ class Service:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the web server did not start")
             time.sleep(0.05)
+
+    @property
+    def serving(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -1,0 +1,298 @@
+"""The scheduler: schedules across daylight saving, restarts, downtime, signals, processes."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.triggers.cron import CronTrigger
+
+from recommender import scheduler as jobs
+from recommender.config import Settings
+from recommender.core import Recommender
+from recommender.service import Service
+from tests import processes
+from tests.builders import Entry, dump_text
+from tests.conftest import Clock
+from tests.mailserver import MailServer, free_port
+from tests.test_ranking import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
+from tests.test_service import wait_for
+
+DIGEST_JOB = jobs.DIGEST_PREFIX + EMAIL
+
+
+def fire_times(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
+    """The times APScheduler runs a job on ``trigger`` between ``start`` and ``end``.
+
+    As the scheduler does: the next fire time is computed from the last one, "now" being the
+    moment it ran.
+    """
+    times = []
+    fire = trigger.get_next_fire_time(None, start)
+    while fire is not None and fire < end:
+        times.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC))
+    return times
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def hhmm(times: list[datetime]) -> list[str]:
+    return [t.astimezone(UTC).strftime("%m-%d %H:%M") for t in times]
+
+
+def scheduled_profile(tmp_path: Path, schedule: str, timezone: str) -> Path:
+    path = profile(tmp_path)
+    path.write_text(path.read_text() + f'schedule = "{schedule}"\ntimezone = "{timezone}"\n')
+    return path
+
+
+def new_papers(tmp_path: Path, name: str) -> Path:
+    """A dump of nine papers not seen before (titles carry ``name``)."""
+    entries = [
+        Entry(f"{title}: {name}", f"{ABSTRACTS[topic]} {name} {n}.")
+        for topic, titles in TOPICS.items()
+        for n, title in enumerate(titles)
+    ]
+    path = tmp_path / f"{name}.txt"
+    path.write_text(dump_text(entries, "Mar 20"))
+    return path
+
+
+@pytest.fixture
+def configured(settings: Settings, mail_server: MailServer, tmp_path: Path) -> Settings:
+    """Settings that send through the test's SMTP server, as the service would."""
+    (tmp_path / "profiles").mkdir()
+    return replace(
+        settings,
+        smtp_host=mail_server.host,
+        smtp_port=mail_server.port,
+        smtp_security="none",
+        inbox_dir=tmp_path / "inbox",
+        profiles_dir=tmp_path / "profiles",
+    )
+
+
+@contextmanager
+def running(
+    configured: Settings, clock: Clock, before_start: Callable[[Service], None] | None = None
+) -> Iterator[Service]:
+    """A real service (scheduler and web server on a free loopback port) until the block ends."""
+    port = free_port()
+    with Recommender(replace(configured, base_url=f"http://127.0.0.1:{port}"), clock=clock) as app:
+        service = Service(app, "127.0.0.1", port)
+        if before_start is not None:
+            before_start(service)
+        service.start_in_background()
+        try:
+            yield service
+        finally:
+            service.stop()
+
+
+# -- daylight saving ---------------------------------------------------------------------------
+
+
+def test_a_daily_digest_keeps_its_local_time_across_a_daylight_saving_change() -> None:
+    trigger = jobs.trigger_for("daily 07:30", "Europe/Berlin")
+    # Berlin moves from UTC+1 to UTC+2 on 29 March 2026 and back on 25 October.
+    spring = fire_times(trigger, utc(2026, 3, 27), utc(2026, 3, 31))
+    assert hhmm(spring) == ["03-27 06:30", "03-28 06:30", "03-29 05:30", "03-30 05:30"]
+    autumn = fire_times(trigger, utc(2026, 10, 24), utc(2026, 10, 27))
+    assert hhmm(autumn) == ["10-24 05:30", "10-25 06:30", "10-26 06:30"]
+
+    slot = lambda now: jobs.scheduled_slot("daily 07:30", "Europe/Berlin", now)  # noqa: E731
+    assert slot(utc(2026, 3, 28, 12)) == "2026-03-28T06:30+00:00"
+    assert slot(utc(2026, 3, 29, 5, 15)) == "2026-03-28T06:30+00:00"  # not yet 07:30 in Berlin
+    assert slot(utc(2026, 3, 29, 5, 45)) == "2026-03-29T05:30+00:00"
+    assert slot(utc(2026, 10, 25, 6, 45)) == "2026-10-25T06:30+00:00"
+
+
+def test_a_time_skipped_by_spring_forward_fires_an_hour_later_that_day() -> None:
+    # New York skips 02:00-03:00 on 8 March 2026; APScheduler runs a 02:30 schedule at 03:30.
+    trigger = jobs.trigger_for("daily 02:30", "America/New_York")
+    times = fire_times(trigger, utc(2026, 3, 7), utc(2026, 3, 10))
+    assert hhmm(times) == ["03-07 07:30", "03-08 07:30", "03-09 06:30"]
+    assert times[1].astimezone(UTC).astimezone(trigger.timezone).strftime("%H:%M %Z") == (
+        "03:30 EDT"
+    )
+
+
+def test_a_time_repeated_by_fall_back_is_one_slot() -> None:
+    # New York has 01:00-02:00 twice on 1 November 2026; APScheduler fires at both 01:30s.
+    trigger = jobs.trigger_for("daily 01:30", "America/New_York")
+    times = fire_times(trigger, utc(2026, 10, 31), utc(2026, 11, 3))
+    assert hhmm(times) == ["10-31 05:30", "11-01 05:30", "11-01 06:30", "11-02 06:30"]
+    slots = {jobs.scheduled_slot("daily 01:30", "America/New_York", t) for t in times}
+    assert slots == {
+        "2026-10-31T05:30+00:00",
+        "2026-11-01T05:30+00:00",
+        "2026-11-02T06:30+00:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("schedule", "timezone", "start"),
+    [
+        # 02:30 does not exist on 8 March; 01:30 comes twice on 1 November.
+        pytest.param("daily 02:30", "America/New_York", utc(2026, 3, 7), id="spring-forward"),
+        pytest.param("daily 01:30", "America/New_York", utc(2026, 10, 31), id="fall-back"),
+    ],
+)
+def test_the_digest_job_sends_one_digest_a_day_across_a_daylight_saving_change(
+    configured: Settings,
+    mail_server: MailServer,
+    clock: Clock,
+    tmp_path: Path,
+    schedule: str,
+    timezone: str,
+    start: datetime,
+) -> None:
+    trigger = jobs.trigger_for(schedule, timezone)
+    with Recommender(configured, clock=clock) as app:
+        jobs.install(app)
+        app.subscribe(scheduled_profile(tmp_path, schedule, timezone))
+        days = fire_times(trigger, start, start + timedelta(days=3))
+        for n, fire in enumerate(days):
+            # Papers arrive before every run, so no run is silent for want of news.
+            clock.now = fire.astimezone(UTC) - timedelta(minutes=10)
+            app.ingest([new_papers(tmp_path, f"batch{n}")])
+            clock.now = fire.astimezone(UTC) + timedelta(seconds=5)
+            jobs.digest_job(EMAIL)
+    local_days = {fire.astimezone(trigger.timezone).date() for fire in days}
+    assert len(local_days) == 3
+    assert len(mail_server.received) == 3
+
+
+# -- restarts and downtime ---------------------------------------------------------------------
+
+
+def test_a_restart_keeps_every_schedule(
+    configured: Settings, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Noon on 29 February: a time that does not come while the test runs.
+    subscriber = scheduled_profile(tmp_path, "0 12 29 2 *", "Europe/Berlin")
+    with running(configured, clock) as service:
+        service.app.subscribe(subscriber)
+        assert jobs.sync_digest_jobs(service.scheduler, service.app) == {EMAIL: "scheduled"}
+        before = service.scheduler.get_job(DIGEST_JOB)
+        assert before is not None
+    caplog.set_level(logging.INFO, logger="recommender.service")
+    with running(configured, clock) as service:
+        after = service.scheduler.get_job(DIGEST_JOB)
+        assert after is not None
+        assert after.next_run_time == before.next_run_time
+        assert str(after.trigger) == str(before.trigger)
+    # The job came back from the database: nothing was scheduled afresh.
+    assert "scheduler started: 0 digest jobs changed" in caplog.messages
+
+
+def test_runs_missed_during_downtime_send_one_digest_not_a_burst(
+    configured: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    with running(configured, clock) as service:
+        service.app.ingest([topical_dump(tmp_path / "d.txt")])
+        service.app.subscribe(scheduled_profile(tmp_path, "daily 07:30", "Europe/Berlin"))
+        jobs.sync_digest_jobs(service.scheduler, service.app)
+        # The service goes down, and its digest job was last run four days ago.
+        service.scheduler.pause()
+        service.scheduler.modify_job(
+            DIGEST_JOB, next_run_time=datetime.now(UTC) - timedelta(days=4)
+        )
+    assert mail_server.received == []
+
+    runs: list[JobExecutionEvent] = []
+
+    def listen(service: Service) -> None:
+        service.scheduler.add_listener(runs.append, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+    with running(configured, clock, before_start=listen) as service:
+        wait_for(lambda: any(run.job_id == DIGEST_JOB for run in runs))
+        job = service.scheduler.get_job(DIGEST_JOB)
+        assert job is not None and job.next_run_time > datetime.now(UTC)
+    digest_runs = [run for run in runs if run.job_id == DIGEST_JOB]
+    assert [run.exception for run in digest_runs] == [None]
+    assert len(mail_server.received) == 1
+    assert mail_server.received[0].rcpt_tos == [EMAIL]
+
+
+# -- the process -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_shuts_down_cleanly_on_a_signal(
+    database_url: str, tmp_path: Path, signum: signal.Signals
+) -> None:
+    port = free_port()
+    env = os.environ | {
+        "RECOMMENDER_HOME": str(tmp_path / "home"),
+        "RECOMMENDER_DATABASE_URL": database_url,
+        "RECOMMENDER_EMBEDDING_MODEL": "none",
+    }
+    command = [sys.executable, "-m", "recommender", "serve", "--host", "127.0.0.1"]
+    serve = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def answers() -> bool:
+            assert serve.poll() is None, serve.communicate()
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(answers)
+        serve.send_signal(signum)
+        out, err = serve.communicate(timeout=10)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.communicate()
+    assert serve.returncode == 0, err
+    assert "recommender.service: stopped" in err
+    assert "Traceback" not in err
+
+
+def test_two_sender_processes_on_one_database_send_a_scheduled_digest_once(
+    configured: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    with Recommender(configured, clock=clock) as setup:
+        setup.ingest([topical_dump(tmp_path / "d.txt")])
+        setup.subscribe(profile(tmp_path))
+        setup.init()
+    slot = jobs.scheduled_slot("daily 07:30", "UTC", clock())
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(2, timeout=60)
+    senders = [
+        spawn.Process(
+            target=processes.send_scheduled, args=(configured, clock(), EMAIL, slot, barrier)
+        )
+        for _ in range(2)
+    ]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=60)
+    assert [sender.exitcode for sender in senders] == [0, 0]
+    assert len(mail_server.received) == 1
+    with Recommender(configured, clock=clock) as app:
+        assert app.outbox() == []
