@@ -3,8 +3,8 @@
 Builds a database with one day of new papers (generated dumps, ingested by the project's own
 code) and N subscribers with trained models, then times the project's own send path
 (``Recommender.compose`` for everyone, then ``Recommender.deliver`` over SMTP to an aiosmtpd
-server on loopback): digests per second end to end, and peak memory. Model training and the
-day's feature vectors are set up before the clock starts and reported separately.
+server on loopback, in a process of its own): digests per second end to end, and peak
+memory. Model training is set up before the clock starts and reported separately.
 
     python benchmarks/digest.py --subscribers 10000 --papers 2000
 
@@ -15,7 +15,9 @@ paper at ingest time, not per digest, and their throughput is measured in ``qual
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import random
 import resource
 import sys
@@ -30,11 +32,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.ingest import _TOPICS, generate  # noqa: E402
+from benchmarks.sink import Sink  # noqa: E402
 from recommender.config import Settings  # noqa: E402
 from recommender.core import Recommender  # noqa: E402
-from recommender.mailer import SmtpSettings, SmtpTransport  # noqa: E402
 from recommender.store.models import Subscriber  # noqa: E402
-from tests.mailserver import Inbox, free_port  # noqa: E402
+from tests.mailserver import free_port  # noqa: E402
 
 
 def log(*args: object) -> None:
@@ -80,16 +82,12 @@ def main() -> int:
     parser.add_argument("--db", help="database URL (default: a SQLite file in a temp folder)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--profile", action="store_true", help="cProfile the timed part")
     args = parser.parse_args()
-
-    from aiosmtpd.controller import Controller
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        inbox = Inbox()
         port = free_port()
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
         settings = Settings(
             home=folder / "home",
             database_url=args.db or f"sqlite:///{folder / 'bench.db'}",
@@ -100,12 +98,15 @@ def main() -> int:
             base_url="https://papers.example.org",
         )
         result: dict[str, object] = {"subscribers": args.subscribers, "papers": args.papers}
-        with Recommender(settings, clock=lambda: datetime.now(UTC)) as app:
+        with (
+            Sink(port, folder) as sink,
+            Recommender(settings, clock=lambda: datetime.now(UTC)) as app,
+        ):
             app.init()
             log("generating and ingesting the day's papers ...")
             dumps_dir = folder / "dumps"
             dumps_dir.mkdir()
-            generated = generate(dumps_dir, max(1, args.papers // 100), 100, args.seed)
+            generated = generate(dumps_dir, 1, args.papers, args.seed)  # one listing: the day
             app.ingest(generated.files)
             result["papers"] = app.stats()["papers"]
             add_subscribers(app, args.subscribers, args.seed)
@@ -116,24 +117,29 @@ def main() -> int:
             result["setup_train_s"] = round(time.perf_counter() - start, 2)
 
             log("composing and sending ...")
-            app.transport = SmtpTransport(SmtpSettings("127.0.0.1", port, "none"))
+            profiler = cProfile.Profile() if args.profile else None
             start = time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
             composed = app.compose()
             mid = time.perf_counter()
             delivered = app.deliver()
             end = time.perf_counter()
+            if profiler is not None:
+                profiler.disable()
             sent = sum(1 for d in delivered if d.state == "sent")
             result.update(
                 composed=sum(1 for c in composed if c.status == "recorded"),
                 sent=sent,
-                received=len(inbox.received),
+                received=sink.accepted()[0],
                 compose_s=round(mid - start, 2),
                 deliver_s=round(end - mid, 2),
                 total_s=round(end - start, 2),
                 digests_per_s=round(sent / (end - start), 1),
                 peak_rss_mb=round(peak_mb(), 1),
             )
-        controller.stop()
+    if profiler is not None:
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -15,7 +15,6 @@ import argparse
 import json
 import re
 import resource
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,41 +29,16 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.digest import add_subscribers  # noqa: E402
 from benchmarks.ingest import generate  # noqa: E402
+from benchmarks.sink import Sink  # noqa: E402
 from recommender import scheduler as jobs  # noqa: E402
 from recommender.config import Settings  # noqa: E402
 from recommender.core import Recommender  # noqa: E402
 from recommender.service import Service  # noqa: E402
 from tests.mailserver import free_port  # noqa: E402
 
-# A mail server in its own process, counting what it accepts into a file.
-SINK = """
-import sys, time
-from aiosmtpd.controller import Controller
-count = 0
-class Count:
-    async def handle_DATA(self, server, session, envelope):
-        global count
-        count += 1
-        with open(sys.argv[2], "w") as f:
-            f.write(f"{count} {time.time()}")
-        return "250 OK"
-c = Controller(Count(), hostname="127.0.0.1", port=int(sys.argv[1]))
-c.start()
-sys.stdin.read()
-c.stop()
-"""
-
 
 def log(*args: object) -> None:
     print(*args, file=sys.stderr, flush=True)
-
-
-def accepted(path: Path) -> tuple[int, float]:
-    try:
-        count, when = path.read_text().split()
-        return int(count), float(when)
-    except (OSError, ValueError):
-        return 0, 0.0
 
 
 def main() -> int:
@@ -79,11 +53,6 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         smtp_port, web_port = free_port(), free_port()
-        counter = folder / "accepted"
-        sink = subprocess.Popen(
-            [sys.executable, "-c", SINK, str(smtp_port), str(counter)], stdin=subprocess.PIPE
-        )
-        time.sleep(1.0)
         settings = Settings(
             home=folder / "home",
             database_url=f"sqlite:///{folder / 'bench.db'}",
@@ -95,7 +64,10 @@ def main() -> int:
             inbox_poll_seconds=3600,
         )
         result: dict[str, object] = {"subscribers": args.subscribers}
-        with Recommender(settings, clock=lambda: datetime.now(UTC)) as app:
+        with (
+            Sink(smtp_port, folder) as sink,
+            Recommender(settings, clock=lambda: datetime.now(UTC)) as app,
+        ):
             app.init()
             (folder / "dumps").mkdir()
             generated = generate(folder / "dumps", max(1, args.papers // 100), 100, 0)
@@ -113,11 +85,11 @@ def main() -> int:
                 for job in due:
                     job.modify(next_run_time=datetime.now(UTC))
                 service.scheduler.wakeup()
-                while accepted(counter)[0] < len(due):
+                while sink.accepted()[0] < len(due):
                     time.sleep(0.5)
                     if time.time() - start > 6 * 3600:
                         break
-                count, last = accepted(counter)
+                count, last = sink.accepted()
                 result.update(
                     digests_accepted=count,
                     trigger_to_last_accepted_s=round(last - start, 1),
@@ -127,7 +99,6 @@ def main() -> int:
             finally:
                 service.stop()
         result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-        sink.communicate(b"", timeout=10)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
