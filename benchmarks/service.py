@@ -70,7 +70,7 @@ def main() -> int:
         ):
             app.init()
             (folder / "dumps").mkdir()
-            generated = generate(folder / "dumps", max(1, args.papers // 100), 100, 0)
+            generated = generate(folder / "dumps", 1, args.papers, 0)  # one listing: the day
             app.ingest(generated.files)
             result["papers"] = app.stats()["papers"]
             add_subscribers(app, args.subscribers, 0)
