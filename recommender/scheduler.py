@@ -13,6 +13,7 @@ Jobs are stored as references to this module's functions; they reach the facade 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from recommender import profiles
 from recommender.core import Recommender
-from recommender.store.database import normalize_url
+from recommender.store.database import make_engine
 
 log = logging.getLogger("recommender.scheduler")
 
@@ -54,8 +55,11 @@ def _facade() -> Recommender:
 
 def make_jobstore(app: Recommender) -> SQLAlchemyJobStore:
     """APScheduler's job store in ``app``'s database (table ``apscheduler_jobs``)."""
+    # The project's own engine settings: on SQLite, WAL, a 30 s wait for the write lock and
+    # real transactions, so the scheduler's writes queue behind the digests' instead of
+    # failing with "database is locked" when thousands of jobs are added at once.
     return SQLAlchemyJobStore(
-        url=normalize_url(app.settings.database_url), tablename="apscheduler_jobs"
+        engine=make_engine(app.settings.database_url), tablename="apscheduler_jobs"
     )
 
 
@@ -170,12 +174,21 @@ def attach(scheduler: BackgroundScheduler) -> None:
     _scheduler = scheduler
 
 
+_sync_lock = threading.Lock()
+
+
 def sync_digest_jobs(scheduler: BackgroundScheduler, app: Recommender) -> dict[str, str]:
     """One digest job per active subscriber, on their schedule in their time zone.
 
     A job whose schedule is unchanged is left alone, so its next run time (and a run missed
-    while the service was down) survives; return what changed, by email.
+    while the service was down) survives; return what changed, by email. One sync at a time:
+    the one at start-up and the periodic job would otherwise add the same jobs side by side.
     """
+    with _sync_lock:
+        return _sync_digest_jobs(scheduler, app)
+
+
+def _sync_digest_jobs(scheduler: BackgroundScheduler, app: Recommender) -> dict[str, str]:
     wanted = {
         user.email: trigger_for(user.schedule, user.timezone)
         for user in app.users()
