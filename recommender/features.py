@@ -4,9 +4,11 @@ A paper (title, abstract) becomes one row vector made of two blocks:
 
 * **embedding block** (optional): the paper's sentence embedding (unit length, computed once per
   paper by :class:`recommender.embeddings.Embedder` and stored by the caller), and
-* **word block**: *hashed* word unigrams and adjacent-word bigrams of the title and abstract
-  (English stop words dropped, sublinear term frequency, optionally frozen IDF weights, unit
-  length).
+* **word block**: *hashed* word unigrams, adjacent-word bigrams and the character 4-grams of
+  every word, of the title and abstract (English stop words dropped, sublinear term frequency,
+  optionally frozen IDF weights, unit length). The character grams let ``protein`` match
+  ``proteins`` and ``proteomics``: most papers are known by a title alone, and two short texts on
+  one topic rarely share many whole words.
 
 Both blocks are scaled so that the whole vector has unit length:
 ``x = [a * embedding, b * words]`` with ``a**2 + b**2 == 1``.
@@ -17,7 +19,9 @@ weighted by inverse document frequency (:meth:`FeatureSpace.fit_idf`), but those
 counted once and then frozen into the space: they are part of :attr:`FeatureSpace.id` (as a
 digest), so refitting them on a grown corpus makes a *new* space rather than silently changing
 the old one. Anything else that changes the space (hash width, tokenizer version, embedding
-model, block weights) changes the id too. Every :class:`recommender.model.UserModel` records the
+model, block weights) changes the id too. A stored space keeps its tokenizer: spaces made before
+character grams existed rebuild as ``w1`` (words and phrases only), so their models stay valid;
+new spaces use :data:`TOKENIZER_VERSION`. Every :class:`recommender.model.UserModel` records the
 id it was trained in, and scoring refuses a mismatch (:class:`FeatureSpaceMismatch`) instead of
 skewing the ranking; the caller then retrains the subscriber (a millisecond) on vectors of the
 new space. Store a space with :meth:`FeatureSpace.to_dict` / :meth:`FeatureSpace.from_dict`.
@@ -42,15 +46,21 @@ from sklearn.utils import murmurhash3_32
 
 __all__ = [
     "TOKENIZER_VERSION",
+    "TOKENIZERS",
     "FeatureSpace",
     "FeatureSpaceMismatch",
     "PaperVectors",
     "Term",
     "clean_text",
     "paper_terms",
+    "term_features",
 ]
 
-TOKENIZER_VERSION = "w1"
+# The term recipe of new spaces. "w1": words and adjacent-word phrases; "w2": the same plus the
+# character 4-grams of every word. Stored spaces keep the recipe they were made with.
+TOKENIZER_VERSION = "w2"
+TOKENIZERS = ("w1", "w2")
+CHAR_GRAM = 4
 
 # Words that say nothing about a paper's topic in abstracts, on top of sklearn's English list.
 _EXTRA_STOP_WORDS = frozenset(
@@ -148,12 +158,51 @@ def _analyze(doc: tuple[str, str]) -> list[str]:
     return keys
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _char_grams(word: str) -> tuple[str, ...]:
+    """Character 4-grams of a word with its boundaries marked (``<protein>``: ``<pro``, ...).
+
+    The ``#`` prefix keeps a gram from ever hashing like the word of the same letters.
+    """
+    padded = f"<{word}>"
+    return tuple("#" + padded[i : i + CHAR_GRAM] for i in range(len(padded) - CHAR_GRAM + 1))
+
+
+def term_features(key: str, tokenizer: str = TOKENIZER_VERSION) -> tuple[str, ...]:
+    """The hashed features of one term: the term itself and, for a word under "w2", its grams."""
+    if tokenizer == "w1" or " " in key:
+        return (key,)
+    return (key, *_char_grams(key))
+
+
+def _analyze_w2(doc: tuple[str, str]) -> list[str]:
+    """:func:`_analyze` with the character grams of each word after it (recipe "w2")."""
+    keys: list[str] = []
+    for key in _analyze(doc):
+        keys.append(key)
+        if " " not in key:
+            keys.extend(_char_grams(key))
+    return keys
+
+
+_ANALYZERS = {"w1": _analyze, "w2": _analyze_w2}
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _feature_columns(key: str, tokenizer: str, n_words: int) -> tuple[int, ...]:
+    """The distinct columns of one term's features (kept: a day's papers share their words)."""
+    # HashingVectorizer's own hash (signed 32-bit MurmurHash3, seed 0, absolute value)
+    cols = (abs(murmurhash3_32(f, seed=0)) % n_words for f in term_features(key, tokenizer))
+    return tuple(dict.fromkeys(cols))
+
+
 @dataclass(frozen=True)
 class FeatureSpace:
     """A fixed feature space: hashed words, optionally preceded by a sentence embedding.
 
     ``embedding_model``/``embedding_dim`` name the embedding block (``None``/0 for words only);
-    ``embedding_weight`` is the share of the squared norm given to the embedding block.
+    ``embedding_weight`` is the share of the squared norm given to the embedding block;
+    ``tokenizer`` names the term recipe of the word block (see :data:`TOKENIZER_VERSION`).
     """
 
     hash_bits: int = 15
@@ -161,8 +210,11 @@ class FeatureSpace:
     embedding_dim: int = 0
     embedding_weight: float = 0.9
     idf: np.ndarray | None = field(default=None, repr=False, compare=False)
+    tokenizer: str = TOKENIZER_VERSION
 
     def __post_init__(self) -> None:
+        if self.tokenizer not in TOKENIZERS:
+            raise ValueError(f"unknown tokenizer {self.tokenizer!r}")
         if not 8 <= self.hash_bits <= 24:
             raise ValueError("hash_bits must be between 8 and 24")
         if (self.embedding_model is None) != (self.embedding_dim == 0):
@@ -213,6 +265,7 @@ class FeatureSpace:
             "embedding_model": self.embedding_model,
             "embedding_dim": self.embedding_dim,
             "embedding_weight": self.embedding_weight,
+            "tokenizer": self.tokenizer,
             "idf": None
             if self.idf is None
             else base64.b64encode(self.idf.astype("<f4").tobytes()).decode("ascii"),
@@ -224,15 +277,21 @@ class FeatureSpace:
         if d.get("idf") is not None:
             idf = np.frombuffer(base64.b64decode(d["idf"]), dtype="<f4").astype(np.float32)
         space = cls(
-            d["hash_bits"], d["embedding_model"], d["embedding_dim"], d["embedding_weight"], idf
+            d["hash_bits"],
+            d["embedding_model"],
+            d["embedding_dim"],
+            d["embedding_weight"],
+            idf,
+            # spaces stored before the tokenizer was recorded all used the first recipe
+            d.get("tokenizer", "w1"),
         )
         if "id" in d and d["id"] != space.id:
             raise FeatureSpaceMismatch(f"stored space {d['id']} does not rebuild as {space.id}")
         return space
 
     @classmethod
-    def words_only(cls, hash_bits: int = 15) -> FeatureSpace:
-        return cls(hash_bits=hash_bits)
+    def words_only(cls, hash_bits: int = 15, tokenizer: str = TOKENIZER_VERSION) -> FeatureSpace:
+        return cls(hash_bits=hash_bits, tokenizer=tokenizer)
 
     @classmethod
     def with_embeddings(
@@ -244,7 +303,7 @@ class FeatureSpace:
     @cached_property  # asked for on every score and explanation; the IDF digest is a hash
     def id(self) -> str:
         """Identifier of the space; models trained in another space are refused."""
-        words = f"words-{TOKENIZER_VERSION}-h{self.hash_bits}"
+        words = f"words-{self.tokenizer}-h{self.hash_bits}"
         if self.idf is not None:
             words += f"-idf{self.idf_digest}"
         if self.embedding_model is None:
@@ -273,7 +332,7 @@ class FeatureSpace:
     @cached_property
     def _hasher(self) -> HashingVectorizer:
         return HashingVectorizer(
-            analyzer=_analyze,
+            analyzer=_ANALYZERS[self.tokenizer],
             n_features=self.n_words,
             alternate_sign=False,
             norm=None,
@@ -299,6 +358,19 @@ class FeatureSpace:
         # called directly: building a vectorizer per explained paper cost more than the rest.
         n = self.n_words
         return np.array([abs(murmurhash3_32(k, seed=0)) % n for k in keys], dtype=np.int64)
+
+    def feature_columns(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every column each term key feeds, as ``(term index, column)`` pairs, each pair once.
+
+        A word feeds its own column and, in a "w2" space, those of its character grams.
+        """
+        owners: list[int] = []
+        columns: list[int] = []
+        for i, key in enumerate(keys):
+            cols = _feature_columns(key, self.tokenizer, self.n_words)
+            owners.extend([i] * len(cols))
+            columns.extend(cols)
+        return np.array(owners, dtype=np.int64), np.array(columns, dtype=np.int64)
 
     def vectors(
         self, papers: Sequence[tuple[str, str]], embeddings: np.ndarray | None = None

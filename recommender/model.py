@@ -7,9 +7,10 @@ touches no database. Importing it does not import torch or sentence-transformers
 Representation (:mod:`recommender.features`)
     A paper's ``(title, abstract)`` becomes a unit vector in a :class:`FeatureSpace`: its sentence
     embedding (all-MiniLM-L6-v2 by default, when the ``recommender[embeddings]`` extra is
-    installed) concatenated with *hashed* word unigrams and adjacent-word bigrams. Without the
-    extra the space is the hashed words alone. Embeddings are computed once per paper, in
-    batches, with :class:`Embedder` (``embed_texts``), and stored by the caller.
+    installed) concatenated with *hashed* word unigrams, adjacent-word bigrams and the character
+    4-grams of each word. Without the extra the space is the hashed terms alone. Embeddings are
+    computed once per paper, in batches, with :class:`Embedder` (``embed_texts``), and stored by
+    the caller.
 
 Stable feature space
     The word block is stateless feature hashing: no vocabulary, so new words never change an
@@ -456,12 +457,15 @@ def explain(
         surface: dict[str, str] = {}
         for t in terms:
             surface.setdefault(t.key, t.text)
-        cols = space.term_columns(keys)
+        owners, cols = space.feature_columns(keys)
         row = paper.words.toarray().ravel()
         w_words = model.weights[space.embedding_dim :]
-        # terms of this paper that share a hashed column split its contribution equally
+        # a word's share is that of its own column and of its character grams'; terms of this
+        # paper that feed one column (a gram of two words, a hash collision) split it equally
         _, inverse, n_share = np.unique(cols, return_inverse=True, return_counts=True)
-        contrib = w_words[cols] * row[cols] / n_share[inverse]
+        contrib = np.bincount(
+            owners, w_words[cols] * row[cols] / n_share[inverse], minlength=len(keys)
+        )
         for i in np.argsort(-contrib, kind="stable"):
             if contrib[i] <= 0 or len(chosen) >= n_terms:
                 break

@@ -96,9 +96,12 @@ def test_a_thumbs_down_moves_similar_papers_down(space, vectors):
     prior = profile(space, interests=["reinforcement learning", "dark matter"])
     before = rm.score(rm.train(space, prior, weak_negatives=vectors[[0]]), vectors)
     after = rm.score(rm.train(space, prior, vectors[[4, 5]], [-1, -1], vectors[[0]]), vectors)
+    others = [8, 9, 11]  # robot papers, liked through the profile and never rated
     for i in [6, 7]:  # the unrated galaxy papers
-        assert ranks(after)[i] > ranks(before)[i]
-    assert mean_score(after, [8, 9, 11]) > mean_score(after, [6, 7])
+        # both models have unit weights, so the gap to the robot papers is comparable
+        assert after[i] - mean_score(after, others) < before[i] - mean_score(before, others)
+        assert ranks(after)[i] >= ranks(before)[i]
+    assert mean_score(after, others) > mean_score(after, [6, 7])
 
 
 def test_many_ratings_learn_the_topic_without_a_profile(space, vectors):
@@ -262,9 +265,8 @@ def test_explanation_names_the_most_similar_liked_paper(space, vectors):
 
 def test_a_paper_with_nothing_in_common_has_no_positive_terms(space, vectors):
     m = rm.train(space, None, vectors[[0, 4]], [1, -1])
-    e = rm.explain(
-        m, space, "Unrelated words only", "", space.vectors([("Unrelated words only", "")])
-    )
+    # not even a character 4-gram in common ("unrelated" would share "late" with "simulate")
+    e = rm.explain(m, space, "Jazz quiz", "", space.vectors([("Jazz quiz", "")]))
     assert e.terms == []
     assert e.similar_paper_id is None
 
@@ -362,11 +364,53 @@ def test_the_hashed_features_are_exactly_the_terms_that_explanations_show() -> N
         assert _analyze((title, abstract)) == [t.key for t in paper_terms(title, abstract)]
 
 
-def test_explained_terms_map_to_the_columns_the_features_use() -> None:
+@pytest.mark.parametrize("tokenizer", ["w1", "w2"])
+def test_explained_terms_map_to_the_columns_the_features_use(tokenizer) -> None:
     from recommender.features import FeatureSpace, paper_terms
 
-    space = FeatureSpace.words_only()
+    space = FeatureSpace.words_only(tokenizer=tokenizer)
     title, abstract = "Sparse Attention for Long Documents", "Sparse attention scales to long text."
     keys = list(dict.fromkeys(t.key for t in paper_terms(title, abstract)))
     row = space.word_vectors([(title, abstract)])
-    assert set(space.term_columns(keys).tolist()) == set(row.indices.tolist())
+    _, columns = space.feature_columns(keys)
+    assert set(columns.tolist()) == set(row.indices.tolist())
+    if tokenizer == "w1":
+        assert set(space.term_columns(keys).tolist()) == set(row.indices.tolist())
+
+
+def test_the_hashed_features_are_the_terms_and_their_character_grams() -> None:
+    from recommender.features import _ANALYZERS, paper_terms, term_features
+
+    title, abstract = "Co-Training of GPT-4’s Self-Attention", "We {T}his \\& that: x-y."
+    keys = [t.key for t in paper_terms(title, abstract)]
+    features = [f for k in keys for f in term_features(k, "w2")]
+    assert _ANALYZERS["w2"]((title, abstract)) == features
+    assert "#<gpt" in features and "#ning" in features
+    assert not any(f.startswith("#") for f in term_features("self attention", "w2"))
+    assert term_features("training", "w1") == ("training",)
+
+
+def test_character_grams_match_words_that_differ_in_their_ending() -> None:
+    liked = [("Proteins that fold", "")]
+    papers = [("Proteomic screens", ""), ("Galactic winds", "")]
+    words = rm.FeatureSpace.words_only(tokenizer="w1")
+    s = rm.score(rm.train(words, words.vectors(liked)), words.vectors(papers))
+    assert s[0] == s[1]  # not a whole word in common with either
+    grams = rm.FeatureSpace.words_only()
+    s = rm.score(rm.train(grams, grams.vectors(liked)), grams.vectors(papers))
+    assert s[0] > s[1]
+
+
+def test_a_space_stored_before_tokenizers_were_recorded_keeps_its_words_only_recipe():
+    old = rm.FeatureSpace.words_only(tokenizer="w1").fit_idf(PAPERS)
+    stored = old.to_dict()
+    del stored["tokenizer"]  # as written by the versions before character grams
+    assert stored["id"].startswith("words-w1-h15-idf")
+    back = rm.FeatureSpace.from_dict(stored)
+    assert back.id == old.id and back.tokenizer == "w1"
+    m = rm.train(old, old.vectors([("protein folding", "")]))
+    rm.score(m, back.vectors(PAPERS))  # its models stay valid
+    new = rm.FeatureSpace.words_only().fit_idf(PAPERS)
+    assert new.tokenizer == "w2" and new.id != old.id
+    with pytest.raises(rm.FeatureSpaceMismatch):
+        rm.score(m, new.vectors(PAPERS))
