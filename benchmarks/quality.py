@@ -10,9 +10,10 @@ Figures per method: digest recall (share of the user's second-half library that 
 digests, averaged over users), cold-start recall (the same over the first 5 days), and the time
 per user-day (ranking the day's batch plus learning from the day's ratings).
 
-Methods: ``recommender`` (recommender.model with sentence embeddings + hashed words),
-``recommender_tfidf`` (the same code on hashed words alone), ``arxiv_sanity_lite`` (TF-IDF +
-LinearSVC with arxiv-sanity-lite's published settings), ``rocchio`` and ``random``.
+Methods: ``recommender`` (recommender.model with sentence embeddings + hashed words, phrases and
+character 4-grams), ``recommender_tfidf`` (the same code on the hashed terms alone),
+``arxiv_sanity_lite`` (TF-IDF + LinearSVC with arxiv-sanity-lite's published settings),
+``rocchio`` and ``random``.
 
 Run from the repository root:  python benchmarks/quality.py [--users 300] [--json]
 Progress goes to stderr. Sentence embeddings are cached under $XDG_CACHE_HOME (or ~/.cache)
@@ -38,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from recommender import model as rm  # noqa: E402
+from recommender.ranking import MAX_DOCUMENT_FREQUENCY  # noqa: E402
 
 BATCH = 200
 DIGEST = 10
@@ -396,8 +398,9 @@ def main(argv: list[str] | None = None) -> int:
 
     params = rm.DEFAULT_PARAMS
     t0 = time.perf_counter()
-    # document frequencies counted once on the back catalogue, then frozen (part of the space id)
-    words_space = rm.FeatureSpace.words_only().fit_idf(papers[:half])
+    # document frequencies counted once on the back catalogue, then frozen (part of the space id),
+    # with the cut-off the service uses when it makes a space
+    words_space = rm.FeatureSpace.words_only().fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
     xw = words_space.vectors(papers)
     xw_prior = words_space.vectors([(t, "") for t in data.titles])
     log(f"hashed word features: {time.perf_counter() - t0:.1f} s")
@@ -410,7 +413,9 @@ def main(argv: list[str] | None = None) -> int:
         title_emb, _, _ = cached_embeddings(
             data, args.model, "titles", [rm.paper_text(t, "") for t in data.titles]
         )
-        space = rm.FeatureSpace.with_embeddings(model_id, emb.shape[1]).fit_idf(papers[:half])
+        space = rm.FeatureSpace.with_embeddings(model_id, emb.shape[1]).fit_idf(
+            papers[:half], max_df=MAX_DOCUMENT_FREQUENCY
+        )
         x = space.vectors(papers, emb)
         x_prior = space.vectors([(t, "") for t in data.titles], title_emb)
         impl["recommender"] = RecommenderMethod(space, x, x_prior, args.weak, params)
