@@ -355,6 +355,7 @@ class Recommender:
         self._ranker: ranking.Ranker | None = None
         self._signer: links.Signer | None = None
         self._templates: render.Templates | None = None
+        self._pool: digests.PaperPool | None = None
         # Where digests go; None means "from the settings" (SMTP, else files). Tests and
         # benchmarks may set their own.
         self.transport: mailer.Transport | None = None
@@ -703,14 +704,12 @@ class Recommender:
         Each subscriber's digest is chosen and recorded in one transaction; ``dry_run`` rolls
         it back. A digest another process recorded first is reported, not duplicated.
         """
-        from recommender import digests
 
         now = self.clock()
-        self.prepare(self._new_papers(now))
+        pool = self._paper_pool(now)
         space = self._space()
         mail, templates = self._mail(), self.templates()
         with self._session() as session:
-            pool = digests.PaperPool(session, now - digests.FIRST_DIGEST_LOOKBACK)
             targets = [(s.id, s.email) for s in self._recipients(session, email)]
         outcomes = []
         for subscriber_id, address in targets:
@@ -722,12 +721,24 @@ class Recommender:
                 on_subscriber(outcome)
         return outcomes
 
-    def _new_papers(self, now: datetime) -> list[tuple[str, str]]:
+    def _paper_pool(self, now: datetime) -> digests.PaperPool:
+        """The papers a digest may show, embedded; kept while none of them changes, so that
+        the service's digest jobs, one subscriber each, do not load the day anew each time."""
         from recommender import digests
 
+        since = now - digests.FIRST_DIGEST_LOOKBACK
+        kept = self._pool
         with self._session() as session:
-            pool = digests.PaperPool(session, now - digests.FIRST_DIGEST_LOOKBACK)
-            return [(p.title, p.abstract) for p in pool.papers]
+            if (
+                kept is not None
+                and kept.since <= since
+                and digests.pool_state(session, kept.since) == kept.state
+            ):
+                return kept.narrowed(since)
+            pool = digests.PaperPool(session, since)
+        self.prepare([(p.title, p.abstract) for p in pool.papers])
+        self._pool = pool
+        return pool
 
     def _compose_one(
         self,

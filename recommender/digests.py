@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recommender import links, message, model, render, selection
@@ -48,10 +48,26 @@ class PoolPaper:
     first_seen_at: datetime
 
 
+def pool_state(session: Session, since: datetime) -> tuple[object, ...]:
+    """What changes whenever a paper that arrived since ``since`` is added or updated."""
+    return tuple(
+        session.execute(
+            select(func.count(), func.max(Paper.first_seen_at), func.max(Paper.updated_at)).where(
+                Paper.first_seen_at > since
+            )
+        ).one()
+    )
+
+
 class PaperPool:
-    """The papers that arrived since ``since``, for one run over many subscribers."""
+    """The papers that arrived since ``since``, for one run over many subscribers.
+
+    ``state`` (see :func:`pool_state`) tells whether the pool is still current, so that a
+    service sending one subscriber's digest after another can keep it: :meth:`narrowed`.
+    """
 
     def __init__(self, session: Session, since: datetime) -> None:
+        self.state = pool_state(session, since)
         rows = session.execute(
             select(
                 Paper.id,
@@ -78,6 +94,15 @@ class PaperPool:
             )
             for pid, title, abstract, upvotes, published, paper_links, first_seen in rows
         ]
+
+    def narrowed(self, since: datetime) -> PaperPool:
+        """The same pool without the papers that arrived on or before ``since``."""
+        if since < self.since:
+            raise ValueError("a pool cannot be widened")
+        pool = object.__new__(PaperPool)
+        pool.state, pool.since = self.state, since
+        pool.papers = [p for p in self.papers if p.first_seen_at > since]
+        return pool
 
 
 @dataclass(frozen=True)
