@@ -390,7 +390,14 @@ def main(argv: list[str] | None = None) -> int:
             min_df=5,
         )
         texts = [f"{t} {a}" for t, a in papers]
-        tfidf.fit(texts[:half])
+        try:
+            tfidf.fit(texts[:half])
+        except ValueError as exc:  # scikit-learn: "After pruning, no terms remain"
+            raise SystemExit(
+                f"{args.data / 'papers.jsonl'}: arxiv-sanity-lite's TF-IDF settings (min_df=5, "
+                f"max_df=0.1) leave no terms in the {half} back-catalogue papers ({exc}); "
+                "the baseline needs a larger or more varied catalogue"
+            ) from None
         xt = tfidf.transform(texts).astype(np.float32).tocsr()
         impl["arxiv_sanity_lite"] = ArxivSanityMethod(xt)
         impl["rocchio"] = RocchioMethod(xt)
