@@ -52,6 +52,7 @@ __all__ = [
     "PaperVectors",
     "Term",
     "clean_text",
+    "feature_columns",
     "paper_terms",
     "term_features",
 ]
@@ -194,6 +195,19 @@ def _feature_columns(key: str, tokenizer: str, n_words: int) -> tuple[int, ...]:
     # HashingVectorizer's own hash (signed 32-bit MurmurHash3, seed 0, absolute value)
     cols = (abs(murmurhash3_32(f, seed=0)) % n_words for f in term_features(key, tokenizer))
     return tuple(dict.fromkeys(cols))
+
+
+def feature_columns(
+    keys: Sequence[str], tokenizer: str, n_words: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`FeatureSpace.feature_columns` of a space with that tokenizer and width."""
+    owners: list[int] = []
+    columns: list[int] = []
+    for i, key in enumerate(keys):
+        cols = _feature_columns(key, tokenizer, n_words)
+        owners.extend([i] * len(cols))
+        columns.extend(cols)
+    return np.array(owners, dtype=np.int64), np.array(columns, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -364,13 +378,7 @@ class FeatureSpace:
 
         A word feeds its own column and, in a "w2" space, those of its character grams.
         """
-        owners: list[int] = []
-        columns: list[int] = []
-        for i, key in enumerate(keys):
-            cols = _feature_columns(key, self.tokenizer, self.n_words)
-            owners.extend([i] * len(cols))
-            columns.extend(cols)
-        return np.array(owners, dtype=np.int64), np.array(columns, dtype=np.int64)
+        return feature_columns(keys, self.tokenizer, self.n_words)
 
     def vectors(
         self, papers: Sequence[tuple[str, str]], embeddings: np.ndarray | None = None

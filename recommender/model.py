@@ -53,6 +53,7 @@ Evaluation (:func:`cross_validate`)
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,7 +68,13 @@ from recommender.embeddings import (
     embeddings_available,
     paper_text,
 )
-from recommender.features import FeatureSpace, FeatureSpaceMismatch, PaperVectors, paper_terms
+from recommender.features import (
+    FeatureSpace,
+    FeatureSpaceMismatch,
+    PaperVectors,
+    feature_columns,
+    paper_terms,
+)
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -428,6 +435,32 @@ def score(
 # explanations
 
 
+@functools.lru_cache(maxsize=8192)
+def _term_layout(
+    title: str, abstract: str, tokenizer: str, n_words: int
+) -> tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None:
+    """A paper's term keys, their surface text, and the columns they feed with each one's
+    share; the same for every subscriber the paper is explained to, so kept per process.
+
+    A word's share is that of its own column and of its character grams'; terms of the paper
+    that feed one column (a gram of two words, a hash collision) split it equally.
+    """
+    terms = paper_terms(title, abstract)
+    if not terms:
+        return None
+    keys = list(dict.fromkeys(t.key for t in terms))
+    surface: dict[str, str] = {}
+    for t in terms:
+        surface.setdefault(t.key, t.text)
+    owners, cols = feature_columns(keys, tokenizer, n_words)
+    _, inverse, n_share = np.unique(cols, return_inverse=True, return_counts=True)
+    for array in (owners, cols):
+        array.setflags(write=False)
+    share = 1.0 / n_share[inverse]
+    share.setflags(write=False)
+    return keys, surface, owners, cols, share
+
+
 def explain(
     model: UserModel,
     space: FeatureSpace,
@@ -437,8 +470,12 @@ def explain(
     rated: RatedPapers | None = None,
     *,
     n_terms: int = 5,
+    value: float | None = None,
 ) -> Explanation:
-    """Why ``model`` scores this paper (``paper``: its one-row vectors) as it does."""
+    """Why ``model`` scores this paper (``paper``: its one-row vectors) as it does.
+
+    ``value`` is the paper's score under ``model`` where the caller has it already.
+    """
     if model.feature_space_id != space.id:
         raise FeatureSpaceMismatch(
             f"model trained in feature space {model.feature_space_id}, not {space.id}"
@@ -446,26 +483,18 @@ def explain(
     space.check(paper)
     if len(paper) != 1:
         raise ValueError("explain takes the vectors of one paper")
-    value = float(score(model, paper)[0])
+    if value is None:
+        value = float(score(model, paper)[0])
 
-    terms = paper_terms(title, abstract)
+    layout = _term_layout(title, abstract, space.tokenizer, space.n_words)
     chosen: list[str] = []
     chosen_keys: list[str] = []
     contribs: list[float] = []
-    if terms:
-        keys = list(dict.fromkeys(t.key for t in terms))
-        surface: dict[str, str] = {}
-        for t in terms:
-            surface.setdefault(t.key, t.text)
-        owners, cols = space.feature_columns(keys)
+    if layout is not None:
+        keys, surface, owners, cols, share = layout
         row = paper.words.toarray().ravel()
         w_words = model.weights[space.embedding_dim :]
-        # a word's share is that of its own column and of its character grams'; terms of this
-        # paper that feed one column (a gram of two words, a hash collision) split it equally
-        _, inverse, n_share = np.unique(cols, return_inverse=True, return_counts=True)
-        contrib = np.bincount(
-            owners, w_words[cols] * row[cols] / n_share[inverse], minlength=len(keys)
-        )
+        contrib = np.bincount(owners, w_words[cols] * row[cols] * share, minlength=len(keys))
         for i in np.argsort(-contrib, kind="stable"):
             if contrib[i] <= 0 or len(chosen) >= n_terms:
                 break

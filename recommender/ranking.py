@@ -324,6 +324,7 @@ class Ranker:
                     papers[i].abstract,
                     scored.vectors[[int(i)]],
                     known,
+                    value=float(scored.scores[i]),
                 ),
             )
             for i in indices
