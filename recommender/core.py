@@ -704,7 +704,6 @@ class Recommender:
         Each subscriber's digest is chosen and recorded in one transaction; ``dry_run`` rolls
         it back. A digest another process recorded first is reported, not duplicated.
         """
-
         now = self.clock()
         pool = self._paper_pool(now)
         space = self._space()
