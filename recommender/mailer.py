@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import email
-import email.utils
 import os
 import re
 import smtplib
@@ -21,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
-from email.policy import compat32
 from pathlib import Path
 from typing import Protocol
 
@@ -72,11 +70,12 @@ class Outgoing:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Outgoing:
-        """The envelope read from the message's own headers (only they are parsed)."""
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
-        _, sender = email.utils.parseaddr(str(headers.get("From", "")))
-        to = tuple(a for _, a in email.utils.getaddresses(headers.get_all("To", [])) if a)
-        return cls(raw, sender, to, str(headers.get("Message-ID", "")).strip())
+        """The envelope read from the message's own headers (only they are parsed, and
+        encoded words in them decoded: a non-ASCII address is the address, not its encoding)."""
+        headers = BytesHeaderParser(policy=POLICY).parsebytes(raw)
+        senders = [a.addr_spec for a in getattr(headers["From"], "addresses", ())]
+        to = tuple(a.addr_spec for h in headers.get_all("To", []) for a in h.addresses)
+        return cls(raw, senders[0] if senders else "", to, str(headers["Message-ID"] or ""))
 
     @classmethod
     def from_message(cls, message: EmailMessage) -> Outgoing:

@@ -86,7 +86,12 @@ def _serve(require_login: bool) -> Iterator[MailServer]:
     port = free_port()
     kwargs = {"authenticator": _authenticate, "auth_required": True} if require_login else {}
     controller = Controller(
-        inbox, hostname="127.0.0.1", port=port, auth_require_tls=False, **kwargs
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+        enable_SMTPUTF8=True,
+        **kwargs,
     )
     controller.start()
     try:

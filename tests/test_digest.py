@@ -21,6 +21,7 @@ from recommender.mailer import (
     SmtpTransport,
     TransientDeliveryError,
 )
+from recommender.message import POLICY
 from recommender.store import papers as paper_store
 from tests.conftest import Clock
 from tests.mailserver import LOGIN, MailServer
@@ -283,6 +284,22 @@ def test_logging_in_works_and_the_password_never_shows(
     with pytest.raises(Exception) as refused:
         SmtpTransport(wrong).send(Outgoing.from_message(login_mail_server.received[0].message))
     assert "hunter2!" not in str(refused.value) and "hunter2!" not in repr(wrong)
+
+
+def test_an_address_with_non_ascii_letters_is_delivered_as_itself(
+    mail_server: MailServer,
+) -> None:
+    message = EmailMessage(policy=POLICY)
+    message["From"] = "Paper digest <digest@example.org>"
+    message["To"] = "Zoë <zoë@example.org>"
+    message["Message-ID"] = "<abc@example.org>"
+    message.set_content("hello")
+    outgoing = Outgoing.from_message(message)
+    assert outgoing.recipients == ("zoë@example.org",)
+    SmtpTransport(SmtpSettings(mail_server.host, mail_server.port, "none")).send(outgoing)
+    (received,) = mail_server.received
+    assert received.rcpt_tos == ["zoë@example.org"]
+    assert received.message["To"].addresses[0].addr_spec == "zoë@example.org"
 
 
 def test_an_unreachable_server_is_a_transient_error(tmp_path: Path) -> None:
