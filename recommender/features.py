@@ -100,14 +100,12 @@ class Term:
     text: str
 
 
-@functools.lru_cache(maxsize=8192)
-def paper_terms(title: str, abstract: str = "") -> tuple[Term, ...]:
+def paper_terms(title: str, abstract: str = "") -> list[Term]:
     """Words and two-word phrases of a paper, in order, with their surface text.
 
     Unigrams are lowercased tokens of length >= 2 that are not stop words. A bigram joins two
     such tokens that stand next to each other in the text (only spaces or a hyphen between), so
-    every phrase really occurs in the (cleaned) title or abstract. Kept per process: a day's
-    papers are explained to many subscribers.
+    every phrase really occurs in the (cleaned) title or abstract.
     """
     out: list[Term] = []
     for part in (title, abstract):
@@ -129,7 +127,7 @@ def paper_terms(title: str, abstract: str = "") -> tuple[Term, ...]:
                     )
                 )
             prev = m
-    return tuple(out)
+    return out
 
 
 _GAP = re.compile(r"[ \-]+")
