@@ -72,7 +72,7 @@ class Outgoing:
     def from_bytes(cls, raw: bytes) -> Outgoing:
         """The envelope read from the message's own headers (only they are parsed, and
         encoded words in them decoded: a non-ASCII address is the address, not its encoding)."""
-        headers = BytesHeaderParser(policy=POLICY).parsebytes(raw)
+        headers = BytesHeaderParser(policy=POLICY).parsebytes(_header_section(raw))
         senders = [a.addr_spec for a in getattr(headers["From"], "addresses", ())]
         to = tuple(a.addr_spec for h in headers.get_all("To", []) for a in h.addresses)
         return cls(raw, senders[0] if senders else "", to, str(headers["Message-ID"] or ""))
@@ -84,6 +84,16 @@ class Outgoing:
     def message(self) -> EmailMessage:
         """The whole message, parsed."""
         return email.message_from_bytes(self.raw, _class=EmailMessage, policy=POLICY)
+
+
+def _header_section(raw: bytes) -> bytes:
+    """The header lines of a message, up to the blank line that ends them.
+
+    The header parser would otherwise read the whole body line by line only to skip it (about
+    a fifth of a millisecond for a digest of 400 lines).
+    """
+    ends = [at + len(blank) for blank in (b"\r\n\r\n", b"\n\n") if (at := raw.find(blank)) >= 0]
+    return raw[: min(ends)] if ends else raw
 
 
 class Transport(Protocol):
