@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import email as email_parser
-from collections.abc import Callable, Iterable
+import itertools
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from recommender import dumps, links, mailer, profiles, ratings_io, resources
@@ -46,6 +51,12 @@ __all__ = [
 # A digest claimed for sending longer ago than this was interrupted (an SMTP conversation
 # times out long before).
 SENDING_LEASE = timedelta(minutes=10)
+# Digests claimed, and their outcomes recorded, together in one transaction each. Larger
+# chunks cost fewer transactions per digest; but a sender that dies mid-chunk leaves the whole
+# chunk ``sending``, so up to this many digests, some of them never handed over, end up
+# ``unconfirmed`` and wait for a resend on request. Two transactions per digest cost this
+# process about 5 ms of CPU a digest; at 25 a chunk they are small next to the SMTP exchange.
+DELIVERY_CHUNK = 25
 
 
 def utcnow() -> datetime:
@@ -351,6 +362,7 @@ class Recommender:
         self.clock = clock
         self.engine = database.make_engine(settings.database_url)
         self._sessions = database.make_sessionmaker(self.engine)
+        self._reading_sessions = database.make_reading_sessionmaker(self.engine)
         self._schema_checked = False
         self._ranker: ranking.Ranker | None = None
         self._signer: links.Signer | None = None
@@ -698,27 +710,81 @@ class Recommender:
         slot: str | None = None,
         dry_run: bool = False,
         on_subscriber: Callable[[ComposeOutcome], None] | None = None,
+        workers: int | None = None,
     ) -> list[ComposeOutcome]:
         """Record the due digest of ``email`` (or of every active subscriber), ready to send.
 
-        Each subscriber's digest is chosen and recorded in one transaction; ``dry_run`` rolls
-        it back. A digest another process recorded first is reported, not duplicated.
+        See :meth:`_composing` for batches, transactions and ``workers``; ``dry_run`` rolls
+        back. A digest another process recorded first is reported, not duplicated.
         """
+        outcomes = []
+        for done in self._composing(email, slot, dry_run, workers):
+            for outcome in done:
+                outcomes.append(outcome)
+                if on_subscriber is not None:
+                    on_subscriber(outcome)
+        return outcomes
+
+    def _composing(
+        self, email: str | None, slot: str | None, dry_run: bool, workers: int | None
+    ) -> Iterator[list[ComposeOutcome]]:
+        """Compose the due digests :data:`recommender.digests.BATCH` subscribers at a time,
+        yielding each batch's outcomes in order.
+
+        Each batch is recorded in one transaction; when another sender recorded one of its
+        digests first, it is composed again one subscriber at a time. With several batches the
+        work is shared by ``workers`` processes (default: one per CPU, for
+        :data:`WORKERS_FROM` batches or more).
+        """
+        from recommender import digests
+
         now = self.clock()
-        pool = self._paper_pool(now)
-        space = self._space()
-        mail, templates = self._mail(), self.templates()
         with self._session() as session:
             targets = [(s.id, s.email) for s in self._recipients(session, email)]
-        outcomes = []
-        for subscriber_id, address in targets:
-            outcome = self._compose_one(
-                subscriber_id, address, pool, space, mail, templates, now, slot, dry_run
+        batches = [
+            targets[start : start + digests.BATCH]
+            for start in range(0, len(targets), digests.BATCH)
+        ]
+        if workers is None:
+            workers = (os.cpu_count() or 1) if len(batches) >= WORKERS_FROM else 1
+        workers = max(1, min(workers, len(batches)))
+        if workers == 1:
+            pool, space = self._paper_pool(now), self._space()
+            for batch in batches:
+                yield self._compose_targets(batch, pool, space, now, slot, dry_run)
+            return
+        self._paper_pool(now)  # embeds what the workers would otherwise embed each
+        executor = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self.settings, now),
+        )
+        try:
+            yield from executor.map(
+                _compose_in_worker, batches, itertools.repeat(slot), itertools.repeat(dry_run)
             )
-            outcomes.append(outcome)
-            if on_subscriber is not None:
-                on_subscriber(outcome)
-        return outcomes
+        finally:
+            executor.shutdown(cancel_futures=True)
+
+    def _compose_targets(
+        self,
+        targets: list[tuple[int, str]],
+        pool: digests.PaperPool,
+        space: model.FeatureSpace,
+        now: datetime,
+        slot: str | None,
+        dry_run: bool,
+    ) -> list[ComposeOutcome]:
+        done = self._compose_batch(targets, pool, space, now, slot, dry_run)
+        if done is not None:
+            return done
+        # another sender recorded one of them first: one at a time
+        return [
+            outcome
+            for one in targets
+            for outcome in self._compose_batch([one], pool, space, now, slot, dry_run) or []
+        ]
 
     def _paper_pool(self, now: datetime) -> digests.PaperPool:
         """The papers a digest may show, embedded; kept while none of them changes, so that
@@ -739,53 +805,122 @@ class Recommender:
         self._pool = pool
         return pool
 
-    def _compose_one(
+    def _compose_batch(
         self,
-        subscriber_id: int,
-        address: str,
+        targets: list[tuple[int, str]],
         pool: digests.PaperPool,
         space: model.FeatureSpace,
-        mail: digests.Mail,
-        templates: render.Templates,
         now: datetime,
         slot: str | None,
         dry_run: bool,
-    ) -> ComposeOutcome:
+    ) -> list[ComposeOutcome] | None:
+        """Compose and record the digests of ``targets`` (id, address) in one transaction.
+
+        ``None`` when another sender recorded one of several digests first (the transaction
+        rolled back); for one subscriber, that is its outcome.
+        """
         from recommender import digests
 
-        with self._session() as session:
-            try:
-                with session.begin():
-                    # On PostgreSQL, a row lock: two senders compose one subscriber in turn.
-                    subscriber = session.get(Subscriber, subscriber_id, with_for_update=True)
-                    if subscriber is None or not subscriber.active:
-                        return ComposeOutcome(address, "unsubscribed")
-                    if slot is not None and digest_store.has_slot(session, subscriber_id, slot):
-                        return ComposeOutcome(address, "already recorded")
-                    digest = digests.compose(
-                        session,
-                        self.ranker,
-                        space,
-                        subscriber,
-                        pool,
-                        now,
-                        mail,
-                        templates,
-                        slot=slot,
-                        nothing_new_note=self.settings.nothing_new_note,
+        ids = [subscriber_id for subscriber_id, _ in targets]
+        mail, templates = self._mail(), self.templates()  # the signer may read its secret file
+        outcomes: dict[int, ComposeOutcome] = {}
+
+        def due(session: Session) -> list[Subscriber]:
+            """The targets still subscribed whose digest (of this slot) is not recorded."""
+            # On PostgreSQL, row locks (taken in id order): two senders record in turn.
+            found = session.scalars(
+                select(Subscriber)
+                .where(Subscriber.id.in_(ids))
+                .order_by(Subscriber.id)
+                .with_for_update()
+            )
+            active = {s.id: s for s in found if s.active}
+            taken = digest_store.taken_slots(session, ids, [slot]) if slot else set()
+            out = []
+            for subscriber_id, address in targets:
+                if subscriber_id not in active:
+                    outcomes[subscriber_id] = ComposeOutcome(address, "unsubscribed")
+                elif (subscriber_id, slot) in taken:
+                    outcomes[subscriber_id] = ComposeOutcome(address, "already recorded")
+                else:
+                    out.append(active[subscriber_id])
+            return out
+
+        def plan(
+            session: Session, subscribers: list[Subscriber], models: list[model.UserModel]
+        ) -> list[digests.Planned]:
+            return digests.plan(
+                session,
+                self.ranker,
+                space,
+                subscribers,
+                models,
+                pool,
+                now,
+                mail,
+                templates,
+                slot=slot,
+                nothing_new_note=self.settings.nothing_new_note,
+            )
+
+        try:
+            if len(targets) == 1:
+                # One subscriber: chosen and recorded under the lock, so that of two senders
+                # the second sees what the first recorded.
+                with self._session() as session, session.begin():
+                    subscribers = due(session)
+                    models = (
+                        self.ranker.models_for(session, space, subscribers, now)
+                        if pool.papers
+                        else []
                     )
-                    if digest is None:
-                        return ComposeOutcome(address, "nothing new")
-                    papers = len(digest_store.digest_papers(session, digest.id))
-                    result = ComposeOutcome(
-                        address, "recorded", digest.id, papers, digest.subject, digest.message
-                    )
+                    planned = plan(session, subscribers, models)
+                    recorded = digests.record(session, planned, now)
                     if dry_run:
                         session.rollback()
-                    return result
-            except IntegrityError:
-                # Another sender recorded this digest (or these papers) first.
-                return ComposeOutcome(address, "already recorded")
+            else:
+                # Many: stale models retrained and stored; the digests chosen and rendered
+                # without holding a lock; then recorded in a short transaction. Two senders of
+                # one digest collide on its slot or its papers (IntegrityError).
+                with self._session() as session, session.begin():
+                    subscribers = due(session)
+                    models = (
+                        self.ranker.models_for(session, space, subscribers, now)
+                        if pool.papers
+                        else []
+                    )
+                with self._reading_sessions() as session:
+                    planned = plan(session, subscribers, models)
+                    session.rollback()
+                with self._session() as session, session.begin():
+                    still = {s.id for s in due(session)}
+                    planned = [p for p in planned if p.subscriber_id in still]
+                    recorded = digests.record(session, planned, now)
+                    if dry_run:
+                        session.rollback()
+        except IntegrityError:
+            if len(targets) > 1:
+                return None
+            return [ComposeOutcome(targets[0][1], "already recorded")]
+        except OperationalError:
+            # SQLite: a write while reading (an embedding not stored yet) met another writer.
+            if len(targets) > 1:
+                return None
+            raise
+        addresses = dict(targets)
+        for p, digest_id in zip(planned, recorded, strict=True):
+            outcomes[p.subscriber_id] = ComposeOutcome(
+                addresses[p.subscriber_id],
+                "recorded",
+                digest_id,
+                len(p.lines),
+                p.subject,
+                p.message,
+            )
+        return [
+            outcomes.get(subscriber_id) or ComposeOutcome(address, "nothing new")
+            for subscriber_id, address in targets
+        ]
 
     def deliver(
         self,
@@ -795,10 +930,12 @@ class Recommender:
     ) -> list[DeliveryOutcome]:
         """Send every recorded digest that is due (of ``email`` only, if given).
 
-        A digest is claimed (state ``sending``) in a committed transaction before the mail
-        server sees it and marked ``sent`` after; a sender that dies in between leaves it
+        Digests go in chunks of :data:`DELIVERY_CHUNK`: a chunk is claimed (state ``sending``)
+        in one committed transaction before the mail server sees any of it, and its outcomes
+        are recorded in one transaction after. A sender that dies in between leaves the chunk
         ``sending``, and after :data:`SENDING_LEASE` it is flagged ``unconfirmed`` instead of
-        being sent again.
+        being sent again. A sender stopped by an exception records what it knows first: the
+        outcomes so far, and the digests it never handed over go back to be sent next time.
         """
         transport = self.delivery_transport()
         now = self.clock()
@@ -811,27 +948,41 @@ class Recommender:
         outcomes = []
         batch = getattr(transport, "batch", None)
         with batch() if batch is not None else contextlib.nullcontext():
-            for digest_id in due:
-                outcome = self._deliver_one(transport, digest_id)
-                if outcome is None:
-                    continue
-                outcomes.append(outcome)
-                if on_digest is not None:
-                    on_digest(outcome)
+            for start in range(0, len(due), DELIVERY_CHUNK):
+                for outcome in self._deliver_chunk(transport, due[start : start + DELIVERY_CHUNK]):
+                    outcomes.append(outcome)
+                    if on_digest is not None:
+                        on_digest(outcome)
         return outcomes
 
-    def _deliver_one(self, transport: mailer.Transport, digest_id: int) -> DeliveryOutcome | None:
-        now = self.clock()
+    def _deliver_chunk(
+        self, transport: mailer.Transport, digest_ids: list[int]
+    ) -> list[DeliveryOutcome]:
         with self._session() as session, session.begin():
-            digest = digest_store.claim(session, digest_id, now)
-            if digest is None:
-                return None  # another sender has it, or it is no longer due
-            raw, attempts, subject = digest.message, digest.attempts, digest.subject
-            address = session.get(Subscriber, digest.subscriber_id).email  # type: ignore[union-attr]
+            claimed = digest_store.claim(session, digest_ids, self.clock())
+        outcomes: list[DeliveryOutcome] = []
         try:
-            where = transport.send(mailer.Outgoing.from_bytes(raw))
+            for digest in claimed:
+                outcomes.append(self._deliver_one(transport, digest))
+        finally:
+            # Normally every claimed digest has an outcome. If the loop stopped early, the one
+            # it stopped at may have reached the mail server: it stays ``sending``.
+            untried = [d.id for d in claimed[len(outcomes) + 1 :]]
+            known = [
+                digest_store.Outcome(o.digest_id, o.state, o.error, o.retry_at) for o in outcomes
+            ]
+            with self._session() as session, session.begin():
+                digest_store.mark(session, known, self.clock())
+                digest_store.release(session, untried)
+        return outcomes
+
+    def _deliver_one(
+        self, transport: mailer.Transport, digest: digest_store.Claimed
+    ) -> DeliveryOutcome:
+        try:
+            where = transport.send(mailer.Outgoing.from_bytes(digest.message))
         except mailer.TransientDeliveryError as exc:
-            retry = mailer.retry_at(attempts, self.clock())
+            retry = mailer.retry_at(digest.attempts, self.clock())
             state = "failed" if retry is not None else "undeliverable"
             error: str | None = str(exc)
             where = None
@@ -839,14 +990,34 @@ class Recommender:
             state, error, retry, where = "undeliverable", str(exc), None, None
         else:
             state, error, retry = "sent", None, None
-        with self._session() as session, session.begin():
-            digest_store.mark(session, digest_id, state, self.clock(), error=error, retry_at=retry)
-        return DeliveryOutcome(digest_id, address, subject, state, attempts, error, retry, where)
+        return DeliveryOutcome(
+            digest.id, digest.address, digest.subject, state, digest.attempts, error, retry, where
+        )
 
-    def send(self, email: str | None = None) -> SendReport:
-        """Record the due digests (of ``email``, or everyone's) and send what is due."""
-        composed = self.compose(email)
-        return SendReport(composed, self.deliver(email))
+    def send(
+        self,
+        email: str | None = None,
+        *,
+        on_composed: Callable[[ComposeOutcome], None] | None = None,
+        on_delivered: Callable[[DeliveryOutcome], None] | None = None,
+        workers: int | None = None,
+    ) -> SendReport:
+        """Record the due digests (of ``email``, or everyone's) and send what is due.
+
+        Each batch of digests is delivered as soon as it is recorded, while other processes
+        compose the next ones (``workers``: see :meth:`_composing`).
+        """
+        composed: list[ComposeOutcome] = []
+        delivered: list[DeliveryOutcome] = []
+        for done in self._composing(email, None, False, workers):
+            for outcome in done:
+                composed.append(outcome)
+                if on_composed is not None:
+                    on_composed(outcome)
+            if any(c.status == "recorded" for c in done):
+                delivered += self.deliver(email, on_digest=on_delivered)
+        delivered += self.deliver(email, on_digest=on_delivered)
+        return SendReport(composed, delivered)
 
     def preview(self, email: str) -> tuple[ComposeOutcome, Path | None]:
         """Compose ``email``'s next digest without recording it; write its HTML to a file."""
@@ -909,9 +1080,9 @@ class Recommender:
 
     def digest_html(self, token: str) -> str:
         """The HTML of the digest a browser-view link names."""
-        digest_id = self.signer().check_digest(token)
+        ref = self.signer().check_digest(token)
         with self._session() as session:
-            digest = digest_store.get_digest(session, digest_id)
+            digest = digest_store.get_digest(session, ref)
             if digest is None or not digest.message:
                 raise links.TokenInvalid("this digest is no longer here")
             raw = digest.message
@@ -969,6 +1140,27 @@ class Recommender:
         """The scheduled digest of ``email`` for ``slot`` (recorded once, whoever runs it)."""
         composed = self.compose(email, slot=slot)
         return SendReport(composed, self.deliver(email))
+
+
+# Composing uses worker processes from this many batches of subscribers on.
+WORKERS_FROM = 4
+
+_worker: Recommender | None = None
+
+
+def _start_worker(settings: Settings, now: datetime) -> None:
+    """A composing worker process: its own facade over the same database, at ``now``."""
+    global _worker
+    _worker = Recommender(settings, clock=lambda: now)
+
+
+def _compose_in_worker(
+    targets: list[tuple[int, str]], slot: str | None, dry_run: bool
+) -> list[ComposeOutcome]:
+    app = _worker
+    assert app is not None, "not a composing worker"
+    now = app.clock()
+    return app._compose_targets(targets, app._paper_pool(now), app._space(), now, slot, dry_run)
 
 
 def _free_name(path: Path) -> Path:

@@ -10,6 +10,7 @@ for all subscribers (:class:`PaperPool`).
 
 from __future__ import annotations
 
+import bisect
 import email.utils
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,17 +23,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recommender import links, message, model, render, selection
-from recommender.ranking import Ranked, Ranker
+from recommender.ranking import Ranked, Ranker, Scored
 from recommender.store import candidates as candidate_store
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
-from recommender.store.models import Digest, Paper, Subscriber
+from recommender.store.models import Paper, Rating, Subscriber
 
 # A first digest looks back this far for papers; later ones take what arrived since the last.
 FIRST_DIGEST_LOOKBACK = timedelta(days=7)
 # Similarities for diversity are computed among this many of the best-ranked candidates (and
 # as many drawn from the rest, for the exploration slot).
 DIVERSITY_POOL = 100
+# Every pair's similarity is computed once for the whole pool from the subscriber after this
+# many, for pools of up to this many papers (float32: 64 MB at 4,000 papers).
+SIMILARITY_AFTER = 8
+SIMILARITY_MAX_PAPERS = 4_000
+# How many subscribers' digests are composed together: their models score the pool in one
+# product, and their facts are read in one query each.
+BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ class PaperPool:
     """
 
     def __init__(self, session: Session, since: datetime) -> None:
-        self.state = pool_state(session, since)
+        state = pool_state(session, since)
         rows = session.execute(
             select(
                 Paper.id,
@@ -81,8 +89,7 @@ class PaperPool:
             .where(Paper.first_seen_at > since)
             .order_by(Paper.first_seen_at, Paper.id)
         )
-        self.since = since
-        self.papers = [
+        papers = [
             PoolPaper(
                 pid,
                 title,
@@ -94,15 +101,70 @@ class PaperPool:
             )
             for pid, title, abstract, upvotes, published, paper_links, first_seen in rows
         ]
+        self._set(state, since, papers, {})
+
+    def _set(
+        self,
+        state: tuple[object, ...],
+        since: datetime,
+        papers: list[PoolPaper],
+        vectors: dict[str, PoolVectors],
+    ) -> None:
+        self.state, self.since, self.papers = state, since, papers
+        self.arrivals = [p.first_seen_at for p in papers]  # ascending
+        self.rows = {p.id: n for n, p in enumerate(papers)}
+        self._vectors = vectors
 
     def narrowed(self, since: datetime) -> PaperPool:
         """The same pool without the papers that arrived on or before ``since``."""
         if since < self.since:
             raise ValueError("a pool cannot be widened")
+        start = bisect.bisect_right(self.arrivals, since)
         pool = object.__new__(PaperPool)
-        pool.state, pool.since = self.state, since
-        pool.papers = [p for p in self.papers if p.first_seen_at > since]
+        # the vectors (and the similarities computed from them) hold while no paper leaves
+        pool._set(self.state, since, self.papers[start:], self._vectors if start == 0 else {})
         return pool
+
+    def arrived_after(self, since: datetime) -> int:
+        """The row of the first paper that arrived after ``since``."""
+        return bisect.bisect_right(self.arrivals, since)
+
+    def vectors(self, ranker: Ranker, session: Session, space: model.FeatureSpace) -> PoolVectors:
+        """The pool's vectors in ``space``, kept with the pool."""
+        kept = self._vectors.get(space.id)
+        if kept is None:
+            kept = PoolVectors(ranker.paper_vectors(session, space, self.papers))
+            self._vectors = {space.id: kept}
+        return kept
+
+
+class PoolVectors:
+    """A pool's vectors, and the similarities between its papers that diversity needs.
+
+    A subscriber's shortlist needs the similarities of a few hundred papers; after a few
+    subscribers, those of every pair in the pool are computed once (if the pool is not too
+    large to hold them) and each shortlist takes its part.
+    """
+
+    def __init__(self, vectors: model.PaperVectors) -> None:
+        self.vectors = vectors
+        self._matrix = vectors.to_matrix()
+        self._all: np.ndarray | None = None
+        self._asked = 0
+
+    def similarity(self, rows: Sequence[int]) -> np.ndarray:
+        """The cosine similarities of the papers at ``rows``, pair by pair."""
+        self._asked += 1
+        if (
+            self._all is None
+            and self._asked > SIMILARITY_AFTER
+            and len(self.vectors) <= SIMILARITY_MAX_PAPERS
+        ):
+            self._all = np.asarray((self._matrix @ self._matrix.T).todense(), dtype=np.float32)
+        if self._all is not None:
+            return self._all[np.ix_(rows, rows)]
+        part = self._matrix[list(rows)]
+        return np.asarray((part @ part.T).todense())
 
 
 @dataclass(frozen=True)
@@ -114,51 +176,83 @@ class Mail:
     signer: links.Signer
 
 
-def candidates_for(
-    session: Session, subscriber: Subscriber, pool: PaperPool, now: datetime
-) -> list[PoolPaper]:
-    """The pool's papers that are new to the subscriber: arrived since their last digest,
-    never sent to them, not rated by them, not named as liked in their profile."""
-    since = digest_store.last_digest_at(session, subscriber.id) or (now - FIRST_DIGEST_LOOKBACK)
-    excluded = digest_store.sent_paper_ids(session, subscriber.id)
-    excluded.update(p.id for _, p in subscriber_store.current_ratings(session, subscriber.id))
-    excluded.update(candidate_store.liked_paper_ids(subscriber.liked))
-    return [p for p in pool.papers if p.first_seen_at > since and p.id not in excluded]
+@dataclass(frozen=True)
+class _Reader:
+    """What choosing a subscriber's papers needs to know of them, read for many at once."""
+
+    subscriber: Subscriber
+    since: datetime  # their last digest, or the first digest's look-back
+    excluded: set[str]  # sent to them, rated by them, or liked in their profile
+    rated: list[tuple[Rating, Paper]]
 
 
-def choose(
+def _readers(
+    session: Session, subscribers: Sequence[Subscriber], pool: PaperPool, now: datetime
+) -> list[_Reader]:
+    ids = [s.id for s in subscribers]
+    last = digest_store.last_digest_times(session, ids)
+    sent = digest_store.sent_papers(session, ids, pool.since)
+    ratings = subscriber_store.current_ratings_of(session, ids)
+    readers = []
+    for s in subscribers:
+        rated = ratings.get(s.id, [])
+        excluded = sent.get(s.id, set())
+        excluded.update(p.id for _, p in rated)
+        excluded.update(candidate_store.liked_paper_ids(s.liked))
+        since = last.get(s.id) or (now - FIRST_DIGEST_LOOKBACK)
+        readers.append(_Reader(s, since, excluded, rated))
+    return readers
+
+
+def _candidates(pool: PaperPool, reader: _Reader) -> np.ndarray:
+    """The rows of the pool's papers that are new to the reader: arrived since their last
+    digest, never sent to them, not rated by them, not named as liked in their profile."""
+    rows = np.arange(pool.arrived_after(reader.since), len(pool.papers))
+    excluded = [pool.rows[i] for i in reader.excluded if i in pool.rows]
+    return np.setdiff1d(rows, excluded, assume_unique=True) if excluded else rows
+
+
+def _choose(
     session: Session,
     ranker: Ranker,
     space: model.FeatureSpace,
-    subscriber: Subscriber,
-    papers: Sequence[PoolPaper],
-    now: datetime,
+    pool: PaperPool,
+    vectors: PoolVectors,
+    reader: _Reader,
+    user_model: model.UserModel,
+    scores: np.ndarray,
 ) -> list[tuple[Ranked, bool]]:
-    """The digest's papers, best first, each with whether it is the exploration pick."""
-    if not papers:
+    """The reader's papers, best first, each with whether it is the exploration pick."""
+    subscriber = reader.subscriber
+    rows = _candidates(pool, reader)
+    if not len(rows):
         return []
-    scored = ranker.score(session, space, subscriber, papers, now)
-    order = np.argsort(-scored.scores, kind="stable")
+    own = scores[rows]
+    order = np.argsort(-own, kind="stable")
     shortlist = list(order[:DIVERSITY_POOL])
     rest = order[DIVERSITY_POOL:]
     if subscriber.explore and len(rest):
         rng = np.random.default_rng(subscriber.id)
         shortlist += list(rng.choice(rest, size=min(DIVERSITY_POOL, len(rest)), replace=False))
-    vectors = scored.vectors[shortlist].to_matrix()
-    similarity = np.asarray((vectors @ vectors.T).todense())
+    picked = rows[shortlist]
+    papers = pool.papers
     picks = selection.choose(
         [
-            selection.Candidate(str(i), float(scored.scores[i]), papers[i].upvotes)
-            for i in shortlist
+            selection.Candidate(str(row), value, papers[row].upvotes)
+            for row, value in zip(picked.tolist(), own[shortlist].tolist(), strict=True)
         ],
-        similarity,
+        vectors.similarity(picked),
         size=subscriber.digest_size,
         min_score=subscriber.min_score,
         explore=subscriber.explore,
-        seed=subscriber.id * 100_003 + len(papers),
+        seed=subscriber.id * 100_003 + len(rows),
     )
+    if not picks:
+        return []
+    known = ranker.known_papers(session, space, subscriber, reader.rated)
+    scored = Scored(user_model, vectors.vectors, scores)
     chosen = [int(p.key) for p in picks]
-    ranked = ranker.explain(session, space, subscriber, papers, scored, chosen)
+    ranked = ranker.explain(space, pool.papers, scored, chosen, known)
     return [(r, p.exploration) for r, p in zip(ranked, picks, strict=True)]
 
 
@@ -166,11 +260,25 @@ def local_date(subscriber: Subscriber, now: datetime) -> date:
     return now.astimezone(ZoneInfo(subscriber.timezone)).date()
 
 
-def compose(
+@dataclass(frozen=True)
+class Planned:
+    """A subscriber's digest, composed and rendered, not recorded yet."""
+
+    subscriber_id: int
+    kind: str  # digest or nothing_new
+    slot: str | None
+    message_id: str
+    lines: list[digest_store.DigestLine]
+    subject: str
+    message: bytes
+
+
+def plan(
     session: Session,
     ranker: Ranker,
     space: model.FeatureSpace,
-    subscriber: Subscriber,
+    subscribers: Sequence[Subscriber],
+    models: Sequence[model.UserModel],
     pool: PaperPool,
     now: datetime,
     mail: Mail,
@@ -178,53 +286,81 @@ def compose(
     *,
     slot: str | None = None,
     nothing_new_note: bool = False,
-) -> Digest | None:
-    """Record the subscriber's digest, ready to send; ``None`` when there is nothing to send."""
-    chosen = choose(
-        session, ranker, space, subscriber, candidates_for(session, subscriber, pool, now), now
-    )
-    today = local_date(subscriber, now)
-    kind = "digest" if chosen else "nothing_new"
-    if not chosen:
-        slot = f"nothing-new {today.isoformat()}"
-        if not nothing_new_note or digest_store.has_slot(session, subscriber.id, slot):
-            return None
+) -> list[Planned]:
+    """Compose the digests of ``subscribers``, ready to :func:`record`; a subscriber with
+    nothing to send has none. ``models``: theirs (:meth:`Ranker.models_for`).
+
+    Their models score the pool in one product, and what is known of them is read in one
+    query each. Reads only, but for embeddings of texts not embedded yet.
+    """
+    if not subscribers:
+        return []
+    choices: list[list[tuple[Ranked, bool]]] = [[] for _ in subscribers]
+    if pool.papers:
+        readers = _readers(session, subscribers, pool, now)
+        vectors = pool.vectors(ranker, session, space)
+        scores = model.score(model.stack_models(models), vectors.vectors)
+        choices = [
+            _choose(session, ranker, space, pool, vectors, reader, user_model, row)
+            for reader, user_model, row in zip(readers, models, scores, strict=True)
+        ]
+    notes: dict[int, str] = {}
+    if nothing_new_note:
+        notes = {
+            s.id: f"nothing-new {local_date(s, now).isoformat()}"
+            for s, chosen in zip(subscribers, choices, strict=True)
+            if not chosen
+        }
+        for taken in digest_store.taken_slots(session, list(notes), list(notes.values())):
+            notes.pop(taken[0], None)
     domain = urlsplit(mail.base_url).hostname or "localhost"
-    message_id = email.utils.make_msgid("digest", domain=domain)
-    lines = [
-        digest_store.DigestLine(r.paper.id, r.score, "; ".join(r.reasons), exploring)
-        for r, exploring in chosen
-    ]
-    digest = digest_store.record_digest(
+    planned = []
+    for s, chosen in zip(subscribers, choices, strict=True):
+        if not chosen and s.id not in notes:
+            continue
+        message_id = email.utils.make_msgid("digest", domain=domain)
+        context = _context(s, chosen, local_date(s, now), message_id, mail)
+        rendered = (
+            render.render_digest(templates, context)
+            if chosen
+            else render.render_nothing_new(templates, context)
+        )
+        built = message.build_message(
+            rendered,
+            mail_from=mail.mail_from,
+            to=_address(s),
+            message_id=message_id,
+            date=now,
+            list_unsubscribe_url=context.unsubscribe_url,
+            list_unsubscribe_mailto=_unsubscribe_mailto(mail.mail_from, s),
+        )
+        lines = [
+            digest_store.DigestLine(r.paper.id, r.score, "; ".join(r.reasons), exploring)
+            for r, exploring in chosen
+        ]
+        kind, digest_slot = ("digest", slot) if chosen else ("nothing_new", notes[s.id])
+        planned.append(
+            Planned(s.id, kind, digest_slot, message_id, lines, rendered.subject, bytes(built))
+        )
+    return planned
+
+
+def record(session: Session, planned: Sequence[Planned], now: datetime) -> list[int]:
+    """Record planned digests as pending, in the caller's transaction; return their ids.
+
+    Raises :class:`sqlalchemy.exc.IntegrityError` if another sender recorded one of these
+    digests (its slot, or one of its papers for its subscriber) first.
+    """
+    return digest_store.record_digests(
         session,
-        subscriber,
-        kind=kind,
-        slot=slot,
-        message_id=message_id,
-        subject="",
-        message=b"",
-        lines=lines,
-        now=now,
+        [
+            digest_store.NewDigest(
+                p.subscriber_id, p.kind, p.slot, p.message_id, p.lines, p.subject, p.message
+            )
+            for p in planned
+        ],
+        now,
     )
-    context = _context(subscriber, chosen, today, digest.id, mail)
-    rendered = (
-        render.render_digest(templates, context)
-        if chosen
-        else render.render_nothing_new(templates, context)
-    )
-    built = message.build_message(
-        rendered,
-        mail_from=mail.mail_from,
-        to=_address(subscriber),
-        message_id=message_id,
-        date=now,
-        list_unsubscribe_url=context.unsubscribe_url,
-        list_unsubscribe_mailto=_unsubscribe_mailto(mail.mail_from, subscriber),
-    )
-    digest.subject = rendered.subject
-    digest.message = bytes(built)
-    session.flush()
-    return digest
 
 
 def _address(subscriber: Subscriber) -> str:
@@ -240,7 +376,7 @@ def _context(
     subscriber: Subscriber,
     chosen: Sequence[tuple[Ranked, bool]],
     today: date,
-    digest_id: int,
+    message_id: str,
     mail: Mail,
 ) -> render.DigestContext:
     sign, base = mail.signer, mail.base_url
@@ -270,5 +406,5 @@ def _context(
         items=items,
         manage_url=links.manage_url(base, sign.manage(subscriber.id)),
         unsubscribe_url=links.unsubscribe_url(base, sign.unsubscribe(subscriber.id)),
-        browser_url=links.digest_url(base, sign.view_digest(digest_id)),
+        browser_url=links.digest_url(base, sign.view_digest(message_id)),
     )

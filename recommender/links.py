@@ -55,16 +55,19 @@ class Signer:
     def __init__(self, secret: str, *, clock: Callable[[], datetime] = utcnow) -> None:
         if len(secret) < 16:
             raise ValueError("the link-signing secret must be at least 16 characters")
-        self._secret = secret
+        self._serializers = {
+            action: URLSafeSerializer(secret, salt=f"recommender-{action}") for action in ACTIONS
+        }
         self.clock = clock
 
     def __repr__(self) -> str:
         return "Signer(secret=***)"
 
     def _serializer(self, action: str) -> URLSafeSerializer:
-        if action not in ACTIONS:
-            raise ValueError(f"unknown link action {action!r}")
-        return URLSafeSerializer(self._secret, salt=f"recommender-{action}")
+        try:
+            return self._serializers[action]
+        except KeyError:
+            raise ValueError(f"unknown link action {action!r}") from None
 
     def make(self, action: str, payload: dict[str, Any]) -> str:
         issued = int(self.clock().timestamp())
@@ -103,8 +106,9 @@ class Signer:
     def manage(self, subscriber_id: int) -> str:
         return self.make("manage", {"s": subscriber_id})
 
-    def view_digest(self, digest_id: int) -> str:
-        return self.make("view-digest", {"d": digest_id})
+    def view_digest(self, message_id: str) -> str:
+        """A link to the digest with that Message-ID (known before the digest is recorded)."""
+        return self.make("view-digest", {"m": message_id})
 
     def check_subscriber(self, action: str, token: str) -> int:
         """The subscriber id of an ``unsubscribe`` or ``manage`` token."""
@@ -113,9 +117,13 @@ class Signer:
         except (KeyError, TypeError, ValueError) as exc:
             raise TokenInvalid(f"this {action} link is not valid") from exc
 
-    def check_digest(self, token: str) -> int:
+    def check_digest(self, token: str) -> str | int:
+        """The Message-ID a view-digest token names (a digest id, for links made before)."""
+        data = self.check("view-digest", token)
+        if isinstance(data.get("m"), str):
+            return str(data["m"])
         try:
-            return int(self.check("view-digest", token)["d"])
+            return int(data["d"])
         except (KeyError, TypeError, ValueError) as exc:
             raise TokenInvalid("this digest link is not valid") from exc
 

@@ -93,6 +93,7 @@ __all__ = [
     "cross_validate",
     "embeddings_available",
     "explain",
+    "explain_many",
     "paper_text",
     "profile_texts",
     "sample_weak_negatives",
@@ -476,60 +477,119 @@ def explain(
 
     ``value`` is the paper's score under ``model`` where the caller has it already.
     """
+    if len(paper) != 1:
+        raise ValueError("explain takes the vectors of one paper")
+    values = None if value is None else [value]
+    (explanation,) = explain_many(
+        model, space, [(title, abstract)], paper, [0], rated, n_terms=n_terms, values=values
+    )
+    return explanation
+
+
+def explain_many(
+    model: UserModel,
+    space: FeatureSpace,
+    texts: Sequence[tuple[str, str]],
+    vectors: PaperVectors,
+    rows: Sequence[int],
+    rated: RatedPapers | None = None,
+    *,
+    n_terms: int = 5,
+    values: Sequence[float] | None = None,
+) -> list[Explanation]:
+    """:func:`explain` for several papers under one model: ``texts`` (title and abstract)
+    with their vectors at ``rows`` of ``vectors``, and one product for all their similarities
+    to the rated papers. ``values``: their scores, where the caller has them already."""
     if model.feature_space_id != space.id:
         raise FeatureSpaceMismatch(
             f"model trained in feature space {model.feature_space_id}, not {space.id}"
         )
-    space.check(paper)
-    if len(paper) != 1:
-        raise ValueError("explain takes the vectors of one paper")
-    if value is None:
-        value = float(score(model, paper)[0])
+    space.check(vectors)
+    if len(rows) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(rows)} rows")
+    if values is None:
+        values = [float(v) for v in score(model, vectors[list(rows)])]
+    words = vectors.words
+    if not words.has_sorted_indices:
+        words.sort_indices()  # in place; the same matrix, columns in order in each row
+    w_words = model.weights[space.embedding_dim :]
+    terms = [
+        _top_terms(
+            _term_layout(title, abstract, space.tokenizer, space.n_words),
+            words.indices[words.indptr[row] : words.indptr[row + 1]],
+            words.data[words.indptr[row] : words.indptr[row + 1]],
+            w_words,
+            n_terms,
+        )
+        for row, (title, abstract) in zip(rows, texts, strict=True)
+    ]
+    if rated is None or len(rated.ids) == 0:
+        similar: list[tuple[Any, str | None, float | None]] = [(None, None, None)] * len(rows)
+    else:
+        similar = _most_similar(space, vectors[list(rows)], rated)
+    return [
+        Explanation(float(value), chosen, contribs, *similar_to)
+        for value, (chosen, contribs), similar_to in zip(values, terms, similar, strict=True)
+    ]
 
-    layout = _term_layout(title, abstract, space.tokenizer, space.n_words)
+
+def _top_terms(
+    layout: tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None,
+    columns: np.ndarray,
+    data: np.ndarray,
+    w_words: np.ndarray,
+    n_terms: int,
+) -> tuple[list[str], list[float]]:
+    """The paper's terms that add most to its score (``columns``, ``data``: its word vector,
+    sorted by column), strongest first, each with its share of the score."""
     chosen: list[str] = []
     chosen_keys: list[str] = []
     contribs: list[float] = []
-    if layout is not None:
-        keys, surface, owners, cols, share = layout
-        row = paper.words.toarray().ravel()
-        w_words = model.weights[space.embedding_dim :]
-        contrib = np.bincount(owners, w_words[cols] * row[cols] * share, minlength=len(keys))
-        for i in np.argsort(-contrib, kind="stable"):
-            if contrib[i] <= 0 or len(chosen) >= n_terms:
-                break
-            key = keys[i]
-            # skip a word already shown inside a phrase, and a phrase whose words are shown
-            if any(" " in c and key in c.split(" ") for c in chosen_keys):
-                continue
-            if " " in key and all(part in chosen_keys for part in key.split(" ")):
-                continue
-            chosen.append(surface[key])
-            chosen_keys.append(key)
-            contribs.append(float(contrib[i]))
+    if layout is None or not len(columns):
+        return chosen, contribs
+    keys, surface, owners, cols, share = layout
+    at = np.minimum(np.searchsorted(columns, cols), len(columns) - 1)
+    row = np.where(columns[at] == cols, data[at], 0.0)
+    contrib = np.bincount(owners, w_words[cols] * row * share, minlength=len(keys))
+    for i in np.argsort(-contrib, kind="stable"):
+        if contrib[i] <= 0 or len(chosen) >= n_terms:
+            break
+        key = keys[i]
+        # skip a word already shown inside a phrase, and a phrase whose words are shown
+        if any(" " in c and key in c.split(" ") for c in chosen_keys):
+            continue
+        if " " in key and all(part in chosen_keys for part in key.split(" ")):
+            continue
+        chosen.append(surface[key])
+        chosen_keys.append(key)
+        contribs.append(float(contrib[i]))
+    return chosen, contribs
 
-    similar_id, similar_title, similarity = None, None, None
-    if rated is not None and len(rated.ids) > 0:
-        space.check(rated.vectors)
-        rv = rated.vectors
-        sims = (
-            rv.embedding @ paper.embedding[0]
-            + np.asarray(rv.words @ paper.words.T.toarray()).ravel()
-        )
-        norms = np.sqrt(
-            (rv.embedding**2).sum(axis=1)
-            + np.asarray(rv.words.multiply(rv.words).sum(axis=1)).ravel()
-        )
-        own = float(np.sqrt((paper.embedding**2).sum() + paper.words.multiply(paper.words).sum()))
-        sims = sims / np.maximum(norms * own, 1e-12)
-        votes = np.asarray(rated.votes)
-        candidates = np.flatnonzero(votes > 0)
-        if candidates.size == 0:
-            candidates = np.arange(len(rated.ids))
-        best = int(candidates[np.argmax(sims[candidates])])
-        similar_id, similar_title = rated.ids[best], rated.titles[best]
-        similarity = float(sims[best])
-    return Explanation(value, chosen, contribs, similar_id, similar_title, similarity)
+
+def _most_similar(
+    space: FeatureSpace, papers: PaperVectors, rated: RatedPapers
+) -> list[tuple[Any, str | None, float | None]]:
+    """For each paper, the rated paper (a liked one if any) most like it: id, title, cosine."""
+    space.check(rated.vectors)
+    rv = rated.vectors
+    sims = rv.embedding @ papers.embedding.T + np.asarray((rv.words @ papers.words.T).todense())
+    norms = np.sqrt(
+        (rv.embedding**2).sum(axis=1) + np.asarray(rv.words.multiply(rv.words).sum(axis=1)).ravel()
+    )
+    own = np.sqrt(
+        (papers.embedding**2).sum(axis=1)
+        + np.asarray(papers.words.multiply(papers.words).sum(axis=1)).ravel()
+    )
+    sims = sims / np.maximum(norms[:, None] * own[None, :], 1e-12)
+    votes = np.asarray(rated.votes)
+    candidates = np.flatnonzero(votes > 0)
+    if candidates.size == 0:
+        candidates = np.arange(len(rated.ids))
+    out = []
+    for column in sims.T:
+        best = int(candidates[np.argmax(column[candidates])])
+        out.append((rated.ids[best], rated.titles[best], float(column[best])))
+    return out
 
 
 # --------------------------------------------------------------------------------------------

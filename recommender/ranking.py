@@ -27,7 +27,7 @@ from recommender.embeddings import Embedder, paper_text, resolve_model
 from recommender.store import candidates as candidate_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store import vectors as vector_store
-from recommender.store.models import Paper, Subscriber
+from recommender.store.models import Paper, Rating, Subscriber
 
 # Below this many papers, document frequencies say little: the space gets no IDF weights.
 MIN_PAPERS_FOR_IDF = 200
@@ -271,15 +271,32 @@ class Ranker:
         self, session: Session, space: model.FeatureSpace, subscriber: Subscriber, now: datetime
     ) -> model.UserModel:
         """The subscriber's stored model if it is fresh, else a newly trained one."""
-        stored = vector_store.user_model(session, subscriber.id)
-        if (
-            stored is not None
-            and stored.feature_space_id == space.id
-            and stored.ratings_seen == vector_store.rating_count(session, subscriber.id)
-            and stored.profile_updated_at >= subscriber.updated_at
-        ):
-            return model.UserModel.from_bytes(stored.model)
-        return self.train(session, space, subscriber, now)
+        return self.models_for(session, space, [subscriber], now)[0]
+
+    def models_for(
+        self,
+        session: Session,
+        space: model.FeatureSpace,
+        subscribers: Sequence[Subscriber],
+        now: datetime,
+    ) -> list[model.UserModel]:
+        """:meth:`model_for` of each subscriber, read from the store in one go."""
+        ids = [s.id for s in subscribers]
+        stored_models = vector_store.user_models(session, ids)
+        counts = vector_store.rating_counts(session, ids)
+        out = []
+        for subscriber in subscribers:
+            stored = stored_models.get(subscriber.id)
+            if (
+                stored is not None
+                and stored.feature_space_id == space.id
+                and stored.ratings_seen == counts.get(subscriber.id, 0)
+                and stored.profile_updated_at >= subscriber.updated_at
+            ):
+                out.append(model.UserModel.from_bytes(stored.model))
+            else:
+                out.append(self.train(session, space, subscriber, now))
+        return out
 
     # -- ranking -----------------------------------------------------------------------------
 
@@ -304,30 +321,29 @@ class Ranker:
 
     def explain(
         self,
-        session: Session,
         space: model.FeatureSpace,
-        subscriber: Subscriber,
         papers: Sequence[PaperLike],
         scored: Scored,
         indices: Sequence[int],
+        known: model.RatedPapers | None,
     ) -> list[Ranked]:
-        """``papers[i]`` for each ``i`` of ``indices``, with score and explanation."""
-        known = self._known_papers(session, space, subscriber)
+        """``papers[i]`` for each ``i`` of ``indices``, with score and explanation.
+
+        ``known``: the subscriber's :meth:`known_papers`.
+        """
+        rows = [int(i) for i in indices]
+        explanations = model.explain_many(
+            scored.model,
+            space,
+            [(papers[i].title, papers[i].abstract) for i in rows],
+            scored.vectors,
+            rows,
+            known,
+            values=[float(scored.scores[i]) for i in rows],
+        )
         return [
-            Ranked(
-                papers[i],
-                float(scored.scores[i]),
-                model.explain(
-                    scored.model,
-                    space,
-                    papers[i].title,
-                    papers[i].abstract,
-                    scored.vectors[[int(i)]],
-                    known,
-                    value=float(scored.scores[i]),
-                ),
-            )
-            for i in indices
+            Ranked(papers[i], float(scored.scores[i]), explanation)
+            for i, explanation in zip(rows, explanations, strict=True)
         ]
 
     def rank(
@@ -345,13 +361,25 @@ class Ranker:
             return []
         scored = self.score(session, space, subscriber, papers, now)
         order = np.argsort(-scored.scores, kind="stable")[: top if top is not None else None]
-        return self.explain(session, space, subscriber, papers, scored, [int(i) for i in order])
+        known = self.known_papers(session, space, subscriber)
+        return self.explain(space, papers, scored, [int(i) for i in order], known)
 
-    def _known_papers(
-        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber
-    ) -> model.RatedPapers:
-        """What explanations compare against: rated papers, and the profile's liked titles."""
-        rated = subscriber_store.current_ratings(session, subscriber.id)
+    def known_papers(
+        self,
+        session: Session,
+        space: model.FeatureSpace,
+        subscriber: Subscriber,
+        rated: Sequence[tuple[Rating, Paper]] | None = None,
+    ) -> model.RatedPapers | None:
+        """What explanations compare against: rated papers, and the profile's liked titles
+        (``None``: neither).
+
+        ``rated``: the subscriber's current ratings, where the caller has read them already.
+        """
+        if rated is None:
+            rated = subscriber_store.current_ratings(session, subscriber.id)
+        if not rated and not subscriber.liked:
+            return None
         ids: list[str | None] = [paper.id for _, paper in rated]
         titles = [paper.title for _, paper in rated]
         texts = [(paper.title, paper.abstract) for _, paper in rated]

@@ -76,21 +76,19 @@ def _diverse_top(
     if not eligible:
         return []
     spread = float(scores[eligible].max() - scores[eligible].min()) or 1.0
-    remaining = sorted(eligible, key=lambda i: -scores[i])
+    remaining = np.array(sorted(eligible, key=lambda i: -scores[i]), dtype=np.int64)
+    base = scores[remaining]
+    # each remaining paper's greatest similarity to a chosen one, and whether it may still go
+    closest = np.zeros(len(remaining))
+    open_ = np.ones(len(remaining), dtype=bool)
     chosen: list[int] = []
-    while remaining and len(chosen) < size:
-        if chosen:
-            closest = similarity[np.ix_(remaining, chosen)].max(axis=1)
-        else:
-            closest = np.zeros(len(remaining))
-        keep = closest < NEAR_DUPLICATE
-        remaining = [i for i, k in zip(remaining, keep, strict=True) if k]
-        closest = closest[keep]
-        if not remaining:
-            break
-        value = scores[remaining] - DIVERSITY * spread * np.maximum(closest, 0.0)
+    while len(chosen) < size and open_.any():
+        value = np.where(open_, base - DIVERSITY * spread * np.maximum(closest, 0.0), -np.inf)
         best = int(np.argmax(value))
-        chosen.append(remaining.pop(best))
+        chosen.append(int(remaining[best]))
+        open_[best] = False
+        closest = np.maximum(closest, similarity[remaining, remaining[best]])
+        open_ &= closest < NEAR_DUPLICATE
     return chosen
 
 
@@ -102,19 +100,14 @@ def _exploration(
     seed: int,
 ) -> int | None:
     """A paper from the lower half of the ranking, unlike the chosen ones, popular elsewhere."""
-    taken = set(chosen)
-    median = float(np.median(scores))
-    pool = [
-        i
-        for i in range(len(candidates))
-        if i not in taken
-        and scores[i] <= median
-        and similarity[i, chosen].max() < NEAR_DUPLICATE / 2
-    ]
-    if not pool:
+    allowed = scores <= float(np.median(scores))
+    allowed[chosen] = False
+    allowed &= similarity[:, chosen].max(axis=1) < NEAR_DUPLICATE / 2
+    pool = np.flatnonzero(allowed)
+    if not len(pool):
         return None
     upvotes = np.array([candidates[i].upvotes or 0 for i in pool], dtype=np.float64)
     # Popular papers first (others found them worth reading); ties drawn reproducibly.
     weights = np.log1p(upvotes) + 1.0
     rng = np.random.default_rng(seed)
-    return pool[int(rng.choice(len(pool), p=weights / weights.sum()))]
+    return int(pool[int(rng.choice(len(pool), p=weights / weights.sum()))])

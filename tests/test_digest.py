@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender import dumps, links
+from recommender import core, dumps, links
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.mailer import (
@@ -413,3 +416,162 @@ def test_the_secret_is_made_once_and_readable_by_the_owner_only(tmp_path: Path) 
     assert len(secret) >= 32
     assert path.stat().st_mode & 0o777 == 0o600
     assert links.load_or_create_secret(path) == secret
+
+
+def readers(app: Recommender, tmp_path: Path, count: int) -> list[str]:
+    """Subscribe ``count`` readers of graph papers; return their addresses."""
+    folder = tmp_path / "readers"
+    folder.mkdir()
+    addresses = [f"reader{n}@example.org" for n in range(count)]
+    for address in addresses:
+        (folder / f"{address}.toml").write_text(
+            f'email = "{address}"\ninterests = ["graph neural networks"]\n'
+        )
+    app.subscribe(folder)
+    return addresses
+
+
+def test_two_senders_delivering_many_digests_send_each_one_once(
+    mailing: Recommender,
+    mail_server: MailServer,
+    clock: Clock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(core, "DELIVERY_CHUNK", 3)  # many chunks from a few digests
+    readers(mailing, tmp_path, 10)
+    composed = mailing.compose()
+    assert [c.status for c in composed] == ["recorded"] * 11
+    barrier = threading.Barrier(2, timeout=120)
+    delivered: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            with Recommender(mailing.settings, clock=clock) as app:  # its own connections
+                app.init()
+                barrier.wait()
+                delivered.append([d.state for d in app.deliver()])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sorted(delivered[0] + delivered[1]) == ["sent"] * 11
+    ids = [r.message["Message-ID"] for r in mail_server.received]
+    assert len(ids) == len(set(ids)) == 11
+    assert mailing.outbox() == []
+
+
+class FailsOnSecond:
+    """Hands the first message over, then fails as a bug would (not a delivery error)."""
+
+    def __init__(self, transport: SmtpTransport) -> None:
+        self.transport = transport
+        self.calls = 0
+
+    def send(self, outgoing: Outgoing) -> str:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("a bug")
+        return self.transport.send(outgoing)
+
+
+def test_an_error_mid_chunk_records_the_outcomes_and_gives_back_the_untried_digests(
+    mailing: Recommender, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    """Guarantees here: the digest sent before the error is marked sent; the one the error
+    hit may have reached the mail server and is left to become unconfirmed (at most once);
+    the ones after it never left and are sent by the next run (exactly once)."""
+    readers(mailing, tmp_path, 2)
+    first, hit, untried = (c.digest_id for c in mailing.compose())
+    real = mailing.delivery_transport()
+    assert isinstance(real, SmtpTransport)
+    mailing.transport = FailsOnSecond(real)
+    with pytest.raises(RuntimeError):
+        mailing.deliver()
+    mailing.transport = None
+    assert len(mail_server.received) == 1
+    assert [d.digest_id for d in mailing.deliver()] == [untried]
+    assert {e.digest_id: e.state for e in mailing.outbox()} == {hit: "sending"}
+    clock.now += timedelta(minutes=11)
+    assert {e.digest_id: e.state for e in mailing.outbox()} == {hit: "unconfirmed"}
+    assert len(mail_server.received) == 2
+    assert first not in {e.digest_id for e in mailing.outbox()}
+
+
+_DIE_AFTER_FIRST = """
+import os, sys
+from datetime import datetime
+from pathlib import Path
+from recommender.config import Settings
+from recommender.core import Recommender
+from recommender.mailer import SmtpSettings, SmtpTransport
+
+home, url, host, port, now = sys.argv[1:]
+class DiesAfterFirst:
+    def __init__(self):
+        self.real = SmtpTransport(SmtpSettings(host, int(port), "none"))
+    def send(self, outgoing):
+        self.real.send(outgoing)
+        os._exit(3)  # killed: no exception handler, no finally, nothing runs
+settings = Settings(home=Path(home), database_url=url, embedding_model="none")
+app = Recommender(settings, clock=lambda: datetime.fromisoformat(now))
+app.transport = DiesAfterFirst()
+app.deliver()
+"""
+
+
+def test_a_sender_killed_mid_chunk_leaves_the_chunk_unconfirmed_and_sends_none_twice(
+    mailing: Recommender, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    """Guarantee here: at most once, at the price of the chunk. The killed sender had claimed
+    the whole chunk; none of it is sent again by itself, and after the lease every digest of
+    it is unconfirmed (also those never handed over) until resent on request."""
+    readers(mailing, tmp_path, 2)
+    assert len(mailing.compose()) == 3
+    s = mailing.settings
+    killed = subprocess.run(
+        [sys.executable, "-c", _DIE_AFTER_FIRST, str(s.home), s.database_url]
+        + [mail_server.host, str(mail_server.port), clock().isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == 3, killed.stderr
+    assert len(mail_server.received) == 1
+    assert mailing.deliver() == []
+    clock.now += timedelta(minutes=11)
+    assert mailing.deliver() == []
+    entries = mailing.outbox()
+    assert [e.state for e in entries] == ["unconfirmed"] * 3
+    assert len(mail_server.received) == 1
+    for entry in entries:
+        assert mailing.resend(entry.digest_id)
+    assert [d.state for d in mailing.deliver()] == ["sent"] * 3
+    assert len(mail_server.received) == 4
+
+
+@pytest.mark.parametrize("newline", [b"\r\n", b"\n"])
+def test_the_envelope_is_read_from_the_headers_alone(newline: bytes) -> None:
+    raw = newline.join(
+        [
+            b"From: Paper digest <digest@example.org>",
+            b"To: Ada <ada@example.org>,",
+            b" Bob <bob@example.org>",
+            b"Message-ID: <abc@example.org>",
+            b"",
+            b"To: mallory@example.org",
+            b"",
+            b"From: eve@example.org",
+        ]
+    )
+    outgoing = Outgoing.from_bytes(raw)
+    assert outgoing.sender == "digest@example.org"
+    assert outgoing.recipients == ("ada@example.org", "bob@example.org")
+    assert outgoing.message_id == "<abc@example.org>"
+    assert outgoing.raw == raw

@@ -25,6 +25,10 @@ class SchemaError(RuntimeError):
     """The database's schema is not one this version of the package can use."""
 
 
+# The execution option that marks a reading session's connections.
+READING = "recommender_reading"
+
+
 def normalize_url(url: str) -> str:
     """Let ``postgresql://`` (and ``postgres://``) mean the psycopg 3 driver we install."""
     for prefix in ("postgres://", "postgresql://"):
@@ -58,14 +62,24 @@ def make_engine(url: str) -> Engine:
     def _begin(connection) -> None:  # type: ignore[no-untyped-def]
         # IMMEDIATE: take the write lock up front, waiting (up to the timeout) for another
         # writer. A deferred transaction that reads, then writes after another connection
-        # wrote, fails at once with "database is locked" instead of waiting its turn.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # wrote, fails at once with "database is locked" instead of waiting its turn; so only
+        # sessions of :func:`make_reading_sessionmaker`, meant to read, take no lock.
+        if connection.get_execution_options().get(READING):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_reading_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for long reads: on SQLite they hold no write lock, so writers go on meanwhile
+    (a write in one may fail with "database is locked" instead of waiting its turn)."""
+    return sessionmaker(engine.execution_options(**{READING: True}), expire_on_commit=False)
 
 
 def _alembic_config() -> Config:

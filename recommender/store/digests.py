@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from recommender.store.models import Digest, DigestPaper, Paper, Subscriber
@@ -30,78 +30,102 @@ class DigestLine:
     exploration: bool
 
 
-def last_digest_at(session: Session, subscriber_id: int) -> datetime | None:
-    """When the subscriber's latest digest (with papers) was recorded."""
-    return session.scalar(
-        select(func.max(Digest.created_at)).where(
-            Digest.subscriber_id == subscriber_id, Digest.kind == "digest"
+def last_digest_times(session: Session, subscriber_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each subscriber's latest digest (with papers) was recorded; none: left out."""
+    rows = session.execute(
+        select(Digest.subscriber_id, func.max(Digest.created_at))
+        .where(Digest.subscriber_id.in_(subscriber_ids), Digest.kind == "digest")
+        .group_by(Digest.subscriber_id)
+    )
+    return {subscriber_id: at for subscriber_id, at in rows}
+
+
+def sent_papers(
+    session: Session, subscriber_ids: Sequence[int], since: datetime
+) -> dict[int, set[str]]:
+    """The papers that arrived after ``since`` and that a digest already carried to each
+    subscriber (recorded, whatever its state)."""
+    rows = session.execute(
+        select(DigestPaper.subscriber_id, DigestPaper.paper_id)
+        .join(Paper, Paper.id == DigestPaper.paper_id)
+        .where(DigestPaper.subscriber_id.in_(subscriber_ids), Paper.first_seen_at > since)
+    )
+    found: dict[int, set[str]] = {}
+    for subscriber_id, paper_id in rows:
+        found.setdefault(subscriber_id, set()).add(paper_id)
+    return found
+
+
+def taken_slots(
+    session: Session, subscriber_ids: Sequence[int], slots: Sequence[str]
+) -> set[tuple[int, str]]:
+    """The ``(subscriber id, slot)`` pairs among these that a recorded digest has."""
+    rows = session.execute(
+        select(Digest.subscriber_id, Digest.slot).where(
+            Digest.subscriber_id.in_(subscriber_ids), Digest.slot.in_(set(slots))
         )
     )
+    return {(subscriber_id, slot) for subscriber_id, slot in rows}
 
 
-def sent_paper_ids(session: Session, subscriber_id: int) -> set[str]:
-    """Every paper a digest ever carried to the subscriber (recorded, whatever its state)."""
-    rows = session.scalars(
-        select(DigestPaper.paper_id).where(DigestPaper.subscriber_id == subscriber_id)
-    )
-    return set(rows)
+@dataclass(frozen=True)
+class NewDigest:
+    """A digest to record, with its exact message."""
+
+    subscriber_id: int
+    kind: str  # digest or nothing_new
+    slot: str | None
+    message_id: str
+    lines: Sequence[DigestLine]
+    subject: str
+    message: bytes
 
 
-def has_slot(session: Session, subscriber_id: int, slot: str) -> bool:
-    found = session.scalar(
-        select(Digest.id).where(Digest.subscriber_id == subscriber_id, Digest.slot == slot)
-    )
-    return found is not None
+def record_digests(session: Session, digests: Sequence[NewDigest], now: datetime) -> list[int]:
+    """Record digests, ready to send, with their papers; return their ids.
 
-
-def record_digest(
-    session: Session,
-    subscriber: Subscriber,
-    *,
-    kind: str,
-    slot: str | None,
-    message_id: str,
-    subject: str,
-    message: bytes,
-    lines: Sequence[DigestLine],
-    now: datetime,
-) -> Digest:
-    """Record a digest, ready to send, with its papers.
-
-    Raises :class:`sqlalchemy.exc.IntegrityError` (at flush) if another sender recorded the
-    same slot or one of these papers for this subscriber first.
+    Raises :class:`sqlalchemy.exc.IntegrityError` if another sender recorded the same slot or
+    one of these papers for one of these subscribers first.
     """
-    digest = Digest(
-        subscriber_id=subscriber.id,
-        kind=kind,
-        slot=slot,
-        state="pending",
-        attempts=0,
-        created_at=now,
-        claimed_at=None,
-        next_attempt_at=now,
-        sent_at=None,
-        last_error=None,
-        message_id=message_id,
-        subject=subject,
-        message=message,
+    if not digests:
+        return []
+    rows = [
+        {
+            "subscriber_id": d.subscriber_id,
+            "kind": d.kind,
+            "slot": d.slot,
+            "state": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "claimed_at": None,
+            "next_attempt_at": now,
+            "sent_at": None,
+            "last_error": None,
+            "message_id": d.message_id,
+            "subject": d.subject,
+            "message": d.message,
+        }
+        for d in digests
+    ]
+    ids = list(
+        session.scalars(insert(Digest).returning(Digest.id, sort_by_parameter_order=True), rows)
     )
-    session.add(digest)
-    session.flush()
-    session.add_all(
-        DigestPaper(
-            digest_id=digest.id,
-            paper_id=line.paper_id,
-            subscriber_id=subscriber.id,
-            position=position,
-            score=line.score,
-            reason=line.reason,
-            exploration=line.exploration,
-        )
-        for position, line in enumerate(lines)
-    )
-    session.flush()
-    return digest
+    lines = [
+        {
+            "digest_id": digest_id,
+            "paper_id": line.paper_id,
+            "subscriber_id": d.subscriber_id,
+            "position": position,
+            "score": line.score,
+            "reason": line.reason,
+            "exploration": line.exploration,
+        }
+        for digest_id, d in zip(ids, digests, strict=True)
+        for position, line in enumerate(d.lines)
+    ]
+    if lines:
+        session.execute(insert(DigestPaper), lines)
+    return ids
 
 
 def due_ids(session: Session, now: datetime, subscriber_id: int | None = None) -> list[int]:
@@ -115,42 +139,108 @@ def due_ids(session: Session, now: datetime, subscriber_id: int | None = None) -
     return list(session.scalars(statement.order_by(Digest.created_at, Digest.id)))
 
 
-def claim(session: Session, digest_id: int, now: datetime) -> Digest | None:
-    """Take a due digest for sending; ``None`` if another sender has it or it is not due."""
-    result = session.execute(
+@dataclass(frozen=True)
+class Claimed:
+    """A digest taken for sending, with what its delivery needs."""
+
+    id: int
+    address: str
+    subject: str
+    message: bytes
+    attempts: int  # counting this one
+
+
+def claim(session: Session, digest_ids: Sequence[int], now: datetime) -> list[Claimed]:
+    """Take for sending those of these digests that are still due; return the ones taken, in
+    the order asked.
+
+    One ``UPDATE ... WHERE id IN (...) AND state IN (retryable) ... RETURNING``: of two senders
+    racing, each digest goes to exactly one (PostgreSQL checks the condition again on a row
+    another transaction changed; SQLite writers take turns), and ``RETURNING`` says which
+    ones this sender won.
+    """
+    if not digest_ids:
+        return []
+    won = session.execute(
         update(Digest)
         .where(
-            Digest.id == digest_id,
+            Digest.id.in_(digest_ids),
             Digest.state.in_(RETRYABLE),
             or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now),
         )
         .values(state="sending", claimed_at=now, attempts=Digest.attempts + 1)
+        .returning(Digest.id, Digest.subscriber_id, Digest.subject, Digest.message, Digest.attempts)
         .execution_options(synchronize_session=False)
+    ).all()
+    if not won:
+        return []
+    addresses: dict[int, str] = {
+        subscriber_id: address
+        for subscriber_id, address in session.execute(
+            select(Subscriber.id, Subscriber.email).where(
+                Subscriber.id.in_({row.subscriber_id for row in won})
+            )
+        )
+    }
+    order = {digest_id: n for n, digest_id in enumerate(digest_ids)}
+    return [
+        Claimed(row.id, addresses[row.subscriber_id], row.subject, row.message, row.attempts)
+        for row in sorted(won, key=lambda row: order[row.id])
+    ]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the delivery of a claimed digest ended."""
+
+    digest_id: int
+    state: str  # sent, failed or undeliverable
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+_TABLE = Digest.__table__
+_MARK = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("digest_id"), _TABLE.c.state == "sending")
+    .values(
+        state=bindparam("outcome"),
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("retry_at"),
+        sent_at=func.coalesce(bindparam("sent_now", type_=_TABLE.c.sent_at.type), _TABLE.c.sent_at),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.get(Digest, digest_id, populate_existing=True)
+)
 
 
-def mark(
-    session: Session,
-    digest_id: int,
-    state: str,
-    now: datetime,
-    *,
-    error: str | None = None,
-    retry_at: datetime | None = None,
-) -> None:
-    """Record the outcome of a claimed digest's delivery."""
-    values: dict[str, object] = {"state": state, "last_error": error, "next_attempt_at": retry_at}
-    if state == "sent":
-        values["sent_at"] = now
+def mark(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Record the outcomes of claimed digests' deliveries, in one ``executemany``."""
+    if not outcomes:
+        return
     session.execute(
-        update(Digest)
-        .where(Digest.id == digest_id, Digest.state == "sending")
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        _MARK,
+        [
+            {
+                "digest_id": o.digest_id,
+                "outcome": o.state,
+                "error": o.error,
+                "retry_at": o.retry_at,
+                "sent_now": now if o.state == "sent" else None,
+            }
+            for o in outcomes
+        ],
     )
+
+
+def release(session: Session, digest_ids: Sequence[int]) -> None:
+    """Give back claimed digests that were never handed to the mail server: due again at
+    once, and this attempt not counted."""
+    if digest_ids:
+        session.execute(
+            update(Digest)
+            .where(Digest.id.in_(digest_ids), Digest.state == "sending")
+            .values(state="pending", attempts=Digest.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def flag_interrupted(session: Session, now: datetime, lease: timedelta) -> int:
@@ -196,8 +286,11 @@ def outbox(session: Session) -> list[tuple[Digest, str]]:
     return [(digest, email) for digest, email in rows]
 
 
-def get_digest(session: Session, digest_id: int) -> Digest | None:
-    return session.get(Digest, digest_id)
+def get_digest(session: Session, ref: str | int) -> Digest | None:
+    """The digest with this Message-ID (a string) or id (a number)."""
+    if isinstance(ref, int):
+        return session.get(Digest, ref)
+    return session.scalar(select(Digest).where(Digest.message_id == ref))
 
 
 def digest_papers(session: Session, digest_id: int) -> list[tuple[DigestPaper, Paper]]:

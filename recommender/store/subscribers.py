@@ -5,6 +5,7 @@ Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -113,17 +114,24 @@ def add_rating(
 
 def current_ratings(session: Session, subscriber_id: int) -> list[tuple[Rating, Paper]]:
     """Return each paper's latest rating (cleared ones left out), newest first."""
+    return current_ratings_of(session, [subscriber_id]).get(subscriber_id, [])
+
+
+def current_ratings_of(
+    session: Session, subscriber_ids: Sequence[int]
+) -> dict[int, list[tuple[Rating, Paper]]]:
+    """:func:`current_ratings` of many subscribers at once (those with none are left out)."""
     latest = (
         select(
             Rating.id,
             func.row_number()
             .over(
-                partition_by=Rating.paper_id,
+                partition_by=(Rating.subscriber_id, Rating.paper_id),
                 order_by=(Rating.rated_at.desc(), Rating.id.desc()),
             )
             .label("rank"),
         )
-        .where(Rating.subscriber_id == subscriber_id)
+        .where(Rating.subscriber_id.in_(subscriber_ids))
         .subquery()
     )
     rows = session.execute(
@@ -133,7 +141,10 @@ def current_ratings(session: Session, subscriber_id: int) -> list[tuple[Rating, 
         .where(Rating.vote != 0)
         .order_by(Rating.rated_at.desc(), Rating.id.desc())
     )
-    return [(rating, paper) for rating, paper in rows]
+    found: dict[int, list[tuple[Rating, Paper]]] = {}
+    for rating, paper in rows:
+        found.setdefault(rating.subscriber_id, []).append((rating, paper))
+    return found
 
 
 def rating_history(session: Session, subscriber_id: int) -> list[tuple[Rating, Paper]]:

@@ -8,7 +8,7 @@ and models is :mod:`recommender.model`'s business.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -82,14 +82,29 @@ def add_embeddings(session: Session, model: str, vectors: Mapping[str, bytes]) -
 
 def rating_count(session: Session, subscriber_id: int) -> int:
     """How many ratings the subscriber ever gave (clears included): a model's staleness mark."""
-    count = session.scalar(
-        select(func.count()).select_from(Rating).where(Rating.subscriber_id == subscriber_id)
+    return rating_counts(session, [subscriber_id]).get(subscriber_id, 0)
+
+
+def rating_counts(session: Session, subscriber_ids: Sequence[int]) -> dict[int, int]:
+    """:func:`rating_count` of many subscribers at once (those with none are left out)."""
+    rows = session.execute(
+        select(Rating.subscriber_id, func.count())
+        .where(Rating.subscriber_id.in_(subscriber_ids))
+        .group_by(Rating.subscriber_id)
     )
-    return int(count or 0)
+    return {subscriber_id: int(count) for subscriber_id, count in rows}
 
 
 def user_model(session: Session, subscriber_id: int) -> StoredUserModel | None:
     return session.get(StoredUserModel, subscriber_id)
+
+
+def user_models(session: Session, subscriber_ids: Sequence[int]) -> dict[int, StoredUserModel]:
+    """The stored models of many subscribers at once, by subscriber id."""
+    rows = session.scalars(
+        select(StoredUserModel).where(StoredUserModel.subscriber_id.in_(subscriber_ids))
+    )
+    return {stored.subscriber_id: stored for stored in rows}
 
 
 def save_user_model(

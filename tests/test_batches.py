@@ -1,0 +1,74 @@
+"""Many subscribers at once: digests composed in batches, by worker processes, exactly once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from recommender import digests
+from recommender.core import Recommender
+from tests.conftest import Clock
+from tests.mailserver import MailServer
+from tests.test_digest import mailing, readers  # noqa: F401 - the fixture, and a helper
+
+
+def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
+    mailing: Recommender,  # noqa: F811 - the fixture
+    mail_server: MailServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(digests, "BATCH", 2)  # six batches from eleven subscribers
+    addresses = readers(mailing, tmp_path, 10)
+    composed_seen: list[str] = []
+    report = mailing.send(workers=2, on_composed=lambda c: composed_seen.append(c.email))
+    assert sorted(c.status for c in report.composed) == ["recorded"] * 11
+    assert composed_seen == [c.email for c in report.composed]  # in the subscribers' order
+    assert sorted(d.state for d in report.delivered) == ["sent"] * 11
+    received = sorted(r.rcpt_tos[0] for r in mail_server.received)
+    assert set(addresses) < set(received) and len(received) == 11
+    again = mailing.send(workers=2)
+    assert {c.status for c in again.composed} == {"nothing new"}
+    assert again.delivered == []
+    assert len(mail_server.received) == 11
+
+
+def test_two_senders_composing_the_same_batches_record_each_digest_once(
+    mailing: Recommender,  # noqa: F811 - the fixture
+    mail_server: MailServer,
+    clock: Clock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(digests, "BATCH", 3)
+    readers(mailing, tmp_path, 10)
+    barrier = threading.Barrier(2, timeout=120)
+    outcomes: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def composer() -> None:
+        try:
+            with Recommender(mailing.settings, clock=clock) as app:  # its own connections
+                app.init()
+                barrier.wait()
+                outcomes.append([c.status for c in app.compose(workers=1)])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=composer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    statuses = outcomes[0] + outcomes[1]
+    assert statuses.count("recorded") == 11
+    assert set(statuses) <= {"recorded", "nothing new", "already recorded"}
+    sent = mailing.send(workers=1)
+    assert {c.status for c in sent.composed} == {"nothing new"}
+    assert sorted(d.state for d in sent.delivered) == ["sent"] * 11
+    assert sorted(r.rcpt_tos[0] for r in mail_server.received) == sorted(
+        {r.rcpt_tos[0] for r in mail_server.received}
+    )
