@@ -162,7 +162,7 @@ class PoolVectors:
         ):
             self._all = np.asarray((self._matrix @ self._matrix.T).todense(), dtype=np.float32)
         if self._all is not None:
-            return self._all[np.ix_(rows, rows)]
+            return self._all[rows][:, rows]  # twice as fast as np.ix_
         part = self._matrix[list(rows)]
         return np.asarray((part @ part.T).todense())
 

@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -77,8 +77,6 @@ STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP_WORDS
 _TEX_COMMAND = re.compile(r"\\[A-Za-z]+\s*|\\.")
 _BRACES = re.compile(r"[{}]")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?|[0-9]+[A-Za-z][A-Za-z0-9]*")
-# Two tokens form a phrase only if just spaces or a hyphen separate them in the text.
-_PHRASE_GAP = re.compile(r"^[ \-]+$")
 
 
 class FeatureSpaceMismatch(ValueError):
@@ -92,8 +90,7 @@ def clean_text(text: str) -> str:
     return " ".join(text.split())
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     """A word or phrase as it occurs in a paper: ``key`` is the feature, ``text`` the surface."""
 
     key: str
@@ -108,28 +105,29 @@ def paper_terms(title: str, abstract: str = "") -> list[Term]:
     every phrase really occurs in the (cleaned) title or abstract.
     """
     out: list[Term] = []
+    stop_words = STOP_WORDS
+    gap = _GAP.fullmatch
     for part in (title, abstract):
         if not part:
             continue
         text = clean_text(part)
-        prev: re.Match[str] | None = None
+        previous: str | None = None
+        previous_start = previous_end = 0
         for m in _TOKEN.finditer(text):
-            word = m.group(0).lower().replace("’", "'")
-            if len(word) < 2 or word in STOP_WORDS:
-                prev = None
+            surface = m.group(0)
+            word = surface.lower().replace("’", "'")
+            if len(word) < 2 or word in stop_words:
+                previous = None
                 continue
-            out.append(Term(word, m.group(0)))
-            if prev is not None and _PHRASE_GAP.match(text[prev.end() : m.start()]):
-                out.append(
-                    Term(
-                        prev.group(0).lower().replace("’", "'") + " " + word,
-                        text[prev.start() : m.end()],
-                    )
-                )
-            prev = m
+            out.append(Term(word, surface))
+            start = m.start()
+            if previous is not None and gap(text, previous_end, start):
+                out.append(Term(previous + " " + word, text[previous_start : m.end()]))
+            previous, previous_start, previous_end = word, start, m.end()
     return out
 
 
+# Two tokens form a phrase only if just spaces or a hyphen separate them in the text.
 _GAP = re.compile(r"[ \-]+")
 
 
