@@ -49,6 +49,16 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> dict[str, float]:
+    """CPU time (user and system) of this process, and of its finished children (workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "self": own.ru_utime + own.ru_stime,
+        "workers": children.ru_utime + children.ru_stime,
+    }
+
+
 def add_subscribers(app: Recommender, count: int, seed: int) -> None:
     rng = random.Random(seed)
     now = app.clock()
@@ -132,8 +142,10 @@ def main() -> int:
                 if not first_sent:
                     first_sent.append(time.perf_counter())
 
+            cpu = _cpu_seconds()
             report = app.send(workers=args.workers, on_delivered=on_delivered)
             end = time.perf_counter()
+            cpu = {key: round(value - cpu[key], 1) for key, value in _cpu_seconds().items()}
             if profiler is not None:
                 profiler.disable()
             sent = sum(1 for d in report.delivered if d.state == "sent")
@@ -144,6 +156,8 @@ def main() -> int:
                 received=sink.accepted()[0],
                 first_sent_s=round(first_sent[0] - start, 2) if first_sent else None,
                 total_s=round(end - start, 2),
+                cpu_s=cpu["self"],  # this process: composing (without workers) and delivering
+                workers_cpu_s=cpu["workers"],
                 digests_per_s=round(sent / (end - start), 1),
                 peak_rss_mb=round(peak_mb(), 1),
                 worker_peak_rss_mb=round(

@@ -54,6 +54,7 @@ Evaluation (:func:`cross_validate`)
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -509,20 +510,10 @@ def explain_many(
         raise ValueError(f"{len(texts)} texts but {len(rows)} rows")
     if values is None:
         values = [float(v) for v in score(model, vectors[list(rows)])]
-    words = vectors.words
-    if not words.has_sorted_indices:
-        words.sort_indices()  # in place; the same matrix, columns in order in each row
-    w_words = model.weights[space.embedding_dim :]
-    terms = [
-        _top_terms(
-            _term_layout(title, abstract, space.tokenizer, space.n_words),
-            words.indices[words.indptr[row] : words.indptr[row + 1]],
-            words.data[words.indptr[row] : words.indptr[row + 1]],
-            w_words,
-            n_terms,
-        )
-        for row, (title, abstract) in zip(rows, texts, strict=True)
+    layouts = [
+        _term_layout(title, abstract, space.tokenizer, space.n_words) for title, abstract in texts
     ]
+    terms = _top_terms(layouts, vectors.words, rows, model.weights[space.embedding_dim :], n_terms)
     if rated is None or len(rated.ids) == 0:
         similar: list[tuple[Any, str | None, float | None]] = [(None, None, None)] * len(rows)
     else:
@@ -534,36 +525,51 @@ def explain_many(
 
 
 def _top_terms(
-    layout: tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None,
-    columns: np.ndarray,
-    data: np.ndarray,
+    layouts: Sequence[tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None],
+    words: Any,
+    rows: Sequence[int],
     w_words: np.ndarray,
     n_terms: int,
-) -> tuple[list[str], list[float]]:
-    """The paper's terms that add most to its score (``columns``, ``data``: its word vector,
-    sorted by column), strongest first, each with its share of the score."""
-    chosen: list[str] = []
-    chosen_keys: list[str] = []
-    contribs: list[float] = []
-    if layout is None or not len(columns):
-        return chosen, contribs
-    keys, surface, owners, cols, share = layout
-    at = np.minimum(np.searchsorted(columns, cols), len(columns) - 1)
-    row = np.where(columns[at] == cols, data[at], 0.0)
-    contrib = np.bincount(owners, w_words[cols] * row * share, minlength=len(keys))
-    for i in np.argsort(-contrib, kind="stable"):
-        if contrib[i] <= 0 or len(chosen) >= n_terms:
-            break
-        key = keys[i]
-        # skip a word already shown inside a phrase, and a phrase whose words are shown
-        if any(" " in c and key in c.split(" ") for c in chosen_keys):
-            continue
-        if " " in key and all(part in chosen_keys for part in key.split(" ")):
-            continue
-        chosen.append(surface[key])
-        chosen_keys.append(key)
-        contribs.append(float(contrib[i]))
-    return chosen, contribs
+) -> list[tuple[list[str], list[float]]]:
+    """For each paper (its term layout, its word vector at ``rows`` of ``words``), the terms
+    that add most to its score, strongest first, each with its share of the score.
+
+    Computed for all the papers at once: their terms' contributions in one weighted count, and
+    ordered in one sort (by paper, then by contribution).
+    """
+    present = [(n, layout) for n, layout in enumerate(layouts) if layout is not None]
+    out: list[tuple[list[str], list[float]]] = [([], []) for _ in layouts]
+    if not present:
+        return out
+    sizes = [len(layout[0]) for _, layout in present]
+    starts = [0, *itertools.accumulate(sizes)]
+    owners = np.concatenate(
+        [layout[2] + start for (_, layout), start in zip(present, starts[:-1], strict=True)]
+    )
+    cols = np.concatenate([layout[3] for _, layout in present])
+    share = np.concatenate([layout[4] for _, layout in present])
+    paper_rows = np.repeat([rows[n] for n, _ in present], [len(layout[3]) for _, layout in present])
+    values = np.asarray(words[paper_rows, cols]).ravel()
+    contrib = np.bincount(owners, w_words[cols] * values * share, minlength=starts[-1])
+    paper_of = np.repeat(np.arange(len(present)), sizes)
+    order = np.lexsort((-contrib, paper_of)).tolist()
+    contrib_list = contrib.tolist()
+    for k, (n, (keys, surface, *_)) in enumerate(present):
+        chosen, chosen_keys, contribs = out[n][0], [], out[n][1]
+        for i in order[starts[k] : starts[k + 1]]:
+            value = contrib_list[i]
+            if value <= 0 or len(chosen) >= n_terms:
+                break
+            key = keys[i - starts[k]]
+            # skip a word already shown inside a phrase, and a phrase whose words are shown
+            if any(" " in c and key in c.split(" ") for c in chosen_keys):
+                continue
+            if " " in key and all(part in chosen_keys for part in key.split(" ")):
+                continue
+            chosen.append(surface[key])
+            chosen_keys.append(key)
+            contribs.append(value)
+    return out
 
 
 def _most_similar(
