@@ -8,6 +8,8 @@ block, as mail clients expect). No remote images, no scripts. Sending is
 
 from __future__ import annotations
 
+import functools
+import textwrap
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +21,9 @@ import jinja2
 # A trimmed abstract keeps at most this many characters, cut at a word boundary.
 ABSTRACT_CHARS = 420
 LINK_LABELS = {"code": "Code", "project": "Project page", "video": "Video"}
+# A day's papers are shown to many subscribers: their trimmed and wrapped abstracts and safe
+# links are kept for this many distinct values of each.
+CACHE_SIZE = 8192
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class RenderedDigest:
     text: str
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def trim(text: str, limit: int) -> str:
     """``text`` cut at the last word boundary before ``limit`` characters, with an ellipsis."""
     text = " ".join(text.split())
@@ -90,6 +96,7 @@ def trim(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def safe_url(url: str) -> str | None:
     """A link from a dump made safe to put in an email: http(s) only, odd characters
     percent-encoded (so no quote or angle bracket survives); ``None`` if it is no web link."""
@@ -102,6 +109,32 @@ def safe_url(url: str) -> str | None:
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace and control characters made one space."""
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def wrap(text: str, width: int) -> str:
+    """``text`` wrapped to ``width`` columns as Jinja's ``wordwrap`` filter wraps it: each line
+    a paragraph, long words broken, breaks after hyphens too; lines joined with LF."""
+    return "\n".join(_wrap_paragraph(line, width) for line in text.splitlines())
+
+
+def _wrap_paragraph(line: str, width: int) -> str:
+    words = line.split(" ")
+    if "-" in line or line.split() != words or max(map(len, words)) > width:
+        return "\n".join(
+            textwrap.wrap(line, width=width, expand_tabs=False, replace_whitespace=False)
+        )
+    # Words that fit, one space between them, no other whitespace, no hyphen: textwrap's
+    # result is plain greedy filling, many times cheaper done here.
+    lines, current = [], words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) <= width:
+            current += " " + word
+        else:
+            lines.append(current)
+            current = word
+    lines.append(current)
+    return "\n".join(lines)
 
 
 class Templates:
@@ -117,6 +150,7 @@ class Templates:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        self.env.filters["wrap"] = wrap
         self.inliner = css_inline.CSSInliner(
             keep_style_tags=True, keep_at_rules=True, load_remote_stylesheets=False
         )
