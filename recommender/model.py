@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommender.embeddings import (
     DEFAULT_MODEL,
@@ -526,7 +527,7 @@ def explain_many(
 
 def _top_terms(
     layouts: Sequence[tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None],
-    words: Any,
+    words: sp.csr_matrix,
     rows: Sequence[int],
     w_words: np.ndarray,
     n_terms: int,
@@ -548,8 +549,15 @@ def _top_terms(
     )
     cols = np.concatenate([layout[3] for _, layout in present])
     share = np.concatenate([layout[4] for _, layout in present])
-    paper_rows = np.repeat([rows[n] for n, _ in present], [len(layout[3]) for _, layout in present])
-    values = np.asarray(words[paper_rows, cols]).ravel()
+    # each paper's vector at its terms' columns, read through one dense scratch row
+    scratch = np.zeros(words.shape[1], dtype=words.dtype)
+    parts = []
+    for n, layout in present:
+        lo, hi = words.indptr[rows[n]], words.indptr[rows[n] + 1]
+        scratch[words.indices[lo:hi]] = words.data[lo:hi]
+        parts.append(scratch[layout[3]])
+        scratch[words.indices[lo:hi]] = 0
+    values = np.concatenate(parts)
     contrib = np.bincount(owners, w_words[cols] * values * share, minlength=starts[-1])
     paper_of = np.repeat(np.arange(len(present)), sizes)
     order = np.lexsort((-contrib, paper_of)).tolist()
