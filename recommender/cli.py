@@ -21,7 +21,15 @@ from tqdm import tqdm
 
 from recommender import dumps, mailer, ratings_io, resources
 from recommender.config import ConfigError, Settings
-from recommender.core import FileOutcome, IngestReport, PaperInfo, PaperQuery, Recommender
+from recommender.core import (
+    ComposeOutcome,
+    DeliveryOutcome,
+    FileOutcome,
+    IngestReport,
+    PaperInfo,
+    PaperQuery,
+    Recommender,
+)
 from recommender.embeddings import EmbeddingsUnavailable
 from recommender.profiles import ProfileError
 from recommender.ratings_io import RatingsFileError
@@ -403,25 +411,31 @@ def _send(state: AppContext, user: str | None, *, dry_run: bool = False) -> bool
         app.prepare(on_start=progress.start, on_progress=progress.advance)
     finally:
         progress.close()
-    composed = app.compose(user, dry_run=dry_run)
-    for c in composed:
+
+    def said_composed(c: ComposeOutcome) -> None:
         detail = f": {c.subject}" if c.subject else ""
         verb = "would send" if dry_run and c.status == "recorded" else c.status
         click.echo(f"{c.email}: {verb}{detail}")
+
     if dry_run:
+        app.compose(user, dry_run=True, on_subscriber=said_composed)
         return True
-    delivered = app.deliver(user)
-    ok = True
-    for d in delivered:
+    failed: list[DeliveryOutcome] = []
+
+    def said_delivered(d: DeliveryOutcome) -> None:
         if d.state == "sent":
             click.echo(f"Sent to {d.email}: {d.where}")
-        elif d.state == "failed":
-            ok = False
+            return
+        failed.append(d)
+        if d.state == "failed":
             when = d.retry_at.strftime("%Y-%m-%d %H:%M UTC") if d.retry_at else "later"
             click.echo(f"Not sent to {d.email} (will retry at {when}): {d.error}", err=True)
         else:
-            ok = False
             click.echo(f"Undeliverable to {d.email}: {d.error}", err=True)
+
+    # each batch is delivered as soon as it is recorded, while the next ones are composed
+    report = app.send(user, on_composed=said_composed, on_delivered=said_delivered)
+    composed, delivered, ok = report.composed, report.delivered, not failed
     transport = app.delivery_transport()
     if isinstance(transport, mailer.FileTransport) and delivered:
         click.echo(f"No SMTP server is set, so digests were written to {transport.folder}")
@@ -757,7 +771,9 @@ def send(state: AppContext, user: str | None, dry_run: bool) -> None:
     Every digest is recorded before it goes to the mail server, and a paper goes to a
     subscriber once only, so running this twice sends nothing new. Without SMTP settings
     (RECOMMENDER_SMTP_HOST, ...) digests are written as files, and the folder is named.
-    Failed deliveries are retried by later runs, with growing delays.
+    Failed deliveries are retried by later runs, with growing delays. With many subscribers,
+    one process per CPU composes the digests, 200 subscribers at a time, and each batch is
+    sent as soon as it is recorded.
 
     \b
     Examples:

@@ -134,7 +134,9 @@ class PaperPool:
         kept = self._vectors.get(space.id)
         if kept is None:
             kept = PoolVectors(ranker.paper_vectors(session, space, self.papers))
-            self._vectors = {space.id: kept}
+            # in place: the pools narrowed from this one without losing a paper share it
+            self._vectors.clear()
+            self._vectors[space.id] = kept
         return kept
 
 

@@ -72,3 +72,19 @@ def test_two_senders_composing_the_same_batches_record_each_digest_once(
     assert sorted(r.rcpt_tos[0] for r in mail_server.received) == sorted(
         {r.rcpt_tos[0] for r in mail_server.received}
     )
+
+
+def test_a_pool_narrowed_without_losing_a_paper_keeps_its_vectors_and_similarities(
+    mailing: Recommender,  # noqa: F811 - the fixture
+) -> None:
+    now = mailing.clock()
+    space = mailing._space()
+    with mailing._session() as session:
+        pool = digests.PaperPool(session, now - digests.FIRST_DIGEST_LOOKBACK)
+        # the batches of a worker, the jobs of the service: each narrows the kept pool
+        vectors = pool.narrowed(pool.since).vectors(mailing.ranker, session, space)
+        assert pool.narrowed(pool.since).vectors(mailing.ranker, session, space) is vectors
+        assert pool.vectors(mailing.ranker, session, space) is vectors
+        later = pool.narrowed(max(p.first_seen_at for p in pool.papers))  # every paper gone
+        assert later.papers == []
+        assert later.vectors(mailing.ranker, session, space) is not vectors
