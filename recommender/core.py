@@ -814,10 +814,11 @@ class Recommender:
         slot: str | None,
         dry_run: bool,
     ) -> list[ComposeOutcome] | None:
-        """Compose and record the digests of ``targets`` (id, address) in one transaction.
+        """Compose the digests of ``targets`` (id, address) and record them in one transaction.
 
-        ``None`` when another sender recorded one of several digests first (the transaction
-        rolled back); for one subscriber, that is its outcome.
+        ``None`` when another sender recorded one of several digests first (the recording
+        rolled back), or when SQLite refused a write made while reading; for one subscriber,
+        another sender's digest is its outcome.
         """
         from recommender import digests
 
