@@ -7,10 +7,12 @@ well; each test gets a schema of its own there, dropped afterwards.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -20,6 +22,8 @@ from sqlalchemy.pool import NullPool
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.store.database import normalize_url
+
+T = TypeVar("T")
 
 pytest_plugins = ["tests.mailserver"]
 
@@ -96,3 +100,27 @@ def shared_dumps() -> list[Path]:
     if not files:
         pytest.skip("the real dumps (../shared/dumps) are not here")
     return files
+
+
+def at_once(work: Callable[[Callable[[], None]], T], count: int = 2) -> list[T]:
+    """Run ``work`` in ``count`` threads, each calling the ``ready`` it is given once it has
+    opened what it needs; they go on together from there. Their results, or the first error."""
+    barrier = threading.Barrier(count, timeout=120)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(work(barrier.wait))
+        except BaseException as exc:  # noqa: BLE001 - raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+    assert len(results) == count, "a thread did not finish in time"
+    return results

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from recommender import digests
 from recommender.core import Recommender
-from tests.conftest import Clock
+from tests.conftest import Clock, at_once
 from tests.mailserver import MailServer
 from tests.test_digest import mailing, readers  # noqa: F401 - the fixture, and a helper
 
@@ -44,25 +44,14 @@ def test_two_senders_composing_the_same_batches_record_each_digest_once(
 ) -> None:
     monkeypatch.setattr(digests, "BATCH", 3)
     readers(mailing, tmp_path, 10)
-    barrier = threading.Barrier(2, timeout=120)
-    outcomes: list[list[str]] = []
-    errors: list[BaseException] = []
 
-    def composer() -> None:
-        try:
-            with Recommender(mailing.settings, clock=clock) as app:  # its own connections
-                app.init()
-                barrier.wait()
-                outcomes.append([c.status for c in app.compose(workers=1)])
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    def composer(ready: Callable[[], None]) -> list[str]:
+        with Recommender(mailing.settings, clock=clock) as app:  # its own connections
+            app.init()
+            ready()
+            return [c.status for c in app.compose(workers=1)]
 
-    threads = [threading.Thread(target=composer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    outcomes = at_once(composer)
     statuses = outcomes[0] + outcomes[1]
     assert statuses.count("recorded") == 11
     assert set(statuses) <= {"recorded", "nothing new", "already recorded"}

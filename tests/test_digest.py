@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from email.message import EmailMessage
@@ -26,7 +25,7 @@ from recommender.mailer import (
 )
 from recommender.message import POLICY
 from recommender.store import papers as paper_store
-from tests.conftest import Clock
+from tests.conftest import Clock, at_once
 from tests.mailserver import LOGIN, MailServer
 from tests.test_cli import run
 from tests.test_ranking import EMAIL, TOPICS, profile, topical_dump
@@ -442,25 +441,14 @@ def test_two_senders_delivering_many_digests_send_each_one_once(
     readers(mailing, tmp_path, 10)
     composed = mailing.compose()
     assert [c.status for c in composed] == ["recorded"] * 11
-    barrier = threading.Barrier(2, timeout=120)
-    delivered: list[list[str]] = []
-    errors: list[BaseException] = []
 
-    def sender() -> None:
-        try:
-            with Recommender(mailing.settings, clock=clock) as app:  # its own connections
-                app.init()
-                barrier.wait()
-                delivered.append([d.state for d in app.deliver()])
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    def sender(ready: Callable[[], None]) -> list[str]:
+        with Recommender(mailing.settings, clock=clock) as app:  # its own connections
+            app.init()
+            ready()
+            return [d.state for d in app.deliver()]
 
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    delivered = at_once(sender)
     assert sorted(delivered[0] + delivered[1]) == ["sent"] * 11
     ids = [r.message["Message-ID"] for r in mail_server.received]
     assert len(ids) == len(set(ids)) == 11

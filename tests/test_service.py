@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -20,7 +19,7 @@ from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.service import Service
 from tests.builders import Entry, dump_text
-from tests.conftest import Clock
+from tests.conftest import Clock, at_once
 from tests.mailserver import MailServer, free_port
 from tests.test_digest import hrefs, parts
 from tests.test_ranking import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
@@ -211,24 +210,14 @@ def test_two_senders_on_one_database_send_a_scheduled_digest_once(
         setup.subscribe(profile(tmp_path))
         setup.init()
     slot = jobs.scheduled_slot("daily 07:30", "UTC", clock())
-    barrier = threading.Barrier(2, timeout=120)
-    errors: list[BaseException] = []
 
-    def sender() -> None:
-        try:
-            with Recommender(configured, clock=clock) as app:  # its own engine and connections
-                app.prepare()
-                barrier.wait()
-                app.send_scheduled(EMAIL, slot)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    def sender(ready: Callable[[], None]) -> None:
+        with Recommender(configured, clock=clock) as app:  # its own engine and connections
+            app.prepare()
+            ready()
+            app.send_scheduled(EMAIL, slot)
 
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    at_once(sender)
     assert len(mail_server.received) == 1
     with Recommender(configured, clock=clock) as app:
         assert app.outbox() == []

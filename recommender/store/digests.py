@@ -293,16 +293,6 @@ def get_digest(session: Session, ref: str | int) -> Digest | None:
     return session.scalar(select(Digest).where(Digest.message_id == ref))
 
 
-def digest_papers(session: Session, digest_id: int) -> list[tuple[DigestPaper, Paper]]:
-    rows = session.execute(
-        select(DigestPaper, Paper)
-        .join(Paper, Paper.id == DigestPaper.paper_id)
-        .where(DigestPaper.digest_id == digest_id)
-        .order_by(DigestPaper.position)
-    )
-    return [(line, paper) for line, paper in rows]
-
-
 def count_by_state(session: Session) -> dict[str, int]:
     rows = session.execute(select(Digest.state, func.count()).group_by(Digest.state))
     return {state: int(n) for state, n in rows}
