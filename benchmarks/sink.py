@@ -7,6 +7,7 @@ count and the time of the last accepted message to a file.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -47,6 +48,14 @@ class Sink:
 
     def __exit__(self, *_exc: object) -> None:
         self.process.communicate(b"", timeout=10)
+
+    def cpu_seconds(self) -> float | None:
+        """The CPU time the server has used so far (Linux only: ``None`` elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
     def accepted(self) -> tuple[int, float]:
         """How many messages were accepted, and when the last one was (Unix time)."""
