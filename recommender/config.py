@@ -42,6 +42,8 @@ class Settings:
     """``none``, ``starttls`` or ``tls`` (implicit TLS)."""
     smtp_user: str = ""
     smtp_password: str = ""
+    smtp_connections: int = 2
+    """How many connections to the SMTP server a run delivers over at once (1 to 16)."""
     secret: str = ""
     """Key that signs links in emails; by default generated at ``init`` into ``home/secret``."""
     outbox_dir: Path | None = None
@@ -120,6 +122,14 @@ def _convert(name: str, value: object) -> object:
         if not 0 <= port <= 65535:
             raise ConfigError(f"{where}: {port} is not a port number (0-65535)")
         return port
+    if name == "smtp_connections":
+        try:
+            connections = int(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not a number of connections") from None
+        if not 1 <= connections <= 16:
+            raise ConfigError(f"{where}: {connections}; use 1 to 16 connections")
+        return connections
     if name == "inbox_poll_seconds":
         try:
             seconds = int(str(value))

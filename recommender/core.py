@@ -11,6 +11,8 @@ import email as email_parser
 import itertools
 import multiprocessing
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -748,21 +750,32 @@ class Recommender:
         if workers is None:
             workers = (os.cpu_count() or 1) if len(batches) >= WORKERS_FROM else 1
         workers = max(1, min(workers, len(batches)))
+        pool, space = self._paper_pool(now), self._space()  # embeds what workers would each
         if workers == 1:
-            pool, space = self._paper_pool(now), self._space()
             for batch in batches:
                 yield self._compose_targets(batch, pool, space, now, slot, dry_run)
             return
-        self._paper_pool(now)  # embeds what the workers would otherwise embed each
+        method = worker_start_method()
+        if method == "fork":
+            # what every worker needs is computed once, here, and inherited
+            with self._reading_sessions() as session:
+                pool.prepare(self.ranker, session, space)
+            initializer, initargs = _adopt_worker, (self,)
+        else:
+            initializer, initargs = _start_worker, (self.settings, now)
         executor = ProcessPoolExecutor(
             workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self.settings, now),
+            mp_context=multiprocessing.get_context(method),
+            initializer=initializer,
+            initargs=initargs,
         )
         try:
             yield from executor.map(
-                _compose_in_worker, batches, itertools.repeat(slot), itertools.repeat(dry_run)
+                _compose_in_worker,
+                batches,
+                itertools.repeat(now),
+                itertools.repeat(slot),
+                itertools.repeat(dry_run),
             )
         finally:
             executor.shutdown(cancel_futures=True)
@@ -937,8 +950,10 @@ class Recommender:
         ``sending``, and after :data:`SENDING_LEASE` it is flagged ``unconfirmed`` instead of
         being sent again. A sender stopped by an exception records what it knows first: the
         outcomes so far, and the digests it never handed over go back to be sent next time.
+
+        Over SMTP the chunks are shared by ``smtp_connections`` connections, each in a thread
+        of its own: one connection spends most of its time waiting for the server's replies.
         """
-        transport = self.delivery_transport()
         now = self.clock()
         with self._session() as session, session.begin():
             digest_store.flag_interrupted(session, now, SENDING_LEASE)
@@ -946,15 +961,75 @@ class Recommender:
                 subscriber_store.get_subscriber(session, email).id if email is not None else None
             )
             due = digest_store.due_ids(session, now, subscriber_id)
+        chunks = [
+            due[start : start + DELIVERY_CHUNK] for start in range(0, len(due), DELIVERY_CHUNK)
+        ]
+        transport = self.delivery_transport()
+        lanes = 1
+        if self.transport is None and isinstance(transport, mailer.SmtpTransport):
+            lanes = max(1, min(self.settings.smtp_connections, len(chunks)))
+        if lanes == 1:
+            done = self._deliver_lane(transport, chunks, threading.Event())
+        else:
+            done = self._deliver_lanes([chunks[n::lanes] for n in range(lanes)])
         outcomes = []
-        batch = getattr(transport, "batch", None)
-        with batch() if batch is not None else contextlib.nullcontext():
-            for start in range(0, len(due), DELIVERY_CHUNK):
-                for outcome in self._deliver_chunk(transport, due[start : start + DELIVERY_CHUNK]):
+        with contextlib.closing(done):  # on an error here, the lanes stop before going on
+            for chunk_outcomes in done:
+                for outcome in chunk_outcomes:
                     outcomes.append(outcome)
                     if on_digest is not None:
                         on_digest(outcome)
         return outcomes
+
+    def _deliver_lanes(self, lanes: list[list[list[int]]]) -> Iterator[list[DeliveryOutcome]]:
+        """Deliver each lane's chunks over a connection of its own, in a thread of its own;
+        yield each chunk's outcomes here, as they come. After an error in one lane (or here)
+        the others finish the chunk they are in, and the first error is raised."""
+        results: queue.SimpleQueue[list[DeliveryOutcome] | BaseException | None]
+        results = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def run(chunks: list[list[int]]) -> None:
+            try:
+                for done in self._deliver_lane(self.delivery_transport(), chunks, stop):
+                    results.put(done)
+            except BaseException as exc:  # handed to the caller's thread
+                stop.set()
+                results.put(exc)
+            finally:
+                results.put(None)
+
+        threads = [threading.Thread(target=run, args=(lane,), daemon=True) for lane in lanes]
+        for thread in threads:
+            thread.start()
+        error: BaseException | None = None
+        try:
+            running = len(threads)
+            while running:
+                item = results.get()
+                if item is None:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    error = error or item
+                else:
+                    yield item
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        if error is not None:
+            raise error
+
+    def _deliver_lane(
+        self, transport: mailer.Transport, chunks: list[list[int]], stop: threading.Event
+    ) -> Iterator[list[DeliveryOutcome]]:
+        """Deliver ``chunks`` one after another over ``transport`` (one connection)."""
+        batch = getattr(transport, "batch", None)
+        with batch() if batch is not None else contextlib.nullcontext():
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                yield self._deliver_chunk(transport, chunk)
 
     def _deliver_chunk(
         self, transport: mailer.Transport, digest_ids: list[int]
@@ -1145,22 +1220,42 @@ class Recommender:
 
 # Composing uses worker processes from this many batches of subscribers on.
 WORKERS_FROM = 4
+# How worker processes start: "fork" (they inherit the parent's pool of papers, vectors and
+# explanation layouts, and skip the imports) or "spawn" (each starts afresh). ``None``: fork
+# where the platform has it and this process runs no other thread, since a thread may hold a
+# lock at the moment of the fork; spawn otherwise.
+WORKER_START_METHOD: str | None = None
 
 _worker: Recommender | None = None
 
 
+def worker_start_method() -> str:
+    """How composing worker processes start now (see :data:`WORKER_START_METHOD`)."""
+    if WORKER_START_METHOD is not None:
+        return WORKER_START_METHOD
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def _start_worker(settings: Settings, now: datetime) -> None:
-    """A composing worker process: its own facade over the same database, at ``now``."""
+    """A spawned composing worker: its own facade over the same database, at ``now``."""
     global _worker
     _worker = Recommender(settings, clock=lambda: now)
 
 
+def _adopt_worker(parent: Recommender) -> None:
+    """A forked composing worker: the parent's facade, with connections of its own."""
+    global _worker
+    parent.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    _worker = parent
+
+
 def _compose_in_worker(
-    targets: list[tuple[int, str]], slot: str | None, dry_run: bool
+    targets: list[tuple[int, str]], now: datetime, slot: str | None, dry_run: bool
 ) -> list[ComposeOutcome]:
     app = _worker
     assert app is not None, "not a composing worker"
-    now = app.clock()
     return app._compose_targets(targets, app._paper_pool(now), app._space(), now, slot, dry_run)
 
 

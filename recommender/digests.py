@@ -125,6 +125,13 @@ class PaperPool:
         pool._set(self.state, since, self.papers[start:], self._vectors if start == 0 else {})
         return pool
 
+    def prepare(self, ranker: Ranker, session: Session, space: model.FeatureSpace) -> None:
+        """Compute now what composing digests from this pool computes as it goes: the pool's
+        vectors, the similarity of every pair, each paper's term layout for explanations.
+        (Worker processes forked after this share them.)"""
+        self.vectors(ranker, session, space).similarities()
+        model.prepare_explanations(space, [(p.title, p.abstract) for p in self.papers])
+
     def arrived_after(self, since: datetime) -> int:
         """The row of the first paper that arrived after ``since``."""
         return bisect.bisect_right(self.arrivals, since)
@@ -154,15 +161,17 @@ class PoolVectors:
         self._all: np.ndarray | None = None
         self._asked = 0
 
+    def similarities(self) -> np.ndarray | None:
+        """The similarities of every pair in the pool (``None`` if the pool is too large)."""
+        if self._all is None and len(self.vectors) <= SIMILARITY_MAX_PAPERS:
+            self._all = np.asarray((self._matrix @ self._matrix.T).todense(), dtype=np.float32)
+        return self._all
+
     def similarity(self, rows: Sequence[int]) -> np.ndarray:
         """The cosine similarities of the papers at ``rows``, pair by pair."""
         self._asked += 1
-        if (
-            self._all is None
-            and self._asked > SIMILARITY_AFTER
-            and len(self.vectors) <= SIMILARITY_MAX_PAPERS
-        ):
-            self._all = np.asarray((self._matrix @ self._matrix.T).todense(), dtype=np.float32)
+        if self._asked > SIMILARITY_AFTER:
+            self.similarities()
         if self._all is not None:
             return self._all[rows][:, rows]  # twice as fast as np.ix_
         part = self._matrix[list(rows)]

@@ -56,7 +56,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +75,7 @@ from recommender.features import (
     FeatureSpaceMismatch,
     PaperVectors,
     feature_columns,
-    paper_terms,
+    paper_term_texts,
 )
 
 __all__ = [
@@ -438,7 +438,11 @@ def score(
 # explanations
 
 
-@functools.lru_cache(maxsize=8192)
+# Term layouts kept per process: more than a day's papers.
+TERM_LAYOUTS_KEPT = 8192
+
+
+@functools.lru_cache(maxsize=TERM_LAYOUTS_KEPT)
 def _term_layout(
     title: str, abstract: str, tokenizer: str, n_words: int
 ) -> tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None:
@@ -448,13 +452,11 @@ def _term_layout(
     A word's share is that of its own column and of its character grams'; terms of the paper
     that feed one column (a gram of two words, a hash collision) split it equally.
     """
-    terms = paper_terms(title, abstract)
-    if not terms:
+    all_keys, texts = paper_term_texts(title, abstract)
+    if not all_keys:
         return None
-    keys = list(dict.fromkeys(t.key for t in terms))
-    surface: dict[str, str] = {}
-    for t in terms:
-        surface.setdefault(t.key, t.text)
+    keys = list(dict.fromkeys(all_keys))
+    surface = dict(zip(reversed(all_keys), reversed(texts), strict=True))  # first occurrences
     owners, cols = feature_columns(keys, tokenizer, n_words)
     _, inverse, n_share = np.unique(cols, return_inverse=True, return_counts=True)
     for array in (owners, cols):
@@ -462,6 +464,13 @@ def _term_layout(
     share = 1.0 / n_share[inverse]
     share.setflags(write=False)
     return keys, surface, owners, cols, share
+
+
+def prepare_explanations(space: FeatureSpace, texts: Iterable[tuple[str, str]]) -> None:
+    """Compute the term layouts of papers (title, abstract) that :func:`explain_many` will
+    need, ahead of time; they are kept per process (up to :data:`TERM_LAYOUTS_KEPT`)."""
+    for title, abstract in itertools.islice(texts, TERM_LAYOUTS_KEPT):
+        _term_layout(title, abstract, space.tokenizer, space.n_words)
 
 
 def explain(

@@ -25,6 +25,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    peer: tuple[str, int] | None = None  # the client's end of the connection it came over
 
     @property
     def message(self) -> EmailMessage:
@@ -47,7 +48,12 @@ class Inbox:
         if self.refusals:
             return self.refusals.pop(0)
         self.received.append(
-            Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                bytes(envelope.content),
+                tuple(session.peer) if session.peer else None,
+            )
         )
         return "250 Message accepted for delivery"
 

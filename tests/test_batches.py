@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from recommender import digests
-from recommender.core import Recommender
+from recommender import core, digests
+from recommender.config import Settings
+from recommender.core import DeliveryOutcome, Recommender
 from tests.conftest import Clock, at_once
 from tests.mailserver import MailServer
 from tests.test_digest import mailing, readers  # noqa: F401 - the fixture, and a helper
+from tests.test_ranking import profile, topical_dump
 
 
 def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
@@ -77,3 +82,88 @@ def test_a_pool_narrowed_without_losing_a_paper_keeps_its_vectors_and_similariti
         later = pool.narrowed(max(p.first_seen_at for p in pool.papers))  # every paper gone
         assert later.papers == []
         assert later.vectors(mailing.ranker, session, space) is not vectors
+
+
+@pytest.fixture
+def filing(settings: Settings, clock: Clock, tmp_path: Path) -> Iterator[Recommender]:
+    """Digests to files, and no mail server: no thread runs beside the test's own."""
+    with Recommender(settings, clock=clock) as app:
+        app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+        app.subscribe(profile(tmp_path))
+        yield app
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_digests_composed_by_forked_or_spawned_workers_are_each_recorded_once(
+    filing: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} on this platform")
+    monkeypatch.setattr(core, "WORKER_START_METHOD", method)
+    monkeypatch.setattr(digests, "BATCH", 2)
+    readers(filing, tmp_path, 10)
+    composed = filing.compose(workers=2)
+    assert [c.status for c in composed] == ["recorded"] * 11
+    assert all(c.papers > 0 for c in composed)
+    assert {c.status for c in filing.compose(workers=2)} == {"nothing new"}
+    # the parent's own connections still work after forking (they were not the workers')
+    assert len(filing.outbox()) == 11
+
+
+def test_workers_are_forked_only_while_no_other_thread_runs() -> None:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    if threading.active_count() == 1:
+        assert core.worker_start_method() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert core.worker_start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_digests_delivered_over_two_connections_arrive_each_once(
+    mailing: Recommender,  # noqa: F811 - the fixture
+    mail_server: MailServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(core, "DELIVERY_CHUNK", 2)  # six chunks from eleven digests
+    readers(mailing, tmp_path, 10)
+    assert mailing.settings.smtp_connections == 2  # the default
+    assert [c.status for c in mailing.compose()] == ["recorded"] * 11
+    delivered = mailing.deliver()
+    assert sorted(d.state for d in delivered) == ["sent"] * 11
+    recipients = [r.rcpt_tos[0] for r in mail_server.received]
+    assert sorted(recipients) == sorted(set(recipients)) and len(recipients) == 11
+    assert len({r.peer for r in mail_server.received}) == 2
+    assert mailing.deliver() == []
+
+
+def test_a_delivery_stopped_by_an_error_leaves_each_digest_sent_once_or_due(
+    mailing: Recommender,  # noqa: F811 - the fixture
+    mail_server: MailServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(core, "DELIVERY_CHUNK", 2)
+    readers(mailing, tmp_path, 10)
+    mailing.compose()
+    seen: list[DeliveryOutcome] = []
+
+    def fails_on_the_first(outcome: DeliveryOutcome) -> None:
+        seen.append(outcome)
+        raise RuntimeError("the caller's progress display broke")
+
+    with pytest.raises(RuntimeError, match="progress display"):
+        mailing.deliver(on_digest=fails_on_the_first)
+    first_run = len(mail_server.received)
+    assert 1 <= first_run < 11  # the lanes stopped after the chunks they were in
+    # none is left claimed: the rest go out on the next run, and none twice
+    rest = mailing.deliver()
+    assert len(rest) == 11 - first_run and {d.state for d in rest} == {"sent"}
+    recipients = [r.rcpt_tos[0] for r in mail_server.received]
+    assert sorted(recipients) == sorted(set(recipients)) and len(recipients) == 11

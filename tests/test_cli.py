@@ -203,3 +203,13 @@ def test_the_wheel_carries_templates_and_the_example_profile(tmp_path: Path) -> 
     assert any(n.startswith("recommender/_bundled/templates/") for n in names)
     assert "recommender/examples/dumps/example-1.txt" in names
     assert "recommender/store/migrations/versions/0001_papers_and_dumps.py" in names
+
+
+def test_a_setting_out_of_range_in_the_environment_is_named_and_nothing_runs(
+    user_env: dict[str, str],
+) -> None:
+    result = run("send", env={**user_env, "RECOMMENDER_SMTP_CONNECTIONS": "0"})
+    assert result.returncode != 0
+    assert "smtp_connections" in result.stderr and "RECOMMENDER_SMTP_CONNECTIONS" in result.stderr
+    assert "1 to 16" in result.stderr
+    assert "Traceback" not in result.stderr
