@@ -310,7 +310,7 @@ def plan(
     if pool.papers:
         readers = _readers(session, subscribers, pool, now)
         vectors = pool.vectors(ranker, session, space)
-        scores = model.score(model.stack_models(models), vectors.vectors)
+        scores = model.score(models, vectors.vectors)
         choices = [
             _choose(session, ranker, space, pool, vectors, reader, user_model, row)
             for reader, user_model, row in zip(readers, models, scores, strict=True)

@@ -454,6 +454,12 @@ class PaperVectors:
     def dim(self) -> int:
         return int(self.embedding.shape[1] + self.words.shape[1])
 
+    @cached_property
+    def words_by_column(self) -> sp.csc_matrix:
+        """The word block in column-major (CSC) form, made once: the product with many
+        models' weights reads each weight once this way, where rows read them scattered."""
+        return self.words.tocsc()
+
     def __getitem__(self, rows: Any) -> PaperVectors:
         if isinstance(rows, int | np.integer):
             rows = [int(rows)]

@@ -374,8 +374,8 @@ def _sklearn_ridge(
 # scoring
 
 
-def stack_models(models: Sequence[UserModel], keys: Sequence[Any] | None = None) -> ModelMatrix:
-    """Stack models of one feature space into a :class:`ModelMatrix` for bulk scoring."""
+def _space_of(models: Sequence[UserModel]) -> str:
+    """The feature space of ``models``, which must be one."""
     if not models:
         raise ValueError("no models to stack")
     space_id = models[0].feature_space_id
@@ -384,11 +384,21 @@ def stack_models(models: Sequence[UserModel], keys: Sequence[Any] | None = None)
             raise FeatureSpaceMismatch(
                 f"models of different feature spaces: {space_id} vs {m.feature_space_id}"
             )
+    return space_id
+
+
+def stack_models(models: Sequence[UserModel], keys: Sequence[Any] | None = None) -> ModelMatrix:
+    """Stack models of one feature space into a :class:`ModelMatrix` for bulk scoring."""
+    space_id = _space_of(models)
     weights = np.empty((len(models), models[0].weights.size), dtype=np.float32)
     for i, m in enumerate(models):
         weights[i] = m.weights
     biases = np.array([m.bias for m in models], dtype=np.float32)
     return ModelMatrix(weights, biases, space_id, list(keys) if keys is not None else [])
+
+
+# Scoring this many models or more at once reads the papers' words by column.
+_BY_COLUMN_FROM = 16
 
 
 def score(
@@ -406,31 +416,36 @@ def score(
     time to bound the memory of the intermediate transposed weights.
     """
     single = isinstance(models, UserModel)
-    if single:
-        mm = stack_models([models])
-    elif isinstance(models, ModelMatrix):
-        mm = models
+    if isinstance(models, ModelMatrix):
+        space_id, n_models, dim = models.feature_space_id, *models.weights.shape
     else:
-        mm = stack_models(list(models))
-    if mm.feature_space_id != papers.space_id:
+        listed = [models] if single else list(models)
+        space_id, n_models, dim = _space_of(listed), len(listed), listed[0].weights.size
+    if space_id != papers.space_id:
         raise FeatureSpaceMismatch(
-            f"model of feature space {mm.feature_space_id}, papers of {papers.space_id}"
+            f"model of feature space {space_id}, papers of {papers.space_id}"
         )
-    if mm.weights.shape[1] != papers.dim:
-        raise FeatureSpaceMismatch(
-            f"papers have {papers.dim} columns, models {mm.weights.shape[1]}"
-        )
+    if dim != papers.dim:
+        raise FeatureSpaceMismatch(f"papers have {papers.dim} columns, models {dim}")
     e = papers.embedding.shape[1]
-    n_models = mm.weights.shape[0]
     out = np.empty((n_models, len(papers)), dtype=np.float32)
-    words = papers.words
+    # Many models: the papers' words by column, so that each model weight is read once.
+    words = papers.words_by_column if n_models >= _BY_COLUMN_FROM else papers.words
     for lo in range(0, n_models, chunk):
         hi = min(lo + chunk, n_models)
-        block = mm.weights[lo:hi]
-        s = block[:, :e] @ papers.embedding.T if e else 0.0
-        # sparse rows times contiguous dense columns: (papers x words) @ (words x users)
-        wt = np.ascontiguousarray(block[:, e:].T)
-        out[lo:hi] = s + np.asarray(words @ wt).T + mm.biases[lo:hi, None]
+        if isinstance(models, ModelMatrix):
+            block, biases = models.weights[lo:hi], models.biases[lo:hi]
+            # (papers x words) @ (words x users): the weights as contiguous columns
+            wt = np.ascontiguousarray(block[:, e:].T)
+            s = block[:, :e] @ papers.embedding.T if e else 0.0
+        else:
+            part = listed[lo:hi]
+            biases = np.array([m.bias for m in part], dtype=np.float32)
+            wt = np.empty((dim - e, hi - lo), dtype=np.float32)
+            for i, m in enumerate(part):  # filled by column: cheaper than a transpose
+                wt[:, i] = m.weights[e:]
+            s = np.stack([m.weights[:e] for m in part]) @ papers.embedding.T if e else 0.0
+        out[lo:hi] = s + np.asarray(words @ wt).T + biases[:, None]
     return out[0] if single else out
 
 

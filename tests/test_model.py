@@ -160,6 +160,30 @@ def test_bulk_scoring_matches_one_model_at_a_time(space, vectors):
     np.testing.assert_allclose(rm.score(models, vectors), bulk, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("embedding_dim", [0, 3])
+def test_scoring_many_models_at_once_matches_one_model_at_a_time(embedding_dim):
+    # enough models that the papers' words are read by column, in chunks
+    if embedding_dim:
+        space = rm.FeatureSpace.with_embeddings("m", embedding_dim)
+        rng = np.random.default_rng(0)
+        emb = rng.normal(size=(len(PAPERS), embedding_dim)).astype(np.float32)
+        vectors = space.vectors(PAPERS, emb)
+    else:
+        space = rm.FeatureSpace.words_only()
+        vectors = space.vectors(PAPERS)
+    models = [
+        rm.train(space, None, vectors[[n % len(PAPERS), (n * 7 + 1) % len(PAPERS)]], [1, -1])
+        for n in range(40)
+    ]
+    one_by_one = np.stack([rm.score(m, vectors) for m in models])
+    for scored in (
+        rm.score(models, vectors),
+        rm.score(models, vectors, chunk=16),
+        rm.score(rm.stack_models(models), vectors, chunk=16),
+    ):
+        np.testing.assert_allclose(scored, one_by_one, rtol=1e-5, atol=1e-6)
+
+
 def test_a_model_survives_serialisation(space, vectors):
     m = rm.train(space, profile(space, interests=["dark matter"]), vectors[[8]], [-1])
     back = rm.UserModel.from_bytes(m.to_bytes())
