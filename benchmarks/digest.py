@@ -115,6 +115,9 @@ def main() -> int:
         "--workers", type=int, help="composing processes (default: the project's own choice)"
     )
     parser.add_argument(
+        "--smtp-connections", type=int, default=2, help="delivery connections (default 2)"
+    )
+    parser.add_argument(
         "--keep-setup",
         type=Path,
         metavar="FILE",
@@ -137,6 +140,7 @@ def main() -> int:
             smtp_port=port,
             smtp_security="none",
             base_url="https://papers.example.org",
+            smtp_connections=args.smtp_connections,
         )
         result: dict[str, object] = {"subscribers": args.subscribers, "papers": args.papers}
         with contextlib.ExitStack() as stack:
@@ -183,6 +187,7 @@ def main() -> int:
             sent = sum(1 for d in report.delivered if d.state == "sent")
             result.update(
                 workers=args.workers or "auto",
+                smtp_connections=args.smtp_connections,
                 composed=sum(1 for c in report.composed if c.status == "recorded"),
                 sent=sent,
                 received=sink.accepted()[0],

@@ -167,13 +167,18 @@ class PoolVectors:
             self._all = np.asarray((self._matrix @ self._matrix.T).todense(), dtype=np.float32)
         return self._all
 
-    def similarity(self, rows: Sequence[int]) -> np.ndarray:
-        """The cosine similarities of the papers at ``rows``, pair by pair."""
+    def similarity(self, rows: Sequence[int]) -> np.ndarray | selection.Similar:
+        """The cosine similarities of the papers at ``rows``, pair by pair: as a matrix, or
+        (once the whole pool's are known) as :data:`recommender.selection.Similar`, which
+        reads only the columns asked for."""
         self._asked += 1
         if self._asked > SIMILARITY_AFTER:
             self.similarities()
-        if self._all is not None:
-            return self._all[rows][:, rows]  # twice as fast as np.ix_
+        full = self._all
+        if full is not None:
+            rows = np.asarray(rows)
+            # the matrix is symmetric: the columns asked for are rows, read whole
+            return lambda columns: full[rows[list(columns)]][:, rows].T
         part = self._matrix[list(rows)]
         return np.asarray((part @ part.T).todense())
 

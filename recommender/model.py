@@ -56,7 +56,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -583,16 +583,13 @@ def _top_terms(
         scratch[words.indices[lo:hi]] = 0
     values = np.concatenate(parts)
     contrib = np.bincount(owners, w_words[cols] * values * share, minlength=starts[-1])
-    paper_of = np.repeat(np.arange(len(present)), sizes)
-    order = np.lexsort((-contrib, paper_of)).tolist()
-    contrib_list = contrib.tolist()
     for k, (n, (keys, surface, *_)) in enumerate(present):
         chosen, chosen_keys, contribs = out[n][0], [], out[n][1]
-        for i in order[starts[k] : starts[k + 1]]:
-            value = contrib_list[i]
+        own = contrib[starts[k] : starts[k + 1]]
+        for i, value in _strongest_first(own, 3 * n_terms):
             if value <= 0 or len(chosen) >= n_terms:
                 break
-            key = keys[i - starts[k]]
+            key = keys[i]
             # skip a word already shown inside a phrase, and a phrase whose words are shown
             if any(" " in c and key in c.split(" ") for c in chosen_keys):
                 continue
@@ -602,6 +599,19 @@ def _top_terms(
             chosen_keys.append(key)
             contribs.append(value)
     return out
+
+
+def _strongest_first(values: np.ndarray, first: int) -> Iterator[tuple[int, float]]:
+    """Each value's index and the value, largest first, ties in index order: the ``first``
+    largest (and any tied with them) sorted at once, the others only if asked for."""
+    if len(values) > first:
+        threshold = np.partition(values, len(values) - first)[len(values) - first]
+        parts = [np.flatnonzero(values >= threshold), np.flatnonzero(values < threshold)]
+    else:
+        parts = [np.arange(len(values))]
+    for part in parts:
+        ordered = part[np.argsort(-values[part], kind="stable")]
+        yield from zip(ordered.tolist(), values[ordered].tolist(), strict=True)
 
 
 def _most_similar(

@@ -9,8 +9,8 @@ usual topics, labelled as exploration, so the model keeps learning what else the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,23 +21,28 @@ NEAR_DUPLICATE = 0.9
 DIVERSITY = 0.15
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """A paper that may be chosen (a digest weighs a few hundred: cheap to make)."""
+
     key: str
     score: float
     upvotes: int | None = None
 
 
-@dataclass(frozen=True)
-class Pick:
+class Pick(NamedTuple):
     key: str
     score: float
     exploration: bool = False
 
 
+# The similarities of every candidate to some of them: ``similar(columns)[i, k]`` is the cosine
+# similarity of candidates ``i`` and ``columns[k]``.
+Similar = Callable[[Sequence[int]], np.ndarray]
+
+
 def choose(
     candidates: Sequence[Candidate],
-    similarity: np.ndarray,
+    similarity: np.ndarray | Similar,
     *,
     size: int,
     min_score: float | None = None,
@@ -46,14 +51,18 @@ def choose(
 ) -> list[Pick]:
     """The digest's papers, best first, the exploration pick (if any) last.
 
-    ``similarity[i, j]`` is the cosine similarity of candidates ``i`` and ``j``. An empty
-    result means nothing qualifies: no digest. The exploration pick never makes a digest on
-    its own, and takes one of the ``size`` slots only when there are more candidates than
-    slots.
+    ``similarity[i, j]`` is the cosine similarity of candidates ``i`` and ``j``; or, where
+    the whole matrix costs more than the few columns choosing reads, a function that gives
+    those columns (:data:`Similar`). An empty result means nothing qualifies: no digest. The
+    exploration pick never makes a digest on its own, and takes one of the ``size`` slots
+    only when there are more candidates than slots.
     """
     n = len(candidates)
-    if similarity.shape != (n, n):
-        raise ValueError(f"similarity is {similarity.shape}, expected ({n}, {n})")
+    if isinstance(similarity, np.ndarray):
+        if similarity.shape != (n, n):
+            raise ValueError(f"similarity is {similarity.shape}, expected ({n}, {n})")
+        matrix = similarity
+        similarity = lambda columns: matrix[:, columns]  # noqa: E731
     if size < 1 or n == 0:
         return []
     scores = np.array([c.score for c in candidates], dtype=np.float64)
@@ -71,12 +80,13 @@ def choose(
 
 
 def _diverse_top(
-    eligible: list[int], scores: np.ndarray, similarity: np.ndarray, size: int
+    eligible: list[int], scores: np.ndarray, similarity: Similar, size: int
 ) -> list[int]:
     if not eligible:
         return []
     spread = float(scores[eligible].max() - scores[eligible].min()) or 1.0
-    remaining = np.array(sorted(eligible, key=lambda i: -scores[i]), dtype=np.int64)
+    candidates = np.asarray(eligible, dtype=np.int64)
+    remaining = candidates[np.argsort(-scores[candidates], kind="stable")]
     base = scores[remaining]
     # each remaining paper's greatest similarity to a chosen one, and whether it may still go
     closest = np.zeros(len(remaining))
@@ -87,7 +97,7 @@ def _diverse_top(
         best = int(np.argmax(value))
         chosen.append(int(remaining[best]))
         open_[best] = False
-        closest = np.maximum(closest, similarity[remaining, remaining[best]])
+        closest = np.maximum(closest, similarity([int(remaining[best])])[remaining, 0])
         open_ &= closest < NEAR_DUPLICATE
     return chosen
 
@@ -95,14 +105,14 @@ def _diverse_top(
 def _exploration(
     candidates: Sequence[Candidate],
     scores: np.ndarray,
-    similarity: np.ndarray,
+    similarity: Similar,
     chosen: list[int],
     seed: int,
 ) -> int | None:
     """A paper from the lower half of the ranking, unlike the chosen ones, popular elsewhere."""
     allowed = scores <= float(np.median(scores))
     allowed[chosen] = False
-    allowed &= similarity[:, chosen].max(axis=1) < NEAR_DUPLICATE / 2
+    allowed &= similarity(chosen).max(axis=1) < NEAR_DUPLICATE / 2
     pool = np.flatnonzero(allowed)
     if not len(pool):
         return None
