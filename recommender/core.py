@@ -12,6 +12,7 @@ import itertools
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -1043,9 +1044,10 @@ class Recommender:
         finally:
             # Normally every claimed digest has an outcome. If the loop stopped early, the one
             # it stopped at may have reached the mail server: it stays ``sending``.
-            untried = [d.id for d in claimed[len(outcomes) + 1 :]]
+            untried = claimed[len(outcomes) + 1 :]
             known = [
-                digest_store.Outcome(o.digest_id, o.state, o.error, o.retry_at) for o in outcomes
+                digest_store.Outcome(o.digest_id, o.attempts, o.state, o.error, o.retry_at)
+                for o in outcomes
             ]
             with self._session() as session, session.begin():
                 digest_store.mark(session, known, self.clock())
@@ -1222,8 +1224,9 @@ class Recommender:
 WORKERS_FROM = 4
 # How worker processes start: "fork" (they inherit the parent's pool of papers, vectors and
 # explanation layouts, and skip the imports) or "spawn" (each starts afresh). ``None``: fork
-# where the platform has it and this process runs no other thread, since a thread may hold a
-# lock at the moment of the fork; spawn otherwise.
+# where the platform has it, this process runs no other thread (a thread may hold a lock at
+# the moment of the fork) and has not loaded PyTorch (whose OpenMP thread pool a forked child
+# must not use); spawn otherwise.
 WORKER_START_METHOD: str | None = None
 
 _worker: Recommender | None = None
@@ -1233,7 +1236,11 @@ def worker_start_method() -> str:
     """How composing worker processes start now (see :data:`WORKER_START_METHOD`)."""
     if WORKER_START_METHOD is not None:
         return WORKER_START_METHOD
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+    if (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+        and "torch" not in sys.modules
+    ):
         return "fork"
     return "spawn"
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import threading
+import types
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -110,11 +112,17 @@ def test_digests_composed_by_forked_or_spawned_workers_are_each_recorded_once(
     assert len(filing.outbox()) == 11
 
 
-def test_workers_are_forked_only_while_no_other_thread_runs() -> None:
+def test_workers_are_forked_only_while_no_other_thread_runs_and_no_torch_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
     if threading.active_count() == 1:
         assert core.worker_start_method() == "fork"
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    assert core.worker_start_method() == "spawn"
+    monkeypatch.delitem(sys.modules, "torch")
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()

@@ -24,7 +24,9 @@ from recommender.mailer import (
     TransientDeliveryError,
 )
 from recommender.message import POLICY
+from recommender.store import digests as digest_store
 from recommender.store import papers as paper_store
+from recommender.store.models import Digest
 from tests.conftest import Clock, at_once
 from tests.mailserver import LOGIN, MailServer
 from tests.test_cli import run
@@ -542,6 +544,31 @@ def test_a_sender_killed_mid_chunk_leaves_the_chunk_unconfirmed_and_sends_none_t
         assert mailing.resend(entry.digest_id)
     assert [d.state for d in mailing.deliver()] == ["sent"] * 3
     assert len(mail_server.received) == 4
+
+
+def test_a_sender_back_after_its_lease_cannot_overwrite_the_resends_outcome(
+    mailing: Recommender, clock: Clock
+) -> None:
+    mailing.compose(EMAIL)
+    with mailing._session() as session, session.begin():  # a sender that then hangs
+        (stuck,) = digest_store.claim(session, digest_store.due_ids(session, clock()), clock())
+    clock.now += core.SENDING_LEASE + timedelta(minutes=1)
+    assert mailing.deliver() == []  # flagged unconfirmed, not sent by itself
+    assert mailing.resend(stuck.id)
+    with mailing._session() as session, session.begin():  # the resend, in progress
+        (again,) = digest_store.claim(session, [stuck.id], clock())
+    with mailing._session() as session, session.begin():  # the hung sender comes back
+        failed = digest_store.Outcome(stuck.id, stuck.attempts, "failed", "timed out")
+        digest_store.mark(session, [failed], clock())
+        digest_store.release(session, [stuck])
+    with mailing._session() as session, session.begin():  # the resend ends
+        digest_store.mark(
+            session, [digest_store.Outcome(again.id, again.attempts, "sent")], clock()
+        )
+    with mailing._session() as session:
+        digest = session.get(Digest, stuck.id)
+        assert digest is not None
+        assert (digest.state, digest.attempts, digest.last_error) == ("sent", 2, None)
 
 
 @pytest.mark.parametrize("newline", [b"\r\n", b"\n"])

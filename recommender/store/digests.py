@@ -194,15 +194,23 @@ class Outcome:
     """How the delivery of a claimed digest ended."""
 
     digest_id: int
+    attempt: int  # the claim's (:attr:`Claimed.attempts`)
     state: str  # sent, failed or undeliverable
     error: str | None = None
     retry_at: datetime | None = None
 
 
 _TABLE = Digest.__table__
+# A claim is known by its digest and attempt: a sender that overran its lease (its digest
+# flagged ``unconfirmed``, then resent on request) cannot overwrite the newer claim's outcome.
+_THIS_CLAIM = (
+    _TABLE.c.id == bindparam("digest_id"),
+    _TABLE.c.attempts == bindparam("attempt"),
+    _TABLE.c.state == "sending",
+)
 _MARK = (
     update(_TABLE)
-    .where(_TABLE.c.id == bindparam("digest_id"), _TABLE.c.state == "sending")
+    .where(*_THIS_CLAIM)
     .values(
         state=bindparam("outcome"),
         last_error=bindparam("error"),
@@ -221,6 +229,7 @@ def mark(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
         [
             {
                 "digest_id": o.digest_id,
+                "attempt": o.attempt,
                 "outcome": o.state,
                 "error": o.error,
                 "retry_at": o.retry_at,
@@ -231,16 +240,16 @@ def mark(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
     )
 
 
-def release(session: Session, digest_ids: Sequence[int]) -> None:
+_RELEASE = (
+    update(_TABLE).where(*_THIS_CLAIM).values(state="pending", attempts=_TABLE.c.attempts - 1)
+)
+
+
+def release(session: Session, untried: Sequence[Claimed]) -> None:
     """Give back claimed digests that were never handed to the mail server: due again at
     once, and this attempt not counted."""
-    if digest_ids:
-        session.execute(
-            update(Digest)
-            .where(Digest.id.in_(digest_ids), Digest.state == "sending")
-            .values(state="pending", attempts=Digest.attempts - 1)
-            .execution_options(synchronize_session=False)
-        )
+    if untried:
+        session.execute(_RELEASE, [{"digest_id": c.id, "attempt": c.attempts} for c in untried])
 
 
 def flag_interrupted(session: Session, now: datetime, lease: timedelta) -> int:
