@@ -495,6 +495,11 @@ class Recommender:
                 for s in subscriber_store.list_subscribers(session)
             ]
 
+    def schedules(self) -> dict[str, tuple[str, str]]:
+        """The (schedule, time zone) of each subscriber whose digests go out, by address."""
+        with self._session() as session:
+            return subscriber_store.schedules(session)
+
     def user(self, email: str) -> SubscriberInfo:
         with self._session() as session:
             subscriber = subscriber_store.get_subscriber(session, email)
@@ -701,10 +706,12 @@ class Recommender:
             )
         return mailer.FileTransport(s.outbox)
 
-    def _recipients(self, session: Session, email: str | None) -> list[Subscriber]:
+    def _recipients(self, session: Session, email: str | None) -> list[tuple[int, str]]:
+        """The (id, address) of ``email``, or of everyone whose digests go out."""
         if email is not None:
-            return [subscriber_store.get_subscriber(session, email)]
-        return [s for s in subscriber_store.list_subscribers(session) if s.active and not s.paused]
+            subscriber = subscriber_store.get_subscriber(session, email)
+            return [(subscriber.id, subscriber.email)]
+        return subscriber_store.recipients(session)
 
     def compose(
         self,
@@ -743,7 +750,7 @@ class Recommender:
 
         now = self.clock()
         with self._session() as session:
-            targets = [(s.id, s.email) for s in self._recipients(session, email)]
+            targets = self._recipients(session, email)
         batches = [
             targets[start : start + digests.BATCH]
             for start in range(0, len(targets), digests.BATCH)

@@ -201,6 +201,22 @@ def test_a_restart_keeps_every_schedule(
     assert "scheduler started: 0 digest jobs changed" in caplog.messages
 
 
+def test_a_sync_with_no_schedule_changed_changes_nothing_and_later_changes_still_count(
+    configured: Settings, clock: Clock, tmp_path: Path
+) -> None:
+    with running(configured, clock) as service:
+        service.app.subscribe(scheduled_profile(tmp_path, "0 12 29 2 *", "Europe/Berlin"))
+        assert jobs.sync_digest_jobs(service.scheduler, service.app) == {EMAIL: "scheduled"}
+        assert jobs.sync_digest_jobs(service.scheduler, service.app) == {}
+        service.app.subscribe(scheduled_profile(tmp_path, "0 12 28 2 *", "Europe/Berlin"))
+        assert jobs.sync_digest_jobs(service.scheduler, service.app) == {EMAIL: "rescheduled"}
+        job = service.scheduler.get_job(DIGEST_JOB)
+        assert job is not None and "day='28'" in str(job.trigger)
+        service.app.unsubscribe(EMAIL)
+        assert jobs.sync_digest_jobs(service.scheduler, service.app) == {EMAIL: "unscheduled"}
+        assert service.scheduler.get_job(DIGEST_JOB) is None
+
+
 def test_runs_missed_during_downtime_send_one_digest_not_a_burst(
     configured: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
 ) -> None:

@@ -98,6 +98,27 @@ def list_subscribers(session: Session) -> list[Subscriber]:
     return list(session.scalars(select(Subscriber).order_by(Subscriber.email)))
 
 
+def schedules(session: Session) -> dict[str, tuple[str, str]]:
+    """The schedule and time zone of every subscriber whose digests go out, by address."""
+    rows = session.execute(
+        select(Subscriber.email, Subscriber.schedule, Subscriber.timezone).where(
+            Subscriber.active.is_(True), Subscriber.paused.is_(False)
+        )
+    )
+    return {address: (schedule, timezone) for address, schedule, timezone in rows}
+
+
+def recipients(session: Session) -> list[tuple[int, str]]:
+    """The id and address of every subscriber whose digests go out (subscribed, not paused),
+    by address."""
+    rows = session.execute(
+        select(Subscriber.id, Subscriber.email)
+        .where(Subscriber.active.is_(True), Subscriber.paused.is_(False))
+        .order_by(Subscriber.email)
+    )
+    return [(subscriber_id, address) for subscriber_id, address in rows]
+
+
 def add_rating(
     session: Session, subscriber: Subscriber, paper: Paper, vote: int, source: str, now: datetime
 ) -> Rating:
