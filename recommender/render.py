@@ -151,8 +151,9 @@ class Templates:
             keep_trailing_newline=True,
         )
         self.env.filters["wrap"] = wrap
+        # The rules are inlined; only the at-rules (dark mode) stay, in a <style> of their own.
         self.inliner = css_inline.CSSInliner(
-            keep_style_tags=True, keep_at_rules=True, load_remote_stylesheets=False
+            keep_style_tags=False, keep_at_rules=True, load_remote_stylesheets=False
         )
 
     def render_pair(self, name: str, context: DigestContext) -> tuple[str, str]:
