@@ -108,7 +108,9 @@ def safe_url(url: str) -> str | None:
 
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace and control characters made one space."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if not text.isprintable():  # (a space is printable; any other whitespace is not)
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
