@@ -490,8 +490,9 @@ class Recommender:
 
     def users(self) -> list[SubscriberInfo]:
         with self._session() as session:
+            counts = subscriber_store.current_rating_counts(session)
             return [
-                SubscriberInfo.of(s, len(subscriber_store.current_ratings(session, s.id)))
+                SubscriberInfo.of(s, counts.get(s.id, 0))
                 for s in subscriber_store.list_subscribers(session)
             ]
 

@@ -138,6 +138,27 @@ def current_ratings(session: Session, subscriber_id: int) -> list[tuple[Rating, 
     return current_ratings_of(session, [subscriber_id]).get(subscriber_id, [])
 
 
+def current_rating_counts(session: Session) -> dict[int, int]:
+    """How many current ratings (:func:`current_ratings`) each subscriber has, in one query
+    (those with none are left out)."""
+    latest = select(
+        Rating.subscriber_id,
+        Rating.vote,
+        func.row_number()
+        .over(
+            partition_by=(Rating.subscriber_id, Rating.paper_id),
+            order_by=(Rating.rated_at.desc(), Rating.id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
+    rows = session.execute(
+        select(latest.c.subscriber_id, func.count())
+        .where(latest.c.rank == 1, latest.c.vote != 0)
+        .group_by(latest.c.subscriber_id)
+    )
+    return {subscriber_id: int(count) for subscriber_id, count in rows}
+
+
 def current_ratings_of(
     session: Session, subscriber_ids: Sequence[int]
 ) -> dict[int, list[tuple[Rating, Paper]]]:
