@@ -111,33 +111,28 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+# Settings that are whole numbers: the least and greatest allowed (None: no limit), and what
+# the number is, for errors.
+_WHOLE_NUMBERS: dict[str, tuple[int, int | None, str]] = {
+    "smtp_port": (0, 65535, "a port number"),
+    "smtp_connections": (1, 16, "a number of connections"),
+    "inbox_poll_seconds": (1, None, "a number of seconds"),
+}
+
+
 def _convert(name: str, value: object) -> object:
     """Turn a setting from a file or the environment into its type, or say what is wrong."""
     where = f"setting {name!r} (RECOMMENDER_{name.upper()})"
-    if name == "smtp_port":
+    if name in _WHOLE_NUMBERS:
+        low, high, what = _WHOLE_NUMBERS[name]
         try:
-            port = int(str(value))
+            number = int(str(value))
         except ValueError:
-            raise ConfigError(f"{where}: {value!r} is not a port number") from None
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"{where}: {port} is not a port number (0-65535)")
-        return port
-    if name == "smtp_connections":
-        try:
-            connections = int(str(value))
-        except ValueError:
-            raise ConfigError(f"{where}: {value!r} is not a number of connections") from None
-        if not 1 <= connections <= 16:
-            raise ConfigError(f"{where}: {connections}; use 1 to 16 connections")
-        return connections
-    if name == "inbox_poll_seconds":
-        try:
-            seconds = int(str(value))
-        except ValueError:
-            raise ConfigError(f"{where}: {value!r} is not a number of seconds") from None
-        if seconds < 1:
-            raise ConfigError(f"{where}: must be at least 1 second")
-        return seconds
+            raise ConfigError(f"{where}: {value!r} is not {what}") from None
+        if number < low or (high is not None and number > high):
+            allowed = f"{low} to {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{where}: {number} is out of range; use {allowed}")
+        return number
     if name == "nothing_new_note":
         if isinstance(value, bool):
             return value

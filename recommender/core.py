@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -752,10 +752,7 @@ class Recommender:
         now = self.clock()
         with self._session() as session:
             targets = self._recipients(session, email)
-        batches = [
-            targets[start : start + digests.BATCH]
-            for start in range(0, len(targets), digests.BATCH)
-        ]
+        batches = _chunked(targets, digests.BATCH)
         if workers is None:
             workers = (os.cpu_count() or 1) if len(batches) >= WORKERS_FROM else 1
         workers = max(1, min(workers, len(batches)))
@@ -869,9 +866,16 @@ class Recommender:
                     out.append(active[subscriber_id])
             return out
 
+        def due_with_models(session: Session) -> tuple[list[Subscriber], list[model.UserModel]]:
+            """:func:`due`, and their models (stale ones retrained and stored)."""
+            subscribers = due(session)
+            if not pool.papers:
+                return subscribers, []
+            return subscribers, self.ranker.models_for(session, space, subscribers, now)
+
         def plan(
             session: Session, subscribers: list[Subscriber], models: list[model.UserModel]
-        ) -> list[digests.Planned]:
+        ) -> list[digest_store.NewDigest]:
             return digests.plan(
                 session,
                 self.ranker,
@@ -891,14 +895,9 @@ class Recommender:
                 # One subscriber: chosen and recorded under the lock, so that of two senders
                 # the second sees what the first recorded.
                 with self._session() as session, session.begin():
-                    subscribers = due(session)
-                    models = (
-                        self.ranker.models_for(session, space, subscribers, now)
-                        if pool.papers
-                        else []
-                    )
+                    subscribers, models = due_with_models(session)
                     planned = plan(session, subscribers, models)
-                    recorded = digests.record(session, planned, now)
+                    recorded = digest_store.record_digests(session, planned, now)
                     if dry_run:
                         session.rollback()
             else:
@@ -906,19 +905,14 @@ class Recommender:
                 # without holding a lock; then recorded in a short transaction. Two senders of
                 # one digest collide on its slot or its papers (IntegrityError).
                 with self._session() as session, session.begin():
-                    subscribers = due(session)
-                    models = (
-                        self.ranker.models_for(session, space, subscribers, now)
-                        if pool.papers
-                        else []
-                    )
+                    subscribers, models = due_with_models(session)
                 with self._reading_sessions() as session:
                     planned = plan(session, subscribers, models)
                     session.rollback()
                 with self._session() as session, session.begin():
                     still = {s.id for s in due(session)}
                     planned = [p for p in planned if p.subscriber_id in still]
-                    recorded = digests.record(session, planned, now)
+                    recorded = digest_store.record_digests(session, planned, now)
                     if dry_run:
                         session.rollback()
         except IntegrityError:
@@ -970,9 +964,7 @@ class Recommender:
                 subscriber_store.get_subscriber(session, email).id if email is not None else None
             )
             due = digest_store.due_ids(session, now, subscriber_id)
-        chunks = [
-            due[start : start + DELIVERY_CHUNK] for start in range(0, len(due), DELIVERY_CHUNK)
-        ]
+        chunks = _chunked(due, DELIVERY_CHUNK)
         transport = self.delivery_transport()
         lanes = 1
         if self.transport is None and isinstance(transport, mailer.SmtpTransport):
@@ -1272,6 +1264,14 @@ def _compose_in_worker(
     app = _worker
     assert app is not None, "not a composing worker"
     return app._compose_targets(targets, app._paper_pool(now), app._space(), now, slot, dry_run)
+
+
+_T = TypeVar("_T")
+
+
+def _chunked(items: list[_T], size: int) -> list[list[_T]]:
+    """``items`` cut into consecutive lists of ``size`` (the last one may be shorter)."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _free_name(path: Path) -> Path:

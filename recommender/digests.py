@@ -119,7 +119,7 @@ class PaperPool:
         """The same pool without the papers that arrived on or before ``since``."""
         if since < self.since:
             raise ValueError("a pool cannot be widened")
-        start = bisect.bisect_right(self.arrivals, since)
+        start = self.arrived_after(since)
         pool = object.__new__(PaperPool)
         # the vectors (and the similarities computed from them) hold while no paper leaves
         pool._set(self.state, since, self.papers[start:], self._vectors if start == 0 else {})
@@ -276,19 +276,6 @@ def local_date(subscriber: Subscriber, now: datetime) -> date:
     return now.astimezone(ZoneInfo(subscriber.timezone)).date()
 
 
-@dataclass(frozen=True)
-class Planned:
-    """A subscriber's digest, composed and rendered, not recorded yet."""
-
-    subscriber_id: int
-    kind: str  # digest or nothing_new
-    slot: str | None
-    message_id: str
-    lines: list[digest_store.DigestLine]
-    subject: str
-    message: bytes
-
-
 def plan(
     session: Session,
     ranker: Ranker,
@@ -302,9 +289,10 @@ def plan(
     *,
     slot: str | None = None,
     nothing_new_note: bool = False,
-) -> list[Planned]:
-    """Compose the digests of ``subscribers``, ready to :func:`record`; a subscriber with
-    nothing to send has none. ``models``: theirs (:meth:`Ranker.models_for`).
+) -> list[digest_store.NewDigest]:
+    """Compose the digests of ``subscribers``, ready to record
+    (:func:`recommender.store.digests.record_digests`); a subscriber with nothing to send has
+    none. ``models``: theirs (:meth:`Ranker.models_for`).
 
     Their models score the pool in one product, and what is known of them is read in one
     query each. Reads only, but for embeddings of texts not embedded yet.
@@ -356,27 +344,11 @@ def plan(
         ]
         kind, digest_slot = ("digest", slot) if chosen else ("nothing_new", notes[s.id])
         planned.append(
-            Planned(s.id, kind, digest_slot, message_id, lines, rendered.subject, bytes(built))
+            digest_store.NewDigest(
+                s.id, kind, digest_slot, message_id, lines, rendered.subject, bytes(built)
+            )
         )
     return planned
-
-
-def record(session: Session, planned: Sequence[Planned], now: datetime) -> list[int]:
-    """Record planned digests as pending, in the caller's transaction; return their ids.
-
-    Raises :class:`sqlalchemy.exc.IntegrityError` if another sender recorded one of these
-    digests (its slot, or one of its papers for its subscriber) first.
-    """
-    return digest_store.record_digests(
-        session,
-        [
-            digest_store.NewDigest(
-                p.subscriber_id, p.kind, p.slot, p.message_id, p.lines, p.subject, p.message
-            )
-            for p in planned
-        ],
-        now,
-    )
 
 
 def _address(subscriber: Subscriber) -> str:

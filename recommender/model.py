@@ -559,8 +559,9 @@ def _top_terms(
     """For each paper (its term layout, its word vector at ``rows`` of ``words``), the terms
     that add most to its score, strongest first, each with its share of the score.
 
-    Computed for all the papers at once: their terms' contributions in one weighted count, and
-    ordered in one sort (by paper, then by contribution).
+    Their terms' contributions are computed for all the papers at once, in one weighted count;
+    each paper's are then read strongest first (:func:`_strongest_first`) until enough terms
+    are chosen.
     """
     present = [(n, layout) for n, layout in enumerate(layouts) if layout is not None]
     out: list[tuple[list[str], list[float]]] = [([], []) for _ in layouts]

@@ -7,7 +7,6 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,14 @@ from recommender.config import Settings
 from recommender.core import DeliveryOutcome, Recommender
 from tests.conftest import Clock, at_once
 from tests.mailserver import MailServer
-from tests.test_digest import mailing, readers  # noqa: F401 - the fixture, and a helper
-from tests.test_ranking import profile, topical_dump
+from tests.test_digest import mailing, readers, topical_day  # noqa: F401 - the fixture, helpers
+
+
+def received_once(mail_server: MailServer) -> list[str]:
+    """The recipient of each message the server received; none may have received two."""
+    recipients = [r.rcpt_tos[0] for r in mail_server.received]
+    assert len(recipients) == len(set(recipients))
+    return recipients
 
 
 def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
@@ -65,9 +70,7 @@ def test_two_senders_composing_the_same_batches_record_each_digest_once(
     sent = mailing.send(workers=1)
     assert {c.status for c in sent.composed} == {"nothing new"}
     assert sorted(d.state for d in sent.delivered) == ["sent"] * 11
-    assert sorted(r.rcpt_tos[0] for r in mail_server.received) == sorted(
-        {r.rcpt_tos[0] for r in mail_server.received}
-    )
+    assert len(received_once(mail_server)) == 11
 
 
 def test_a_pool_narrowed_without_losing_a_paper_keeps_its_vectors_and_similarities(
@@ -90,9 +93,7 @@ def test_a_pool_narrowed_without_losing_a_paper_keeps_its_vectors_and_similariti
 def filing(settings: Settings, clock: Clock, tmp_path: Path) -> Iterator[Recommender]:
     """Digests to files, and no mail server: no thread runs beside the test's own."""
     with Recommender(settings, clock=clock) as app:
-        app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
-        app.subscribe(profile(tmp_path))
-        yield app
+        yield topical_day(app, tmp_path)
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
@@ -145,8 +146,7 @@ def test_digests_delivered_over_two_connections_arrive_each_once(
     assert [c.status for c in mailing.compose()] == ["recorded"] * 11
     delivered = mailing.deliver()
     assert sorted(d.state for d in delivered) == ["sent"] * 11
-    recipients = [r.rcpt_tos[0] for r in mail_server.received]
-    assert sorted(recipients) == sorted(set(recipients)) and len(recipients) == 11
+    assert len(received_once(mail_server)) == 11
     assert len({r.peer for r in mail_server.received}) == 2
     assert mailing.deliver() == []
 
@@ -173,5 +173,4 @@ def test_a_delivery_stopped_by_an_error_leaves_each_digest_sent_once_or_due(
     # none is left claimed: the rest go out on the next run, and none twice
     rest = mailing.deliver()
     assert len(rest) == 11 - first_run and {d.state for d in rest} == {"sent"}
-    recipients = [r.rcpt_tos[0] for r in mail_server.received]
-    assert sorted(recipients) == sorted(set(recipients)) and len(recipients) == 11
+    assert len(received_once(mail_server)) == 11

@@ -52,9 +52,14 @@ def mailing(
     settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
 ) -> Iterator[Recommender]:
     with Recommender(smtp_settings(settings, mail_server), clock=clock) as app:
-        app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
-        app.subscribe(profile(tmp_path))
-        yield app
+        yield topical_day(app, tmp_path)
+
+
+def topical_day(app: Recommender, tmp_path: Path) -> Recommender:
+    """``app`` with the day of topical papers ingested and the test subscriber subscribed."""
+    app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+    app.subscribe(profile(tmp_path))
+    return app
 
 
 def hrefs(html: str) -> list[str]:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import Label
 
 from recommender.profiles import Profile
 from recommender.store.models import Paper, Rating, Subscriber
@@ -138,19 +139,22 @@ def current_ratings(session: Session, subscriber_id: int) -> list[tuple[Rating, 
     return current_ratings_of(session, [subscriber_id]).get(subscriber_id, [])
 
 
-def current_rating_counts(session: Session) -> dict[int, int]:
-    """How many current ratings (:func:`current_ratings`) each subscriber has, in one query
-    (those with none are left out)."""
-    latest = select(
-        Rating.subscriber_id,
-        Rating.vote,
+def _newest_first() -> Label[int]:
+    """``rank``: 1 for a subscriber's latest rating of a paper, 2 for the one before, ..."""
+    return (
         func.row_number()
         .over(
             partition_by=(Rating.subscriber_id, Rating.paper_id),
             order_by=(Rating.rated_at.desc(), Rating.id.desc()),
         )
-        .label("rank"),
-    ).subquery()
+        .label("rank")
+    )
+
+
+def current_rating_counts(session: Session) -> dict[int, int]:
+    """How many current ratings (:func:`current_ratings`) each subscriber has, in one query
+    (those with none are left out)."""
+    latest = select(Rating.subscriber_id, Rating.vote, _newest_first()).subquery()
     rows = session.execute(
         select(latest.c.subscriber_id, func.count())
         .where(latest.c.rank == 1, latest.c.vote != 0)
@@ -164,15 +168,7 @@ def current_ratings_of(
 ) -> dict[int, list[tuple[Rating, Paper]]]:
     """:func:`current_ratings` of many subscribers at once (those with none are left out)."""
     latest = (
-        select(
-            Rating.id,
-            func.row_number()
-            .over(
-                partition_by=(Rating.subscriber_id, Rating.paper_id),
-                order_by=(Rating.rated_at.desc(), Rating.id.desc()),
-            )
-            .label("rank"),
-        )
+        select(Rating.id, _newest_first())
         .where(Rating.subscriber_id.in_(subscriber_ids))
         .subquery()
     )

@@ -95,10 +95,6 @@ def rating_counts(session: Session, subscriber_ids: Sequence[int]) -> dict[int, 
     return {subscriber_id: int(count) for subscriber_id, count in rows}
 
 
-def user_model(session: Session, subscriber_id: int) -> StoredUserModel | None:
-    return session.get(StoredUserModel, subscriber_id)
-
-
 def user_models(session: Session, subscriber_ids: Sequence[int]) -> dict[int, StoredUserModel]:
     """The stored models of many subscribers at once, by subscriber id."""
     rows = session.scalars(
