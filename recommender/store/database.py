@@ -121,6 +121,8 @@ def _sqlite_engine(url: URL) -> Engine:
 def _create_private(path: Path) -> None:
     """Create the database file, and its folder, for their owner only, before SQLite opens
     it; SQLite gives the -wal and -shm files beside it the file's mode."""
+    if path.exists():
+        return
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
