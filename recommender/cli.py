@@ -31,9 +31,9 @@ from recommender.core import (
     Recommender,
 )
 from recommender.embeddings import EmbeddingsUnavailable
-from recommender.profiles import ProfileError
+from recommender.profiles import ProfileError, is_control
 from recommender.ratings_io import RatingsFileError
-from recommender.store.database import SchemaError
+from recommender.store.database import DatabaseUnusable, SchemaError
 from recommender.store.papers import SORTS, PaperNotFound
 from recommender.store.subscribers import SubscriberNotFound
 
@@ -69,6 +69,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except (
             ConfigError,
+            DatabaseUnusable,
             SchemaError,
             PaperNotFound,
             ProfileError,
@@ -79,7 +80,10 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         ) as exc:
             raise click.ClickException(str(exc)) from exc
         except OperationalError as exc:
-            raise click.ClickException(f"database error: {exc.orig}") from exc
+            # one line: the driver's messages may run over several
+            raise click.ClickException(
+                f"database error: {' '.join(str(exc.orig).split())}"
+            ) from exc
 
     return wrapper
 
@@ -505,14 +509,37 @@ def users(state: AppContext, as_json: bool) -> None:
         return
     if not found:
         click.echo("No subscribers yet; add some with `recommender subscribe profiles/`.")
+        return
+    rows = []
     for user in found:
         status = "active" if user.active else "unsubscribed"
         if user.active and user.paused:
             status = "paused"
-        click.echo(
-            f"{user.email:<32} {status:<12} {user.schedule} {user.timezone:<16} "
-            f"{user.ratings} ratings  {user.name}"
+        rows.append(
+            [user.email, status, user.schedule, user.timezone, str(user.ratings), user.name]
         )
+    _print_table(
+        ["email", "status", "schedule", "time zone", "ratings", "name"], rows, right=frozenset({4})
+    )
+
+
+def _print_table(
+    header: list[str], rows: list[list[str]], *, right: frozenset[int] = frozenset()
+) -> None:
+    """Print columns as wide as their widest value (the last one is not padded), with any
+    control character escaped: a stored value must not break a line or steer the terminal."""
+    rows = [["".join(_escaped(c) for c in value) for value in row] for row in rows]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [
+            value.rjust(width) if i in right else value.ljust(width)
+            for i, (value, width) in enumerate(zip(row, widths, strict=False))
+        ]
+        click.echo("  ".join([*cells, row[-1]]))
+
+
+def _escaped(character: str) -> str:
+    return repr(character)[1:-1] if is_control(character) else character
 
 
 @cli.command()

@@ -7,13 +7,17 @@ The config file is TOML with the same names as the settings (``database_url = ".
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
+
+from recommender.links import MIN_SECRET_LENGTH
 
 
 class ConfigError(ValueError):
@@ -120,6 +124,17 @@ _WHOLE_NUMBERS: dict[str, tuple[int, int | None, str]] = {
 }
 
 
+# Settings that are not text; every other one must be a string in the config file.
+_NOT_TEXT = frozenset(_WHOLE_NUMBERS) | {"nothing_new_note"}
+
+# The longest host name base_url may have: a digest's Message-ID ends with it, and the column
+# holding Message-IDs (digests.message_id) takes 255 characters, 51 of them for the rest.
+MAX_HOST_LENGTH = 200
+# The longest embedding model name: it is stored with every embedding and in the name of the
+# feature space (both columns of 200 characters; the space's name adds about 50).
+MAX_EMBEDDING_MODEL_LENGTH = 100
+
+
 def _convert(name: str, value: object) -> object:
     """Turn a setting from a file or the environment into its type, or say what is wrong."""
     where = f"setting {name!r} (RECOMMENDER_{name.upper()})"
@@ -147,7 +162,53 @@ def _convert(name: str, value: object) -> object:
         return text
     if name in ("outbox_dir", "inbox_dir", "profiles_dir"):
         return Path(str(value)).expanduser()
-    return str(value)
+    text = str(value)
+    if name == "base_url":
+        _check_base_url(text, where)
+    elif name == "embedding_model" and len(text) > MAX_EMBEDDING_MODEL_LENGTH:
+        raise ConfigError(
+            f"{where}: at most {MAX_EMBEDDING_MODEL_LENGTH} characters, not {len(text)}"
+        )
+    elif name == "secret" and 0 < len(text) < MIN_SECRET_LENGTH:
+        # the value itself is never shown
+        raise ConfigError(
+            f"{where}: too short ({len(text)} characters); the link-signing secret must be "
+            f"at least {MIN_SECRET_LENGTH} characters"
+        )
+    return text
+
+
+def _check_base_url(url: str, where: str) -> None:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # a bracketed host that is not an IPv6 address, say
+        host = None
+    else:
+        if parts.scheme.lower() not in ("http", "https"):
+            host = None
+    if not host:
+        raise ConfigError(
+            f"{where}: {url!r} is not an http:// or https:// address, such as "
+            "'https://papers.example.org'"
+        )
+    if len(host) > MAX_HOST_LENGTH:
+        raise ConfigError(
+            f"{where}: the host name may have at most {MAX_HOST_LENGTH} characters, not {len(host)}"
+        )
+
+
+def _kind(value: object) -> str:
+    """What a TOML value is, in TOML's words."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
 
 
 def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:
@@ -166,7 +227,15 @@ def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:
     known = {field.name for field in fields(Settings)}
     unknown = sorted(set(data) - known)
     if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(
-            f"{path}: unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(known))}"
+            f"{path}: unknown setting {unknown[0]!r}; {hint}"
+            f"known settings: {', '.join(sorted(known))}"
         )
+    for name, value in data.items():
+        if name not in _NOT_TEXT and not isinstance(value, str):
+            raise ConfigError(
+                f"{path}: setting {name!r} must be text, in quotes, not {_kind(value)}"
+            )
     return data

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from recommender import dumps, links, mailer, profiles, ratings_io, resources
-from recommender.config import Settings
+from recommender.config import ConfigError, Settings
 from recommender.message import POLICY
 from recommender.store import candidates as candidate_store
 from recommender.store import database
@@ -364,6 +364,11 @@ class Recommender:
         self.settings = settings
         self.clock = clock
         self.engine = database.make_engine(settings.database_url)
+        # The home holds the secret and (by default) the database: private before anything
+        # goes in. An existing one keeps its mode; one that cannot be made is reported by
+        # whatever first needs it.
+        with contextlib.suppress(OSError):
+            settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._sessions = database.make_sessionmaker(self.engine)
         self._reading_sessions = database.make_reading_sessionmaker(self.engine)
         self._schema_checked = False
@@ -676,9 +681,16 @@ class Recommender:
     def signer(self) -> links.Signer:
         """The link signer, with the secret from the settings or ``home/secret`` (made once)."""
         if self._signer is None:
-            secret = self.settings.secret or links.load_or_create_secret(
-                self.settings.home / "secret"
-            )
+            secret = self.settings.secret
+            if not secret:
+                path = self.settings.home / "secret"
+                secret = links.load_or_create_secret(path)
+                if len(secret) < links.MIN_SECRET_LENGTH:
+                    raise ConfigError(
+                        f"{path}: the link-signing secret must be at least "
+                        f"{links.MIN_SECRET_LENGTH} characters, not {len(secret)}; delete the "
+                        "file to have a new one made"
+                    )
             self._signer = links.Signer(secret, clock=self.clock)
         return self._signer
 

@@ -29,6 +29,8 @@ LIFETIMES = {
     "view-digest": timedelta(days=365),
 }
 PATHS = {"rate": "r", "unsubscribe": "unsubscribe", "manage": "manage", "view-digest": "digest"}
+# The shortest secret a Signer takes.
+MIN_SECRET_LENGTH = 16
 
 
 class TokenInvalid(ValueError):
@@ -65,8 +67,10 @@ class Signer:
     """Makes and checks tokens with one secret."""
 
     def __init__(self, secret: str, *, clock: Callable[[], datetime] = utcnow) -> None:
-        if len(secret) < 16:
-            raise ValueError("the link-signing secret must be at least 16 characters")
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"the link-signing secret must be at least {MIN_SECRET_LENGTH} characters"
+            )
         self._serializers = {
             action: URLSafeSerializer(secret, salt=f"recommender-{action}") for action in ACTIONS
         }

@@ -6,14 +6,20 @@ or nothing: one bad file and no profile is returned, so a caller never applies h
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
+
+from recommender.store.models import Subscriber
 
 DEFAULT_SCHEDULE = "daily 07:30"
 DEFAULT_TIMEZONE = "UTC"
@@ -23,6 +29,24 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Standard cron numbers days from Sunday = 0 (and 7); APScheduler 3 from Monday = 0, so
 # numeric day-of-week fields are translated to names, which mean the same to both.
 CRON_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A schedule must send something within this many years (a cron line may name a day that
+# never comes, such as February 30).
+FIRES_WITHIN_YEARS = 5
+# The longest text each stored field may hold: its column's width, so that a profile that
+# passes validation is one every database stores (PostgreSQL refuses longer text).
+MAX_LENGTHS: dict[str, int] = {
+    column.name: column.type.length
+    for column in Subscriber.__table__.columns
+    if column.name in ("email", "name", "schedule", "timezone", "profile_path")
+}
+# Characters that break a line or steer a terminal or the direction of text: refused in names
+# and escaped wherever a stored name is printed.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def is_control(character: str) -> bool:
+    """Whether ``character`` is a control character, a line break or a bidi control."""
+    return unicodedata.category(character) in ("Cc", "Zl", "Zp") or character in _BIDI_CONTROLS
 
 
 class ProfileError(ValueError):
@@ -126,8 +150,16 @@ def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
     """Validate a profile given as a dict (as read from TOML)."""
     unknown = sorted(set(data) - FIELDS)
     if unknown:
+        close = difflib.get_close_matches(unknown[0], FIELDS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise ProfileError(
-            source, f"unknown field; the fields are {', '.join(sorted(FIELDS))}", unknown[0]
+            source, f"unknown field; {hint}the fields are {', '.join(sorted(FIELDS))}", unknown[0]
+        )
+    if len(source) > MAX_LENGTHS["profile_path"]:
+        raise ProfileError(
+            source,
+            f"the file's path is longer than {MAX_LENGTHS['profile_path']} characters; "
+            "move it to a shorter one",
         )
 
     def get(name: str, kind: type | tuple[type, ...], default: Any) -> Any:
@@ -142,20 +174,24 @@ def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
 
     if "email" not in data:
         raise ProfileError(source, "missing: every profile needs an email address", "email")
-    email = _email(get("email", str, None), source)
-    timezone = get("timezone", str, DEFAULT_TIMEZONE)
+    email = _checked_length(_email(get("email", str, None), source), "email", source)
+    timezone = _checked_length(get("timezone", str, DEFAULT_TIMEZONE), "timezone", source)
     _check_timezone(timezone, source)
     digest_size = get("digest_size", int, DEFAULT_DIGEST_SIZE)
     if not 1 <= digest_size <= MAX_DIGEST_SIZE:
         raise ProfileError(source, f"must be between 1 and {MAX_DIGEST_SIZE}", "digest_size")
     min_score = get("min_score", (int, float), None)
+    if min_score is not None and not math.isfinite(min_score):
+        raise ProfileError(source, f"{min_score!r} is not a finite number", "min_score")
     try:
         schedule = parse_schedule(get("schedule", str, DEFAULT_SCHEDULE))
+        _check_fires(schedule)
     except ValueError as exc:
         raise ProfileError(source, str(exc), "schedule") from exc
+    _checked_length(schedule.text, "schedule", source)
     return Profile(
         email=email,
-        name=get("name", str, "").strip(),
+        name=_name(get("name", str, ""), source),
         interests=_phrases(get("interests", list, []), "interests", source),
         about=get("about", str, "").strip(),
         liked=_phrases(get("liked", list, []), "liked", source),
@@ -167,6 +203,27 @@ def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
         explore=get("explore", bool, True),
         source=source,
     )
+
+
+def _checked_length(value: str, name: str, source: str) -> str:
+    if len(value) > MAX_LENGTHS[name]:
+        raise ProfileError(
+            source, f"at most {MAX_LENGTHS[name]} characters, not {len(value)}", name
+        )
+    return value
+
+
+def _name(value: str, source: str) -> str:
+    """A name, on one line: shown in listings and in the To line of every digest."""
+    value = value.strip()
+    for character in value:
+        if is_control(character):
+            raise ProfileError(
+                source,
+                f"control character {character!r} not allowed; write the name on one line",
+                "name",
+            )
+    return _checked_length(value, "name", source)
 
 
 def _email(value: str, source: str) -> str:
@@ -249,6 +306,21 @@ def _cron(words: list[str]) -> Schedule:
     except ValueError as exc:
         raise ValueError(f"invalid cron line {' '.join(words)!r}: {exc}") from exc
     return schedule
+
+
+def _check_fires(schedule: Schedule) -> None:
+    """Refuse a schedule with no time in the next :data:`FIRES_WITHIN_YEARS` years."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    now = datetime.now(UTC)
+    # with an end date the search stops there, instead of running on to the year 9999
+    end = now + timedelta(days=366 * FIRES_WITHIN_YEARS)
+    trigger = CronTrigger(**schedule.cron_fields(), timezone="UTC", end_date=end)
+    if trigger.get_next_fire_time(None, now) is None:
+        raise ValueError(
+            f"cron line {schedule.text!r} never fires: no time in the next "
+            f"{FIRES_WITHIN_YEARS} years matches it"
+        )
 
 
 def _cron_day(number: str) -> str:

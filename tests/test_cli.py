@@ -11,8 +11,12 @@ from pathlib import Path
 
 import click
 import pytest
+from sqlalchemy import update
 
 from recommender.cli import cli
+from recommender.config import Settings
+from recommender.core import Recommender
+from recommender.store.models import Subscriber
 from tests.builders import dump_text, entry
 
 REPO = Path(__file__).resolve().parent.parent
@@ -213,3 +217,32 @@ def test_a_setting_out_of_range_in_the_environment_is_named_and_nothing_runs(
     assert "smtp_connections" in result.stderr and "RECOMMENDER_SMTP_CONNECTIONS" in result.stderr
     assert "1 to 16" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_users_aligns_its_columns_to_the_data_and_escapes_control_characters(
+    user_env: dict[str, str], tmp_path: Path
+) -> None:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "a.toml").write_text('email = "a@example.org"\nname = "Ada"\n')
+    (profiles / "b.toml").write_text(
+        'email = "bo@example.org"\nname = "Bo"\ntimezone = "America/Argentina/ComodRivadavia"\n'
+        'schedule = "30 7 * * 1-5"\n'
+    )
+    settings = Settings.load(environ=user_env)
+    with Recommender(settings) as app:
+        app.subscribe(profiles)
+        with app.engine.begin() as connection:  # as stored by a version that let it through
+            connection.execute(
+                update(Subscriber)
+                .where(Subscriber.email == "bo@example.org")
+                .values(name="Bo\r\nzz@example.org active daily 07:30 UTC 9 ratings")
+            )
+    result = run("users", env=user_env)
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert len(rows) == 2, result.stdout  # the stored line break did not make a third line
+    ada, bo = rows
+    assert ada.index("UTC") == bo.index("America/") == header.index("time zone")
+    assert ada.index("Ada") == bo.index("Bo") == header.index("name")
+    assert bo.endswith("Bo\\r\\nzz@example.org active daily 07:30 UTC 9 ratings")

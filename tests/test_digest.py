@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from recommender import core, dumps, links
 from recommender.config import Settings
@@ -26,7 +27,7 @@ from recommender.mailer import (
 from recommender.message import POLICY
 from recommender.store import digests as digest_store
 from recommender.store import papers as paper_store
-from recommender.store.models import Digest
+from recommender.store.models import Digest, Subscriber
 from tests.conftest import Clock, at_once
 from tests.mailserver import LOGIN, MailServer
 from tests.test_cli import run
@@ -177,11 +178,15 @@ def test_a_hostile_paper_is_escaped_and_cannot_add_a_header_or_a_recipient(
         with app._session() as session, session.begin():
             paper_store.add_dump(session, "hostile.txt", hostile_dump(), clock())
         path = tmp_path / "mallory.toml"
-        path.write_text(
-            f'email = "{EMAIL}"\nname = "Ada\\r\\nBcc: y@example.org"\n'
-            'interests = ["graph neural networks"]\n'
-        )
+        path.write_text(f'email = "{EMAIL}"\ninterests = ["graph neural networks"]\n')
         app.subscribe(path)
+        # Profiles refuse such a name now; one stored before they did must not add a header.
+        with app._session() as session, session.begin():
+            session.execute(
+                update(Subscriber)
+                .where(Subscriber.email == EMAIL)
+                .values(name="Ada\r\nBcc: y@example.org")
+            )
         app.send(EMAIL)
     (received,) = mail_server.received
     assert received.rcpt_tos == [EMAIL]

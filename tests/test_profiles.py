@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import String
 
 from recommender import resources
 from recommender.core import Recommender
-from recommender.profiles import ProfileError, load_profile, load_profiles, parse_schedule
+from recommender.profiles import (
+    MAX_LENGTHS,
+    ProfileError,
+    load_profile,
+    load_profiles,
+    parse_schedule,
+)
+from recommender.store.models import Subscriber
 from tests.conftest import Clock
 
 
@@ -65,6 +73,18 @@ def test_a_minimal_profile_gets_sensible_defaults(tmp_path: Path) -> None:
         ('email = "a@example.org"\ndigest_size = "ten"\n', "digest_size", "expected int"),
         ('email = "a@example.org"\npaused = "no"\n', "paused", "expected bool"),
         ('email = "a@example.org"\ninterests = ["ok", 3]\n', "interests", "item 2"),
+        ('email = "a@example.org"\nintrests = ["x"]\n', "intrests", "did you mean 'interests'?"),
+        ('email = "a@example.org"\nschedule = "0 0 30 2 *"\n', "schedule", "never fires"),
+        ('email = "a@example.org"\nmin_score = nan\n', "min_score", "not a finite number"),
+        ('email = "a@example.org"\nmin_score = -inf\n', "min_score", "not a finite number"),
+        (f'email = "a@example.org"\nname = "{"n" * 201}"\n', "name", "at most 200 characters"),
+        ('email = "a@example.org"\nname = "Eve\\r\\nBcc: x"\n', "name", "control character"),
+        ('email = "a@example.org"\nname = "Eve\\u2028Smith"\n', "name", "control character"),
+        (
+            f'email = "a@example.org"\nschedule = "{",".join(map(str, range(60)))} 7 * * *"\n',
+            "schedule",
+            "at most 100 characters",
+        ),
     ],
 )
 def test_a_bad_profile_is_refused_naming_the_file_and_field(
@@ -140,3 +160,34 @@ def test_an_unsubscribe_survives_a_profile_reload(
     assert app.user("a@example.org").active is False
     assert [o.action for o in app.subscribe(path, resubscribe=True)] == ["updated"]
     assert app.user("a@example.org").active is True
+
+
+def test_a_schedule_that_fires_rarely_but_surely_is_kept() -> None:
+    assert parse_schedule("0 9 29 2 *").text == "0 9 29 2 *"  # once in four years
+
+
+def test_a_name_too_long_for_its_column_is_refused_before_the_database(
+    app: Recommender, tmp_path: Path
+) -> None:
+    path = write_profile(tmp_path, "a.toml", f'email = "a@example.org"\nname = "{"n" * 5000}"\n')
+    with pytest.raises(ProfileError, match="'name': at most 200 characters, not 5000"):
+        app.subscribe(path)
+    assert app.users() == []
+
+
+def test_every_text_column_a_profile_fills_has_its_length_checked() -> None:
+    limited = {
+        column.name: column.type.length
+        for column in Subscriber.__table__.columns
+        if isinstance(column.type, String) and column.type.length
+    }
+    assert MAX_LENGTHS == limited
+
+
+def test_a_profile_whose_path_is_too_long_to_store_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path
+    while len(str(folder)) <= 1000:
+        folder = folder / ("d" * 200)
+    path = write_profile(folder, "a.toml", 'email = "a@example.org"\n')
+    with pytest.raises(ProfileError, match="path is longer than 1000 characters"):
+        load_profile(path)

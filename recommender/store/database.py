@@ -8,6 +8,8 @@ that "one dump, one transaction" holds there as it does on PostgreSQL.
 from __future__ import annotations
 
 import importlib.util
+import os
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -15,7 +17,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,27 +28,64 @@ class SchemaError(RuntimeError):
     """The database's schema is not one this version of the package can use."""
 
 
+class DatabaseUnusable(RuntimeError):
+    """A database URL this installation cannot open: an unknown scheme, a driver that is not
+    installed, or a file that is not a SQLite database."""
+
+
+USE = "use sqlite:///PATH or postgresql://USER@HOST/DATABASE"
+POSTGRES_EXTRA = "pip install 'recommender[postgres]'"
+
+
 # The execution option that marks a reading session's connections.
 READING = "recommender_reading"
 
 
 def normalize_url(url: str) -> str:
     """Let ``postgresql://`` (and ``postgres://``) mean the psycopg 3 driver we install."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix) and importlib.util.find_spec("psycopg2") is None:
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    if url.startswith("postgres://"):  # Heroku's spelling; SQLAlchemy knows postgresql only
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None:
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return url
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``, making the SQLite file's directory if needed."""
-    url = normalize_url(url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    """Create an engine for ``url``; raise :class:`DatabaseUnusable` if this installation
+    cannot open it. A SQLite file, and its folder, are made readable by their owner only
+    (they hold every digest, with working unsubscribe links); existing ones are left as
+    they are."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError:
+        raise DatabaseUnusable(f"cannot read the database URL; {USE}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUnusable(f"unknown database scheme {parsed.drivername!r}; {USE}")
+    try:
+        if parsed.get_backend_name() == "postgresql":
+            return create_engine(parsed, pool_pre_ping=True)
+        return _sqlite_engine(parsed)
+    except NoSuchModuleError:
+        raise DatabaseUnusable(f"unknown database scheme {parsed.drivername!r}; {USE}") from None
+    except ImportError as exc:
+        if parsed.drivername in ("postgresql", "postgresql+psycopg"):
+            message = f"PostgreSQL needs the psycopg driver, not installed here: {POSTGRES_EXTRA}"
+        else:
+            message = (
+                f"the driver of {parsed.drivername!r} ({exc.name}) is not installed; "
+                f"use postgresql://USER@HOST/DATABASE after {POSTGRES_EXTRA}"
+            )
+        raise DatabaseUnusable(message) from None
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    path: Path | None = None
+    if url.database and url.database != ":memory:" and not url.query.get("uri"):
+        path = Path(url.database).expanduser()
+        url = url.set(database=str(path))  # SQLite itself would take "~" as a folder's name
+        _create_private(path)
     engine = create_engine(url, connect_args={"timeout": 30})
+    name = str(path) if path else "the SQLite database"
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -53,8 +93,14 @@ def make_engine(url: str) -> Engine:
         # ourselves: the pysqlite recipe from the SQLAlchemy documentation.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:  # locked, say: not the file's fault
+            raise
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "... malformed"
+            message = f"{name}: not a SQLite database, or a damaged one ({exc})"
+            raise DatabaseUnusable(message) from exc
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -70,6 +116,20 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file, and its folder, for their owner only, before SQLite opens
+    it; SQLite gives the -wal and -shm files beside it the file's mode."""
+    if path.exists():
+        return
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseUnusable(f"{path}: cannot create the database: {exc.strerror}") from None
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -1,0 +1,317 @@
+"""Settings and the database they name: what is refused, and how the command line says so."""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from recommender.cli import cli
+from recommender.config import ConfigError, Settings
+from recommender.core import Recommender
+from recommender.store import database
+from recommender.store.models import Digest
+
+# Makes `import psycopg` (and psycopg2) fail as it does on a plain `pip install .`: the path
+# finder does not find them, whatever the venv holds. Then runs the command line.
+WITHOUT_PSYCOPG = """
+import importlib.machinery, sys
+
+class PathFinderWithoutPsycopg(importlib.machinery.PathFinder):
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.partition(".")[0] in ("psycopg", "psycopg2", "psycopg_binary", "psycopg_c"):
+            return None
+        return super().find_spec(name, path, target)
+
+sys.meta_path[sys.meta_path.index(importlib.machinery.PathFinder)] = PathFinderWithoutPsycopg
+sys.argv[0] = "recommender"
+from recommender.cli import main
+main()
+"""
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a refused command printed; fail if it printed more, or a traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+def write_config(tmp_path: Path, body: str) -> dict[str, str]:
+    path = tmp_path / "config.toml"
+    path.write_text(body, encoding="utf-8")
+    return {"RECOMMENDER_CONFIG": str(path), "RECOMMENDER_HOME": str(tmp_path / "home")}
+
+
+def load(tmp_path: Path, body: str = "", **environ: str) -> Settings:
+    return Settings.load(environ={**write_config(tmp_path, body), **environ})
+
+
+# -- the command line: one line, exit status 1 -----------------------------------------------
+
+
+@dataclass
+class Refusals:
+    folder: Path
+    runs: dict[str, subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory: pytest.TempPathFactory) -> Refusals:
+    """Run the command line once for each unusable setting, all at once (each run spends a
+    second or more importing the package), and keep what each printed."""
+    tmp = tmp_path_factory.mktemp("refused")
+    (tmp / "config.toml").write_text("database_url = 42\n", encoding="utf-8")
+    (tmp / "papers.db").write_bytes(b"this is not a database, it is a shopping list\n" * 100)
+    cli = [sys.executable, "-m", "recommender"]
+    runs = {
+        "missing driver": [sys.executable, "-c", WITHOUT_PSYCOPG, "--db", HELP_EXAMPLE, "stats"],
+        "unknown scheme": [*cli, "--db", "mysql://u@localhost/papers", "stats"],
+        "not a database": [*cli, "--db", f"sqlite:///{tmp / 'papers.db'}", "stats"],
+        "url not text": [*cli, "stats"],
+        "short secret": [*cli, "init"],
+    }
+    extra = {
+        "url not text": {"RECOMMENDER_CONFIG": str(tmp / "config.toml")},
+        "short secret": {"RECOMMENDER_SECRET": "hunter2"},
+    }
+    # the tests' own environment fixture is not in force yet at module scope
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECOMMENDER_")}
+    environ.update(XDG_CONFIG_HOME=str(tmp / "xdg-config"), XDG_DATA_HOME=str(tmp / "xdg-data"))
+    started = {
+        name: subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**environ, "RECOMMENDER_HOME": str(tmp / name), **extra.get(name, {})},
+        )
+        for name, args in runs.items()
+    }
+    done = {}
+    for name, process in started.items():
+        out, err = process.communicate(timeout=120)
+        done[name] = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    return Refusals(tmp, done)
+
+
+HELP_EXAMPLE = "postgresql://postgres@localhost/papers"  # as `recommender --help` shows it
+
+
+def test_the_help_example_without_the_postgres_driver_says_which_extra_to_install(
+    refused: Refusals,
+) -> None:
+    assert HELP_EXAMPLE in str(cli.epilog)
+    line = one_line_error(refused.runs["missing driver"])
+    assert "pip install 'recommender[postgres]'" in line
+
+
+def test_the_driver_blocker_of_these_tests_does_block_psycopg() -> None:
+    blocker = WITHOUT_PSYCOPG.partition('sys.argv[0] = "recommender"')[0]
+    result = subprocess.run(
+        [sys.executable, "-c", blocker + "import psycopg"], capture_output=True, text=True
+    )
+    assert "ModuleNotFoundError: No module named 'psycopg'" in result.stderr
+
+
+def test_an_unknown_database_scheme_names_the_known_ones(
+    refused: Refusals,
+) -> None:
+    line = one_line_error(refused.runs["unknown scheme"])
+    assert "'mysql'" in line and "sqlite:///" in line and "postgresql://" in line
+    assert not (refused.folder / "unknown scheme").exists()
+
+
+@pytest.mark.parametrize("url", ["papers.db", "postgresql+nope://h/d", "mssql://h/d", "://"])
+def test_a_database_url_of_no_known_scheme_is_refused_before_anything_is_made(
+    tmp_path: Path, url: str
+) -> None:
+    with pytest.raises(database.DatabaseUnusable, match="use sqlite:///PATH or postgresql://"):
+        database.make_engine(url)
+
+
+def test_a_file_that_is_not_a_database_is_named(
+    refused: Refusals,
+) -> None:
+    garbage = refused.folder / "papers.db"
+    line = one_line_error(refused.runs["not a database"])
+    assert f"{garbage}: not a SQLite database" in line
+    assert garbage.read_bytes().startswith(b"this is not a database")
+
+
+def test_a_database_url_that_is_not_text_in_the_config_names_the_setting(
+    refused: Refusals,
+) -> None:
+    line = one_line_error(refused.runs["url not text"])
+    assert "config.toml: setting 'database_url' must be text" in line
+
+
+def test_a_short_secret_names_the_setting_and_the_minimum(
+    refused: Refusals,
+) -> None:
+    line = one_line_error(refused.runs["short secret"])
+    assert "RECOMMENDER_SECRET" in line and "16 characters" in line
+    assert "hunter2" not in line
+
+
+def test_a_short_secret_file_is_named(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "secret").write_text("short\n")
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'r.db'}")
+    with Recommender(settings) as app, pytest.raises(ConfigError, match=r"secret.*16 characters"):
+        app.signer()
+
+
+# -- settings: types, forms and lengths ------------------------------------------------------
+
+
+TEXT_SETTINGS = [
+    "home",
+    "database_url",
+    "embedding_model",
+    "base_url",
+    "mail_from",
+    "smtp_host",
+    "smtp_security",
+    "smtp_user",
+    "smtp_password",
+    "secret",
+    "outbox_dir",
+    "inbox_dir",
+    "profiles_dir",
+]
+
+
+@pytest.mark.parametrize("name", TEXT_SETTINGS)
+@pytest.mark.parametrize("value", ['["a"]', "42", "true", "{ a = 1 }"])
+def test_a_text_setting_must_be_a_string_in_the_config_file(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, f"{name} = {value}\n")
+    assert f"setting {name!r}" in str(caught.value) and "config.toml" in str(caught.value)
+    assert "quotes" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["localhost:8000", "ftp://papers.example.org", "https://", "papers.example.org"]
+)
+def test_base_url_must_be_an_http_address(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="'base_url'.*http"):
+        load(tmp_path, f'base_url = "{url}"\n')
+
+
+def test_base_url_may_be_http_or_https_with_a_path(tmp_path: Path) -> None:
+    assert load(tmp_path, RECOMMENDER_BASE_URL="HTTPS://papers.example.org/p").base_url == (
+        "HTTPS://papers.example.org/p"
+    )
+    assert load(tmp_path, RECOMMENDER_BASE_URL="http://[::1]:8000").base_url == "http://[::1]:8000"
+
+
+def test_the_longest_host_allowed_in_base_url_fits_in_a_message_id(tmp_path: Path) -> None:
+    host = ".".join(["a" * 63] * 4)[:200].rstrip(".")
+    load(tmp_path, RECOMMENDER_BASE_URL=f"https://{host}")
+    # email.utils.make_msgid: <time in 1/100 s>.<pid>.<64 random bits>.digest@<host>
+    ours = email.utils.make_msgid("digest", domain=host)
+    longest = f"<{10**12}.{2**22}.{2**64 - 1}.digest@{host}>"
+    assert len(ours) <= len(longest) <= Digest.__table__.c.message_id.type.length
+    with pytest.raises(ConfigError, match="'base_url'.*200 characters"):
+        load(tmp_path, RECOMMENDER_BASE_URL=f"https://{host}x.example.org")
+
+
+def test_an_embedding_model_name_too_long_to_store_is_refused(tmp_path: Path) -> None:
+    assert load(tmp_path, RECOMMENDER_EMBEDDING_MODEL="m" * 100).embedding_model == "m" * 100
+    with pytest.raises(ConfigError, match="'embedding_model'.*100 characters"):
+        load(tmp_path, RECOMMENDER_EMBEDDING_MODEL="m" * 101)
+
+
+def test_a_short_secret_in_the_environment_is_refused_without_showing_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, RECOMMENDER_SECRET="x" * 15)
+    assert "RECOMMENDER_SECRET" in str(caught.value) and "16" in str(caught.value)
+    assert "x" * 15 not in str(caught.value)
+    assert load(tmp_path, RECOMMENDER_SECRET="x" * 16).secret == "x" * 16
+
+
+def test_a_misspelt_setting_gets_a_suggestion(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match="unknown setting 'databse_url'; did you mean 'database_url'"
+    ):
+        load(tmp_path, 'databse_url = "sqlite://"\n')
+
+
+# -- files: private from the start -----------------------------------------------------------
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_the_home_and_the_database_are_private_under_umask_022(tmp_path: Path) -> None:
+    home = tmp_path / "data" / "recommender"
+    settings = Settings.load({"home": home}, environ={})
+    with Recommender(settings) as app:
+        app.init()
+        assert mode(home) == 0o700
+        db = home / "recommender.db"
+        assert mode(db) == 0o600
+        with app.engine.connect() as connection:  # WAL mode: the -wal and -shm files exist now
+            connection.execute(text("SELECT count(*) FROM papers"))
+            siblings = [db.with_name(db.name + s) for s in ("-wal", "-shm")]
+            assert all(p.exists() for p in siblings)
+            assert [mode(p) for p in siblings] == [0o600, 0o600]
+        assert mode(home / "secret") == 0o600
+    assert mode(tmp_path / "data") == 0o755  # only the home itself is made private
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_a_database_in_a_folder_of_the_users_choosing_leaves_the_folder_as_it_is(
+    tmp_path: Path,
+) -> None:
+    chosen = tmp_path / "chosen"
+    chosen.mkdir(mode=0o755)
+    engine = database.make_engine(f"sqlite:///{chosen / 'r.db'}")
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    assert (mode(chosen), mode(chosen / "r.db")) == (0o755, 0o600)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_an_existing_database_keeps_its_mode(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    engine = database.make_engine(f"sqlite:///{db}")
+    with engine.connect():
+        pass
+    engine.dispose()
+    db.chmod(0o640)
+    engine = database.make_engine(f"sqlite:///{db}")
+    with engine.connect():
+        pass
+    engine.dispose()
+    assert mode(db) == 0o640
