@@ -4,7 +4,7 @@ and the check that a state-changing POST comes from our own pages.
 Every page the endpoints serve sits at a URL that is itself a credential (a signed link from an
 email), so every response gets the same headers: nothing may cache it, frame it, load anything
 into it or hand its URL to another site. :class:`Hardened` is a pure ASGI middleware, so it
-answers an oversized request before a handler (or Starlette's form parser) reads a byte of it.
+answers an oversized request before a handler (or Starlette's form parser) sees it.
 The handlers and the facade are :mod:`recommender.web`'s.
 """
 
@@ -39,13 +39,10 @@ HEADERS = {
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class BodyTooLarge(Exception):
-    """A request body went past :data:`MAX_BODY` while it was being read."""
-
-
 class Hardened:
-    """ASGI middleware: :data:`HEADERS` on every response, bodies over ``max_body`` refused
-    (413) before they are read, whether their length is announced or they are streamed."""
+    """ASGI middleware: :data:`HEADERS` on every response; a body over ``max_body`` refused
+    (413) before the application runs: at once when its length is announced, as soon as it
+    passes the cap when it is streamed."""
 
     def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
         self.app = app
@@ -55,12 +52,9 @@ class Hardened:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
 
         async def send_hardened(message: Message) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():
                     headers[name] = value
@@ -70,23 +64,30 @@ class Hardened:
         if announced is not None and (not announced.isdigit() or int(announced) > self.max_body):
             await self._too_large(send_hardened)
             return
-        read = 0
-
-        async def receive_capped() -> Message:
-            nonlocal read
+        # The whole body is read here, up to the cap, before the application sees the request:
+        # a body nobody parses (not a form) would otherwise be left for the server to drain,
+        # however long it is, after the handler has answered and acted.
+        body = bytearray()
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                read += len(message.get("body", b""))
-                if read > self.max_body:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body:
+                await self._too_large(send_hardened)
+                return
+        replayed = False
 
-        try:
-            await self.app(scope, receive_capped, send_hardened)
-        except BodyTooLarge:
-            if started:
-                raise
-            await self._too_large(send_hardened)
+        async def receive_buffered() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, receive_buffered, send_hardened)
 
     @staticmethod
     async def _too_large(send: Send) -> None:
