@@ -521,13 +521,20 @@ class Recommender:
         with self._session() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
             paper = paper_store.get_paper(session, paper_ref)
+            now = self.clock()
             rating = subscriber_store.add_rating(
-                session, subscriber, paper, subscriber_store.VOTES[vote], source, self.clock()
+                session, subscriber, paper, subscriber_store.VOTES[vote], source, now
             )
-            info = RatingInfo.of(rating, paper)
+            info = (
+                RatingInfo.of(rating, paper)
+                if rating is not None
+                else RatingInfo(paper.id, paper.title, "clear", source, now)
+            )
+            changed = rating is not None and rating in session.new  # added, not kept
         # The rating is committed first: should retraining fail, the model is merely stale
-        # and is retrained before it is next used.
-        self.retrain(email)
+        # and is retrained before it is next used. A vote that changed nothing needs none.
+        if changed:
+            self.retrain(email)
         return info
 
     def ratings(self, email: str, *, history: bool = False) -> list[RatingInfo]:

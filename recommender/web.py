@@ -1,8 +1,10 @@
 """The web endpoints that close the feedback loop: rating links, unsubscribe, digest view, manage.
 
-A GET never changes anything (mail scanners and link previewers fetch links on their own): it
-shows a page whose button POSTs. The one exception the standards ask for is RFC 8058's
-one-click unsubscribe, which mail clients send as a POST. Every page is rendered from
+Only an explicit POST changes anything (mail scanners and link previewers fetch links on their
+own, with GET or HEAD): a GET shows a page whose button POSTs, and a POST from another site's
+page is refused. RFC 8058's one-click unsubscribe is a POST a mail client sends without
+showing the page. Headers, the body-size cap and the origin check are :mod:`recommender.guards`'.
+Every page is rendered from
 ``templates/web/`` with autoescaping; an expired or tampered link gets a friendly page and
 changes nothing. All the work is the facade's (:class:`recommender.core.Recommender`).
 """
@@ -15,16 +17,19 @@ from typing import Any
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from recommender import links, resources
+from recommender import guards, links, resources
 from recommender.core import Recommender
 from recommender.store.papers import PaperNotFound
 from recommender.store.subscribers import SubscriberNotFound
 
 Handler = Callable[[Request], Awaitable[Response]]
+Changer = Callable[[Request, FormData], Awaitable[Response]]
 
 
 def create_app(app: Recommender) -> Starlette:
@@ -55,26 +60,43 @@ def create_app(app: Recommender) -> Starlette:
         # The facade is synchronous (database, model): keep it off the event loop.
         return await run_in_threadpool(function, *args, **kwargs)
 
-    @guarded
+    def link(read: Handler, change: Changer) -> Handler:
+        """One endpoint for a link whose POST changes something.
+
+        Only an explicit POST reaches ``change``, and only once its page is ours (or it says
+        where from: a mail client's one-click) and its whole form is read, so a refused or
+        oversized POST has changed nothing. Every other method the route answers reads:
+        Starlette answers HEAD on every GET route, and mail scanners send HEAD.
+        """
+
+        async def endpoint(request: Request) -> Response:
+            if request.method != "POST":
+                return await read(request)
+            own = {guards.origin(app.settings.base_url), guards.origin(str(request.base_url))}
+            if guards.from_elsewhere(request.headers, own):
+                return page("cross_site.html", 403)
+            form = await request.form()
+            return await change(request, form)
+
+        return guarded(endpoint)
+
     async def rating(request: Request) -> Response:
+        link = await call(app.open_rating_link, request.path_params["token"])
+        return page("rate_confirm.html", link=link, action=request.url.path)
+
+    async def rate(request: Request, form: FormData) -> Response:
         token = request.path_params["token"]
-        if request.method == "GET":
-            link = await call(app.open_rating_link, token)
-            return page("rate_confirm.html", link=link, action=request.url.path)
-        form = await request.form()
         undo = form.get("undo") == "1"
         info = await call(app.confirm_rating_link, token, undo=undo)
         link = await call(app.open_rating_link, token)
         return page("rate_done.html", link=link, rating=info, undone=undo, action=request.url.path)
 
-    @guarded
-    async def unsubscribe(request: Request) -> Response:
-        token = request.path_params["token"]
-        if request.method == "GET":
-            user = await call(app.open_subscriber_link, "unsubscribe", token)
-            return page("unsubscribe_confirm.html", user=user, action=request.url.path)
-        user = await call(app.confirm_unsubscribe_link, token)
-        form = await request.form()
+    async def unsubscribe_page(request: Request) -> Response:
+        user = await call(app.open_subscriber_link, "unsubscribe", request.path_params["token"])
+        return page("unsubscribe_confirm.html", user=user, action=request.url.path)
+
+    async def unsubscribe(request: Request, form: FormData) -> Response:
+        user = await call(app.confirm_unsubscribe_link, request.path_params["token"])
         if form.get("List-Unsubscribe") == "One-Click":  # RFC 8058: a mail client, not a person
             return PlainTextResponse("unsubscribed\n")
         return page("unsubscribe_done.html", user=user)
@@ -84,34 +106,31 @@ def create_app(app: Recommender) -> Starlette:
         html = await call(app.digest_html, request.path_params["token"])
         return HTMLResponse(html)
 
-    @guarded
-    async def manage(request: Request) -> Response:
-        token = request.path_params["token"]
-        saved = None
-        if request.method == "POST":
-            form = await request.form()
-            if "interests" in form:
-                text = str(form["interests"])
-                await call(app.set_interests, token, text.splitlines())
-                saved = "Your interests are saved; your next digest follows them."
-            elif "paper" in form and form.get("vote") in ("up", "down", "clear"):
-                user = await call(app.open_subscriber_link, "manage", token)
-                await call(
-                    app.rate, user.email, str(form["paper"]), str(form["vote"]), source="web"
-                )
-                saved = "Your rating is saved."
-        user = await call(app.open_subscriber_link, "manage", token)
+    async def manage_page(request: Request, saved: str | None = None) -> Response:
+        user = await call(app.open_subscriber_link, "manage", request.path_params["token"])
         ratings = await call(app.ratings, user.email)
         return page("manage.html", user=user, ratings=ratings, saved=saved, action=request.url.path)
+
+    async def manage(request: Request, form: FormData) -> Response:
+        token = request.path_params["token"]
+        saved = None
+        if "interests" in form:
+            await call(app.set_interests, token, str(form["interests"]).splitlines())
+            saved = "Your interests are saved; your next digest follows them."
+        elif "paper" in form and form.get("vote") in ("up", "down", "clear"):
+            user = await call(app.open_subscriber_link, "manage", token)
+            await call(app.rate, user.email, str(form["paper"]), str(form["vote"]), source="web")
+            saved = "Your rating is saved."
+        return await manage_page(request, saved)
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
     routes = [
-        Route("/r/{token}", rating, methods=["GET", "POST"]),
-        Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/r/{token}", link(rating, rate), methods=["GET", "POST"]),
+        Route("/unsubscribe/{token}", link(unsubscribe_page, unsubscribe), methods=["GET", "POST"]),
         Route("/digest/{token}", digest, methods=["GET"]),
-        Route("/manage/{token}", manage, methods=["GET", "POST"]),
+        Route("/manage/{token}", link(manage_page, manage), methods=["GET", "POST"]),
         Route("/healthz", health, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(guards.Hardened)])

@@ -150,3 +150,22 @@ def test_rate_and_ratings_from_the_command_line(database_url: str, tmp_path: Pat
     bad_profile.write_text('email = "x@example.org"\nschedule = "often"\n')
     refused = run("subscribe", str(bad_profile), env=env)
     assert refused.returncode == 1 and f"{bad_profile}: field 'schedule'" in refused.stderr
+
+
+def test_a_vote_equal_to_the_current_one_adds_no_history_row(
+    rated_app: Recommender, clock: Clock
+) -> None:
+    first = rated_app.rate(EMAIL, "Paper 1:", "up", source="email")
+    clock.now += timedelta(minutes=1)
+    again = rated_app.rate(EMAIL, "Paper 1:", "up", source="web")
+    assert again == first  # the rating that stands, from when it was given
+    rated_app.rate(EMAIL, "Paper 2:", "clear")  # never rated: clearing changes nothing
+    clock.now += timedelta(minutes=1)
+    rated_app.rate(EMAIL, "Paper 1:", "clear")
+    rated_app.rate(EMAIL, "Paper 1:", "clear")
+    rated_app.rate(EMAIL, "Paper 1:", "up")
+    assert [(r.title[:8], r.vote) for r in rated_app.ratings(EMAIL, history=True)] == [
+        ("Paper 1:", "up"),
+        ("Paper 1:", "clear"),
+        ("Paper 1:", "up"),
+    ]

@@ -122,11 +122,28 @@ def recipients(session: Session) -> list[tuple[int, str]]:
 
 def add_rating(
     session: Session, subscriber: Subscriber, paper: Paper, vote: int, source: str, now: datetime
-) -> Rating:
+) -> Rating | None:
+    """Record ``vote`` unless it is already the paper's current one; return the rating that
+    stands (None: the paper was never rated and ``vote`` clears).
+
+    The history holds changes: a replayed link, a second click or a retried POST adds no row.
+    """
     if vote not in VOTE_NAMES:
         raise ValueError(f"unknown vote {vote!r}")
     if source not in SOURCES:
         raise ValueError(f"unknown rating source {source!r}")
+    # Two requests rating the same paper at once must not both see the old vote and both add
+    # the new one: the subscriber's row is locked for the read (a no-op on SQLite, whose
+    # writing transactions begin IMMEDIATE and so already run one at a time).
+    session.execute(select(Subscriber.id).where(Subscriber.id == subscriber.id).with_for_update())
+    latest = session.scalars(
+        select(Rating)
+        .where(Rating.subscriber_id == subscriber.id, Rating.paper_id == paper.id)
+        .order_by(Rating.rated_at.desc(), Rating.id.desc())
+        .limit(1)
+    ).first()
+    if (latest.vote if latest is not None else VOTES["clear"]) == vote:
+        return latest
     rating = Rating(
         subscriber_id=subscriber.id, paper_id=paper.id, vote=vote, source=source, rated_at=now
     )

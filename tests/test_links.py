@@ -1,0 +1,62 @@
+"""Link tokens: every kind expires as expired, and none is accepted from the future."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from recommender import links
+from tests.conftest import Clock
+
+MAKERS: dict[str, Callable[[links.Signer], str]] = {
+    "rate": lambda s: s.rating(7, "2603.01234", "up"),
+    "rate-json": lambda s: s.make("rate", {"s": 7, "p": "2603.01234", "v": "up"}),
+    "unsubscribe": lambda s: s.unsubscribe(7),
+    "manage": lambda s: s.manage(7),
+    "view-digest": lambda s: s.view_digest("<abc@example.org>"),
+}
+CHECKERS: dict[str, Callable[[links.Signer, str], object]] = {
+    "rate": lambda s, t: s.check_rating(t),
+    "rate-json": lambda s, t: s.check_rating(t),
+    "unsubscribe": lambda s, t: s.check_subscriber("unsubscribe", t),
+    "manage": lambda s, t: s.check_subscriber("manage", t),
+    "view-digest": lambda s, t: s.check_digest(t),
+}
+LIFETIME = {kind: links.LIFETIMES[kind.removesuffix("-json")] for kind in MAKERS}
+
+
+@pytest.mark.parametrize("kind", MAKERS)
+def test_an_old_link_of_every_kind_is_refused_as_expired(clock: Clock, kind: str) -> None:
+    signer = links.Signer("s" * 32, clock=clock)
+    token = MAKERS[kind](signer)
+    clock.now += LIFETIME[kind] - timedelta(seconds=1)
+    CHECKERS[kind](signer, token)  # still works on its last day
+    clock.now += timedelta(seconds=2)
+    with pytest.raises(links.TokenExpired):
+        CHECKERS[kind](signer, token)
+
+
+@pytest.mark.parametrize("kind", MAKERS)
+def test_a_link_dated_in_the_future_is_refused_but_not_as_expired(clock: Clock, kind: str) -> None:
+    later = Clock(clock.now + links.CLOCK_SKEW + timedelta(seconds=5))
+    token = MAKERS[kind](links.Signer("s" * 32, clock=later))
+    with pytest.raises(links.TokenInvalid) as refused:
+        CHECKERS[kind](links.Signer("s" * 32, clock=clock), token)
+    assert not isinstance(refused.value, links.TokenExpired)
+
+
+@pytest.mark.parametrize("kind", MAKERS)
+def test_a_link_from_a_clock_a_little_ahead_still_works(clock: Clock, kind: str) -> None:
+    ahead = Clock(clock.now + links.CLOCK_SKEW - timedelta(seconds=5))
+    token = MAKERS[kind](links.Signer("s" * 32, clock=ahead))
+    CHECKERS[kind](links.Signer("s" * 32, clock=clock), token)
+
+
+def test_a_signed_token_with_an_impossible_issue_time_is_refused(clock: Clock) -> None:
+    signer = links.Signer("s" * 32, clock=clock)
+    payload = signer._serializers["manage"].dump_payload({"s": 7, "t": 10**20})
+    token = signer._signers["manage"].sign(payload).decode()
+    with pytest.raises(links.TokenInvalid):
+        signer.check_subscriber("manage", token)

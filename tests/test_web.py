@@ -1,0 +1,240 @@
+"""The web endpoints over real HTTP: only a POST changes anything, and the pages are hardened."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from recommender import links, web
+from recommender.config import Settings
+from recommender.core import Recommender
+from recommender.store.models import Base
+from tests.conftest import Clock
+from tests.mailserver import MailServer, free_port
+from tests.test_digest import hrefs, parts
+from tests.test_ranking import EMAIL, profile, topical_dump
+
+# What each state-changing link is sent by the one who means it.
+FORMS = {
+    "rate": {},
+    "unsubscribe": {"List-Unsubscribe": "One-Click"},
+    "manage": {"interests": "speaker diarization"},
+}
+READS = ("HEAD", "GET", "OPTIONS", "PUT", "DELETE", "PATCH")
+
+
+@dataclass
+class Site:
+    app: Recommender
+    base: str
+    urls: dict[str, str]  # rate (a thumbs-up), unsubscribe, manage, view-digest
+
+
+@pytest.fixture
+def site(
+    settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> Iterator[Site]:
+    """The web endpoints on loopback, and the links of a digest sent to one subscriber."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    configured = replace(
+        settings,
+        smtp_host=mail_server.host,
+        smtp_port=mail_server.port,
+        smtp_security="none",
+        base_url=base,
+    )
+    with Recommender(configured, clock=clock) as app:
+        app.ingest([topical_dump(tmp_path / "d.txt")])
+        app.subscribe(profile(tmp_path))
+        app.send(EMAIL)
+        html = parts(mail_server.received[0].message)[1]
+        urls = {
+            action: next(u for u in hrefs(html) if u.startswith(f"{base}/{path}/"))
+            for action, path in links.PATHS.items()
+        }
+        server = uvicorn.Server(
+            uvicorn.Config(
+                web.create_app(app), "127.0.0.1", port, log_level="warning", lifespan="off"
+            )
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        try:
+            yield Site(app, base, urls)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+def snapshot(app: Recommender) -> dict[str, list[str]]:
+    """Every row of every table, to tell whether a request changed anything at all."""
+    with app.engine.connect() as connection:
+        return {
+            table.name: sorted(repr(tuple(row)) for row in connection.execute(select(table)))
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def test_only_a_post_changes_state_on_any_link(site: Site) -> None:
+    changed = []
+    with httpx.Client(timeout=10) as client:
+        for action, form in FORMS.items():
+            for method in READS:
+                before = snapshot(site.app)
+                response = client.request(method, site.urls[action], data=form)
+                assert response.status_code in (200, 405), (action, method)
+                if snapshot(site.app) != before:
+                    changed.append((action, method))
+        assert changed == []
+        for action, form in FORMS.items():
+            before = snapshot(site.app)
+            assert client.post(site.urls[action], data=form).status_code == 200
+            assert snapshot(site.app) != before, action
+    assert [r.vote for r in site.app.ratings(EMAIL)] == ["up"]
+    assert site.app.user(EMAIL).interests == ["speaker diarization"]
+    assert not site.app.user(EMAIL).active
+
+
+def test_a_head_answers_like_a_get_without_a_body(site: Site) -> None:
+    with httpx.Client(timeout=10) as client:
+        for action in ("rate", "unsubscribe", "manage", "view-digest"):
+            head = client.head(site.urls[action])
+            assert head.status_code == 200 and head.content == b"", action
+            assert (
+                head.headers["content-type"]
+                == client.get(site.urls[action]).headers["content-type"]
+            )
+
+
+def test_a_cross_site_post_is_refused_and_changes_nothing(site: Site) -> None:
+    elsewhere = [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},  # a sandboxed frame, or a page that hides where it is
+        {"Origin": site.base.replace("http:", "https:")},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "https://evil.example", "Referer": f"{site.base}/manage/x"},
+    ]
+    before = snapshot(site.app)
+    with httpx.Client(timeout=10) as client:
+        for action, form in FORMS.items():
+            for headers in elsewhere:
+                refused = client.post(site.urls[action], data=form, headers=headers)
+                assert refused.status_code == 403, (action, headers)
+                assert "Nothing was changed" in refused.text
+        assert snapshot(site.app) == before
+
+        # Our own origin (base_url's, or the host the request was sent to) may POST.
+        assert client.post(site.urls["rate"], headers={"Origin": site.base}).status_code == 200
+        own_host = site.base.replace("127.0.0.1", "localhost")
+        same = client.post(
+            site.urls["manage"],
+            data=FORMS["manage"],
+            headers={"Host": own_host.removeprefix("http://"), "Referer": f"{own_host}/manage/x"},
+        )
+        assert same.status_code == 200
+        # Neither header: a mail client's RFC 8058 one-click unsubscribe.
+        one_click = client.post(site.urls["unsubscribe"], data=FORMS["unsubscribe"])
+        assert one_click.status_code == 200
+    assert [r.vote for r in site.app.ratings(EMAIL)] == ["up"]
+    assert site.app.user(EMAIL).interests == ["speaker diarization"]
+    assert not site.app.user(EMAIL).active
+
+
+def test_pages_at_a_credential_url_are_not_cached_framed_or_leaked(site: Site) -> None:
+    with httpx.Client(timeout=10) as client:
+        responses = [client.get(url) for url in site.urls.values()]
+        responses.append(client.get(site.urls["rate"][:-3] + "xyz"))  # the "does not work" page
+        responses.append(client.options(site.urls["manage"]))
+        responses.append(client.post(site.urls["rate"]))
+    for response in responses:
+        headers = response.headers
+        csp = headers["content-security-policy"]
+        policy = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+        assert policy["default-src"] == "'none'"
+        assert policy["frame-ancestors"] == "'none'" and policy["form-action"] == "'self'"
+        assert "script-src" not in policy
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] in ("no-referrer", "same-origin")
+        assert headers["cache-control"] == "no-store"
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(site: Site) -> None:
+    before = snapshot(site.app)
+    url = httpx.URL(site.urls["unsubscribe"])
+    # Announced: answered at once, though not a byte of the 500 MB follows.
+    with socket.create_connection((url.host, url.port), timeout=5) as raw:
+        raw.sendall(
+            f"POST {url.raw_path.decode()} HTTP/1.1\r\nHost: {url.netloc.decode()}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: 500000000\r\n\r\n".encode()
+        )
+        assert raw.recv(1024).startswith(b"HTTP/1.1 413 ")
+
+    # Streamed with no length: cut off once it passes the limit.
+    def chunks() -> Iterator[bytes]:
+        yield b"List-Unsubscribe=One-Click&pad="
+        for _ in range(16):
+            yield b"x" * 8192
+
+    with httpx.Client(timeout=10) as client:
+        for action in FORMS:
+            streamed = client.post(
+                site.urls[action],
+                content=chunks(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert streamed.status_code == 413, action
+        # Not a form: no handler would read it, and the server would drain it after acting.
+        for action in FORMS:
+            streamed = client.post(
+                site.urls[action],
+                content=chunks(),
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            assert streamed.status_code == 413, action
+    assert snapshot(site.app) == before
+    with httpx.Client(timeout=10) as client:
+        fits = client.post(site.urls["manage"], data={"interests": "x" * 60_000})
+        assert fits.status_code == 200
+    assert site.app.user(EMAIL).interests == ["x" * 60_000]
+
+
+def test_a_replayed_rating_post_adds_no_history_row(site: Site, clock: Clock) -> None:
+    with httpx.Client(timeout=10) as client:
+        for _ in range(3):
+            assert client.post(site.urls["rate"]).status_code == 200
+            clock.now += timedelta(minutes=1)
+        assert [r.vote for r in site.app.ratings(EMAIL, history=True)] == ["up"]
+        for _ in range(2):
+            assert client.post(site.urls["rate"], data={"undo": "1"}).status_code == 200
+            clock.now += timedelta(minutes=1)
+        assert client.post(site.urls["rate"]).status_code == 200
+    assert [r.vote for r in site.app.ratings(EMAIL, history=True)] == ["up", "clear", "up"]
+
+
+def test_an_expired_unsubscribe_or_manage_link_says_it_has_expired(
+    site: Site, clock: Clock
+) -> None:
+    clock.now += links.LIFETIMES["unsubscribe"] + timedelta(days=1)
+    with httpx.Client(timeout=10) as client:
+        for action in ("unsubscribe", "manage"):
+            for method in ("GET", "POST"):
+                old = client.request(method, site.urls[action], data=FORMS[action])
+                assert old.status_code == 410 and "expired" in old.text, (action, method)
+    assert site.app.user(EMAIL).active
