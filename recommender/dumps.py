@@ -143,6 +143,7 @@ class Dump:
     year_rule: str  # how the listing's year was chosen, in words
     content_hash: str  # sha256 of the normalized text
     papers: tuple[PaperRecord, ...] = field(default=())
+    listing: str = ""  # the listing's date as the dump prints it: "Mar 20"
 
 
 @dataclass
@@ -233,13 +234,13 @@ def parse_dump(
     _refuse_non_dumps(normalized, source)
     content_hash = hashlib.sha256(normalized.strip().encode("utf-8")).hexdigest()
     blocks = _blocks(normalized)
-    listing_date, explicit_year, blocks = _header(blocks, reference_date, source)
+    listing, listing_date, explicit_year, blocks = _header(blocks, reference_date, source)
     papers = _entries(blocks, listing_date, source, max_papers)
     if explicit_year:
         rule = "year given in the listing"
     else:
         rule = year_rule or f"year from reference date {reference_date.isoformat()}"
-    return Dump(listing_date, rule, content_hash, tuple(papers))
+    return Dump(listing_date, rule, content_hash, tuple(papers), listing)
 
 
 def _has_trailing_space(text: str) -> bool:
@@ -300,8 +301,9 @@ def _blocks(normalized: str) -> Iterator[_Block]:
 
 def _header(
     blocks: Iterator[_Block], reference_date: date, source: str
-) -> tuple[date, bool, Iterator[_Block]]:
-    """Find the listing date that ends the header; return it and the blocks after it."""
+) -> tuple[str, date, bool, Iterator[_Block]]:
+    """Find the listing date that ends the header; return it as printed and as a date, whether
+    it gives the year, and the blocks after it."""
     seen = 0
     for block in blocks:
         for offset, line in enumerate(block.lines):
@@ -311,7 +313,7 @@ def _header(
                 listing = _listing_date(match, reference_date, source, number)
                 rest = block.lines[offset + 1 :]
                 after = [_Block(number + 1, rest, _is_metadata(rest))] if rest else []
-                return listing, bool(match["year"]), itertools.chain(after, blocks)
+                return match[0], listing, bool(match["year"]), itertools.chain(after, blocks)
             seen += 1
             if len(line) > MAX_HEADER_LINE or seen > MAX_HEADER_LINES:
                 raise DumpError(
@@ -427,8 +429,9 @@ def _refuse_a_cut_ending(
             line,
         )
     # A page with metadata blocks shows one under nearly every paper: a last paper without
-    # one is far more likely a copy cut just before it.
-    if before and with_metadata >= 0.9 * len(before):
+    # one is far more likely a copy cut just before it. Three papers before it at least, so
+    # that a short listing with one paper of each kind is not taken for a cut.
+    if len(before) >= 3 and with_metadata >= 0.9 * len(before):
         raise DumpError(
             source,
             f"the last paper ({title[:60]!r}) has no metadata block, though {with_metadata} of "
