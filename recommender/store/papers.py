@@ -206,7 +206,9 @@ def find_papers(session: Session, query: PaperQuery) -> tuple[list[Paper], int]:
             listed.append(Dump.listing_date >= query.listed_since)
         if query.dump_id is not None:
             listed.append(Dump.id == query.dump_id)
-        conditions.append(exists().where(and_(*listed)))
+        # Correlated on the paper alone: the "newest" order joins dumps and dump_papers too,
+        # and those in here must stay this subquery's own.
+        conditions.append(exists().where(and_(*listed)).correlate(Paper))
     if query.published_since is not None:
         conditions.append(Paper.published >= query.published_since)
     if query.min_upvotes is not None:
