@@ -1304,9 +1304,12 @@ class Recommender:
 
         Ingested (or already known) files move to ``processed/``, refused ones to
         ``quarantine/`` with a ``.error.txt`` beside them, so a bad file never blocks the
-        others and is never retried. A file modified within ``settle`` may still be being
-        written and waits for the next round.
+        others and is never retried: whatever fails with a file (see :meth:`ingest`) is that
+        file's failure. A file modified within ``settle`` may still be being written and
+        waits for the next round.
         """
+        if not self._schema_checked:
+            self.init()  # a schema that cannot be used fails the round, quarantining nothing
         inbox = self.settings.inbox
         inbox.mkdir(parents=True, exist_ok=True)
         now = datetime.now(UTC).timestamp()

@@ -97,9 +97,11 @@ _CONTROL = [chr(code) for code in range(128) if CONTROL_CHARS.match(chr(code))]
 # What str.isalnum() rejects: \W is exactly "not isalnum() and not '_'".
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _ASCII_ALNUM = bytes(code if chr(code).isalnum() else 32 for code in range(256))
-# Whitespace at the end of a line (str.rstrip's whitespace is re's \s): it starts only where
-# whitespace does, so a long run is scanned once, not once per character.
-_TRAILING_SPACE = re.compile(r"(?<![^\S\n])[^\S\n]++(?=\n|\Z)")
+# What str.rstrip() strips, but for the line break (every such character is below U+3001).
+_SPACES = [chr(code) for code in range(0x3001) if chr(code).isspace() and chr(code) != "\n"]
+# Lines are stripped this many characters at a time: the list of one chunk's lines stays
+# small even when a hostile file holds millions of tiny ones.
+_CHUNK = 1 << 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # A block: lines with no blank line between them.
 _BLOCK = re.compile(r"[^\n]+(?:\n[^\n]+)*")
@@ -229,7 +231,7 @@ def parse_dump(
     if len(data) > max_bytes:  # for text, characters: at most its size in UTF-8
         raise _too_large(source, len(data), max_bytes)
     text = _decode(data, source)
-    normalized = _TRAILING_SPACE.sub("", text) if _has_trailing_space(text) else text
+    normalized = _strip_line_ends(text)
     del text
     _refuse_non_dumps(normalized, source)
     content_hash = hashlib.sha256(normalized.strip().encode("utf-8")).hexdigest()
@@ -243,9 +245,21 @@ def parse_dump(
     return Dump(listing_date, rule, content_hash, tuple(papers), listing)
 
 
-def _has_trailing_space(text: str) -> bool:
-    # Most copies have none: two quick searches spare the substitution's copy of the text.
-    return bool(text) and (text[-1].isspace() or re.search(r"[^\S\n]\n", text) is not None)
+def _strip_line_ends(text: str) -> str:
+    """``text`` with whitespace stripped from the end of every line."""
+    last = len(text) - 1
+    while last >= 0 and text[last] == "\n":
+        last -= 1
+    # Most copies have none: a search per kind of space (each as fast as memchr) spares a copy.
+    if not text[last:].strip("\n").isspace() and not any(s + "\n" in text for s in _SPACES):
+        return text
+    chunks, start = [], 0
+    while start <= len(text):
+        end = text.find("\n", start + _CHUNK)
+        end = len(text) if end < 0 else end
+        chunks.append("\n".join(line.rstrip() for line in text[start:end].split("\n")))
+        start = end + 1
+    return "\n".join(chunks)
 
 
 def _decode(data: str | bytes, source: str) -> str:
