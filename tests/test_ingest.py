@@ -310,6 +310,20 @@ def test_papers_are_found_by_words_filters_and_title_prefix(
     assert app.paper(found[0].id[:10]).id == found[0].id
 
 
+def test_papers_of_one_dump_or_listed_since_a_day_come_in_the_newest_order(
+    app: Recommender, tmp_path: Path
+) -> None:
+    day1 = write(tmp_path, "day1.txt", dump_text([entry(1), entry(2)], "Mar 19"))
+    day2 = write(tmp_path, "day2.txt", dump_text([entry(2), entry(3)], "Mar 20"))
+    report = app.ingest([day1, day2], reference_date=REFERENCE)
+    second = report.files[1].dump_id
+    titles = lambda query: [p.title for p in app.papers(query)[0]]  # noqa: E731
+    assert titles(PaperQuery(dump_id=second)) == [entry(3).title, entry(2).title]
+    assert titles(PaperQuery(listed_since=date(2026, 3, 20))) == [entry(3).title, entry(2).title]
+    (third,) = app.papers(PaperQuery(dump_id=second, text="Number 3"))[0]
+    assert (third.published, third.first_listed) == (None, date(2026, 3, 20))
+
+
 def test_an_ambiguous_or_unknown_paper_reference_is_explained(
     app: Recommender, tmp_path: Path
 ) -> None:
