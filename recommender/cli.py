@@ -194,6 +194,17 @@ def ingest(state: AppContext, paths: tuple[Path, ...], reference_date: Any, as_j
 
 
 def _print_ingest_summary(report: IngestReport, where: str) -> None:
+    for outcome in report.files:
+        if outcome.status == "ingested":
+            click.echo(
+                f"{outcome.path.name}: {outcome.dating()} · {outcome.papers_new} new, "
+                f"{outcome.papers_updated} updated, {outcome.papers_unchanged} unchanged"
+            )
+        elif outcome.status == "already ingested":
+            click.echo(
+                f"{outcome.path.name}: already ingested as dump {outcome.dump_id}, "
+                f"{outcome.dating()}"
+            )
     ingested = report.count("ingested")
     click.echo(
         f"Ingested {ingested} of {len(report.files)} file{'s' * (len(report.files) != 1)} "
@@ -306,11 +317,20 @@ def _list_papers(
         click.echo("No papers match." if total == 0 else "")
         return
     width = shutil.get_terminal_size((100, 20)).columns
+    click.echo(f"{'ID':<16}  {'DATE':<11}  {'UPVOTES':>7}  TITLE")
+    by_listing = False
     for paper in found:
-        day = paper.published.isoformat() if paper.published else "          "
-        votes = f"{paper.upvotes:>4}" if paper.upvotes is not None else "   -"
+        if paper.published:
+            day = f"{paper.published.isoformat()} "
+        elif paper.first_listed:  # no date of its own: the day a listing first showed it
+            day, by_listing = f"{paper.first_listed.isoformat()}*", True
+        else:
+            day = f"{'-':<11}"
+        votes = f"{paper.upvotes:>7}" if paper.upvotes is not None else f"{'-':>7}"
         line = f"{paper.id}  {day}  {votes}  {paper.title}"
         click.echo(line if len(line) <= width else line[: width - 1] + "…")
+    if by_listing:
+        click.echo("* the listing's date: the dump gives no date of the paper's own.", err=True)
     if total > len(found):
         click.echo(f"… {total - len(found)} more; use --limit 0 to show all.", err=True)
 
@@ -353,6 +373,41 @@ def _print_paper(info: PaperInfo) -> None:
     click.echo()
     listed = ", ".join(f"{d['dump']} ({d['listing_date']})" for d in info.listed_in)
     click.echo(f"Listed in: {listed}")
+
+
+@cli.command("dumps")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_obj
+@handle_errors
+def list_dumps(state: AppContext, as_json: bool) -> None:
+    """List the ingested dumps, oldest listing first: id, listing date, papers, when ingested,
+    file name, and the rule that gave the listing date its year.
+
+    The id is what `papers --dump ID` takes.
+
+    \b
+    Examples:
+      recommender dumps
+      recommender papers --dump 3
+    """
+    found = state.app.dumps()
+    if as_json:
+        print_json([info.to_dict() for info in found])
+        return
+    if not found:
+        click.echo("No dumps yet; `recommender ingest PATH` adds some.")
+        return
+    width = max(2, *(len(str(info.id)) for info in found))
+    names = max(4, *(len(info.file_name) for info in found))
+    click.echo(
+        f"{'ID':>{width}}  {'LISTED':<10}  {'PAPERS':>6}  {'INGESTED':<16}  {'FILE':<{names}}  RULE"
+    )
+    for info in found:
+        ingested = info.ingested_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{info.id:>{width}}  {info.listing_date.isoformat()}  {info.papers:>6}  "
+            f"{ingested}  {info.file_name:<{names}}  {info.year_rule}"
+        )
 
 
 @cli.command()

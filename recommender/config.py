@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from recommender.dumps import MAX_BYTES, MAX_PAPERS
 from recommender.links import MIN_SECRET_LENGTH
 
 
@@ -60,6 +61,10 @@ class Settings:
     ``processed/`` beside them, refused ones to ``quarantine/`` with the reason."""
     inbox_poll_seconds: int = 300
     """How often ``serve`` looks into the inbox."""
+    max_dump_bytes: int = MAX_BYTES
+    """A dump file larger than this is refused unread (a listing page is about 0.2 MB)."""
+    max_dump_papers: int = MAX_PAPERS
+    """A dump listing more papers than this is refused (a listing page holds about 100)."""
     profiles_dir: Path | None = None
     """A folder of profiles that ``serve`` reloads when a file changes (default: none)."""
 
@@ -121,6 +126,8 @@ _WHOLE_NUMBERS: dict[str, tuple[int, int | None, str]] = {
     "smtp_port": (0, 65535, "a port number"),
     "smtp_connections": (1, 16, "a number of connections"),
     "inbox_poll_seconds": (1, None, "a number of seconds"),
+    "max_dump_bytes": (1, None, "a number of bytes"),
+    "max_dump_papers": (1, None, "a number of papers"),
 }
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from recommender import dumps, links, mailer, profiles, ratings_io, resources
@@ -48,6 +48,7 @@ __all__ = [
     "SubscriberNotFound",
     "IngestReport",
     "FileOutcome",
+    "DumpInfo",
 ]
 
 
@@ -77,6 +78,31 @@ class FileOutcome:
     papers_new: int = 0
     papers_updated: int = 0
     papers_unchanged: int = 0
+    listing: str | None = None  # the listing's date as the dump prints it: "Mar 20"
+    year_rule: str | None = None  # how the listing date got its year
+    dump_id: int | None = None
+
+    def dating(self) -> str | None:
+        """How the dump was dated, in words: ``Mar 20 → 2026-03-20, year from --date …``."""
+        if self.listing_date is None:
+            return None
+        shown = f"{self.listing} → " if self.listing else ""
+        rule = f", {self.year_rule}" if self.year_rule else ""
+        return f"{shown}{self.listing_date.isoformat()}{rule}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "status": self.status,
+            "error": self.error,
+            "dump_id": self.dump_id,
+            "listing": self.listing,
+            "listing_date": self.listing_date.isoformat() if self.listing_date else None,
+            "year_rule": self.year_rule,
+            "papers_new": self.papers_new,
+            "papers_updated": self.papers_updated,
+            "papers_unchanged": self.papers_unchanged,
+        }
 
 
 @dataclass
@@ -115,7 +141,28 @@ class IngestReport:
             "papers_new": self.papers_new,
             "papers_updated": self.papers_updated,
             "papers_unchanged": self.papers_unchanged,
+            "per_file": [f.to_dict() for f in self.files],
         }
+
+
+@dataclass(frozen=True)
+class DumpInfo:
+    """An ingested dump as callers see it."""
+
+    id: int
+    file_name: str
+    listing_date: date
+    year_rule: str
+    papers: int
+    papers_new: int
+    papers_updated: int
+    ingested_at: datetime
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["listing_date"] = self.listing_date.isoformat()
+        data["ingested_at"] = self.ingested_at.isoformat()
+        return data
 
 
 @dataclass(frozen=True)
@@ -131,9 +178,15 @@ class PaperInfo:
     links: list[dict[str, str]]
     first_seen_at: datetime
     listed_in: list[dict[str, object]] = field(default_factory=list)
+    first_listed: date | None = None  # the listing date of the first dump that listed it
 
     @classmethod
-    def of(cls, paper: Paper, listed_in: list[dict[str, object]] | None = None) -> PaperInfo:
+    def of(
+        cls,
+        paper: Paper,
+        listed_in: list[dict[str, object]] | None = None,
+        first_listed: date | None = None,
+    ) -> PaperInfo:
         return cls(
             id=paper.id,
             title=paper.title,
@@ -144,12 +197,14 @@ class PaperInfo:
             links=list(paper.links),
             first_seen_at=paper.first_seen_at,
             listed_in=listed_in or [],
+            first_listed=first_listed,
         )
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["published"] = self.published.isoformat() if self.published else None
         data["first_seen_at"] = self.first_seen_at.isoformat()
+        data["first_listed"] = self.first_listed.isoformat() if self.first_listed else None
         return data
 
 
@@ -416,7 +471,14 @@ class Recommender:
         reference_date: date | None = None,
         on_file: Callable[[FileOutcome], None] | None = None,
     ) -> IngestReport:
-        """Ingest dump files, each in its own transaction; refuse bad ones, keep going."""
+        """Ingest dump files, each in its own transaction; refuse bad ones, keep going.
+
+        Whatever fails with one file (the parser, the database, anything else) refuses that
+        file with the reason, and its transaction is rolled back. Only a database that no
+        longer answers at all stops the batch, by raising: every other file would fail too.
+        """
+        if not self._schema_checked:
+            self.init()  # a schema that cannot be used fails the batch, not each file
         report = IngestReport()
         for path in files:
             outcome = self._ingest_one(Path(path), reference_date)
@@ -429,44 +491,99 @@ class Recommender:
         if not path.exists():
             return FileOutcome(path, "refused", f"{path}: no such file or directory")
         try:
-            dump = dumps.read_dump(path, reference_date=reference_date)
+            dump = dumps.read_dump(
+                path,
+                reference_date=reference_date,
+                max_bytes=self.settings.max_dump_bytes,
+                max_papers=self.settings.max_dump_papers,
+            )
         except dumps.DumpError as exc:
             return FileOutcome(path, "refused", str(exc))
+        except Exception as exc:  # a fault of the parser's own: this file's failure only
+            return FileOutcome(path, "refused", f"{path}: could not be read: {_reason(exc)}")
+        dated = {"listing": dump.listing, "year_rule": dump.year_rule}
+        try:
+            done = self._store_dump(path.name, dump)
+        except Exception as exc:
+            if not self._database_answers():
+                raise
+            return FileOutcome(
+                path,
+                "refused",
+                f"{path}: could not be stored: {_reason(exc)}",
+                listing_date=dump.listing_date,
+                **dated,
+            )
+        if done.already_ingested:  # dated when it was first ingested
+            dated = {"listing": dump.listing, "year_rule": done.year_rule}
+        return FileOutcome(
+            path,
+            "already ingested" if done.already_ingested else "ingested",
+            listing_date=done.listing_date,
+            papers_new=done.papers_new,
+            papers_updated=done.papers_updated,
+            papers_unchanged=done.papers_unchanged,
+            dump_id=done.dump_id,
+            **dated,
+        )
+
+    def _store_dump(self, file_name: str, dump: dumps.Dump) -> paper_store.DumpOutcome:
+        """Write ``dump`` in one transaction: all of it, or (on any exception) nothing."""
         for attempt in range(3):
             try:
                 with self._session() as session, session.begin():
-                    done = paper_store.add_dump(session, path.name, dump, self.clock())
-                break
+                    return paper_store.add_dump(session, file_name, dump, self.clock())
             except IntegrityError:
                 # Another process ingested an overlapping dump at the same moment; the retry
                 # sees its papers and merges into them.
                 if attempt == 2:
                     raise
-        status = "already ingested" if done.already_ingested else "ingested"
-        return FileOutcome(
-            path,
-            status,
-            listing_date=done.listing_date,
-            papers_new=done.papers_new,
-            papers_updated=done.papers_updated,
-            papers_unchanged=done.papers_unchanged,
-        )
+        raise AssertionError("unreachable")
+
+    def _database_answers(self) -> bool:
+        """Whether the database still answers a query (after a failure, to blame the file)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(1))
+        except Exception:
+            return False
+        return True
+
+    def dumps(self) -> list[DumpInfo]:
+        """The ingested dumps, oldest listing first."""
+        with self._session() as session:
+            return [
+                DumpInfo(
+                    d.id,
+                    d.file_name,
+                    d.listing_date,
+                    d.year_rule,
+                    d.papers_total,
+                    d.papers_new,
+                    d.papers_updated,
+                    d.ingested_at,
+                )
+                for d in paper_store.list_dumps(session)
+            ]
 
     def papers(self, query: PaperQuery) -> tuple[list[PaperInfo], int]:
         """Return the papers matching ``query`` and how many match in all."""
         with self._session() as session:
             found, total = paper_store.find_papers(session, query)
-            return [PaperInfo.of(paper) for paper in found], total
+            listed = paper_store.listing_dates(session, {paper.first_dump_id for paper in found})
+            infos = [PaperInfo.of(p, first_listed=listed.get(p.first_dump_id)) for p in found]
+            return infos, total
 
     def paper(self, ref: str) -> PaperInfo:
         """Return one paper by id or unique title prefix; raise :class:`PaperNotFound`."""
         with self._session() as session:
             paper = paper_store.get_paper(session, ref)
+            found = paper_store.dumps_of(session, paper.id)
             listed = [
-                {"dump": d.file_name, "listing_date": d.listing_date.isoformat()}
-                for d in paper_store.dumps_of(session, paper.id)
+                {"dump": d.file_name, "listing_date": d.listing_date.isoformat()} for d in found
             ]
-            return PaperInfo.of(paper, listed)
+            first = next((d.listing_date for d in found if d.id == paper.first_dump_id), None)
+            return PaperInfo.of(paper, listed, first)
 
     def stats(self) -> dict[str, object]:
         """Count what the database holds."""
@@ -1206,9 +1323,12 @@ class Recommender:
 
         Ingested (or already known) files move to ``processed/``, refused ones to
         ``quarantine/`` with a ``.error.txt`` beside them, so a bad file never blocks the
-        others and is never retried. A file modified within ``settle`` may still be being
-        written and waits for the next round.
+        others and is never retried: whatever fails with a file (see :meth:`ingest`) is that
+        file's failure. A file modified within ``settle`` may still be being written and
+        waits for the next round.
         """
+        if not self._schema_checked:
+            self.init()  # a schema that cannot be used fails the round, quarantining nothing
         inbox = self.settings.inbox
         inbox.mkdir(parents=True, exist_ok=True)
         now = datetime.now(UTC).timestamp()
@@ -1291,6 +1411,17 @@ _T = TypeVar("_T")
 def _chunked(items: list[_T], size: int) -> list[list[_T]]:
     """``items`` cut into consecutive lists of ``size`` (the last one may be shorter)."""
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _reason(exc: Exception) -> str:
+    """One line on why ``exc`` happened: a database error by the driver's own words (the
+    statement and its parameters would fill a screen)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        text = f"database error: {type(exc.orig).__name__}: {exc.orig}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first if len(first) <= 300 else first[:299] + "…"
 
 
 def _free_name(path: Path) -> Path:

@@ -7,8 +7,19 @@ count), blocks separated by blank lines.
 
 The parser is lenient where real copies vary (CRLF, a BOM, trailing spaces, no final newline,
 extra blank lines, wrapped paragraphs, a paper without a metadata block) and strict where a file
-is plainly not a dump (empty, HTML, binary, truncated): those raise :class:`DumpError`, which
-names the file and, where it helps, the line.
+is plainly not a dump (empty, HTML, binary, truncated, a number out of range, too large):
+those raise :class:`DumpError`, which names the file and, where it helps, the line.
+
+A truncated copy is recognised where its end says so: a title without an abstract, an
+abstract that stops mid-sentence or in a URL (a URL is a clean ending only when a metadata
+block follows), a metadata block without its date, and a last paper without a metadata block
+where nearly all the others have one. A copy cut between two papers is a shorter listing and
+cannot be told from one.
+
+Limits keep a hostile file from costing much: a file over ``max_bytes`` (default
+:data:`MAX_BYTES`) is refused from its size before it is read, and the parser reads blocks
+one at a time and stops at the first paper over ``max_papers`` (default :data:`MAX_PAPERS`);
+real listing pages hold about 100 papers in about 0.2 MB.
 
 Dates in a dump carry no year. The rule: the listing date is the latest such day on or before
 the *reference date* (the ``--date`` option, else the file's modification time; one day of
@@ -21,8 +32,11 @@ This module reads files but never touches the database.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,6 +81,14 @@ VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
 # An abstract that ends in none of these (and not in a URL) stops mid-sentence.
 SENTENCE_END = ".!?)]}\"'”’…"
 
+# Generous limits: a real listing holds about 100 papers, some 2 KB each.
+MAX_BYTES = 10_000_000
+MAX_PAPERS = 5_000
+# Ranges of the numbers in a dump, so that each fits the store (PostgreSQL's integer holds
+# 2,147,483,647) and a number no page could show is refused as the damage it is.
+AUTHORS_RANGE = (1, 100_000)
+UPVOTES_RANGE = (0, 10_000_000)
+YEARS_RANGE = (1900, 2400)
 MAX_HEADER_LINE = 80
 MAX_HEADER_LINES = 20
 MAX_TITLE = 400
@@ -75,6 +97,14 @@ _CONTROL = [chr(code) for code in range(128) if CONTROL_CHARS.match(chr(code))]
 # What str.isalnum() rejects: \W is exactly "not isalnum() and not '_'".
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _ASCII_ALNUM = bytes(code if chr(code).isalnum() else 32 for code in range(256))
+# What str.rstrip() strips, but for the line break (every such character is below U+3001).
+_SPACES = [chr(code) for code in range(0x3001) if chr(code).isspace() and chr(code) != "\n"]
+# Lines are stripped this many characters at a time: the list of one chunk's lines stays
+# small even when a hostile file holds millions of tiny ones.
+_CHUNK = 1 << 20
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A block: lines with no blank line between them.
+_BLOCK = re.compile(r"[^\n]+(?:\n[^\n]+)*")
 
 
 class DumpError(ValueError):
@@ -115,12 +145,14 @@ class Dump:
     year_rule: str  # how the listing's year was chosen, in words
     content_hash: str  # sha256 of the normalized text
     papers: tuple[PaperRecord, ...] = field(default=())
+    listing: str = ""  # the listing's date as the dump prints it: "Mar 20"
 
 
 @dataclass
 class _Block:
     line: int  # line number of the block's first line
     lines: list[str]
+    is_metadata: bool = False
 
 
 def paper_id(title: str) -> str:
@@ -136,22 +168,54 @@ def normalize_title(title: str) -> str:
     return " ".join(_NOT_ALNUM.sub(" ", folded).split())
 
 
-def read_dump(path: Path, *, reference_date: date | None = None) -> Dump:
+def read_dump(
+    path: Path,
+    *,
+    reference_date: date | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_papers: int = MAX_PAPERS,
+) -> Dump:
     """Read and parse the dump at ``path``.
 
-    Without ``reference_date`` the file's modification time (UTC) dates the listing.
+    Without ``reference_date`` the file's modification time (UTC) dates the listing. A file
+    over ``max_bytes`` is refused from its size, before it is read.
     """
     try:
-        data = path.read_bytes()
-        mtime = path.stat().st_mtime
+        with path.open("rb") as handle:
+            status = os.fstat(handle.fileno())
+            if status.st_size > max_bytes:
+                raise _too_large(str(path), status.st_size, max_bytes)
+            data = handle.read(max_bytes + 1)  # the file may have grown since
     except OSError as exc:
         raise DumpError(str(path), f"cannot read the file: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise _too_large(str(path), len(data), max_bytes)
     if reference_date is not None:
         rule = f"year from --date {reference_date.isoformat()}"
     else:
-        reference_date = datetime.fromtimestamp(mtime, UTC).date()
+        try:
+            reference_date = datetime.fromtimestamp(status.st_mtime, UTC).date()
+        except (OverflowError, ValueError, OSError) as exc:
+            raise DumpError(
+                str(path), "the file's modification time is not a date; give --date"
+            ) from exc
         rule = f"year from the file's modification time ({reference_date.isoformat()})"
-    return parse_dump(data, reference_date=reference_date, source=str(path), year_rule=rule)
+    return parse_dump(
+        data,
+        reference_date=reference_date,
+        source=str(path),
+        year_rule=rule,
+        max_bytes=max_bytes,
+        max_papers=max_papers,
+    )
+
+
+def _too_large(source: str, size: int, limit: int) -> DumpError:
+    return DumpError(
+        source,
+        f"the file holds {size / 1e6:,.1f} MB; a dump is at most {limit / 1e6:,.1f} MB "
+        "(a listing page is about 0.2 MB; the limit is the setting max_dump_bytes)",
+    )
 
 
 def parse_dump(
@@ -160,21 +224,42 @@ def parse_dump(
     reference_date: date,
     source: str = "<dump>",
     year_rule: str | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_papers: int = MAX_PAPERS,
 ) -> Dump:
     """Parse a dump's text (or raw bytes) into a :class:`Dump`; raise :class:`DumpError`."""
+    if len(data) > max_bytes:  # for text, characters: at most its size in UTF-8
+        raise _too_large(source, len(data), max_bytes)
     text = _decode(data, source)
-    lines = [line.rstrip() for line in text.split("\n")]
-    normalized = "\n".join(lines)
+    normalized = _strip_line_ends(text)
+    del text
+    _refuse_non_dumps(normalized, source)
     content_hash = hashlib.sha256(normalized.strip().encode("utf-8")).hexdigest()
-    _refuse_non_dumps(lines, normalized, source)
-    blocks = _blocks(lines)
-    listing_date, explicit_year, blocks = _header(blocks, reference_date, source)
-    papers = _entries(blocks, listing_date, source)
+    blocks = _blocks(normalized)
+    listing, listing_date, explicit_year, blocks = _header(blocks, reference_date, source)
+    papers = _entries(blocks, listing_date, source, max_papers)
     if explicit_year:
         rule = "year given in the listing"
     else:
         rule = year_rule or f"year from reference date {reference_date.isoformat()}"
-    return Dump(listing_date, rule, content_hash, tuple(papers))
+    return Dump(listing_date, rule, content_hash, tuple(papers), listing)
+
+
+def _strip_line_ends(text: str) -> str:
+    """``text`` with whitespace stripped from the end of every line."""
+    last = len(text) - 1
+    while last >= 0 and text[last] == "\n":
+        last -= 1
+    # Most copies have none: a search per kind of space (each as fast as memchr) spares a copy.
+    if not text[last:].strip("\n").isspace() and not any(s + "\n" in text for s in _SPACES):
+        return text
+    chunks, start = [], 0
+    while start <= len(text):
+        end = text.find("\n", start + _CHUNK)
+        end = len(text) if end < 0 else end
+        chunks.append("\n".join(line.rstrip() for line in text[start:end].split("\n")))
+        start = end + 1
+    return "\n".join(chunks)
 
 
 def _decode(data: str | bytes, source: str) -> str:
@@ -190,55 +275,59 @@ def _decode(data: str | bytes, source: str) -> str:
             ) from exc
     else:
         text = data.removeprefix("\ufeff")
+        # A str may hold what no UTF-8 file can: lone surrogates, which the store cannot take.
+        if surrogate := _SURROGATE.search(text):
+            line = text.count("\n", 0, surrogate.start()) + 1
+            raise DumpError(source, "not UTF-8 text (a lone surrogate)", line)
     if "\r" in text:  # looking for one character is much faster than a replace that finds none
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
 
 
-def _refuse_non_dumps(lines: list[str], normalized: str, source: str) -> None:
-    if not any(lines):
+def _refuse_non_dumps(normalized: str, source: str) -> None:
+    first_char = len(normalized) - len(normalized.lstrip())
+    if first_char == len(normalized):
         raise DumpError(source, "the file is empty")
     # A search for each character (memchr) is several times faster than the regex, which then
     # only runs to say where the first one is.
     if any(ch in normalized for ch in _CONTROL) and (control := CONTROL_CHARS.search(normalized)):
         number = normalized.count("\n", 0, control.start()) + 1
         raise DumpError(source, "control characters: this looks like a binary file", number)
-    first = next(number for number, line in enumerate(lines, 1) if line)
-    head = " ".join(lines[first - 1 : first + 20]).lower()
-    if lines[first - 1].lstrip().startswith("<") or "<html" in head or "<!doctype" in head:
+    start = normalized.rfind("\n", 0, first_char) + 1
+    first = normalized.count("\n", 0, start) + 1
+    head_lines = normalized[start : start + 65536].split("\n", 21)[:21]
+    head = " ".join(head_lines).lower()
+    if head_lines[0].lstrip().startswith("<") or "<html" in head or "<!doctype" in head:
         raise DumpError(
             source, "this is HTML; save the page's text (select all, copy, paste) instead", first
         )
 
 
-def _blocks(lines: list[str]) -> list[_Block]:
-    blocks: list[_Block] = []
-    current: _Block | None = None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            current = None
-        elif current is None:
-            current = _Block(number, [line])
-            blocks.append(current)
-        else:
-            current.lines.append(line)
-    return blocks
+def _blocks(normalized: str) -> Iterator[_Block]:
+    """Yield the blocks of ``normalized`` text one at a time, numbered by their first line."""
+    line, counted = 1, 0
+    for match in _BLOCK.finditer(normalized):
+        line += normalized.count("\n", counted, match.start())
+        counted = match.start()
+        lines = match[0].split("\n")
+        yield _Block(line, lines, _is_metadata(lines))
 
 
 def _header(
-    blocks: list[_Block], reference_date: date, source: str
-) -> tuple[date, bool, list[_Block]]:
-    """Find the listing date that ends the header; return it and the blocks after it."""
+    blocks: Iterator[_Block], reference_date: date, source: str
+) -> tuple[str, date, bool, Iterator[_Block]]:
+    """Find the listing date that ends the header; return it as printed and as a date, whether
+    it gives the year, and the blocks after it."""
     seen = 0
-    for index, block in enumerate(blocks):
+    for block in blocks:
         for offset, line in enumerate(block.lines):
             number = block.line + offset
             match = LISTING_DATE_RE.match(line.strip())
             if match:
                 listing = _listing_date(match, reference_date, source, number)
                 rest = block.lines[offset + 1 :]
-                after = [_Block(number + 1, rest)] if rest else []
-                return listing, bool(match["year"]), after + blocks[index + 1 :]
+                after = [_Block(number + 1, rest, _is_metadata(rest))] if rest else []
+                return match[0], listing, bool(match["year"]), itertools.chain(after, blocks)
             seen += 1
             if len(line) > MAX_HEADER_LINE or seen > MAX_HEADER_LINES:
                 raise DumpError(
@@ -254,14 +343,14 @@ def _listing_date(match: re.Match[str], reference: date, source: str, line: int)
     month, day = _month(match, source, line), int(match["day"])
     if match["year"]:
         return _date(int(match["year"]), month, day, source, line)
-    latest = reference + timedelta(days=1)
+    latest = reference + timedelta(days=1) if reference < date.max else reference
     for year in range(latest.year, latest.year - 9, -1):
         try:
             candidate = date(year, month, day)
         except ValueError:
             continue
         if candidate <= latest:
-            return candidate
+            return _date(candidate.year, month, day, source, line)
     raise DumpError(source, f"no such day: {match[0]!r}", line)
 
 
@@ -273,19 +362,23 @@ def _month(match: re.Match[str], source: str, line: int) -> int:
 
 
 def _date(year: int, month: int, day: int, source: str, line: int) -> date:
+    low, high = YEARS_RANGE
+    if not low <= year <= high:
+        raise DumpError(source, f"the year {year} is out of range ({low} to {high})", line)
     try:
         return date(year, month, day)
     except ValueError as exc:
         raise DumpError(source, f"invalid date: {exc}", line) from exc
 
 
-def _entries(blocks: list[_Block], listing: date, source: str) -> list[PaperRecord]:
+def _entries(
+    blocks: Iterator[_Block], listing: date, source: str, max_papers: int
+) -> list[PaperRecord]:
     papers: list[PaperRecord] = []
-    is_metadata = [_is_metadata(block) for block in blocks]
-    index = 0
-    while index < len(blocks):
-        block = blocks[index]
-        if is_metadata[index]:
+    with_metadata = 0
+    block = next(blocks, None)
+    while block is not None:
+        if block.is_metadata:
             raise DumpError(source, "a metadata block with no paper before it", block.line)
         title = block.lines[0].strip()
         if len(title) > MAX_TITLE:
@@ -295,44 +388,78 @@ def _entries(blocks: list[_Block], listing: date, source: str) -> list[PaperReco
                 "(is a title missing?)",
                 block.line,
             )
+        if len(papers) == max_papers:
+            raise DumpError(
+                source,
+                f"more than {max_papers:,} papers in one dump (a listing page holds about 100; "
+                "the limit is the setting max_dump_papers)",
+                block.line,
+            )
         abstract_lines = block.lines[1:]
-        index += 1
-        if not abstract_lines and index < len(blocks) and not is_metadata[index]:
-            abstract_lines = blocks[index].lines
-            index += 1
-        elif not abstract_lines and index == len(blocks):
+        following = next(blocks, None)
+        if not abstract_lines and following is None:
             raise DumpError(
                 source,
                 f"the last paper ({title[:60]!r}) has no abstract: the copy looks truncated",
                 block.line,
             )
+        if not abstract_lines and following is not None and not following.is_metadata:
+            abstract_lines = following.lines
+            following = next(blocks, None)
         abstract = " ".join(line.strip() for line in abstract_lines)
         authors = published = upvotes = None
-        if index < len(blocks) and is_metadata[index]:
-            authors, published, upvotes = _metadata(blocks[index], listing, source)
-            index += 1
-        elif index == len(blocks) and abstract and not _ends_cleanly(abstract):
-            raise DumpError(
-                source,
-                "the last paper's abstract stops mid-sentence: the copy looks truncated "
-                "(copy the page again, or end the abstract with a full stop if it really "
-                "ends there)",
-                block.line,
-            )
+        if following is not None and following.is_metadata:
+            authors, published, upvotes = _metadata(following, listing, source)
+            with_metadata += 1
+            following = next(blocks, None)
+        elif following is None:
+            _refuse_a_cut_ending(abstract, title, papers, with_metadata, source, block.line)
         links = tuple(extract_links(abstract))
         papers.append(PaperRecord(title, abstract, authors, published, upvotes, links, block.line))
+        block = following
     if not papers:
         raise DumpError(source, "the listing holds no papers")
     return papers
 
 
-def _is_metadata(block: _Block) -> bool:
-    first = block.lines[0].strip()
-    if AUTHORS_RE.match(first):
+def _refuse_a_cut_ending(
+    abstract: str, title: str, before: list[PaperRecord], with_metadata: int, source: str, line: int
+) -> None:
+    """Refuse a last paper, one without a metadata block, whose end looks cut off."""
+    if abstract and abstract[-1] not in SENTENCE_END:
+        if URL_RE.fullmatch(abstract.split()[-1]):
+            raise DumpError(
+                source,
+                "the last paper's abstract ends in a URL with no metadata block after it: the "
+                "copy may be cut inside the URL (copy the page again, or end the abstract with "
+                "a full stop if it really ends there)",
+                line,
+            )
+        raise DumpError(
+            source,
+            "the last paper's abstract stops mid-sentence: the copy looks truncated "
+            "(copy the page again, or end the abstract with a full stop if it really "
+            "ends there)",
+            line,
+        )
+    # A page with metadata blocks shows one under nearly every paper: a last paper without
+    # one is far more likely a copy cut just before it. Three papers before it at least, so
+    # that a short listing with one paper of each kind is not taken for a cut.
+    if len(before) >= 3 and with_metadata >= 0.9 * len(before):
+        raise DumpError(
+            source,
+            f"the last paper ({title[:60]!r}) has no metadata block, though {with_metadata} of "
+            f"the {len(before)} papers before it have one: the copy looks truncated (copy the "
+            "page again)",
+            line,
+        )
+
+
+def _is_metadata(lines: list[str]) -> bool:
+    if AUTHORS_RE.match(lines[0].strip()):
         return True
-    return len(block.lines) <= 3 and all(
-        SEPARATOR_RE.match(line.strip()) or PAPER_DATE_RE.match(line.strip())
-        for line in block.lines
+    return len(lines) <= 3 and all(
+        SEPARATOR_RE.match(line.strip()) or PAPER_DATE_RE.match(line.strip()) for line in lines
     )
 
 
@@ -343,10 +470,13 @@ def _metadata(
     for offset, raw in enumerate(block.lines):
         line, number = raw.strip(), block.line + offset
         if match := AUTHORS_RE.match(line):
-            authors = int(match["count"])
+            authors = _number(match["count"], "an author count", AUTHORS_RANGE, source, number)
         elif match := PAPER_DATE_RE.match(line):
             published = _paper_date(match, listing, source, number)
-            upvotes = int(match["upvotes"]) if match["upvotes"] else None
+            if match["upvotes"]:
+                upvotes = _number(
+                    match["upvotes"], "an upvote count", UPVOTES_RANGE, source, number
+                )
         elif not SEPARATOR_RE.match(line):
             raise DumpError(source, f"unexpected line in a metadata block: {line[:60]!r}", number)
     if published is None:
@@ -354,6 +484,16 @@ def _metadata(
             source, "a metadata block without the paper's date (truncated copy?)", block.line
         )
     return authors, published, upvotes
+
+
+def _number(digits: str, what: str, allowed: tuple[int, int], source: str, line: int) -> int:
+    """``digits`` as a number within ``allowed``; else a :class:`DumpError` naming the line."""
+    low, high = allowed
+    # Checked by length first: int() of thousands of digits is slow, and refused from 4,300 on.
+    shown = digits if len(digits) <= 24 else f"a {len(digits)}-digit number"
+    if len(digits) > len(str(high)) or not low <= int(digits) <= high:
+        raise DumpError(source, f"{what} of {shown} is out of range ({low:,} to {high:,})", line)
+    return int(digits)
 
 
 def _paper_date(match: re.Match[str], listing: date, source: str, line: int) -> date:
@@ -366,12 +506,8 @@ def _paper_date(match: re.Match[str], listing: date, source: str, line: int) -> 
         except ValueError:
             continue
         if candidate <= listing:
-            return candidate
+            return _date(year, month, day, source, line)
     raise DumpError(source, f"no such day before the listing date: {match[0]!r}", line)
-
-
-def _ends_cleanly(abstract: str) -> bool:
-    return abstract[-1] in SENTENCE_END or bool(URL_RE.fullmatch(abstract.split()[-1]))
 
 
 def extract_links(text: str) -> list[Link]:

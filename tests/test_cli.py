@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -38,6 +39,15 @@ def run(
 @pytest.fixture
 def user_env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return {"RECOMMENDER_DATABASE_URL": database_url, "RECOMMENDER_HOME": str(tmp_path / "home")}
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    """For tests of what a command prints, the same on every database: SQLite only."""
+    return {
+        "RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "RECOMMENDER_HOME": str(tmp_path / "home"),
+    }
 
 
 @pytest.fixture
@@ -119,6 +129,85 @@ def test_papers_search_and_show(user_env: dict[str, str], dump_folder: Path) -> 
     assert "Error: no paper has the id or a title starting with 'no such paper'" in missing.stderr
     as_json = json.loads(run("papers", "show", "paper 2:", "--json", env=user_env).stdout)
     assert [d["dump"] for d in as_json["listed_in"]] == ["day1.txt", "day2.txt"]
+
+
+def test_ingest_says_how_each_dump_was_dated(sqlite_env: dict[str, str], dump_folder: Path) -> None:
+    day1 = dump_folder / "day1.txt"
+    saved = datetime(2026, 3, 20, 9, 0, tzinfo=UTC).timestamp()
+    os.utime(day1, (saved, saved))
+    result = run("ingest", str(day1), env=sqlite_env)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "day1.txt: Mar 19 → 2026-03-19, year from the file's modification time (2026-03-20)"
+        in result.stdout
+    )
+    as_json = json.loads(
+        run("ingest", "--json", "--date", "2026-03-21", str(dump_folder), env=sqlite_env).stdout
+    )
+    first, second = as_json["per_file"]
+    assert (first["status"], first["listing"], first["listing_date"]) == (
+        "already ingested",
+        "Mar 19",
+        "2026-03-19",
+    )
+    assert first["year_rule"] == "year from the file's modification time (2026-03-20)"
+    assert (second["status"], second["listing"], second["listing_date"], second["year_rule"]) == (
+        "ingested",
+        "Mar 20",
+        "2026-03-20",
+        "year from --date 2026-03-21",
+    )
+    assert (second["papers_new"], second["papers_unchanged"], second["error"]) == (1, 1, None)
+    assert isinstance(second["dump_id"], int)
+
+
+def test_dumps_lists_each_dump_with_its_id_for_papers_dump(
+    sqlite_env: dict[str, str], dump_folder: Path
+) -> None:
+    assert "No dumps yet" in run("dumps", env=sqlite_env).stdout
+    assert run("ingest", "--date", "2026-03-21", str(dump_folder), env=sqlite_env).returncode == 0
+    listed = run("dumps", env=sqlite_env)
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["ID", "LISTED", "PAPERS", "INGESTED", "FILE", "RULE"]
+    assert len(rows) == 2 and "day1.txt" in rows[0] and "day2.txt" in rows[1]
+    assert "2026-03-19" in rows[0] and "year from --date 2026-03-21" in rows[0]
+    as_json = json.loads(run("dumps", "--json", env=sqlite_env).stdout)
+    assert [(d["file_name"], d["listing_date"], d["papers"]) for d in as_json] == [
+        ("day1.txt", "2026-03-19", 2),
+        ("day2.txt", "2026-03-20", 2),
+    ]
+    second = str(as_json[1]["id"])
+    assert rows[1].split()[0] == second
+    papers = json.loads(run("papers", "--dump", second, "--json", env=sqlite_env).stdout)
+    assert sorted(p["title"] for p in papers) == [entry(2).title, entry(3).title]
+
+
+def test_papers_has_a_header_and_dates_a_paper_without_its_own_date_by_its_listing(
+    sqlite_env: dict[str, str], dump_folder: Path
+) -> None:
+    run("ingest", "--date", "2026-03-21", str(dump_folder), env=sqlite_env)
+    result = run("papers", env=sqlite_env)
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["ID", "DATE", "UPVOTES", "TITLE"]
+    by_title = {row.split("  ")[-1].strip(): row for row in rows}
+    assert "2026-03-18 " in by_title[entry(1).title]  # its own date
+    assert "2026-03-20*" in by_title[entry(3).title]  # no date of its own: the listing's
+    assert "2026-03-19*" in by_title[entry(2).title]
+    assert "* the listing's date" in result.stderr
+    papers = json.loads(run("papers", "--json", env=sqlite_env).stdout)
+    third = next(p for p in papers if p["title"] == entry(3).title)
+    assert (third["published"], third["first_listed"]) == (None, "2026-03-20")
+
+
+def test_the_paper_limit_is_a_setting(sqlite_env: dict[str, str], dump_folder: Path) -> None:
+    result = run(
+        "ingest",
+        str(dump_folder / "day1.txt"),
+        env={**sqlite_env, "RECOMMENDER_MAX_DUMP_PAPERS": "1"},
+    )
+    assert result.returncode == 1
+    assert "day1.txt:" in result.stderr and "more than 1 papers" in result.stderr
 
 
 def test_init_creates_the_database_and_says_where(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 
 from recommender.dumps import (
     AUTHORS_RE,
+    MAX_BYTES,
+    MAX_PAPERS,
     PAPER_DATE_RE,
     DumpError,
     Link,
@@ -234,9 +237,51 @@ def test_dump_cut_mid_sentence_is_refused_as_truncated() -> None:
         parse(cut)
 
 
-def test_last_abstract_ending_in_a_url_is_complete() -> None:
-    text = dump_text([entry(1, abstract="We did it. Code: https://github.com/x/y")])
+def test_last_abstract_ending_in_a_url_is_complete_when_metadata_follows() -> None:
+    text = dump_text([entry(1, abstract="We did it. Code: https://github.com/x/y", date="Mar 2")])
     assert parse(text).papers[0].links == (Link("code", "https://github.com/x/y"),)
+
+
+def test_last_abstract_ending_in_a_url_without_metadata_is_refused_as_cut() -> None:
+    # A copy cut inside a URL ("https://github.com/Geng") looks just like a URL.
+    text = dump_text([entry(1), entry(2, abstract="We did it. Code: https://github.com/Geng")])
+    with pytest.raises(DumpError, match=r"test\.txt:\d+: the last paper's abstract ends in a URL"):
+        parse(text)
+
+
+def test_last_paper_without_metadata_where_the_others_have_it_is_refused_as_cut() -> None:
+    items = [entry(n, authors=2, date="Mar 2", upvotes=n) for n in range(1, 4)]
+    complete = dump_text([*items, entry(4, date="Mar 3")])
+    assert len(parse(complete).papers) == 4
+    cut = complete[: complete.rindex("\n\n·\nMar 3")]
+    with pytest.raises(DumpError, match="no metadata block, though 3 of the 3 papers before"):
+        parse(cut)
+    # Where the others have none either, a missing block is the listing's style; and two
+    # papers before it are too few to tell.
+    assert len(parse(dump_text([entry(1), entry(2), entry(3)])).papers) == 3
+    assert len(parse(dump_text([*items[:2], entry(4)])).papers) == 3
+
+
+def test_real_dumps_cut_inside_a_closing_url_or_before_a_metadata_block_are_refused(
+    shared_dumps: list[Path],
+) -> None:
+    for path in shared_dumps:
+        text = path.read_text(encoding="utf-8")
+        papers = read_dump(path, reference_date=REFERENCE).papers
+        cuts = []
+        for index, paper in enumerate(papers):
+            end = text.index(paper.abstract[-40:]) + 40
+            url = paper.links[-1].url if paper.links else ""
+            if url and paper.abstract.rstrip(".").endswith(url):
+                cut = text.rindex(url, 0, end) + len(url) // 2  # inside the closing URL...
+                while text[cut - 1] in ".)":  # ...where it does not look like a sentence's end
+                    cut -= 1
+                cuts.append(cut)
+            if paper.published is not None and index >= 3:
+                cuts.append(end)  # the metadata block lost
+        for cut in cuts:
+            with pytest.raises(DumpError, match="truncated|cut"):
+                parse(text[:cut])
 
 
 def test_paragraph_where_a_title_should_be_is_refused_with_its_line() -> None:
@@ -259,6 +304,89 @@ def test_impossible_date_is_refused_with_its_line() -> None:
     text = dump_text([entry(1, authors=1, date="Feb 30, 2024")])
     with pytest.raises(DumpError, match=r"test\.txt:\d+: invalid date"):
         parse(text)
+
+
+# -- numbers and sizes --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ("  • " + "9" * 5000 + " authors\n·\nMar 2 1", "author count of a 5000-digit number"),
+        ("  • 0 authors\n·\nMar 2 1", "author count of 0 is out of range"),
+        ("  • 3 authors\n·\nMar 2 99999999999999999999", "upvote count of 99999999999999999999"),
+        ("  • 3 authors\n·\nMar 2 3000000000", "upvote count of 3000000000 is out of range"),
+        ("  • 3 authors\n·\nMar 2, 0001 4", "year 1 is out of range"),
+        ("  • 3 authors\n·\nMar 2, 9999", "year 9999 is out of range"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_with_their_line(metadata: str, message: str) -> None:
+    text = dump_text([entry(1)]).rstrip("\n") + "\n\n" + metadata + "\n"
+    line = text.split("\n").index(metadata.split("\n")[-1]) + 1
+    if "author count" in message:
+        line = text.split("\n").index(metadata.split("\n")[0]) + 1
+    with pytest.raises(DumpError, match=rf"^test\.txt:{line}: .*{message}"):
+        parse(text)
+
+
+def test_largest_allowed_numbers_parse() -> None:
+    text = dump_text([entry(1, authors=100_000, date="Mar 2, 1900", upvotes=10_000_000)])
+    (paper,) = parse(text).papers
+    assert (paper.authors, paper.published, paper.upvotes) == (100_000, date(1900, 3, 2), 10**7)
+
+
+def test_a_listing_year_out_of_range_is_refused() -> None:
+    with pytest.raises(DumpError, match=r"test\.txt:9: the year 2401 is out of range"):
+        parse(dump_text([entry(1)], listing="Mar 20, 2401"))
+    with pytest.raises(DumpError, match="year 9999 is out of range"):
+        parse(dump_text([entry(1)], listing="Dec 30"), date.max)
+
+
+def test_a_file_dated_centuries_ahead_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.txt"
+    path.write_text(dump_text([entry(1)]))
+    os.utime(path, (1e13, 1e13))  # the year 318857, or as far as the file system goes
+    with pytest.raises(DumpError, match=r"future\.txt:\d+: .*year|modification time"):
+        read_dump(path)
+
+
+def test_text_with_a_lone_surrogate_is_refused() -> None:
+    with pytest.raises(DumpError, match=r"test\.txt:13: not UTF-8 text"):
+        parse(dump_text([entry(1)]).replace("Experiments", "Exp\ud800eriments"))
+
+
+def test_more_papers_than_the_limit_are_refused() -> None:
+    text = dump_text([entry(n) for n in range(1, 5)])
+    assert len(parse_dump(text, reference_date=REFERENCE, max_papers=4).papers) == 4
+    with pytest.raises(DumpError, match=r"more than 3 papers .*max_dump_papers"):
+        parse_dump(text, reference_date=REFERENCE, max_papers=3)
+
+
+def test_the_default_limits_stop_a_flood_of_minimal_papers_quickly() -> None:
+    flood = "new\n\nMar 20\n\n" + "T\n\nA.\n\n" * 1_000_000  # 7 MB, a million papers
+    started = time.perf_counter()
+    with pytest.raises(DumpError, match=f"more than {MAX_PAPERS:,} papers"):
+        parse(flood)
+    assert time.perf_counter() - started < 5.0  # it took minutes when every paper was read
+
+
+def test_a_file_over_the_size_limit_is_refused_without_reading_it(tmp_path: Path) -> None:
+    sparse = tmp_path / "huge.txt"
+    with sparse.open("wb") as handle:
+        handle.truncate(50 * 10**9)  # 50 GB of holes: reading it would take minutes
+    started = time.perf_counter()
+    with pytest.raises(DumpError, match=r"huge\.txt: the file holds 50,000\.0 MB; a dump"):
+        read_dump(sparse, reference_date=REFERENCE)
+    assert time.perf_counter() - started < 1.0
+    small = tmp_path / "small.txt"
+    small.write_text(dump_text([entry(1)]))
+    size = small.stat().st_size
+    assert read_dump(small, reference_date=REFERENCE, max_bytes=size).papers
+    with pytest.raises(DumpError, match="max_dump_bytes"):
+        read_dump(small, reference_date=REFERENCE, max_bytes=size - 1)
+    with pytest.raises(DumpError, match="max_dump_bytes"):
+        parse_dump(small.read_bytes(), reference_date=REFERENCE, max_bytes=size - 1)
+    assert MAX_BYTES == 10_000_000
 
 
 # -- finding files -------------------------------------------------------------------------
@@ -302,6 +430,10 @@ def test_any_well_formed_dump_round_trips(
     items: list[Entry], crlf: bool, final_newline: bool
 ) -> None:
     assume(not any(AUTHORS_RE.match(e.title) or PAPER_DATE_RE.match(e.title) for e in items))
+    # A last paper without a metadata block where nearly all before it have one is refused as
+    # a cut copy (test_last_paper_without_metadata_where_the_others_have_it_is_refused_as_cut).
+    before = [e.date is not None for e in items[:-1]]
+    assume(not (items[-1].date is None and len(before) >= 3 and sum(before) >= 0.9 * len(before)))
     text = dump_text(items, final_newline=final_newline)
     if crlf:
         text = text.replace("\n", "\r\n")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from recommender.config import Settings
 from recommender.core import PaperQuery, Recommender
 from recommender.store.models import Dump, DumpPaper, Paper
 from tests.builders import dump_text, entry
@@ -134,11 +137,12 @@ def test_a_bad_file_in_a_batch_leaves_the_good_ones_ingested_and_itself_nothing(
     assert counts(app)[1] == 2
 
 
-def test_a_failure_while_writing_a_dump_leaves_nothing_of_it(
+def test_an_unexpected_failure_while_writing_a_dump_refuses_it_and_leaves_nothing_of_it(
     app: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app.init()
     path = write(tmp_path, "a.txt", dump_text([entry(1), entry(2)]))
+    later = write(tmp_path, "b.txt", dump_text([entry(3)], "Mar 21"))
     real_flush = Session.flush
     calls = {"n": 0}
 
@@ -149,11 +153,105 @@ def test_a_failure_while_writing_a_dump_leaves_nothing_of_it(
             raise OSError("disk unplugged")
 
     monkeypatch.setattr(Session, "flush", flush_then_fail)
-    with pytest.raises(OSError, match="disk unplugged"):
-        app.ingest([path], reference_date=REFERENCE)
+    report = app.ingest([path, later], reference_date=REFERENCE)
     monkeypatch.undo()
-    assert counts(app) == (0, 0, 0)
+    assert [f.status for f in report.files] == ["refused", "ingested"]
+    assert report.files[0].error == f"{path}: could not be stored: OSError: disk unplugged"
+    assert counts(app) == (1, 1, 1)
     assert app.ingest([path], reference_date=REFERENCE).papers_new == 2
+
+
+def poison_papers(app: Recommender) -> None:
+    """Make the database itself refuse any paper whose title holds "poison"."""
+    with app.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(
+                "CREATE TRIGGER poison BEFORE INSERT ON papers "
+                "WHEN instr(lower(NEW.title), 'poison') "
+                "BEGIN SELECT RAISE(ABORT, 'poisoned paper'); END"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF strpos(lower(NEW.title), 'poison') > 0 "
+                "THEN RAISE EXCEPTION 'poisoned paper'; END IF; "
+                "RETURN NEW; END $$"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER poison BEFORE INSERT ON papers "
+                "FOR EACH ROW EXECUTE FUNCTION poison()"
+            )
+
+
+def test_a_file_the_database_refuses_is_refused_and_the_batch_goes_on(
+    app: Recommender, tmp_path: Path
+) -> None:
+    app.init()
+    poison_papers(app)
+    good = write(tmp_path, "good.txt", dump_text([entry(1)], "Mar 19"))
+    bad = write(tmp_path, "bad.txt", dump_text([entry(2), entry(3, title="A poison pill")]))
+    later = write(tmp_path, "later.txt", dump_text([entry(4)], "Mar 21"))
+    report = app.ingest([good, bad, later], reference_date=REFERENCE)
+    assert [f.status for f in report.files] == ["ingested", "refused", "ingested"]
+    error = report.files[1].error or ""
+    assert error.startswith(f"{bad}: could not be stored: database error: ")
+    assert "poisoned paper" in error and "INSERT" not in error  # the reason, not the SQL
+    assert counts(app) == (2, 2, 2)  # nothing of bad.txt, not even its first paper
+
+
+def test_a_number_too_large_for_the_store_is_refused_by_the_parser_with_its_line(
+    app: Recommender, tmp_path: Path
+) -> None:
+    huge = write(
+        tmp_path,
+        "huge.txt",
+        dump_text([entry(1, authors=2, date="Mar 2", upvotes=3_000_000_000)]),
+    )
+    good = write(tmp_path, "good.txt", dump_text([entry(2)], "Mar 19"))
+    report = app.ingest([huge, good], reference_date=REFERENCE)
+    assert [f.status for f in report.files] == ["refused", "ingested"]
+    assert f"{huge}:17: an upvote count of 3000000000 is out of range" in (
+        report.files[0].error or ""
+    )
+
+
+def test_the_inbox_quarantines_a_file_the_database_refuses_and_reads_the_rest(
+    app: Recommender, settings: Settings, tmp_path: Path
+) -> None:
+    app.init()
+    poison_papers(app)
+    inbox = settings.inbox
+    write(inbox, "1-bad.txt", dump_text([entry(1, title="Poison in the well")]))
+    write(inbox, "2-good.txt", dump_text([entry(2)]))
+    report = app.ingest_inbox(settle=timedelta(0))
+    assert [f.status for f in report.files] == ["refused", "ingested"]
+    assert sorted(p.name for p in (inbox / "quarantine").iterdir()) == [
+        "1-bad.txt",
+        "1-bad.txt.error.txt",
+    ]
+    reason = (inbox / "quarantine" / "1-bad.txt.error.txt").read_text()
+    assert "could not be stored" in reason and "poisoned paper" in reason
+    assert [p.name for p in (inbox / "processed").iterdir()] == ["2-good.txt"]
+    assert not list(inbox.glob("*.txt"))
+    assert app.ingest_inbox(settle=timedelta(0)).files == []  # nothing left to block a poll
+
+
+def test_a_database_that_stops_answering_stops_the_batch_instead_of_refusing_every_file(
+    tmp_path: Path, clock: Clock
+) -> None:
+    folder = tmp_path / "db"
+    settings = Settings(
+        home=tmp_path, database_url=f"sqlite:///{folder / 'x.db'}", embedding_model="none"
+    )
+    folder.mkdir()
+    files = [write(tmp_path, f"{n}.txt", dump_text([entry(n)])) for n in (1, 2)]
+
+    def pull_the_plug(_outcome: object) -> None:
+        app.engine.dispose()
+        shutil.rmtree(folder)
+
+    with Recommender(settings, clock=clock) as app, pytest.raises(OperationalError):
+        app.ingest(files, reference_date=REFERENCE, on_file=pull_the_plug)
 
 
 def test_a_paper_listed_twice_in_one_dump_is_stored_once(app: Recommender, tmp_path: Path) -> None:
@@ -210,6 +308,20 @@ def test_papers_are_found_by_words_filters_and_title_prefix(
     assert (len(found), total) == (1, 3)
     assert app.paper("graph trans").title == "Graph Transformers at Scale"
     assert app.paper(found[0].id[:10]).id == found[0].id
+
+
+def test_papers_of_one_dump_or_listed_since_a_day_come_in_the_newest_order(
+    app: Recommender, tmp_path: Path
+) -> None:
+    day1 = write(tmp_path, "day1.txt", dump_text([entry(1), entry(2)], "Mar 19"))
+    day2 = write(tmp_path, "day2.txt", dump_text([entry(2), entry(3)], "Mar 20"))
+    report = app.ingest([day1, day2], reference_date=REFERENCE)
+    second = report.files[1].dump_id
+    titles = lambda query: [p.title for p in app.papers(query)[0]]  # noqa: E731
+    assert titles(PaperQuery(dump_id=second)) == [entry(3).title, entry(2).title]
+    assert titles(PaperQuery(listed_since=date(2026, 3, 20))) == [entry(3).title, entry(2).title]
+    (third,) = app.papers(PaperQuery(dump_id=second, text="Number 3"))[0]
+    assert (third.published, third.first_listed) == (None, date(2026, 3, 20))
 
 
 def test_an_ambiguous_or_unknown_paper_reference_is_explained(

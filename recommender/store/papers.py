@@ -28,6 +28,7 @@ class DumpOutcome:
     papers_new: int = 0
     papers_updated: int = 0
     papers_unchanged: int = 0
+    year_rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ SORTS = ("newest", "upvotes", "published", "title")
 # row the ORM's unit of work (and even its bulk mode) cost more than the database did. The
 # statements are built once; the bulk ones go to the tables, past the ORM.
 _PAPERS = Paper.__table__
-_FIND_DUMP = select(Dump.id, Dump.listing_date).where(Dump.content_hash == bindparam("hash"))
+_FIND_DUMP = select(Dump.id, Dump.listing_date, Dump.year_rule).where(
+    Dump.content_hash == bindparam("hash")
+)
 _ADD_DUMP = insert(Dump.__table__).returning(Dump.__table__.c.id)
 _FIND_PAPERS = select(
     Paper.id,
@@ -73,7 +76,13 @@ def add_dump(session: Session, file_name: str, dump: dumps.Dump, now: datetime) 
     """Record ``dump`` and merge its papers into the catalogue; a known dump changes nothing."""
     known = session.execute(_FIND_DUMP, {"hash": dump.content_hash}).first()
     if known is not None:
-        return DumpOutcome(file_name, known.id, known.listing_date, already_ingested=True)
+        return DumpOutcome(
+            file_name,
+            known.id,
+            known.listing_date,
+            already_ingested=True,
+            year_rule=known.year_rule,
+        )
 
     records = _merge_duplicates(dump.papers)
     stored = {row.id: row for row in session.execute(_FIND_PAPERS, {"ids": list(records)})}
@@ -123,7 +132,9 @@ def add_dump(session: Session, file_name: str, dump: dumps.Dump, now: datetime) 
         ],
     )
     unchanged = len(records) - len(fresh) - updated
-    return DumpOutcome(file_name, dump_id, dump.listing_date, False, len(fresh), updated, unchanged)
+    return DumpOutcome(
+        file_name, dump_id, dump.listing_date, False, len(fresh), updated, unchanged, dump.year_rule
+    )
 
 
 def _merge_duplicates(records: tuple[dumps.PaperRecord, ...]) -> dict[str, dumps.PaperRecord]:
@@ -195,7 +206,9 @@ def find_papers(session: Session, query: PaperQuery) -> tuple[list[Paper], int]:
             listed.append(Dump.listing_date >= query.listed_since)
         if query.dump_id is not None:
             listed.append(Dump.id == query.dump_id)
-        conditions.append(exists().where(and_(*listed)))
+        # Correlated on the paper alone: the "newest" order joins dumps and dump_papers too,
+        # and those in here must stay this subquery's own.
+        conditions.append(exists().where(and_(*listed)).correlate(Paper))
     if query.published_since is not None:
         conditions.append(Paper.published >= query.published_since)
     if query.min_upvotes is not None:
@@ -281,6 +294,19 @@ def dumps_of(session: Session, paper_id: str) -> list[Dump]:
             .order_by(Dump.listing_date, Dump.id)
         )
     )
+
+
+def list_dumps(session: Session) -> list[Dump]:
+    """Return every dump, oldest listing first."""
+    return list(session.scalars(select(Dump).order_by(Dump.listing_date, Dump.id)))
+
+
+def listing_dates(session: Session, dump_ids: set[int]) -> dict[int, date]:
+    """Return the listing date of each of ``dump_ids``."""
+    if not dump_ids:
+        return {}
+    rows = session.execute(select(Dump.id, Dump.listing_date).where(Dump.id.in_(dump_ids)))
+    return {row.id: row.listing_date for row in rows}
 
 
 def catalogue_stats(session: Session) -> dict[str, object]:
