@@ -1068,7 +1068,8 @@ class Recommender:
                 except queue.Empty:
                     break
                 # another sender may have taken it since it was found due
-                for claimed in digest_store.claim(session, [digest_id], now):
+                claimed = digest_store.claim(session, digest_id, now)
+                if claimed is not None:
                     return claimed
         return None
 

@@ -576,12 +576,15 @@ def test_a_sender_back_after_its_lease_cannot_overwrite_the_resends_outcome(
 ) -> None:
     mailing.compose(EMAIL)
     with mailing._session() as session, session.begin():  # a sender that then hangs
-        (stuck,) = digest_store.claim(session, digest_store.due_ids(session, clock()), clock())
+        (due,) = digest_store.due_ids(session, clock())
+        stuck = digest_store.claim(session, due, clock())
+    assert stuck is not None
     clock.now += core.SENDING_LEASE + timedelta(minutes=1)
     assert mailing.deliver() == []  # flagged unconfirmed, not sent by itself
     assert mailing.resend(stuck.id)
     with mailing._session() as session, session.begin():  # the resend, in progress
-        (again,) = digest_store.claim(session, [stuck.id], clock())
+        again = digest_store.claim(session, stuck.id, clock())
+    assert again is not None
     with mailing._session() as session, session.begin():  # the hung sender comes back
         failed = digest_store.Outcome(stuck.id, stuck.attempts, "failed", "timed out")
         digest_store.mark(session, [failed], clock())
