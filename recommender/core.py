@@ -34,6 +34,7 @@ from recommender.store import database
 from recommender.store import digests as digest_store
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
+from recommender.store.digests import DigestNotFound
 from recommender.store.models import Digest, Paper, Rating, Subscriber
 from recommender.store.papers import PaperNotFound, PaperQuery
 from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
@@ -46,6 +47,7 @@ __all__ = [
     "PaperQuery",
     "PaperNotFound",
     "SubscriberNotFound",
+    "DigestNotFound",
     "IngestReport",
     "FileOutcome",
 ]
@@ -313,6 +315,7 @@ class OutboxEntry:
     created_at: datetime
     next_attempt_at: datetime | None
     last_error: str | None
+    sent_at: datetime | None = None
 
     @classmethod
     def of(cls, digest: Digest, address: str) -> OutboxEntry:
@@ -325,12 +328,14 @@ class OutboxEntry:
             digest.created_at,
             digest.next_attempt_at if digest.state in ("pending", "failed") else None,
             digest.last_error,
+            digest.sent_at if digest.state == "sent" else None,
         )
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
-        data["created_at"] = self.created_at.isoformat()
-        data["next_attempt_at"] = self.next_attempt_at.isoformat() if self.next_attempt_at else None
+        for name in ("created_at", "next_attempt_at", "sent_at"):
+            value = getattr(self, name)
+            data[name] = value.isoformat() if value is not None else None
         return data
 
 
@@ -1132,16 +1137,36 @@ class Recommender:
         path.write_text(html.get_content(), encoding="utf-8")
         return outcome, path
 
-    def outbox(self) -> list[OutboxEntry]:
-        """Digests not (known to be) sent: pending, failed, undeliverable or unconfirmed."""
+    def outbox(self, *, include_sent: bool = False) -> list[OutboxEntry]:
+        """Digests not (known to be) sent: pending, failed, undeliverable or unconfirmed; or
+        every digest (``include_sent``)."""
         with self._session() as session, session.begin():
             digest_store.flag_interrupted(session, self.clock(), SENDING_LEASE)
-            return [OutboxEntry.of(d, address) for d, address in digest_store.outbox(session)]
+            found = digest_store.outbox(session, include_sent=include_sent)
+            return [OutboxEntry.of(d, address) for d, address in found]
+
+    def outbox_entry(self, digest_id: int) -> OutboxEntry:
+        """One digest, whatever its state; raise :class:`DigestNotFound`."""
+        with self._session() as session:
+            found = digest_store.outbox(session, digest_id=digest_id)
+            if not found:
+                raise DigestNotFound(digest_id)
+            return OutboxEntry.of(*found[0])
 
     def resend(self, digest_id: int) -> bool:
-        """Queue a failed, undeliverable or unconfirmed digest to be sent again."""
+        """Queue a failed, undeliverable or unconfirmed digest to be sent again; False if it
+        is in another state (:meth:`outbox_entry` says which). Raise :class:`DigestNotFound`."""
         with self._session() as session, session.begin():
             return digest_store.resend(session, digest_id, self.clock())
+
+    def waiting(self, email: str | None = None) -> tuple[int, datetime | None]:
+        """How many digests (of ``email``, or everyone's) wait to be tried again later, and
+        when the first of them is due."""
+        with self._session() as session:
+            subscriber_id = (
+                subscriber_store.get_subscriber(session, email).id if email is not None else None
+            )
+            return digest_store.waiting(session, self.clock(), subscriber_id)
 
     # -- links from emails (the web endpoints call these) ----------------------------------
 

@@ -20,6 +20,13 @@ RETRYABLE = ("pending", "failed")
 NOT_SENT = ("pending", "sending", "failed", "undeliverable", "unconfirmed")
 
 
+class DigestNotFound(LookupError):
+    """No digest has that id."""
+
+    def __init__(self, digest_id: int) -> None:
+        super().__init__(f"there is no digest {digest_id}")
+
+
 @dataclass(frozen=True)
 class DigestLine:
     """One paper of a digest as recorded."""
@@ -262,8 +269,23 @@ def flag_interrupted(session: Session, now: datetime, lease: timedelta) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def waiting(
+    session: Session, now: datetime, subscriber_id: int | None = None
+) -> tuple[int, datetime | None]:
+    """How many digests wait to be tried again later (failed, not due yet), and when the
+    first of them is due."""
+    statement = select(func.count(), func.min(Digest.next_attempt_at)).where(
+        Digest.state.in_(RETRYABLE), Digest.next_attempt_at > now
+    )
+    if subscriber_id is not None:
+        statement = statement.where(Digest.subscriber_id == subscriber_id)
+    count, first = session.execute(statement).one()
+    return int(count), first
+
+
 def resend(session: Session, digest_id: int, now: datetime) -> bool:
-    """Queue a digest that was not sent (or may not have been) for sending again."""
+    """Queue a digest that was not sent (or may not have been) for sending again; False if it
+    is in another state. Raises :class:`DigestNotFound`."""
     result = session.execute(
         update(Digest)
         .where(
@@ -273,17 +295,26 @@ def resend(session: Session, digest_id: int, now: datetime) -> bool:
         .values(state="pending", next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+    if int(result.rowcount) == 1:  # type: ignore[attr-defined]
+        return True
+    if session.get(Digest, digest_id) is None:
+        raise DigestNotFound(digest_id)
+    return False
 
 
-def outbox(session: Session) -> list[tuple[Digest, str]]:
-    """Digests not (known to be) sent, with the subscriber's email, oldest first."""
-    rows = session.execute(
-        select(Digest, Subscriber.email)
-        .join(Subscriber, Subscriber.id == Digest.subscriber_id)
-        .where(Digest.state != "sent")
-        .order_by(Digest.created_at, Digest.id)
+def outbox(
+    session: Session, *, include_sent: bool = False, digest_id: int | None = None
+) -> list[tuple[Digest, str]]:
+    """Digests not (known to be) sent, or every one (``include_sent``), or the one with
+    ``digest_id``; with the subscriber's email, oldest first."""
+    statement = select(Digest, Subscriber.email).join(
+        Subscriber, Subscriber.id == Digest.subscriber_id
     )
+    if digest_id is not None:
+        statement = statement.where(Digest.id == digest_id)
+    elif not include_sent:
+        statement = statement.where(Digest.state != "sent")
+    rows = session.execute(statement.order_by(Digest.created_at, Digest.id))
     return [(digest, email) for digest, email in rows]
 
 
