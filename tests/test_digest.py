@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from recommender import core, dumps, links
 from recommender.cli import cli
@@ -29,7 +31,7 @@ from recommender.mailer import (
 from recommender.message import POLICY
 from recommender.store import digests as digest_store
 from recommender.store import papers as paper_store
-from recommender.store.models import Digest
+from recommender.store.models import Digest, DigestPaper
 from tests.conftest import Clock, at_once
 from tests.mailserver import LOGIN, MailServer
 from tests.test_cli import run
@@ -575,6 +577,32 @@ def test_two_senders_delivering_many_digests_send_each_one_once(
     ids = [r.message["Message-ID"] for r in mail_server.received]
     assert len(ids) == len(set(ids)) == 11
     assert mailing.outbox() == []
+
+
+def test_a_digest_recorded_twice_is_refused_quietly(
+    mailing: Recommender, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two senders recording one digest collide on its papers; the loser's rollback is
+    expected and handled. On PostgreSQL the papers go in by ``executemany``, which psycopg
+    runs in pipeline mode; when the refusal came back while it was still sending (a batch
+    of many digests), it logged the aborted pipeline as a warning on stderr."""
+    (first,) = mailing.compose(EMAIL)
+    with mailing._session() as session:
+        taken = session.scalars(
+            select(DigestPaper).where(DigestPaper.digest_id == first.digest_id)
+        ).first()
+    assert taken is not None
+    line = digest_store.DigestLine(taken.paper_id, taken.score, taken.reason, False)
+    again = digest_store.NewDigest(
+        taken.subscriber_id, "digest", None, "<again@example.org>", [line] * 5000, "x", b"x"
+    )
+    with pytest.raises(IntegrityError):
+        with mailing._session() as session, session.begin():
+            digest_store.record_digests(session, [again], mailing.clock())
+    # a command's stderr gets what is logged (no logging is set up); here pytest takes it
+    assert [r.getMessage() for r in caplog.records] == []
+    assert capfd.readouterr().err == ""
+    assert [e.digest_id for e in mailing.outbox()] == [first.digest_id]  # still usable
 
 
 class FailsOnSecond:
