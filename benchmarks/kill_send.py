@@ -231,11 +231,12 @@ def run(
     try:
         with Recommender(settings) as app:
             app.init()
-            addresses = _subscribe(app, folder, subscribers)
+            addresses = subscribe_readers(app, folder, subscribers)
             if child == "send":
                 days = generate(folder, kills, 20, seed).files
             else:
-                _record(app, addresses)  # one set of digests; each kill takes a few of them
+                # one set of digests; each kill takes a few of them
+                record_short_digests(app, addresses)
         most = subscribers - 1 if child == "send" else subscribers // (kills + 1)
         for number in range(1, kills + 1):
             if child == "send":
@@ -278,7 +279,7 @@ _SETTINGS = (
 )
 
 
-def _subscribe(app: Recommender, folder: Path, count: int) -> list[str]:
+def subscribe_readers(app: Recommender, folder: Path, count: int) -> list[str]:
     profiles = folder / "profiles"
     profiles.mkdir()
     topics = ["diffusion models", "graph neural networks", "speech recognition", "robotics"]
@@ -291,7 +292,7 @@ def _subscribe(app: Recommender, folder: Path, count: int) -> list[str]:
     return addresses
 
 
-def _record(app: Recommender, addresses: list[str]) -> None:
+def record_short_digests(app: Recommender, addresses: list[str]) -> None:
     """Record a short digest for each of ``addresses``, as composing would (but faster)."""
     now = datetime.now(UTC)
 

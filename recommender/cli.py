@@ -839,10 +839,14 @@ def outbox(state: AppContext, resend_id: int | None, everything: bool, as_json: 
             else "The outbox is empty: every digest was sent."
         )
     for e in entries:
-        if everything:
-            when = f" sent {e.sent_at:%Y-%m-%d %H:%M}" if e.sent_at else ""
+        if everything:  # when it was recorded, and what became of it when
+            what = e.state
+            if e.sent_at is not None:
+                what = f"sent {e.sent_at:%Y-%m-%d %H:%M}"
+            elif e.state == "failed" and e.next_attempt_at is not None:
+                what = f"failed, retry {e.next_attempt_at:%Y-%m-%d %H:%M}"
             click.echo(
-                f"{e.digest_id:>5}  {e.created_at:%Y-%m-%d %H:%M}  {e.state:<13}{when}  "
+                f"{e.digest_id:>5}  {e.created_at:%Y-%m-%d %H:%M}  {what:<28}  "
                 f"{e.email}  {e.subject}"
             )
         else:
