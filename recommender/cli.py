@@ -424,7 +424,6 @@ def _send(state: AppContext, user: str | None, *, dry_run: bool = False) -> bool
         app.compose(user, dry_run=True, on_subscriber=said_composed)
         return True
     failed: list[DeliveryOutcome] = []
-
     to_files = isinstance(app.delivery_transport(), mailer.FileTransport)
 
     def said_delivered(d: DeliveryOutcome) -> None:
@@ -445,16 +444,14 @@ def _send(state: AppContext, user: str | None, *, dry_run: bool = False) -> bool
     # each batch is delivered as soon as it is recorded, while the next ones are composed
     report = app.send(user, on_composed=said_composed, on_delivered=said_delivered)
     composed, delivered, ok = report.composed, report.delivered, not failed
-    if to_files and delivered:
+    if to_files and any(d.state == "sent" for d in delivered):
         click.echo(f"No SMTP server is set, so digests were written to {app.settings.outbox}")
     if not delivered and not any(c.status == "recorded" for c in composed):
         count, first = app.waiting(user)
-        if count:
+        if count and first is not None:
             wait = "1 digest waits" if count == 1 else f"{count} digests wait"
-            at = f", at {first:%Y-%m-%d %H:%M} UTC" if first is not None else ""
-            if count > 1 and first is not None:
-                at = f", the first at {first:%Y-%m-%d %H:%M} UTC"
-            click.echo(f"Nothing to send now: {wait} to be retried{at}.")
+            at = f"{'at' if count == 1 else 'the first at'} {first:%Y-%m-%d %H:%M} UTC"
+            click.echo(f"Nothing to send now: {wait} to be retried, {at}.")
         else:
             click.echo("Nothing to send.")
     return ok

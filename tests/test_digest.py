@@ -381,6 +381,7 @@ def test_an_outbox_folder_that_cannot_be_made_fails_the_digest_for_a_retry(
     (line,) = result.stderr.splitlines()  # one line, no traceback
     assert line.startswith(f"Not sent to {EMAIL} (will retry at "), line
     assert str(tmp_path / "blocked") in line
+    assert "written to" not in result.stdout  # nothing was
     with Recommender(replace(settings, outbox_dir=tmp_path / "blocked" / "outbox")) as app:
         (entry,) = app.outbox()
     assert entry.state == "failed" and entry.next_attempt_at is not None
