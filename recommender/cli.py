@@ -24,8 +24,10 @@ from recommender.config import ConfigError, Settings
 from recommender.core import (
     ComposeOutcome,
     DeliveryOutcome,
+    DigestNotFound,
     FileOutcome,
     IngestReport,
+    OutboxEntry,
     PaperInfo,
     PaperQuery,
     Recommender,
@@ -74,6 +76,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             PaperNotFound,
             ProfileError,
             SubscriberNotFound,
+            DigestNotFound,
             RatingsFileError,
             EmbeddingsUnavailable,
             mailer.DeliveryError,
@@ -480,8 +483,13 @@ def _send(state: AppContext, user: str | None, *, dry_run: bool = False) -> bool
         app.compose(user, dry_run=True, on_subscriber=said_composed)
         return True
     failed: list[DeliveryOutcome] = []
+    to_files = isinstance(app.delivery_transport(), mailer.FileTransport)
 
     def said_delivered(d: DeliveryOutcome) -> None:
+        if d.state == "sent" and to_files and d.where is not None:
+            preview = mailer.FileTransport.preview_of(d.where)
+            click.echo(f"Written to {d.where}" + (f" (preview: {preview})" if preview else ""))
+            return
         if d.state == "sent":
             click.echo(f"Sent to {d.email}: {d.where}")
             return
@@ -495,11 +503,16 @@ def _send(state: AppContext, user: str | None, *, dry_run: bool = False) -> bool
     # each batch is delivered as soon as it is recorded, while the next ones are composed
     report = app.send(user, on_composed=said_composed, on_delivered=said_delivered)
     composed, delivered, ok = report.composed, report.delivered, not failed
-    transport = app.delivery_transport()
-    if isinstance(transport, mailer.FileTransport) and delivered:
-        click.echo(f"No SMTP server is set, so digests were written to {transport.folder}")
+    if to_files and any(d.state == "sent" for d in delivered):
+        click.echo(f"No SMTP server is set, so digests were written to {app.settings.outbox}")
     if not delivered and not any(c.status == "recorded" for c in composed):
-        click.echo("Nothing to send.")
+        count, first = app.waiting(user)
+        if count and first is not None:
+            wait = "1 digest waits" if count == 1 else f"{count} digests wait"
+            at = f"{'at' if count == 1 else 'the first at'} {first:%Y-%m-%d %H:%M} UTC"
+            click.echo(f"Nothing to send now: {wait} to be retried, {at}.")
+        else:
+            click.echo("Nothing to send.")
     return ok
 
 
@@ -824,7 +837,9 @@ def retrain(state: AppContext, user: str | None, refit: bool) -> None:
 
 @cli.command()
 @click.argument("user")
-@click.option("--preview", is_flag=True, required=True, help="Write an HTML preview (required).")
+@click.option(
+    "--preview", is_flag=True, help="Write an HTML preview (what it always does; accepted as ever)."
+)
 @click.pass_obj
 @handle_errors
 def digest(state: AppContext, user: str, preview: bool) -> None:
@@ -832,7 +847,7 @@ def digest(state: AppContext, user: str, preview: bool) -> None:
 
     \b
     Example:
-      recommender digest ada@example.org --preview
+      recommender digest ada@example.org
     """
     outcome, path = state.app.preview(user)
     if path is None:
@@ -869,38 +884,67 @@ def send(state: AppContext, user: str | None, dry_run: bool) -> None:
 
 @cli.command()
 @click.option("--resend", "resend_id", type=int, metavar="ID", help="Queue digest ID again.")
+@click.option("--all", "everything", is_flag=True, help="List every digest, sent ones too.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_obj
 @handle_errors
-def outbox(state: AppContext, resend_id: int | None, as_json: bool) -> None:
+def outbox(state: AppContext, resend_id: int | None, everything: bool, as_json: bool) -> None:
     """List digests not (known to be) sent: pending, failed, undeliverable, unconfirmed.
 
     "unconfirmed" means a sender stopped while handing the digest to the mail server: it
-    may have arrived, so it is not sent again unless you ask with --resend.
+    may have arrived, so it is not sent again unless you ask with --resend. With --all,
+    every digest is listed, with when it was recorded and, if sent, when it was sent.
 
     \b
     Examples:
       recommender outbox
+      recommender outbox --all
       recommender outbox --resend 42 && recommender send
     """
     app = state.app
     if resend_id is not None:
         if not app.resend(resend_id):
-            raise click.ClickException(
-                f"digest {resend_id} is not failed, undeliverable or unconfirmed"
-            )
+            raise click.ClickException(_not_resent(app.outbox_entry(resend_id)))
         click.echo(f"Digest {resend_id} queued; `recommender send` delivers it.")
         return
-    entries = app.outbox()
+    entries = app.outbox(include_sent=everything)
     if as_json:
         print_json([e.to_dict() for e in entries])
         return
     if not entries:
-        click.echo("The outbox is empty: every digest was sent.")
+        click.echo(
+            "No digest was recorded yet."
+            if everything
+            else "The outbox is empty: every digest was sent."
+        )
     for e in entries:
-        click.echo(f"{e.digest_id:>5}  {e.state:<13} {e.attempts} tries  {e.email}  {e.subject}")
-        if e.last_error:
+        if everything:  # when it was recorded, and what became of it when
+            what = e.state
+            if e.sent_at is not None:
+                what = f"sent {e.sent_at:%Y-%m-%d %H:%M}"
+            elif e.state == "failed" and e.next_attempt_at is not None:
+                what = f"failed, retry {e.next_attempt_at:%Y-%m-%d %H:%M}"
+            click.echo(
+                f"{e.digest_id:>5}  {e.created_at:%Y-%m-%d %H:%M}  {what:<28}  "
+                f"{e.email}  {e.subject}"
+            )
+        else:
+            click.echo(
+                f"{e.digest_id:>5}  {e.state:<13} {e.attempts} tries  {e.email}  {e.subject}"
+            )
+        if e.last_error and e.state != "sent":
             click.echo(f"       {e.last_error}")
+
+
+def _not_resent(entry: OutboxEntry) -> str:
+    """Why a digest in this state is not queued again."""
+    why = {
+        "sent": f"was sent at {entry.sent_at:%Y-%m-%d %H:%M} UTC" if entry.sent_at else "was sent",
+        "pending": "is due already: the next `recommender send` delivers it",
+        "sending": "is being sent now",
+    }.get(entry.state, f"is {entry.state}")
+    only = "only failed, undeliverable or unconfirmed digests are resent"
+    return f"digest {entry.digest_id} {why}; {only}"
 
 
 @cli.command()

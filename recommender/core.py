@@ -34,6 +34,7 @@ from recommender.store import database
 from recommender.store import digests as digest_store
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
+from recommender.store.digests import DigestNotFound
 from recommender.store.models import Digest, Paper, Rating, Subscriber
 from recommender.store.papers import PaperNotFound, PaperQuery
 from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
@@ -46,6 +47,7 @@ __all__ = [
     "PaperQuery",
     "PaperNotFound",
     "SubscriberNotFound",
+    "DigestNotFound",
     "IngestReport",
     "FileOutcome",
     "DumpInfo",
@@ -55,12 +57,6 @@ __all__ = [
 # A digest claimed for sending longer ago than this was interrupted (an SMTP conversation
 # times out long before).
 SENDING_LEASE = timedelta(minutes=10)
-# Digests claimed, and their outcomes recorded, together in one transaction each. Larger
-# chunks cost fewer transactions per digest; but a sender that dies mid-chunk leaves the whole
-# chunk ``sending``, so up to this many digests, some of them never handed over, end up
-# ``unconfirmed`` and wait for a resend on request. Two transactions per digest cost this
-# process about 5 ms of CPU a digest; at 25 a chunk they are small next to the SMTP exchange.
-DELIVERY_CHUNK = 25
 
 
 def utcnow() -> datetime:
@@ -374,6 +370,7 @@ class OutboxEntry:
     created_at: datetime
     next_attempt_at: datetime | None
     last_error: str | None
+    sent_at: datetime | None = None
 
     @classmethod
     def of(cls, digest: Digest, address: str) -> OutboxEntry:
@@ -386,12 +383,14 @@ class OutboxEntry:
             digest.created_at,
             digest.next_attempt_at if digest.state in ("pending", "failed") else None,
             digest.last_error,
+            digest.sent_at if digest.state == "sent" else None,
         )
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
-        data["created_at"] = self.created_at.isoformat()
-        data["next_attempt_at"] = self.next_attempt_at.isoformat() if self.next_attempt_at else None
+        for name in ("created_at", "next_attempt_at", "sent_at"):
+            value = getattr(self, name)
+            data[name] = value.isoformat() if value is not None else None
         return data
 
 
@@ -1083,14 +1082,15 @@ class Recommender:
     ) -> list[DeliveryOutcome]:
         """Send every recorded digest that is due (of ``email`` only, if given).
 
-        Digests go in chunks of :data:`DELIVERY_CHUNK`: a chunk is claimed (state ``sending``)
-        in one committed transaction before the mail server sees any of it, and its outcomes
-        are recorded in one transaction after. A sender that dies in between leaves the chunk
-        ``sending``, and after :data:`SENDING_LEASE` it is flagged ``unconfirmed`` instead of
-        being sent again. A sender stopped by an exception records what it knows first: the
-        outcomes so far, and the digests it never handed over go back to be sent next time.
+        Each digest is claimed (state ``sending``, committed) just before it is handed to the
+        mail server, and its outcome is recorded the moment the server answers, in the same
+        short transaction that claims the next one. So a sender that dies leaves ``sending``
+        only the digest each connection was handing over: after :data:`SENDING_LEASE` it is
+        flagged ``unconfirmed`` instead of being sent again, and every other digest is either
+        recorded as what it is or still due. A sender stopped by an exception gives back the
+        digest it had claimed and not yet handed over.
 
-        Over SMTP the chunks are shared by ``smtp_connections`` connections, each in a thread
+        Over SMTP the digests are shared by ``smtp_connections`` connections, each in a thread
         of its own: one connection spends most of its time waiting for the server's replies.
         """
         now = self.clock()
@@ -1100,43 +1100,44 @@ class Recommender:
                 subscriber_store.get_subscriber(session, email).id if email is not None else None
             )
             due = digest_store.due_ids(session, now, subscriber_id)
-        chunks = _chunked(due, DELIVERY_CHUNK)
+        todo: queue.SimpleQueue[int] = queue.SimpleQueue()  # shared by the connections
+        for digest_id in due:
+            todo.put(digest_id)
         transport = self.delivery_transport()
         lanes = 1
         if self.transport is None and isinstance(transport, mailer.SmtpTransport):
-            lanes = max(1, min(self.settings.smtp_connections, len(chunks)))
+            lanes = max(1, min(self.settings.smtp_connections, len(due)))
         if lanes == 1:
-            done = self._deliver_lane(transport, chunks, threading.Event())
+            done = self._deliver_lane(transport, todo, threading.Event())
         else:
-            done = self._deliver_lanes([chunks[n::lanes] for n in range(lanes)])
+            done = self._deliver_lanes(todo, lanes)
         outcomes = []
         with contextlib.closing(done):  # on an error here, the lanes stop before going on
-            for chunk_outcomes in done:
-                for outcome in chunk_outcomes:
-                    outcomes.append(outcome)
-                    if on_digest is not None:
-                        on_digest(outcome)
+            for outcome in done:
+                outcomes.append(outcome)
+                if on_digest is not None:
+                    on_digest(outcome)
         return outcomes
 
-    def _deliver_lanes(self, lanes: list[list[list[int]]]) -> Iterator[list[DeliveryOutcome]]:
-        """Deliver each lane's chunks over a connection of its own, in a thread of its own;
-        yield each chunk's outcomes here, as they come. After an error in one lane (or here)
-        the others finish the chunk they are in, and the first error is raised."""
-        results: queue.SimpleQueue[list[DeliveryOutcome] | BaseException | None]
+    def _deliver_lanes(self, todo: queue.SimpleQueue[int], lanes: int) -> Iterator[DeliveryOutcome]:
+        """Deliver the digests of ``todo`` over ``lanes`` connections, each in a thread of its
+        own; yield the outcomes here, as they come. After an error in one lane (or here) the
+        others finish the digest they are handing over, and the first error is raised."""
+        results: queue.SimpleQueue[DeliveryOutcome | BaseException | None]
         results = queue.SimpleQueue()
         stop = threading.Event()
 
-        def run(chunks: list[list[int]]) -> None:
+        def run() -> None:
             try:
-                for done in self._deliver_lane(self.delivery_transport(), chunks, stop):
-                    results.put(done)
+                for outcome in self._deliver_lane(self.delivery_transport(), todo, stop):
+                    results.put(outcome)
             except BaseException as exc:  # handed to the caller's thread
                 stop.set()
                 results.put(exc)
             finally:
                 results.put(None)
 
-        threads = [threading.Thread(target=run, args=(lane,), daemon=True) for lane in lanes]
+        threads = [threading.Thread(target=run, daemon=True) for _ in range(lanes)]
         for thread in threads:
             thread.start()
         error: BaseException | None = None
@@ -1158,37 +1159,60 @@ class Recommender:
             raise error
 
     def _deliver_lane(
-        self, transport: mailer.Transport, chunks: list[list[int]], stop: threading.Event
-    ) -> Iterator[list[DeliveryOutcome]]:
-        """Deliver ``chunks`` one after another over ``transport`` (one connection)."""
+        self, transport: mailer.Transport, todo: queue.SimpleQueue[int], stop: threading.Event
+    ) -> Iterator[DeliveryOutcome]:
+        """Deliver digests from ``todo`` one after another over ``transport`` (one
+        connection) until it is empty or ``stop`` is set."""
         batch = getattr(transport, "batch", None)
         with batch() if batch is not None else contextlib.nullcontext():
-            for chunk in chunks:
-                if stop.is_set():
-                    return
-                yield self._deliver_chunk(transport, chunk)
+            claimed = self._settle(None, todo, stop)
+            try:
+                while claimed is not None:
+                    # If handing over fails other than as a delivery error, the digest may
+                    # have reached the mail server: it stays ``sending``.
+                    handing, claimed = claimed, None
+                    outcome = self._deliver_one(transport, handing)
+                    claimed = self._settle(outcome, todo, stop)
+                    yield outcome
+            finally:
+                if claimed is not None:  # claimed, never handed over
+                    with self._session() as session, session.begin():
+                        digest_store.release(session, [claimed])
 
-    def _deliver_chunk(
-        self, transport: mailer.Transport, digest_ids: list[int]
-    ) -> list[DeliveryOutcome]:
+    def _settle(
+        self,
+        outcome: DeliveryOutcome | None,
+        todo: queue.SimpleQueue[int],
+        stop: threading.Event,
+    ) -> digest_store.Claimed | None:
+        """In one transaction, record ``outcome`` and claim the next digest of ``todo`` that is
+        still due (none once ``stop`` is set); return the one claimed."""
         with self._session() as session, session.begin():
-            claimed = digest_store.claim(session, digest_ids, self.clock())
-        outcomes: list[DeliveryOutcome] = []
-        try:
-            for digest in claimed:
-                outcomes.append(self._deliver_one(transport, digest))
-        finally:
-            # Normally every claimed digest has an outcome. If the loop stopped early, the one
-            # it stopped at may have reached the mail server: it stays ``sending``.
-            untried = claimed[len(outcomes) + 1 :]
-            known = [
-                digest_store.Outcome(o.digest_id, o.attempts, o.state, o.error, o.retry_at)
-                for o in outcomes
-            ]
-            with self._session() as session, session.begin():
-                digest_store.mark(session, known, self.clock())
-                digest_store.release(session, untried)
-        return outcomes
+            now = self.clock()
+            if outcome is not None:
+                digest_store.mark(
+                    session,
+                    [
+                        digest_store.Outcome(
+                            outcome.digest_id,
+                            outcome.attempts,
+                            outcome.state,
+                            outcome.error,
+                            outcome.retry_at,
+                        )
+                    ],
+                    now,
+                )
+            while not stop.is_set():
+                try:
+                    digest_id = todo.get_nowait()
+                except queue.Empty:
+                    break
+                # another sender may have taken it since it was found due
+                claimed = digest_store.claim(session, digest_id, now)
+                if claimed is not None:
+                    return claimed
+        return None
 
     def _deliver_one(
         self, transport: mailer.Transport, digest: digest_store.Claimed
@@ -1249,16 +1273,36 @@ class Recommender:
         path.write_text(html.get_content(), encoding="utf-8")
         return outcome, path
 
-    def outbox(self) -> list[OutboxEntry]:
-        """Digests not (known to be) sent: pending, failed, undeliverable or unconfirmed."""
+    def outbox(self, *, include_sent: bool = False) -> list[OutboxEntry]:
+        """Digests not (known to be) sent: pending, failed, undeliverable or unconfirmed; or
+        every digest (``include_sent``)."""
         with self._session() as session, session.begin():
             digest_store.flag_interrupted(session, self.clock(), SENDING_LEASE)
-            return [OutboxEntry.of(d, address) for d, address in digest_store.outbox(session)]
+            found = digest_store.outbox(session, include_sent=include_sent)
+            return [OutboxEntry.of(d, address) for d, address in found]
+
+    def outbox_entry(self, digest_id: int) -> OutboxEntry:
+        """One digest, whatever its state; raise :class:`DigestNotFound`."""
+        with self._session() as session:
+            found = digest_store.outbox(session, digest_id=digest_id)
+            if not found:
+                raise DigestNotFound(digest_id)
+            return OutboxEntry.of(*found[0])
 
     def resend(self, digest_id: int) -> bool:
-        """Queue a failed, undeliverable or unconfirmed digest to be sent again."""
+        """Queue a failed, undeliverable or unconfirmed digest to be sent again; False if it
+        is in another state (:meth:`outbox_entry` says which). Raise :class:`DigestNotFound`."""
         with self._session() as session, session.begin():
             return digest_store.resend(session, digest_id, self.clock())
+
+    def waiting(self, email: str | None = None) -> tuple[int, datetime | None]:
+        """How many digests (of ``email``, or everyone's) wait to be tried again later, and
+        when the first of them is due."""
+        with self._session() as session:
+            subscriber_id = (
+                subscriber_store.get_subscriber(session, email).id if email is not None else None
+            )
+            return digest_store.waiting(session, self.clock(), subscriber_id)
 
     # -- links from emails (the web endpoints call these) ----------------------------------
 

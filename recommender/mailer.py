@@ -256,13 +256,28 @@ class FileTransport:
         return f"FileTransport({self.folder})"
 
     def send(self, outgoing: Outgoing) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Write the files; return the ``.eml``'s path (the preview is beside it, as
+        :meth:`preview_of` says). A folder that cannot be made or written to is a transient
+        error: nothing was handed over, and a later attempt may find it fixed."""
         stem = file_stem(outgoing)
-        _write_atomically(self.folder / f"{stem}.eml", outgoing.raw)
-        html = outgoing.message().get_body(preferencelist=("html",))
-        if html is not None:
-            _write_atomically(self.folder / f"{stem}.html", html.get_content().encode("utf-8"))
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _write_atomically(self.folder / f"{stem}.eml", outgoing.raw)
+            html = outgoing.message().get_body(preferencelist=("html",))
+            if html is not None:
+                _write_atomically(self.folder / f"{stem}.html", html.get_content().encode("utf-8"))
+        except OSError as exc:
+            where = exc.filename or self.folder
+            raise TransientDeliveryError(
+                f"cannot write to {where}: {exc.strerror or type(exc).__name__}"
+            ) from None
         return str(self.folder / f"{stem}.eml")
+
+    @staticmethod
+    def preview_of(written: str) -> Path | None:
+        """The ``.html`` preview written beside the ``.eml`` that :meth:`send` returned."""
+        html = Path(written).with_suffix(".html")
+        return html if html.exists() else None
 
 
 def file_stem(outgoing: Outgoing) -> str:

@@ -16,14 +16,12 @@ from recommender.config import Settings
 from recommender.core import DeliveryOutcome, Recommender
 from tests.conftest import Clock, at_once
 from tests.mailserver import MailServer
-from tests.test_digest import mailing, readers, topical_day  # noqa: F401 - the fixture, helpers
-
-
-def received_once(mail_server: MailServer) -> list[str]:
-    """The recipient of each message the server received; none may have received two."""
-    recipients = [r.rcpt_tos[0] for r in mail_server.received]
-    assert len(recipients) == len(set(recipients))
-    return recipients
+from tests.test_digest import (  # noqa: F401 - the fixture, helpers
+    mailing,
+    readers,
+    received_once,
+    topical_day,
+)
 
 
 def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
@@ -140,7 +138,6 @@ def test_digests_delivered_over_two_connections_arrive_each_once(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(core, "DELIVERY_CHUNK", 2)  # six chunks from eleven digests
     readers(mailing, tmp_path, 10)
     assert mailing.settings.smtp_connections == 2  # the default
     assert [c.status for c in mailing.compose()] == ["recorded"] * 11
@@ -157,7 +154,6 @@ def test_a_delivery_stopped_by_an_error_leaves_each_digest_sent_once_or_due(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(core, "DELIVERY_CHUNK", 2)
     readers(mailing, tmp_path, 10)
     mailing.compose()
     seen: list[DeliveryOutcome] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -12,11 +13,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from click.testing import CliRunner, Result
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from recommender import core, dumps, links
+from recommender.cli import cli
 from recommender.config import Settings
-from recommender.core import Recommender
+from recommender.core import DigestNotFound, Recommender
 from recommender.mailer import (
     FileTransport,
     Outgoing,
@@ -27,7 +31,7 @@ from recommender.mailer import (
 from recommender.message import POLICY
 from recommender.store import digests as digest_store
 from recommender.store import papers as paper_store
-from recommender.store.models import Digest, Subscriber
+from recommender.store.models import Digest, DigestPaper, Subscriber
 from tests.conftest import Clock, at_once
 from tests.mailserver import LOGIN, MailServer
 from tests.test_cli import run
@@ -340,11 +344,118 @@ def test_without_smtp_digests_are_files_in_a_named_folder(
     assert f"written to {folder}" in result.stdout
     (eml,) = folder.glob("*.eml")
     (html,) = folder.glob("*.html")
+    assert f"Written to {eml} (preview: {html})" in result.stdout
+    assert "Sent to" not in result.stdout  # nothing was sent: it is a file
     assert "Graph Neural Networks" in html.read_text()
     assert b"multipart/alternative" in eml.read_bytes()
     again = run("send", "--user", EMAIL, env=env)
     assert again.returncode == 0 and "Nothing to send" in again.stdout
     assert len(list(folder.glob("*.eml"))) == 1
+
+
+def invoke(*args: str, env: dict[str, str]) -> Result:
+    """Run a command in this process (quicker than :func:`tests.test_cli.run`)."""
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    return {
+        "RECOMMENDER_DATABASE_URL": settings.database_url,
+        "RECOMMENDER_HOME": str(settings.home),
+    }
+
+
+def subscribed_without_smtp(settings: Settings, tmp_path: Path) -> dict[str, str]:
+    """The topical day and the test subscriber, digests to files in an outbox folder that
+    cannot be made (a file stands where its parent folder should be); the environment for
+    commands."""
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the outbox's folder should be\n")
+    with Recommender(replace(settings, outbox_dir=blocked / "outbox")) as app:
+        topical_day(app, tmp_path)
+    return {**cli_env(settings), "RECOMMENDER_OUTBOX_DIR": str(blocked / "outbox")}
+
+
+def test_an_outbox_folder_that_cannot_be_made_fails_the_digest_for_a_retry(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = subscribed_without_smtp(settings, tmp_path)
+    result = invoke("send", "--user", EMAIL, env=env)
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()  # one line, no traceback
+    assert line.startswith(f"Not sent to {EMAIL} (will retry at "), line
+    assert str(tmp_path / "blocked") in line
+    assert "written to" not in result.stdout  # nothing was
+    with Recommender(replace(settings, outbox_dir=tmp_path / "blocked" / "outbox")) as app:
+        (entry,) = app.outbox()
+    assert entry.state == "failed" and entry.next_attempt_at is not None
+
+
+def test_send_with_nothing_due_says_how_many_digests_wait_for_a_retry_and_until_when(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = subscribed_without_smtp(settings, tmp_path)
+    with Recommender(replace(settings, outbox_dir=tmp_path / "blocked" / "outbox")) as app:
+        (failed,) = app.send(EMAIL).delivered
+    assert failed.state == "failed" and failed.retry_at is not None
+    result = invoke("send", "--user", EMAIL, env=env)
+    assert result.exit_code == 0, result.output
+    assert "Nothing to send." not in result.stdout
+    assert (
+        f"Nothing to send now: 1 digest waits to be retried, at "
+        f"{failed.retry_at:%Y-%m-%d %H:%M} UTC." in result.stdout
+    )
+
+
+def test_resending_a_digest_that_does_not_exist_or_was_sent_says_so(
+    mailing: Recommender, mail_server: MailServer
+) -> None:
+    (sent,) = mailing.send(EMAIL).delivered
+    with pytest.raises(DigestNotFound):
+        mailing.resend(999)
+    missing = invoke("outbox", "--resend", "999", env=cli_env(mailing.settings))
+    assert missing.exit_code == 1
+    assert missing.stderr == "Error: there is no digest 999\n"
+    again = invoke("outbox", "--resend", str(sent.digest_id), env=cli_env(mailing.settings))
+    assert again.exit_code == 1
+    assert f"digest {sent.digest_id} was sent at 2026-03-21 08:00 UTC" in again.stderr
+    assert len(mail_server.received) == 1
+
+
+def test_outbox_all_lists_sent_digests_too_with_ids_dates_and_states(
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
+) -> None:
+    readers(mailing, tmp_path, 1)
+    mail_server.inbox.refuse_next("550 5.1.1 No such mailbox")
+    refused, sent = sorted(mailing.send().delivered, key=lambda d: d.state, reverse=True)
+    assert (refused.state, sent.state) == ("undeliverable", "sent")
+    assert [e.digest_id for e in mailing.outbox()] == [refused.digest_id]
+    env = cli_env(mailing.settings)
+    listed = invoke("outbox", "--all", env=env)
+    assert listed.exit_code == 0, listed.output
+    lines = {int(line.split()[0]): line for line in listed.stdout.splitlines() if line[:5].strip()}
+    assert sorted(lines) == sorted([refused.digest_id, sent.digest_id])
+    assert "2026-03-21 08:00  sent" in lines[sent.digest_id]
+    assert "2026-03-21 08:00  undeliverable" in lines[refused.digest_id]
+    data = json.loads(invoke("outbox", "--all", "--json", env=env).stdout)
+    assert {(d["digest_id"], d["state"], d["sent_at"]) for d in data} == {
+        (sent.digest_id, "sent", "2026-03-21T08:00:00+00:00"),
+        (refused.digest_id, "undeliverable", None),
+    }
+
+
+def test_the_digest_command_previews_without_being_asked_to(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with Recommender(settings) as app:  # now, as the command's own clock says
+        topical_day(app, tmp_path)
+    for args in (["digest", EMAIL], ["digest", EMAIL, "--preview"]):
+        result = invoke(*args, env=cli_env(settings))
+        assert result.exit_code == 0, result.output
+        written = Path(result.stdout.splitlines()[-1].removeprefix("Preview written to "))
+        assert written.read_text().startswith("<!DOCTYPE html>")
+    with Recommender(settings) as app:
+        assert app.outbox(include_sent=True) == []  # previews record nothing
 
 
 def test_a_preview_is_written_and_nothing_is_recorded(
@@ -429,6 +540,13 @@ def test_the_secret_is_made_once_and_readable_by_the_owner_only(tmp_path: Path) 
     assert links.load_or_create_secret(path) == secret
 
 
+def received_once(mail_server: MailServer) -> list[str]:
+    """The recipient of each message the server received; none may have received two."""
+    recipients = [r.rcpt_tos[0] for r in mail_server.received]
+    assert len(recipients) == len(set(recipients))
+    return recipients
+
+
 def readers(app: Recommender, tmp_path: Path, count: int) -> list[str]:
     """Subscribe ``count`` readers of graph papers; return their addresses."""
     folder = tmp_path / "readers"
@@ -449,7 +567,6 @@ def test_two_senders_delivering_many_digests_send_each_one_once(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(core, "DELIVERY_CHUNK", 3)  # many chunks from a few digests
     readers(mailing, tmp_path, 10)
     composed = mailing.compose()
     assert [c.status for c in composed] == ["recorded"] * 11
@@ -465,6 +582,32 @@ def test_two_senders_delivering_many_digests_send_each_one_once(
     ids = [r.message["Message-ID"] for r in mail_server.received]
     assert len(ids) == len(set(ids)) == 11
     assert mailing.outbox() == []
+
+
+def test_a_digest_recorded_twice_is_refused_quietly(
+    mailing: Recommender, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two senders recording one digest collide on its papers; the loser's rollback is
+    expected and handled. On PostgreSQL the papers go in by ``executemany``, which psycopg
+    runs in pipeline mode; when the refusal came back while it was still sending (a batch
+    of many digests), it logged the aborted pipeline as a warning on stderr."""
+    (first,) = mailing.compose(EMAIL)
+    with mailing._session() as session:
+        taken = session.scalars(
+            select(DigestPaper).where(DigestPaper.digest_id == first.digest_id)
+        ).first()
+    assert taken is not None
+    line = digest_store.DigestLine(taken.paper_id, taken.score, taken.reason, False)
+    again = digest_store.NewDigest(
+        taken.subscriber_id, "digest", None, "<again@example.org>", [line] * 5000, "x", b"x"
+    )
+    with pytest.raises(IntegrityError):
+        with mailing._session() as session, session.begin():
+            digest_store.record_digests(session, [again], mailing.clock())
+    # a command's stderr gets what is logged (no logging is set up); here pytest takes it
+    assert [r.getMessage() for r in caplog.records] == []
+    assert capfd.readouterr().err == ""
+    assert [e.digest_id for e in mailing.outbox()] == [first.digest_id]  # still usable
 
 
 class FailsOnSecond:
@@ -526,14 +669,14 @@ app.deliver()
 """
 
 
-def test_a_sender_killed_mid_chunk_leaves_the_chunk_unconfirmed_and_sends_none_twice(
+def test_a_sender_killed_after_handing_over_a_digest_leaves_only_that_one_in_doubt(
     mailing: Recommender, mail_server: MailServer, clock: Clock, tmp_path: Path
 ) -> None:
-    """Guarantee here: at most once, at the price of the chunk. The killed sender had claimed
-    the whole chunk; none of it is sent again by itself, and after the lease every digest of
-    it is unconfirmed (also those never handed over) until resent on request."""
+    """Guarantees here: at most once for the digest the sender was handing over (it becomes
+    unconfirmed, resent only on request); exactly once for the others, which the killed
+    sender had not claimed and the next run sends."""
     readers(mailing, tmp_path, 2)
-    assert len(mailing.compose()) == 3
+    first, *others = (c.digest_id for c in mailing.compose())
     s = mailing.settings
     killed = subprocess.run(
         [sys.executable, "-c", _DIE_AFTER_FIRST, str(s.home), s.database_url]
@@ -544,16 +687,30 @@ def test_a_sender_killed_mid_chunk_leaves_the_chunk_unconfirmed_and_sends_none_t
     )
     assert killed.returncode == 3, killed.stderr
     assert len(mail_server.received) == 1
-    assert mailing.deliver() == []
+    assert sorted(d.digest_id for d in mailing.deliver()) == sorted(others)
     clock.now += timedelta(minutes=11)
     assert mailing.deliver() == []
-    entries = mailing.outbox()
-    assert [e.state for e in entries] == ["unconfirmed"] * 3
-    assert len(mail_server.received) == 1
-    for entry in entries:
-        assert mailing.resend(entry.digest_id)
-    assert [d.state for d in mailing.deliver()] == ["sent"] * 3
+    assert [(e.digest_id, e.state) for e in mailing.outbox()] == [(first, "unconfirmed")]
+    assert len(received_once(mail_server)) == 3
+    assert mailing.resend(first)
+    assert [d.state for d in mailing.deliver()] == ["sent"]
     assert len(mail_server.received) == 4
+
+
+def test_senders_killed_again_and_again_send_none_twice_lose_none_and_leave_few_in_doubt(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A small run of ``benchmarks/kill_send.py``: each kill leaves in doubt at most the
+    digests in flight, one a connection."""
+    from benchmarks import kill_send
+
+    result = kill_send.run(
+        tmp_path, subscribers=24, kills=3, child="deliver", database_url=database_url
+    )
+    assert any(not k.finished_first for k in result.kills)  # it did kill senders
+    assert (result.duplicates, result.lost, result.waiting) == (0, 0, 0)
+    assert [k.in_doubt <= result.connections for k in result.kills] == [True] * 3
+    assert result.received + result.in_doubt_not_reached == result.digests == 24
 
 
 def test_a_sender_back_after_its_lease_cannot_overwrite_the_resends_outcome(
@@ -561,12 +718,15 @@ def test_a_sender_back_after_its_lease_cannot_overwrite_the_resends_outcome(
 ) -> None:
     mailing.compose(EMAIL)
     with mailing._session() as session, session.begin():  # a sender that then hangs
-        (stuck,) = digest_store.claim(session, digest_store.due_ids(session, clock()), clock())
+        (due,) = digest_store.due_ids(session, clock())
+        stuck = digest_store.claim(session, due, clock())
+    assert stuck is not None
     clock.now += core.SENDING_LEASE + timedelta(minutes=1)
     assert mailing.deliver() == []  # flagged unconfirmed, not sent by itself
     assert mailing.resend(stuck.id)
     with mailing._session() as session, session.begin():  # the resend, in progress
-        (again,) = digest_store.claim(session, [stuck.id], clock())
+        again = digest_store.claim(session, stuck.id, clock())
+    assert again is not None
     with mailing._session() as session, session.begin():  # the hung sender comes back
         failed = digest_store.Outcome(stuck.id, stuck.attempts, "failed", "timed out")
         digest_store.mark(session, [failed], clock())

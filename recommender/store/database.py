@@ -8,6 +8,7 @@ that "one dump, one transaction" holds there as it does on PostgreSQL.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -63,6 +64,8 @@ def make_engine(url: str) -> Engine:
         raise DatabaseUnusable(f"unknown database scheme {parsed.drivername!r}; {USE}")
     try:
         if parsed.get_backend_name() == "postgresql":
+            if parsed.get_driver_name() == "psycopg":
+                _quiet_aborted_pipelines()
             return create_engine(parsed, pool_pre_ping=True)
         return _sqlite_engine(parsed)
     except NoSuchModuleError:
@@ -130,6 +133,38 @@ def _create_private(path: Path) -> None:
         pass
     except OSError as exc:
         raise DatabaseUnusable(f"{path}: cannot create the database: {exc.strerror}") from None
+
+
+class _AbortedPipelineNotice(logging.Filter):
+    """Drop psycopg's warning that a pipeline it is leaving was aborted by an error.
+
+    psycopg runs ``executemany`` (SQLAlchemy's bulk inserts and updates) in pipeline mode.
+    When a statement fails while later ones are still being sent (two senders recording one
+    digest: the loser's insert hits a unique constraint), psycopg raises that error, and
+    leaving the pipeline then meets "pipeline aborted", which it logs as a warning: with no
+    logging set up, ``error ignored terminating <psycopg.Pipeline ...>: pipeline aborted``
+    on stderr. It says nothing the raised error does not (and that one is handled); any
+    other failure to leave a pipeline is still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import psycopg
+
+        return not (
+            record.msg == "error ignored terminating %r: %s"
+            and isinstance(record.args, tuple)
+            and len(record.args) == 2
+            and isinstance(record.args[1], psycopg.errors.PipelineAborted)
+        )
+
+
+_ABORTED_PIPELINE_NOTICE = _AbortedPipelineNotice()
+
+
+def _quiet_aborted_pipelines() -> None:
+    logger = logging.getLogger("psycopg")
+    if _ABORTED_PIPELINE_NOTICE not in logger.filters:
+        logger.addFilter(_ABORTED_PIPELINE_NOTICE)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -20,6 +20,13 @@ RETRYABLE = ("pending", "failed")
 NOT_SENT = ("pending", "sending", "failed", "undeliverable", "unconfirmed")
 
 
+class DigestNotFound(LookupError):
+    """No digest has that id."""
+
+    def __init__(self, digest_id: int) -> None:
+        super().__init__(f"there is no digest {digest_id}")
+
+
 @dataclass(frozen=True)
 class DigestLine:
     """One paper of a digest as recorded."""
@@ -150,43 +157,36 @@ class Claimed:
     attempts: int  # counting this one
 
 
-def claim(session: Session, digest_ids: Sequence[int], now: datetime) -> list[Claimed]:
-    """Take for sending those of these digests that are still due; return the ones taken, in
-    the order asked.
+_TABLE = Digest.__table__
+_CLAIM = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("digest_id"),
+        _TABLE.c.state.in_(RETRYABLE),
+        or_(_TABLE.c.next_attempt_at.is_(None), _TABLE.c.next_attempt_at <= bindparam("now")),
+    )
+    .values(state="sending", claimed_at=bindparam("now"), attempts=_TABLE.c.attempts + 1)
+    .returning(
+        _TABLE.c.id,
+        select(Subscriber.email).where(Subscriber.id == _TABLE.c.subscriber_id).scalar_subquery(),
+        _TABLE.c.subject,
+        _TABLE.c.message,
+        _TABLE.c.attempts,
+    )
+)
 
-    One ``UPDATE ... WHERE id IN (...) AND state IN (retryable) ... RETURNING``: of two senders
-    racing, each digest goes to exactly one (PostgreSQL checks the condition again on a row
-    another transaction changed; SQLite writers take turns), and ``RETURNING`` says which
-    ones this sender won.
+
+def claim(session: Session, digest_id: int, now: datetime) -> Claimed | None:
+    """Take this digest for sending if it is still due; ``None`` if it is not (another sender
+    took it, say).
+
+    One ``UPDATE ... WHERE id = ... AND state IN (retryable) ... RETURNING``: of two senders
+    racing, the digest goes to exactly one (PostgreSQL checks the condition again on a row
+    another transaction changed; SQLite writers take turns), and ``RETURNING`` says whether
+    this sender won. The statement is built once: a sender claims each digest on its own.
     """
-    if not digest_ids:
-        return []
-    won = session.execute(
-        update(Digest)
-        .where(
-            Digest.id.in_(digest_ids),
-            Digest.state.in_(RETRYABLE),
-            or_(Digest.next_attempt_at.is_(None), Digest.next_attempt_at <= now),
-        )
-        .values(state="sending", claimed_at=now, attempts=Digest.attempts + 1)
-        .returning(Digest.id, Digest.subscriber_id, Digest.subject, Digest.message, Digest.attempts)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if not won:
-        return []
-    addresses: dict[int, str] = {
-        subscriber_id: address
-        for subscriber_id, address in session.execute(
-            select(Subscriber.id, Subscriber.email).where(
-                Subscriber.id.in_({row.subscriber_id for row in won})
-            )
-        )
-    }
-    order = {digest_id: n for n, digest_id in enumerate(digest_ids)}
-    return [
-        Claimed(row.id, addresses[row.subscriber_id], row.subject, row.message, row.attempts)
-        for row in sorted(won, key=lambda row: order[row.id])
-    ]
+    row = session.execute(_CLAIM, {"digest_id": digest_id, "now": now}).one_or_none()
+    return None if row is None else Claimed(*row)
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,6 @@ class Outcome:
     retry_at: datetime | None = None
 
 
-_TABLE = Digest.__table__
 # A claim is known by its digest and attempt: a sender that overran its lease (its digest
 # flagged ``unconfirmed``, then resent on request) cannot overwrite the newer claim's outcome.
 _THIS_CLAIM = (
@@ -270,8 +269,23 @@ def flag_interrupted(session: Session, now: datetime, lease: timedelta) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def waiting(
+    session: Session, now: datetime, subscriber_id: int | None = None
+) -> tuple[int, datetime | None]:
+    """How many digests wait to be tried again later (failed, not due yet), and when the
+    first of them is due."""
+    statement = select(func.count(), func.min(Digest.next_attempt_at)).where(
+        Digest.state.in_(RETRYABLE), Digest.next_attempt_at > now
+    )
+    if subscriber_id is not None:
+        statement = statement.where(Digest.subscriber_id == subscriber_id)
+    count, first = session.execute(statement).one()
+    return int(count), first
+
+
 def resend(session: Session, digest_id: int, now: datetime) -> bool:
-    """Queue a digest that was not sent (or may not have been) for sending again."""
+    """Queue a digest that was not sent (or may not have been) for sending again; False if it
+    is in another state. Raises :class:`DigestNotFound`."""
     result = session.execute(
         update(Digest)
         .where(
@@ -281,17 +295,26 @@ def resend(session: Session, digest_id: int, now: datetime) -> bool:
         .values(state="pending", next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+    if int(result.rowcount) == 1:  # type: ignore[attr-defined]
+        return True
+    if session.get(Digest, digest_id) is None:
+        raise DigestNotFound(digest_id)
+    return False
 
 
-def outbox(session: Session) -> list[tuple[Digest, str]]:
-    """Digests not (known to be) sent, with the subscriber's email, oldest first."""
-    rows = session.execute(
-        select(Digest, Subscriber.email)
-        .join(Subscriber, Subscriber.id == Digest.subscriber_id)
-        .where(Digest.state != "sent")
-        .order_by(Digest.created_at, Digest.id)
+def outbox(
+    session: Session, *, include_sent: bool = False, digest_id: int | None = None
+) -> list[tuple[Digest, str]]:
+    """Digests not (known to be) sent, or every one (``include_sent``), or the one with
+    ``digest_id``; with the subscriber's email, oldest first."""
+    statement = select(Digest, Subscriber.email).join(
+        Subscriber, Subscriber.id == Digest.subscriber_id
     )
+    if digest_id is not None:
+        statement = statement.where(Digest.id == digest_id)
+    elif not include_sent:
+        statement = statement.where(Digest.state != "sent")
+    rows = session.execute(statement.order_by(Digest.created_at, Digest.id))
     return [(digest, email) for digest, email in rows]
 
 
