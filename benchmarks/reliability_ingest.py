@@ -562,14 +562,19 @@ def _check(url: str) -> dict[str, int]:
     }
 
 
-def _kill_run(url: str, folder: Path, rng: random.Random, window: float) -> float:
-    child = subprocess.Popen(
+def _ingest_child(url: str, folder: Path) -> subprocess.Popen[str]:
+    """Start a process that ingests ``folder`` into ``url``; it prints "ready" first."""
+    return subprocess.Popen(
         [sys.executable, "-c", _KILL_CHILD, url, str(folder)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
+
+
+def _kill_run(url: str, folder: Path, rng: random.Random, window: float) -> float:
+    child = _ingest_child(url, folder)
     assert child.stdout is not None
     child.stdout.readline()  # "ready": imports and schema done, ingest starts now
     delay = rng.uniform(0, window)
@@ -581,13 +586,7 @@ def _kill_run(url: str, folder: Path, rng: random.Random, window: float) -> floa
 
 def _full_run(url: str, folder: Path) -> float:
     """Ingest the batch uninterrupted; return the seconds of the ingest itself."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", _KILL_CHILD, url, str(folder)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    child = _ingest_child(url, folder)
     assert child.stdout is not None
     child.stdout.readline()  # "ready"
     started = time.perf_counter()

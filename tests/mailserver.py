@@ -67,7 +67,8 @@ def _authenticate(server, session, envelope, mechanism, auth_data):  # type: ign
         )
         == LOGIN
     )
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers a refusal itself (535); True would leave the client waiting
+    return AuthResult(success=ok, handled=False)
 
 
 def free_port() -> int:

@@ -24,6 +24,7 @@ from recommender.core import DigestNotFound, Recommender
 from recommender.mailer import (
     FileTransport,
     Outgoing,
+    PermanentDeliveryError,
     SmtpSettings,
     SmtpTransport,
     TransientDeliveryError,
@@ -299,7 +300,7 @@ def test_logging_in_works_and_the_password_never_shows(
         assert LOGIN[1] not in repr(app.settings)
     assert len(login_mail_server.received) == 1
     wrong = SmtpSettings(login_mail_server.host, login_mail_server.port, "none", "x", "hunter2!")
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(PermanentDeliveryError, match="login as 'x' refused") as refused:
         SmtpTransport(wrong).send(Outgoing.from_message(login_mail_server.received[0].message))
     assert "hunter2!" not in str(refused.value) and "hunter2!" not in repr(wrong)
 
