@@ -106,6 +106,8 @@ class PoliteClient:
             timeout=timeout,
             headers={"User-Agent": user_agent(contact)},
             follow_redirects=True,
+            # One connection at a time, as arXiv asks; a client sends one request at a time anyway.
+            limits=httpx.Limits(max_connections=1),
             transport=transport,
             verify=_tls(),
         )
