@@ -1,0 +1,204 @@
+"""A small polite HTTP client for the sources, over httpx.
+
+Polite means: a User-Agent naming the project and the operator's address, timeouts on every
+request, at least ``min_interval`` seconds from the end of one request to the start of the next
+(per client, retries included), retries with growing delays on 429, 5xx and transport errors
+(a ``Retry-After`` in seconds or as an HTTP date is obeyed, up to ``max_delay``), and
+conditional requests: a response that carried an ``ETag`` or ``Last-Modified`` is kept (for
+``cache_size`` URLs) and asked for again with ``If-None-Match`` / ``If-Modified-Since``, so an
+unchanged listing costs the server a 304.
+
+When retries are exhausted, or the server refuses the request outright (4xx other than 429),
+:class:`~recommender.sources.base.SourceUnavailable` is raised with a one-line message naming
+the URL. The clock and sleep are injectable, so tests pin time instead of waiting.
+
+One request at a time: a client is not meant to be shared between threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import ssl
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import certifi
+import httpx
+
+from recommender import __version__
+from recommender.sources.base import MalformedResponse, SourceUnavailable
+
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str  # the full URL asked for, query included
+    status: int  # the server's status; 304 when the cached body was reused
+    content: bytes
+    not_modified: bool = False  # the server answered 304 and ``content`` is the cached body
+
+    def json(self) -> Any:
+        """Decode the body as JSON; raise :class:`MalformedResponse` if it is not."""
+        try:
+            return json.loads(self.content)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise MalformedResponse(f"{self.url}: not JSON ({error})") from None
+
+
+@dataclass(frozen=True)
+class _Cached:
+    etag: str | None
+    last_modified: str | None
+    content: bytes
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # httpx's default context (certifi's roots), built once: building one per client costs
+    # about 0.1 s.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def user_agent(contact: str) -> str:
+    """Return the User-Agent: the project, its version and the operator's address."""
+    return f"recommender/{__version__} (self-hosted paper digest; mailto:{contact})"
+
+
+class PoliteClient:
+    """GET requests to one base URL, politely; see the module docstring."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        contact: str,
+        timeout: float = 20.0,
+        min_interval: float = 1.0,
+        retries: int = 4,
+        backoff: float = 2.0,
+        max_delay: float = 120.0,
+        cache_size: int = 64,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.min_interval = min_interval
+        self.retries = retries
+        self.backoff = backoff
+        self.max_delay = max_delay
+        self.requests = 0  # requests sent, retries included
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        self._last_done: float | None = None
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._cache_size = cache_size
+        self._client = httpx.Client(
+            timeout=timeout,
+            headers={"User-Agent": user_agent(contact)},
+            follow_redirects=True,
+            # One connection at a time, as arXiv asks; a client sends one request at a time anyway.
+            limits=httpx.Limits(max_connections=1),
+            transport=transport,
+            verify=_tls(),
+        )
+
+    def __enter__(self) -> PoliteClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Response:
+        """GET ``base_url + path``; retry as the module says, then raise SourceUnavailable."""
+        request = self._client.build_request("GET", self.base_url + path, params=params)
+        url = str(request.url)
+        cached = self._cache.get(url)
+        if cached is not None:
+            if cached.etag:
+                request.headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                request.headers["If-Modified-Since"] = cached.last_modified
+        attempts = self.retries + 1
+        for attempt in range(attempts):
+            self._wait_for_turn()
+            try:
+                response = self._client.send(request)
+            except httpx.TransportError as error:
+                self._last_done = self._clock()
+                problem, delay = _describe(error), None
+            else:
+                self._last_done = self._clock()
+                if response.status_code == 304 and cached is not None:
+                    self._cache.move_to_end(url)
+                    return Response(url, 304, cached.content, not_modified=True)
+                if response.is_success:
+                    self._remember(url, response)
+                    return Response(url, response.status_code, response.content)
+                problem = f"HTTP {response.status_code}"
+                if response.status_code not in RETRIED_STATUSES:
+                    raise SourceUnavailable(f"{url}: {problem}")
+                delay = self._retry_after(response.headers.get("Retry-After"))
+            if attempt + 1 == attempts:
+                break
+            self._sleep(delay if delay is not None else self._backoff(attempt))
+        tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+        raise SourceUnavailable(f"{url}: {problem} after {tries}")
+
+    def _wait_for_turn(self) -> None:
+        # Measured from the end of the previous request (its response or its failure), retries
+        # included: the previous request reached the server before it ended and the next one
+        # reaches it after it starts, so the server never sees two closer than min_interval.
+        if self._last_done is not None:
+            wait = self._last_done + self.min_interval - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+        self.requests += 1
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff * 2**attempt, self.max_delay)
+
+    def _retry_after(self, value: str | None) -> float | None:
+        """Return the delay a Retry-After header asks for, capped; None if absent or unreadable."""
+        if value is None:
+            return None
+        value = value.strip()
+        if value.isdigit():
+            return min(float(value), self.max_delay)
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is always GMT
+            when = when.replace(tzinfo=UTC)
+        return min(max((when - self._now()).total_seconds(), 0.0), self.max_delay)
+
+    def _remember(self, url: str, response: httpx.Response) -> None:
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        if not etag and not last_modified:
+            self._cache.pop(url, None)
+            return
+        self._cache[url] = _Cached(etag, last_modified, response.content)
+        self._cache.move_to_end(url)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+
+def _describe(error: httpx.TransportError) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return "timed out"
+    detail = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__

@@ -1,0 +1,91 @@
+"""A real HTTP server on loopback for the source tests: scripted replies, recorded requests.
+
+The test gives a function from the request seen to the reply; the server records each request
+(its arrival time on the server's own monotonic clock, path, query and headers), so tests can
+assert what reached the server and when.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass(frozen=True)
+class Seen:
+    at: float  # time.monotonic() when the request line arrived
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (to make a client time out)
+
+
+Handler = Callable[[Seen], Reply]
+
+
+def json_file(source: str, name: str, **headers: str) -> Reply:
+    """Reply with a fixture file as JSON."""
+    body = (FIXTURES / source / name).read_bytes()
+    return Reply(200, body, {"Content-Type": "application/json; charset=utf-8", **headers})
+
+
+@contextmanager
+def serving(handler: Handler) -> Iterator[tuple[str, list[Seen]]]:
+    """Serve ``handler`` on 127.0.0.1 (a free port); yield the base URL and the requests seen."""
+    seen: list[Seen] = []
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 (the name http.server dispatches to)
+            parts = urlsplit(self.path)
+            request = Seen(
+                at=time.monotonic(),
+                path=parts.path,
+                query={key: values[-1] for key, values in parse_qs(parts.query).items()},
+                headers={key.lower(): value for key, value in self.headers.items()},
+            )
+            seen.append(request)
+            reply = handler(request)
+            if reply.delay:
+                time.sleep(reply.delay)
+            try:
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+            except OSError:  # the client gave up (a timeout test): nothing to answer
+                self.close_connection = True
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+    server.daemon_threads = True
+    server.block_on_close = False
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield f"http://{host}:{port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
