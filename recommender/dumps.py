@@ -1,6 +1,6 @@
 """Parse the text of a paper-listing page (a "digest dump") into paper records.
 
-The format is described in ``shared/docs/dump-format.md``: a short header ending in the
+The format is described in ``docs/dump-format.md``: a short header ending in the
 listing's date (``Mar 20``), then per paper a title line, an abstract paragraph and an optional
 three-line metadata block (author count, a ``·`` line, the paper's date with an optional upvote
 count), blocks separated by blank lines.
@@ -22,11 +22,12 @@ one at a time and stops at the first paper over ``max_papers`` (default :data:`M
 real listing pages hold about 100 papers in about 0.2 MB.
 
 Dates in a dump carry no year. The rule: the listing date is the latest such day on or before
-the *reference date* (the ``--date`` option, else the file's modification time; one day of
-slack allows for time zones); a paper date without a year lies in the listing's year, or the
-year before if it would otherwise lie after the listing date.
+the *reference date* (the ``--date`` option, else the file's modification time, or today's
+date for standard input; one day of slack allows for time zones); a paper date without a year
+lies in the listing's year, or the year before if it would otherwise lie after the listing
+date.
 
-This module reads files but never touches the database.
+This module reads files and streams but never touches the database.
 """
 
 from __future__ import annotations

@@ -418,3 +418,20 @@ def test_standard_input_over_the_size_limit_is_refused_without_reading_it_all(
         assert counts(app) == (0, 0, 0)
     # What the buffer reads ahead, at most: not the endless rest.
     assert endless.read_bytes <= 5_001 + io.DEFAULT_BUFFER_SIZE
+
+
+def test_the_example_in_the_format_doc_reads_as_the_doc_says(app: Recommender) -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "dump-format.md").read_text()
+    example = re.search(r"## Example\n.*?```text\n(.*?)```", doc, re.DOTALL)
+    assert example is not None
+    report = app.ingest([StreamDump(io.BytesIO(example[1].encode()))], reference_date=REFERENCE)
+    assert report.ok and report.files[0].listing_date == date(2026, 3, 20)
+    papers = {p.title: p for p in app.papers(PaperQuery())[0]}
+    first, second = (
+        papers["Sparse Mixtures for Small Devices"],
+        papers["Ranking Papers by What You Read"],
+    )
+    assert (first.authors, first.published, first.upvotes) == (None, None, None)
+    assert (second.authors, second.published, second.upvotes) == (3, date(2026, 3, 19), 12)
+    assert second.links == [{"kind": "code", "url": "https://github.com/example/ranker"}]
+    assert first.abstract.startswith("We shrink") and "phone, and show" in first.abstract
