@@ -31,6 +31,7 @@ from recommender.core import (
     PaperInfo,
     PaperQuery,
     Recommender,
+    StreamDump,
 )
 from recommender.embeddings import EmbeddingsUnavailable
 from recommender.profiles import ProfileError, is_control
@@ -148,32 +149,34 @@ def init(state: AppContext) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+# Kept as text: "./-" is a file named "-", but Path("./-") == Path("-").
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--date",
     "reference_date",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="When the dumps were saved (YYYY-MM-DD): dates in a dump have no year, so each "
     "one is taken as the latest such day on or before this date. Default: each file's "
-    "modification time.",
+    "modification time; today's date for standard input.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 @handle_errors
-def ingest(state: AppContext, paths: tuple[Path, ...], reference_date: Any, as_json: bool) -> None:
+def ingest(state: AppContext, paths: tuple[str, ...], reference_date: Any, as_json: bool) -> None:
     """Ingest dump files: the saved text of paper-listing pages.
 
-    PATHS are files, or folders whose *.txt files (recursively) are taken. Each file is
-    ingested in one transaction; a file already ingested changes nothing. A file that is
-    not a dump is refused with the reason, and the others are still ingested; the exit
-    status is then 1.
+    PATHS are files, or folders whose *.txt files (recursively) are taken; "-" (once) reads
+    one dump from standard input, recorded as <stdin>. Each file is ingested in one
+    transaction; a file already ingested changes nothing. A file that is not a dump is
+    refused with the reason, and the others are still ingested; the exit status is then 1.
 
     \b
     Examples:
       recommender ingest 2026-11-20.txt
       recommender ingest --date 2026-11-23 ~/Downloads/daily-papers/
+      xclip -o -selection clipboard | recommender ingest -
     """
-    files = dumps.find_dump_files(list(paths))
+    files = _dump_sources(paths)
     show_bar = len(files) >= PROGRESS_FROM_FILES
     with tqdm(
         total=len(files), unit="file", disable=None if show_bar else True, file=sys.stderr
@@ -194,6 +197,22 @@ def ingest(state: AppContext, paths: tuple[Path, ...], reference_date: Any, as_j
         _print_ingest_summary(report, state.app.settings.describe_database())
     if not report.ok:
         sys.exit(1)
+
+
+def _dump_sources(paths: tuple[str, ...]) -> list[Path | StreamDump]:
+    """The files ``paths`` name, in order, with standard input where "-" stands."""
+    if paths.count("-") > 1:
+        raise click.UsageError("'-' (standard input) may be given once only.")
+    sources: list[Path | StreamDump] = []
+    for path in paths:
+        if path == "-":
+            stdin = click.get_binary_stream("stdin")
+            if stdin.isatty():  # else a user left waiting would not know why
+                click.echo("Reading a dump from standard input; end it with Ctrl-D.", err=True)
+            sources.append(StreamDump(stdin))
+        else:
+            sources.extend(dumps.find_dump_files([Path(path)]))
+    return sources
 
 
 def _print_ingest_summary(report: IngestReport, where: str) -> None:

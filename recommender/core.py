@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -99,6 +99,14 @@ class FileOutcome:
             "papers_updated": self.papers_updated,
             "papers_unchanged": self.papers_unchanged,
         }
+
+
+@dataclass(frozen=True)
+class StreamDump:
+    """One dump to ingest from a stream rather than a file: ``recommender ingest -``."""
+
+    stream: BinaryIO
+    name: str = dumps.STDIN  # names it in errors and as the dump's file name
 
 
 @dataclass
@@ -465,12 +473,13 @@ class Recommender:
 
     def ingest(
         self,
-        files: Iterable[Path],
+        files: Iterable[Path | StreamDump],
         *,
         reference_date: date | None = None,
         on_file: Callable[[FileOutcome], None] | None = None,
     ) -> IngestReport:
-        """Ingest dump files, each in its own transaction; refuse bad ones, keep going.
+        """Ingest dump files (or a dump on standard input), each in its own transaction;
+        refuse bad ones, keep going.
 
         Whatever fails with one file (the parser, the database, anything else) refuses that
         file with the reason, and its transaction is rolled back. Only a database that no
@@ -479,23 +488,21 @@ class Recommender:
         if not self._schema_checked:
             self.init()  # a schema that cannot be used fails the batch, not each file
         report = IngestReport()
-        for path in files:
-            outcome = self._ingest_one(Path(path), reference_date)
+        for item in files:
+            source = item if isinstance(item, StreamDump) else Path(item)
+            outcome = self._ingest_one(source, reference_date)
             report.files.append(outcome)
             if on_file is not None:
                 on_file(outcome)
         return report
 
-    def _ingest_one(self, path: Path, reference_date: date | None) -> FileOutcome:
-        if not path.exists():
+    def _ingest_one(self, source: Path | StreamDump, reference_date: date | None) -> FileOutcome:
+        # A stream is shown and recorded under its name ("<stdin>"): no file holds it.
+        path = Path(source.name) if isinstance(source, StreamDump) else source
+        if isinstance(source, Path) and not source.exists():
             return FileOutcome(path, "refused", f"{path}: no such file or directory")
         try:
-            dump = dumps.read_dump(
-                path,
-                reference_date=reference_date,
-                max_bytes=self.settings.max_dump_bytes,
-                max_papers=self.settings.max_dump_papers,
-            )
+            dump = self._read_dump(source, reference_date)
         except dumps.DumpError as exc:
             return FileOutcome(path, "refused", str(exc))
         except Exception as exc:  # a fault of the parser's own: this file's failure only
@@ -525,6 +532,21 @@ class Recommender:
             dump_id=done.dump_id,
             **dated,
         )
+
+    def _read_dump(self, source: Path | StreamDump, reference_date: date | None) -> dumps.Dump:
+        limits = {
+            "max_bytes": self.settings.max_dump_bytes,
+            "max_papers": self.settings.max_dump_papers,
+        }
+        if isinstance(source, StreamDump):
+            return dumps.read_stream(
+                source.stream,
+                today=self.clock().date(),
+                reference_date=reference_date,
+                source=source.name,
+                **limits,
+            )
+        return dumps.read_dump(source, reference_date=reference_date, **limits)
 
     def _store_dump(self, file_name: str, dump: dumps.Dump) -> paper_store.DumpOutcome:
         """Write ``dump`` in one transaction: all of it, or (on any exception) nothing."""

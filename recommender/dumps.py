@@ -1,6 +1,6 @@
 """Parse the text of a paper-listing page (a "digest dump") into paper records.
 
-The format is described in ``shared/docs/dump-format.md``: a short header ending in the
+The format is described in ``docs/dump-format.md``: a short header ending in the
 listing's date (``Mar 20``), then per paper a title line, an abstract paragraph and an optional
 three-line metadata block (author count, a ``·`` line, the paper's date with an optional upvote
 count), blocks separated by blank lines.
@@ -22,11 +22,12 @@ one at a time and stops at the first paper over ``max_papers`` (default :data:`M
 real listing pages hold about 100 papers in about 0.2 MB.
 
 Dates in a dump carry no year. The rule: the listing date is the latest such day on or before
-the *reference date* (the ``--date`` option, else the file's modification time; one day of
-slack allows for time zones); a paper date without a year lies in the listing's year, or the
-year before if it would otherwise lie after the listing date.
+the *reference date* (the ``--date`` option, else the file's modification time, or today's
+date for standard input; one day of slack allows for time zones); a paper date without a year
+lies in the listing's year, or the year before if it would otherwise lie after the listing
+date.
 
-This module reads files but never touches the database.
+This module reads files and streams but never touches the database.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 MONTHS = {
     name: number
@@ -84,6 +86,8 @@ SENTENCE_END = ".!?)]}\"'”’…"
 # Generous limits: a real listing holds about 100 papers, some 2 KB each.
 MAX_BYTES = 10_000_000
 MAX_PAPERS = 5_000
+# How a dump read from standard input is named, in errors and in the store.
+STDIN = "<stdin>"
 # Ranges of the numbers in a dump, so that each fits the store (PostgreSQL's integer holds
 # 2,147,483,647) and a number no page could show is refused as the damage it is.
 AUTHORS_RANGE = (1, 100_000)
@@ -210,12 +214,62 @@ def read_dump(
     )
 
 
-def _too_large(source: str, size: int, limit: int) -> DumpError:
+def read_stream(
+    stream: BinaryIO,
+    *,
+    today: date,
+    reference_date: date | None = None,
+    source: str = STDIN,
+    max_bytes: int = MAX_BYTES,
+    max_papers: int = MAX_PAPERS,
+) -> Dump:
+    """Read and parse one dump from ``stream`` (standard input, as a rule).
+
+    A stream has no modification time: without ``reference_date``, ``today`` dates the
+    listing, and the year rule says so. At most ``max_bytes + 1`` bytes are read: a longer
+    stream is refused without waiting for its end, which may never come.
+    """
+    data = bytearray()
+    try:
+        # read() may return less than asked (a pipe, a raw stream): loop until the end or
+        # one byte past the limit.
+        while len(data) <= max_bytes:
+            chunk = stream.read(max_bytes + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except OSError as exc:
+        raise DumpError(source, f"cannot read it: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise _too_large(source, len(data), max_bytes, whole=False)
+    if reference_date is not None:
+        rule = f"year from --date {reference_date.isoformat()}"
+    else:
+        reference_date = today
+        rule = f"year from today's date, {today.isoformat()} (standard input)"
+    return parse_dump(
+        bytes(data),
+        reference_date=reference_date,
+        source=source,
+        year_rule=rule,
+        max_bytes=max_bytes,
+        max_papers=max_papers,
+    )
+
+
+def _too_large(source: str, size: int, limit: int, *, whole: bool = True) -> DumpError:
+    """The refusal of a dump over ``limit`` bytes; ``whole``: ``size`` is all of it."""
+    holds = _size(size) if whole else f"more than {_size(limit)}"
     return DumpError(
         source,
-        f"the file holds {size / 1e6:,.1f} MB; a dump is at most {limit / 1e6:,.1f} MB "
+        f"the file holds {holds}; a dump is at most {_size(limit)} "
         "(a listing page is about 0.2 MB; the limit is the setting max_dump_bytes)",
     )
+
+
+def _size(count: int) -> str:
+    # In bytes below 0.1 MB, where MB to one decimal would read "0.0 MB".
+    return f"{count / 1e6:,.1f} MB" if count >= 100_000 else f"{count:,} bytes"
 
 
 def parse_dump(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import update
 
 from recommender.cli import cli
@@ -208,6 +210,59 @@ def test_the_paper_limit_is_a_setting(sqlite_env: dict[str, str], dump_folder: P
     )
     assert result.returncode == 1
     assert "day1.txt:" in result.stderr and "more than 1 papers" in result.stderr
+
+
+def test_ingest_dash_reads_a_dump_from_standard_input(
+    sqlite_env: dict[str, str], dump_folder: Path
+) -> None:
+    piped = subprocess.run(
+        [sys.executable, "-m", "recommender", "ingest", "--date", "2026-03-21", "-"],
+        input=(dump_folder / "day1.txt").read_bytes(),
+        capture_output=True,
+        env={**os.environ, **sqlite_env},
+        timeout=120,
+    )
+    assert piped.returncode == 0, piped.stderr
+    out = piped.stdout.decode()
+    assert "<stdin>: Mar 19 → 2026-03-19, year from --date 2026-03-21 · 2 new" in out
+    settings = Settings.load(environ=sqlite_env)
+    with Recommender(settings) as app:
+        assert [(d.file_name, d.papers) for d in app.dumps()] == [("<stdin>", 2)]
+
+
+def test_standard_input_over_the_limit_is_refused_before_it_ends(
+    sqlite_env: dict[str, str], dump_folder: Path
+) -> None:
+    # The pipe stays open: had ingest waited for the end of its input, it would never exit.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recommender", "ingest", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **sqlite_env, "RECOMMENDER_MAX_DUMP_BYTES": "1000"},
+    )
+    assert process.stdin is not None
+    try:
+        # It may have stopped reading, and exited, before all of this is written.
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.write((dump_folder / "day1.txt").read_bytes() * 20)
+            process.stdin.flush()
+        returncode = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        stderr = process.communicate()[1].decode()
+    assert returncode == 1
+    assert "<stdin>: the file holds more than" in stderr and "max_dump_bytes" in stderr
+    settings = Settings.load(environ=sqlite_env)
+    with Recommender(settings) as app:
+        assert app.dumps() == []
+
+
+def test_ingest_takes_standard_input_once_only() -> None:
+    result = CliRunner().invoke(cli, ["ingest", "-", "some.txt", "-"], input="")
+    assert result.exit_code == 2
+    assert "'-' (standard input) may be given once only" in result.output
 
 
 def test_init_creates_the_database_and_says_where(tmp_path: Path) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from recommender.config import Settings
-from recommender.core import PaperQuery, Recommender
+from recommender.core import PaperQuery, Recommender, StreamDump
 from recommender.store.models import Dump, DumpPaper, Paper
 from tests.builders import dump_text, entry
 from tests.conftest import Clock
@@ -336,3 +340,98 @@ def test_an_ambiguous_or_unknown_paper_reference_is_explained(
         app.paper("Paper")
     with pytest.raises(PaperNotFound, match="no paper"):
         app.paper("Nothing like this")
+
+
+class EndlessStream(io.RawIOBase):
+    """Standard input that never ends, counting what is read of it."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        data = (self.chunk * (size // len(self.chunk) + 1))[:size]
+        buffer[:size] = data
+        self.read_bytes += size
+        return size
+
+
+def test_a_dump_from_standard_input_is_dated_by_today_and_repiping_it_adds_nothing(
+    app: Recommender, clock: Clock
+) -> None:
+    text = dump_text([entry(1), entry(2, authors=2, date="Mar 19", upvotes=3)], "Mar 20")
+    first = app.ingest([StreamDump(io.BytesIO(text.encode()))])
+    again = app.ingest([StreamDump(io.BytesIO(text.encode()))])
+    assert [f.status for f in first.files + again.files] == ["ingested", "already ingested"]
+    assert first.papers_new == 2 and again.papers_new == 0
+    assert counts(app) == (2, 1, 2)
+    with Session(app.engine) as session:
+        dump = session.scalars(select(Dump)).one()
+    today = clock.now.date().isoformat()
+    assert (dump.file_name, dump.listing_date) == ("<stdin>", date(2026, 3, 20))
+    assert dump.year_rule == f"year from today's date, {today} (standard input)"
+    assert first.files[0].path.name == "<stdin>"
+    assert first.files[0].dating() == f"Mar 20 → 2026-03-20, {dump.year_rule}"
+
+
+def test_date_dates_a_dump_from_standard_input(app: Recommender) -> None:
+    # Dec 30 before the reference date of 2027-01-02: last year's, not this year's.
+    text = dump_text([entry(1)], "Dec 30")
+    report = app.ingest([StreamDump(io.BytesIO(text.encode()))], reference_date=date(2027, 1, 2))
+    outcome = report.files[0]
+    assert (outcome.status, outcome.listing_date) == ("ingested", date(2026, 12, 30))
+    assert outcome.year_rule == "year from --date 2027-01-02"
+
+
+def test_a_bad_dump_on_standard_input_is_refused_naming_stdin_and_the_line(
+    app: Recommender,
+) -> None:
+    cut = dump_text([entry(1), entry(2)])[:-60]
+    report = app.ingest(
+        [
+            StreamDump(io.BytesIO(b"\n\n<html><body>Daily Papers</body></html>")),
+            StreamDump(io.BytesIO(cut.encode())),
+        ],
+        reference_date=REFERENCE,
+    )
+    assert not report.ok and [f.status for f in report.files] == ["refused", "refused"]
+    assert (report.files[0].error or "").startswith("<stdin>:3: this is HTML")
+    assert re.match(r"<stdin>:\d+: .*truncated", report.files[1].error or "")
+    assert counts(app) == (0, 0, 0)
+
+
+def test_standard_input_over_the_size_limit_is_refused_without_reading_it_all(
+    settings: Settings, clock: Clock
+) -> None:
+    settings = dataclasses.replace(settings, max_dump_bytes=5_000)
+    endless = EndlessStream(dump_text([entry(n) for n in range(1, 4)]).encode())
+    with Recommender(settings, clock=clock) as app:
+        report = app.ingest([StreamDump(io.BufferedReader(endless))], reference_date=REFERENCE)
+        assert report.files[0].status == "refused"
+        assert (report.files[0].error or "").startswith("<stdin>: ")
+        assert "a dump is at most" in (report.files[0].error or "")
+        assert "max_dump_bytes" in (report.files[0].error or "")
+        assert counts(app) == (0, 0, 0)
+    # What the buffer reads ahead, at most: not the endless rest.
+    assert endless.read_bytes <= 5_001 + io.DEFAULT_BUFFER_SIZE
+
+
+def test_the_example_in_the_format_doc_reads_as_the_doc_says(app: Recommender) -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "dump-format.md").read_text()
+    example = re.search(r"## Example\n.*?```text\n(.*?)```", doc, re.DOTALL)
+    assert example is not None
+    report = app.ingest([StreamDump(io.BytesIO(example[1].encode()))], reference_date=REFERENCE)
+    assert report.ok and report.files[0].listing_date == date(2026, 3, 20)
+    papers = {p.title: p for p in app.papers(PaperQuery())[0]}
+    first, second = (
+        papers["Sparse Mixtures for Small Devices"],
+        papers["Ranking Papers by What You Read"],
+    )
+    assert (first.authors, first.published, first.upvotes) == (None, None, None)
+    assert (second.authors, second.published, second.upvotes) == (3, date(2026, 3, 19), 12)
+    assert second.links == [{"kind": "code", "url": "https://github.com/example/ranker"}]
+    assert first.abstract.startswith("We shrink") and "phone, and show" in first.abstract
