@@ -17,8 +17,8 @@ from recommender.sources.arxiv import (
     parse_feed,
     parse_query_response,
     query_url,
-    split_id,
 )
+from recommender.sources.base import split_arxiv_id
 
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
 
@@ -275,4 +275,4 @@ def test_query_url_asks_for_every_id_of_a_batch():
     ],
 )
 def test_ids_are_found_in_the_forms_arxiv_writes_them(text, expected):
-    assert split_id(text) == expected
+    assert split_arxiv_id(text) == expected

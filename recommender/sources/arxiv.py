@@ -49,6 +49,8 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
+from recommender.sources.base import collapse, split_arxiv_id
+
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 DEFAULT_TYPES = ("new", "cross")
 # arXiv's terms cap a query at 2,000 results and advise small slices; 100 ids keep one
@@ -58,15 +60,10 @@ DEFAULT_BATCH = 100
 # the day is the announcement day wherever the server runs.
 ARXIV_TZ = ZoneInfo("America/New_York")
 
-# A new-style id (2403.01234, 0704.0001) or an old-style one (hep-th/9901001, math.GT/0309136),
-# with an optional version.
-_ID = r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?"
-_ID_IN_TEXT = re.compile(rf"(?:arXiv:|oai:arXiv\.org:|arxiv\.org/(?:abs|pdf)/){_ID}(?![\d.])")
 _PREFIX = re.compile(
     r"^\s*arXiv:\S+\s+Announce Type:\s*(?P<type>[\w-]+)\s*(?:Abstract:\s*)?", re.IGNORECASE
 )
 _AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
-_SPACE = re.compile(r"\s+")
 
 
 class ArxivFeedError(ValueError):
@@ -198,15 +195,6 @@ def query_url(base_url: str, ids: Sequence[str]) -> str:
     return f"{base_url.rstrip('/')}/api/query?{query}"
 
 
-def split_id(text: str) -> tuple[str, int | None] | None:
-    """The arXiv id (without version) and version found in ``text``, or None."""
-    match = re.fullmatch(_ID, text.strip()) or _ID_IN_TEXT.search(text)
-    if match is None:
-        return None
-    version = match.group("version")
-    return match.group("id"), int(version) if version else None
-
-
 def abs_url(arxiv_id: str) -> str:
     return f"https://arxiv.org/abs/{arxiv_id}"
 
@@ -231,7 +219,7 @@ def _parse(data: bytes) -> Any:
 def _feed_entry(raw: Any) -> ArxivEntry:
     found = _entry_id(raw, raw.get("id", ""), raw.get("summary", ""), raw.get("link", ""))
     arxiv_id, version = found
-    title = _collapse(raw.get("title", ""))
+    title = collapse(raw.get("title", ""))
     if not title:
         raise _Bad("no title")
     summary = raw.get("summary", "")
@@ -242,7 +230,7 @@ def _feed_entry(raw: Any) -> ArxivEntry:
         raise _Bad("no announce type")
     if announce_type not in ANNOUNCE_TYPES:
         raise _Bad(f"unknown announce type {announce_type!r}")
-    abstract = _collapse(summary[prefix.end() :] if prefix else summary)
+    abstract = collapse(summary[prefix.end() :] if prefix else summary)
     categories = _categories(raw)
     return ArxivEntry(
         arxiv_id=arxiv_id,
@@ -263,13 +251,13 @@ def _feed_entry(raw: Any) -> ArxivEntry:
 
 def _query_entry(raw: Any) -> ArxivEntry:
     if "/api/errors" in raw.get("id", "") or raw.get("title", "").strip() == "Error":
-        raise _Bad(f"arXiv API error: {_collapse(raw.get('summary', '')) or 'no message'}")
+        raise _Bad(f"arXiv API error: {collapse(raw.get('summary', '')) or 'no message'}")
     arxiv_id, version = _entry_id(raw, raw.get("id", ""), raw.get("link", ""))
-    title = _collapse(raw.get("title", ""))
+    title = collapse(raw.get("title", ""))
     if not title:
         raise _Bad("no title")
     authors = tuple(
-        name for author in raw.get("authors", []) if (name := _collapse(author.get("name", "")))
+        name for author in raw.get("authors", []) if (name := collapse(author.get("name", "")))
     )
     primary = (raw.get("arxiv_primary_category") or {}).get("term")
     categories = _categories(raw)
@@ -277,7 +265,7 @@ def _query_entry(raw: Any) -> ArxivEntry:
         arxiv_id=arxiv_id,
         version=version,
         title=title,
-        abstract=_collapse(raw.get("summary", "")),
+        abstract=collapse(raw.get("summary", "")),
         authors=authors,
         categories=categories,
         primary_category=primary or (categories[0] if categories else None),
@@ -291,27 +279,23 @@ def _query_entry(raw: Any) -> ArxivEntry:
 
 def _entry_id(raw: Any, *candidates: str) -> tuple[str, int | None]:
     for text in candidates:
-        found = split_id(text) if text else None
+        found = split_arxiv_id(text) if text else None
         if found:
             return found
     raise _Bad("no arXiv id")
 
 
 def _key(raw: Any) -> str:
-    return _collapse(raw.get("id") or raw.get("link") or raw.get("title") or "")
+    return collapse(raw.get("id") or raw.get("link") or raw.get("title") or "")
 
 
 def _categories(raw: Any) -> tuple[str, ...]:
-    terms = (_collapse(tag.get("term") or "") for tag in raw.get("tags", []))
+    terms = (collapse(tag.get("term") or "") for tag in raw.get("tags", []))
     return tuple(dict.fromkeys(term for term in terms if term))
 
 
 def _split_authors(text: str) -> tuple[str, ...]:
-    return tuple(name for part in _AUTHOR_SEPARATOR.split(text) if (name := _collapse(part)))
-
-
-def _collapse(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    return tuple(name for part in _AUTHOR_SEPARATOR.split(text) if (name := collapse(part)))
 
 
 def _day(text: str) -> date | None:

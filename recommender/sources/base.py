@@ -90,16 +90,18 @@ def days(since: date, until: date) -> Iterator[date]:
 
 
 # New-style ids (0704.0001 onwards: YYMM.NNNN, YYMM.NNNNN from 2015) and old-style ids
-# (archive[.SUBJECT]/YYMMNNN), each with an optional version.
-_ARXIV_ID = re.compile(
-    r"^(?:arxiv:)?(?P<id>\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[a-z]{2})?/\d{7})(?:v\d+)?$",
-    re.IGNORECASE,
+# (archive[.SUBJECT]/YYMMNNN), each with an optional version: alone (``arXiv:`` before it or
+# not), or in the forms arXiv writes them (``oai:arXiv.org:ID``, ``arxiv.org/abs/ID``, ``/pdf/``).
+_ID = r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[a-z]{2})?/\d{7})(?:v(?P<version>\d+))?"
+_ID_ALONE = re.compile(rf"(?:arxiv:)?{_ID}", re.IGNORECASE)
+_ID_IN_TEXT = re.compile(
+    rf"(?:arxiv:|oai:arxiv\.org:|arxiv\.org/(?:abs|pdf)/){_ID}(?![\d.])", re.IGNORECASE
 )
 
 
-def arxiv_id(text: str) -> str | None:
-    """Return the arXiv id in ``text`` without its version, or None if it is not one."""
-    match = _ARXIV_ID.match(text.strip())
+def split_arxiv_id(text: str) -> tuple[str, int | None] | None:
+    """The arXiv id (without version) and the version found in ``text``, or None."""
+    match = _ID_ALONE.fullmatch(text.strip()) or _ID_IN_TEXT.search(text)
     if match is None:
         return None
     found = match.group("id")
@@ -109,7 +111,14 @@ def arxiv_id(text: str) -> str | None:
         name, _, subject = archive.partition(".")
         archive = f"{name.lower()}.{subject.upper()}" if subject else name.lower()
         found = f"{archive}/{number}"
-    return found
+    version = match.group("version")
+    return found, int(version) if version else None
+
+
+def arxiv_id(text: str) -> str | None:
+    """Return the arXiv id in ``text`` without its version, or None if it holds none."""
+    found = split_arxiv_id(text)
+    return found[0] if found else None
 
 
 def collapse(text: str) -> str:
