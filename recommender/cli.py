@@ -378,6 +378,7 @@ def show(state: AppContext, paper: str, as_json: bool) -> None:
 
 def _print_paper(info: PaperInfo) -> None:
     click.secho(info.title, bold=True)
+    click.echo(f"Read: {info.read_url}")
     facts = [f"id {info.id}"]
     if info.authors is not None:
         facts.append(f"{info.authors} author{'s' * (info.authors != 1)}")
@@ -794,6 +795,7 @@ def recommend(state: AppContext, user: str, top: int, since: Any, as_json: bool)
         click.echo(f"Nothing to recommend to {user}: they have rated every paper here.")
     for rank, r in enumerate(found, 1):
         click.echo(f"{rank:>3}. {r.score:+.3f}  {r.id}  {r.title}")
+        click.echo(f"     {r.read_url}")
         click.echo(f"     {'; '.join(r.reasons)}")
 
 

@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from recommender import dumps, links, mailer, profiles, ratings_io, resources
+from recommender import dumps, links, mailer, profiles, ratings_io, reading, resources
 from recommender.config import ConfigError, Settings
 from recommender.message import POLICY
 from recommender.store import candidates as candidate_store
@@ -183,6 +183,7 @@ class PaperInfo:
     first_seen_at: datetime
     listed_in: list[dict[str, object]] = field(default_factory=list)
     first_listed: date | None = None  # the listing date of the first dump that listed it
+    read_url: str = ""  # where to read it (recommender.reading); set by ``of``
 
     @classmethod
     def of(
@@ -202,6 +203,7 @@ class PaperInfo:
             first_seen_at=paper.first_seen_at,
             listed_in=listed_in or [],
             first_listed=first_listed,
+            read_url=read_url_of(paper),
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -282,6 +284,7 @@ class Recommendation:
     published: date | None
     upvotes: int | None
     links: list[dict[str, str]]
+    read_url: str  # where to read it (recommender.reading)
 
     @classmethod
     def of(cls, ranked: ranking.Ranked) -> Recommendation:
@@ -296,12 +299,20 @@ class Recommendation:
             published=paper.published,
             upvotes=paper.upvotes,
             links=list(paper.links),
+            read_url=read_url_of(paper),
         )
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["published"] = self.published.isoformat() if self.published else None
         return data
+
+
+def read_url_of(paper: Any) -> str:
+    """Where to read a stored paper. (The store keeps no arXiv id yet: an arXiv link among the
+    paper's links gives it.)"""
+    pairs = [(link["kind"], link["url"]) for link in paper.links]
+    return reading.read_links(paper.title, links=pairs).read_url
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Jinja2 autoescapes the HTML templates, so everything that came from a dump is escaped; the
 CSS is inlined with ``css-inline`` (the dark-mode ``@media`` rule stays in a ``<style>``
-block, as mail clients expect). No remote images, no scripts. Sending is
+block, as mail clients expect). No remote images, no scripts. Each title links to where the
+paper can be read, as :mod:`recommender.reading` says. Sending is
 :mod:`recommender.message` and :mod:`recommender.mailer`'s business.
 """
 
@@ -13,14 +14,14 @@ import textwrap
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote, urlsplit
 
 import css_inline
 import jinja2
 
+from recommender import reading
+
 # A trimmed abstract keeps at most this many characters, cut at a word boundary.
 ABSTRACT_CHARS = 420
-LINK_LABELS = {"code": "Code", "project": "Project page", "video": "Video"}
 # A day's papers are shown to many subscribers: their trimmed and wrapped abstracts and safe
 # links are kept for this many distinct values of each.
 CACHE_SIZE = 8192
@@ -39,19 +40,26 @@ class DigestItem:
     exploration: bool
     up_url: str
     down_url: str
+    arxiv_id: str | None = None  # (the store has no arXiv id yet; links may give it)
+    hf_page: str | None = None
 
     @property
     def short_abstract(self) -> str:
         return trim(self.abstract, ABSTRACT_CHARS)
 
     @property
+    def where_to_read(self) -> reading.ReadLinks:
+        return _read_links(self.title, self.arxiv_id, self.hf_page, tuple(map(tuple, self.links)))
+
+    @property
+    def read_url(self) -> str:
+        """What the title links to: the arXiv page, the Hugging Face page or a title search."""
+        return self.where_to_read.read_url
+
+    @property
     def labelled_links(self) -> list[tuple[str, str]]:
-        out = []
-        for kind, url in self.links:
-            safe = safe_url(url)
-            if safe is not None:
-                out.append((LINK_LABELS.get(kind, kind.title()), safe))
-        return out
+        """The other links, labelled: PDF, Hugging Face, code, project page, video."""
+        return list(self.where_to_read.extra)
 
 
 @dataclass(frozen=True)
@@ -97,13 +105,10 @@ def trim(text: str, limit: int) -> str:
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
-def safe_url(url: str) -> str | None:
-    """A link from a dump made safe to put in an email: http(s) only, odd characters
-    percent-encoded (so no quote or angle bracket survives); ``None`` if it is no web link."""
-    url = url.strip()
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return None
-    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
+def _read_links(
+    title: str, arxiv_id: str | None, hf_page: str | None, links: tuple[tuple[str, str], ...]
+) -> reading.ReadLinks:
+    return reading.read_links(title, arxiv_id=arxiv_id, hf_page=hf_page, links=links)
 
 
 def one_line(text: str) -> str:

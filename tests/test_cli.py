@@ -19,6 +19,7 @@ from sqlalchemy import update
 from recommender.cli import cli
 from recommender.config import Settings
 from recommender.core import Recommender
+from recommender.reading import title_search_url
 from recommender.store.models import Subscriber
 from tests.builders import dump_text, entry
 
@@ -126,11 +127,13 @@ def test_papers_search_and_show(user_env: dict[str, str], dump_folder: Path) -> 
     shown = run("papers", "show", "paper 1:", env=user_env)
     assert shown.returncode == 0
     assert "3 authors" in shown.stdout and "https://github.com/lab/p1" in shown.stdout
+    assert f"Read: {title_search_url(entry(1).title)}\n" in shown.stdout
     missing = run("papers", "show", "no such paper", env=user_env)
     assert missing.returncode == 1
     assert "Error: no paper has the id or a title starting with 'no such paper'" in missing.stderr
     as_json = json.loads(run("papers", "show", "paper 2:", "--json", env=user_env).stdout)
     assert [d["dump"] for d in as_json["listed_in"]] == ["day1.txt", "day2.txt"]
+    assert as_json["read_url"] == title_search_url(entry(2).title)
 
 
 def test_ingest_says_how_each_dump_was_dated(sqlite_env: dict[str, str], dump_folder: Path) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from email.message import EmailMessage
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,14 @@ def test_a_digest_arrives_with_both_parts_the_headers_and_working_links(
             votes.setdefault(token.paper_id, set()).add(token.vote)
             assert url in text  # the text part carries the same links
     assert votes and all(v == {"up", "down"} for v in votes.values())
+    # Each title links to where the paper can be read; the text part gives it under the title.
+    titles = re.findall(r'<h2[^>]*><a href="([^"]+)"[^>]*>([^<]+)</a></h2>', html)
+    lines = text.replace("\r\n", "\n")
+    assert len(titles) == len(votes)
+    for href, title in titles:
+        url, title = unescape(href), unescape(title)
+        assert url == mailing.paper(title).read_url  # the same as `papers show` gives
+        assert url.startswith("https://arxiv.org/") and f" {title}\n{url}\n" in lines
     assert "<script" not in html and 'src="http' not in html  # no scripts, no remote images
     assert 'style="' in html  # the CSS is inlined
     assert "prefers-color-scheme: dark" in html

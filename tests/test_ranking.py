@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from recommender import model
 from recommender.config import Settings
 from recommender.core import Recommender
+from recommender.reading import title_search_url
 from recommender.store.models import StoredEmbedding, StoredUserModel
 from tests.builders import Entry, dump_text
 from tests.conftest import Clock
@@ -194,6 +195,24 @@ def test_evaluate_shows_the_model_learning_a_taste(catalogue: Recommender) -> No
     assert info.to_dict()["feature_space"] == info.feature_space
 
 
+def test_a_paper_with_an_arxiv_link_is_read_on_arxiv_and_keeps_its_code_link(
+    app: Recommender, tmp_path: Path
+) -> None:
+    abstract = (
+        "Graph neural networks for molecules. Paper: https://arxiv.org/abs/2603.01234v2 "
+        "Code: https://github.com/lab/gnn."
+    )
+    dump = tmp_path / "d.txt"
+    dump.write_text(dump_text([Entry("Graph Neural Networks for Molecules", abstract)]))
+    app.ingest([dump], reference_date=date(2026, 3, 21))
+    app.subscribe(profile(tmp_path))
+    (found,) = app.recommend(EMAIL, top=1)
+    shown = app.paper(found.id)
+    assert found.read_url == shown.read_url == "https://arxiv.org/abs/2603.01234"
+    assert found.to_dict()["read_url"] == shown.to_dict()["read_url"] == found.read_url
+    assert {"kind": "code", "url": "https://github.com/lab/gnn"} in shown.links
+
+
 def test_recommend_on_the_command_line_prints_json_best_first(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -206,6 +225,7 @@ def test_recommend_on_the_command_line_prints_json_best_first(
     found = json.loads(result.stdout)
     assert [topic_of(r["title"]) for r in found] == ["speech"] * 3
     assert {"id", "title", "score", "reasons"} <= set(found[0])
+    assert [r["read_url"] for r in found] == [title_search_url(r["title"]) for r in found]
     assert [r["score"] for r in found] == sorted((r["score"] for r in found), reverse=True)
     result = run("evaluate", EMAIL, env=env)
     assert result.returncode == 1

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import replace
 from datetime import date
+from urllib.parse import parse_qs, urlsplit
 
 import jinja2
 from hypothesis import given, settings
@@ -78,3 +81,44 @@ def test_an_item_shown_to_another_subscriber_renders_the_same() -> None:
     assert (first.text, first.html) == (again.text, again.html)
     changed = render.render_digest(templates, context([item(1, abstract="Something else.")]))
     assert "Something else." in changed.text and "Something else." in changed.html
+
+
+def title_links(html_text: str) -> list[tuple[str, str]]:
+    """(href, title) of each paper's title link, unescaped as a browser reads them."""
+    found = re.findall(r'<h2[^>]*><a href="([^"]*)"[^>]*>(.*?)</a></h2>', html_text)
+    return [(html.unescape(href), html.unescape(title)) for href, title in found]
+
+
+def test_each_title_links_to_where_the_paper_can_be_read_in_both_parts() -> None:
+    templates = render.Templates(resources.templates_dir())
+    code = ("code", "https://github.com/lab/x")
+    from_arxiv = item(1, links=[("project", "https://arxiv.org/abs/2603.01234v3"), code])
+    from_hf = item(2, hf_page="https://huggingface.co/papers/2603.00002")
+    only_title = item(3)
+    digest = render.render_digest(templates, context([from_arxiv, from_hf, only_title]))
+    reads = [
+        "https://arxiv.org/abs/2603.01234",
+        "https://huggingface.co/papers/2603.00002",
+        "https://arxiv.org/search/?query=Paper+3&searchtype=title",
+    ]
+    assert title_links(digest.html) == [(url, f"Paper {n}") for n, url in enumerate(reads, 1)]
+    for n, url in enumerate(reads, 1):
+        assert f"{n}. Paper {n}\n{url}\n" in digest.text  # the URL on its own line
+    assert "PDF: https://arxiv.org/pdf/2603.01234\n" in digest.text
+    assert 'href="https://arxiv.org/pdf/2603.01234"' in digest.html
+    # The code link each paper had is kept, in both parts; the unsafe one is still dropped.
+    assert digest.text.count("Code: https://github.com/lab/x\n") == 3
+    assert digest.html.count('<a href="https://github.com/lab/x"') == 3
+    assert "javascript" not in digest.text + digest.html
+    title_style = re.search(r'<h2[^>]*><a href="[^"]*" style="([^"]*)"', digest.html)
+    assert title_style and "color: #0969da" in title_style[1]  # the inlined link colour
+
+
+def test_a_title_needing_encoding_is_escaped_in_html_and_searched_for_as_it_is() -> None:
+    templates = render.Templates(resources.templates_dir())
+    title = 'Q&A #1: "Ünïcode" <b>Graphs</b>'
+    digest = render.render_digest(templates, context([item(1, title=title)]))
+    ((href, shown),) = title_links(digest.html)
+    assert shown == title and "<b>" not in digest.html
+    assert parse_qs(urlsplit(href).query) == {"query": [title], "searchtype": ["title"]}
+    assert f"1. {title}\n{href}\n" in digest.text
