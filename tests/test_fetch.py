@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
+from recommender.cli import cli
 from recommender.config import Settings
 from recommender.core import PaperQuery, Recommender
 from recommender.sources.base import Skipped, SourceDay, SourcePaper, SourceUnavailable
@@ -166,3 +169,34 @@ def test_the_digest_links_a_fetched_paper_to_its_arxiv_page(fetching: Recommende
     fetching.clock = lambda: datetime(2026, 3, 21, 8, tzinfo=UTC)
     (info,) = [p for p in fetching.papers(PaperQuery())[0] if p.arxiv_id == "2603.18222"]
     assert info.read_url == "https://arxiv.org/abs/2603.18222"
+
+
+def cli_env(tmp_path: Path, url: str) -> dict[str, str]:
+    return {
+        "RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "RECOMMENDER_HOME": str(tmp_path / "home"),
+        "RECOMMENDER_HF_API_URL": url,
+    }
+
+
+def test_the_fetch_command_stores_a_day_and_says_what_it_did(tmp_path: Path) -> None:
+    with serving(daily_papers) as (url, seen):
+        env = cli_env(tmp_path, url)
+        result = CliRunner().invoke(cli, ["fetch", "--date", "2026-03-20"], env=env)
+        again = CliRunner().invoke(cli, ["fetch", "--date", "2026-03-20", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "hf 2026-03-20: 2 new, 0 updated, 0 unchanged, 1 skipped" in result.output
+    assert "skipped page 0 item 1 (2603.17777): no title" in result.output
+    assert "recommender/" in seen[0].headers["user-agent"]
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.output)
+    assert summary["days"][0]["status"] == "unchanged"
+    assert (summary["papers_new"], summary["papers_unchanged"]) == (0, 2)
+
+
+def test_the_fetch_command_reports_a_failing_source_in_one_line(tmp_path: Path) -> None:
+    with serving(lambda request: Reply(404)) as (url, _):
+        result = CliRunner().invoke(cli, ["fetch"], env=cli_env(tmp_path, url))
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and url in line
