@@ -20,6 +20,8 @@ from recommender.store.models import Dump, DumpPaper, Paper
 from tests.builders import dump_text, entry
 from tests.conftest import Clock
 from tests.loopback import FIXTURES, Reply, Seen, json_file, serving
+from tests.test_digest import topical_day
+from tests.test_ranking import EMAIL
 
 DAY = date(2026, 3, 20)
 MOE = "Sparse Mixture-of-Experts Routing Without Auxiliary Losses"
@@ -200,3 +202,14 @@ def test_the_fetch_command_reports_a_failing_source_in_one_line(tmp_path: Path) 
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: ") and url in line
+
+
+def test_a_digest_links_a_paper_whose_arxiv_id_a_source_brought_to_its_arxiv_page(
+    app: Recommender, tmp_path: Path
+) -> None:
+    topical_day(app, tmp_path)
+    best = app.recommend(EMAIL, top=1)[0].title
+    app.store_source_day(a_day(a_paper(0, title=best, arxiv_id="2603.09999")))
+    _, path = app.preview(EMAIL)
+    assert path is not None
+    assert 'href="https://arxiv.org/abs/2603.09999"' in path.read_text()
