@@ -22,9 +22,11 @@ from tqdm import tqdm
 from recommender import dumps, mailer, ratings_io, resources
 from recommender.config import ConfigError, Settings
 from recommender.core import (
+    SOURCES,
     ComposeOutcome,
     DeliveryOutcome,
     DigestNotFound,
+    FetchedDay,
     FileOutcome,
     IngestReport,
     OutboxEntry,
@@ -36,6 +38,7 @@ from recommender.core import (
 from recommender.embeddings import EmbeddingsUnavailable
 from recommender.profiles import ProfileError, is_control
 from recommender.ratings_io import RatingsFileError
+from recommender.sources.base import SourceError
 from recommender.store.database import DatabaseUnusable, SchemaError
 from recommender.store.papers import SORTS, PaperNotFound
 from recommender.store.subscribers import SubscriberNotFound
@@ -81,6 +84,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             RatingsFileError,
             EmbeddingsUnavailable,
             mailer.DeliveryError,
+            SourceError,
         ) as exc:
             raise click.ClickException(str(exc)) from exc
         except OperationalError as exc:
@@ -240,6 +244,80 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
         click.echo(f"Refused {len(report.refused)} file(s):", err=True)
         for outcome in report.refused:
             click.echo(f"  {outcome.error}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="hf",
+    show_default=True,
+    help="Where to fetch from: hf is Hugging Face Daily Papers.",
+)
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The listing day to fetch (YYYY-MM-DD). Default: today (UTC).",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Fetch every listing day from this one (YYYY-MM-DD) to today, oldest first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+@handle_errors
+def fetch(state: AppContext, source: str, day: Any, since: Any, as_json: bool) -> None:
+    """Fetch a day's papers from a source into the catalogue.
+
+    A paper already known (from a dump or another source) is matched by its arXiv id, else
+    by its title, and merged into one: its upvotes, links, arXiv id and Hugging Face page are
+    brought up to date. Each day is stored in one transaction; fetching a day again stores
+    only what changed. Items of the listing that cannot be read are skipped and counted, and
+    the rest of the day is stored. A source that cannot be reached is an error (exit 1); the
+    days stored before it stay stored.
+
+    \b
+    Examples:
+      recommender fetch
+      recommender fetch --date 2026-03-20
+      recommender fetch --since 2026-03-01 --json
+    """
+    if day is not None and since is not None:
+        raise click.UsageError("give --date or --since, not both.")
+
+    def progress(fetched: FetchedDay) -> None:
+        if not as_json:
+            click.echo(_fetched_line(fetched))
+
+    report = state.app.fetch(
+        source,
+        day=day.date() if day else None,
+        since=since.date() if since else None,
+        on_day=progress,
+    )
+    if as_json:
+        print_json(report.to_dict())
+        return
+    click.echo(
+        f"Fetched {len(report.days)} day{'s' * (len(report.days) != 1)} from {source} "
+        f"in {report.requests} request{'s' * (report.requests != 1)}: {report.papers_new} "
+        f"papers new, {report.papers_updated} updated, {report.papers_unchanged} unchanged, "
+        f"{len(report.skipped)} skipped."
+    )
+    for skipped in report.skipped:
+        click.echo(f"  skipped {skipped.item}: {skipped.reason}", err=True)
+
+
+def _fetched_line(fetched: FetchedDay) -> str:
+    if fetched.status == "unchanged":
+        return f"{fetched.source} {fetched.day.isoformat()}: unchanged since the last fetch"
+    return (
+        f"{fetched.source} {fetched.day.isoformat()}: {fetched.papers_new} new, "
+        f"{fetched.papers_updated} updated, {fetched.papers_unchanged} unchanged, "
+        f"{len(fetched.skipped)} skipped"
+    )
 
 
 def paper_filters(command: Callable[..., Any]) -> Callable[..., Any]:

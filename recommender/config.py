@@ -8,6 +8,7 @@ The config file is TOML with the same names as the settings (``database_url = ".
 from __future__ import annotations
 
 import difflib
+import email.utils
 import os
 import tomllib
 from collections.abc import Mapping
@@ -67,6 +68,17 @@ class Settings:
     """A dump listing more papers than this is refused (a listing page holds about 100)."""
     profiles_dir: Path | None = None
     """A folder of profiles that ``serve`` reloads when a file changes (default: none)."""
+    hf_api_url: str = "https://huggingface.co"
+    """Where ``fetch --source hf`` reads Hugging Face Daily Papers (``/api/daily_papers``)."""
+    arxiv_rss_url: str = "https://rss.arxiv.org"
+    """Where arXiv's daily announcement feeds are read (``/rss/<categories>``)."""
+    arxiv_api_url: str = "https://export.arxiv.org"
+    """Where arXiv's query API is read (``/api/query``)."""
+    arxiv_categories: str = "cs.LG,cs.CL"
+    """The arXiv categories fetched, comma-separated."""
+    contact: str = ""
+    """The operator's address, sent in the User-Agent of every request to a source, as arXiv
+    and Hugging Face ask (default: the address of ``mail_from``)."""
 
     @classmethod
     def load(
@@ -95,6 +107,12 @@ class Settings:
     @property
     def outbox(self) -> Path:
         return self.outbox_dir if self.outbox_dir is not None else self.home / "outbox"
+
+    @property
+    def contact_address(self) -> str:
+        """Whom a source may write to about our requests: ``contact``, else mail_from's
+        address."""
+        return self.contact.strip() or email.utils.parseaddr(self.mail_from)[1] or self.mail_from
 
     @property
     def inbox(self) -> Path:
@@ -170,7 +188,7 @@ def _convert(name: str, value: object) -> object:
     if name in ("outbox_dir", "inbox_dir", "profiles_dir"):
         return Path(str(value)).expanduser()
     text = str(value)
-    if name == "base_url":
+    if name in ("base_url", "hf_api_url", "arxiv_rss_url", "arxiv_api_url"):
         _check_base_url(text, where)
     elif name == "embedding_model" and len(text) > MAX_EMBEDDING_MODEL_LENGTH:
         raise ConfigError(

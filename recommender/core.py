@@ -29,6 +29,9 @@ from sqlalchemy.orm import Session
 from recommender import dumps, links, mailer, profiles, ratings_io, reading, resources
 from recommender.config import ConfigError, Settings
 from recommender.message import POLICY
+from recommender.sources.base import Skipped, Source, SourceDay
+from recommender.sources.hf import HuggingFaceSource
+from recommender.sources.http import PoliteClient
 from recommender.store import candidates as candidate_store
 from recommender.store import database
 from recommender.store import digests as digest_store
@@ -51,7 +54,12 @@ __all__ = [
     "IngestReport",
     "FileOutcome",
     "DumpInfo",
+    "FetchReport",
+    "FetchedDay",
 ]
+
+# The sources ``fetch`` knows (arXiv's feed is parsed in sources/arxiv.py, not fetched yet).
+SOURCES = ("hf",)
 
 
 # A digest claimed for sending longer ago than this was interrupted (an SMTP conversation
@@ -98,6 +106,64 @@ class FileOutcome:
             "papers_new": self.papers_new,
             "papers_updated": self.papers_updated,
             "papers_unchanged": self.papers_unchanged,
+        }
+
+
+@dataclass(frozen=True)
+class FetchedDay:
+    """What fetching one day of a source did."""
+
+    source: str
+    day: date
+    status: str  # "fetched" or "unchanged" (the same listing as the last fetch)
+    papers_new: int = 0
+    papers_updated: int = 0
+    papers_unchanged: int = 0
+    skipped: tuple[Skipped, ...] = ()  # by the source (unreadable) or the store (conflicts)
+    requests: int = 0
+    dump_id: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["day"] = self.day.isoformat()
+        data["skipped"] = [{"item": s.item, "reason": s.reason} for s in self.skipped]
+        return data
+
+
+@dataclass
+class FetchReport:
+    source: str
+    days: list[FetchedDay] = field(default_factory=list)
+
+    @property
+    def papers_new(self) -> int:
+        return sum(d.papers_new for d in self.days)
+
+    @property
+    def papers_updated(self) -> int:
+        return sum(d.papers_updated for d in self.days)
+
+    @property
+    def papers_unchanged(self) -> int:
+        return sum(d.papers_unchanged for d in self.days)
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        return [s for d in self.days for s in d.skipped]
+
+    @property
+    def requests(self) -> int:
+        return sum(d.requests for d in self.days)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "days": [d.to_dict() for d in self.days],
+            "papers_new": self.papers_new,
+            "papers_updated": self.papers_updated,
+            "papers_unchanged": self.papers_unchanged,
+            "skipped": len(self.skipped),
+            "requests": self.requests,
         }
 
 
@@ -184,6 +250,8 @@ class PaperInfo:
     listed_in: list[dict[str, object]] = field(default_factory=list)
     first_listed: date | None = None  # the listing date of the first dump that listed it
     read_url: str = ""  # where to read it (recommender.reading); set by ``of``
+    arxiv_id: str | None = None  # known when a source listed it
+    hf_page: str | None = None
 
     @classmethod
     def of(
@@ -204,6 +272,8 @@ class PaperInfo:
             listed_in=listed_in or [],
             first_listed=first_listed,
             read_url=read_url_of(paper),
+            arxiv_id=paper.arxiv_id,
+            hf_page=paper.hf_page,
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -309,10 +379,12 @@ class Recommendation:
 
 
 def read_url_of(paper: Any) -> str:
-    """Where to read a stored paper. (The store keeps no arXiv id yet: an arXiv link among the
-    paper's links gives it.)"""
+    """Where to read a stored paper: its arXiv page when its id is known (from a source, or an
+    arXiv link among its links), else its Hugging Face page, else an arXiv title search."""
     pairs = [(link["kind"], link["url"]) for link in paper.links]
-    return reading.read_links(paper.title, links=pairs).read_url
+    return reading.read_links(
+        paper.title, arxiv_id=paper.arxiv_id, hf_page=paper.hf_page, links=pairs
+    ).read_url
 
 
 @dataclass(frozen=True)
@@ -571,6 +643,76 @@ class Recommender:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    # -- sources ---------------------------------------------------------------------------
+
+    def fetch(
+        self,
+        source: str = "hf",
+        *,
+        day: date | None = None,
+        since: date | None = None,
+        on_day: Callable[[FetchedDay], None] | None = None,
+    ) -> FetchReport:
+        """Fetch a source's listing of ``day`` (default: today, in UTC), or of every day from
+        ``since`` to today, and store each day in its own transaction.
+
+        A day that fails to be fetched raises :class:`SourceError` (one line naming the URL);
+        the days stored before it stay stored.
+        """
+        if day is not None and since is not None:
+            raise ValueError("give a day or a first day (since), not both")
+        if not self._schema_checked:
+            self.init()
+        today = self.clock().date()
+        report = FetchReport(source)
+        with self._source(source) as (remote, _client):
+            listings = (
+                remote.fetch_since(since, today)
+                if since is not None
+                else iter([remote.fetch_day(day or today)])
+            )
+            for listing in listings:
+                fetched = self.store_source_day(listing)
+                report.days.append(fetched)
+                if on_day is not None:
+                    on_day(fetched)
+        return report
+
+    @contextlib.contextmanager
+    def _source(self, name: str) -> Iterator[tuple[Source, PoliteClient]]:
+        """The source named ``name`` over a polite client, built from the settings."""
+        if name != "hf":
+            raise ValueError(f"unknown source {name!r}; choose one of: {', '.join(SOURCES)}")
+        with PoliteClient(
+            self.settings.hf_api_url, contact=self.settings.contact_address
+        ) as client:
+            yield HuggingFaceSource(client), client
+
+    def store_source_day(self, listing: SourceDay) -> FetchedDay:
+        """Store one day of a source in one transaction: all of it, or (on any exception)
+        nothing; a day fetched before with the same listing changes nothing."""
+        for attempt in range(3):
+            try:
+                with self._session() as session, session.begin():
+                    done = paper_store.add_source_day(session, listing, self.clock())
+                break
+            except IntegrityError:
+                # Another process stored an overlapping listing at the same moment; the retry
+                # sees its papers and merges into them.
+                if attempt == 2:
+                    raise
+        return FetchedDay(
+            listing.source,
+            listing.day,
+            "unchanged" if done.already_ingested else "fetched",
+            done.papers_new,
+            done.papers_updated,
+            done.papers_unchanged,
+            listing.skipped + done.skipped,
+            listing.requests,
+            done.dump_id,
+        )
 
     def _database_answers(self) -> bool:
         """Whether the database still answers a query (after a failure, to blame the file)."""

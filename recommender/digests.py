@@ -54,6 +54,8 @@ class PoolPaper:
     published: date | None
     links: tuple[tuple[str, str], ...]
     first_seen_at: datetime
+    arxiv_id: str | None = None
+    hf_page: str | None = None
 
 
 def pool_state(session: Session, since: datetime) -> tuple[object, ...]:
@@ -85,21 +87,25 @@ class PaperPool:
                 Paper.published,
                 Paper.links,
                 Paper.first_seen_at,
+                Paper.arxiv_id,
+                Paper.hf_page,
             )
             .where(Paper.first_seen_at > since)
             .order_by(Paper.first_seen_at, Paper.id)
         )
         papers = [
             PoolPaper(
-                pid,
-                title,
-                abstract,
-                upvotes,
-                published,
-                tuple((link["kind"], link["url"]) for link in paper_links or []),
-                first_seen,
+                row.id,
+                row.title,
+                row.abstract,
+                row.upvotes,
+                row.published,
+                tuple((link["kind"], link["url"]) for link in row.links or []),
+                row.first_seen_at,
+                row.arxiv_id,
+                row.hf_page,
             )
-            for pid, title, abstract, upvotes, published, paper_links, first_seen in rows
+            for row in rows
         ]
         self._set(state, since, papers, {})
 
@@ -385,6 +391,8 @@ def _context(
                 exploration=exploring,
                 up_url=links.rating_url(base, sign.rating(subscriber.id, paper.id, "up")),
                 down_url=links.rating_url(base, sign.rating(subscriber.id, paper.id, "down")),
+                arxiv_id=paper.arxiv_id,
+                hf_page=paper.hf_page,
             )
         )
     return render.DigestContext(

@@ -40,7 +40,7 @@ class DigestItem:
     exploration: bool
     up_url: str
     down_url: str
-    arxiv_id: str | None = None  # (the store has no arXiv id yet; links may give it)
+    arxiv_id: str | None = None  # as stored; an arXiv link among ``links`` may give it too
     hf_page: str | None = None
 
     @property

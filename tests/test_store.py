@@ -111,3 +111,31 @@ def test_upgrading_the_schema_keeps_every_subscriber_and_rating(
         assert new.init() is True
         assert [(r.paper_id, r.vote) for r in new.ratings("ada@example.org")] == [("p1", "up")]
         assert new.user("ada@example.org").explore is True
+
+
+def test_upgrading_to_sources_keeps_every_paper_and_marks_old_dumps_as_dumps(
+    settings: Settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    with Recommender(settings) as old:
+        database.migrate(old.engine, "0004")
+        with old.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO dumps (id, file_name, content_hash, listing_date, year_rule,"
+                    " ingested_at, papers_total, papers_new, papers_updated)"
+                    " VALUES (1, 'a.txt', 'h', '2026-03-20', 'r', '2026-03-21', 1, 1, 0)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO papers (id, title, abstract, links, first_seen_at, updated_at,"
+                    " first_dump_id) VALUES ('p1', 'T', 'A', '[]', '2026-03-21', '2026-03-21', 1)"
+                )
+            )
+    with Recommender(settings) as new:
+        assert new.init() is True
+        assert [(d.id, d.file_name) for d in new.dumps()] == [(1, "a.txt")]
+        paper = new.paper("p1")
+        assert (paper.title, paper.arxiv_id, paper.hf_page) == ("T", None, None)
+        with new.engine.connect() as connection:
+            assert connection.execute(text("SELECT source FROM dumps")).scalar_one() == "dump"

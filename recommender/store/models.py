@@ -50,11 +50,16 @@ class Base(DeclarativeBase):
 
 
 class Dump(Base):
-    """One ingested dump file."""
+    """One ingested dump file, or one day fetched from a source (``source`` says which).
+
+    A source's day is one row, ``file_name`` like ``hf 2026-03-20``, updated in place when
+    the day is fetched again with changes (its ``content_hash`` is that of the newest fetch).
+    """
 
     __tablename__ = "dumps"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), server_default="dump")  # dump, hf, arxiv
     file_name: Mapped[str] = mapped_column(String(500))
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     listing_date: Mapped[date]
@@ -66,7 +71,8 @@ class Dump(Base):
 
 
 class Paper(Base):
-    """A paper, one row however many dumps list it; ``id`` hashes its normalized title."""
+    """A paper, one row however many dumps and sources list it; ``id`` hashes its normalized
+    title (as first seen), ``arxiv_id`` (where known) names it across sources."""
 
     __tablename__ = "papers"
 
@@ -83,8 +89,15 @@ class Paper(Base):
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     first_dump_id: Mapped[int] = mapped_column(ForeignKey("dumps.id"))
+    arxiv_id: Mapped[str | None] = mapped_column(String(32))  # without version
+    hf_page: Mapped[str | None] = mapped_column(Text)  # its Hugging Face paper page
+    github_stars: Mapped[int | None]  # of its code's repository, as the source last said
+    keywords: Mapped[list[str] | None] = mapped_column(JSON)  # as the source gives them
 
-    __table_args__ = (Index("ix_papers_first_seen_at", "first_seen_at"),)
+    __table_args__ = (
+        Index("ix_papers_first_seen_at", "first_seen_at"),
+        Index("ix_papers_arxiv_id", "arxiv_id", unique=True),
+    )
 
 
 class DumpPaper(Base):

@@ -1,12 +1,14 @@
-"""Store and query papers and the dumps they came from.
+"""Store and query papers and the dumps (and source days) they came from.
 
 Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns the
-transaction, so one dump is written all or nothing.
+transaction, so one dump, or one day of a source, is written all or nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -14,6 +16,7 @@ from sqlalchemy import Row, Select, and_, bindparam, exists, func, insert, or_, 
 from sqlalchemy.orm import Session
 
 from recommender import dumps
+from recommender.sources.base import Skipped, SourceDay, SourcePaper
 from recommender.store.models import Dump, DumpPaper, Paper
 
 
@@ -29,6 +32,8 @@ class DumpOutcome:
     papers_updated: int = 0
     papers_unchanged: int = 0
     year_rule: str = ""
+    # Papers of a source's day the store could not take, and why (dumps skip none here).
+    skipped: tuple[Skipped, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ _FIND_DUMP = select(Dump.id, Dump.listing_date, Dump.year_rule).where(
     Dump.content_hash == bindparam("hash")
 )
 _ADD_DUMP = insert(Dump.__table__).returning(Dump.__table__.c.id)
-_FIND_PAPERS = select(
+_MERGED = (
     Paper.id,
     Paper.upvotes,
     Paper.upvotes_as_of,
@@ -64,7 +69,8 @@ _FIND_PAPERS = select(
     Paper.published,
     Paper.links,
     Paper.updated_at,
-).where(Paper.id.in_(bindparam("ids", expanding=True)))
+)
+_FIND_PAPERS = select(*_MERGED).where(Paper.id.in_(bindparam("ids", expanding=True)))
 # Both timestamps from one parameter: converted once per row, not twice.
 _NOW = bindparam("now", type_=_PAPERS.c.first_seen_at.type)
 _ADD_PAPERS = insert(_PAPERS).values(first_seen_at=_NOW, updated_at=_NOW)
@@ -135,6 +141,224 @@ def add_dump(session: Session, file_name: str, dump: dumps.Dump, now: datetime) 
     return DumpOutcome(
         file_name, dump_id, dump.listing_date, False, len(fresh), updated, unchanged, dump.year_rule
     )
+
+
+SOURCE_YEAR_RULE = "listing day from the source"
+_FROM_SOURCE = (*_MERGED, Paper.arxiv_id, Paper.hf_page, Paper.github_stars, Paper.keywords)
+_FIND_BY_ID = select(*_FROM_SOURCE).where(Paper.id.in_(bindparam("ids", expanding=True)))
+_FIND_BY_ARXIV = select(*_FROM_SOURCE).where(
+    Paper.arxiv_id.in_(bindparam("arxiv_ids", expanding=True))
+)
+_FIND_SOURCE_DAY = select(Dump.id, Dump.content_hash, Dump.papers_new, Dump.papers_updated).where(
+    Dump.source == bindparam("source"), Dump.file_name == bindparam("file_name")
+)
+
+
+def source_day_name(source: str, day: date) -> str:
+    """The file name a source's day is recorded under: ``hf 2026-03-20``."""
+    return f"{source} {day.isoformat()}"
+
+
+def source_day_hash(day: SourceDay) -> str:
+    """sha256 of what the day lists (source, day, every paper's every field, in order): an
+    unchanged re-fetch has the same hash, a changed upvote count another."""
+    content = [day.source, day.day.isoformat(), [asdict(paper) for paper in day.papers]]
+    text = json.dumps(content, default=str, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def add_source_day(session: Session, day: SourceDay, now: datetime) -> DumpOutcome:
+    """Record one day of a source and merge its papers into the catalogue.
+
+    A paper is matched to a stored one by its arXiv id, else by the hash of its title (as a
+    dump's paper is); a stored paper known only by its title gets the id. It is merged as a
+    dump's paper is (:func:`_merge`: newest upvotes, missing fields filled, links united), and
+    takes the source's Hugging Face page, GitHub stars and keywords. The day is one dump row
+    (``source day``), updated in place when a re-fetch brings changes; an unchanged re-fetch
+    (same content hash) changes nothing.
+    """
+    file_name = source_day_name(day.source, day.day)
+    content_hash = source_day_hash(day)
+    known = session.execute(
+        _FIND_SOURCE_DAY, {"source": day.source, "file_name": file_name}
+    ).first()
+    if known is not None and known.content_hash == content_hash:
+        return DumpOutcome(
+            file_name,
+            known.id,
+            day.day,
+            already_ingested=True,
+            papers_unchanged=len(day.papers),
+            year_rule=SOURCE_YEAR_RULE,
+        )
+    # The count is as of now, whatever day the listing is: a day fetched again a month later
+    # brings a month-newer count than a dump of the day after.
+    as_of = now.date()
+    arxiv_ids = list({p.arxiv_id for p in day.papers if p.arxiv_id})
+    by_arxiv = (
+        {row.arxiv_id: row for row in session.execute(_FIND_BY_ARXIV, {"arxiv_ids": arxiv_ids})}
+        if arxiv_ids
+        else {}
+    )
+    title_ids = list({dumps.paper_id(p.title) for p in day.papers})
+    by_id = {row.id: row for row in session.execute(_FIND_BY_ID, {"ids": title_ids})}
+
+    skipped: list[Skipped] = []
+    listed: list[str] = []
+    seen_arxiv: set[str] = set()
+    fresh: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    updated = 0
+    for paper in day.papers:
+        record = _as_record(paper)
+        stored = by_arxiv.get(paper.arxiv_id) if paper.arxiv_id else None
+        if stored is None:
+            stored = by_id.get(record.id)
+            if stored is not None and paper.arxiv_id and stored.arxiv_id:
+                # Same title, another arXiv id: two papers; the title's row is the other's.
+                skipped.append(
+                    Skipped(
+                        paper.arxiv_id,
+                        f"its title is that of paper {stored.id} (arXiv {stored.arxiv_id})",
+                    )
+                )
+                continue
+        paper_id = stored.id if stored is not None else record.id
+        if paper_id in listed or (paper.arxiv_id and paper.arxiv_id in seen_arxiv):
+            skipped.append(Skipped(paper.arxiv_id or paper.title[:60], "listed twice"))
+            continue
+        listed.append(paper_id)
+        if paper.arxiv_id:
+            seen_arxiv.add(paper.arxiv_id)
+        if stored is None:
+            fresh.append(
+                {
+                    **_new_paper(paper_id, record, 0, as_of, now),
+                    **_source_values(paper),
+                }
+            )
+            continue
+        merged, visible = _merge(stored, record, as_of)
+        extra, extra_visible = _merge_source(paper, stored)
+        visible = visible or extra_visible
+        updated += visible
+        if visible or merged["upvotes_as_of"] != stored.upvotes_as_of:
+            changed.append(
+                {
+                    "paper_id": paper_id,
+                    **merged,
+                    **extra,
+                    "updated_at": now if visible else stored.updated_at,
+                }
+            )
+
+    totals = {
+        "content_hash": content_hash,
+        "ingested_at": now,
+        "papers_total": len(listed),
+    }
+    if known is None:
+        dump_id = session.execute(
+            _ADD_DUMP,
+            {
+                "file_name": file_name,
+                "source": day.source,
+                "listing_date": day.day,
+                "year_rule": SOURCE_YEAR_RULE,
+                "papers_new": len(fresh),
+                "papers_updated": updated,
+                **totals,
+            },
+        ).scalar_one()
+        already: dict[str, int] = {}
+    else:
+        dump_id = known.id
+        session.execute(
+            update(Dump.__table__)
+            .where(Dump.__table__.c.id == dump_id)
+            .values(
+                papers_new=known.papers_new + len(fresh),
+                papers_updated=known.papers_updated + updated,
+                **totals,
+            )
+        )
+        rows = session.execute(
+            select(DumpPaper.paper_id, DumpPaper.position).where(DumpPaper.dump_id == dump_id)
+        )
+        already = {row.paper_id: row.position for row in rows}
+    if fresh:
+        for row in fresh:
+            row["first_dump_id"] = dump_id
+        session.execute(_ADD_PAPERS, fresh)
+    if changed:
+        session.execute(_UPDATE_PAPERS, changed)
+    # A re-fetch adds the papers the day did not list before, after the others; a paper that
+    # dropped out of the listing stays listed (it was, when first fetched).
+    start = max(already.values(), default=-1) + 1
+    added = [paper_id for paper_id in listed if paper_id not in already]
+    if added:
+        session.execute(
+            _LIST_PAPERS,
+            [
+                {"dump_id": dump_id, "paper_id": paper_id, "position": start + offset}
+                for offset, paper_id in enumerate(added)
+            ],
+        )
+    unchanged = len(listed) - len(fresh) - updated
+    return DumpOutcome(
+        file_name,
+        dump_id,
+        day.day,
+        False,
+        len(fresh),
+        updated,
+        unchanged,
+        SOURCE_YEAR_RULE,
+        tuple(skipped),
+    )
+
+
+def _as_record(paper: SourcePaper) -> dumps.PaperRecord:
+    """A source's paper as a dump's record, so that both merge alike."""
+    found = [
+        dumps.Link(kind, url)
+        for kind, url in (("code", paper.github_url), ("project", paper.project_url))
+        if url
+    ]
+    return dumps.PaperRecord(
+        title=paper.title,
+        abstract=paper.abstract,
+        authors=len(paper.authors) if paper.authors else None,
+        published=paper.published,
+        upvotes=paper.upvotes,
+        links=tuple(found),
+        line=0,
+    )
+
+
+def _source_values(paper: SourcePaper) -> dict[str, Any]:
+    """The columns only sources fill, for a new paper."""
+    return {
+        "arxiv_id": paper.arxiv_id,
+        "hf_page": paper.page_url,
+        "github_stars": paper.github_stars,
+        "keywords": list(paper.keywords) or None,
+    }
+
+
+def _merge_source(paper: SourcePaper, stored: Row[Any]) -> tuple[dict[str, Any], bool]:
+    """Those columns merged into a stored paper: an id or page once known stays, the newest
+    stars and keywords win; and whether any changed."""
+    new = _source_values(paper)
+    values = {
+        "arxiv_id": stored.arxiv_id or new["arxiv_id"],
+        "hf_page": stored.hf_page or new["hf_page"],
+        **{
+            name: new[name] if new[name] is not None else getattr(stored, name)
+            for name in ("github_stars", "keywords")
+        },
+    }
+    return values, any(values[name] != getattr(stored, name) for name in values)
 
 
 def _merge_duplicates(records: tuple[dumps.PaperRecord, ...]) -> dict[str, dumps.PaperRecord]:

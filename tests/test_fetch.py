@@ -1,0 +1,215 @@
+"""Fetching a source into the store: one paper across sources, re-fetches, all or nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, text
+
+from recommender.cli import cli
+from recommender.config import Settings
+from recommender.core import PaperQuery, Recommender
+from recommender.sources.base import Skipped, SourceDay, SourcePaper, SourceUnavailable
+from recommender.store.models import Dump, DumpPaper, Paper
+from tests.builders import dump_text, entry
+from tests.conftest import Clock
+from tests.loopback import FIXTURES, Reply, Seen, json_file, serving
+from tests.test_digest import topical_day
+from tests.test_ranking import EMAIL
+
+DAY = date(2026, 3, 20)
+MOE = "Sparse Mixture-of-Experts Routing Without Auxiliary Losses"
+
+
+def daily_papers(request: Seen) -> Reply:
+    """Serve the Hugging Face fixture pages by date and page, empty where there is none."""
+    if request.path != "/api/daily_papers":
+        return Reply(404)
+    name = f"{request.query['date']}-p{request.query['p']}.json"
+    return json_file("hf", name if (FIXTURES / "hf" / name).exists() else "empty.json")
+
+
+@pytest.fixture
+def fetching(settings: Settings, clock: Clock) -> Iterator[Recommender]:
+    """A Recommender whose Hugging Face source is the loopback server."""
+    with (
+        serving(daily_papers) as (url, _),
+        Recommender(dataclasses.replace(settings, hf_api_url=url), clock=clock) as app,
+    ):
+        yield app
+
+
+def a_paper(n: int, **fields: object) -> SourcePaper:
+    values: dict[str, object] = {
+        "source": "hf",
+        "title": f"Paper {n}: Learning Things Number {n}",
+        "abstract": f"We study problem {n}.",
+        "authors": ("Ada Lovelace",),
+        "arxiv_id": None,
+        "published": date(2026, 3, 18),
+        "listed": DAY,
+    }
+    values.update(fields)
+    return SourcePaper(**values)  # type: ignore[arg-type]
+
+
+def a_day(*papers: SourcePaper, day: date = DAY) -> SourceDay:
+    return SourceDay(source="hf", day=day, papers=papers)
+
+
+def stored(app: Recommender) -> list[Paper]:
+    with app._sessions() as session:
+        return list(session.scalars(select(Paper).order_by(Paper.title)))
+
+
+def ingest_dump(app: Recommender, tmp_path: Path, *entries: object) -> None:
+    path = tmp_path / "dump.txt"
+    path.write_text(dump_text(list(entries)))  # type: ignore[arg-type]
+    assert app.ingest([path]).ok
+
+
+def test_a_paper_in_a_dump_and_on_hugging_face_is_one_paper_that_links_to_arxiv(
+    fetching: Recommender, tmp_path: Path
+) -> None:
+    ingest_dump(fetching, tmp_path, entry(1, title=MOE, abstract="Routing, briefly."))
+    report = fetching.fetch("hf", day=DAY)
+    (moe,) = [p for p in fetching.papers(PaperQuery())[0] if p.title == MOE]
+    assert moe.arxiv_id == "2603.18101"
+    assert moe.read_url == "https://arxiv.org/abs/2603.18101"
+    assert moe.hf_page == "https://huggingface.co/papers/2603.18101"
+    assert moe.upvotes == 87
+    assert {"kind": "code", "url": "https://github.com/example-lab/moe-routing"} in moe.links
+    assert (report.papers_new, report.papers_updated) == (1, 1)
+    assert report.requests == 1
+    assert fetching.stats()["papers"] == 2
+
+
+def test_a_paper_known_by_its_title_gets_its_arxiv_id_when_a_source_brings_it(
+    app: Recommender,
+) -> None:
+    app.store_source_day(a_day(a_paper(1)))
+    later = app.store_source_day(a_day(a_paper(1, arxiv_id="2603.00001"), day=date(2026, 3, 21)))
+    (paper,) = stored(app)
+    assert paper.arxiv_id == "2603.00001"
+    assert (later.papers_new, later.papers_updated) == (0, 1)
+    # Found by the id from now on, even under a title written another way.
+    app.store_source_day(
+        a_day(a_paper(1, arxiv_id="2603.00001", title="Paper 1 - Learning things, no. 1"))
+    )
+    assert len(stored(app)) == 1
+
+
+def test_a_refetch_with_new_counts_updates_the_counts_and_nothing_else(app: Recommender) -> None:
+    first = app.store_source_day(a_day(a_paper(1, upvotes=3), a_paper(2, upvotes=5)))
+    again = app.store_source_day(a_day(a_paper(1, upvotes=3), a_paper(2, upvotes=5)))
+    assert again.status == "unchanged"
+    assert (again.papers_new, again.papers_updated, again.papers_unchanged) == (0, 0, 2)
+    counted = app.store_source_day(a_day(a_paper(1, upvotes=3), a_paper(2, upvotes=9)))
+    assert (counted.papers_new, counted.papers_updated, counted.papers_unchanged) == (0, 1, 1)
+    assert [p.upvotes for p in stored(app)] == [3, 9]
+    with app._sessions() as session:
+        # One dump row per source and day, updated in place; each paper listed once in it.
+        assert session.scalar(select(func.count()).select_from(Dump)) == 1
+        assert session.scalar(select(func.count()).select_from(DumpPaper)) == 2
+        (dump,) = session.scalars(select(Dump))
+        assert (dump.id, dump.source, dump.file_name) == (first.dump_id, "hf", "hf 2026-03-20")
+
+
+def test_a_malformed_item_is_skipped_and_counted_and_the_rest_of_the_day_stored(
+    fetching: Recommender,
+) -> None:
+    report = fetching.fetch("hf", day=DAY)
+    assert report.skipped == [Skipped("page 0 item 1 (2603.17777)", "no title")]
+    assert report.papers_new == 2
+    assert {p.arxiv_id for p in stored(fetching)} == {"2603.18101", "2603.18222"}
+
+
+def test_a_title_already_held_by_another_arxiv_paper_is_skipped_with_the_reason(
+    app: Recommender,
+) -> None:
+    app.store_source_day(a_day(a_paper(1, arxiv_id="2603.00001")))
+    done = app.store_source_day(
+        a_day(a_paper(1, arxiv_id="2603.00009"), a_paper(2), day=date(2026, 3, 21))
+    )
+    assert [s.item for s in done.skipped] == ["2603.00009"]
+    assert "2603.00001" in done.skipped[0].reason
+    assert done.papers_new == 1
+
+
+def test_a_day_that_cannot_be_stored_leaves_nothing(app: Recommender) -> None:
+    app.init()
+    # The last write of a day (which papers it listed) fails after the dump row and the papers
+    # were written: none of them may stay.
+    with app.engine.begin() as connection:
+        connection.execute(text("DROP TABLE dump_papers"))
+    with pytest.raises(Exception):  # noqa: B017 (the database's own error, which differs)
+        app.store_source_day(a_day(a_paper(1), a_paper(2)))
+    with app.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM papers")).scalar() == 0
+        assert connection.execute(text("SELECT count(*) FROM dumps")).scalar() == 0
+
+
+def test_fetching_a_source_that_fails_says_so_in_one_line(settings: Settings, clock: Clock) -> None:
+    with (
+        serving(lambda request: Reply(404)) as (url, _),
+        Recommender(dataclasses.replace(settings, hf_api_url=url), clock=clock) as app,
+        pytest.raises(SourceUnavailable) as raised,
+    ):
+        app.fetch("hf", day=DAY)
+    assert "\n" not in str(raised.value)
+    assert url in str(raised.value)
+
+
+def test_the_digest_links_a_fetched_paper_to_its_arxiv_page(fetching: Recommender) -> None:
+    fetching.fetch("hf", day=DAY)
+    fetching.clock = lambda: datetime(2026, 3, 21, 8, tzinfo=UTC)
+    (info,) = [p for p in fetching.papers(PaperQuery())[0] if p.arxiv_id == "2603.18222"]
+    assert info.read_url == "https://arxiv.org/abs/2603.18222"
+
+
+def cli_env(tmp_path: Path, url: str) -> dict[str, str]:
+    return {
+        "RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "RECOMMENDER_HOME": str(tmp_path / "home"),
+        "RECOMMENDER_HF_API_URL": url,
+    }
+
+
+def test_the_fetch_command_stores_a_day_and_says_what_it_did(tmp_path: Path) -> None:
+    with serving(daily_papers) as (url, seen):
+        env = cli_env(tmp_path, url)
+        result = CliRunner().invoke(cli, ["fetch", "--date", "2026-03-20"], env=env)
+        again = CliRunner().invoke(cli, ["fetch", "--date", "2026-03-20", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "hf 2026-03-20: 2 new, 0 updated, 0 unchanged, 1 skipped" in result.output
+    assert "skipped page 0 item 1 (2603.17777): no title" in result.output
+    assert "recommender/" in seen[0].headers["user-agent"]
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.output)
+    assert summary["days"][0]["status"] == "unchanged"
+    assert (summary["papers_new"], summary["papers_unchanged"]) == (0, 2)
+
+
+def test_the_fetch_command_reports_a_failing_source_in_one_line(tmp_path: Path) -> None:
+    with serving(lambda request: Reply(404)) as (url, _):
+        result = CliRunner().invoke(cli, ["fetch"], env=cli_env(tmp_path, url))
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and url in line
+
+
+def test_a_digest_links_a_paper_whose_arxiv_id_a_source_brought_to_its_arxiv_page(
+    app: Recommender, tmp_path: Path
+) -> None:
+    topical_day(app, tmp_path)
+    best = app.recommend(EMAIL, top=1)[0].title
+    app.store_source_day(a_day(a_paper(0, title=best, arxiv_id="2603.09999")))
+    _, path = app.preview(EMAIL)
+    assert path is not None
+    assert 'href="https://arxiv.org/abs/2603.09999"' in path.read_text()
