@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from recommender.config import Settings
 from recommender.core import PaperQuery, Recommender
@@ -72,6 +72,23 @@ def test_the_sqlite_file_and_its_folder_are_made_on_first_use(tmp_path) -> None:
     assert (tmp_path / "deep" / "er" / "r.db").exists()
 
 
+def _add_old_dump_and_paper(connection: Connection) -> None:
+    """Dump 1 and paper ``p1``, written as a schema before 0005 holds them."""
+    connection.execute(
+        text(
+            "INSERT INTO dumps (id, file_name, content_hash, listing_date, year_rule,"
+            " ingested_at, papers_total, papers_new, papers_updated)"
+            " VALUES (1, 'a.txt', 'h', '2026-03-20', 'r', '2026-03-21', 1, 1, 0)"
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO papers (id, title, abstract, links, first_seen_at, updated_at,"
+            " first_dump_id) VALUES ('p1', 'T', 'A', '[]', '2026-03-21', '2026-03-21', 1)"
+        )
+    )
+
+
 def test_upgrading_the_schema_keeps_every_subscriber_and_rating(
     settings: Settings, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -80,19 +97,7 @@ def test_upgrading_the_schema_keeps_every_subscriber_and_rating(
         path = tmp_path / "a.txt"
         path.write_text(dump_text([entry(1), entry(2)]))
         with old.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO dumps (id, file_name, content_hash, listing_date, year_rule,"
-                    " ingested_at, papers_total, papers_new, papers_updated)"
-                    " VALUES (1, 'a.txt', 'h', '2026-03-20', 'r', '2026-03-21', 1, 1, 0)"
-                )
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO papers (id, title, abstract, links, first_seen_at, updated_at,"
-                    " first_dump_id) VALUES ('p1', 'T', 'A', '[]', '2026-03-21', '2026-03-21', 1)"
-                )
-            )
+            _add_old_dump_and_paper(connection)
             connection.execute(
                 text(
                     "INSERT INTO subscribers (id, email, name, interests, about, liked, schedule,"
@@ -119,19 +124,7 @@ def test_upgrading_to_sources_keeps_every_paper_and_marks_old_dumps_as_dumps(
     with Recommender(settings) as old:
         database.migrate(old.engine, "0004")
         with old.engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO dumps (id, file_name, content_hash, listing_date, year_rule,"
-                    " ingested_at, papers_total, papers_new, papers_updated)"
-                    " VALUES (1, 'a.txt', 'h', '2026-03-20', 'r', '2026-03-21', 1, 1, 0)"
-                )
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO papers (id, title, abstract, links, first_seen_at, updated_at,"
-                    " first_dump_id) VALUES ('p1', 'T', 'A', '[]', '2026-03-21', '2026-03-21', 1)"
-                )
-            )
+            _add_old_dump_and_paper(connection)
     with Recommender(settings) as new:
         assert new.init() is True
         assert [(d.id, d.file_name) for d in new.dumps()] == [(1, "a.txt")]
