@@ -547,9 +547,14 @@ class Recommender:
         self._schema_checked = True
         return True
 
-    def _session(self):  # type: ignore[no-untyped-def]
+    def _check_schema(self) -> None:
+        """Apply pending migrations on first use; a schema that cannot be used raises here,
+        before any work starts."""
         if not self._schema_checked:
-            self.init()  # migrations apply automatically on first use
+            self.init()
+
+    def _session(self):  # type: ignore[no-untyped-def]
+        self._check_schema()
         return self._sessions()
 
     # -- papers --------------------------------------------------------------------------
@@ -568,8 +573,7 @@ class Recommender:
         file with the reason, and its transaction is rolled back. Only a database that no
         longer answers at all stops the batch, by raising: every other file would fail too.
         """
-        if not self._schema_checked:
-            self.init()  # a schema that cannot be used fails the batch, not each file
+        self._check_schema()  # a schema that cannot be used fails the batch, not each file
         report = IngestReport()
         for item in files:
             source = item if isinstance(item, StreamDump) else Path(item)
@@ -633,13 +637,21 @@ class Recommender:
 
     def _store_dump(self, file_name: str, dump: dumps.Dump) -> paper_store.DumpOutcome:
         """Write ``dump`` in one transaction: all of it, or (on any exception) nothing."""
+        return self._merge_listing(
+            lambda session: paper_store.add_dump(session, file_name, dump, self.clock())
+        )
+
+    def _merge_listing(
+        self, write: Callable[[Session], paper_store.DumpOutcome]
+    ) -> paper_store.DumpOutcome:
+        """Run ``write`` (a listing merged into the catalogue) in one transaction, again if
+        another process stored an overlapping listing at the same moment: the retry sees its
+        papers and merges into them."""
         for attempt in range(3):
             try:
                 with self._session() as session, session.begin():
-                    return paper_store.add_dump(session, file_name, dump, self.clock())
+                    return write(session)
             except IntegrityError:
-                # Another process ingested an overlapping dump at the same moment; the retry
-                # sees its papers and merges into them.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -662,11 +674,10 @@ class Recommender:
         """
         if day is not None and since is not None:
             raise ValueError("give a day or a first day (since), not both")
-        if not self._schema_checked:
-            self.init()
+        self._check_schema()
         today = self.clock().date()
         report = FetchReport(source)
-        with self._source(source) as (remote, _client):
+        with self._source(source) as remote:
             listings = (
                 remote.fetch_since(since, today)
                 if since is not None
@@ -680,28 +691,21 @@ class Recommender:
         return report
 
     @contextlib.contextmanager
-    def _source(self, name: str) -> Iterator[tuple[Source, PoliteClient]]:
+    def _source(self, name: str) -> Iterator[Source]:
         """The source named ``name`` over a polite client, built from the settings."""
         if name != "hf":
             raise ValueError(f"unknown source {name!r}; choose one of: {', '.join(SOURCES)}")
         with PoliteClient(
             self.settings.hf_api_url, contact=self.settings.contact_address
         ) as client:
-            yield HuggingFaceSource(client), client
+            yield HuggingFaceSource(client)
 
     def store_source_day(self, listing: SourceDay) -> FetchedDay:
         """Store one day of a source in one transaction: all of it, or (on any exception)
         nothing; a day fetched before with the same listing changes nothing."""
-        for attempt in range(3):
-            try:
-                with self._session() as session, session.begin():
-                    done = paper_store.add_source_day(session, listing, self.clock())
-                break
-            except IntegrityError:
-                # Another process stored an overlapping listing at the same moment; the retry
-                # sees its papers and merges into them.
-                if attempt == 2:
-                    raise
+        done = self._merge_listing(
+            lambda session: paper_store.add_source_day(session, listing, self.clock())
+        )
         return FetchedDay(
             listing.source,
             listing.day,
@@ -1546,8 +1550,7 @@ class Recommender:
         file's failure. A file modified within ``settle`` may still be being written and
         waits for the next round.
         """
-        if not self._schema_checked:
-            self.init()  # a schema that cannot be used fails the round, quarantining nothing
+        self._check_schema()  # a schema that cannot be used fails the round, quarantining nothing
         inbox = self.settings.inbox
         inbox.mkdir(parents=True, exist_ok=True)
         now = datetime.now(UTC).timestamp()
