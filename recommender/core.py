@@ -1217,15 +1217,29 @@ class Recommender:
             else:
                 # Many: stale models retrained and stored; the digests chosen and rendered
                 # without holding a lock; then recorded in a short transaction. Two senders of
-                # one digest collide on its slot or its papers (IntegrityError).
+                # one digest collide on its slot or its papers (IntegrityError); and a digest
+                # another sender recorded meanwhile (seen under the lock: its latest digest
+                # changed) wins, even where the two chose different papers.
                 with self._session() as session, session.begin():
                     subscribers, models = due_with_models(session)
+                    seen = digest_store.last_digest_times(session, ids)
                 with self._reading_sessions() as session:
                     planned = plan(session, subscribers, models)
                     session.rollback()
                 with self._session() as session, session.begin():
                     still = {s.id for s in due(session)}
-                    planned = [p for p in planned if p.subscriber_id in still]
+                    latest = digest_store.last_digest_times(session, ids)
+                    addresses = dict(targets)
+                    for subscriber_id in still:
+                        if latest.get(subscriber_id) != seen.get(subscriber_id):
+                            outcomes[subscriber_id] = ComposeOutcome(
+                                addresses[subscriber_id], "already recorded"
+                            )
+                    planned = [
+                        p
+                        for p in planned
+                        if p.subscriber_id in still and p.subscriber_id not in outcomes
+                    ]
                     recorded = digest_store.record_digests(session, planned, now)
                     if dry_run:
                         session.rollback()
