@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import email.utils
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -20,6 +21,7 @@ import platformdirs
 
 from recommender.dumps import MAX_BYTES, MAX_PAPERS
 from recommender.links import MIN_SECRET_LENGTH
+from recommender.sources.arxiv_parse import ANNOUNCE_TYPES
 
 
 class ConfigError(ValueError):
@@ -75,7 +77,23 @@ class Settings:
     arxiv_api_url: str = "https://export.arxiv.org"
     """Where arXiv's query API is read (``/api/query``)."""
     arxiv_categories: str = "cs.LG,cs.CL"
-    """The arXiv categories fetched, comma-separated."""
+    """The arXiv categories fetched, comma-separated (https://arxiv.org/category_taxonomy)."""
+    arxiv_announce_types: str = "new,cross"
+    """Which entries of arXiv's feed count, comma-separated: ``new``, ``cross`` (cross-lists),
+    ``replace``, ``replace-cross`` (new versions of papers announced before)."""
+    arxiv_request_interval: float = 3.0
+    """Seconds between two requests to arXiv. arXiv's terms ask for at least 3; lower it only
+    for a mirror of your own."""
+    sources: str = "hf,arxiv"
+    """The sources ``serve`` fetches on their schedules, comma-separated (``hf``, ``arxiv``);
+    ``none``: none (dumps in the inbox only)."""
+    hf_schedule: str = "0 */4 * * *"
+    """When ``serve`` fetches Hugging Face Daily Papers (yesterday's and today's listing), in
+    UTC: a cron line, or ``daily HH:MM`` / ``weekdays HH:MM`` / ``weekly DAY HH:MM``."""
+    arxiv_schedule: str = "30 0,6 * * 1-5"
+    """When ``serve`` fetches arXiv's feed, in arXiv's time zone (America/New_York): by default
+    half an hour after the midnight the feed is rebuilt, and again at 06:30 in case the first
+    try failed (an unchanged feed then costs one conditional request)."""
     contact: str = ""
     """The operator's address, sent in the User-Agent of every request to a source, as arXiv
     and Hugging Face ask (default: the address of ``mail_from``)."""
@@ -115,6 +133,18 @@ class Settings:
         return self.contact.strip() or email.utils.parseaddr(self.mail_from)[1] or self.mail_from
 
     @property
+    def source_names(self) -> tuple[str, ...]:
+        return () if self.sources.strip().lower() == "none" else _items(self.sources)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return _items(self.arxiv_categories)
+
+    @property
+    def announce_types(self) -> tuple[str, ...]:
+        return _items(self.arxiv_announce_types)
+
+    @property
     def inbox(self) -> Path:
         return self.inbox_dir if self.inbox_dir is not None else self.home / "inbox"
 
@@ -134,6 +164,10 @@ class Settings:
 
 
 SECRET_SETTINGS = frozenset({"smtp_password", "secret"})
+SOURCE_NAMES = ("hf", "arxiv")
+# An arXiv category: an archive, and a subject class after a dot where the archive has them
+# (cs.LG, math.AG, hep-th, q-bio.NC).
+_CATEGORY = re.compile(r"[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -150,7 +184,7 @@ _WHOLE_NUMBERS: dict[str, tuple[int, int | None, str]] = {
 
 
 # Settings that are not text; every other one must be a string in the config file.
-_NOT_TEXT = frozenset(_WHOLE_NUMBERS) | {"nothing_new_note"}
+_NOT_TEXT = frozenset(_WHOLE_NUMBERS) | {"nothing_new_note", "arxiv_request_interval"}
 
 # The longest host name base_url may have: a digest's Message-ID ends with it, and the column
 # holding Message-IDs (digests.message_id) takes 255 characters, 51 of them for the rest.
@@ -187,7 +221,24 @@ def _convert(name: str, value: object) -> object:
         return text
     if name in ("outbox_dir", "inbox_dir", "profiles_dir"):
         return Path(str(value)).expanduser()
+    if name == "arxiv_request_interval":
+        try:
+            seconds = float(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not a number of seconds") from None
+        if not 0 <= seconds <= 3600:  # NaN fails both
+            raise ConfigError(f"{where}: {value!r} is out of range; use 0 to 3600 seconds")
+        return seconds
     text = str(value)
+    if name in _LISTS:
+        _check_items(text, where, *_LISTS[name])
+    elif name in ("hf_schedule", "arxiv_schedule"):
+        from recommender.profiles import parse_schedule
+
+        try:
+            parse_schedule(text)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     if name in ("base_url", "hf_api_url", "arxiv_rss_url", "arxiv_api_url"):
         _check_base_url(text, where)
     elif name == "embedding_model" and len(text) > MAX_EMBEDDING_MODEL_LENGTH:
@@ -201,6 +252,35 @@ def _convert(name: str, value: object) -> object:
             f"at least {MIN_SECRET_LENGTH} characters"
         )
     return text
+
+
+def _items(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
+
+
+# Comma-separated settings: whether the list may be empty, and the items allowed (a tuple of
+# names, or a pattern).
+_LISTS: dict[str, tuple[bool, tuple[str, ...] | re.Pattern[str]]] = {
+    "sources": (True, SOURCE_NAMES),
+    "arxiv_categories": (False, _CATEGORY),
+    "arxiv_announce_types": (False, ANNOUNCE_TYPES),
+}
+
+
+def _check_items(
+    text: str, where: str, may_be_empty: bool, allowed: tuple[str, ...] | re.Pattern[str]
+) -> None:
+    items = () if may_be_empty and text.strip().lower() == "none" else _items(text)
+    if not items and not may_be_empty:
+        raise ConfigError(f"{where}: name at least one, comma-separated")
+    for item in items:
+        if isinstance(allowed, re.Pattern):
+            if not allowed.fullmatch(item):
+                raise ConfigError(f"{where}: {item!r} is not an arXiv category, such as 'cs.LG'")
+        elif item not in allowed:
+            close = difflib.get_close_matches(item, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{where}: unknown {item!r}; {hint}use {', '.join(allowed)}")
 
 
 def _check_base_url(url: str, where: str) -> None:

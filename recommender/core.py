@@ -27,11 +27,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from recommender import dumps, links, mailer, profiles, ratings_io, reading, resources
-from recommender.config import ConfigError, Settings
+from recommender.config import SOURCE_NAMES, ConfigError, Settings
 from recommender.message import POLICY
+from recommender.sources.arxiv import ArxivSource
 from recommender.sources.base import Skipped, Source, SourceDay
 from recommender.sources.hf import HuggingFaceSource
-from recommender.sources.http import PoliteClient
+from recommender.sources.http import Pace, PoliteClient
 from recommender.store import candidates as candidate_store
 from recommender.store import database
 from recommender.store import digests as digest_store
@@ -58,8 +59,8 @@ __all__ = [
     "FetchedDay",
 ]
 
-# The sources ``fetch`` knows (arXiv's feed is parsed in sources/arxiv.py, not fetched yet).
-SOURCES = ("hf",)
+# The sources ``fetch`` knows.
+SOURCES = SOURCE_NAMES
 
 
 # A digest claimed for sending longer ago than this was interrupted (an SMTP conversation
@@ -692,13 +693,23 @@ class Recommender:
 
     @contextlib.contextmanager
     def _source(self, name: str) -> Iterator[Source]:
-        """The source named ``name`` over a polite client, built from the settings."""
-        if name != "hf":
+        """The source named ``name`` over polite clients, built from the settings."""
+        settings = self.settings
+        contact = settings.contact_address
+        if name == "hf":
+            with PoliteClient(settings.hf_api_url, contact=contact) as client:
+                yield HuggingFaceSource(client)
+        elif name == "arxiv":
+            pace = Pace(settings.arxiv_request_interval)
+            with (
+                PoliteClient(settings.arxiv_rss_url, contact=contact, pace=pace) as feeds,
+                PoliteClient(settings.arxiv_api_url, contact=contact, pace=pace) as api,
+            ):
+                yield ArxivSource(
+                    feeds, api, categories=settings.categories, types=settings.announce_types
+                )
+        else:
             raise ValueError(f"unknown source {name!r}; choose one of: {', '.join(SOURCES)}")
-        with PoliteClient(
-            self.settings.hf_api_url, contact=self.settings.contact_address
-        ) as client:
-            yield HuggingFaceSource(client)
 
     def store_source_day(self, listing: SourceDay) -> FetchedDay:
         """Store one day of a source in one transaction: all of it, or (on any exception)

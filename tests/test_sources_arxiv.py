@@ -1,278 +1,255 @@
-"""arXiv announcement feeds and query-API responses parsed into paper records.
+"""The arXiv source over HTTP: today's announcement feed, past days from the query API, paging,
+weekends, arXiv's rate limit, and one paper across a dump, Hugging Face and arXiv.
 
-The fixtures under tests/fixtures/arxiv/ are shaped like arXiv's real answers (each file says
-where its shape comes from); variations are made by editing a fixture's text.
+A real HTTP server on loopback answers with the fixture files under tests/fixtures/arxiv/,
+shaped like arXiv's real answers.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-
-from recommender.sources.arxiv import (
-    ArxivFeedError,
-    id_list_batches,
-    parse_feed,
-    parse_query_response,
-    query_url,
-)
-from recommender.sources.base import split_arxiv_id
-
-FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
-
-
-def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
-
-
-RSS = fixture("rss-cs.LG.xml")
-ATOM = fixture("atom-cs.LG.xml")
-
-
-@pytest.fixture(params=["rss-cs.LG.xml", "atom-cs.LG.xml"])
-def feed_bytes(request: pytest.FixtureRequest) -> bytes:
-    return fixture(request.param)
-
-
-def test_new_and_cross_entries_are_kept_and_replacements_skipped_and_counted(feed_bytes):
-    feed = parse_feed(feed_bytes)
-
-    assert [(e.arxiv_id, e.announce_type) for e in feed.entries] == [
-        ("2611.23456", "new"),
-        ("2611.22001", "cross"),
-        ("2611.23500", "new"),
-    ]
-    assert [e.arxiv_id for e in feed.skipped] == ["2609.01234", "2510.04567"]
-    assert feed.skipped_by_type == {"replace": 1, "replace-cross": 1}
-
-
-def test_the_announce_types_kept_are_a_choice():
-    feed = parse_feed(RSS, types=("new", "replace"))
-
-    assert {e.announce_type for e in feed.entries} == {"new", "replace"}
-    assert feed.skipped_by_type == {"cross": 1, "replace-cross": 1}
-
-
-def test_an_unknown_announce_type_cannot_be_chosen():
-    with pytest.raises(ValueError, match="replacement"):
-        parse_feed(RSS, types=("new", "replacement"))
-
-
-def test_the_announcement_prefix_is_stripped_from_the_abstract(feed_bytes):
-    entry = parse_feed(feed_bytes).entries[1]
-
-    assert entry.abstract == (
-        "Vision transformers are confidently wrong on shifted data. A temperature learned "
-        "per attention head, fitted on clean data only, halves the expected calibration "
-        "error on ImageNet-C without retraining."
-    )
-
-
-def test_a_less_than_sign_in_an_abstract_is_kept_as_text(feed_bytes):
-    # An HTML sanitiser would read "<n$ shared ..." as the start of a tag and drop it.
-    entry = parse_feed(feed_bytes).entries[0]
-
-    assert "mixture of $k<n$ of $n>1$ shared adapters" in entry.abstract
-    assert entry.abstract.endswith("with a tenth of the parameters.")
-
-
-def test_ids_lose_their_version_which_is_kept_apart(feed_bytes):
-    feed = parse_feed(feed_bytes)
-    replaced = feed.skipped[1]
-
-    assert (replaced.arxiv_id, replaced.version) == ("2510.04567", 3)
-    assert replaced.abs_url == "https://arxiv.org/abs/2510.04567"
-    assert replaced.pdf_url == "https://arxiv.org/pdf/2510.04567"
-    assert replaced.links == (replaced.abs_url, replaced.pdf_url)
-
-
-def test_authors_are_split_into_names(feed_bytes):
-    feed = parse_feed(feed_bytes)
-
-    assert feed.entries[0].authors == ("Mei Chen", "Jonas Müller", "Aditi Rao")
-    assert feed.entries[1].authors == ("Ana Souza",)
-    assert feed.entries[2].authors == ("Sam Okafor", "Yuki Tanaka", "Lea Brandt", "Omar Haddad")
-
-
-def test_authors_joined_by_and_are_split_too():
-    data = RSS.replace(b"Mei Chen, Jonas M\xc3\xbcller, Aditi Rao", b"Mei Chen and Aditi Rao")
-
-    assert parse_feed(data).entries[0].authors == ("Mei Chen", "Aditi Rao")
-
-
-def test_titles_have_their_whitespace_collapsed(feed_bytes):
-    entry = parse_feed(feed_bytes).entries[0]
-
-    assert entry.title == "Sparse Mixtures of Low-Rank Adapters for Continual Learning"
-
-
-def test_categories_are_kept_in_order_and_the_first_is_the_primary(feed_bytes):
-    cross = parse_feed(feed_bytes).entries[1]
-
-    assert cross.categories == ("cs.CV", "cs.LG")
-    assert cross.primary_category == "cs.CV"
-
-
-def test_the_feed_and_its_entries_carry_the_announcement_day(feed_bytes):
-    feed = parse_feed(feed_bytes)
-
-    assert feed.day == date(2026, 11, 30)
-    assert {e.published for e in feed.entries + feed.skipped} == {date(2026, 11, 30)}
-
-
-def test_rss_and_atom_feeds_give_the_same_entries():
-    rss, atom = parse_feed(RSS), parse_feed(ATOM)
-
-    assert rss.entries == atom.entries
-    assert rss.skipped == atom.skipped
-    assert rss.malformed == atom.malformed
-
-
-def test_the_weekend_feed_is_empty_not_an_error():
-    feed = parse_feed(fixture("rss-cs.LG-weekend.xml"))
-
-    assert feed.empty
-    assert (feed.entries, feed.skipped, feed.malformed) == ((), (), ())
-    assert feed.day == date(2026, 11, 29)
-
-
-def test_an_entry_without_an_id_is_skipped_with_its_reason_and_the_rest_kept(feed_bytes):
-    feed = parse_feed(feed_bytes)
-
-    assert [(m.position, m.key, m.reason) for m in feed.malformed] == [
-        (4, "oai:arXiv.org:", "no arXiv id")
-    ]
-    assert len(feed.entries) + len(feed.skipped) == 5
-    assert not feed.empty
-
-
-def test_an_entry_without_a_title_is_skipped_with_its_reason():
-    data = RSS.replace(
-        b"<title>Hierarchical Retrieval for Long-Context Language Models</title>", b"<title/>"
-    )
-
-    feed = parse_feed(data)
-
-    assert [(m.key, m.reason) for m in feed.malformed][-1] == (
-        "oai:arXiv.org:2611.23500v1",
-        "no title",
-    )
-    assert [e.arxiv_id for e in feed.entries] == ["2611.23456", "2611.22001"]
-
-
-def test_an_entry_of_an_unknown_announce_type_is_skipped_with_its_reason():
-    data = RSS.replace(
-        b"<arxiv:announce_type>cross</arxiv:announce_type>",
-        b"<arxiv:announce_type>withdrawn</arxiv:announce_type>",
-    )
-
-    reasons = [m.reason for m in parse_feed(data).malformed]
-
-    assert "unknown announce type 'withdrawn'" in reasons
-
-
-def test_the_announce_type_is_read_from_the_description_when_its_element_is_missing():
-    data = RSS.replace(b"<arxiv:announce_type>cross</arxiv:announce_type>", b"")
-
-    assert parse_feed(data).entries[1].announce_type == "cross"
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"<!DOCTYPE html><html><head><title>503</title></head><body>busy</body></html>",
-        RSS[: len(RSS) // 2],
-        b"",
-        b"\x00\xff\x17 not a feed",
-    ],
-    ids=["html", "truncated", "empty", "binary"],
-)
-def test_a_document_that_is_not_a_whole_feed_is_refused(data):
-    with pytest.raises(ArxivFeedError):
-        parse_feed(data)
-
-
-def test_the_query_response_is_parsed_and_its_error_entry_skipped_with_the_reason():
-    result = parse_query_response(fixture("query-id-list.xml"))
-
-    first, second = result.entries
-    assert (first.arxiv_id, first.version) == ("2403.01234", 2)
-    assert first.title == "Learning Rate Warmup Is a Trust Region: A Second Look at Early Training"
-    assert first.abstract.startswith("Warmup is usually justified by the instability")
-    assert first.authors == ("Hannah Lindqvist", "Rafael Ortiz")
-    assert first.primary_category == "cs.LG"
-    assert first.categories == ("cs.LG", "math.OC")
-    assert first.published == date(2024, 3, 2)
-    assert first.announce_type is None
-    assert first.pdf_url == "https://arxiv.org/pdf/2403.01234"
-    assert (second.arxiv_id, second.authors) == (
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from recommender.cli import cli
+from recommender.config import Settings
+from recommender.core import Recommender
+from recommender.sources.arxiv import ArxivSource
+from recommender.sources.base import MalformedResponse, SourceUnavailable
+from recommender.sources.http import Pace, PoliteClient
+from recommender.store.models import Paper
+from tests.builders import dump_text, entry
+from tests.conftest import Clock
+from tests.loopback import FIXTURES, Reply, Seen, serving
+
+MONDAY = date(2026, 11, 30)  # the day of the fixture feed
+SUNDAY = date(2026, 11, 29)
+ADAPTERS = "Sparse Mixtures of Low-Rank Adapters for Continual Learning"
+
+
+def xml_file(name: str, **headers: str) -> Reply:
+    body = (FIXTURES / "arxiv" / name).read_bytes()
+    return Reply(200, body, {"Content-Type": "application/atom+xml; charset=utf-8", **headers})
+
+
+def arxiv_server(feed: str = "rss-cs.LG.xml", **pages: str) -> Callable[[Seen], Reply]:
+    """Answer feeds with ``feed`` and query-API pages by their ``start`` (``s0``, ``s3``...),
+    with the two fixture pages of a five-result backfill unless told otherwise."""
+    by_start = {"s0": "query-search-p0.xml", "s3": "query-search-p1.xml", **pages}
+
+    def handle(request: Seen) -> Reply:
+        if request.path.startswith("/rss/"):
+            return xml_file(feed, ETag='"feed-1"')
+        if request.path == "/api/query":
+            name = by_start.get(f"s{request.query['start']}", "query-search-empty.xml")
+            return xml_file(name) if name.endswith(".xml") else Reply(int(name))
+        return Reply(404)
+
+    return handle
+
+
+@contextmanager
+def source(url: str, *, interval: float = 0.0, page_size: int = 3) -> Iterator[ArxivSource]:
+    """The arXiv source with its feeds and its API both at ``url``, sharing one pace."""
+    pace = Pace(interval)
+    with (
+        PoliteClient(url, contact="operator@example.org", pace=pace, backoff=0.0) as feeds,
+        PoliteClient(url, contact="operator@example.org", pace=pace, backoff=0.0) as api,
+    ):
+        yield ArxivSource(feeds, api, categories=("cs.LG", "cs.CL"), page_size=page_size)
+
+
+def test_the_feeds_day_is_its_new_and_cross_entries_in_one_request_for_every_category() -> None:
+    with serving(arxiv_server()) as (url, seen), source(url) as arxiv:
+        listing = arxiv.fetch_day(MONDAY)
+    assert [request.path for request in seen] == ["/rss/cs.LG+cs.CL"]
+    assert "operator@example.org" in seen[0].headers["user-agent"]
+    assert listing.day == MONDAY and listing.source == "arxiv"
+    assert [paper.arxiv_id for paper in listing.papers] == [
         "2611.23456",
-        ("Mei Chen", "Jonas Müller", "Aditi Rao"),
-    )
-    assert [(m.position, m.reason) for m in result.malformed] == [
-        (2, "arXiv API error: incorrect id format for 2611.123")
+        "2611.22001",
+        "2611.23500",
     ]
+    assert all(paper.listed == MONDAY for paper in listing.papers)
+    (bad,) = listing.skipped
+    assert bad.reason == "no arXiv id"
+    assert listing.requests == 1
 
 
-def test_a_query_answered_by_an_error_alone_gives_no_papers_and_the_reason():
-    result = parse_query_response(fixture("query-error.xml"))
+def test_a_weekend_feed_is_an_empty_day_not_an_error() -> None:
+    with serving(arxiv_server("rss-cs.LG-weekend.xml")) as (url, _), source(url) as arxiv:
+        listing = arxiv.fetch_day(SUNDAY)
+    assert (listing.day, listing.papers, listing.skipped) == (SUNDAY, (), ())
 
-    assert result.entries == ()
-    assert [m.reason for m in result.malformed] == [
-        "arXiv API error: incorrect id format for 1234.12345"
+
+def test_a_day_after_the_feeds_day_is_empty_until_arxiv_announces_it() -> None:
+    with serving(arxiv_server()) as (url, seen), source(url) as arxiv:
+        listing = arxiv.fetch_day(date(2026, 12, 1))
+    assert listing.papers == () and len(seen) == 1
+
+
+def test_a_past_day_comes_from_the_query_api_by_its_submission_day_in_new_york() -> None:
+    with serving(arxiv_server()) as (url, seen), source(url) as arxiv:
+        listing = arxiv.fetch_day(date(2026, 11, 24))
+    query = seen[1].query
+    assert seen[1].path == "/api/query"
+    # 24 November, 00:00 to 23:59 in New York, in GMT as the API reads it
+    assert query["search_query"] == (
+        "(cat:cs.LG OR cat:cs.CL) AND submittedDate:[202611240500 TO 202611250459]"
+    )
+    assert (query["sortBy"], query["sortOrder"]) == ("submittedDate", "ascending")
+    # 2611.20999 was submitted at 03:12 GMT on the 25th: 22:12 on the 24th in New York
+    assert [paper.arxiv_id for paper in listing.papers] == [
+        "2611.20011",
+        "2611.20345",
+        "2611.20999",
     ]
+    assert listing.papers[0].abstract.startswith("Offline reinforcement learning")
+    assert listing.papers[2].authors == ("Laura Costa", "Daniel Weiss", "Amir Haddad")
 
 
-def test_the_same_paper_from_the_feed_and_the_api_has_the_same_id_and_text():
-    from_feed = parse_feed(RSS).entries[0]
-    from_api = parse_query_response(fixture("query-id-list.xml")).entries[1]
-
-    assert (from_api.arxiv_id, from_api.title, from_api.abstract, from_api.links) == (
-        from_feed.arxiv_id,
-        from_feed.title,
-        from_feed.abstract,
-        from_feed.links,
-    )
-
-
-def test_ids_are_batched_by_size_each_once():
-    ids = [f"2611.{n:05d}" for n in range(250)] + ["2611.00003"]
-
-    batches = list(id_list_batches(ids, size=100))
-
-    assert [len(b) for b in batches] == [100, 100, 50]
-    assert [i for b in batches for i in b] == ids[:250]
+def test_a_backfill_pages_through_the_api_oldest_first_then_takes_the_feeds_day() -> None:
+    with serving(arxiv_server()) as (url, seen), source(url) as arxiv:
+        listings = list(arxiv.fetch_since(date(2026, 11, 24), MONDAY))
+    assert [listing.day.day for listing in listings] == [24, 25, 26, 27, 28, 29, 30]
+    assert [len(listing.papers) for listing in listings] == [3, 1, 0, 1, 0, 0, 3]
+    starts = [request.query["start"] for request in seen if request.path == "/api/query"]
+    assert starts == ["0", "3"]
+    assert all(request.query.get("max_results") in (None, "3") for request in seen)
+    assert sum(listing.requests for listing in listings) == len(seen) == 3
 
 
-def test_no_ids_make_no_batches_and_a_batch_holds_at_least_one():
-    assert list(id_list_batches([])) == []
-    with pytest.raises(ValueError):
-        list(id_list_batches(["2611.00001"], size=0))
+def test_the_api_answering_an_empty_page_early_is_asked_again_then_given_up() -> None:
+    server = arxiv_server()
+    flaky = {"s3": 0}
+
+    def handle(request: Seen) -> Reply:
+        # totalResults says 5, yet the second page comes back empty: a known API hiccup
+        if request.path == "/api/query" and request.query["start"] == "3":
+            flaky["s3"] += 1
+            reply = xml_file("query-search-p0.xml")
+            body = reply.body.split(b"<entry>")[0] + b"</feed>\n"
+            return Reply(200, body, reply.headers)
+        return server(request)
+
+    with serving(handle) as (url, _), source(url) as arxiv:
+        days = arxiv.fetch_since(date(2026, 11, 24), date(2026, 11, 28))
+        with pytest.raises(SourceUnavailable, match="no results at 3 of 5"):
+            list(days)
+    assert flaky["s3"] == 4  # the first answer and three more tries
 
 
-def test_query_url_asks_for_every_id_of_a_batch():
-    url = query_url("http://export.arxiv.org/", ["2403.01234", "hep-th/9901001"])
+def test_a_feed_that_is_not_a_feed_is_refused_naming_the_url() -> None:
+    def handle(request: Seen) -> Reply:
+        return Reply(200, b"<html><body>Service unavailable</body></html>")
 
-    assert url == (
-        "http://export.arxiv.org/api/query?id_list=2403.01234,hep-th/9901001&max_results=2"
-    )
+    with serving(handle) as (url, _), source(url) as arxiv:
+        with pytest.raises(MalformedResponse, match=f"{url}/rss/"):
+            arxiv.fetch_day(MONDAY)
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2403.01234v2", ("2403.01234", 2)),
-        ("0704.0001", ("0704.0001", None)),
-        ("hep-th/9901001v1", ("hep-th/9901001", 1)),
-        ("math.GT/0309136", ("math.GT/0309136", None)),
-        ("oai:arXiv.org:2611.23456v1", ("2611.23456", 1)),
-        ("http://arxiv.org/abs/cond-mat/0702661v2", ("cond-mat/0702661", 2)),
-        ("https://arxiv.org/pdf/2611.23456", ("2611.23456", None)),
-        ("oai:arXiv.org:", None),
-        ("https://example.org/2611.23456", None),
-    ],
-)
-def test_ids_are_found_in_the_forms_arxiv_writes_them(text, expected):
-    assert split_arxiv_id(text) == expected
+def test_no_two_requests_to_arxiv_come_closer_than_the_interval_across_feed_and_api() -> None:
+    interval = 0.4
+    with serving(arxiv_server()) as (url, seen), source(url, interval=interval) as arxiv:
+        list(arxiv.fetch_since(date(2026, 11, 24), MONDAY))
+    gaps = [later.at - earlier.at for earlier, later in zip(seen, seen[1:], strict=False)]
+    assert len(seen) == 3 and min(gaps) >= interval
+
+
+# -- through the facade ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def arxiv_settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, arxiv_request_interval=0.0)
+
+
+def hf_item(arxiv_id: str, title: str, upvotes: int) -> dict[str, object]:
+    return {
+        "paper": {
+            "id": arxiv_id,
+            "title": title,
+            "summary": "Short.",
+            "authors": [{"name": "Ana Souza"}],
+            "publishedAt": "2026-11-27T18:01:44.000Z",
+            "upvotes": upvotes,
+        },
+        "publishedAt": "2026-11-30T09:00:00.000Z",
+        "title": title,
+    }
+
+
+def test_one_paper_across_a_dump_hugging_face_and_arxiv(
+    arxiv_settings: Settings, clock: Clock, tmp_path: Path
+) -> None:
+    items = [hf_item("2611.23456", ADAPTERS, 42)]
+
+    def handle(request: Seen) -> Reply:
+        if request.path == "/api/daily_papers":
+            page = items if request.query["p"] == "0" else []
+            return Reply(200, json.dumps(page).encode(), {"Content-Type": "application/json"})
+        return arxiv_server()(request)
+
+    dump = tmp_path / "dump.txt"
+    dump.write_text(dump_text([entry(1, title=ADAPTERS, abstract="Adapters, briefly.")]))
+    clock.now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    with serving(handle) as (url, _):
+        settings = dataclasses.replace(
+            arxiv_settings, hf_api_url=url, arxiv_rss_url=url, arxiv_api_url=url
+        )
+        with Recommender(settings, clock=clock) as app:
+            assert app.ingest([dump]).ok
+            arxiv = app.fetch("arxiv", day=MONDAY)
+            hf = app.fetch("hf", day=MONDAY)
+            again = app.fetch("arxiv", day=MONDAY)
+            with app._sessions() as session:
+                papers = list(session.scalars(select(Paper).where(Paper.title == ADAPTERS)))
+    assert (arxiv.papers_new, arxiv.papers_updated) == (2, 1)  # the dump's paper got its id
+    assert (hf.papers_new, hf.papers_updated) == (0, 1)
+    assert again.days[0].status == "unchanged"
+    (paper,) = papers
+    assert paper.arxiv_id == "2611.23456"
+    assert paper.upvotes == 42
+    assert paper.hf_page == "https://huggingface.co/papers/2611.23456"
+    assert paper.abstract.startswith("Continual learning with adapters")  # the fullest
+
+
+def test_fetching_arxiv_keeps_to_three_seconds_between_requests_by_default(
+    settings: Settings, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    started = time.monotonic()
+    with serving(arxiv_server()) as (url, seen):
+        with Recommender(
+            dataclasses.replace(settings, arxiv_rss_url=url, arxiv_api_url=url), clock=clock
+        ) as app:
+            report = app.fetch("arxiv", since=date(2026, 11, 27))
+    gaps = [later.at - earlier.at for earlier, later in zip(seen, seen[1:], strict=False)]
+    assert len(seen) == 3 and min(gaps) >= 3.0
+    assert time.monotonic() - started >= 6.0
+    assert [day.day.day for day in report.days] == [27, 28, 29, 30]
+
+
+def test_the_fetch_command_backfills_arxiv_and_prints_a_line_a_day(tmp_path: Path) -> None:
+    with serving(arxiv_server()) as (url, _):
+        env = {
+            "RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "RECOMMENDER_HOME": str(tmp_path / "home"),
+            "RECOMMENDER_ARXIV_RSS_URL": url,
+            "RECOMMENDER_ARXIV_API_URL": url,
+            "RECOMMENDER_ARXIV_REQUEST_INTERVAL": "0",
+        }
+        result = CliRunner().invoke(
+            cli, ["fetch", "--source", "arxiv", "--since", "2026-11-24"], env=env
+        )
+    assert result.exit_code == 0, result.output
+    assert "arxiv 2026-11-24: 3 new, 0 updated, 0 unchanged, 0 skipped" in result.output
+    assert "arxiv 2026-11-30: 3 new" in result.output

@@ -1,321 +1,242 @@
-"""Parse arXiv's announcement feeds and query-API responses into plain paper records.
+"""The arXiv source: the daily announcement feed of a list of categories, and the query API for
+the days before it.
 
-Two inputs, both bytes as they came over the wire:
+Today's listing is arXiv's announcement feed, one request for every category at once
+(``GET {arxiv_rss_url}/rss/cs.LG+cs.CL``), keeping the entries whose announce type counts (new
+and cross-lists by default; replacements are papers announced before). The feed holds only the
+latest announcement: on weekends and holidays it is empty, and that is an empty day, not an
+error. A day after the feed's (tonight's announcement not out yet) is empty too.
 
-- the daily announcement feed of a category, RSS (``https://rss.arxiv.org/rss/cs.LG``) or
-  Atom (``https://rss.arxiv.org/atom/cs.LG``): :func:`parse_feed`;
-- a query-API response (``http://export.arxiv.org/api/query?id_list=...``), used to backfill
-  a past range: :func:`parse_query_response`, with :func:`id_list_batches` and
-  :func:`query_url` to build the requests.
+A past day comes from the query API (``GET {arxiv_api_url}/api/query?search_query=...``): the
+papers of the categories first submitted that day (US Eastern), paged oldest first. That is
+the submission day, not the announcement day (a paper submitted on Friday is announced on
+Monday): the API does not say when a paper was announced. A paper seen both ways is one paper
+(its arXiv id), listed under both days.
 
-The shapes come from arXiv's own documentation and from public code that reads these feeds:
-
-- RSS items: https://info.arxiv.org/help/rss_specifications.html (``<guid>oai:arXiv.org:ID``
-  with version, ``<description>`` = ``arXiv:IDvN Announce Type: TYPE \\nAbstract: ...``, one
-  ``<category>`` per category, ``<arxiv:announce_type>``, ``<dc:creator>`` = the authors
-  separated by commas, the channel's ``<pubDate>`` = the announcement day, ``<skipDays>``:
-  "arXiv has an empty feed on Saturday/Sundays and on occasional arXiv holidays").
-- Atom entries: https://info.arxiv.org/help/atom_specifications.html (arXiv/arxiv-docs,
-  source/help/atom_specifications.md): ``<id>oai:arXiv.org:IDvN``, ``<summary>`` as above,
-  ``<category term>``, ``<published>`` = the announcement date, ``<dc:creator>``.
-- Query API: arXiv/arxiv-docs, source/help/api/user-manual.md §3.3–3.4 (``<id>`` = the abs
-  URL with version, ``<author><name>``, ``<arxiv:primary_category term>``, ``<link
-  title="pdf">``; a bad id answers one entry titled ``Error`` whose ``<summary>`` says why).
-
-Parsing goes through feedparser with HTML sanitising off: arXiv's descriptions are plain
-text escaped once, and the sanitiser would read LaTeX such as ``$a<b$`` as a tag and drop
-text. The abstract is therefore plain text that may contain ``<``; whoever renders it must
-escape it (our templates autoescape).
-
-One bad entry never spoils the rest: it is left out with its reason (:class:`Malformed`).
-A document that is not a feed at all raises :class:`ArxivFeedError`. An empty feed (weekends
-and holidays) is an empty result, not an error.
-
-This module does no HTTP and touches no database.
+arXiv's terms: at most one request every three seconds, one connection at a time. The feed and
+the API are on two hosts, so their two clients share one :class:`~recommender.sources.http.Pace`.
+Parsing is :mod:`recommender.sources.arxiv_parse`; this module does the requests and the days.
 """
 
 from __future__ import annotations
 
-import re
-import xml.sax
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
 
-import feedparser
-
-from recommender.sources.base import collapse, split_arxiv_id
-
-ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
-DEFAULT_TYPES = ("new", "cross")
-# arXiv's terms cap a query at 2,000 results and advise small slices; 100 ids keep one
-# response well under a megabyte.
-DEFAULT_BATCH = 100
-# Feeds are cut at midnight US Eastern; their timestamps are read on that clock so that
-# the day is the announcement day wherever the server runs.
-ARXIV_TZ = ZoneInfo("America/New_York")
-
-_PREFIX = re.compile(
-    r"^\s*arXiv:\S+\s+Announce Type:\s*(?P<type>[\w-]+)\s*(?:Abstract:\s*)?", re.IGNORECASE
+from recommender.sources.arxiv_parse import (
+    ARXIV_TZ,
+    DEFAULT_TYPES,
+    ArxivEntry,
+    ArxivFeed,
+    ArxivFeedError,
+    ArxivQuery,
+    parse_feed,
+    parse_query_response,
+    search_params,
 )
-_AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
+from recommender.sources.base import (
+    MalformedResponse,
+    Skipped,
+    SourceDay,
+    SourcePaper,
+    SourceUnavailable,
+)
+from recommender.sources.http import PoliteClient, Response
 
-
-class ArxivFeedError(ValueError):
-    """The document is not an arXiv feed or API response (HTML, truncated XML, garbage)."""
+NAME = "arxiv"
+MIN_INTERVAL = 3.0  # seconds between requests, arXiv's terms
+# Results per query-API request: arXiv allows up to 2,000 and advises slices; 200 keep a
+# response near half a megabyte.
+PAGE_SIZE = 200
+# The query API now and then answers a page with no entries although more results remain; the
+# page is asked for again this many times before the backfill gives up.
+EMPTY_PAGE_RETRIES = 3
 
 
 @dataclass(frozen=True)
-class ArxivEntry:
-    """One paper as arXiv announced or described it.
-
-    ``published`` is, from a feed, the day of this announcement (US Eastern); from the query
-    API, the day its first version was submitted. ``announce_type`` is ``None`` from the
-    query API, which does not say.
-    """
-
-    arxiv_id: str
-    version: int | None
-    title: str
-    abstract: str
-    authors: tuple[str, ...]
-    categories: tuple[str, ...]
-    primary_category: str | None
-    announce_type: str | None
-    published: date | None
-    abs_url: str
-    pdf_url: str
+class _Feed:
+    parsed: ArxivFeed
+    requests: int
+    not_modified: bool  # answered 304: the same feed as the last read
 
     @property
-    def links(self) -> tuple[str, str]:
-        return (self.abs_url, self.pdf_url)
+    def day(self) -> date | None:
+        return self.parsed.day
 
 
-@dataclass(frozen=True)
-class Malformed:
-    """An entry left out: its place in the document (from 0), what names it, and why."""
+class ArxivSource:
+    """Announcement feeds over ``feeds`` and the query API over ``api`` (clients that share a
+    pace), for ``categories``, keeping entries whose announce type is in ``types``."""
 
-    position: int
-    key: str
-    reason: str
+    name = NAME
 
+    def __init__(
+        self,
+        feeds: PoliteClient,
+        api: PoliteClient,
+        *,
+        categories: Sequence[str],
+        types: Sequence[str] = DEFAULT_TYPES,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        if not categories:
+            raise ValueError("no arXiv categories to fetch")
+        self.feeds = feeds
+        self.api = api
+        self.categories = tuple(categories)
+        self.types = tuple(types)
+        self.page_size = page_size
 
-@dataclass(frozen=True)
-class ArxivFeed:
-    """A parsed announcement feed: the entries kept, those of other types, the bad ones."""
+    def fetch_day(self, day: date) -> SourceDay:
+        """The listing of ``day``: the feed if it is the feed's day, else the query API."""
+        feed = self._feed()
+        if feed.day is None or feed.day == day:
+            return self._feed_listing(day, feed)
+        if day > feed.day:  # not announced yet
+            return SourceDay(NAME, day, requests=feed.requests)
+        for listing in self._submitted(day, day):
+            return _with_requests(listing, listing.requests + feed.requests)
+        raise AssertionError("a backfill of one day yields that day")
 
-    day: date | None
-    entries: tuple[ArxivEntry, ...]
-    skipped: tuple[ArxivEntry, ...]
-    malformed: tuple[Malformed, ...]
+    def fetch_since(self, since: date, until: date) -> Iterator[SourceDay]:
+        """Every day from ``since`` to ``until``, oldest first: the query API up to the day
+        before the feed's, then the feed's day; days after the feed's are not announced yet."""
+        if since > until:
+            return
+        feed = self._feed()
+        last_past = until if feed.day is None or feed.day > until else feed.day - timedelta(1)
+        first = True
+        for listing in self._submitted(since, last_past) if since <= last_past else ():
+            # The feed's request is counted with the first day yielded.
+            yield _with_requests(listing, listing.requests + feed.requests) if first else listing
+            first = False
+        if feed.day is not None and since <= feed.day <= until:
+            listing = self._feed_listing(feed.day, feed)
+            yield listing if first else _with_requests(listing, 0)
 
-    @property
-    def skipped_by_type(self) -> dict[str, int]:
-        return dict(Counter(entry.announce_type or "" for entry in self.skipped))
+    # -- the feed ----------------------------------------------------------------------------
 
-    @property
-    def empty(self) -> bool:
-        """True when arXiv announced nothing (a weekend or a holiday)."""
-        return not (self.entries or self.skipped or self.malformed)
-
-
-@dataclass(frozen=True)
-class ArxivQuery:
-    """A parsed query-API response: the papers, and the entries left out (API errors)."""
-
-    entries: tuple[ArxivEntry, ...]
-    malformed: tuple[Malformed, ...]
-
-
-class _Bad(Exception):
-    """An entry is malformed; the message is the reason."""
-
-
-def parse_feed(data: bytes, *, types: Sequence[str] = DEFAULT_TYPES) -> ArxivFeed:
-    """Parse an arXiv announcement feed (RSS or Atom), keeping entries of ``types``."""
-    unknown = set(types) - set(ANNOUNCE_TYPES)
-    if unknown:
-        raise ValueError(f"unknown announce types: {', '.join(sorted(unknown))}")
-    parsed = _parse(data)
-    kept: list[ArxivEntry] = []
-    skipped: list[ArxivEntry] = []
-    malformed: list[Malformed] = []
-    for position, raw in enumerate(parsed.entries):
+    def _feed(self) -> _Feed:
+        before = self.feeds.requests
+        response = self.feeds.get(f"/rss/{'+'.join(self.categories)}")
         try:
-            entry = _feed_entry(raw)
-        except _Bad as bad:
-            malformed.append(Malformed(position, _key(raw), str(bad)))
-            continue
-        (kept if entry.announce_type in types else skipped).append(entry)
-    return ArxivFeed(_feed_day(parsed.feed), tuple(kept), tuple(skipped), tuple(malformed))
+            feed = parse_feed(response.content, types=self.types)
+        except ArxivFeedError as error:
+            raise MalformedResponse(f"{response.url}: {error}") from None
+        return _Feed(feed, self.feeds.requests - before, response.not_modified)
+
+    def _feed_listing(self, day: date, feed: _Feed) -> SourceDay:
+        papers: dict[str, SourcePaper] = {}
+        skipped = [
+            Skipped(bad.key or f"entry {bad.position}", bad.reason) for bad in feed.parsed.malformed
+        ]
+        for entry in feed.parsed.entries:
+            if entry.arxiv_id in papers:
+                skipped.append(Skipped(entry.arxiv_id, "listed twice"))
+                continue
+            papers[entry.arxiv_id] = _paper(entry, day)
+        return SourceDay(
+            NAME,
+            day,
+            papers=tuple(papers.values()),
+            skipped=tuple(skipped),
+            requests=feed.requests,
+            not_modified=feed.not_modified,
+        )
+
+    # -- the query API -----------------------------------------------------------------------
+
+    def _submitted(self, first_day: date, last_day: date) -> Iterator[SourceDay]:
+        """The papers first submitted on each day from ``first_day`` to ``last_day`` (US
+        Eastern), one day at a time as the pages (oldest first) complete it."""
+        first = datetime.combine(first_day, time(0, 0), ARXIV_TZ)
+        last = datetime.combine(last_day, time(23, 59), ARXIV_TZ)
+        papers: dict[date, dict[str, SourcePaper]] = defaultdict(dict)
+        skipped: dict[date, list[Skipped]] = defaultdict(list)
+        pending = first_day  # the oldest day not yielded yet
+        requests_yielded = self.api.requests
+        start, total, empty_pages = 0, None, 0
+
+        def day_listing(day: date) -> SourceDay:
+            nonlocal requests_yielded
+            listing = SourceDay(
+                NAME,
+                day,
+                papers=tuple(papers.pop(day, {}).values()),
+                skipped=tuple(skipped.pop(day, [])),
+                requests=self.api.requests - requests_yielded,
+            )
+            requests_yielded = self.api.requests
+            return listing
+
+        while total is None or start < total:
+            params = search_params(
+                self.categories, first, last, start=start, max_results=self.page_size
+            )
+            response = self.api.get("/api/query", params)
+            query = _query(response)
+            total = query.total if query.total is not None else total
+            read = len(query.entries) + len(query.malformed)
+            if read == 0:
+                if total is None or start >= total:
+                    break
+                empty_pages += 1
+                if empty_pages > EMPTY_PAGE_RETRIES:
+                    raise SourceUnavailable(
+                        f"{response.url}: no results at {start} of {total}, "
+                        f"{empty_pages} times; the days before are stored"
+                    )
+                continue
+            empty_pages = 0
+            start += read
+            newest = pending
+            for entry in query.entries:
+                day = entry.published or pending
+                if not first_day <= day <= last_day:
+                    continue  # not asked for (the API's bounds are ours, to the minute)
+                newest = max(newest, day)
+                # A day already yielded is out of order (the API sorts by submission time):
+                # it is listed again with what it missed; storing merges it.
+                if entry.arxiv_id in papers[day]:
+                    skipped[day].append(Skipped(entry.arxiv_id, "listed twice"))
+                else:
+                    papers[day][entry.arxiv_id] = _paper(entry, day)
+            for bad in query.malformed:
+                skipped[pending].append(Skipped(bad.key or f"result {start}", bad.reason))
+            late = sorted(day for day in papers if day < pending)
+            for day in late:
+                yield day_listing(day)
+            while pending < newest:
+                yield day_listing(pending)
+                pending += timedelta(1)
+            if query.total is None and read < self.page_size:
+                break
+        while pending <= last_day:
+            yield day_listing(pending)
+            pending += timedelta(1)
 
 
-def parse_query_response(data: bytes) -> ArxivQuery:
-    """Parse an arXiv query-API response: its papers, and the entries left out with why."""
-    parsed = _parse(data)
-    entries: list[ArxivEntry] = []
-    malformed: list[Malformed] = []
-    for position, raw in enumerate(parsed.entries):
-        try:
-            entries.append(_query_entry(raw))
-        except _Bad as bad:
-            malformed.append(Malformed(position, _key(raw), str(bad)))
-    return ArxivQuery(tuple(entries), tuple(malformed))
-
-
-def id_list_batches(ids: Iterable[str], size: int = DEFAULT_BATCH) -> Iterator[list[str]]:
-    """Split arXiv ids into lists of at most ``size``, each id once, in first-seen order."""
-    if size < 1:
-        raise ValueError("a batch holds at least one id")
-    seen: set[str] = set()
-    batch: list[str] = []
-    for arxiv_id in ids:
-        if arxiv_id in seen:
-            continue
-        seen.add(arxiv_id)
-        batch.append(arxiv_id)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def query_url(base_url: str, ids: Sequence[str]) -> str:
-    """The query-API URL that describes ``ids`` (``base_url`` like ``http://export.arxiv.org``).
-
-    ``max_results`` is set to the number of ids: the API otherwise answers only 10.
-    """
-    query = urlencode({"id_list": ",".join(ids), "max_results": len(ids)}, safe=",/")
-    return f"{base_url.rstrip('/')}/api/query?{query}"
-
-
-def abs_url(arxiv_id: str) -> str:
-    return f"https://arxiv.org/abs/{arxiv_id}"
-
-
-def pdf_url(arxiv_id: str) -> str:
-    return f"https://arxiv.org/pdf/{arxiv_id}"
-
-
-# -- internals ---------------------------------------------------------------------------
-
-
-def _parse(data: bytes) -> Any:
-    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
-    # feedparser falls back to a lenient parser on broken XML and returns what it could read;
-    # a truncated feed would then pass for a shorter day, so broken XML is refused.
-    if isinstance(parsed.get("bozo_exception"), xml.sax.SAXException) or not parsed.get("version"):
-        reason = parsed.get("bozo_exception") or "not an RSS or Atom document"
-        raise ArxivFeedError(f"not an arXiv feed: {reason}")
-    return parsed
-
-
-def _feed_entry(raw: Any) -> ArxivEntry:
-    found = _entry_id(raw, raw.get("id", ""), raw.get("summary", ""), raw.get("link", ""))
-    arxiv_id, version = found
-    title = collapse(raw.get("title", ""))
-    if not title:
-        raise _Bad("no title")
-    summary = raw.get("summary", "")
-    prefix = _PREFIX.match(summary)
-    announce_type = (raw.get("arxiv_announce_type") or (prefix and prefix["type"]) or "").strip()
-    announce_type = announce_type.lower()
-    if not announce_type:
-        raise _Bad("no announce type")
-    if announce_type not in ANNOUNCE_TYPES:
-        raise _Bad(f"unknown announce type {announce_type!r}")
-    abstract = collapse(summary[prefix.end() :] if prefix else summary)
-    categories = _categories(raw)
-    return ArxivEntry(
-        arxiv_id=arxiv_id,
-        version=version,
-        title=title,
-        abstract=abstract,
-        authors=_split_authors(raw.get("author", "")),
-        # The feeds do not mark the primary category; arXiv lists it first, as on the
-        # abstract page (an assumption: the query API names it, and backfill can correct it).
-        categories=categories,
-        primary_category=categories[0] if categories else None,
-        announce_type=announce_type,
-        published=_day(raw.get("published", "")),
-        abs_url=abs_url(arxiv_id),
-        pdf_url=pdf_url(arxiv_id),
-    )
-
-
-def _query_entry(raw: Any) -> ArxivEntry:
-    if "/api/errors" in raw.get("id", "") or raw.get("title", "").strip() == "Error":
-        raise _Bad(f"arXiv API error: {collapse(raw.get('summary', '')) or 'no message'}")
-    arxiv_id, version = _entry_id(raw, raw.get("id", ""), raw.get("link", ""))
-    title = collapse(raw.get("title", ""))
-    if not title:
-        raise _Bad("no title")
-    authors = tuple(
-        name for author in raw.get("authors", []) if (name := collapse(author.get("name", "")))
-    )
-    primary = (raw.get("arxiv_primary_category") or {}).get("term")
-    categories = _categories(raw)
-    return ArxivEntry(
-        arxiv_id=arxiv_id,
-        version=version,
-        title=title,
-        abstract=collapse(raw.get("summary", "")),
-        authors=authors,
-        categories=categories,
-        primary_category=primary or (categories[0] if categories else None),
-        announce_type=None,
-        published=_day(raw.get("published", "")),
-        abs_url=abs_url(arxiv_id),
-        # The API's links carry the version; the record links the latest one.
-        pdf_url=pdf_url(arxiv_id),
-    )
-
-
-def _entry_id(raw: Any, *candidates: str) -> tuple[str, int | None]:
-    for text in candidates:
-        found = split_arxiv_id(text) if text else None
-        if found:
-            return found
-    raise _Bad("no arXiv id")
-
-
-def _key(raw: Any) -> str:
-    return collapse(raw.get("id") or raw.get("link") or raw.get("title") or "")
-
-
-def _categories(raw: Any) -> tuple[str, ...]:
-    terms = (collapse(tag.get("term") or "") for tag in raw.get("tags", []))
-    return tuple(dict.fromkeys(term for term in terms if term))
-
-
-def _split_authors(text: str) -> tuple[str, ...]:
-    return tuple(name for part in _AUTHOR_SEPARATOR.split(text) if (name := collapse(part)))
-
-
-def _day(text: str) -> date | None:
-    """The US Eastern day of an RFC 822 (RSS) or ISO 8601 (Atom) timestamp, or None."""
-    text = text.strip()
-    if not text:
-        return None
+def _query(response: Response) -> ArxivQuery:
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-    if moment.tzinfo is None:
-        return moment.date()
-    return moment.astimezone(ARXIV_TZ).date()
+        return parse_query_response(response.content)
+    except ArxivFeedError as error:
+        raise MalformedResponse(f"{response.url}: {error}") from None
 
 
-def _feed_day(feed: Any) -> date | None:
-    # RSS: the channel's <pubDate> is the announcement day; Atom: <updated>, a few seconds
-    # after the midnight (Eastern) the feed was built.
-    return _day(feed.get("published", "")) or _day(feed.get("updated", ""))
+def _paper(entry: ArxivEntry, day: date) -> SourcePaper:
+    return SourcePaper(
+        source=NAME,
+        title=entry.title,
+        abstract=entry.abstract,
+        authors=entry.authors,
+        arxiv_id=entry.arxiv_id,
+        published=entry.published,
+        listed=day,
+    )
+
+
+def _with_requests(listing: SourceDay, requests: int) -> SourceDay:
+    return dataclasses.replace(listing, requests=requests)

@@ -71,6 +71,38 @@ def user_agent(contact: str) -> str:
     return f"recommender/{__version__} (self-hosted paper digest; mailto:{contact})"
 
 
+class Pace:
+    """At least ``min_interval`` seconds from the end of one request to the start of the next.
+
+    Clients that share a pace take turns: arXiv asks for one request every 3 seconds across its
+    feeds and its API, which live on two hosts. One thread at a time, like the clients.
+    """
+
+    def __init__(
+        self,
+        min_interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.min_interval = min_interval
+        self._clock = clock
+        self._sleep = sleep
+        self._last_done: float | None = None
+
+    def wait_for_turn(self) -> None:
+        # Measured from the end of the previous request (its response or its failure), retries
+        # included: the previous request reached the server before it ended and the next one
+        # reaches it after it starts, so the server never sees two closer than min_interval.
+        if self._last_done is not None:
+            wait = self._last_done + self.min_interval - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+
+    def done(self) -> None:
+        self._last_done = self._clock()
+
+
 class PoliteClient:
     """GET requests to one base URL, politely; see the module docstring."""
 
@@ -89,17 +121,17 @@ class PoliteClient:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         transport: httpx.BaseTransport | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.min_interval = min_interval
+        # ``pace`` shares one rate limit between clients; otherwise the client has its own.
+        self.pace = pace if pace is not None else Pace(min_interval, clock=clock, sleep=sleep)
         self.retries = retries
         self.backoff = backoff
         self.max_delay = max_delay
         self.requests = 0  # requests sent, retries included
-        self._clock = clock
         self._sleep = sleep
         self._now = now
-        self._last_done: float | None = None
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._cache_size = cache_size
         self._client = httpx.Client(
@@ -137,10 +169,10 @@ class PoliteClient:
             try:
                 response = self._client.send(request)
             except httpx.TransportError as error:
-                self._last_done = self._clock()
+                self.pace.done()
                 problem, delay = _describe(error), None
             else:
-                self._last_done = self._clock()
+                self.pace.done()
                 if response.status_code == 304 and cached is not None:
                     self._cache.move_to_end(url)
                     return Response(url, 304, cached.content, not_modified=True)
@@ -158,13 +190,7 @@ class PoliteClient:
         raise SourceUnavailable(f"{url}: {problem} after {tries}")
 
     def _wait_for_turn(self) -> None:
-        # Measured from the end of the previous request (its response or its failure), retries
-        # included: the previous request reached the server before it ended and the next one
-        # reaches it after it starts, so the server never sees two closer than min_interval.
-        if self._last_done is not None:
-            wait = self._last_done + self.min_interval - self._clock()
-            if wait > 0:
-                self._sleep(wait)
+        self.pace.wait_for_turn()
         self.requests += 1
 
     def _backoff(self, attempt: int) -> float:

@@ -403,7 +403,8 @@ def _merge(paper: Row[Any], record: dumps.PaperRecord, listed: date) -> tuple[di
     ):
         visible = paper.upvotes != record.upvotes
         merged["upvotes"], merged["upvotes_as_of"] = record.upvotes, listed
-    if not paper.abstract and record.abstract:
+    # The fullest abstract wins: a dump's may be cut short, a source's is arXiv's whole text.
+    if len(record.abstract or "") > len(paper.abstract or ""):
         merged["abstract"], visible = record.abstract, True
     if paper.authors is None and record.authors is not None:
         merged["authors"], visible = record.authors, True
