@@ -6,6 +6,11 @@ a burst). Each digest run is recorded under its slot — the scheduled time it s
 the database refuses a second digest for one slot, so two services on one database never send
 a digest twice.
 
+Each source in the ``sources`` setting is fetched on its own schedule (``hf_schedule`` in UTC,
+``arxiv_schedule`` in arXiv's time zone), one fetch at a time on an executor of its own. A
+digest waits for a fetch that is running or due, so the papers a fetch brings are in the digest
+that follows it; a fetch that fails is logged and tried again at its next run.
+
 Jobs are stored as references to this module's functions; they reach the facade through
 :func:`install`, which the service calls once.
 """
@@ -14,11 +19,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
@@ -27,6 +34,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from recommender import profiles
 from recommender.core import Recommender
+from recommender.sources.arxiv_parse import ARXIV_TZ
+from recommender.sources.base import SourceError
 from recommender.store.database import make_engine
 
 log = logging.getLogger("recommender.scheduler")
@@ -35,8 +44,16 @@ INBOX_JOB = "ingest-inbox"
 RETRY_JOB = "retry-deliveries"
 SYNC_JOB = "sync-subscribers"
 DIGEST_PREFIX = "digest:"
+FETCH_PREFIX = "fetch:"
+FETCH_EXECUTOR = "fetch"
 RETRY_EVERY = timedelta(minutes=2)
 SYNC_EVERY = timedelta(seconds=30)
+# How long a digest waits for a fetch that is running or due before it goes without it: a
+# source that cannot be reached gives up after its retries, well within this.
+FETCH_WAIT = timedelta(minutes=10)
+# The time zone each source's schedule is read in: Hugging Face lists papers by UTC day; arXiv
+# announces at midnight in New York.
+SOURCE_TIMEZONES = {"hf": UTC, "arxiv": ARXIV_TZ}
 
 _app: Recommender | None = None
 _profile_state: dict[str, float] = {}
@@ -82,7 +99,9 @@ def make_scheduler(store: SQLAlchemyJobStore) -> BackgroundScheduler:
     """A scheduler whose jobs are kept in ``store``."""
     return _Scheduler(
         jobstores={"default": store},
-        executors={"default": ThreadPoolExecutor(4)},
+        # Fetches have a thread of their own: digests waiting for a fetch must not hold every
+        # thread the fetch could run on.
+        executors={"default": ThreadPoolExecutor(4), FETCH_EXECUTOR: _FetchExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=UTC,
     )
@@ -106,7 +125,127 @@ def add_service_jobs(scheduler: BackgroundScheduler, app: Recommender) -> None:
         )
 
 
+def add_source_jobs(scheduler: BackgroundScheduler, app: Recommender) -> dict[str, str]:
+    """One fetch job per source in the ``sources`` setting, on its schedule; the jobs of
+    sources no longer named are removed. A job whose schedule is unchanged keeps its next run
+    time (and a run missed while the service was down). Return what changed, by source."""
+    changes: dict[str, str] = {}
+    wanted = {name: source_trigger(app, name) for name in app.settings.source_names}
+    existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(FETCH_PREFIX)}
+    for name, trigger in wanted.items():
+        job_id = FETCH_PREFIX + name
+        job = existing.pop(job_id, None)
+        if job is not None and repr(job.trigger) == repr(trigger):
+            continue
+        scheduler.add_job(
+            fetch_job,
+            trigger,
+            args=[name],
+            id=job_id,
+            name=job_id,
+            executor=FETCH_EXECUTOR,
+            replace_existing=True,
+        )
+        changes[name] = "scheduled" if job is None else "rescheduled"
+        log.info("fetching %s %s: %s", name, changes[name], trigger)
+    for job_id in existing:
+        scheduler.remove_job(job_id)
+        changes[job_id.removeprefix(FETCH_PREFIX)] = "unscheduled"
+    return changes
+
+
+def source_trigger(app: Recommender, name: str) -> CronTrigger:
+    schedule = {"hf": app.settings.hf_schedule, "arxiv": app.settings.arxiv_schedule}[name]
+    return CronTrigger(
+        **profiles.parse_schedule(schedule).cron_fields(), timezone=SOURCE_TIMEZONES[name]
+    )
+
+
 # -- the jobs ----------------------------------------------------------------------------------
+
+# The fetch jobs handed to their executor and not finished yet, by job id. A job counts from the
+# moment it is submitted (not from when its thread starts), so a digest due with it never slips
+# in between.
+_pending_fetches: set[str] = set()
+_fetches_changed = threading.Condition()
+
+
+def _fetch_started(job_id: str) -> None:
+    with _fetches_changed:
+        _pending_fetches.add(job_id)
+
+
+def _fetch_finished(job_id: str) -> None:
+    with _fetches_changed:
+        _pending_fetches.discard(job_id)
+        _fetches_changed.notify_all()
+
+
+class _FetchExecutor(ThreadPoolExecutor):
+    """The fetch jobs' thread, marking each fetch pending as it is handed over."""
+
+    def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        _fetch_started(job.id)
+        try:
+            super().submit_job(job, run_times)
+        except BaseException:
+            _fetch_finished(job.id)
+            raise
+
+
+def fetch_job(name: str) -> None:
+    """Fetch a source as a scheduled run does: Hugging Face yesterday's and today's listing
+    (papers are featured all day), arXiv today's announcement. A failure is logged; the next
+    run tries again."""
+    app = _facade()
+    job_id = FETCH_PREFIX + name
+    _fetch_started(job_id)
+    try:
+        today = app.clock().astimezone(SOURCE_TIMEZONES[name]).date()
+        if name == "hf":
+            report = app.fetch(name, since=today - timedelta(days=1))
+        else:
+            report = app.fetch(name, day=today)
+    except SourceError as error:
+        log.error("fetching %s failed, tried again at its next run: %s", name, error)
+        return
+    finally:
+        _fetch_finished(job_id)
+    for day in report.days:
+        log.info(
+            "fetched %s %s: %s, %d new, %d updated, %d skipped",
+            name,
+            day.day,
+            day.status,
+            day.papers_new,
+            day.papers_updated,
+            len(day.skipped),
+        )
+
+
+def wait_for_fetches(
+    scheduler: BackgroundScheduler | None, sources: tuple[str, ...], timeout: float
+) -> bool:
+    """Wait while a fetch of ``sources`` is running, handed over, or due and not handed over
+    yet; return False if one still is after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    job_ids = [FETCH_PREFIX + name for name in sources]
+    with _fetches_changed:
+        while True:
+            busy = any(job_id in _pending_fetches for job_id in job_ids) or (
+                scheduler is not None and any(_due(scheduler.get_job(job_id)) for job_id in job_ids)
+            )
+            left = deadline - time.monotonic()
+            if not busy or left <= 0:
+                return not busy
+            # Woken when a fetch finishes; a due one is looked at again every 0.2 s.
+            _fetches_changed.wait(min(0.2, left))
+
+
+def _due(job: Job | None) -> bool:
+    return (
+        job is not None and job.next_run_time is not None and job.next_run_time <= datetime.now(UTC)
+    )
 
 
 def ingest_inbox_job() -> None:
@@ -125,6 +264,8 @@ def ingest_inbox_job() -> None:
 
 def digest_job(email: str) -> None:
     app = _facade()
+    if not wait_for_fetches(_scheduler, app.settings.source_names, FETCH_WAIT.total_seconds()):
+        log.warning("digest for %s goes without the fetch still running", email)
     subscriber = app.user(email)
     slot = scheduled_slot(subscriber.schedule, subscriber.timezone, app.clock())
     report = app.send_scheduled(email, slot)

@@ -53,6 +53,7 @@ class Service:
         jobs.attach(self.scheduler)
         self.scheduler.start()
         jobs.add_service_jobs(self.scheduler, self.app)
+        jobs.add_source_jobs(self.scheduler, self.app)
         changes = jobs.sync_digest_jobs(self.scheduler, self.app)
         log.info("scheduler started: %d digest jobs changed", len(changes))
 

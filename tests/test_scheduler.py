@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -26,6 +27,7 @@ from recommender.service import Service
 from tests import processes
 from tests.builders import Entry, dump_text
 from tests.conftest import Clock
+from tests.loopback import Reply, Seen, serving
 from tests.mailserver import MailServer, free_port
 from tests.test_ranking import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
 from tests.test_service import wait_for
@@ -320,3 +322,93 @@ def test_two_sender_processes_on_one_database_send_a_scheduled_digest_once(
     assert len(mail_server.received) == 1
     with Recommender(configured, clock=clock) as app:
         assert app.outbox() == []
+
+
+# -- fetching sources --------------------------------------------------------------------------
+
+GRAPH_PAPER = "Equivariant Message Passing for Protein Graphs"
+
+
+def hf_listing(delay: float = 0.0) -> Callable[[Seen], Reply]:
+    """Hugging Face Daily Papers with one graph paper on the clock's day (21 March 2026)."""
+    item = {
+        "paper": {
+            "id": "2603.19999",
+            "title": GRAPH_PAPER,
+            "summary": ABSTRACTS["graphs"],
+            "authors": [{"name": "Ana Souza"}],
+            "upvotes": 12,
+        },
+        "publishedAt": "2026-03-21T06:00:00.000Z",
+    }
+
+    def handle(request: Seen) -> Reply:
+        today = request.query.get("date") == "2026-03-21" and request.query.get("p") == "0"
+        body = json.dumps([item] if today else []).encode()
+        return Reply(200, body, {"Content-Type": "application/json"}, delay=delay)
+
+    return handle
+
+
+def due_at_once(service: Service, *job_ids: str) -> datetime:
+    """Make the jobs due now, together: the scheduler is paused while they are moved, so it
+    finds them due in one look (as when their schedules meet), not one by one."""
+    now = datetime.now(UTC)
+    service.scheduler.pause()
+    for job_id in job_ids:
+        service.scheduler.modify_job(job_id, next_run_time=now)
+    service.scheduler.resume()
+    return now
+
+
+def test_serve_fetches_each_source_on_its_schedule_in_its_time_zone(
+    configured: Settings, clock: Clock
+) -> None:
+    with running(configured, clock) as service:
+        hf = service.scheduler.get_job(jobs.FETCH_PREFIX + "hf")
+        arxiv = service.scheduler.get_job(jobs.FETCH_PREFIX + "arxiv")
+        assert hf is not None and arxiv is not None
+        assert str(hf.trigger.timezone) == "UTC" and "hour='*/4'" in str(hf.trigger)
+        assert str(arxiv.trigger.timezone) == "America/New_York"
+        assert "day_of_week='1-5'" in str(arxiv.trigger) or "mon-fri" in str(arxiv.trigger)
+        assert hf.executor == arxiv.executor == jobs.FETCH_EXECUTOR
+    with running(replace(configured, sources="hf"), clock) as service:
+        assert service.scheduler.get_job(jobs.FETCH_PREFIX + "arxiv") is None
+        assert service.scheduler.get_job(jobs.FETCH_PREFIX + "hf") is not None
+
+
+def test_a_digest_due_with_a_fetch_waits_for_it_and_carries_its_papers(
+    configured: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    with serving(hf_listing(delay=1.5)) as (url, seen):
+        settings = replace(configured, sources="hf", hf_api_url=url)
+        with running(settings, clock) as service:
+            service.app.subscribe(scheduled_profile(tmp_path, "daily 07:30", "Europe/Berlin"))
+            jobs.sync_digest_jobs(service.scheduler, service.app)
+            due_at_once(service, DIGEST_JOB, jobs.FETCH_PREFIX + "hf")
+            wait_for(lambda: len(mail_server.received) == 1, timeout=30)
+    assert [request.query["date"] for request in seen] == ["2026-03-20", "2026-03-21"]
+    text = mail_server.received[0].message.get_body(("plain",))
+    assert text is not None and GRAPH_PAPER in text.get_content()
+
+
+def test_a_fetch_that_fails_is_logged_and_the_digest_goes_out_without_it(
+    configured: Settings,
+    mail_server: MailServer,
+    clock: Clock,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="recommender.scheduler")
+    with serving(lambda request: Reply(404)) as (url, _):
+        settings = replace(configured, sources="hf", hf_api_url=url)
+        with running(settings, clock) as service:
+            service.app.ingest([topical_dump(tmp_path / "d.txt")])
+            service.app.subscribe(scheduled_profile(tmp_path, "daily 07:30", "Europe/Berlin"))
+            jobs.sync_digest_jobs(service.scheduler, service.app)
+            now = due_at_once(service, DIGEST_JOB, jobs.FETCH_PREFIX + "hf")
+            wait_for(lambda: len(mail_server.received) == 1, timeout=30)
+            job = service.scheduler.get_job(jobs.FETCH_PREFIX + "hf")
+            assert job is not None and job.next_run_time > now  # tried again at its next run
+    (failure,) = [r for r in caplog.records if "fetching hf failed" in r.getMessage()]
+    assert failure.levelno == logging.ERROR and url in failure.getMessage()
