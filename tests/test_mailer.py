@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -17,10 +17,12 @@ from recommender.mailer import (
     SmtpSettings,
     SmtpTransport,
     TransientDeliveryError,
+    file_stem,
+    retry_at,
 )
 from recommender.message import POLICY
 from tests.catalogue import EMAIL, profile, topical_dump
-from tests.clock import Clock
+from tests.clock import NOW, Clock
 from tests.mail import smtp_settings
 from tests.mailserver import LOGIN, MailServer, free_port
 
@@ -98,3 +100,127 @@ def test_the_envelope_is_read_from_the_headers_alone(newline: bytes) -> None:
     assert outgoing.recipients == ("ada@example.org", "bob@example.org")
     assert outgoing.message_id == "<abc@example.org>"
     assert outgoing.raw == raw
+
+
+def message_to(*recipients: str, message_id: str = "<abc@example.org>") -> Outgoing:
+    message = EmailMessage(policy=POLICY)
+    message["From"] = "Paper digest <digest@example.org>"
+    message["To"] = ", ".join(recipients)
+    message["Message-ID"] = message_id
+    message.set_content("hello")
+    return Outgoing.from_message(message)
+
+
+def plain_smtp(server: MailServer) -> SmtpSettings:
+    return SmtpSettings(server.host, server.port, "none")
+
+
+def test_a_failed_message_is_retried_less_and_less_often_then_given_up() -> None:
+    now = NOW
+    waits = [retry_at(attempts, now) for attempts in range(1, 6)]
+    assert [w - now for w in waits if w is not None] == [
+        timedelta(minutes=1),
+        timedelta(minutes=5),
+        timedelta(minutes=30),
+        timedelta(hours=2),
+        timedelta(hours=8),
+    ]
+    assert retry_at(6, now) is None
+
+
+def test_a_4xx_reply_is_transient_a_5xx_permanent_and_each_error_quotes_the_reply(
+    mail_server: MailServer,
+) -> None:
+    transport = SmtpTransport(plain_smtp(mail_server))
+    mail_server.inbox.refuse_next("451 4.3.0 Try again later", "554 5.7.1 Message rejected")
+    with pytest.raises(TransientDeliveryError, match="replied 451 4.3.0 Try again later"):
+        transport.send(message_to("ada@example.org"))
+    with pytest.raises(PermanentDeliveryError, match="replied 554 5.7.1 Message rejected"):
+        transport.send(message_to("ada@example.org"))
+    assert mail_server.received == []
+    assert transport.send(message_to("ada@example.org")) == (
+        f"smtp://{mail_server.host}:{mail_server.port}"
+    )
+    assert len(mail_server.received) == 1
+
+
+def test_a_refused_recipient_fails_the_delivery_and_is_named(mail_server: MailServer) -> None:
+    transport = SmtpTransport(plain_smtp(mail_server))
+    mail_server.inbox.refuse_recipient("gone@example.org", "550 5.1.1 No such mailbox")
+    mail_server.inbox.refuse_recipient("full@example.org", "452 4.2.2 Mailbox full")
+    with pytest.raises(PermanentDeliveryError, match="550 5.1.1 No such mailbox") as gone:
+        transport.send(message_to("gone@example.org"))
+    assert str(gone.value).endswith("for gone@example.org")
+    with pytest.raises(TransientDeliveryError, match="452 4.2.2 Mailbox full for full@"):
+        transport.send(message_to("full@example.org"))
+    # One of two refused: the other got it, but the message is not reported as delivered.
+    with pytest.raises(PermanentDeliveryError, match="for gone@example.org"):
+        transport.send(message_to("ada@example.org", "gone@example.org"))
+    (received,) = mail_server.received
+    assert received.rcpt_tos == ["ada@example.org"]
+
+
+def test_messages_in_a_batch_share_one_connection_and_others_open_their_own(
+    mail_server: MailServer,
+) -> None:
+    transport = SmtpTransport(plain_smtp(mail_server))
+    with transport.batch():
+        transport.send(message_to("a@example.org"))
+        transport.send(message_to("b@example.org"))
+    transport.send(message_to("c@example.org"))
+    transport.send(message_to("d@example.org"))
+    batched_a, batched_b, alone_c, alone_d = (r.peer for r in mail_server.received)
+    assert batched_a is not None and batched_a == batched_b
+    assert len({batched_a, alone_c, alone_d}) == 3
+
+
+def test_after_a_refusal_in_a_batch_the_next_message_goes_over_a_new_connection(
+    mail_server: MailServer,
+) -> None:
+    transport = SmtpTransport(plain_smtp(mail_server))
+    with transport.batch():
+        transport.send(message_to("a@example.org"))
+        mail_server.inbox.refuse_next("451 4.3.0 Try again later")
+        with pytest.raises(TransientDeliveryError):
+            transport.send(message_to("b@example.org"))
+        transport.send(message_to("c@example.org"))
+    first, after = mail_server.received
+    assert [first.rcpt_tos, after.rcpt_tos] == [["a@example.org"], ["c@example.org"]]
+    assert first.peer != after.peer
+
+
+def test_smtp_security_must_be_known_and_each_kind_has_its_usual_port() -> None:
+    with pytest.raises(ValueError, match="use none, starttls or tls"):
+        SmtpSettings("mail.example.org", security="ssl")
+    ports = {
+        kind: SmtpSettings("mail.example.org", security=kind).effective_port
+        for kind in ("none", "starttls", "tls")
+    }
+    assert ports == {"none": 25, "starttls": 587, "tls": 465}
+    assert SmtpSettings("mail.example.org", 2525, "tls").effective_port == 2525
+
+
+def test_a_transport_shows_where_it_sends_but_never_the_password() -> None:
+    settings = SmtpSettings("mail.example.org", 0, "starttls", "bot", "pw-123456")
+    shown = repr(SmtpTransport(settings))
+    assert "mail.example.org:587" in shown and "'bot'" in shown
+    assert "pw-123456" not in shown
+
+
+def test_a_hostile_recipient_or_message_id_cannot_write_outside_the_folder(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "out"
+    outgoing = Outgoing(b"To: x\r\n\r\nhello\r\n", "", ("../../etc/passwd",), "<../../a b/c@x>")
+    where = Path(FileTransport(folder).send(outgoing))
+    assert where.parent == folder
+    assert [p.name for p in folder.iterdir()] == [where.name]
+    assert "/" not in file_stem(outgoing) and " " not in file_stem(outgoing)
+
+
+def test_a_message_without_an_html_part_is_written_without_a_preview(tmp_path: Path) -> None:
+    outgoing = message_to("ada@example.org")
+    where = FileTransport(tmp_path / "out").send(outgoing)
+    assert Path(where).read_bytes() == outgoing.raw  # the bytes as handed over
+    assert FileTransport.preview_of(where) is None
+    assert [p.suffix for p in (tmp_path / "out").iterdir()] == [".eml"]
