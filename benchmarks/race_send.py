@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from recommender.store.models import Digest  # noqa: E402
-from tests.test_ranking import topical_dump  # noqa: E402
+from tests.catalogue import topical_dump  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

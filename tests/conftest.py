@@ -1,5 +1,8 @@
 """Fixtures: a real database per test (a SQLite file, and PostgreSQL where configured).
 
+Fixtures only; what tests import (builders, the topical day, mail and command helpers, the
+clock) lives in plain modules beside this one.
+
 Set ``RECOMMENDER_TEST_DATABASE_URL`` to a PostgreSQL URL to run every database test on it as
 well; each test gets a schema of its own there, dropped afterwards.
 """
@@ -7,12 +10,10 @@ well; each test gets a schema of its own there, dropped afterwards.
 from __future__ import annotations
 
 import os
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -22,8 +23,12 @@ from sqlalchemy.pool import NullPool
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.store.database import normalize_url
+from tests.catalogue import topical_day
+from tests.clock import Clock
+from tests.mail import smtp_settings
 
-T = TypeVar("T")
+if TYPE_CHECKING:  # imported by pytest as the plugin below, before it could be rewritten
+    from tests.mailserver import MailServer
 
 pytest_plugins = ["tests.mailserver"]
 
@@ -31,7 +36,6 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DUMPS = REPO.parent / "shared" / "dumps"
 POSTGRES_URL = os.environ.get("RECOMMENDER_TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-NOW = datetime(2026, 3, 21, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -72,16 +76,6 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(home=tmp_path / "home", database_url=database_url, embedding_model="none")
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -102,25 +96,10 @@ def shared_dumps() -> list[Path]:
     return files
 
 
-def at_once(work: Callable[[Callable[[], None]], T], count: int = 2) -> list[T]:
-    """Run ``work`` in ``count`` threads, each calling the ``ready`` it is given once it has
-    opened what it needs; they go on together from there. Their results, or the first error."""
-    barrier = threading.Barrier(count, timeout=120)
-    results: list[T] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            results.append(work(barrier.wait))
-        except BaseException as exc:  # noqa: BLE001 - raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    if errors:
-        raise errors[0]
-    assert len(results) == count, "a thread did not finish in time"
-    return results
+@pytest.fixture
+def mailing(
+    settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> Iterator[Recommender]:
+    """An app that mails the test SMTP server, with the topical day and its subscriber."""
+    with Recommender(smtp_settings(settings, mail_server), clock=clock) as app:
+        yield topical_day(app, tmp_path)

@@ -1,7 +1,7 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives, for the tests.
 
 It can be told to refuse the next messages with a given reply (``451`` transient, ``550``
-permanent), and to require a login.
+permanent), to refuse a recipient, and to require a login.
 """
 
 from __future__ import annotations
@@ -40,9 +40,21 @@ class Inbox:
 
     received: list[Received] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    refused_recipients: dict[str, str] = field(default_factory=dict)
 
     def refuse_next(self, *replies: str) -> None:
         self.refusals.extend(replies)
+
+    def refuse_recipient(self, address: str, reply: str) -> None:
+        """Answer ``RCPT TO`` for ``address`` with ``reply``, every time."""
+        self.refused_recipients[address] = reply
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # type: ignore[no-untyped-def]
+        if address in self.refused_recipients:
+            return self.refused_recipients[address]
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
         if self.refusals:

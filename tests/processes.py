@@ -7,7 +7,7 @@ from threading import Barrier
 
 from recommender.config import Settings
 from recommender.core import Recommender
-from tests.conftest import Clock
+from tests.clock import Clock
 
 
 def send_scheduled(

@@ -14,18 +14,15 @@ import pytest
 from recommender import core, digests
 from recommender.config import Settings
 from recommender.core import DeliveryOutcome, Recommender
-from tests.conftest import Clock, at_once
+from tests.catalogue import readers, topical_day
+from tests.clock import Clock
+from tests.concurrency import at_once
+from tests.mail import received_once
 from tests.mailserver import MailServer
-from tests.test_digest import (  # noqa: F401 - the fixture, helpers
-    mailing,
-    readers,
-    received_once,
-    topical_day,
-)
 
 
 def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
-    mailing: Recommender,  # noqa: F811 - the fixture
+    mailing: Recommender,
     mail_server: MailServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -46,7 +43,7 @@ def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
 
 
 def test_two_senders_composing_the_same_batches_record_each_digest_once(
-    mailing: Recommender,  # noqa: F811 - the fixture
+    mailing: Recommender,
     mail_server: MailServer,
     clock: Clock,
     tmp_path: Path,
@@ -72,7 +69,7 @@ def test_two_senders_composing_the_same_batches_record_each_digest_once(
 
 
 def test_a_pool_narrowed_without_losing_a_paper_keeps_its_vectors_and_similarities(
-    mailing: Recommender,  # noqa: F811 - the fixture
+    mailing: Recommender,
 ) -> None:
     now = mailing.clock()
     space = mailing._space()
@@ -133,7 +130,7 @@ def test_workers_are_forked_only_while_no_other_thread_runs_and_no_torch_is_load
 
 
 def test_digests_delivered_over_two_connections_arrive_each_once(
-    mailing: Recommender,  # noqa: F811 - the fixture
+    mailing: Recommender,
     mail_server: MailServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -149,7 +146,7 @@ def test_digests_delivered_over_two_connections_arrive_each_once(
 
 
 def test_a_delivery_stopped_by_an_error_leaves_each_digest_sent_once_or_due(
-    mailing: Recommender,  # noqa: F811 - the fixture
+    mailing: Recommender,
     mail_server: MailServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

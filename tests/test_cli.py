@@ -22,21 +22,9 @@ from recommender.core import Recommender
 from recommender.reading import title_search_url
 from recommender.store.models import Subscriber
 from tests.builders import dump_text, entry
+from tests.commands import run
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "recommender", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 @pytest.fixture

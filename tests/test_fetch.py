@@ -18,10 +18,9 @@ from recommender.core import PaperQuery, Recommender
 from recommender.sources.base import Skipped, SourceDay, SourcePaper, SourceUnavailable
 from recommender.store.models import Dump, DumpPaper, Paper
 from tests.builders import dump_text, entry
-from tests.conftest import Clock
+from tests.catalogue import EMAIL, topical_day
+from tests.clock import Clock
 from tests.loopback import FIXTURES, Reply, Seen, json_file, serving
-from tests.test_digest import topical_day
-from tests.test_ranking import EMAIL
 
 DAY = date(2026, 3, 20)
 MOE = "Sparse Mixture-of-Experts Routing Without Auxiliary Losses"

@@ -19,7 +19,7 @@ from recommender.config import Settings
 from recommender.core import PaperQuery, Recommender, StreamDump
 from recommender.store.models import Dump, DumpPaper, Paper
 from tests.builders import dump_text, entry
-from tests.conftest import Clock
+from tests.clock import Clock
 
 REFERENCE = date(2026, 3, 21)
 

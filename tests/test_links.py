@@ -1,14 +1,15 @@
-"""Link tokens: every kind expires as expired, and none is accepted from the future."""
+"""Link tokens: signed, single-purpose and expiring; none accepted from the future; the secret."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from recommender import links
-from tests.conftest import Clock
+from tests.clock import Clock
 
 MAKERS: dict[str, Callable[[links.Signer], str]] = {
     "rate": lambda s: s.rating(7, "2603.01234", "up"),
@@ -60,3 +61,48 @@ def test_a_signed_token_with_an_impossible_issue_time_is_refused(clock: Clock) -
     token = signer._signers["manage"].sign(payload).decode()
     with pytest.raises(links.TokenInvalid):
         signer.check_subscriber("manage", token)
+
+
+def test_links_are_signed_expiring_and_single_purpose(clock: Clock) -> None:
+    signer = links.Signer("s" * 32, clock=clock)
+    token = signer.rating(7, "abc", "up")
+    assert signer.check_rating(token) == links.RatingToken(7, "abc", "up")
+    with pytest.raises(links.TokenInvalid):
+        signer.check_rating(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
+    with pytest.raises(links.TokenInvalid):
+        signer.check_subscriber("unsubscribe", token)  # a rating link cannot unsubscribe
+    with pytest.raises(links.TokenInvalid):
+        links.Signer("t" * 32, clock=clock).check_rating(token)  # another installation's
+    clock.now += links.LIFETIMES["rate"] + timedelta(seconds=1)
+    with pytest.raises(links.TokenExpired):
+        signer.check_rating(token)
+
+
+def test_the_secret_is_made_once_and_readable_by_the_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "secret"
+    secret = links.load_or_create_secret(path)
+    assert len(secret) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert links.load_or_create_secret(path) == secret
+
+
+def test_a_rating_link_made_before_compact_tokens_still_works_and_still_expires(
+    clock: Clock,
+) -> None:
+    signer = links.Signer("s" * 32, clock=clock)
+    old_form = signer.make("rate", {"s": 7, "p": "abc", "v": "down"})  # JSON, as emails hold
+    assert "~" not in old_form
+    assert signer.check_rating(old_form) == links.RatingToken(7, "abc", "down")
+    clock.now += links.LIFETIMES["rate"] + timedelta(seconds=1)
+    with pytest.raises(links.TokenExpired):
+        signer.check_rating(old_form)
+
+
+def test_a_rating_token_carries_any_paper_id_and_refuses_an_unknown_vote(clock: Clock) -> None:
+    signer = links.Signer("s" * 32, clock=clock)
+    for paper_id in ("2511.01234", "a~b.c/d", "ünï"):
+        token = signer.rating(3, paper_id, "up")
+        assert signer.check_rating(token) == links.RatingToken(3, paper_id, "up")
+    forged = signer._rate.sign("3~maybe~YWJj").decode()  # signed, but no vote we know
+    with pytest.raises(links.TokenInvalid):
+        signer.check_rating(forged)

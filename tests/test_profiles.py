@@ -17,7 +17,7 @@ from recommender.profiles import (
     parse_schedule,
 )
 from recommender.store.models import Subscriber
-from tests.conftest import Clock
+from tests.clock import Clock
 
 
 def write_profile(folder: Path, name: str, body: str) -> Path:

@@ -17,52 +17,9 @@ from recommender.core import Recommender
 from recommender.reading import title_search_url
 from recommender.store.models import StoredEmbedding, StoredUserModel
 from tests.builders import Entry, dump_text
-from tests.conftest import Clock
-from tests.test_cli import run
-
-EMAIL = "ada@example.org"
-
-TOPICS = {
-    "graphs": [
-        "Graph Neural Networks for Molecule Property Prediction",
-        "Message Passing on Graphs with Attention over Neighbours",
-        "Scalable Graph Neural Networks for Citation Networks",
-    ],
-    "speech": [
-        "Speech Recognition with Streaming Transducers",
-        "Robust Speech Recognition in Noisy Call Centres",
-        "Speaker Diarization for Multi-Speaker Speech",
-    ],
-    "vision": [
-        "Object Detection in Aerial Images with Transformers",
-        "Semantic Segmentation of Street Scenes at Night",
-        "Image Classification under Heavy Label Noise",
-    ],
-}
-ABSTRACTS = {
-    "graphs": "We train graph neural networks that pass messages between nodes of molecular "
-    "graphs and citation graphs, improving node classification and graph regression.",
-    "speech": "We build speech recognition models for audio with acoustic noise, decoding "
-    "spoken words from waveforms with streaming transducers and speaker embeddings.",
-    "vision": "We study convolutional and transformer models for images, detecting objects "
-    "and segmenting pixels in photographs, trained on labelled image datasets.",
-}
-
-
-def topical_dump(path: Path, listing: str = "Mar 20") -> Path:
-    entries = [
-        Entry(title, f"{ABSTRACTS[topic]} Variant {n}.")
-        for topic, titles in TOPICS.items()
-        for n, title in enumerate(titles)
-    ]
-    path.write_text(dump_text(entries, listing))
-    return path
-
-
-def profile(tmp_path: Path, interests: str = '"graph neural networks"') -> Path:
-    path = tmp_path / "ada.toml"
-    path.write_text(f'email = "{EMAIL}"\ninterests = [{interests}]\n')
-    return path
+from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
+from tests.clock import Clock
+from tests.commands import run
 
 
 @pytest.fixture

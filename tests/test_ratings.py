@@ -13,8 +13,8 @@ from recommender.core import Recommender, SubscriberNotFound
 from recommender.dumps import paper_id
 from recommender.store.papers import PaperNotFound
 from tests.builders import dump_text, entry
-from tests.conftest import Clock
-from tests.test_cli import run
+from tests.clock import Clock
+from tests.commands import run
 
 EMAIL = "ada@example.org"
 

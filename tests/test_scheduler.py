@@ -26,11 +26,11 @@ from recommender.core import Recommender
 from recommender.service import Service
 from tests import processes
 from tests.builders import Entry, dump_text
-from tests.conftest import Clock
+from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
+from tests.clock import Clock
+from tests.concurrency import wait_for
 from tests.loopback import Reply, Seen, serving
 from tests.mailserver import MailServer, free_port
-from tests.test_ranking import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
-from tests.test_service import wait_for
 
 DIGEST_JOB = jobs.DIGEST_PREFIX + EMAIL
 

@@ -19,18 +19,11 @@ from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.service import Service
 from tests.builders import Entry, dump_text
-from tests.conftest import Clock, at_once
+from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
+from tests.clock import Clock
+from tests.concurrency import at_once, wait_for
+from tests.mail import hrefs, parts
 from tests.mailserver import MailServer, free_port
-from tests.test_digest import hrefs, parts
-from tests.test_ranking import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
 
 
 def drop(inbox: Path, name: str, text: str) -> None:

@@ -27,7 +27,7 @@ from recommender.sources.base import MalformedResponse, SourceUnavailable
 from recommender.sources.http import Pace, PoliteClient
 from recommender.store.models import Paper
 from tests.builders import dump_text, entry
-from tests.conftest import Clock
+from tests.clock import Clock
 from tests.loopback import FIXTURES, Reply, Seen, serving
 
 MONDAY = date(2026, 11, 30)  # the day of the fixture feed

@@ -19,10 +19,10 @@ from recommender import links, web
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.store.models import Base
-from tests.conftest import Clock
+from tests.catalogue import EMAIL, profile, topical_dump
+from tests.clock import Clock
+from tests.mail import hrefs, parts
 from tests.mailserver import MailServer, free_port
-from tests.test_digest import hrefs, parts
-from tests.test_ranking import EMAIL, profile, topical_dump
 
 # What each state-changing link is sent by the one who means it.
 FORMS = {

@@ -1,0 +1,130 @@
+"""Digests on the command line: ``send`` to files without SMTP, ``digest`` previews, ``outbox``
+listing and resending, and what each says when there is nothing to do or it cannot."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from recommender.config import Settings
+from recommender.core import DigestNotFound, Recommender
+from tests.catalogue import EMAIL, profile, readers, topical_day, topical_dump
+from tests.commands import cli_env, invoke, run
+from tests.mailserver import MailServer
+
+
+def test_without_smtp_digests_are_files_in_a_named_folder(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"RECOMMENDER_DATABASE_URL": database_url, "RECOMMENDER_HOME": str(tmp_path / "h")}
+    assert run("ingest", str(topical_dump(tmp_path / "d.txt")), env=env).returncode == 0
+    assert run("subscribe", str(profile(tmp_path)), env=env).returncode == 0
+    result = run("send", "--user", EMAIL, env=env)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "h" / "outbox"
+    assert f"written to {folder}" in result.stdout
+    (eml,) = folder.glob("*.eml")
+    (html,) = folder.glob("*.html")
+    assert f"Written to {eml} (preview: {html})" in result.stdout
+    assert "Sent to" not in result.stdout  # nothing was sent: it is a file
+    assert "Graph Neural Networks" in html.read_text()
+    assert b"multipart/alternative" in eml.read_bytes()
+    again = run("send", "--user", EMAIL, env=env)
+    assert again.returncode == 0 and "Nothing to send" in again.stdout
+    assert len(list(folder.glob("*.eml"))) == 1
+
+
+def subscribed_without_smtp(settings: Settings, tmp_path: Path) -> dict[str, str]:
+    """The topical day and the test subscriber, digests to files in an outbox folder that
+    cannot be made (a file stands where its parent folder should be); the environment for
+    commands."""
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the outbox's folder should be\n")
+    with Recommender(replace(settings, outbox_dir=blocked / "outbox")) as app:
+        topical_day(app, tmp_path)
+    return {**cli_env(settings), "RECOMMENDER_OUTBOX_DIR": str(blocked / "outbox")}
+
+
+def test_an_outbox_folder_that_cannot_be_made_fails_the_digest_for_a_retry(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = subscribed_without_smtp(settings, tmp_path)
+    result = invoke("send", "--user", EMAIL, env=env)
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()  # one line, no traceback
+    assert line.startswith(f"Not sent to {EMAIL} (will retry at "), line
+    assert str(tmp_path / "blocked") in line
+    assert "written to" not in result.stdout  # nothing was
+    with Recommender(replace(settings, outbox_dir=tmp_path / "blocked" / "outbox")) as app:
+        (entry,) = app.outbox()
+    assert entry.state == "failed" and entry.next_attempt_at is not None
+
+
+def test_send_with_nothing_due_says_how_many_digests_wait_for_a_retry_and_until_when(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = subscribed_without_smtp(settings, tmp_path)
+    with Recommender(replace(settings, outbox_dir=tmp_path / "blocked" / "outbox")) as app:
+        (failed,) = app.send(EMAIL).delivered
+    assert failed.state == "failed" and failed.retry_at is not None
+    result = invoke("send", "--user", EMAIL, env=env)
+    assert result.exit_code == 0, result.output
+    assert "Nothing to send." not in result.stdout
+    assert (
+        f"Nothing to send now: 1 digest waits to be retried, at "
+        f"{failed.retry_at:%Y-%m-%d %H:%M} UTC." in result.stdout
+    )
+
+
+def test_resending_a_digest_that_does_not_exist_or_was_sent_says_so(
+    mailing: Recommender, mail_server: MailServer
+) -> None:
+    (sent,) = mailing.send(EMAIL).delivered
+    with pytest.raises(DigestNotFound):
+        mailing.resend(999)
+    missing = invoke("outbox", "--resend", "999", env=cli_env(mailing.settings))
+    assert missing.exit_code == 1
+    assert missing.stderr == "Error: there is no digest 999\n"
+    again = invoke("outbox", "--resend", str(sent.digest_id), env=cli_env(mailing.settings))
+    assert again.exit_code == 1
+    assert f"digest {sent.digest_id} was sent at 2026-03-21 08:00 UTC" in again.stderr
+    assert len(mail_server.received) == 1
+
+
+def test_outbox_all_lists_sent_digests_too_with_ids_dates_and_states(
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
+) -> None:
+    readers(mailing, tmp_path, 1)
+    mail_server.inbox.refuse_next("550 5.1.1 No such mailbox")
+    refused, sent = sorted(mailing.send().delivered, key=lambda d: d.state, reverse=True)
+    assert (refused.state, sent.state) == ("undeliverable", "sent")
+    assert [e.digest_id for e in mailing.outbox()] == [refused.digest_id]
+    env = cli_env(mailing.settings)
+    listed = invoke("outbox", "--all", env=env)
+    assert listed.exit_code == 0, listed.output
+    lines = {int(line.split()[0]): line for line in listed.stdout.splitlines() if line[:5].strip()}
+    assert sorted(lines) == sorted([refused.digest_id, sent.digest_id])
+    assert "2026-03-21 08:00  sent" in lines[sent.digest_id]
+    assert "2026-03-21 08:00  undeliverable" in lines[refused.digest_id]
+    data = json.loads(invoke("outbox", "--all", "--json", env=env).stdout)
+    assert {(d["digest_id"], d["state"], d["sent_at"]) for d in data} == {
+        (sent.digest_id, "sent", "2026-03-21T08:00:00+00:00"),
+        (refused.digest_id, "undeliverable", None),
+    }
+
+
+def test_the_digest_command_previews_without_being_asked_to(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with Recommender(settings) as app:  # now, as the command's own clock says
+        topical_day(app, tmp_path)
+    for args in (["digest", EMAIL], ["digest", EMAIL, "--preview"]):
+        result = invoke(*args, env=cli_env(settings))
+        assert result.exit_code == 0, result.output
+        written = Path(result.stdout.splitlines()[-1].removeprefix("Preview written to "))
+        assert written.read_text().startswith("<!DOCTYPE html>")
+    with Recommender(settings) as app:
+        assert app.outbox(include_sent=True) == []  # previews record nothing

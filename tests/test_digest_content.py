@@ -1,0 +1,121 @@
+"""What a digest says, and how: its two parts, headers and links, its labels, and hostile
+text escaped (it cannot add a header or a recipient)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from html import unescape
+from pathlib import Path
+
+from sqlalchemy import update
+
+from recommender import dumps
+from recommender.config import Settings
+from recommender.core import Recommender
+from recommender.store import papers as paper_store
+from recommender.store.models import Subscriber
+from tests.catalogue import EMAIL, profile
+from tests.clock import Clock
+from tests.mail import BASE_URL, hrefs, parts, smtp_settings
+from tests.mailserver import MailServer
+
+
+def test_a_digest_arrives_with_both_parts_the_headers_and_working_links(
+    mailing: Recommender, mail_server: MailServer
+) -> None:
+    report = mailing.send(EMAIL)
+    assert [d.state for d in report.delivered] == ["sent"]
+    (received,) = mail_server.received
+    assert received.rcpt_tos == [EMAIL]
+    message = received.message
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["From"] == "Paper digest <digest@example.org>"
+    assert message["To"].addresses[0].addr_spec == EMAIL
+    assert re.fullmatch(r"Paper digest for Sat 21 Mar 2026: \d+ new papers?", message["Subject"])
+    assert message["Date"].datetime == mailing.clock()
+    assert message["Message-ID"].endswith("@papers.example.org>")
+    unsubscribe = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
+    assert unsubscribe[0].startswith(f"{BASE_URL}/unsubscribe/")
+    assert unsubscribe[1].startswith("mailto:digest@example.org")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    text, html = parts(message)
+    signer = mailing.signer()
+    votes = {}
+    for url in hrefs(html):
+        if url.startswith(f"{BASE_URL}/r/"):
+            token = signer.check_rating(url.rsplit("/", 1)[1])
+            votes.setdefault(token.paper_id, set()).add(token.vote)
+            assert url in text  # the text part carries the same links
+    assert votes and all(v == {"up", "down"} for v in votes.values())
+    # Each title links to where the paper can be read; the text part gives it under the title.
+    titles = re.findall(r'<h2[^>]*><a href="([^"]+)"[^>]*>([^<]+)</a></h2>', html)
+    lines = text.replace("\r\n", "\n")
+    assert len(titles) == len(votes)
+    for href, title in titles:
+        url, title = unescape(href), unescape(title)
+        assert url == mailing.paper(title).read_url  # the same as `papers show` gives
+        assert url.startswith("https://arxiv.org/") and f" {title}\n{url}\n" in lines
+    assert "<script" not in html and 'src="http' not in html  # no scripts, no remote images
+    assert 'style="' in html  # the CSS is inlined
+    assert "prefers-color-scheme: dark" in html
+    manage = [u for u in hrefs(html) if u.startswith(f"{BASE_URL}/manage/")]
+    assert signer.check_subscriber("manage", manage[0].rsplit("/", 1)[1]) > 0
+
+
+def hostile_dump() -> dumps.Dump:
+    record = dumps.PaperRecord(
+        title="<script>alert(1)</script> Graph Neural Networks for Molecules",
+        abstract="Graph neural networks for molecular graphs.\r\nBcc: x@example.org\r\n\r\n"
+        '<img src="https://tracker.example.org/p.gif"> More graph neural networks.',
+        authors=3,
+        published=date(2026, 3, 20),
+        upvotes=5,
+        links=(dumps.Link("code", 'https://github.com/lab/x"><script>alert(2)</script>'),),
+        line=1,
+    )
+    return dumps.Dump(date(2026, 3, 20), "test", "hostile", (record,))
+
+
+def test_a_hostile_paper_is_escaped_and_cannot_add_a_header_or_a_recipient(
+    settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    with Recommender(smtp_settings(settings, mail_server), clock=clock) as app:
+        with app._session() as session, session.begin():
+            paper_store.add_dump(session, "hostile.txt", hostile_dump(), clock())
+        path = tmp_path / "mallory.toml"
+        path.write_text(f'email = "{EMAIL}"\ninterests = ["graph neural networks"]\n')
+        app.subscribe(path)
+        # Profiles refuse such a name now; one stored before they did must not add a header.
+        with app._session() as session, session.begin():
+            session.execute(
+                update(Subscriber)
+                .where(Subscriber.email == EMAIL)
+                .values(name="Ada\r\nBcc: y@example.org")
+            )
+        app.send(EMAIL)
+    (received,) = mail_server.received
+    assert received.rcpt_tos == [EMAIL]
+    message = received.message
+    assert message["Bcc"] is None
+    assert all(not key.lower().startswith("bcc") for key in message.keys())
+    text, html = parts(message)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img" not in html and "&lt;img" in html
+    assert 'x"><script>' not in html
+    assert "Bcc: x@example.org" in text  # shown as the text it is, inside the body
+    assert "\nBcc:" not in received.data.decode("ascii", "replace").split("\r\n\r\n")[0]
+
+
+def test_the_exploration_pick_is_labelled(
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
+) -> None:
+    path = profile(tmp_path)
+    path.write_text(path.read_text() + "digest_size = 3\n")
+    mailing.subscribe(path)
+    mailing.send(EMAIL)
+    text, html = parts(mail_server.received[0].message)
+    assert html.count("Something different") == 1
+    assert "[Something different]" in text
