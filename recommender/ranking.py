@@ -104,14 +104,8 @@ class Ranked:
 
     @property
     def reasons(self) -> list[str]:
-        """The explanation as short readable phrases."""
-        out = []
-        if self.explanation.terms:
-            out.append("about " + ", ".join(f"“{t}”" for t in self.explanation.terms))
-        if self.explanation.similar_paper_title:
-            how = "you rated up" if self.explanation.similar_paper_id else "in your profile"
-            out.append(f"close to “{self.explanation.similar_paper_title}” ({how})")
-        return out or ["ranked by your profile as a whole"]
+        """The explanation as short readable phrases (:attr:`model.Explanation.reasons`)."""
+        return self.explanation.reasons
 
 
 def text_hash(title: str, abstract: str) -> str:
