@@ -775,7 +775,7 @@ def export_ratings(state: AppContext, user: str, output: Path | None, fmt: str |
       recommender export-ratings ada@example.org -o ada-ratings.csv
       recommender export-ratings ada@example.org --format json > ada.json
     """
-    text = ratings_io.dumps(
+    text = ratings_io.write_ratings(
         state.app.export_ratings(user), ratings_io.format_for(str(output or ""), fmt)
     )
     if output is None:
@@ -801,7 +801,7 @@ def import_ratings(state: AppContext, user: str, file: Path, fmt: str | None) ->
     Example:
       recommender import-ratings ada@example.org ada-ratings.csv
     """
-    records = ratings_io.loads(
+    records = ratings_io.read_ratings(
         file.read_text(encoding="utf-8"), ratings_io.format_for(str(file), fmt), str(file)
     )
     report = state.app.import_ratings(user, records)

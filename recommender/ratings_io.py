@@ -46,7 +46,8 @@ def format_for(path: str, explicit: str | None = None) -> str:
     return "json" if path.lower().endswith(".json") else "csv"
 
 
-def dumps(records: list[RatingRecord], fmt: str) -> str:
+def write_ratings(records: list[RatingRecord], fmt: str) -> str:
+    """The text of a rating export of ``records`` in format ``fmt`` (csv or json)."""
     if fmt == "json":
         return json.dumps([r.to_dict() for r in records], indent=2, ensure_ascii=False) + "\n"
     out = io.StringIO()
@@ -56,7 +57,8 @@ def dumps(records: list[RatingRecord], fmt: str) -> str:
     return out.getvalue()
 
 
-def loads(text: str, fmt: str, source: str = "<ratings>") -> list[RatingRecord]:
+def read_ratings(text: str, fmt: str, source: str = "<ratings>") -> list[RatingRecord]:
+    """The records of a rating export; :class:`RatingsFileError` names the first bad row."""
     if fmt == "json":
         try:
             rows = json.loads(text)
