@@ -42,6 +42,7 @@ from recommender.sources.base import SourceError
 from recommender.store.database import DatabaseUnusable, SchemaError
 from recommender.store.papers import SORTS, PaperNotFound
 from recommender.store.subscribers import SubscriberNotFound
+from recommender.votes import VOTES
 
 # A batch this large gets a progress bar (on a terminal).
 PROGRESS_FROM_FILES = 10
@@ -711,7 +712,7 @@ def _escaped(character: str) -> str:
 @cli.command()
 @click.argument("user")
 @click.argument("paper")
-@click.argument("vote", type=click.Choice(["up", "down", "clear"]))
+@click.argument("vote", type=click.Choice(list(VOTES)))
 @click.pass_obj
 @handle_errors
 def rate(state: AppContext, user: str, paper: str, vote: str) -> None:

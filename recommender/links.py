@@ -19,8 +19,9 @@ from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer
 
+from recommender.votes import LINK_VOTES
+
 ACTIONS = ("rate", "unsubscribe", "manage", "view-digest")
-VOTES = ("up", "down")
 # How long a link in an email works.
 LIFETIMES = {
     "rate": timedelta(days=60),
@@ -127,7 +128,7 @@ class Signer:
         """A rating token: ``subscriber~vote~paper`` (the paper id base64url-encoded), its
         issue time and signature. A digest holds twenty of them, so they skip the JSON (and
         the attempt to compress it) of the other tokens."""
-        if vote not in VOTES:
+        if vote not in LINK_VOTES:
             raise ValueError(f"unknown vote {vote!r}")
         paper = base64.urlsafe_b64encode(paper_id.encode("utf-8")).rstrip(b"=").decode("ascii")
         return self._rate.sign(f"{int(subscriber_id)}~{vote}~{paper}").decode("ascii")
@@ -149,7 +150,7 @@ class Signer:
         try:
             subscriber, vote, paper = value.decode("ascii").split("~")
             paper_id = base64.urlsafe_b64decode(paper + "=" * (-len(paper) % 4)).decode("utf-8")
-            if vote not in VOTES:
+            if vote not in LINK_VOTES:
                 raise ValueError(vote)
             return RatingToken(int(subscriber), paper_id, vote)
         except ValueError as exc:  # binascii.Error and UnicodeError are ValueErrors too

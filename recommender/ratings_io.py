@@ -13,10 +13,10 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from recommender.votes import SOURCES, VOTES
+
 FIELDS = ("paper_id", "title", "vote", "source", "rated_at")
 FORMATS = ("csv", "json")
-VOTE_WORDS = ("up", "down", "clear")
-SOURCE_WORDS = ("cli", "email", "web", "import")
 
 
 class RatingsFileError(ValueError):
@@ -90,11 +90,11 @@ def _record(row: object, source: str, number: int, what: str) -> RatingRecord:
     if not paper_id and not title:
         raise fail("needs a paper_id or a title")
     vote = str(row.get("vote") or "").strip().lower()
-    if vote not in VOTE_WORDS:
+    if vote not in VOTES:
         raise fail(f"field 'vote' is {row.get('vote')!r}; use up, down or clear")
     source_word = str(row.get("source") or "import").strip().lower()
-    if source_word not in SOURCE_WORDS:
-        raise fail(f"field 'source' is {row.get('source')!r}; use one of {', '.join(SOURCE_WORDS)}")
+    if source_word not in SOURCES:
+        raise fail(f"field 'source' is {row.get('source')!r}; use one of {', '.join(SOURCES)}")
     try:
         rated_at = datetime.fromisoformat(str(row.get("rated_at") or ""))
     except ValueError:
