@@ -76,8 +76,11 @@ class Signer:
             raise ValueError(
                 f"the link-signing secret must be at least {MIN_SECRET_LENGTH} characters"
             )
+        # rating tokens are compact, not JSON: they have a signer of their own (``_rate``)
         self._serializers = {
-            action: URLSafeSerializer(secret, salt=f"recommender-{action}") for action in ACTIONS
+            action: URLSafeSerializer(secret, salt=f"recommender-{action}")
+            for action in ACTIONS
+            if action != "rate"
         }
         self._signers = {action: s.make_signer() for action, s in self._serializers.items()}
         self._rate = _TimedSigner(secret, salt="recommender-rate-v2", clock=lambda: self.clock())
@@ -134,12 +137,6 @@ class Signer:
         return self._rate.sign(f"{int(subscriber_id)}~{vote}~{paper}").decode("ascii")
 
     def check_rating(self, token: str) -> RatingToken:
-        if "~" not in token:  # made before rating tokens were compact: JSON, like the others
-            data = self.check("rate", token)
-            try:
-                return RatingToken(int(data["s"]), str(data["p"]), str(data["v"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise TokenInvalid("this rate link is not valid") from exc
         try:
             # The age is checked here, not by itsdangerous' ``max_age``, so that every kind of
             # token follows one rule (:meth:`_check_age`), clock skew included.
@@ -174,15 +171,12 @@ class Signer:
         except (KeyError, TypeError, ValueError) as exc:
             raise TokenInvalid(f"this {action} link is not valid") from exc
 
-    def check_digest(self, token: str) -> str | int:
-        """The Message-ID a view-digest token names (a digest id, for links made before)."""
+    def check_digest(self, token: str) -> str:
+        """The Message-ID a view-digest token names."""
         data = self.check("view-digest", token)
-        if isinstance(data.get("m"), str):
-            return str(data["m"])
-        try:
-            return int(data["d"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TokenInvalid("this digest link is not valid") from exc
+        if not isinstance(data.get("m"), str):
+            raise TokenInvalid("this digest link is not valid")
+        return str(data["m"])
 
 
 def url(base_url: str, action: str, token: str) -> str:

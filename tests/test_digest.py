@@ -772,18 +772,6 @@ def test_the_envelope_is_read_from_the_headers_alone(newline: bytes) -> None:
     assert outgoing.raw == raw
 
 
-def test_a_rating_link_made_before_compact_tokens_still_works_and_still_expires(
-    clock: Clock,
-) -> None:
-    signer = links.Signer("s" * 32, clock=clock)
-    old_form = signer.make("rate", {"s": 7, "p": "abc", "v": "down"})  # JSON, as emails hold
-    assert "~" not in old_form
-    assert signer.check_rating(old_form) == links.RatingToken(7, "abc", "down")
-    clock.now += links.LIFETIMES["rate"] + timedelta(seconds=1)
-    with pytest.raises(links.TokenExpired):
-        signer.check_rating(old_form)
-
-
 def test_a_rating_token_carries_any_paper_id_and_refuses_an_unknown_vote(clock: Clock) -> None:
     signer = links.Signer("s" * 32, clock=clock)
     for paper_id in ("2511.01234", "a~b.c/d", "ünï"):
