@@ -923,10 +923,9 @@ class Recommender:
             missing = self.ranker.missing_embeddings(session, space, papers)
         if on_start is not None:
             on_start(len(missing))
-        step = self.ranker.batch * 4
-        for start in range(0, len(missing), step):
+        for chunk in self.ranker.embedding_chunks(missing):
             with self._session() as session, session.begin():
-                self.ranker.embed(session, space, missing[start : start + step], on_progress)
+                self.ranker.embed(session, space, chunk, on_progress)
         return len(missing)
 
     def recommend(

@@ -14,7 +14,7 @@ they are retrained from the ratings instead.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -35,6 +35,8 @@ MIN_PAPERS_FOR_IDF = 200
 MAX_DOCUMENT_FREQUENCY = 0.5
 WEAK_NEGATIVES = 300
 EMBEDDING_BATCH = 64
+# Texts embedded, and their embeddings stored, at a time.
+EMBEDDING_CHUNK = EMBEDDING_BATCH * 4
 
 Progress = Callable[[int], None]
 
@@ -120,8 +122,6 @@ def wants_embeddings(embedding_model: str) -> bool:
 class Ranker:
     """Vectors, models and rankings over one database, with one embedding model."""
 
-    batch = EMBEDDING_BATCH
-
     def __init__(self, embedding_model: str) -> None:
         self.embedding_model = embedding_model
         self._embedder: Embedder | None = None
@@ -183,6 +183,15 @@ class Ranker:
         have = vector_store.embeddings(session, space.embedding_model, by_hash)
         return [text for h, text in by_hash.items() if h not in have]
 
+    @staticmethod
+    def embedding_chunks(
+        texts: Sequence[tuple[str, str]],
+    ) -> Iterator[Sequence[tuple[str, str]]]:
+        """``texts`` in the chunks that are embedded and stored at a time (a caller may commit
+        after each)."""
+        for start in range(0, len(texts), EMBEDDING_CHUNK):
+            yield texts[start : start + EMBEDDING_CHUNK]
+
     def embed(
         self,
         session: Session,
@@ -193,8 +202,7 @@ class Ranker:
         """Compute and store the embeddings of ``texts`` that are not stored yet, in batches."""
         missing = self.missing_embeddings(session, space, texts)
         assert space.embedding_model is not None or not missing
-        for start in range(0, len(missing), EMBEDDING_BATCH * 4):
-            chunk = missing[start : start + EMBEDDING_BATCH * 4]
+        for chunk in self.embedding_chunks(missing):
             vectors = self.embedder.embed_papers(chunk, batch_size=EMBEDDING_BATCH)
             stored = {
                 text_hash(t, a): v.astype("<f4").tobytes()
