@@ -42,6 +42,7 @@ from recommender.sources.base import SourceError
 from recommender.store.database import DatabaseUnusable, SchemaError
 from recommender.store.papers import SORTS, PaperNotFound
 from recommender.store.subscribers import SubscriberNotFound
+from recommender.votes import VOTES
 
 # A batch this large gets a progress bar (on a terminal).
 PROGRESS_FROM_FILES = 10
@@ -711,7 +712,7 @@ def _escaped(character: str) -> str:
 @cli.command()
 @click.argument("user")
 @click.argument("paper")
-@click.argument("vote", type=click.Choice(["up", "down", "clear"]))
+@click.argument("vote", type=click.Choice(list(VOTES)))
 @click.pass_obj
 @handle_errors
 def rate(state: AppContext, user: str, paper: str, vote: str) -> None:
@@ -775,7 +776,7 @@ def export_ratings(state: AppContext, user: str, output: Path | None, fmt: str |
       recommender export-ratings ada@example.org -o ada-ratings.csv
       recommender export-ratings ada@example.org --format json > ada.json
     """
-    text = ratings_io.dumps(
+    text = ratings_io.write_ratings(
         state.app.export_ratings(user), ratings_io.format_for(str(output or ""), fmt)
     )
     if output is None:
@@ -801,7 +802,7 @@ def import_ratings(state: AppContext, user: str, file: Path, fmt: str | None) ->
     Example:
       recommender import-ratings ada@example.org ada-ratings.csv
     """
-    records = ratings_io.loads(
+    records = ratings_io.read_ratings(
         file.read_text(encoding="utf-8"), ratings_io.format_for(str(file), fmt), str(file)
     )
     report = state.app.import_ratings(user, records)

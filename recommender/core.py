@@ -931,13 +931,12 @@ class Recommender:
         with self._session() as session:
             if papers is None:
                 papers = candidate_store.catalogue_texts(session)
-            missing = self.ranker.missing_embeddings(session, space, papers)
+            missing = self.ranker.missing_embeddings(self.ranker.scope(session, space), papers)
         if on_start is not None:
             on_start(len(missing))
-        step = self.ranker.batch * 4
-        for start in range(0, len(missing), step):
+        for chunk in self.ranker.embedding_chunks(missing):
             with self._session() as session, session.begin():
-                self.ranker.embed(session, space, missing[start : start + step], on_progress)
+                self.ranker.embed(self.ranker.scope(session, space), chunk, on_progress)
         return len(missing)
 
     def recommend(
@@ -962,7 +961,8 @@ class Recommender:
         with self._session() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
             papers = candidate_store.unseen_papers(session, subscriber, listed_since=since)
-            ranked = self.ranker.rank(session, space, subscriber, papers, self.clock(), top=top)
+            scope = self.ranker.scope(session, space)
+            ranked = self.ranker.rank(scope, subscriber, papers, self.clock(), top=top)
             return [Recommendation.of(r) for r in ranked]
 
     def retrain(self, email: str | None = None, *, refit: bool = False) -> int:
@@ -978,7 +978,7 @@ class Recommender:
         for address in emails:
             with self._session() as session, session.begin():
                 subscriber = subscriber_store.get_subscriber(session, address)
-                self.ranker.train(session, space, subscriber, self.clock())
+                self.ranker.train(self.ranker.scope(session, space), subscriber, self.clock())
         return len(emails)
 
     def evaluate(self, email: str) -> EvaluationInfo:
@@ -986,7 +986,7 @@ class Recommender:
         space = self._space()
         with self._session() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
-            evaluation = self.ranker.evaluate(session, space, subscriber)
+            evaluation = self.ranker.evaluate(self.ranker.scope(session, space), subscriber)
             return EvaluationInfo(email, space.id, evaluation)
 
     # -- digests ---------------------------------------------------------------------------
@@ -1196,7 +1196,9 @@ class Recommender:
             subscribers = due(session)
             if not pool.papers:
                 return subscribers, []
-            return subscribers, self.ranker.models_for(session, space, subscribers, now)
+            return subscribers, self.ranker.models_for(
+                self.ranker.scope(session, space), subscribers, now
+            )
 
         def plan(
             session: Session, subscribers: list[Subscriber], models: list[model.UserModel]

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recommender import links, message, model, render, selection
-from recommender.ranking import Ranked, Ranker, Scored
+from recommender.ranking import Ranked, Ranker, Scope, Scored
 from recommender.store import candidates as candidate_store
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
@@ -146,7 +146,7 @@ class PaperPool:
         """The pool's vectors in ``space``, kept with the pool."""
         kept = self._vectors.get(space.id)
         if kept is None:
-            kept = PoolVectors(ranker.paper_vectors(session, space, self.papers))
+            kept = PoolVectors(ranker.paper_vectors(Scope(session, space), self.papers))
             # in place: the pools narrowed from this one without losing a paper share it
             self._vectors.clear()
             self._vectors[space.id] = kept
@@ -271,7 +271,7 @@ def _choose(
     )
     if not picks:
         return []
-    known = ranker.known_papers(session, space, subscriber, reader.rated)
+    known = ranker.known_papers(Scope(session, space), subscriber, reader.rated)
     scored = Scored(user_model, vectors.vectors, scores)
     chosen = [int(p.key) for p in picks]
     ranked = ranker.explain(space, pool.papers, scored, chosen, known)

@@ -394,18 +394,26 @@ def _header(
 
 
 def _listing_date(match: re.Match[str], reference: date, source: str, line: int) -> date:
+    latest = reference + timedelta(days=1) if reference < date.max else reference
+    return _dated(match, latest, 9, source, line, "no such day")
+
+
+def _dated(
+    match: re.Match[str], latest: date, years: int, source: str, line: int, refusal: str
+) -> date:
+    """The date ``match`` prints: in its own year if it gives one, else the latest such day on
+    or before ``latest`` within ``years`` years of it; ``refusal`` says why there is none."""
     month, day = _month(match, source, line), int(match["day"])
     if match["year"]:
         return _date(int(match["year"]), month, day, source, line)
-    latest = reference + timedelta(days=1) if reference < date.max else reference
-    for year in range(latest.year, latest.year - 9, -1):
+    for year in range(latest.year, latest.year - years, -1):
         try:
             candidate = date(year, month, day)
         except ValueError:
             continue
         if candidate <= latest:
-            return _date(candidate.year, month, day, source, line)
-    raise DumpError(source, f"no such day: {match[0]!r}", line)
+            return _date(year, month, day, source, line)
+    raise DumpError(source, f"{refusal}: {match[0]!r}", line)
 
 
 def _month(match: re.Match[str], source: str, line: int) -> int:
@@ -551,17 +559,7 @@ def _number(digits: str, what: str, allowed: tuple[int, int], source: str, line:
 
 
 def _paper_date(match: re.Match[str], listing: date, source: str, line: int) -> date:
-    month, day = _month(match, source, line), int(match["day"])
-    if match["year"]:
-        return _date(int(match["year"]), month, day, source, line)
-    for year in (listing.year, listing.year - 1):
-        try:
-            candidate = date(year, month, day)
-        except ValueError:
-            continue
-        if candidate <= listing:
-            return _date(year, month, day, source, line)
-    raise DumpError(source, f"no such day before the listing date: {match[0]!r}", line)
+    return _dated(match, listing, 2, source, line, "no such day before the listing date")
 
 
 def extract_links(text: str) -> list[Link]:

@@ -19,8 +19,9 @@ from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer
 
+from recommender.votes import LINK_VOTES
+
 ACTIONS = ("rate", "unsubscribe", "manage", "view-digest")
-VOTES = ("up", "down")
 # How long a link in an email works.
 LIFETIMES = {
     "rate": timedelta(days=60),
@@ -75,8 +76,11 @@ class Signer:
             raise ValueError(
                 f"the link-signing secret must be at least {MIN_SECRET_LENGTH} characters"
             )
+        # rating tokens are compact, not JSON: they have a signer of their own (``_rate``)
         self._serializers = {
-            action: URLSafeSerializer(secret, salt=f"recommender-{action}") for action in ACTIONS
+            action: URLSafeSerializer(secret, salt=f"recommender-{action}")
+            for action in ACTIONS
+            if action != "rate"
         }
         self._signers = {action: s.make_signer() for action, s in self._serializers.items()}
         self._rate = _TimedSigner(secret, salt="recommender-rate-v2", clock=lambda: self.clock())
@@ -127,18 +131,12 @@ class Signer:
         """A rating token: ``subscriber~vote~paper`` (the paper id base64url-encoded), its
         issue time and signature. A digest holds twenty of them, so they skip the JSON (and
         the attempt to compress it) of the other tokens."""
-        if vote not in VOTES:
+        if vote not in LINK_VOTES:
             raise ValueError(f"unknown vote {vote!r}")
         paper = base64.urlsafe_b64encode(paper_id.encode("utf-8")).rstrip(b"=").decode("ascii")
         return self._rate.sign(f"{int(subscriber_id)}~{vote}~{paper}").decode("ascii")
 
     def check_rating(self, token: str) -> RatingToken:
-        if "~" not in token:  # made before rating tokens were compact: JSON, like the others
-            data = self.check("rate", token)
-            try:
-                return RatingToken(int(data["s"]), str(data["p"]), str(data["v"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise TokenInvalid("this rate link is not valid") from exc
         try:
             # The age is checked here, not by itsdangerous' ``max_age``, so that every kind of
             # token follows one rule (:meth:`_check_age`), clock skew included.
@@ -149,7 +147,7 @@ class Signer:
         try:
             subscriber, vote, paper = value.decode("ascii").split("~")
             paper_id = base64.urlsafe_b64decode(paper + "=" * (-len(paper) % 4)).decode("utf-8")
-            if vote not in VOTES:
+            if vote not in LINK_VOTES:
                 raise ValueError(vote)
             return RatingToken(int(subscriber), paper_id, vote)
         except ValueError as exc:  # binascii.Error and UnicodeError are ValueErrors too
@@ -173,15 +171,12 @@ class Signer:
         except (KeyError, TypeError, ValueError) as exc:
             raise TokenInvalid(f"this {action} link is not valid") from exc
 
-    def check_digest(self, token: str) -> str | int:
-        """The Message-ID a view-digest token names (a digest id, for links made before)."""
+    def check_digest(self, token: str) -> str:
+        """The Message-ID a view-digest token names."""
         data = self.check("view-digest", token)
-        if isinstance(data.get("m"), str):
-            return str(data["m"])
-        try:
-            return int(data["d"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TokenInvalid("this digest link is not valid") from exc
+        if not isinstance(data.get("m"), str):
+            raise TokenInvalid("this digest link is not valid")
+        return str(data["m"])
 
 
 def url(base_url: str, action: str, token: str) -> str:

@@ -1,54 +1,9 @@
 """The recommender's model: per-subscriber linear rankers over paper features.
 
-Pure module: plain data in, plain data out. It does no I/O except that the embedding model
-(:mod:`recommender.embeddings`) loads its weights when first asked to embed, reads no clock and
-touches no database. Importing it does not import torch or sentence-transformers.
-
-Representation (:mod:`recommender.features`)
-    A paper's ``(title, abstract)`` becomes a unit vector in a :class:`FeatureSpace`: its sentence
-    embedding (all-MiniLM-L6-v2 by default, when the ``recommender[embeddings]`` extra is
-    installed) concatenated with *hashed* word unigrams, adjacent-word bigrams and the character
-    4-grams of each word. Without the extra the space is the hashed terms alone. Embeddings are
-    computed once per paper, in batches, with :class:`Embedder` (``embed_texts``), and stored by
-    the caller.
-
-Stable feature space
-    The word block is stateless feature hashing: no vocabulary, so new words never change an
-    existing feature. Optional IDF weights (``FeatureSpace.fit_idf``, which the benchmark uses)
-    are counted once and frozen into the space. Everything that could change the space (hash
-    width, tokenizer version, IDF table, embedding model and dimension, block weights) is part
-    of ``FeatureSpace.id``. Every :class:`UserModel` stores the id it was trained in;
-    :func:`score`, :func:`train` and :func:`explain` raise :class:`FeatureSpaceMismatch` for
-    vectors or models of another space rather than rank with them. The fix is to retrain that
-    subscriber from their ratings (about a millisecond, see :func:`train`) on vectors of the
-    current space.
-
-Per-subscriber model (:func:`train`)
-    Weighted, class-balanced regularised least squares (ridge regression with targets +1/-1 and
-    an intercept) on
-
-    * the profile as a prior: vectors of the subscriber's interests phrases, ``about`` text and
-      ``liked`` paper titles, as pseudo-positive examples,
-    * their ratings: thumbs up positive, thumbs down negative,
-    * weak negatives: a sample of papers they have not rated (see :func:`sample_weak_negatives`),
-
-    so a subscriber with no ratings is already ranked by their profile. The default solver is
-    the strong-regularisation limit of ridge regression, the difference of the weighted class
-    centroids (one pass over the examples, about a millisecond); ``solver="ridge"`` fits the
-    exact ridge problem with scikit-learn's ``Ridge`` (about 10 ms per fit).
-    On the digest simulation (``benchmarks/quality.py``) the limit ranked better than the
-    finite regularisation strengths tried; scikit-learn's LogisticRegression (liblinear) ranked
-    comparably but took 35-70 ms per refit with embeddings, too slow to refit every subscriber
-    on every rating. A model is a float32 weight vector plus a bias, so scoring every
-    subscriber is one matrix product (:func:`stack_models`, :func:`score`).
-
-Explanations (:func:`explain`)
-    The words and phrases of the paper that pushed its score up most (each occurs in its title or
-    abstract; the text shown is the paper's own), and the rated paper it most resembles.
-
-Evaluation (:func:`cross_validate`)
-    Stratified k-fold cross-validation of how well the model predicts a subscriber's own
-    ratings (ROC AUC and accuracy), next to the profile-only model on the same folds.
+Pure module: plain data in, plain data out. It reads no clock and touches no database; its
+only I/O is the embedding model loading its weights when first asked to embed. Importing it
+does not import torch or sentence-transformers. The design, and why (with the benchmark
+history), is in ``docs/model.md``.
 """
 
 from __future__ import annotations
@@ -202,16 +157,16 @@ class Explanation:
     similar_paper_title: str | None = None
     similarity: float | None = None  # cosine similarity to that paper
 
-    def text(self) -> str:
-        """One readable sentence, e.g. for an email digest."""
-        parts = []
+    @property
+    def reasons(self) -> list[str]:
+        """The explanation as short readable phrases, as digests show them."""
+        out = []
         if self.terms:
-            parts.append("mentions " + ", ".join(f"“{t}”" for t in self.terms))
+            out.append("about " + ", ".join(f"“{t}”" for t in self.terms))
         if self.similar_paper_title:
-            parts.append(f"resembles “{self.similar_paper_title}”")
-        if not parts:
-            return "No strong reason: ranked by the overall profile."
-        return "Recommended because it " + " and ".join(parts) + "."
+            how = "you rated up" if self.similar_paper_id else "in your profile"
+            out.append(f"close to “{self.similar_paper_title}” ({how})")
+        return out or ["ranked by your profile as a whole"]
 
 
 @dataclass(frozen=True)
@@ -261,6 +216,19 @@ def _or_empty(v: PaperVectors | None, space: FeatureSpace) -> PaperVectors:
     return v
 
 
+def _cast_votes(
+    rated: PaperVectors, votes: Sequence[int] | np.ndarray
+) -> tuple[PaperVectors, np.ndarray]:
+    """The rated vectors and their votes as floats, without the cleared (zero) votes."""
+    v = np.asarray(votes, dtype=np.float64).ravel()
+    if v.size != len(rated):
+        raise ValueError(f"{len(rated)} rated vectors but {v.size} votes")
+    if (v != 0).all():
+        return rated, v
+    keep = np.flatnonzero(v != 0)
+    return rated[keep], v[keep]
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return v / n if n > 0 else v
@@ -289,12 +257,7 @@ def train(
     p = _or_empty(prior, space)
     r = _or_empty(rated, space)
     w = _or_empty(weak_negatives, space)
-    v = np.asarray(votes, dtype=np.float64).ravel()
-    if v.size != len(r):
-        raise ValueError(f"{len(r)} rated vectors but {v.size} votes")
-    if not (v != 0).all():
-        keep = np.flatnonzero(v != 0)
-        r, v = r[keep], v[keep]
+    r, v = _cast_votes(r, votes)
     counts = {
         "n_up": int((v > 0).sum()),
         "n_down": int((v < 0).sum()),
@@ -664,12 +627,7 @@ def cross_validate(
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
-    r = _or_empty(rated, space)
-    v = np.asarray(votes, dtype=np.float64).ravel()
-    if v.size != len(r):
-        raise ValueError(f"{len(r)} rated vectors but {v.size} votes")
-    keep = np.flatnonzero(v != 0)
-    r, v = r[keep], v[keep]
+    r, v = _cast_votes(_or_empty(rated, space), votes)
     y = (v > 0).astype(np.int64)
     n_up, n_down = int(y.sum()), int((1 - y).sum())
     if n_up < 2 or n_down < 2:

@@ -2,7 +2,8 @@
 
 It turns stored papers and profiles into vectors (embedding each text once and storing it),
 keeps each subscriber's trained model fresh, and asks :mod:`recommender.model` for scores and
-explanations. It owns no transaction: the facade passes a session and commits.
+explanations. It owns no transaction: the caller passes a :class:`Scope` (its session, and
+the feature space) and commits.
 
 The feature space is created once, on first use, and then frozen: its word statistics are
 counted over the catalogue of that moment. A subscriber's model is retrained whenever it is
@@ -14,10 +15,10 @@ they are retrained from the ratings instead.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -35,6 +36,8 @@ MIN_PAPERS_FOR_IDF = 200
 MAX_DOCUMENT_FREQUENCY = 0.5
 WEAK_NEGATIVES = 300
 EMBEDDING_BATCH = 64
+# Texts embedded, and their embeddings stored, at a time.
+EMBEDDING_CHUNK = EMBEDDING_BATCH * 4
 
 Progress = Callable[[int], None]
 
@@ -59,6 +62,14 @@ class Scored:
     scores: np.ndarray
 
 
+class Scope(NamedTuple):
+    """What a ranking step works in: the caller's session (and transaction) and the feature
+    space."""
+
+    session: Session
+    space: model.FeatureSpace
+
+
 class _VectorBlock:
     """Vectors of the papers seen so far, by id, in one feature space (a per-process cache).
 
@@ -73,15 +84,15 @@ class _VectorBlock:
     def get(
         self,
         ranker: Ranker,
-        session: Session,
-        space: model.FeatureSpace,
+        scope: Scope,
         papers: Sequence[PaperLike],
     ) -> model.PaperVectors:
+        space = scope.space
         if self.space_id != space.id:
             self.space_id, self.rows, self.vectors = space.id, {}, None
         missing = list({p.id: p for p in papers if p.id not in self.rows}.values())
         if missing:
-            new = ranker.vectors(session, space, [(p.title, p.abstract) for p in missing])
+            new = ranker.vectors(scope, [(p.title, p.abstract) for p in missing])
             start = len(self.rows)
             self.rows.update((p.id, start + n) for n, p in enumerate(missing))
             self.vectors = (
@@ -104,14 +115,8 @@ class Ranked:
 
     @property
     def reasons(self) -> list[str]:
-        """The explanation as short readable phrases."""
-        out = []
-        if self.explanation.terms:
-            out.append("about " + ", ".join(f"“{t}”" for t in self.explanation.terms))
-        if self.explanation.similar_paper_title:
-            how = "you rated up" if self.explanation.similar_paper_id else "in your profile"
-            out.append(f"close to “{self.explanation.similar_paper_title}” ({how})")
-        return out or ["ranked by your profile as a whole"]
+        """The explanation as short readable phrases (:attr:`model.Explanation.reasons`)."""
+        return self.explanation.reasons
 
 
 def text_hash(title: str, abstract: str) -> str:
@@ -125,8 +130,6 @@ def wants_embeddings(embedding_model: str) -> bool:
 
 class Ranker:
     """Vectors, models and rankings over one database, with one embedding model."""
-
-    batch = EMBEDDING_BATCH
 
     def __init__(self, embedding_model: str) -> None:
         self.embedding_model = embedding_model
@@ -176,12 +179,18 @@ class Ranker:
         self._space = space
         return space
 
+    @staticmethod
+    def scope(session: Session, space: model.FeatureSpace) -> Scope:
+        """The :class:`Scope` the other methods take: the session and the feature space."""
+        return Scope(session, space)
+
     # -- vectors -----------------------------------------------------------------------------
 
     def missing_embeddings(
-        self, session: Session, space: model.FeatureSpace, texts: Sequence[tuple[str, str]]
+        self, scope: Scope, texts: Sequence[tuple[str, str]]
     ) -> list[tuple[str, str]]:
         """The texts among ``texts`` whose embedding is not stored yet."""
+        session, space = scope
         if not space.has_embeddings:
             return []
         assert space.embedding_model is not None
@@ -189,18 +198,26 @@ class Ranker:
         have = vector_store.embeddings(session, space.embedding_model, by_hash)
         return [text for h, text in by_hash.items() if h not in have]
 
+    @staticmethod
+    def embedding_chunks(
+        texts: Sequence[tuple[str, str]],
+    ) -> Iterator[Sequence[tuple[str, str]]]:
+        """``texts`` in the chunks that are embedded and stored at a time (a caller may commit
+        after each)."""
+        for start in range(0, len(texts), EMBEDDING_CHUNK):
+            yield texts[start : start + EMBEDDING_CHUNK]
+
     def embed(
         self,
-        session: Session,
-        space: model.FeatureSpace,
+        scope: Scope,
         texts: Sequence[tuple[str, str]],
         on_progress: Progress | None = None,
     ) -> None:
         """Compute and store the embeddings of ``texts`` that are not stored yet, in batches."""
-        missing = self.missing_embeddings(session, space, texts)
+        session, space = scope
+        missing = self.missing_embeddings(scope, texts)
         assert space.embedding_model is not None or not missing
-        for start in range(0, len(missing), EMBEDDING_BATCH * 4):
-            chunk = missing[start : start + EMBEDDING_BATCH * 4]
+        for chunk in self.embedding_chunks(missing):
             vectors = self.embedder.embed_papers(chunk, batch_size=EMBEDDING_BATCH)
             stored = {
                 text_hash(t, a): v.astype("<f4").tobytes()
@@ -210,15 +227,14 @@ class Ranker:
             if on_progress is not None:
                 on_progress(len(chunk))
 
-    def vectors(
-        self, session: Session, space: model.FeatureSpace, texts: Sequence[tuple[str, str]]
-    ) -> model.PaperVectors:
+    def vectors(self, scope: Scope, texts: Sequence[tuple[str, str]]) -> model.PaperVectors:
         """The vectors of ``texts`` (title, abstract), embedding the ones not stored yet."""
+        session, space = scope
         if not texts:
             return space.empty()
         if not space.has_embeddings:
             return space.vectors(texts)
-        self.embed(session, space, texts)
+        self.embed(scope, texts)
         hashes = [text_hash(t, a) for t, a in texts]
         stored = vector_store.embeddings(session, str(space.embedding_model), hashes)
         embedding = np.empty((len(texts), space.embedding_dim), dtype=np.float32)
@@ -229,10 +245,11 @@ class Ranker:
     # -- models ------------------------------------------------------------------------------
 
     def _training_data(
-        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber
+        self, scope: Scope, subscriber: Subscriber
     ) -> tuple[model.PaperVectors, list[Paper], np.ndarray, model.PaperVectors | None, int]:
+        session = scope.session
         prior_texts = model.profile_texts(subscriber.interests, subscriber.about, subscriber.liked)
-        prior = self.vectors(session, space, prior_texts)
+        prior = self.vectors(scope, prior_texts)
         rated = subscriber_store.current_ratings(session, subscriber.id)
         papers = [paper for _, paper in rated]
         votes = np.array([rating.vote for rating, _ in rated], dtype=np.int64)
@@ -246,15 +263,14 @@ class Ranker:
             seed=subscriber.id * 7919 + seen,
         )
         weak_papers = candidate_store.papers_by_id(session, weak_ids)
-        weak = self.paper_vectors(session, space, weak_papers)
+        weak = self.paper_vectors(scope, weak_papers)
         return prior, papers, votes, weak if len(weak_papers) else None, seen
 
-    def train(
-        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber, now: datetime
-    ) -> model.UserModel:
+    def train(self, scope: Scope, subscriber: Subscriber, now: datetime) -> model.UserModel:
         """Train the subscriber's model from their profile and ratings, and store it."""
-        prior, papers, votes, weak, seen = self._training_data(session, space, subscriber)
-        rated = self.paper_vectors(session, space, papers)
+        session, space = scope
+        prior, papers, votes, weak, seen = self._training_data(scope, subscriber)
+        rated = self.paper_vectors(scope, papers)
         trained = model.train(space, prior, rated, votes, weak)
         vector_store.save_user_model(
             session,
@@ -267,20 +283,18 @@ class Ranker:
         )
         return trained
 
-    def model_for(
-        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber, now: datetime
-    ) -> model.UserModel:
+    def model_for(self, scope: Scope, subscriber: Subscriber, now: datetime) -> model.UserModel:
         """The subscriber's stored model if it is fresh, else a newly trained one."""
-        return self.models_for(session, space, [subscriber], now)[0]
+        return self.models_for(scope, [subscriber], now)[0]
 
     def models_for(
         self,
-        session: Session,
-        space: model.FeatureSpace,
+        scope: Scope,
         subscribers: Sequence[Subscriber],
         now: datetime,
     ) -> list[model.UserModel]:
         """:meth:`model_for` of each subscriber, read from the store in one go."""
+        session, space = scope
         ids = [s.id for s in subscribers]
         stored_models = vector_store.user_models(session, ids)
         counts = vector_store.rating_counts(session, ids)
@@ -295,28 +309,25 @@ class Ranker:
             ):
                 out.append(model.UserModel.from_bytes(stored.model))
             else:
-                out.append(self.train(session, space, subscriber, now))
+                out.append(self.train(scope, subscriber, now))
         return out
 
     # -- ranking -----------------------------------------------------------------------------
 
-    def paper_vectors(
-        self, session: Session, space: model.FeatureSpace, papers: Sequence[PaperLike]
-    ) -> model.PaperVectors:
+    def paper_vectors(self, scope: Scope, papers: Sequence[PaperLike]) -> model.PaperVectors:
         """The vectors of ``papers``, kept in memory by paper id for the next subscriber."""
-        return self._block.get(self, session, space, papers)
+        return self._block.get(self, scope, papers)
 
     def score(
         self,
-        session: Session,
-        space: model.FeatureSpace,
+        scope: Scope,
         subscriber: Subscriber,
         papers: Sequence[PaperLike],
         now: datetime,
     ) -> Scored:
         """The subscriber's scores of ``papers`` (in their order), retraining first if stale."""
-        user_model = self.model_for(session, space, subscriber, now)
-        vectors = self.paper_vectors(session, space, papers)
+        user_model = self.model_for(scope, subscriber, now)
+        vectors = self.paper_vectors(scope, papers)
         return Scored(user_model, vectors, model.score(user_model, vectors))
 
     def explain(
@@ -348,8 +359,7 @@ class Ranker:
 
     def rank(
         self,
-        session: Session,
-        space: model.FeatureSpace,
+        scope: Scope,
         subscriber: Subscriber,
         papers: Sequence[PaperLike],
         now: datetime,
@@ -359,15 +369,14 @@ class Ranker:
         """``papers`` best first (the ``top`` best only), each with its explanation."""
         if not papers:
             return []
-        scored = self.score(session, space, subscriber, papers, now)
+        scored = self.score(scope, subscriber, papers, now)
         order = np.argsort(-scored.scores, kind="stable")[: top if top is not None else None]
-        known = self.known_papers(session, space, subscriber)
-        return self.explain(space, papers, scored, [int(i) for i in order], known)
+        known = self.known_papers(scope, subscriber)
+        return self.explain(scope.space, papers, scored, [int(i) for i in order], known)
 
     def known_papers(
         self,
-        session: Session,
-        space: model.FeatureSpace,
+        scope: Scope,
         subscriber: Subscriber,
         rated: Sequence[tuple[Rating, Paper]] | None = None,
     ) -> model.RatedPapers | None:
@@ -376,6 +385,7 @@ class Ranker:
 
         ``rated``: the subscriber's current ratings, where the caller has read them already.
         """
+        session = scope.session
         if rated is None:
             rated = subscriber_store.current_ratings(session, subscriber.id)
         if not rated and not subscriber.liked:
@@ -389,12 +399,10 @@ class Ranker:
             titles.append(title)
             texts.append((title, ""))
             votes.append(1)
-        return model.RatedPapers(ids, titles, self.vectors(session, space, texts), votes)
+        return model.RatedPapers(ids, titles, self.vectors(scope, texts), votes)
 
-    def evaluate(
-        self, session: Session, space: model.FeatureSpace, subscriber: Subscriber
-    ) -> model.Evaluation:
+    def evaluate(self, scope: Scope, subscriber: Subscriber) -> model.Evaluation:
         """Cross-validated quality of the subscriber's model on their own ratings."""
-        prior, papers, votes, weak, _ = self._training_data(session, space, subscriber)
-        rated = self.paper_vectors(session, space, papers)
-        return model.cross_validate(space, prior, rated, votes, weak)
+        prior, papers, votes, weak, _ = self._training_data(scope, subscriber)
+        rated = self.paper_vectors(scope, papers)
+        return model.cross_validate(scope.space, prior, rated, votes, weak)

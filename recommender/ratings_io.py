@@ -13,10 +13,10 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from recommender.votes import SOURCES, VOTES
+
 FIELDS = ("paper_id", "title", "vote", "source", "rated_at")
 FORMATS = ("csv", "json")
-VOTE_WORDS = ("up", "down", "clear")
-SOURCE_WORDS = ("cli", "email", "web", "import")
 
 
 class RatingsFileError(ValueError):
@@ -46,7 +46,8 @@ def format_for(path: str, explicit: str | None = None) -> str:
     return "json" if path.lower().endswith(".json") else "csv"
 
 
-def dumps(records: list[RatingRecord], fmt: str) -> str:
+def write_ratings(records: list[RatingRecord], fmt: str) -> str:
+    """The text of a rating export of ``records`` in format ``fmt`` (csv or json)."""
     if fmt == "json":
         return json.dumps([r.to_dict() for r in records], indent=2, ensure_ascii=False) + "\n"
     out = io.StringIO()
@@ -56,7 +57,8 @@ def dumps(records: list[RatingRecord], fmt: str) -> str:
     return out.getvalue()
 
 
-def loads(text: str, fmt: str, source: str = "<ratings>") -> list[RatingRecord]:
+def read_ratings(text: str, fmt: str, source: str = "<ratings>") -> list[RatingRecord]:
+    """The records of a rating export; :class:`RatingsFileError` names the first bad row."""
     if fmt == "json":
         try:
             rows = json.loads(text)
@@ -88,11 +90,11 @@ def _record(row: object, source: str, number: int, what: str) -> RatingRecord:
     if not paper_id and not title:
         raise fail("needs a paper_id or a title")
     vote = str(row.get("vote") or "").strip().lower()
-    if vote not in VOTE_WORDS:
+    if vote not in VOTES:
         raise fail(f"field 'vote' is {row.get('vote')!r}; use up, down or clear")
     source_word = str(row.get("source") or "import").strip().lower()
-    if source_word not in SOURCE_WORDS:
-        raise fail(f"field 'source' is {row.get('source')!r}; use one of {', '.join(SOURCE_WORDS)}")
+    if source_word not in SOURCES:
+        raise fail(f"field 'source' is {row.get('source')!r}; use one of {', '.join(SOURCES)}")
     try:
         rated_at = datetime.fromisoformat(str(row.get("rated_at") or ""))
     except ValueError:

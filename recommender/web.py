@@ -27,6 +27,7 @@ from recommender import guards, links, resources
 from recommender.core import Recommender
 from recommender.store.papers import PaperNotFound
 from recommender.store.subscribers import SubscriberNotFound
+from recommender.votes import VOTES
 
 Handler = Callable[[Request], Awaitable[Response]]
 Changer = Callable[[Request, FormData], Awaitable[Response]]
@@ -117,7 +118,7 @@ def create_app(app: Recommender) -> Starlette:
         if "interests" in form:
             await call(app.set_interests, token, str(form["interests"]).splitlines())
             saved = "Your interests are saved; your next digest follows them."
-        elif "paper" in form and form.get("vote") in ("up", "down", "clear"):
+        elif "paper" in form and form.get("vote") in VOTES:
             user = await call(app.open_subscriber_link, "manage", token)
             await call(app.rate, user.email, str(form["paper"]), str(form["vote"]), source="web")
             saved = "Your rating is saved."

@@ -7,25 +7,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from recommender import links
 from tests.clock import Clock
 
 MAKERS: dict[str, Callable[[links.Signer], str]] = {
     "rate": lambda s: s.rating(7, "2603.01234", "up"),
-    "rate-json": lambda s: s.make("rate", {"s": 7, "p": "2603.01234", "v": "up"}),
     "unsubscribe": lambda s: s.unsubscribe(7),
     "manage": lambda s: s.manage(7),
     "view-digest": lambda s: s.view_digest("<abc@example.org>"),
 }
 CHECKERS: dict[str, Callable[[links.Signer, str], object]] = {
     "rate": lambda s, t: s.check_rating(t),
-    "rate-json": lambda s, t: s.check_rating(t),
     "unsubscribe": lambda s, t: s.check_subscriber("unsubscribe", t),
     "manage": lambda s, t: s.check_subscriber("manage", t),
     "view-digest": lambda s, t: s.check_digest(t),
 }
-LIFETIME = {kind: links.LIFETIMES[kind.removesuffix("-json")] for kind in MAKERS}
+LIFETIME = {kind: links.LIFETIMES[kind] for kind in MAKERS}
 
 
 @pytest.mark.parametrize("kind", MAKERS)
@@ -86,18 +85,6 @@ def test_the_secret_is_made_once_and_readable_by_the_owner_only(tmp_path: Path) 
     assert links.load_or_create_secret(path) == secret
 
 
-def test_a_rating_link_made_before_compact_tokens_still_works_and_still_expires(
-    clock: Clock,
-) -> None:
-    signer = links.Signer("s" * 32, clock=clock)
-    old_form = signer.make("rate", {"s": 7, "p": "abc", "v": "down"})  # JSON, as emails hold
-    assert "~" not in old_form
-    assert signer.check_rating(old_form) == links.RatingToken(7, "abc", "down")
-    clock.now += links.LIFETIMES["rate"] + timedelta(seconds=1)
-    with pytest.raises(links.TokenExpired):
-        signer.check_rating(old_form)
-
-
 def test_a_rating_token_carries_any_paper_id_and_refuses_an_unknown_vote(clock: Clock) -> None:
     signer = links.Signer("s" * 32, clock=clock)
     for paper_id in ("2511.01234", "a~b.c/d", "ünï"):
@@ -106,3 +93,20 @@ def test_a_rating_token_carries_any_paper_id_and_refuses_an_unknown_vote(clock: 
     forged = signer._rate.sign("3~maybe~YWJj").decode()  # signed, but no vote we know
     with pytest.raises(links.TokenInvalid):
         signer.check_rating(forged)
+
+
+def test_rating_and_digest_links_of_the_unreleased_json_forms_are_refused(clock: Clock) -> None:
+    secret = "s" * 32
+    signer = links.Signer(secret, clock=clock)
+    issued = int(clock.now.timestamp())
+    json_rating = URLSafeSerializer(secret, salt="recommender-rate").dumps(
+        {"s": 7, "p": "abc", "v": "down", "t": issued}
+    )
+    with pytest.raises(links.TokenInvalid):
+        signer.check_rating(json_rating)
+    by_digest_id = URLSafeSerializer(secret, salt="recommender-view-digest").dumps(
+        {"d": 12, "t": issued}
+    )
+    with pytest.raises(links.TokenInvalid):
+        signer.check_digest(by_digest_id)
+    assert signer.check_digest(signer.view_digest("<abc@example.org>")) == "<abc@example.org>"

@@ -77,8 +77,8 @@ def test_exported_ratings_import_into_another_database_unchanged(
     for n, vote in ((1, "up"), (2, "down"), (1, "clear"), (3, "up")):
         rated_app.rate(EMAIL, f"Paper {n}:", vote)
         clock.now += timedelta(minutes=1)
-    text = ratings_io.dumps(rated_app.export_ratings(EMAIL), fmt)
-    records = ratings_io.loads(text, fmt, f"ratings.{fmt}")
+    text = ratings_io.write_ratings(rated_app.export_ratings(EMAIL), fmt)
+    records = ratings_io.read_ratings(text, fmt, f"ratings.{fmt}")
     assert records == rated_app.export_ratings(EMAIL)
 
     other_db = rated_app.settings.__class__(
@@ -100,7 +100,7 @@ def test_importing_ratings_of_unknown_papers_skips_and_names_them(rated_app: Rec
         ",Paper 2: Learning Things Number 2,up,web,2026-03-01T10:00:00+00:00\n"
         ",A Paper Nobody Ingested,down,cli,2026-03-01T10:00:00+00:00\n"
     )
-    report = rated_app.import_ratings(EMAIL, ratings_io.loads(csv_text, "csv", "r.csv"))
+    report = rated_app.import_ratings(EMAIL, ratings_io.read_ratings(csv_text, "csv", "r.csv"))
     assert (report.imported, report.unknown_papers) == (1, ["A Paper Nobody Ingested"])
 
 
@@ -121,7 +121,7 @@ def test_importing_ratings_of_unknown_papers_skips_and_names_them(rated_app: Rec
 )
 def test_a_bad_ratings_file_is_refused_naming_the_line_and_field(text: str, message: str) -> None:
     with pytest.raises(ratings_io.RatingsFileError, match=message):
-        ratings_io.loads(text, "csv", "r.csv")
+        ratings_io.read_ratings(text, "csv", "r.csv")
 
 
 def test_rate_and_ratings_from_the_command_line(database_url: str, tmp_path: Path) -> None:

@@ -318,11 +318,9 @@ def outbox(
     return [(digest, email) for digest, email in rows]
 
 
-def get_digest(session: Session, ref: str | int) -> Digest | None:
-    """The digest with this Message-ID (a string) or id (a number)."""
-    if isinstance(ref, int):
-        return session.get(Digest, ref)
-    return session.scalar(select(Digest).where(Digest.message_id == ref))
+def get_digest(session: Session, message_id: str) -> Digest | None:
+    """The digest with this Message-ID."""
+    return session.scalar(select(Digest).where(Digest.message_id == message_id))
 
 
 def count_by_state(session: Session) -> dict[str, int]:

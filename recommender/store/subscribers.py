@@ -15,10 +15,7 @@ from sqlalchemy.sql.elements import Label
 
 from recommender.profiles import Profile
 from recommender.store.models import Paper, Rating, Subscriber
-
-VOTES = {"up": 1, "down": -1, "clear": 0}
-VOTE_NAMES = {value: name for name, value in VOTES.items()}
-SOURCES = ("cli", "email", "web", "import")
+from recommender.votes import SOURCES, VOTE_NAMES, VOTES
 
 
 class SubscriberNotFound(LookupError):
