@@ -194,6 +194,28 @@ def test_a_document_that_is_not_a_whole_feed_is_refused(data):
         parse_feed(data)
 
 
+QUERY = fixture("query-search-p0.xml")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<!DOCTYPE html><html><head><title>503</title></head><body>busy</body></html>",
+        QUERY[: len(QUERY) // 2],
+        b"",
+        b"\x00\xff\x17 not a feed",
+        RSS,
+        b'<!DOCTYPE f [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>&d;&d;&d;&d;&d;&d;</title></feed>',
+    ],
+    ids=["html", "truncated", "empty", "binary", "rss", "entity-expansion"],
+)
+def test_a_query_response_that_is_not_a_whole_atom_feed_is_refused(data):
+    with pytest.raises(ArxivFeedError):
+        parse_query_response(data)
+
+
 def test_the_query_response_is_parsed_and_its_error_entry_skipped_with_the_reason():
     result = parse_query_response(fixture("query-id-list.xml"))
 
