@@ -22,7 +22,8 @@ generator words and a list of names; arXiv's text is hard-wrapped as arXiv's is.
 Every measurement is ``Recommender.fetch(source, since=first day)`` with the clock pinned to
 the last day, in a fresh child process on a fresh database (a new SQLite file; a new
 PostgreSQL schema, dropped afterwards), at two sizes (HF: a third of the days and all;
-arXiv: one week and all) so that peak memory (the child's own peak RSS, ``VmHWM``) can be compared.
+arXiv: one week and all) so that peak memory (the child's own peak RSS, ``VmHWM``) can be
+compared.
 ``arxiv_request_interval`` is 0 against loopback; Hugging Face's client keeps its fixed 1 s
 between requests (there is no setting), which is waiting, not work.
 
