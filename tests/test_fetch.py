@@ -17,6 +17,7 @@ from recommender.config import Settings
 from recommender.core import PaperQuery, Recommender
 from recommender.sources.base import Skipped, SourceDay, SourcePaper, SourceUnavailable
 from recommender.store.models import Dump, DumpPaper, Paper
+from recommender.store.papers import source_day_hash
 from tests.builders import dump_text, entry
 from tests.catalogue import EMAIL, topical_day
 from tests.clock import Clock
@@ -118,6 +119,34 @@ def test_a_refetch_with_new_counts_updates_the_counts_and_nothing_else(app: Reco
         assert session.scalar(select(func.count()).select_from(DumpPaper)) == 2
         (dump,) = session.scalars(select(Dump))
         assert (dump.id, dump.source, dump.file_name) == (first.dump_id, "hf", "hf 2026-03-20")
+
+
+def test_a_day_stored_by_an_earlier_version_is_still_recognised_when_fetched_again() -> None:
+    # The hash an earlier version stored for this day (it hashed dataclasses.asdict of each
+    # paper): a re-fetch of a day already in a database must still count as unchanged.
+    day = SourceDay(
+        "hf",
+        date(2026, 3, 20),
+        papers=(
+            SourcePaper(
+                "hf",
+                "Sparse Routing",
+                "We route.",
+                ("Ada Lovelace", "Alan Turing"),
+                "2603.18101",
+                date(2026, 3, 18),
+                date(2026, 3, 20),
+                upvotes=87,
+                github_url="https://github.com/x/y",
+                github_stars=412,
+                page_url="https://huggingface.co/papers/2603.18101",
+                keywords=("routing", "moe"),
+            ),
+            SourcePaper("hf", "Élan: A Title", "", (), None, None, date(2026, 3, 20)),
+        ),
+    )
+    expected = "c66b6503a91f69c82de97a7f55499778af0cb1cbe68298f85cb2272b30df7699"
+    assert source_day_hash(day) == expected
 
 
 def test_a_malformed_item_is_skipped_and_counted_and_the_rest_of_the_day_stored(
