@@ -253,7 +253,8 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
     type=click.Choice(SOURCES),
     default="hf",
     show_default=True,
-    help="Where to fetch from: hf is Hugging Face Daily Papers.",
+    help="Where to fetch from: hf is Hugging Face Daily Papers; arxiv is the announcement "
+    "feed of the arxiv_categories setting (past days from arXiv's query API).",
 )
 @click.option(
     "--date",
@@ -270,7 +271,7 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
 @click.pass_obj
 @handle_errors
 def fetch(state: AppContext, source: str, day: Any, since: Any, as_json: bool) -> None:
-    """Fetch a day's papers from a source into the catalogue.
+    """Fetch a day's papers from a source into the catalogue (serve does this by itself).
 
     A paper already known (from a dump or another source) is matched by its arXiv id, else
     by its title, and merged into one: its upvotes, links, arXiv id and Hugging Face page are
@@ -284,6 +285,11 @@ def fetch(state: AppContext, source: str, day: Any, since: Any, as_json: bool) -
       recommender fetch
       recommender fetch --date 2026-03-20
       recommender fetch --since 2026-03-01 --json
+      recommender fetch --source arxiv
+      RECOMMENDER_ARXIV_CATEGORIES=cs.CV recommender fetch --source arxiv --since 2026-03-02
+
+    arXiv's feed holds only its latest announcement (empty on weekends); a past day is the
+    papers first submitted that day, from the query API, at one request every 3 seconds.
     """
     if day is not None and since is not None:
         raise click.UsageError("give --date or --since, not both.")
