@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from recommender.cli import cli
 from recommender.config import Settings
-from recommender.core import PaperQuery, Recommender
+from recommender.core import FetchedDay, PaperQuery, Recommender
 from recommender.sources.base import Skipped, SourceDay, SourcePaper, SourceUnavailable
 from recommender.store.models import Dump, DumpPaper, Paper
 from recommender.store.papers import source_day_hash
 from tests.builders import dump_text, entry
 from tests.catalogue import EMAIL, topical_day
 from tests.clock import Clock
+from tests.concurrency import at_once
 from tests.loopback import FIXTURES, Reply, Seen, json_file, serving
 
 DAY = date(2026, 3, 20)
@@ -241,3 +243,39 @@ def test_a_digest_links_a_paper_whose_arxiv_id_a_source_brought_to_its_arxiv_pag
     _, path = app.preview(EMAIL)
     assert path is not None
     assert 'href="https://arxiv.org/abs/2603.09999"' in path.read_text()
+
+
+def test_two_fetches_of_one_day_at_once_keep_one_row_for_the_day(app: Recommender) -> None:
+    listings = iter(
+        [
+            a_day(a_paper(1, arxiv_id="2603.00001", upvotes=3)),
+            a_day(a_paper(1, arxiv_id="2603.00001", upvotes=5), a_paper(2)),
+        ]
+    )
+
+    def store(ready: Callable[[], None]) -> FetchedDay:
+        listing = next(listings)
+        ready()
+        return app.store_source_day(listing)
+
+    at_once(store)
+    with app._sessions() as session:
+        (day,) = session.scalars(select(Dump).where(Dump.source == "hf")).all()
+        listed = session.scalar(select(func.count()).where(DumpPaper.dump_id == day.id))
+        assert (day.file_name, listed) == ("hf 2026-03-20", 2)
+        # A second row for the day is refused by the database itself, whoever writes it.
+        session.add(
+            Dump(
+                source="hf",
+                file_name="hf 2026-03-20",
+                content_hash="0" * 64,
+                listing_date=DAY,
+                year_rule="source",
+                ingested_at=datetime(2026, 3, 21, tzinfo=UTC),
+                papers_total=0,
+                papers_new=0,
+                papers_updated=0,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            session.flush()

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy import DateTime as _DateTime
@@ -57,6 +58,17 @@ class Dump(Base):
     """
 
     __tablename__ = "dumps"
+    # One row per source and day (migration 0006); dump files may share a name.
+    __table_args__ = (
+        Index(
+            "ix_dumps_source_day",
+            "source",
+            "file_name",
+            unique=True,
+            sqlite_where=text("source <> 'dump'"),
+            postgresql_where=text("source <> 'dump'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(20), server_default="dump")  # dump, hf, arxiv
