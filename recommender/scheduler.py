@@ -28,7 +28,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_STOPPED
+from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -227,17 +227,20 @@ def wait_for_fetches(
     scheduler: BackgroundScheduler | None, sources: tuple[str, ...], timeout: float
 ) -> bool:
     """Wait while a fetch of ``sources`` is running, handed over, or due and not handed over
-    yet; return False if one still is after ``timeout`` seconds."""
+    yet; return False if one still is after ``timeout`` seconds, or the scheduler stops."""
     deadline = time.monotonic() + timeout
     job_ids = [FETCH_PREFIX + name for name in sources]
-    with _fetches_changed:
-        while True:
-            busy = any(job_id in _pending_fetches for job_id in job_ids) or (
-                scheduler is not None and any(_due(scheduler.get_job(job_id)) for job_id in job_ids)
-            )
+    while True:
+        # The job store is read without holding _fetches_changed: the scheduler takes its own
+        # lock and then ours when it hands a fetch over, so holding ours here could deadlock.
+        due = scheduler is not None and any(_due(scheduler.get_job(job_id)) for job_id in job_ids)
+        with _fetches_changed:
+            busy = due or any(job_id in _pending_fetches for job_id in job_ids)
             left = deadline - time.monotonic()
-            if not busy or left <= 0:
-                return not busy
+            if not busy:
+                return True
+            if left <= 0 or (scheduler is not None and scheduler.state != STATE_RUNNING):
+                return False
             # Woken when a fetch finishes; a due one is looked at again every 0.2 s.
             _fetches_changed.wait(min(0.2, left))
 
