@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from recommender import core, digests
 from recommender.config import Settings
 from recommender.core import DeliveryOutcome, Recommender
+from recommender.digests import composer
+from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool
 from tests.catalogue import readers, topical_day
 from tests.clock import Clock
 from tests.concurrency import at_once
@@ -22,12 +23,9 @@ from tests.mailserver import MailServer
 
 
 def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
-    mailing: Recommender,
-    mail_server: MailServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(digests, "BATCH", 2)  # six batches from eleven subscribers
+    mailing.compose_batch = 2  # six batches from eleven subscribers
     addresses = readers(mailing, tmp_path, 10)
     composed_seen: list[str] = []
     report = mailing.send(workers=2, on_composed=lambda c: composed_seen.append(c.email))
@@ -43,22 +41,19 @@ def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
 
 
 def test_two_senders_composing_the_same_batches_record_each_digest_once(
-    mailing: Recommender,
-    mail_server: MailServer,
-    clock: Clock,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    mailing: Recommender, mail_server: MailServer, clock: Clock, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(digests, "BATCH", 3)
+    mailing.compose_batch = 3
     readers(mailing, tmp_path, 10)
 
-    def composer(ready: Callable[[], None]) -> list[str]:
+    def sender(ready: Callable[[], None]) -> list[str]:
         with Recommender(mailing.settings, clock=clock) as app:  # its own connections
+            app.compose_batch = 3
             app.init()
             ready()
             return [c.status for c in app.compose(workers=1)]
 
-    outcomes = at_once(composer)
+    outcomes = at_once(sender)
     statuses = outcomes[0] + outcomes[1]
     assert statuses.count("recorded") == 11
     assert set(statuses) <= {"recorded", "nothing new", "already recorded"}
@@ -74,7 +69,7 @@ def test_a_pool_narrowed_without_losing_a_paper_keeps_its_vectors_and_similariti
     now = mailing.clock()
     space = mailing._space()
     with mailing._session() as session:
-        pool = digests.PaperPool(session, now - digests.FIRST_DIGEST_LOOKBACK)
+        pool = PaperPool(session, now - FIRST_DIGEST_LOOKBACK)
         # the batches of a worker, the jobs of the service: each narrows the kept pool
         vectors = pool.narrowed(pool.since).vectors(mailing.ranker, session, space)
         assert pool.narrowed(pool.since).vectors(mailing.ranker, session, space) is vectors
@@ -93,12 +88,12 @@ def filing(settings: Settings, clock: Clock, tmp_path: Path) -> Iterator[Recomme
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_digests_composed_by_forked_or_spawned_workers_are_each_recorded_once(
-    filing: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+    filing: Recommender, tmp_path: Path, method: str
 ) -> None:
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"no {method} on this platform")
-    monkeypatch.setattr(core, "WORKER_START_METHOD", method)
-    monkeypatch.setattr(digests, "BATCH", 2)
+    filing.worker_start_method = method
+    filing.compose_batch = 2
     readers(filing, tmp_path, 10)
     composed = filing.compose(workers=2)
     assert [c.status for c in composed] == ["recorded"] * 11
@@ -115,15 +110,15 @@ def test_workers_are_forked_only_while_no_other_thread_runs_and_no_torch_is_load
         pytest.skip("no fork on this platform")
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     if threading.active_count() == 1:
-        assert core.worker_start_method() == "fork"
+        assert composer.worker_start_method() == "fork"
     monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
-    assert core.worker_start_method() == "spawn"
+    assert composer.worker_start_method() == "spawn"
     monkeypatch.delitem(sys.modules, "torch")
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert core.worker_start_method() == "spawn"
+        assert composer.worker_start_method() == "spawn"
     finally:
         stop.set()
         other.join()
