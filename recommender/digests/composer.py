@@ -232,89 +232,9 @@ class Composer:
         rolled back), or when SQLite refused a write made while reading; for one subscriber,
         another sender's digest is its outcome.
         """
-        ids = [subscriber_id for subscriber_id, _ in subscribers]
-        outcomes: dict[int, ComposeOutcome] = {}
-
-        def due(session: Session) -> list[Subscriber]:
-            """The subscribers still subscribed whose digest (of this slot) is not recorded."""
-            # On PostgreSQL, row locks (taken in id order): two senders record in turn.
-            locked = subscriber_store.lock_subscribers(session, ids)
-            active = {s.id: s for s in locked if s.active}
-            taken = digest_store.taken_slots(session, ids, [slot]) if slot else set()
-            out = []
-            for subscriber_id, address in subscribers:
-                if subscriber_id not in active:
-                    outcomes[subscriber_id] = ComposeOutcome(address, "unsubscribed")
-                elif (subscriber_id, slot) in taken:
-                    outcomes[subscriber_id] = ComposeOutcome(address, "already recorded")
-                else:
-                    out.append(active[subscriber_id])
-            return out
-
-        def due_with_models(session: Session) -> tuple[list[Subscriber], list[model.UserModel]]:
-            """:func:`due`, and their models (stale ones retrained and stored)."""
-            found = due(session)
-            if not pool.papers:
-                return found, []
-            scope = self.ranker.scope(session, self.space)
-            return found, self.ranker.models_for(scope, found, now)
-
-        def plan(
-            session: Session, found: list[Subscriber], models: list[model.UserModel]
-        ) -> list[digest_store.NewDigest]:
-            return planning.plan(
-                session,
-                self.ranker,
-                self.space,
-                found,
-                models,
-                pool,
-                now,
-                self.mail,
-                self.templates,
-                slot=slot,
-                nothing_new_note=self.nothing_new_note,
-            )
-
+        record = self._record_one if len(subscribers) == 1 else self._record_many
         try:
-            if len(subscribers) == 1:
-                # One subscriber: chosen and recorded under the lock, so that of two senders
-                # the second sees what the first recorded.
-                with self._sessions() as session, session.begin():
-                    found, models = due_with_models(session)
-                    planned = plan(session, found, models)
-                    recorded = digest_store.record_digests(session, planned, now)
-                    if dry_run:
-                        session.rollback()
-            else:
-                # Many: stale models retrained and stored; the digests chosen and rendered
-                # without holding a lock; then recorded in a short transaction. Two senders of
-                # one digest collide on its slot or its papers (IntegrityError); and a digest
-                # another sender recorded meanwhile (seen under the lock: its latest digest
-                # changed) wins, even where the two chose different papers.
-                with self._sessions() as session, session.begin():
-                    found, models = due_with_models(session)
-                    seen = digest_store.last_digest_times(session, ids)
-                with self._reading_sessions() as session:
-                    planned = plan(session, found, models)
-                    session.rollback()
-                with self._sessions() as session, session.begin():
-                    still = {s.id for s in due(session)}
-                    latest = digest_store.last_digest_times(session, ids)
-                    addresses = dict(subscribers)
-                    for subscriber_id in still:
-                        if latest.get(subscriber_id) != seen.get(subscriber_id):
-                            outcomes[subscriber_id] = ComposeOutcome(
-                                addresses[subscriber_id], "already recorded"
-                            )
-                    planned = [
-                        p
-                        for p in planned
-                        if p.subscriber_id in still and p.subscriber_id not in outcomes
-                    ]
-                    recorded = digest_store.record_digests(session, planned, now)
-                    if dry_run:
-                        session.rollback()
+            planned, recorded, outcomes = record(subscribers, pool, now, slot, dry_run)
         except IntegrityError:
             if len(subscribers) > 1:
                 return None
@@ -338,6 +258,119 @@ class Composer:
             outcomes.get(subscriber_id) or ComposeOutcome(address, "nothing new")
             for subscriber_id, address in subscribers
         ]
+
+    def _record_one(
+        self,
+        subscribers: list[tuple[int, str]],
+        pool: PaperPool,
+        now: datetime,
+        slot: str | None,
+        dry_run: bool,
+    ) -> tuple[list[digest_store.NewDigest], list[int], dict[int, ComposeOutcome]]:
+        """One subscriber's digest, chosen and recorded under the lock, so that of two
+        senders the second sees what the first recorded: what was recorded, and the outcome
+        of a subscriber who had none to record."""
+        with self._sessions() as session, session.begin():
+            due, outcomes = self._due(session, subscribers, slot)
+            models = self._models(session, due, pool, now)
+            planned = self._plan(session, due, models, pool, now, slot)
+            recorded = digest_store.record_digests(session, planned, now)
+            if dry_run:
+                session.rollback()
+        return planned, recorded, outcomes
+
+    def _record_many(
+        self,
+        subscribers: list[tuple[int, str]],
+        pool: PaperPool,
+        now: datetime,
+        slot: str | None,
+        dry_run: bool,
+    ) -> tuple[list[digest_store.NewDigest], list[int], dict[int, ComposeOutcome]]:
+        """Many subscribers' digests: stale models retrained and stored; the digests chosen
+        and rendered without holding a lock; then recorded in a short transaction.
+
+        Two senders of one digest collide on its slot or its papers (IntegrityError); and a
+        digest another sender recorded meanwhile (seen under the lock: its latest digest
+        changed) wins, even where the two chose different papers.
+        """
+        ids = [subscriber_id for subscriber_id, _ in subscribers]
+        with self._sessions() as session, session.begin():
+            due, outcomes = self._due(session, subscribers, slot)
+            models = self._models(session, due, pool, now)
+            seen = digest_store.last_digest_times(session, ids)
+        with self._reading_sessions() as session:
+            planned = self._plan(session, due, models, pool, now, slot)
+            session.rollback()
+        with self._sessions() as session, session.begin():
+            still_due, now_others = self._due(session, subscribers, slot)
+            outcomes.update(now_others)
+            still = {s.id for s in still_due}
+            latest = digest_store.last_digest_times(session, ids)
+            addresses = dict(subscribers)
+            for subscriber_id in still:
+                if latest.get(subscriber_id) != seen.get(subscriber_id):
+                    outcomes[subscriber_id] = ComposeOutcome(
+                        addresses[subscriber_id], "already recorded"
+                    )
+            planned = [
+                p for p in planned if p.subscriber_id in still and p.subscriber_id not in outcomes
+            ]
+            recorded = digest_store.record_digests(session, planned, now)
+            if dry_run:
+                session.rollback()
+        return planned, recorded, outcomes
+
+    def _due(
+        self, session: Session, subscribers: list[tuple[int, str]], slot: str | None
+    ) -> tuple[list[Subscriber], dict[int, ComposeOutcome]]:
+        """Of ``subscribers``, locked, those still subscribed whose digest (of ``slot``) is
+        not recorded; and the outcomes of the others."""
+        ids = [subscriber_id for subscriber_id, _ in subscribers]
+        # On PostgreSQL, row locks (taken in id order): two senders record in turn.
+        active = {s.id: s for s in subscriber_store.lock_subscribers(session, ids) if s.active}
+        taken = digest_store.taken_slots(session, ids, [slot]) if slot else set()
+        due: list[Subscriber] = []
+        others: dict[int, ComposeOutcome] = {}
+        for subscriber_id, address in subscribers:
+            if subscriber_id not in active:
+                others[subscriber_id] = ComposeOutcome(address, "unsubscribed")
+            elif (subscriber_id, slot) in taken:
+                others[subscriber_id] = ComposeOutcome(address, "already recorded")
+            else:
+                due.append(active[subscriber_id])
+        return due, others
+
+    def _models(
+        self, session: Session, due: list[Subscriber], pool: PaperPool, now: datetime
+    ) -> list[model.UserModel]:
+        """The models of ``due`` (stale ones retrained and stored); none for an empty pool."""
+        if not pool.papers:
+            return []
+        return self.ranker.models_for(self.ranker.scope(session, self.space), due, now)
+
+    def _plan(
+        self,
+        session: Session,
+        due: list[Subscriber],
+        models: list[model.UserModel],
+        pool: PaperPool,
+        now: datetime,
+        slot: str | None,
+    ) -> list[digest_store.NewDigest]:
+        return planning.plan(
+            session,
+            self.ranker,
+            self.space,
+            due,
+            models,
+            pool,
+            now,
+            self.mail,
+            self.templates,
+            slot=slot,
+            nothing_new_note=self.nothing_new_note,
+        )
 
 
 def embed_missing(
