@@ -15,6 +15,7 @@ from recommender.config import Settings
 from recommender.core import DeliveryOutcome, Recommender
 from recommender.digests import composer
 from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool
+from recommender.store import subscribers as subscriber_store
 from tests.catalogue import readers, topical_day
 from tests.clock import Clock
 from tests.concurrency import at_once
@@ -101,6 +102,28 @@ def test_digests_composed_by_forked_or_spawned_workers_are_each_recorded_once(
     assert {c.status for c in filing.compose(workers=2)} == {"nothing new"}
     # the parent's own connections still work after forking (they were not the workers')
     assert len(filing.outbox()) == 11
+
+
+def test_a_composer_built_from_plain_settings_records_what_the_facade_would(
+    filing: Recommender, tmp_path: Path
+) -> None:
+    readers(filing, tmp_path, 4)
+    s, now = filing.settings, filing.clock()
+    plain = composer.ComposerSettings(
+        s.database_url, s.embedding_model, s.mail_from, s.base_url, "s" * 32
+    )
+    built = composer.Composer.from_settings(plain, now)  # as a spawned worker builds its own
+    built.batch = 2
+    with filing._session() as session:
+        subscribers = subscriber_store.recipients(session)
+    try:
+        batches = list(built.composing(subscribers, now))
+    finally:
+        built.engine.dispose()
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert [c.status for b in batches for c in b] == ["recorded"] * 5
+    assert {c.status for c in filing.compose()} == {"nothing new"}
+    assert len(filing.outbox()) == 5
 
 
 def test_workers_are_forked_only_while_no_other_thread_runs_and_no_torch_is_loaded(
