@@ -8,27 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import email as email_parser
-import itertools
-import multiprocessing
-import os
-import queue
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from recommender import dumps, links, mailer, profiles, ratings_io, reading, resources
 from recommender.config import SOURCE_NAMES, ConfigError, Settings
+from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
+from recommender.digests.outbox import Outbox
 from recommender.message import POLICY
+from recommender.results import ComposeOutcome, DeliveryOutcome, OutboxEntry, SendReport
 from recommender.sources.arxiv import ArxivSource
 from recommender.sources.base import Skipped, Source, SourceDay
 from recommender.sources.hf import HuggingFaceSource
@@ -39,12 +35,13 @@ from recommender.store import digests as digest_store
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.digests import DigestNotFound
-from recommender.store.models import Digest, Paper, Rating, Subscriber
+from recommender.store.models import Paper, Rating, Subscriber
 from recommender.store.papers import PaperNotFound, PaperQuery
 from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
-    from recommender import digests, model, ranking, render
+    from recommender import model, ranking, render
+    from recommender.digests import composer, pool
 
 __all__ = [
     "Recommender",
@@ -61,11 +58,6 @@ __all__ = [
 
 # The sources ``fetch`` knows.
 SOURCES = SOURCE_NAMES
-
-
-# A digest claimed for sending longer ago than this was interrupted (an SMTP conversation
-# times out long before).
-SENDING_LEASE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -401,92 +393,6 @@ class EvaluationInfo:
 
 
 @dataclass(frozen=True)
-class ComposeOutcome:
-    """What composing one subscriber's digest did."""
-
-    email: str
-    status: str  # recorded, nothing new, already recorded or unsubscribed
-    digest_id: int | None = None
-    papers: int = 0
-    subject: str | None = None
-    message: bytes | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "email": self.email,
-            "status": self.status,
-            "digest_id": self.digest_id,
-            "papers": self.papers,
-            "subject": self.subject,
-        }
-
-
-@dataclass(frozen=True)
-class DeliveryOutcome:
-    """What one delivery attempt did."""
-
-    digest_id: int
-    email: str
-    subject: str
-    state: str  # sent, failed (retried later) or undeliverable
-    attempts: int
-    error: str | None
-    retry_at: datetime | None
-    where: str | None
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["retry_at"] = self.retry_at.isoformat() if self.retry_at else None
-        return data
-
-
-@dataclass(frozen=True)
-class SendReport:
-    composed: list[ComposeOutcome]
-    delivered: list[DeliveryOutcome]
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "composed": [c.to_dict() for c in self.composed],
-            "delivered": [d.to_dict() for d in self.delivered],
-        }
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    digest_id: int
-    email: str
-    subject: str
-    state: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime | None
-    last_error: str | None
-    sent_at: datetime | None = None
-
-    @classmethod
-    def of(cls, digest: Digest, address: str) -> OutboxEntry:
-        return cls(
-            digest.id,
-            address,
-            digest.subject,
-            digest.state,
-            digest.attempts,
-            digest.created_at,
-            digest.next_attempt_at if digest.state in ("pending", "failed") else None,
-            digest.last_error,
-            digest.sent_at if digest.state == "sent" else None,
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        for name in ("created_at", "next_attempt_at", "sent_at"):
-            value = getattr(self, name)
-            data[name] = value.isoformat() if value is not None else None
-        return data
-
-
-@dataclass(frozen=True)
 class RatingLink:
     """What a rating link in an email asks for."""
 
@@ -520,11 +426,15 @@ class Recommender:
         self._schema_checked = False
         self._ranker: ranking.Ranker | None = None
         self._signer: links.Signer | None = None
+        self._secret_text: str | None = None
         self._templates: render.Templates | None = None
-        self._pool: digests.PaperPool | None = None
+        self._kept_pool: pool.KeptPool | None = None
         # Where digests go; None means "from the settings" (SMTP, else files). Tests and
-        # benchmarks may set their own.
+        # benchmarks may set their own, and how many subscribers are composed together and
+        # how worker processes start (see recommender.digests.composer).
         self.transport: mailer.Transport | None = None
+        self.compose_batch: int | None = None
+        self.worker_start_method: str | None = None
 
     def __enter__(self) -> Recommender:
         return self
@@ -994,23 +904,24 @@ class Recommender:
     def signer(self) -> links.Signer:
         """The link signer, with the secret from the settings or ``home/secret`` (made once)."""
         if self._signer is None:
-            secret = self.settings.secret
-            if not secret:
-                path = self.settings.home / "secret"
-                secret = links.load_or_create_secret(path)
-                if len(secret) < links.MIN_SECRET_LENGTH:
-                    raise ConfigError(
-                        f"{path}: the link-signing secret must be at least "
-                        f"{links.MIN_SECRET_LENGTH} characters, not {len(secret)}; delete the "
-                        "file to have a new one made"
-                    )
-            self._signer = links.Signer(secret, clock=self.clock)
+            self._signer = links.Signer(self._secret(), clock=self.clock)
         return self._signer
 
-    def _mail(self) -> digests.Mail:
-        from recommender import digests
-
-        return digests.Mail(self.settings.mail_from, self.settings.base_url, self.signer())
+    def _secret(self) -> str:
+        if self._secret_text is not None:
+            return self._secret_text
+        secret = self.settings.secret
+        if not secret:
+            path = self.settings.home / "secret"
+            secret = links.load_or_create_secret(path)
+            if len(secret) < links.MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    f"{path}: the link-signing secret must be at least "
+                    f"{links.MIN_SECRET_LENGTH} characters, not {len(secret)}; delete the "
+                    "file to have a new one made"
+                )
+        self._secret_text = secret
+        return secret
 
     def templates(self) -> render.Templates:
         if self._templates is None:
@@ -1050,8 +961,9 @@ class Recommender:
     ) -> list[ComposeOutcome]:
         """Record the due digest of ``email`` (or of every active subscriber), ready to send.
 
-        See :meth:`_composing` for batches, transactions and ``workers``; ``dry_run`` rolls
-        back. A digest another process recorded first is reported, not duplicated.
+        See :class:`recommender.digests.composer.Composer` for batches, transactions and
+        ``workers``; ``dry_run`` rolls back. A digest another process recorded first is
+        reported, not duplicated.
         """
         outcomes = []
         for done in self._composing(email, slot, dry_run, workers):
@@ -1064,221 +976,38 @@ class Recommender:
     def _composing(
         self, email: str | None, slot: str | None, dry_run: bool, workers: int | None
     ) -> Iterator[list[ComposeOutcome]]:
-        """Compose the due digests :data:`recommender.digests.BATCH` subscribers at a time,
-        yielding each batch's outcomes in order.
-
-        Each batch is recorded in one transaction; when another sender recorded one of its
-        digests first, it is composed again one subscriber at a time. With several batches the
-        work is shared by ``workers`` processes (default: one per CPU, for
-        :data:`WORKERS_FROM` batches or more).
-        """
-        from recommender import digests
-
+        """The outcomes of composing the due digests, a batch at a time."""
         now = self.clock()
         with self._session() as session:
-            targets = self._recipients(session, email)
-        batches = _chunked(targets, digests.BATCH)
-        if workers is None:
-            workers = (os.cpu_count() or 1) if len(batches) >= WORKERS_FROM else 1
-        workers = max(1, min(workers, len(batches)))
-        pool, space = self._paper_pool(now), self._space()  # embeds what workers would each
-        if workers == 1:
-            for batch in batches:
-                yield self._compose_targets(batch, pool, space, now, slot, dry_run)
-            return
-        method = worker_start_method()
-        if method == "fork":
-            # what every worker needs is computed once, here, and inherited
-            with self._reading_sessions() as session:
-                pool.prepare(self.ranker, session, space)
-            initializer, initargs = _adopt_worker, (self,)
-        else:
-            initializer, initargs = _start_worker, (self.settings, now)
-        executor = ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context(method),
-            initializer=initializer,
-            initargs=initargs,
+            subscribers = self._recipients(session, email)
+        return self._composer(workers).composing(subscribers, now, slot, dry_run)
+
+    def _composer(self, workers: int | None) -> composer.Composer:
+        from recommender.digests import composer, plan, pool
+
+        if self._kept_pool is None:
+            self._kept_pool = pool.KeptPool()
+        s = self.settings
+        return composer.Composer(
+            self.engine,
+            self.ranker,
+            self._space(),
+            self.templates(),
+            plan.Mail(s.mail_from, s.base_url, self.signer()),
+            nothing_new_note=s.nothing_new_note,
+            workers=workers,
+            start_method=self.worker_start_method,
+            kept=self._kept_pool,
+            plain=composer.ComposerSettings(
+                s.database_url,
+                s.embedding_model,
+                s.mail_from,
+                s.base_url,
+                self._secret(),
+                s.nothing_new_note,
+            ),
+            batch=self.compose_batch if self.compose_batch is not None else composer.BATCH,
         )
-        try:
-            yield from executor.map(
-                _compose_in_worker,
-                batches,
-                itertools.repeat(now),
-                itertools.repeat(slot),
-                itertools.repeat(dry_run),
-            )
-        finally:
-            executor.shutdown(cancel_futures=True)
-
-    def _compose_targets(
-        self,
-        targets: list[tuple[int, str]],
-        pool: digests.PaperPool,
-        space: model.FeatureSpace,
-        now: datetime,
-        slot: str | None,
-        dry_run: bool,
-    ) -> list[ComposeOutcome]:
-        done = self._compose_batch(targets, pool, space, now, slot, dry_run)
-        if done is not None:
-            return done
-        # another sender recorded one of them first: one at a time
-        return [
-            outcome
-            for one in targets
-            for outcome in self._compose_batch([one], pool, space, now, slot, dry_run) or []
-        ]
-
-    def _paper_pool(self, now: datetime) -> digests.PaperPool:
-        """The papers a digest may show, embedded; kept while none of them changes, so that
-        the service's digest jobs, one subscriber each, do not load the day anew each time."""
-        from recommender import digests
-
-        since = now - digests.FIRST_DIGEST_LOOKBACK
-        kept = self._pool
-        with self._session() as session:
-            if (
-                kept is not None
-                and kept.since <= since
-                and digests.pool_state(session, kept.since) == kept.state
-            ):
-                return kept.narrowed(since)
-            pool = digests.PaperPool(session, since)
-        self.prepare([(p.title, p.abstract) for p in pool.papers])
-        self._pool = pool
-        return pool
-
-    def _compose_batch(
-        self,
-        targets: list[tuple[int, str]],
-        pool: digests.PaperPool,
-        space: model.FeatureSpace,
-        now: datetime,
-        slot: str | None,
-        dry_run: bool,
-    ) -> list[ComposeOutcome] | None:
-        """Compose the digests of ``targets`` (id, address) and record them in one transaction.
-
-        ``None`` when another sender recorded one of several digests first (the recording
-        rolled back), or when SQLite refused a write made while reading; for one subscriber,
-        another sender's digest is its outcome.
-        """
-        from recommender import digests
-
-        ids = [subscriber_id for subscriber_id, _ in targets]
-        mail, templates = self._mail(), self.templates()  # the signer may read its secret file
-        outcomes: dict[int, ComposeOutcome] = {}
-
-        def due(session: Session) -> list[Subscriber]:
-            """The targets still subscribed whose digest (of this slot) is not recorded."""
-            # On PostgreSQL, row locks (taken in id order): two senders record in turn.
-            found = session.scalars(
-                select(Subscriber)
-                .where(Subscriber.id.in_(ids))
-                .order_by(Subscriber.id)
-                .with_for_update()
-            )
-            active = {s.id: s for s in found if s.active}
-            taken = digest_store.taken_slots(session, ids, [slot]) if slot else set()
-            out = []
-            for subscriber_id, address in targets:
-                if subscriber_id not in active:
-                    outcomes[subscriber_id] = ComposeOutcome(address, "unsubscribed")
-                elif (subscriber_id, slot) in taken:
-                    outcomes[subscriber_id] = ComposeOutcome(address, "already recorded")
-                else:
-                    out.append(active[subscriber_id])
-            return out
-
-        def due_with_models(session: Session) -> tuple[list[Subscriber], list[model.UserModel]]:
-            """:func:`due`, and their models (stale ones retrained and stored)."""
-            subscribers = due(session)
-            if not pool.papers:
-                return subscribers, []
-            return subscribers, self.ranker.models_for(
-                self.ranker.scope(session, space), subscribers, now
-            )
-
-        def plan(
-            session: Session, subscribers: list[Subscriber], models: list[model.UserModel]
-        ) -> list[digest_store.NewDigest]:
-            return digests.plan(
-                session,
-                self.ranker,
-                space,
-                subscribers,
-                models,
-                pool,
-                now,
-                mail,
-                templates,
-                slot=slot,
-                nothing_new_note=self.settings.nothing_new_note,
-            )
-
-        try:
-            if len(targets) == 1:
-                # One subscriber: chosen and recorded under the lock, so that of two senders
-                # the second sees what the first recorded.
-                with self._session() as session, session.begin():
-                    subscribers, models = due_with_models(session)
-                    planned = plan(session, subscribers, models)
-                    recorded = digest_store.record_digests(session, planned, now)
-                    if dry_run:
-                        session.rollback()
-            else:
-                # Many: stale models retrained and stored; the digests chosen and rendered
-                # without holding a lock; then recorded in a short transaction. Two senders of
-                # one digest collide on its slot or its papers (IntegrityError); and a digest
-                # another sender recorded meanwhile (seen under the lock: its latest digest
-                # changed) wins, even where the two chose different papers.
-                with self._session() as session, session.begin():
-                    subscribers, models = due_with_models(session)
-                    seen = digest_store.last_digest_times(session, ids)
-                with self._reading_sessions() as session:
-                    planned = plan(session, subscribers, models)
-                    session.rollback()
-                with self._session() as session, session.begin():
-                    still = {s.id for s in due(session)}
-                    latest = digest_store.last_digest_times(session, ids)
-                    addresses = dict(targets)
-                    for subscriber_id in still:
-                        if latest.get(subscriber_id) != seen.get(subscriber_id):
-                            outcomes[subscriber_id] = ComposeOutcome(
-                                addresses[subscriber_id], "already recorded"
-                            )
-                    planned = [
-                        p
-                        for p in planned
-                        if p.subscriber_id in still and p.subscriber_id not in outcomes
-                    ]
-                    recorded = digest_store.record_digests(session, planned, now)
-                    if dry_run:
-                        session.rollback()
-        except IntegrityError:
-            if len(targets) > 1:
-                return None
-            return [ComposeOutcome(targets[0][1], "already recorded")]
-        except OperationalError:
-            # SQLite: a write while reading (an embedding not stored yet) met another writer.
-            if len(targets) > 1:
-                return None
-            raise
-        addresses = dict(targets)
-        for p, digest_id in zip(planned, recorded, strict=True):
-            outcomes[p.subscriber_id] = ComposeOutcome(
-                addresses[p.subscriber_id],
-                "recorded",
-                digest_id,
-                len(p.lines),
-                p.subject,
-                p.message,
-            )
-        return [
-            outcomes.get(subscriber_id) or ComposeOutcome(address, "nothing new")
-            for subscriber_id, address in targets
-        ]
 
     def deliver(
         self,
@@ -1286,157 +1015,23 @@ class Recommender:
         *,
         on_digest: Callable[[DeliveryOutcome], None] | None = None,
     ) -> list[DeliveryOutcome]:
-        """Send every recorded digest that is due (of ``email`` only, if given).
+        """Send every recorded digest that is due (of ``email`` only, if given), each once
+        (see :mod:`recommender.digests.outbox`). Over SMTP the digests are shared by
+        ``smtp_connections`` connections."""
+        subscriber_id = self._subscriber_id(email)
+        return self._outbox().deliver(subscriber_id, on_digest=on_digest)
 
-        Each digest is claimed (state ``sending``, committed) just before it is handed to the
-        mail server, and its outcome is recorded the moment the server answers, in the same
-        short transaction that claims the next one. So a sender that dies leaves ``sending``
-        only the digest each connection was handing over: after :data:`SENDING_LEASE` it is
-        flagged ``unconfirmed`` instead of being sent again, and every other digest is either
-        recorded as what it is or still due. A sender stopped by an exception gives back the
-        digest it had claimed and not yet handed over.
+    def _outbox(self) -> Outbox:
+        connections = 1
+        if self.transport is None and self.settings.smtp_host:
+            connections = self.settings.smtp_connections
+        return Outbox(self._session, self.clock, self.delivery_transport, connections=connections)
 
-        Over SMTP the digests are shared by ``smtp_connections`` connections, each in a thread
-        of its own: one connection spends most of its time waiting for the server's replies.
-        """
-        now = self.clock()
-        with self._session() as session, session.begin():
-            digest_store.flag_interrupted(session, now, SENDING_LEASE)
-            subscriber_id = (
-                subscriber_store.get_subscriber(session, email).id if email is not None else None
-            )
-            due = digest_store.due_ids(session, now, subscriber_id)
-        todo: queue.SimpleQueue[int] = queue.SimpleQueue()  # shared by the connections
-        for digest_id in due:
-            todo.put(digest_id)
-        transport = self.delivery_transport()
-        lanes = 1
-        if self.transport is None and isinstance(transport, mailer.SmtpTransport):
-            lanes = max(1, min(self.settings.smtp_connections, len(due)))
-        if lanes == 1:
-            done = self._deliver_lane(transport, todo, threading.Event())
-        else:
-            done = self._deliver_lanes(todo, lanes)
-        outcomes = []
-        with contextlib.closing(done):  # on an error here, the lanes stop before going on
-            for outcome in done:
-                outcomes.append(outcome)
-                if on_digest is not None:
-                    on_digest(outcome)
-        return outcomes
-
-    def _deliver_lanes(self, todo: queue.SimpleQueue[int], lanes: int) -> Iterator[DeliveryOutcome]:
-        """Deliver the digests of ``todo`` over ``lanes`` connections, each in a thread of its
-        own; yield the outcomes here, as they come. After an error in one lane (or here) the
-        others finish the digest they are handing over, and the first error is raised."""
-        results: queue.SimpleQueue[DeliveryOutcome | BaseException | None]
-        results = queue.SimpleQueue()
-        stop = threading.Event()
-
-        def run() -> None:
-            try:
-                for outcome in self._deliver_lane(self.delivery_transport(), todo, stop):
-                    results.put(outcome)
-            except BaseException as exc:  # handed to the caller's thread
-                stop.set()
-                results.put(exc)
-            finally:
-                results.put(None)
-
-        threads = [threading.Thread(target=run, daemon=True) for _ in range(lanes)]
-        for thread in threads:
-            thread.start()
-        error: BaseException | None = None
-        try:
-            running = len(threads)
-            while running:
-                item = results.get()
-                if item is None:
-                    running -= 1
-                elif isinstance(item, BaseException):
-                    error = error or item
-                else:
-                    yield item
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join()
-        if error is not None:
-            raise error
-
-    def _deliver_lane(
-        self, transport: mailer.Transport, todo: queue.SimpleQueue[int], stop: threading.Event
-    ) -> Iterator[DeliveryOutcome]:
-        """Deliver digests from ``todo`` one after another over ``transport`` (one
-        connection) until it is empty or ``stop`` is set."""
-        batch = getattr(transport, "batch", None)
-        with batch() if batch is not None else contextlib.nullcontext():
-            claimed = self._settle(None, todo, stop)
-            try:
-                while claimed is not None:
-                    # If handing over fails other than as a delivery error, the digest may
-                    # have reached the mail server: it stays ``sending``.
-                    handing, claimed = claimed, None
-                    outcome = self._deliver_one(transport, handing)
-                    claimed = self._settle(outcome, todo, stop)
-                    yield outcome
-            finally:
-                if claimed is not None:  # claimed, never handed over
-                    with self._session() as session, session.begin():
-                        digest_store.release(session, [claimed])
-
-    def _settle(
-        self,
-        outcome: DeliveryOutcome | None,
-        todo: queue.SimpleQueue[int],
-        stop: threading.Event,
-    ) -> digest_store.Claimed | None:
-        """In one transaction, record ``outcome`` and claim the next digest of ``todo`` that is
-        still due (none once ``stop`` is set); return the one claimed."""
-        with self._session() as session, session.begin():
-            now = self.clock()
-            if outcome is not None:
-                digest_store.mark(
-                    session,
-                    [
-                        digest_store.Outcome(
-                            outcome.digest_id,
-                            outcome.attempts,
-                            outcome.state,
-                            outcome.error,
-                            outcome.retry_at,
-                        )
-                    ],
-                    now,
-                )
-            while not stop.is_set():
-                try:
-                    digest_id = todo.get_nowait()
-                except queue.Empty:
-                    break
-                # another sender may have taken it since it was found due
-                claimed = digest_store.claim(session, digest_id, now)
-                if claimed is not None:
-                    return claimed
-        return None
-
-    def _deliver_one(
-        self, transport: mailer.Transport, digest: digest_store.Claimed
-    ) -> DeliveryOutcome:
-        try:
-            where = transport.send(mailer.Outgoing.from_bytes(digest.message))
-        except mailer.TransientDeliveryError as exc:
-            retry = mailer.retry_at(digest.attempts, self.clock())
-            state = "failed" if retry is not None else "undeliverable"
-            error: str | None = str(exc)
-            where = None
-        except mailer.PermanentDeliveryError as exc:
-            state, error, retry, where = "undeliverable", str(exc), None, None
-        else:
-            state, error, retry = "sent", None, None
-        return DeliveryOutcome(
-            digest.id, digest.address, digest.subject, state, digest.attempts, error, retry, where
-        )
+    def _subscriber_id(self, email: str | None) -> int | None:
+        if email is None:
+            return None
+        with self._session() as session:
+            return subscriber_store.get_subscriber(session, email).id
 
     def send(
         self,
@@ -1449,7 +1044,7 @@ class Recommender:
         """Record the due digests (of ``email``, or everyone's) and send what is due.
 
         Each batch of digests is delivered as soon as it is recorded, while other processes
-        compose the next ones (``workers``: see :meth:`_composing`).
+        compose the next ones (``workers``: see :class:`recommender.digests.composer.Composer`).
         """
         composed: list[ComposeOutcome] = []
         delivered: list[DeliveryOutcome] = []
@@ -1482,33 +1077,21 @@ class Recommender:
     def outbox(self, *, include_sent: bool = False) -> list[OutboxEntry]:
         """Digests not (known to be) sent: pending, failed, undeliverable or unconfirmed; or
         every digest (``include_sent``)."""
-        with self._session() as session, session.begin():
-            digest_store.flag_interrupted(session, self.clock(), SENDING_LEASE)
-            found = digest_store.outbox(session, include_sent=include_sent)
-            return [OutboxEntry.of(d, address) for d, address in found]
+        return self._outbox().entries(include_sent=include_sent)
 
     def outbox_entry(self, digest_id: int) -> OutboxEntry:
         """One digest, whatever its state; raise :class:`DigestNotFound`."""
-        with self._session() as session:
-            found = digest_store.outbox(session, digest_id=digest_id)
-            if not found:
-                raise DigestNotFound(digest_id)
-            return OutboxEntry.of(*found[0])
+        return self._outbox().entry(digest_id)
 
     def resend(self, digest_id: int) -> bool:
         """Queue a failed, undeliverable or unconfirmed digest to be sent again; False if it
         is in another state (:meth:`outbox_entry` says which). Raise :class:`DigestNotFound`."""
-        with self._session() as session, session.begin():
-            return digest_store.resend(session, digest_id, self.clock())
+        return self._outbox().resend(digest_id)
 
     def waiting(self, email: str | None = None) -> tuple[int, datetime | None]:
         """How many digests (of ``email``, or everyone's) wait to be tried again later, and
         when the first of them is due."""
-        with self._session() as session:
-            subscriber_id = (
-                subscriber_store.get_subscriber(session, email).id if email is not None else None
-            )
-            return digest_store.waiting(session, self.clock(), subscriber_id)
+        return self._outbox().waiting(self._subscriber_id(email))
 
     # -- links from emails (the web endpoints call these) ----------------------------------
 
@@ -1606,60 +1189,6 @@ class Recommender:
         """The scheduled digest of ``email`` for ``slot`` (recorded once, whoever runs it)."""
         composed = self.compose(email, slot=slot)
         return SendReport(composed, self.deliver(email))
-
-
-# Composing uses worker processes from this many batches of subscribers on.
-WORKERS_FROM = 4
-# How worker processes start: "fork" (they inherit the parent's pool of papers, vectors and
-# explanation layouts, and skip the imports) or "spawn" (each starts afresh). ``None``: fork
-# where the platform has it, this process runs no other thread (a thread may hold a lock at
-# the moment of the fork) and has not loaded PyTorch (whose OpenMP thread pool a forked child
-# must not use); spawn otherwise.
-WORKER_START_METHOD: str | None = None
-
-_worker: Recommender | None = None
-
-
-def worker_start_method() -> str:
-    """How composing worker processes start now (see :data:`WORKER_START_METHOD`)."""
-    if WORKER_START_METHOD is not None:
-        return WORKER_START_METHOD
-    if (
-        "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-        and "torch" not in sys.modules
-    ):
-        return "fork"
-    return "spawn"
-
-
-def _start_worker(settings: Settings, now: datetime) -> None:
-    """A spawned composing worker: its own facade over the same database, at ``now``."""
-    global _worker
-    _worker = Recommender(settings, clock=lambda: now)
-
-
-def _adopt_worker(parent: Recommender) -> None:
-    """A forked composing worker: the parent's facade, with connections of its own."""
-    global _worker
-    parent.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
-    _worker = parent
-
-
-def _compose_in_worker(
-    targets: list[tuple[int, str]], now: datetime, slot: str | None, dry_run: bool
-) -> list[ComposeOutcome]:
-    app = _worker
-    assert app is not None, "not a composing worker"
-    return app._compose_targets(targets, app._paper_pool(now), app._space(), now, slot, dry_run)
-
-
-_T = TypeVar("_T")
-
-
-def _chunked(items: list[_T], size: int) -> list[list[_T]]:
-    """``items`` cut into consecutive lists of ``size`` (the last one may be shorter)."""
-    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _reason(exc: Exception) -> str:

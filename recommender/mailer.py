@@ -57,6 +57,20 @@ def retry_at(attempts: int, now: datetime) -> datetime | None:
     return now + RETRY_DELAYS[attempts - 1]
 
 
+def after_attempt(
+    attempts: int, now: datetime, error: DeliveryError | None
+) -> tuple[str, datetime | None]:
+    """A digest's state after its ``attempts``-th attempt, which ended at ``now`` with
+    ``error`` (``None``: handed over), and when to try again: ``sent``; ``failed``, to be
+    retried (a transient error, while :func:`retry_at` allows); else ``undeliverable``."""
+    if error is None:
+        return "sent", None
+    if isinstance(error, TransientDeliveryError):
+        retry = retry_at(attempts, now)
+        return ("failed" if retry is not None else "undeliverable"), retry
+    return "undeliverable", None
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A message as it is handed over: its exact bytes and its envelope.

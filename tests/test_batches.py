@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from recommender import core, digests
 from recommender.config import Settings
 from recommender.core import DeliveryOutcome, Recommender
+from recommender.digests import composer
+from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool
+from recommender.store import subscribers as subscriber_store
 from tests.catalogue import readers, topical_day
 from tests.clock import Clock
 from tests.concurrency import at_once
@@ -22,12 +24,9 @@ from tests.mailserver import MailServer
 
 
 def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
-    mailing: Recommender,
-    mail_server: MailServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(digests, "BATCH", 2)  # six batches from eleven subscribers
+    mailing.compose_batch = 2  # six batches from eleven subscribers
     addresses = readers(mailing, tmp_path, 10)
     composed_seen: list[str] = []
     report = mailing.send(workers=2, on_composed=lambda c: composed_seen.append(c.email))
@@ -43,22 +42,19 @@ def test_many_subscribers_composed_by_worker_processes_each_get_one_digest(
 
 
 def test_two_senders_composing_the_same_batches_record_each_digest_once(
-    mailing: Recommender,
-    mail_server: MailServer,
-    clock: Clock,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    mailing: Recommender, mail_server: MailServer, clock: Clock, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(digests, "BATCH", 3)
+    mailing.compose_batch = 3
     readers(mailing, tmp_path, 10)
 
-    def composer(ready: Callable[[], None]) -> list[str]:
+    def sender(ready: Callable[[], None]) -> list[str]:
         with Recommender(mailing.settings, clock=clock) as app:  # its own connections
+            app.compose_batch = 3
             app.init()
             ready()
             return [c.status for c in app.compose(workers=1)]
 
-    outcomes = at_once(composer)
+    outcomes = at_once(sender)
     statuses = outcomes[0] + outcomes[1]
     assert statuses.count("recorded") == 11
     assert set(statuses) <= {"recorded", "nothing new", "already recorded"}
@@ -74,7 +70,7 @@ def test_a_pool_narrowed_without_losing_a_paper_keeps_its_vectors_and_similariti
     now = mailing.clock()
     space = mailing._space()
     with mailing._session() as session:
-        pool = digests.PaperPool(session, now - digests.FIRST_DIGEST_LOOKBACK)
+        pool = PaperPool(session, now - FIRST_DIGEST_LOOKBACK)
         # the batches of a worker, the jobs of the service: each narrows the kept pool
         vectors = pool.narrowed(pool.since).vectors(mailing.ranker, session, space)
         assert pool.narrowed(pool.since).vectors(mailing.ranker, session, space) is vectors
@@ -93,12 +89,12 @@ def filing(settings: Settings, clock: Clock, tmp_path: Path) -> Iterator[Recomme
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_digests_composed_by_forked_or_spawned_workers_are_each_recorded_once(
-    filing: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+    filing: Recommender, tmp_path: Path, method: str
 ) -> None:
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"no {method} on this platform")
-    monkeypatch.setattr(core, "WORKER_START_METHOD", method)
-    monkeypatch.setattr(digests, "BATCH", 2)
+    filing.worker_start_method = method
+    filing.compose_batch = 2
     readers(filing, tmp_path, 10)
     composed = filing.compose(workers=2)
     assert [c.status for c in composed] == ["recorded"] * 11
@@ -108,6 +104,28 @@ def test_digests_composed_by_forked_or_spawned_workers_are_each_recorded_once(
     assert len(filing.outbox()) == 11
 
 
+def test_a_composer_built_from_plain_settings_records_what_the_facade_would(
+    filing: Recommender, tmp_path: Path
+) -> None:
+    readers(filing, tmp_path, 4)
+    s, now = filing.settings, filing.clock()
+    plain = composer.ComposerSettings(
+        s.database_url, s.embedding_model, s.mail_from, s.base_url, "s" * 32
+    )
+    built = composer.Composer.from_settings(plain, now)  # as a spawned worker builds its own
+    built.batch = 2
+    with filing._session() as session:
+        subscribers = subscriber_store.recipients(session)
+    try:
+        batches = list(built.composing(subscribers, now))
+    finally:
+        built.engine.dispose()
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert [c.status for b in batches for c in b] == ["recorded"] * 5
+    assert {c.status for c in filing.compose()} == {"nothing new"}
+    assert len(filing.outbox()) == 5
+
+
 def test_workers_are_forked_only_while_no_other_thread_runs_and_no_torch_is_loaded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -115,15 +133,15 @@ def test_workers_are_forked_only_while_no_other_thread_runs_and_no_torch_is_load
         pytest.skip("no fork on this platform")
     monkeypatch.delitem(sys.modules, "torch", raising=False)
     if threading.active_count() == 1:
-        assert core.worker_start_method() == "fork"
+        assert composer.worker_start_method() == "fork"
     monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
-    assert core.worker_start_method() == "spawn"
+    assert composer.worker_start_method() == "spawn"
     monkeypatch.delitem(sys.modules, "torch")
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert core.worker_start_method() == "spawn"
+        assert composer.worker_start_method() == "spawn"
     finally:
         stop.set()
         other.join()

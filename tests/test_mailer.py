@@ -17,6 +17,7 @@ from recommender.mailer import (
     SmtpSettings,
     SmtpTransport,
     TransientDeliveryError,
+    after_attempt,
     file_stem,
     retry_at,
 )
@@ -126,6 +127,15 @@ def test_a_failed_message_is_retried_less_and_less_often_then_given_up() -> None
         timedelta(hours=8),
     ]
     assert retry_at(6, now) is None
+
+
+def test_a_transient_failure_is_retried_until_the_delays_run_out_a_permanent_one_never() -> None:
+    busy, refused = TransientDeliveryError("451 try later"), PermanentDeliveryError("550 no")
+    assert after_attempt(1, NOW, None) == ("sent", None)
+    assert after_attempt(1, NOW, busy) == ("failed", NOW + timedelta(minutes=1))
+    assert after_attempt(5, NOW, busy) == ("failed", NOW + timedelta(hours=8))
+    assert after_attempt(6, NOW, busy) == ("undeliverable", None)
+    assert after_attempt(1, NOW, refused) == ("undeliverable", None)
 
 
 def test_a_4xx_reply_is_transient_a_5xx_permanent_and_each_error_quotes_the_reply(

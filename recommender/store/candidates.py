@@ -6,9 +6,9 @@ Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns t
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Row, exists, func, select
 from sqlalchemy.orm import Session
 
 from recommender import dumps
@@ -76,3 +76,35 @@ def paper_count(session: Session) -> int:
 def catalogue_texts(session: Session) -> list[tuple[str, str]]:
     """Every paper's (title, abstract), for counting document frequencies."""
     return [(t, a) for t, a in session.execute(select(Paper.title, Paper.abstract))]
+
+
+def pool_state(session: Session, since: datetime) -> tuple[object, ...]:
+    """What changes whenever a paper that arrived since ``since`` is added or updated."""
+    return tuple(
+        session.execute(
+            select(func.count(), func.max(Paper.first_seen_at), func.max(Paper.updated_at)).where(
+                Paper.first_seen_at > since
+            )
+        ).one()
+    )
+
+
+def pool_rows(session: Session, since: datetime) -> list[Row]:  # type: ignore[type-arg]
+    """What a digest shows of each paper that arrived since ``since``, in order of arrival."""
+    return list(
+        session.execute(
+            select(
+                Paper.id,
+                Paper.title,
+                Paper.abstract,
+                Paper.upvotes,
+                Paper.published,
+                Paper.links,
+                Paper.first_seen_at,
+                Paper.arxiv_id,
+                Paper.hf_page,
+            )
+            .where(Paper.first_seen_at > since)
+            .order_by(Paper.first_seen_at, Paper.id)
+        )
+    )

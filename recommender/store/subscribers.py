@@ -117,6 +117,20 @@ def recipients(session: Session) -> list[tuple[int, str]]:
     return [(subscriber_id, address) for subscriber_id, address in rows]
 
 
+def lock_subscribers(session: Session, ids: Sequence[int]) -> list[Subscriber]:
+    """The subscribers with those ids, row-locked until the transaction ends (on PostgreSQL;
+    SQLite locks the whole database on the first write instead). Locked in id order, so that
+    two senders locking overlapping sets take their turns instead of deadlocking."""
+    return list(
+        session.scalars(
+            select(Subscriber)
+            .where(Subscriber.id.in_(ids))
+            .order_by(Subscriber.id)
+            .with_for_update()
+        )
+    )
+
+
 def add_rating(
     session: Session, subscriber: Subscriber, paper: Paper, vote: int, source: str, now: datetime
 ) -> Rating | None:

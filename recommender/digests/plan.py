@@ -1,192 +1,36 @@
-"""Compose digests: choose a subscriber's papers, render the email, and record it (not send it).
+"""Plan digests: choose each subscriber's papers and render the email, ready to record.
 
-For one subscriber: the papers that arrived since their last digest (never one already sent to
-them or rated by them), ranked by their model, chosen by :mod:`recommender.selection`, each
-with the reason it was chosen and its one-click rating links, rendered from ``templates/`` and
-recorded as a pending digest with the exact message bytes. Delivering it is the facade's
-business (with :mod:`recommender.mailer`); the papers of a day are loaded and vectorised once
-for all subscribers (:class:`PaperPool`).
+For one subscriber: the papers of the pool that arrived since their last digest (never one
+already sent to them or rated by them), ranked by their model, chosen by
+:mod:`recommender.selection`, each with the reason it was chosen and its one-click rating
+links, rendered from ``templates/`` with the exact message bytes. Recording it is
+:class:`recommender.digests.composer.Composer`'s business, sending it the outbox's
+(:mod:`recommender.digests.outbox`); the pool is :mod:`recommender.digests.pool`'s.
 """
 
 from __future__ import annotations
 
-import bisect
 import email.utils
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recommender import links, message, model, render, selection
+from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool, PoolPaper, PoolVectors
 from recommender.ranking import Ranked, Ranker, Scope, Scored
 from recommender.store import candidates as candidate_store
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Rating, Subscriber
 
-# A first digest looks back this far for papers; later ones take what arrived since the last.
-FIRST_DIGEST_LOOKBACK = timedelta(days=7)
 # Similarities for diversity are computed among this many of the best-ranked candidates (and
 # as many drawn from the rest, for the exploration slot).
 DIVERSITY_POOL = 100
-# Every pair's similarity is computed once for the whole pool from the subscriber after this
-# many, for pools of up to this many papers (float32: 64 MB at 4,000 papers).
-SIMILARITY_AFTER = 8
-SIMILARITY_MAX_PAPERS = 4_000
-# How many subscribers' digests are composed together: their models score the pool in one
-# product, and their facts are read in one query each.
-BATCH = 200
-
-
-@dataclass(frozen=True)
-class PoolPaper:
-    """A paper as a digest shows it: plain data, loaded once for every subscriber."""
-
-    id: str
-    title: str
-    abstract: str
-    upvotes: int | None
-    published: date | None
-    links: tuple[tuple[str, str], ...]
-    first_seen_at: datetime
-    arxiv_id: str | None = None
-    hf_page: str | None = None
-
-
-def pool_state(session: Session, since: datetime) -> tuple[object, ...]:
-    """What changes whenever a paper that arrived since ``since`` is added or updated."""
-    return tuple(
-        session.execute(
-            select(func.count(), func.max(Paper.first_seen_at), func.max(Paper.updated_at)).where(
-                Paper.first_seen_at > since
-            )
-        ).one()
-    )
-
-
-class PaperPool:
-    """The papers that arrived since ``since``, for one run over many subscribers.
-
-    ``state`` (see :func:`pool_state`) tells whether the pool is still current, so that a
-    service sending one subscriber's digest after another can keep it: :meth:`narrowed`.
-    """
-
-    def __init__(self, session: Session, since: datetime) -> None:
-        state = pool_state(session, since)
-        rows = session.execute(
-            select(
-                Paper.id,
-                Paper.title,
-                Paper.abstract,
-                Paper.upvotes,
-                Paper.published,
-                Paper.links,
-                Paper.first_seen_at,
-                Paper.arxiv_id,
-                Paper.hf_page,
-            )
-            .where(Paper.first_seen_at > since)
-            .order_by(Paper.first_seen_at, Paper.id)
-        )
-        papers = [
-            PoolPaper(
-                row.id,
-                row.title,
-                row.abstract,
-                row.upvotes,
-                row.published,
-                tuple((link["kind"], link["url"]) for link in row.links or []),
-                row.first_seen_at,
-                row.arxiv_id,
-                row.hf_page,
-            )
-            for row in rows
-        ]
-        self._set(state, since, papers, {})
-
-    def _set(
-        self,
-        state: tuple[object, ...],
-        since: datetime,
-        papers: list[PoolPaper],
-        vectors: dict[str, PoolVectors],
-    ) -> None:
-        self.state, self.since, self.papers = state, since, papers
-        self.arrivals = [p.first_seen_at for p in papers]  # ascending
-        self.rows = {p.id: n for n, p in enumerate(papers)}
-        self._vectors = vectors
-
-    def narrowed(self, since: datetime) -> PaperPool:
-        """The same pool without the papers that arrived on or before ``since``."""
-        if since < self.since:
-            raise ValueError("a pool cannot be widened")
-        start = self.arrived_after(since)
-        pool = object.__new__(PaperPool)
-        # the vectors (and the similarities computed from them) hold while no paper leaves
-        pool._set(self.state, since, self.papers[start:], self._vectors if start == 0 else {})
-        return pool
-
-    def prepare(self, ranker: Ranker, session: Session, space: model.FeatureSpace) -> None:
-        """Compute now what composing digests from this pool computes as it goes: the pool's
-        vectors, the similarity of every pair, each paper's term layout for explanations.
-        (Worker processes forked after this share them.)"""
-        self.vectors(ranker, session, space).similarities()
-        model.prepare_explanations(space, [(p.title, p.abstract) for p in self.papers])
-
-    def arrived_after(self, since: datetime) -> int:
-        """The row of the first paper that arrived after ``since``."""
-        return bisect.bisect_right(self.arrivals, since)
-
-    def vectors(self, ranker: Ranker, session: Session, space: model.FeatureSpace) -> PoolVectors:
-        """The pool's vectors in ``space``, kept with the pool."""
-        kept = self._vectors.get(space.id)
-        if kept is None:
-            kept = PoolVectors(ranker.paper_vectors(Scope(session, space), self.papers))
-            # in place: the pools narrowed from this one without losing a paper share it
-            self._vectors.clear()
-            self._vectors[space.id] = kept
-        return kept
-
-
-class PoolVectors:
-    """A pool's vectors, and the similarities between its papers that diversity needs.
-
-    A subscriber's shortlist needs the similarities of a few hundred papers; after a few
-    subscribers, those of every pair in the pool are computed once (if the pool is not too
-    large to hold them) and each shortlist takes its part.
-    """
-
-    def __init__(self, vectors: model.PaperVectors) -> None:
-        self.vectors = vectors
-        self._matrix = vectors.to_matrix()
-        self._all: np.ndarray | None = None
-        self._asked = 0
-
-    def similarities(self) -> np.ndarray | None:
-        """The similarities of every pair in the pool (``None`` if the pool is too large)."""
-        if self._all is None and len(self.vectors) <= SIMILARITY_MAX_PAPERS:
-            self._all = np.asarray((self._matrix @ self._matrix.T).todense(), dtype=np.float32)
-        return self._all
-
-    def similarity(self, rows: Sequence[int]) -> np.ndarray | selection.Similar:
-        """The cosine similarities of the papers at ``rows``, pair by pair: as a matrix, or
-        (once the whole pool's are known) as :data:`recommender.selection.Similar`, which
-        reads only the columns asked for."""
-        self._asked += 1
-        if self._asked > SIMILARITY_AFTER:
-            self.similarities()
-        full = self._all
-        if full is not None:
-            rows = np.asarray(rows)
-            # the matrix is symmetric: the columns asked for are rows, read whole
-            return lambda columns: full[rows[list(columns)]][:, rows].T
-        part = self._matrix[list(rows)]
-        return np.asarray((part @ part.T).todense())
 
 
 @dataclass(frozen=True)
