@@ -20,17 +20,31 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from recommender import dumps, links, mailer, profiles, ratings_io, reading, resources
+from recommender import dumps, links, mailer, profiles, ratings_io, resources
 from recommender.config import SOURCE_NAMES, ConfigError, Settings
 from recommender.message import POLICY
+from recommender.results import (
+    DumpInfo,
+    EvaluationInfo,
+    FetchedDay,
+    FetchReport,
+    FileOutcome,
+    ImportReport,
+    IngestReport,
+    PaperInfo,
+    RatingInfo,
+    RatingLink,
+    Recommendation,
+    SubscriberInfo,
+)
 from recommender.sources.arxiv import ArxivSource
-from recommender.sources.base import Skipped, Source, SourceDay
+from recommender.sources.base import Source, SourceDay
 from recommender.sources.hf import HuggingFaceSource
 from recommender.sources.http import Pace, PoliteClient
 from recommender.store import candidates as candidate_store
@@ -52,11 +66,20 @@ __all__ = [
     "PaperNotFound",
     "SubscriberNotFound",
     "DigestNotFound",
-    "IngestReport",
-    "FileOutcome",
+    "StreamDump",
+    # the result records, from recommender.results
     "DumpInfo",
+    "EvaluationInfo",
     "FetchReport",
     "FetchedDay",
+    "FileOutcome",
+    "ImportReport",
+    "IngestReport",
+    "PaperInfo",
+    "RatingInfo",
+    "RatingLink",
+    "Recommendation",
+    "SubscriberInfo",
 ]
 
 # The sources ``fetch`` knows.
@@ -73,331 +96,11 @@ def utcnow() -> datetime:
 
 
 @dataclass(frozen=True)
-class FileOutcome:
-    """What happened to one file in an ingest."""
-
-    path: Path
-    status: str  # "ingested", "already ingested" or "refused"
-    error: str | None = None
-    listing_date: date | None = None
-    papers_new: int = 0
-    papers_updated: int = 0
-    papers_unchanged: int = 0
-    listing: str | None = None  # the listing's date as the dump prints it: "Mar 20"
-    year_rule: str | None = None  # how the listing date got its year
-    dump_id: int | None = None
-
-    def dating(self) -> str | None:
-        """How the dump was dated, in words: ``Mar 20 → 2026-03-20, year from --date …``."""
-        if self.listing_date is None:
-            return None
-        shown = f"{self.listing} → " if self.listing else ""
-        rule = f", {self.year_rule}" if self.year_rule else ""
-        return f"{shown}{self.listing_date.isoformat()}{rule}"
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "path": str(self.path),
-            "status": self.status,
-            "error": self.error,
-            "dump_id": self.dump_id,
-            "listing": self.listing,
-            "listing_date": self.listing_date.isoformat() if self.listing_date else None,
-            "year_rule": self.year_rule,
-            "papers_new": self.papers_new,
-            "papers_updated": self.papers_updated,
-            "papers_unchanged": self.papers_unchanged,
-        }
-
-
-@dataclass(frozen=True)
-class FetchedDay:
-    """What fetching one day of a source did."""
-
-    source: str
-    day: date
-    status: str  # "fetched" or "unchanged" (the same listing as the last fetch)
-    papers_new: int = 0
-    papers_updated: int = 0
-    papers_unchanged: int = 0
-    skipped: tuple[Skipped, ...] = ()  # by the source (unreadable) or the store (conflicts)
-    requests: int = 0
-    dump_id: int | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["day"] = self.day.isoformat()
-        data["skipped"] = [{"item": s.item, "reason": s.reason} for s in self.skipped]
-        return data
-
-
-@dataclass
-class FetchReport:
-    source: str
-    days: list[FetchedDay] = field(default_factory=list)
-
-    @property
-    def papers_new(self) -> int:
-        return sum(d.papers_new for d in self.days)
-
-    @property
-    def papers_updated(self) -> int:
-        return sum(d.papers_updated for d in self.days)
-
-    @property
-    def papers_unchanged(self) -> int:
-        return sum(d.papers_unchanged for d in self.days)
-
-    @property
-    def skipped(self) -> list[Skipped]:
-        return [s for d in self.days for s in d.skipped]
-
-    @property
-    def requests(self) -> int:
-        return sum(d.requests for d in self.days)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "days": [d.to_dict() for d in self.days],
-            "papers_new": self.papers_new,
-            "papers_updated": self.papers_updated,
-            "papers_unchanged": self.papers_unchanged,
-            "skipped": len(self.skipped),
-            "requests": self.requests,
-        }
-
-
-@dataclass(frozen=True)
 class StreamDump:
     """One dump to ingest from a stream rather than a file: ``recommender ingest -``."""
 
     stream: BinaryIO
     name: str = dumps.STDIN  # names it in errors and as the dump's file name
-
-
-@dataclass
-class IngestReport:
-    files: list[FileOutcome] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
-    @property
-    def refused(self) -> list[FileOutcome]:
-        return [f for f in self.files if f.status == "refused"]
-
-    @property
-    def papers_new(self) -> int:
-        return sum(f.papers_new for f in self.files)
-
-    @property
-    def papers_updated(self) -> int:
-        return sum(f.papers_updated for f in self.files)
-
-    @property
-    def papers_unchanged(self) -> int:
-        return sum(f.papers_unchanged for f in self.files)
-
-    @property
-    def ok(self) -> bool:
-        return not self.refused
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "files": len(self.files),
-            "ingested": self.count("ingested"),
-            "already_ingested": self.count("already ingested"),
-            "refused": [{"path": str(f.path), "error": f.error} for f in self.refused],
-            "papers_new": self.papers_new,
-            "papers_updated": self.papers_updated,
-            "papers_unchanged": self.papers_unchanged,
-            "per_file": [f.to_dict() for f in self.files],
-        }
-
-
-@dataclass(frozen=True)
-class DumpInfo:
-    """An ingested dump as callers see it."""
-
-    id: int
-    file_name: str
-    listing_date: date
-    year_rule: str
-    papers: int
-    papers_new: int
-    papers_updated: int
-    ingested_at: datetime
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["listing_date"] = self.listing_date.isoformat()
-        data["ingested_at"] = self.ingested_at.isoformat()
-        return data
-
-
-@dataclass(frozen=True)
-class PaperInfo:
-    """A paper as callers see it: plain data."""
-
-    id: str
-    title: str
-    abstract: str
-    authors: int | None
-    published: date | None
-    upvotes: int | None
-    links: list[dict[str, str]]
-    first_seen_at: datetime
-    listed_in: list[dict[str, object]] = field(default_factory=list)
-    first_listed: date | None = None  # the listing date of the first dump that listed it
-    read_url: str = ""  # where to read it (recommender.reading); set by ``of``
-    arxiv_id: str | None = None  # known when a source listed it
-    hf_page: str | None = None
-
-    @classmethod
-    def of(
-        cls,
-        paper: Paper,
-        listed_in: list[dict[str, object]] | None = None,
-        first_listed: date | None = None,
-    ) -> PaperInfo:
-        return cls(
-            id=paper.id,
-            title=paper.title,
-            abstract=paper.abstract,
-            authors=paper.authors,
-            published=paper.published,
-            upvotes=paper.upvotes,
-            links=list(paper.links),
-            first_seen_at=paper.first_seen_at,
-            listed_in=listed_in or [],
-            first_listed=first_listed,
-            read_url=read_url_of(paper),
-            arxiv_id=paper.arxiv_id,
-            hf_page=paper.hf_page,
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["published"] = self.published.isoformat() if self.published else None
-        data["first_seen_at"] = self.first_seen_at.isoformat()
-        data["first_listed"] = self.first_listed.isoformat() if self.first_listed else None
-        return data
-
-
-@dataclass(frozen=True)
-class SubscriberInfo:
-    email: str
-    name: str
-    active: bool
-    paused: bool
-    explore: bool
-    schedule: str
-    timezone: str
-    digest_size: int
-    min_score: float | None
-    interests: list[str]
-    about: str
-    liked: list[str]
-    profile_path: str | None
-    ratings: int = 0
-
-    @classmethod
-    def of(cls, subscriber: Subscriber, ratings: int = 0) -> SubscriberInfo:
-        return cls(
-            email=subscriber.email,
-            name=subscriber.name,
-            active=subscriber.active,
-            paused=subscriber.paused,
-            explore=subscriber.explore,
-            schedule=subscriber.schedule,
-            timezone=subscriber.timezone,
-            digest_size=subscriber.digest_size,
-            min_score=subscriber.min_score,
-            interests=list(subscriber.interests),
-            about=subscriber.about,
-            liked=list(subscriber.liked),
-            profile_path=subscriber.profile_path,
-            ratings=ratings,
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class RatingInfo:
-    paper_id: str
-    title: str
-    vote: str  # up, down or clear
-    source: str
-    rated_at: datetime
-
-    @classmethod
-    def of(cls, rating: Rating, paper: Paper) -> RatingInfo:
-        vote = subscriber_store.VOTE_NAMES[rating.vote]
-        return cls(paper.id, paper.title, vote, rating.source, rating.rated_at)
-
-    def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "rated_at": self.rated_at.isoformat()}
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """A paper recommended to a subscriber, with its score and why."""
-
-    id: str
-    title: str
-    score: float
-    reasons: list[str]
-    similar_to: str | None
-    terms: list[str]
-    published: date | None
-    upvotes: int | None
-    links: list[dict[str, str]]
-    read_url: str  # where to read it (recommender.reading)
-
-    @classmethod
-    def of(cls, ranked: ranking.Ranked) -> Recommendation:
-        paper = ranked.paper
-        return cls(
-            id=paper.id,
-            title=paper.title,
-            score=round(ranked.score, 6),
-            reasons=ranked.reasons,
-            similar_to=ranked.explanation.similar_paper_title,
-            terms=list(ranked.explanation.terms),
-            published=paper.published,
-            upvotes=paper.upvotes,
-            links=list(paper.links),
-            read_url=read_url_of(paper),
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["published"] = self.published.isoformat() if self.published else None
-        return data
-
-
-def read_url_of(paper: Any) -> str:
-    """Where to read a stored paper: its arXiv page when its id is known (from a source, or an
-    arXiv link among its links), else its Hugging Face page, else an arXiv title search."""
-    pairs = [(link["kind"], link["url"]) for link in paper.links]
-    return reading.read_links(
-        paper.title, arxiv_id=paper.arxiv_id, hf_page=paper.hf_page, links=pairs
-    ).read_url
-
-
-@dataclass(frozen=True)
-class EvaluationInfo:
-    """How well a subscriber's model predicts their own ratings."""
-
-    email: str
-    feature_space: str
-    evaluation: model.Evaluation
-
-    def to_dict(self) -> dict[str, object]:
-        return {"email": self.email, "feature_space": self.feature_space, **asdict(self.evaluation)}
 
 
 @dataclass(frozen=True)
@@ -484,23 +187,6 @@ class OutboxEntry:
             value = getattr(self, name)
             data[name] = value.isoformat() if value is not None else None
         return data
-
-
-@dataclass(frozen=True)
-class RatingLink:
-    """What a rating link in an email asks for."""
-
-    email: str
-    paper: PaperInfo
-    vote: str  # up or down
-    current_vote: str | None  # the subscriber's rating of the paper now, if any
-
-
-@dataclass
-class ImportReport:
-    imported: int = 0
-    already_there: int = 0
-    unknown_papers: list[str] = field(default_factory=list)
 
 
 class Recommender:
