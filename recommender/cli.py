@@ -20,12 +20,12 @@ from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
 from recommender import dumps, mailer, ratings_io, resources
-from recommender.config import ConfigError, Settings
+from recommender.config import Settings
 from recommender.core import (
+    SORTS,
     SOURCES,
     ComposeOutcome,
     DeliveryOutcome,
-    DigestNotFound,
     FetchedDay,
     FileOutcome,
     IngestReport,
@@ -35,13 +35,8 @@ from recommender.core import (
     Recommender,
     StreamDump,
 )
-from recommender.embeddings import EmbeddingsUnavailable
-from recommender.profiles import ProfileError, is_control
-from recommender.ratings_io import RatingsFileError
-from recommender.sources.base import SourceError
-from recommender.store.database import DatabaseUnusable, SchemaError
-from recommender.store.papers import SORTS, PaperNotFound
-from recommender.store.subscribers import SubscriberNotFound
+from recommender.errors import RecommenderError
+from recommender.profiles import is_control
 from recommender.votes import VOTES
 
 # A batch this large gets a progress bar (on a terminal).
@@ -74,19 +69,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (
-            ConfigError,
-            DatabaseUnusable,
-            SchemaError,
-            PaperNotFound,
-            ProfileError,
-            SubscriberNotFound,
-            DigestNotFound,
-            RatingsFileError,
-            EmbeddingsUnavailable,
-            mailer.DeliveryError,
-            SourceError,
-        ) as exc:
+        except RecommenderError as exc:
             raise click.ClickException(str(exc)) from exc
         except OperationalError as exc:
             # one line: the driver's messages may run over several

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -54,7 +54,7 @@ from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.digests import DigestNotFound
 from recommender.store.models import Digest, Paper, Rating, Subscriber
-from recommender.store.papers import PaperNotFound, PaperQuery
+from recommender.store.papers import SORTS, PaperNotFound, PaperQuery
 from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use
 __all__ = [
     "Recommender",
     "PaperQuery",
+    "SORTS",
     "PaperNotFound",
     "SubscriberNotFound",
     "DigestNotFound",
@@ -82,7 +83,7 @@ __all__ = [
     "SubscriberInfo",
 ]
 
-# The sources ``fetch`` knows.
+# The sources ``fetch`` knows. (``SORTS``, from the store, are the orders ``papers`` lists in.)
 SOURCES = SOURCE_NAMES
 
 
@@ -220,6 +221,11 @@ class Recommender:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def new_engine(self) -> Engine:
+        """Another engine on this database, with the package's connection settings (for a
+        library that keeps tables of its own there, such as the scheduler's job store)."""
+        return database.make_engine(self.settings.database_url)
 
     # -- schema --------------------------------------------------------------------------
 
