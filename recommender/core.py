@@ -26,7 +26,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from recommender import dumps, links, mailer, profiles, ratings_io, resources
+from recommender import dumps, inbox, links, mailer, profiles, ratings_io, resources
 from recommender.config import SOURCE_NAMES, ConfigError, Settings
 from recommender.message import POLICY
 from recommender.results import (
@@ -1261,38 +1261,13 @@ class Recommender:
     # -- the service's jobs ------------------------------------------------------------------
 
     def ingest_inbox(self, *, settle: timedelta = timedelta(seconds=5)) -> IngestReport:
-        """Ingest the dumps waiting in the inbox folder; move each out once it is done.
-
-        Ingested (or already known) files move to ``processed/``, refused ones to
-        ``quarantine/`` with a ``.error.txt`` beside them, so a bad file never blocks the
-        others and is never retried: whatever fails with a file (see :meth:`ingest`) is that
-        file's failure. A file modified within ``settle`` may still be being written and
-        waits for the next round.
-        """
+        """Ingest the dumps waiting in the inbox folder and move each out, to ``processed/`` or
+        ``quarantine/`` (:mod:`recommender.inbox`); whatever fails with a file (see
+        :meth:`ingest`) is that file's failure."""
         self._check_schema()  # a schema that cannot be used fails the round, quarantining nothing
-        inbox = self.settings.inbox
-        inbox.mkdir(parents=True, exist_ok=True)
-        now = datetime.now(UTC).timestamp()
-        files = [
-            path
-            for path in sorted(inbox.glob("*.txt"))
-            if path.is_file()
-            and not path.name.startswith(".")
-            and now - path.stat().st_mtime >= settle.total_seconds()
-        ]
-        report = IngestReport()
-        for path in files:
-            outcome = self._ingest_one(path, None)
-            report.files.append(outcome)
-            target = inbox / ("quarantine" if outcome.status == "refused" else "processed")
-            target.mkdir(exist_ok=True)
-            destination = _free_name(target / path.name)
-            path.replace(destination)
-            if outcome.error:
-                destination.with_name(destination.name + ".error.txt").write_text(
-                    outcome.error + "\n", encoding="utf-8"
-                )
-        return report
+        return inbox.ingest_folder(
+            self.settings.inbox, lambda path: self._ingest_one(path, None), settle=settle
+        )
 
     def send_scheduled(self, email: str, slot: str) -> SendReport:
         """The scheduled digest of ``email`` for ``slot`` (recorded once, whoever runs it)."""
@@ -1363,12 +1338,3 @@ def _reason(exc: Exception) -> str:
         text = f"{type(exc).__name__}: {exc}"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return first if len(first) <= 300 else first[:299] + "…"
-
-
-def _free_name(path: Path) -> Path:
-    """``path``, or ``path`` with a number added if that name is taken."""
-    candidate, n = path, 1
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
-        n += 1
-    return candidate
