@@ -13,40 +13,44 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
 from recommender import dumps, mailer, ratings_io, resources
-from recommender.config import ConfigError, Settings
+from recommender.config import Settings
 from recommender.core import (
+    SORTS,
     SOURCES,
     ComposeOutcome,
     DeliveryOutcome,
-    DigestNotFound,
+    DumpInfo,
+    EvaluationInfo,
     FetchedDay,
+    FetchReport,
     FileOutcome,
     IngestReport,
     OutboxEntry,
     PaperInfo,
     PaperQuery,
+    RatingInfo,
+    Recommendation,
     Recommender,
     StreamDump,
+    SubscriberInfo,
 )
-from recommender.embeddings import EmbeddingsUnavailable
-from recommender.profiles import ProfileError, is_control
-from recommender.ratings_io import RatingsFileError
-from recommender.sources.base import SourceError
-from recommender.store.database import DatabaseUnusable, SchemaError
-from recommender.store.papers import SORTS, PaperNotFound
-from recommender.store.subscribers import SubscriberNotFound
+from recommender.errors import RecommenderError
+from recommender.profiles import is_control
+from recommender.results import to_json
 from recommender.votes import VOTES
 
 # A batch this large gets a progress bar (on a terminal).
 PROGRESS_FROM_FILES = 10
 DEFAULT_LIST_LIMIT = 25
+
+_T = TypeVar("_T")
 
 
 class AppContext:
@@ -74,19 +78,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (
-            ConfigError,
-            DatabaseUnusable,
-            SchemaError,
-            PaperNotFound,
-            ProfileError,
-            SubscriberNotFound,
-            DigestNotFound,
-            RatingsFileError,
-            EmbeddingsUnavailable,
-            mailer.DeliveryError,
-            SourceError,
-        ) as exc:
+        except RecommenderError as exc:
             raise click.ClickException(str(exc)) from exc
         except OperationalError as exc:
             # one line: the driver's messages may run over several
@@ -99,6 +91,14 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def print_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def print_result(found: _T, as_json: bool, text: Callable[[_T], None]) -> None:
+    """Print what a command found: as JSON with ``--json``, else by ``text``, for a person."""
+    if as_json:
+        print_json(to_json(found))
+    else:
+        text(found)
 
 
 @click.group(
@@ -196,10 +196,8 @@ def ingest(state: AppContext, paths: tuple[str, ...], reference_date: Any, as_js
             reference_date=reference_date.date() if reference_date else None,
             on_file=advance,
         )
-    if as_json:
-        print_json(report.to_dict())
-    else:
-        _print_ingest_summary(report, state.app.settings.describe_database())
+    where = state.app.settings.describe_database()
+    print_result(report, as_json, lambda report: _print_ingest_summary(report, where))
     if not report.ok:
         sys.exit(1)
 
@@ -304,11 +302,12 @@ def fetch(state: AppContext, source: str, day: Any, since: Any, as_json: bool) -
         since=since.date() if since else None,
         on_day=progress,
     )
-    if as_json:
-        print_json(report.to_dict())
-        return
+    print_result(report, as_json, _print_fetch_summary)
+
+
+def _print_fetch_summary(report: FetchReport) -> None:
     click.echo(
-        f"Fetched {len(report.days)} day{'s' * (len(report.days) != 1)} from {source} "
+        f"Fetched {len(report.days)} day{'s' * (len(report.days) != 1)} from {report.source} "
         f"in {report.requests} request{'s' * (report.requests != 1)}: {report.papers_new} "
         f"papers new, {report.papers_updated} updated, {report.papers_unchanged} unchanged, "
         f"{len(report.skipped)} skipped."
@@ -417,9 +416,10 @@ def _list_papers(
         limit=limit or None,
     )
     found, total = state.app.papers(query)
-    if as_json:
-        print_json([paper.to_dict() for paper in found])
-        return
+    print_result(found, as_json, lambda found: _print_papers(found, total))
+
+
+def _print_papers(found: list[PaperInfo], total: int) -> None:
     if not found:
         click.echo("No papers match." if total == 0 else "")
         return
@@ -454,11 +454,7 @@ def show(state: AppContext, paper: str, as_json: bool) -> None:
     Example:
       recommender papers show "Early-Learning Regularization"
     """
-    info = state.app.paper(paper)
-    if as_json:
-        print_json(info.to_dict())
-    else:
-        _print_paper(info)
+    print_result(state.app.paper(paper), as_json, _print_paper)
 
 
 def _print_paper(info: PaperInfo) -> None:
@@ -498,10 +494,10 @@ def list_dumps(state: AppContext, as_json: bool) -> None:
       recommender dumps
       recommender papers --dump 3
     """
-    found = state.app.dumps()
-    if as_json:
-        print_json([info.to_dict() for info in found])
-        return
+    print_result(state.app.dumps(), as_json, _print_dumps)
+
+
+def _print_dumps(found: list[DumpInfo]) -> None:
     if not found:
         click.echo("No dumps yet; `recommender ingest PATH` adds some.")
         return
@@ -529,10 +525,10 @@ def stats(state: AppContext, as_json: bool) -> None:
     Example:
       recommender stats --json
     """
-    numbers = state.app.stats()
-    if as_json:
-        print_json(numbers)
-        return
+    print_result(state.app.stats(), as_json, _print_stats)
+
+
+def _print_stats(numbers: dict[str, object]) -> None:
     for key, value in numbers.items():
         click.echo(f"{key.replace('_', ' '):>22}: {value if value is not None else '-'}")
 
@@ -676,10 +672,10 @@ def users(state: AppContext, as_json: bool) -> None:
     Example:
       recommender users --json
     """
-    found = state.app.users()
-    if as_json:
-        print_json([user.to_dict() for user in found])
-        return
+    print_result(state.app.users(), as_json, _print_users)
+
+
+def _print_users(found: list[SubscriberInfo]) -> None:
     if not found:
         click.echo("No subscribers yet; add some with `recommender subscribe profiles/`.")
         return
@@ -751,9 +747,10 @@ def ratings(state: AppContext, user: str, history: bool, as_json: bool) -> None:
       recommender ratings ada@example.org --history --json
     """
     found = state.app.ratings(user, history=history)
-    if as_json:
-        print_json([rating.to_dict() for rating in found])
-        return
+    print_result(found, as_json, lambda found: _print_ratings(found, user))
+
+
+def _print_ratings(found: list[RatingInfo], user: str) -> None:
     if not found:
         click.echo(f"{user} has rated nothing yet.")
     for rating in found:
@@ -873,9 +870,10 @@ def recommend(state: AppContext, user: str, top: int, since: Any, as_json: bool)
         )
     finally:
         progress.close()
-    if as_json:
-        print_json([r.to_dict() for r in found])
-        return
+    print_result(found, as_json, lambda found: _print_recommendations(found, user))
+
+
+def _print_recommendations(found: list[Recommendation], user: str) -> None:
     if not found:
         click.echo(f"Nothing to recommend to {user}: they have rated every paper here.")
     for rank, r in enumerate(found, 1):
@@ -904,11 +902,12 @@ def evaluate(state: AppContext, user: str, as_json: bool) -> None:
         info = state.app.evaluate(user)
     except ValueError as exc:
         raise click.ClickException(f"cannot evaluate {user}: {exc}") from exc
-    if as_json:
-        print_json(info.to_dict())
-        return
+    print_result(info, as_json, _print_evaluation)
+
+
+def _print_evaluation(info: EvaluationInfo) -> None:
     e = info.evaluation
-    click.echo(f"{user}: {e.n_up} up, {e.n_down} down, {e.folds}-fold cross-validation")
+    click.echo(f"{info.email}: {e.n_up} up, {e.n_down} down, {e.folds}-fold cross-validation")
     click.echo(f"  ROC AUC   {e.auc:.3f}   (0.5 = chance, 1 = perfect)")
     click.echo(f"  accuracy  {e.accuracy:.3f}")
     if e.prior_only_auc is not None:
@@ -1014,9 +1013,10 @@ def outbox(state: AppContext, resend_id: int | None, everything: bool, as_json: 
         click.echo(f"Digest {resend_id} queued; `recommender send` delivers it.")
         return
     entries = app.outbox(include_sent=everything)
-    if as_json:
-        print_json([e.to_dict() for e in entries])
-        return
+    print_result(entries, as_json, lambda entries: _print_outbox(entries, everything))
+
+
+def _print_outbox(entries: list[OutboxEntry], everything: bool) -> None:
     if not entries:
         click.echo(
             "No digest was recorded yet."

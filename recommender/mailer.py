@@ -25,6 +25,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Protocol
 
+from recommender.errors import RecommenderError
 from recommender.message import POLICY
 
 # Waits between attempts of a digest that failed transiently; after the last, it is given up.
@@ -38,7 +39,7 @@ RETRY_DELAYS = (
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 
-class DeliveryError(Exception):
+class DeliveryError(RecommenderError):
     """A message was not delivered."""
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
+from recommender.errors import RecommenderError
 from recommender.store.models import Subscriber
 
 DEFAULT_SCHEDULE = "daily 07:30"
@@ -49,7 +50,7 @@ def is_control(character: str) -> bool:
     return unicodedata.category(character) in ("Cc", "Zl", "Zp") or character in _BIDI_CONTROLS
 
 
-class ProfileError(ValueError):
+class ProfileError(RecommenderError, ValueError):
     """A profile that cannot be used; ``str()`` names the file and the field."""
 
     def __init__(self, source: str, message: str, field_name: str | None = None) -> None:

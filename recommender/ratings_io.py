@@ -13,13 +13,14 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from recommender.errors import RecommenderError
 from recommender.votes import SOURCES, VOTES
 
 FIELDS = ("paper_id", "title", "vote", "source", "rated_at")
 FORMATS = ("csv", "json")
 
 
-class RatingsFileError(ValueError):
+class RatingsFileError(RecommenderError, ValueError):
     def __init__(self, source: str, message: str, row: int | None = None) -> None:
         where = f"{source}:{row}" if row is not None else source
         super().__init__(f"{where}: {message}")

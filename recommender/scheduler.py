@@ -36,7 +36,6 @@ from recommender import profiles
 from recommender.core import Recommender
 from recommender.sources.arxiv_parse import ARXIV_TZ
 from recommender.sources.base import SourceError
-from recommender.store.database import make_engine
 
 log = logging.getLogger("recommender.scheduler")
 
@@ -76,9 +75,7 @@ def make_jobstore(app: Recommender) -> SQLAlchemyJobStore:
     # The project's own engine settings: on SQLite, WAL, a 30 s wait for the write lock and
     # real transactions, so the scheduler's writes queue behind the digests' instead of
     # failing with "database is locked" when thousands of jobs are added at once.
-    return SQLAlchemyJobStore(
-        engine=make_engine(app.settings.database_url), tablename="apscheduler_jobs"
-    )
+    return SQLAlchemyJobStore(engine=app.new_engine(), tablename="apscheduler_jobs")
 
 
 class _Scheduler(BackgroundScheduler):

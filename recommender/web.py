@@ -25,8 +25,7 @@ from starlette.routing import Route
 
 from recommender import guards, links, resources
 from recommender.core import Recommender
-from recommender.store.papers import PaperNotFound
-from recommender.store.subscribers import SubscriberNotFound
+from recommender.errors import NotFound
 from recommender.votes import VOTES
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -52,7 +51,7 @@ def create_app(app: Recommender) -> Starlette:
                 return await handler(request)
             except links.TokenExpired:
                 return page("link_problem.html", 410, expired=True)
-            except (links.TokenInvalid, SubscriberNotFound, PaperNotFound):
+            except (links.TokenInvalid, NotFound):
                 return page("link_problem.html", 400, expired=False)
 
         return wrapper

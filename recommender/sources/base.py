@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Protocol
 
+from recommender.errors import RecommenderError
 
-class SourceError(Exception):
+
+class SourceError(RecommenderError):
     """A source failed as a whole; ``str()`` is one line naming the URL."""
 
 

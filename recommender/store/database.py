@@ -22,14 +22,16 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from recommender.errors import RecommenderError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class SchemaError(RuntimeError):
+class SchemaError(RecommenderError, RuntimeError):
     """The database's schema is not one this version of the package can use."""
 
 
-class DatabaseUnusable(RuntimeError):
+class DatabaseUnusable(RecommenderError, RuntimeError):
     """A database URL this installation cannot open: an unknown scheme, a driver that is not
     installed, or a file that is not a SQLite database."""
 

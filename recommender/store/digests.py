@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from recommender.errors import NotFound
 from recommender.store.models import Digest, DigestPaper, Paper, Subscriber
 
 RETRYABLE = ("pending", "failed")
 NOT_SENT = ("pending", "sending", "failed", "undeliverable", "unconfirmed")
 
 
-class DigestNotFound(LookupError):
+class DigestNotFound(NotFound):
     """No digest has that id."""
 
     def __init__(self, digest_id: int) -> None:

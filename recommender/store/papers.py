@@ -16,6 +16,7 @@ from sqlalchemy import Row, Select, and_, bindparam, exists, func, insert, or_, 
 from sqlalchemy.orm import Session
 
 from recommender import dumps
+from recommender.errors import NotFound
 from recommender.sources.base import Skipped, SourceDay, SourcePaper
 from recommender.store.models import Dump, DumpPaper, Paper
 
@@ -486,7 +487,7 @@ def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class PaperNotFound(LookupError):
+class PaperNotFound(NotFound):
     """No paper, or more than one, matches a reference."""
 
 

@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Label
 
+from recommender.errors import NotFound
 from recommender.profiles import Profile
 from recommender.store.models import Paper, Rating, Subscriber
 from recommender.votes import SOURCES, VOTE_NAMES, VOTES
 
 
-class SubscriberNotFound(LookupError):
+class SubscriberNotFound(NotFound):
     """No subscriber has that email address."""
 
 

@@ -1,0 +1,72 @@
+"""The inbox folder's policy: which dumps in it are ready, and where each goes once read.
+
+A dump dropped into the inbox is ingested once, then moved out: to ``processed/`` when it was
+ingested (or was known already), to ``quarantine/`` with the reason in a ``.error.txt`` beside
+it when it was refused. So a bad file never blocks the others and is never retried. A file
+modified within the settle time may still be being written and waits for the next round.
+Ingesting a file is the caller's (the facade's); this module only reads and moves files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from recommender.results import FileOutcome, IngestReport
+
+PROCESSED = "processed"
+QUARANTINE = "quarantine"
+REASON_SUFFIX = ".error.txt"
+
+
+def ingest_folder(
+    inbox: Path, ingest: Callable[[Path], FileOutcome], *, settle: timedelta
+) -> IngestReport:
+    """Ingest (by ``ingest``) each dump ready in ``inbox``, and move it out once it is done."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    report = IngestReport()
+    for path in ready_files(inbox, settle):
+        outcome = ingest(path)
+        report.files.append(outcome)
+        file_away(inbox, path, outcome)
+    return report
+
+
+def ready_files(inbox: Path, settle: timedelta, *, now: float | None = None) -> list[Path]:
+    """The dumps (``*.txt``, not hidden) in ``inbox`` left unmodified for ``settle``, by name.
+
+    ``now`` is a wall-clock timestamp (the files' modification times are wall-clock ones).
+    """
+    now = time.time() if now is None else now
+    return [
+        path
+        for path in sorted(inbox.glob("*.txt"))
+        if path.is_file()
+        and not path.name.startswith(".")
+        and now - path.stat().st_mtime >= settle.total_seconds()
+    ]
+
+
+def file_away(inbox: Path, path: Path, outcome: FileOutcome) -> Path:
+    """Move an ingested ``path`` to ``processed/``, or a refused one to ``quarantine/`` with
+    its reason beside it, under a name no file there has yet; return where it went."""
+    folder = inbox / (QUARANTINE if outcome.status == "refused" else PROCESSED)
+    folder.mkdir(exist_ok=True)
+    destination = free_name(folder / path.name)
+    path.replace(destination)
+    if outcome.error:
+        destination.with_name(destination.name + REASON_SUFFIX).write_text(
+            outcome.error + "\n", encoding="utf-8"
+        )
+    return destination
+
+
+def free_name(path: Path) -> Path:
+    """``path``, or ``path`` with a number added if that name is taken."""
+    candidate, n = path, 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+        n += 1
+    return candidate

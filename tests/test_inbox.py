@@ -1,0 +1,56 @@
+"""The inbox folder's policy, on real files: what is ready, and where a file goes."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from recommender import inbox
+from recommender.results import FileOutcome
+
+
+def drop(folder: Path, name: str, *, age: float = 60.0) -> Path:
+    """A file in ``folder`` last modified ``age`` seconds before 1,000,000."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("a dump\n", encoding="utf-8")
+    os.utime(path, (1_000_000 - age, 1_000_000 - age))
+    return path
+
+
+def test_a_file_modified_within_the_settle_time_waits_for_the_next_round(tmp_path: Path) -> None:
+    drop(tmp_path, "old.txt", age=60)
+    drop(tmp_path, "fresh.txt", age=1)
+    ready = inbox.ready_files(tmp_path, timedelta(seconds=5), now=1_000_000)
+    assert [p.name for p in ready] == ["old.txt"]
+
+
+def test_hidden_files_folders_and_other_files_are_not_dumps(tmp_path: Path) -> None:
+    drop(tmp_path, "b.txt")
+    drop(tmp_path, "a.txt")
+    drop(tmp_path, ".partial.txt")
+    drop(tmp_path, "notes.md")
+    (tmp_path / "folder.txt").mkdir()
+    ready = inbox.ready_files(tmp_path, timedelta(0), now=1_000_000)
+    assert [p.name for p in ready] == ["a.txt", "b.txt"]
+
+
+def test_a_file_of_a_name_already_processed_is_kept_beside_it_under_a_number(
+    tmp_path: Path,
+) -> None:
+    for _ in range(3):
+        path = drop(tmp_path, "day.txt")
+        inbox.file_away(tmp_path, path, FileOutcome(path, "ingested"))
+    processed = sorted(p.name for p in (tmp_path / inbox.PROCESSED).iterdir())
+    assert processed == ["day.1.txt", "day.2.txt", "day.txt"]
+    assert not (tmp_path / inbox.QUARANTINE).exists()
+
+
+def test_a_refused_file_is_quarantined_with_its_reason_beside_it(tmp_path: Path) -> None:
+    path = drop(tmp_path, "bad.txt")
+    where = inbox.file_away(tmp_path, path, FileOutcome(path, "refused", "bad.txt: not a dump"))
+    assert where == tmp_path / "quarantine" / "bad.txt"
+    reason = where.with_name("bad.txt.error.txt").read_text(encoding="utf-8")
+    assert reason == "bad.txt: not a dump\n"
+    assert not path.exists()
