@@ -34,6 +34,7 @@ from recommender.results import (
     FileOutcome,
     ImportReport,
     IngestReport,
+    ManageLink,
     OutboxEntry,
     PaperInfo,
     RatingInfo,
@@ -375,13 +376,13 @@ class Recommender:
     def paper(self, ref: str) -> PaperInfo:
         """Return one paper by id or unique title prefix; raise :class:`PaperNotFound`."""
         with self._session() as session:
-            paper = paper_store.get_paper(session, ref)
-            found = paper_store.dumps_of(session, paper.id)
-            listed = [
-                {"dump": d.file_name, "listing_date": d.listing_date.isoformat()} for d in found
-            ]
-            first = next((d.listing_date for d in found if d.id == paper.first_dump_id), None)
-            return PaperInfo.of(paper, listed, first)
+            return self._paper_info(session, paper_store.get_paper(session, ref))
+
+    def _paper_info(self, session: Session, paper: Paper) -> PaperInfo:
+        found = paper_store.dumps_of(session, paper.id)
+        listed = [{"dump": d.file_name, "listing_date": d.listing_date.isoformat()} for d in found]
+        first = next((d.listing_date for d in found if d.id == paper.first_dump_id), None)
+        return PaperInfo.of(paper, listed, first)
 
     def stats(self) -> dict[str, object]:
         """Count what the database holds."""
@@ -423,34 +424,48 @@ class Recommender:
 
     def user(self, email: str) -> SubscriberInfo:
         with self._session() as session:
-            subscriber = subscriber_store.get_subscriber(session, email)
-            count = len(subscriber_store.current_ratings(session, subscriber.id))
-            return SubscriberInfo.of(subscriber, count)
+            return _subscriber_info(session, subscriber_store.get_subscriber(session, email))
 
     # -- ratings ---------------------------------------------------------------------------
 
     def rate(self, email: str, paper_ref: str, vote: str, *, source: str = "cli") -> RatingInfo:
         """Record a vote (up, down or clear) by ``email`` on a paper (id or title prefix)."""
+        with self._session() as session:
+            with session.begin():
+                subscriber = subscriber_store.get_subscriber(session, email)
+                paper = paper_store.get_paper(session, paper_ref)
+                info, changed = self._vote(session, subscriber, paper, vote, source)
+            if changed:
+                self._train(session, subscriber)
+        return info
+
+    def _vote(
+        self, session: Session, subscriber: Subscriber, paper: Paper, vote: str, source: str
+    ) -> tuple[RatingInfo, bool]:
+        """Record ``vote`` in ``session``'s transaction; return it and whether it changed
+        anything (a vote that is already the current one adds no row and needs no training).
+
+        The caller commits before training (:meth:`_train`): should training fail, the rating
+        is kept and the model is merely stale, retrained before it is next used.
+        """
         if vote not in subscriber_store.VOTES:
             raise ValueError(f"unknown vote {vote!r}; use up, down or clear")
-        with self._session() as session, session.begin():
-            subscriber = subscriber_store.get_subscriber(session, email)
-            paper = paper_store.get_paper(session, paper_ref)
-            now = self.clock()
-            rating = subscriber_store.add_rating(
-                session, subscriber, paper, subscriber_store.VOTES[vote], source, now
-            )
-            info = (
-                RatingInfo.of(rating, paper)
-                if rating is not None
-                else RatingInfo(paper.id, paper.title, "clear", source, now)
-            )
-            changed = rating is not None and rating in session.new  # added, not kept
-        # The rating is committed first: should retraining fail, the model is merely stale
-        # and is retrained before it is next used. A vote that changed nothing needs none.
-        if changed:
-            self.retrain(email)
-        return info
+        now = self.clock()
+        rating = subscriber_store.add_rating(
+            session, subscriber, paper, subscriber_store.VOTES[vote], source, now
+        )
+        info = (
+            RatingInfo.of(rating, paper)
+            if rating is not None
+            else RatingInfo(paper.id, paper.title, "clear", source, now)
+        )
+        return info, rating is not None and rating in session.new  # added, not kept
+
+    def _train(self, session: Session, subscriber: Subscriber) -> None:
+        """Retrain ``subscriber``'s model in a transaction of its own on ``session``."""
+        space = self._space()
+        with session.begin():
+            self.ranker.train(self.ranker.scope(session, space), subscriber, self.clock())
 
     def ratings(self, email: str, *, history: bool = False) -> list[RatingInfo]:
         """Return the current ratings (newest first), or the whole history (oldest first)."""
@@ -793,36 +808,71 @@ class Recommender:
         return self._outbox().waiting(self._subscriber_id(email))
 
     # -- links from emails (the web endpoints call these) ----------------------------------
-
-    def _subscriber_email(self, subscriber_id: int) -> str:
-        with self._session() as session:
-            subscriber = session.get(Subscriber, subscriber_id)
-            if subscriber is None:
-                raise links.TokenInvalid("this link belongs to a subscriber who is gone")
-            return subscriber.email
+    #
+    # Each link names its subscriber by id: one click is one token check and one session.
 
     def open_rating_link(self, token: str) -> RatingLink:
         """What a rating link asks for, without changing anything."""
         claim = self.signer().check_rating(token)
-        address = self._subscriber_email(claim.subscriber_id)
-        paper = self.paper(claim.paper_id)
-        current = {r.paper_id: r.vote for r in self.ratings(address)}.get(paper.id)
-        return RatingLink(address, paper, claim.vote, current)
+        with self._session() as session:
+            subscriber = _linked_subscriber(session, claim.subscriber_id)
+            paper = paper_store.get_paper(session, claim.paper_id)
+            return self._rating_link(session, subscriber, paper, claim.vote)
 
-    def confirm_rating_link(self, token: str, *, undo: bool = False) -> RatingInfo:
-        """Record the rating a link asks for (or withdraw it: ``undo``), from the web."""
-        link = self.open_rating_link(token)
-        return self.rate(link.email, link.paper.id, "clear" if undo else link.vote, source="web")
+    def confirm_rating_link(self, token: str, *, undo: bool = False) -> RatingLink:
+        """Record the rating a link asks for (or withdraw it: ``undo``), from the web; return
+        the link as it stands afterwards."""
+        claim = self.signer().check_rating(token)
+        with self._session() as session:
+            with session.begin():
+                subscriber = _linked_subscriber(session, claim.subscriber_id)
+                paper = paper_store.get_paper(session, claim.paper_id)
+                vote = "clear" if undo else claim.vote
+                _, changed = self._vote(session, subscriber, paper, vote, "web")
+            if changed:
+                self._train(session, subscriber)
+            return self._rating_link(session, subscriber, paper, claim.vote)
+
+    def _rating_link(
+        self, session: Session, subscriber: Subscriber, paper: Paper, vote: str
+    ) -> RatingLink:
+        current = subscriber_store.current_vote(session, subscriber.id, paper.id)
+        return RatingLink(subscriber.email, self._paper_info(session, paper), vote, current)
 
     def open_subscriber_link(self, action: str, token: str) -> SubscriberInfo:
         """The subscriber of an unsubscribe or manage link."""
-        return self.user(self._subscriber_email(self.signer().check_subscriber(action, token)))
+        subscriber_id = self.signer().check_subscriber(action, token)
+        with self._session() as session:
+            return _subscriber_info(session, _linked_subscriber(session, subscriber_id))
+
+    def open_manage_link(self, token: str) -> ManageLink:
+        """The subscriber of a manage link, with their current ratings (newest first)."""
+        subscriber_id = self.signer().check_subscriber("manage", token)
+        with self._session() as session:
+            subscriber = _linked_subscriber(session, subscriber_id)
+            rows = subscriber_store.current_ratings(session, subscriber.id)
+            ratings = [RatingInfo.of(rating, paper) for rating, paper in rows]
+            return ManageLink(SubscriberInfo.of(subscriber, len(ratings)), ratings)
 
     def confirm_unsubscribe_link(self, token: str) -> SubscriberInfo:
         """Unsubscribe the subscriber of an unsubscribe link (a POST, or RFC 8058 one-click)."""
-        info = self.open_subscriber_link("unsubscribe", token)
-        self.unsubscribe(info.email)
-        return self.user(info.email)
+        subscriber_id = self.signer().check_subscriber("unsubscribe", token)
+        with self._session() as session, session.begin():
+            subscriber = _linked_subscriber(session, subscriber_id)
+            subscriber_store.unsubscribe(session, subscriber.email, self.clock())
+            return _subscriber_info(session, subscriber)
+
+    def rate_from_manage_link(self, token: str, paper_ref: str, vote: str) -> RatingInfo:
+        """Record a vote from the manage page of a manage link's subscriber."""
+        subscriber_id = self.signer().check_subscriber("manage", token)
+        with self._session() as session:
+            with session.begin():
+                subscriber = _linked_subscriber(session, subscriber_id)
+                paper = paper_store.get_paper(session, paper_ref)
+                info, changed = self._vote(session, subscriber, paper, vote, "web")
+            if changed:
+                self._train(session, subscriber)
+        return info
 
     def digest_html(self, token: str) -> str:
         """The HTML of the digest a browser-view link names."""
@@ -839,14 +889,17 @@ class Recommender:
 
     def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
         """Replace the interests of a manage link's subscriber (their model retrains)."""
-        info = self.open_subscriber_link("manage", token)
+        subscriber_id = self.signer().check_subscriber("manage", token)
         cleaned = [" ".join(i.split()) for i in interests if i.strip()]
-        with self._session() as session, session.begin():
-            subscriber = subscriber_store.get_subscriber(session, info.email)
-            if subscriber.interests != cleaned:
-                subscriber.interests, subscriber.updated_at = cleaned, self.clock()
-        self.retrain(info.email)
-        return self.user(info.email)
+        with self._session() as session:
+            with session.begin():
+                subscriber = _linked_subscriber(session, subscriber_id)
+                changed = subscriber.interests != cleaned
+                if changed:
+                    subscriber.interests, subscriber.updated_at = cleaned, self.clock()
+            if changed:
+                self._train(session, subscriber)
+            return _subscriber_info(session, subscriber)
 
     # -- the service's jobs ------------------------------------------------------------------
 
@@ -874,3 +927,16 @@ def _reason(exc: Exception) -> str:
         text = f"{type(exc).__name__}: {exc}"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return first if len(first) <= 300 else first[:299] + "…"
+
+
+def _linked_subscriber(session: Session, subscriber_id: int) -> Subscriber:
+    """The subscriber a link names; a link of someone no longer here is not valid."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise links.TokenInvalid("this link belongs to a subscriber who is gone")
+    return subscriber
+
+
+def _subscriber_info(session: Session, subscriber: Subscriber) -> SubscriberInfo:
+    count = len(subscriber_store.current_ratings(session, subscriber.id))
+    return SubscriberInfo.of(subscriber, count)

@@ -351,6 +351,14 @@ class RatingLink(Record):
     current_vote: str | None  # the subscriber's rating of the paper now, if any
 
 
+@dataclass(frozen=True)
+class ManageLink(Record):
+    """What a manage link opens: the subscriber and their current ratings, newest first."""
+
+    subscriber: SubscriberInfo
+    ratings: list[RatingInfo]
+
+
 @dataclass
 class ImportReport(Record):
     imported: int = 0

@@ -87,9 +87,8 @@ def create_app(app: Recommender) -> Starlette:
     async def rate(request: Request, form: FormData) -> Response:
         token = request.path_params["token"]
         undo = form.get("undo") == "1"
-        info = await call(app.confirm_rating_link, token, undo=undo)
-        link = await call(app.open_rating_link, token)
-        return page("rate_done.html", link=link, rating=info, undone=undo, action=request.url.path)
+        link = await call(app.confirm_rating_link, token, undo=undo)
+        return page("rate_done.html", link=link, undone=undo, action=request.url.path)
 
     async def unsubscribe_page(request: Request) -> Response:
         user = await call(app.open_subscriber_link, "unsubscribe", request.path_params["token"])
@@ -107,9 +106,14 @@ def create_app(app: Recommender) -> Starlette:
         return HTMLResponse(html)
 
     async def manage_page(request: Request, saved: str | None = None) -> Response:
-        user = await call(app.open_subscriber_link, "manage", request.path_params["token"])
-        ratings = await call(app.ratings, user.email)
-        return page("manage.html", user=user, ratings=ratings, saved=saved, action=request.url.path)
+        opened = await call(app.open_manage_link, request.path_params["token"])
+        return page(
+            "manage.html",
+            user=opened.subscriber,
+            ratings=opened.ratings,
+            saved=saved,
+            action=request.url.path,
+        )
 
     async def manage(request: Request, form: FormData) -> Response:
         token = request.path_params["token"]
@@ -118,8 +122,7 @@ def create_app(app: Recommender) -> Starlette:
             await call(app.set_interests, token, str(form["interests"]).splitlines())
             saved = "Your interests are saved; your next digest follows them."
         elif "paper" in form and form.get("vote") in VOTES:
-            user = await call(app.open_subscriber_link, "manage", token)
-            await call(app.rate, user.email, str(form["paper"]), str(form["vote"]), source="web")
+            await call(app.rate_from_manage_link, token, str(form["paper"]), str(form["vote"]))
             saved = "Your rating is saved."
         return await manage_page(request, saved)
 

@@ -163,6 +163,17 @@ def add_rating(
     return rating
 
 
+def current_vote(session: Session, subscriber_id: int, paper_id: str) -> str | None:
+    """The subscriber's current vote on the paper (up or down), None if none or cleared."""
+    vote = session.scalar(
+        select(Rating.vote)
+        .where(Rating.subscriber_id == subscriber_id, Rating.paper_id == paper_id)
+        .order_by(Rating.rated_at.desc(), Rating.id.desc())
+        .limit(1)
+    )
+    return VOTE_NAMES.get(vote) if vote else None
+
+
 def current_ratings(session: Session, subscriber_id: int) -> list[tuple[Rating, Paper]]:
     """Return each paper's latest rating (cleared ones left out), newest first."""
     return current_ratings_of(session, [subscriber_id]).get(subscriber_id, [])
