@@ -31,9 +31,6 @@ from recommender.store.models import Paper, Rating, Subscriber
 
 # A first digest looks back this far for papers; later ones take what arrived since the last.
 FIRST_DIGEST_LOOKBACK = timedelta(days=7)
-# Similarities for diversity are computed among this many of the best-ranked candidates (and
-# as many drawn from the rest, for the exploration slot).
-DIVERSITY_POOL = 100
 # Every pair's similarity is computed once for the whole pool from the subscriber after this
 # many, for pools of up to this many papers (float32: 64 MB at 4,000 papers).
 SIMILARITY_AFTER = 8
@@ -250,12 +247,7 @@ def _choose(
     if not len(rows):
         return []
     own = scores[rows]
-    order = np.argsort(-own, kind="stable")
-    shortlist = list(order[:DIVERSITY_POOL])
-    rest = order[DIVERSITY_POOL:]
-    if subscriber.explore and len(rest):
-        rng = np.random.default_rng(subscriber.id)
-        shortlist += list(rng.choice(rest, size=min(DIVERSITY_POOL, len(rest)), replace=False))
+    shortlist = selection.shortlist(own, explore=subscriber.explore, seed=subscriber.id)
     picked = rows[shortlist]
     papers = pool.papers
     picks = selection.choose(
