@@ -582,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
         if chosen in recalls and plain in recalls:
             out[chosen]["paired_vs_top10"] = paired(recalls[chosen], recalls[plain])
     result["methods"] = out
+    # each user's digest recall per method, users in this order: for pairing runs made apart
+    result["user_ids"] = [u.uid for u in users]
+    result["recall_per_user"] = recalls
     if args.json:
         print(json.dumps(result, indent=2))
     else:
