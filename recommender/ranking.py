@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from recommender import model
 from recommender.embeddings import Embedder, paper_text, resolve_model
+from recommender.sources.base import arxiv_id
 from recommender.store import candidates as candidate_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store import vectors as vector_store
@@ -273,12 +274,18 @@ class Ranker:
         the catalogue papers its ``liked`` entries name.
 
         A liked entry that names a catalogue paper counts as that paper, with all it has
-        (title, abstract, their embedding); one that names none yet counts as its text alone.
+        (title, abstract, their embedding); one that names none yet counts as its text alone
+        (a bare arXiv id, as nothing).
         Resolved on every training, so a liked paper that arrives later counts in full from
         the next one.
         """
         liked = candidate_store.liked_papers(scope.session, subscriber.liked)
-        unresolved = [entry for entry in subscriber.liked if entry not in liked]
+        # an arXiv id alone says nothing as text: it counts once its paper is in the catalogue
+        unresolved = [
+            entry
+            for entry in subscriber.liked
+            if entry not in liked and not (arxiv_id(entry) and len(entry.split()) == 1)
+        ]
         texts = model.profile_texts(subscriber.interests, subscriber.about, unresolved)
         papers = list({p.id: p for p in liked.values()}.values())
         parts = [self.vectors(scope, texts)]

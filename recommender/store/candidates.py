@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
@@ -47,7 +48,7 @@ def unseen_papers(
         subscriber.id,
         listed_since=listed_since,
         exclude=liked_paper_ids(subscriber.liked)
-        | {p.id for p in liked_papers(session, subscriber.liked).values()},
+        | {n.id for n in _named(session, subscriber.liked).values()},
     )
 
 
@@ -55,6 +56,37 @@ def liked_paper_ids(liked_titles: Iterable[str]) -> set[str]:
     """The ids a profile's liked titles have as papers: the subscriber knows those papers, so
     they are never recommended back to them (a title not in the catalogue matches nothing)."""
     return {dumps.paper_id(title) for title in liked_titles if title.strip()}
+
+
+class _Named(NamedTuple):
+    id: str
+    updated_at: datetime
+
+
+def _named(session: Session, entries: Iterable[str]) -> dict[str, _Named]:
+    """The catalogue papers profile ``liked`` entries name, by entry (see :func:`liked_papers`);
+    one query per 500 keys."""
+    keys = {e: (dumps.paper_id(e), arxiv_id(e)) for e in set(entries) if e.strip()}
+    by_id: dict[str, _Named] = {}
+    by_arxiv: dict[str, _Named] = {}
+    ids = list({k for k, _ in keys.values()})
+    arxiv_ids = list({a for _, a in keys.values() if a is not None})
+    columns = (Paper.id, Paper.arxiv_id, Paper.updated_at)
+    for column, wanted in ((Paper.id, ids), (Paper.arxiv_id, arxiv_ids)):
+        for start in range(0, len(wanted), 500):
+            rows = session.execute(select(*columns).where(column.in_(wanted[start : start + 500])))
+            for paper_id, paper_arxiv_id, updated_at in rows:
+                by_id[paper_id] = _Named(paper_id, updated_at)
+                if paper_arxiv_id is not None:
+                    by_arxiv[paper_arxiv_id] = by_id[paper_id]
+    out = {}
+    for entry, (paper_id, paper_arxiv_id) in keys.items():
+        found = by_arxiv.get(paper_arxiv_id) if paper_arxiv_id else None
+        if found is None:
+            found = by_id.get(paper_id)
+        if found is not None:
+            out[entry] = found
+    return out
 
 
 def liked_papers(session: Session, liked: Iterable[str]) -> dict[str, Paper]:
@@ -66,54 +98,33 @@ def liked_papers(session: Session, liked: Iterable[str]) -> dict[str, Paper]:
     an ``arxiv.org/abs/`` link) where a source brought the paper's arXiv id; the arXiv id
     wins where both name a paper.
     """
-    entries = [e for e in dict.fromkeys(liked) if e.strip()]
-    if not entries:
+    named = _named(session, liked)
+    if not named:
         return {}
-    by_id = {e: dumps.paper_id(e) for e in entries}
-    by_arxiv = {e: found for e in entries if (found := arxiv_id(e)) is not None}
-    found_ids = {p.id: p for p in papers_by_id(session, list(set(by_id.values())))}
-    found_arxiv: dict[str, Paper] = {}
-    arxiv_ids = list(set(by_arxiv.values()))
-    for start in range(0, len(arxiv_ids), 500):
-        chunk = arxiv_ids[start : start + 500]
-        statement = select(Paper).where(Paper.arxiv_id.in_(chunk))
-        found_arxiv.update((str(p.arxiv_id), p) for p in session.scalars(statement))
-    out = {}
-    for entry in entries:
-        paper = found_arxiv.get(by_arxiv.get(entry, "")) or found_ids.get(by_id[entry])
-        if paper is not None:
-            out[entry] = paper
-    return out
+    papers = {p.id: p for p in papers_by_id(session, list({n.id for n in named.values()}))}
+    return {entry: papers[n.id] for entry, n in named.items() if n.id in papers}
+
+
+def liked_paper_ids_of(session: Session, liked: Mapping[int, Iterable[str]]) -> dict[int, set[str]]:
+    """For each subscriber (``liked``: their profile's entries, by subscriber id), the ids of
+    the catalogue papers their entries name (:func:`liked_papers`), read for all at once."""
+    lists = {sid: list(entries) for sid, entries in liked.items()}
+    named = _named(session, (e for entries in lists.values() for e in entries))
+    return {sid: {named[e].id for e in entries if e in named} for sid, entries in lists.items()}
 
 
 def liked_papers_changed(
     session: Session, liked: Mapping[int, Iterable[str]]
 ) -> dict[int, datetime]:
-    """For each subscriber (``liked``: their profile's entries, by subscriber id), when the
-    newest change came to the papers their entries name (the paper's arrival, a fuller
-    abstract, an arXiv id): a model trained before then is stale. Subscribers whose entries
-    name no paper in the catalogue are left out. One query per 500 keys, however many
-    subscribers."""
-    keys = {
-        sid: [(dumps.paper_id(e), arxiv_id(e)) for e in set(entries) if e.strip()]
-        for sid, entries in liked.items()
-    }
-    ids = list({k for pairs in keys.values() for k, _ in pairs})
-    arxiv_ids = list({a for pairs in keys.values() for _, a in pairs if a is not None})
-    changed_by_id: dict[str, datetime] = {}
-    changed_by_arxiv: dict[str, datetime] = {}
-    columns = (Paper.id, Paper.arxiv_id, Paper.updated_at)
-    for column, wanted in ((Paper.id, ids), (Paper.arxiv_id, arxiv_ids)):
-        for start in range(0, len(wanted), 500):
-            rows = session.execute(select(*columns).where(column.in_(wanted[start : start + 500])))
-            for paper_id, paper_arxiv_id, updated_at in rows:
-                changed_by_id[paper_id] = updated_at
-                if paper_arxiv_id is not None:
-                    changed_by_arxiv[paper_arxiv_id] = updated_at
+    """For each subscriber (``liked`` as for :func:`liked_paper_ids_of`), when the newest
+    change came to the papers their entries name (the paper's arrival, a fuller abstract, an
+    arXiv id): a model trained before then is stale. Subscribers whose entries name no paper
+    in the catalogue are left out."""
+    lists = {sid: list(entries) for sid, entries in liked.items()}
+    named = _named(session, (e for entries in lists.values() for e in entries))
     out = {}
-    for sid, pairs in keys.items():
-        times = [changed_by_id[k] for k, _ in pairs if k in changed_by_id]
-        times += [changed_by_arxiv[a] for _, a in pairs if a is not None and a in changed_by_arxiv]
+    for sid, entries in lists.items():
+        times = [named[e].updated_at for e in entries if e in named]
         if times:
             out[sid] = max(times)
     return out
