@@ -7,7 +7,8 @@ the feature space) and commits.
 
 The feature space is created once, on first use, and then frozen: its word statistics are
 counted over the catalogue of that moment. A subscriber's model is retrained whenever it is
-stale: trained in another space, before their latest rating, or before their profile changed.
+stale: trained in another space, before their latest rating, before their profile changed, or
+before a paper their profile likes arrived or changed.
 So a new space (a different embedding model, or ``retrain --refit``) never skews old models:
 they are retrained from the ratings instead.
 """
@@ -123,6 +124,12 @@ class Ranked:
 def text_hash(title: str, abstract: str) -> str:
     """The key an embedding is stored under: the hash of the exact text embedded."""
     return hashlib.sha256(paper_text(title, abstract).encode("utf-8")).hexdigest()
+
+
+def _bare_arxiv_id(entry: str) -> bool:
+    """Whether a liked entry is an arXiv id alone (or its link): as text it says nothing, so
+    it counts only once its paper is in the catalogue."""
+    return arxiv_id(entry) is not None and len(entry.split()) == 1
 
 
 def wants_embeddings(embedding_model: str) -> bool:
@@ -274,18 +281,12 @@ class Ranker:
         the catalogue papers its ``liked`` entries name.
 
         A liked entry that names a catalogue paper counts as that paper, with all it has
-        (title, abstract, their embedding); one that names none yet counts as its text alone
-        (a bare arXiv id, as nothing).
-        Resolved on every training, so a liked paper that arrives later counts in full from
-        the next one.
+        (title, abstract, their embedding); one that names none yet counts as its text alone,
+        a bare arXiv id as nothing. Resolved on every training, so a liked paper that arrives
+        later counts in full from the next one.
         """
         liked = candidate_store.liked_papers(scope.session, subscriber.liked)
-        # an arXiv id alone says nothing as text: it counts once its paper is in the catalogue
-        unresolved = [
-            entry
-            for entry in subscriber.liked
-            if entry not in liked and not (arxiv_id(entry) and len(entry.split()) == 1)
-        ]
+        unresolved = [e for e in subscriber.liked if e not in liked and not _bare_arxiv_id(e)]
         texts = model.profile_texts(subscriber.interests, subscriber.about, unresolved)
         papers = list({p.id: p for p in liked.values()}.values())
         parts = [self.vectors(scope, texts)]
@@ -430,6 +431,8 @@ class Ranker:
         liked = candidate_store.liked_papers(session, subscriber.liked)
         for entry in subscriber.liked:
             paper = liked.get(entry)
+            if paper is None and _bare_arxiv_id(entry):
+                continue
             ids.append(paper.id if paper is not None else None)
             titles.append(paper.title if paper is not None else entry)
             texts.append((paper.title, paper.abstract) if paper is not None else (entry, ""))
