@@ -330,11 +330,24 @@ def size_of(library: int) -> str:
     raise ValueError(library)
 
 
-def simulate_user(args: tuple[str, int]) -> dict[str, object]:
+@dataclass
+class UserRun:
+    """One user's simulated subscription under one method."""
+
+    recall: float
+    phase_hits: dict[str, int]
+    phase_total: dict[str, int]  # library papers that arrived in each phase
+    library: int  # size of the whole library
+    seconds: float
+    days: int
+
+
+def simulate_user(args: tuple[str, int]) -> UserRun:
     name, idx = args
     method: Method = _WORK["methods"][name]  # type: ignore[index]
     user: User = _WORK["users"][idx]  # type: ignore[index]
-    n, seed, batch_size = int(_WORK["n"]), int(_WORK["seed"]), int(_WORK["batch"])  # type: ignore[call-overload]
+    n, seed = int(_WORK["n"]), int(_WORK["seed"])  # type: ignore[call-overload]
+    batch_size = int(_WORK["batch"])  # type: ignore[call-overload]
     half = n // 2
     method.start(user, seed * 100_003 + user.uid)
     hits = 0
@@ -357,14 +370,9 @@ def simulate_user(args: tuple[str, int]) -> dict[str, object]:
         method.learn(shown, votes, int(batch[-1]) + 1)
         elapsed += time.perf_counter() - t0
         days += 1
-    return {
-        "recall": hits / len(user.future),
-        "phase_hits": phase_hits,
-        "phase_total": phase_total,
-        "library": len(user.library),
-        "seconds": elapsed,
-        "days": days,
-    }
+    return UserRun(
+        hits / len(user.future), phase_hits, phase_total, len(user.library), elapsed, days
+    )
 
 
 def _mean(values: list[float]) -> float:
@@ -381,25 +389,15 @@ def run_method(name: str, n_users: int, jobs: int) -> tuple[dict[str, object], l
             results = pool.map(simulate_user, tasks, chunksize=4)
     else:
         results = [simulate_user(t) for t in tasks]
-    recalls = [float(r["recall"]) for r in results]  # type: ignore[arg-type]
+    recalls = [r.recall for r in results]
     phases = {
         phase: _mean(
-            [
-                r["phase_hits"][phase] / r["phase_total"][phase]  # type: ignore[index]
-                for r in results
-                if r["phase_total"][phase] > 0  # type: ignore[index]
-            ]
+            [r.phase_hits[phase] / r.phase_total[phase] for r in results if r.phase_total[phase]]
         )
         for phase in PHASES
     }
     by_size = {
-        size: _mean(
-            [rc for r, rc in zip(results, recalls, strict=True) if size_of(r["library"]) == size]
-        )  # type: ignore[arg-type]
-        for size in LIBRARY_SIZES
-    }
-    users_by_size = {
-        size: sum(size_of(r["library"]) == size for r in results)  # type: ignore[arg-type]
+        size: _mean([r.recall for r in results if size_of(r.library) == size])
         for size in LIBRARY_SIZES
     }
     out: dict[str, object] = {
@@ -407,10 +405,10 @@ def run_method(name: str, n_users: int, jobs: int) -> tuple[dict[str, object], l
         "cold_start_recall": phases["days 1-5"],
         "recall_by_phase": phases,
         "recall_by_library_size": by_size,
-        "users_by_library_size": users_by_size,
-        "ms_per_user_day": 1000
-        * sum(float(r["seconds"]) for r in results)  # type: ignore[arg-type]
-        / sum(int(r["days"]) for r in results),  # type: ignore[call-overload]
+        "users_by_library_size": {
+            size: sum(size_of(r.library) == size for r in results) for size in LIBRARY_SIZES
+        },
+        "ms_per_user_day": 1000 * sum(r.seconds for r in results) / sum(r.days for r in results),
         "wall_seconds": time.perf_counter() - t0,
     }
     log(
