@@ -2,18 +2,32 @@
 
 Papers arrive in id order: the first half is the back catalogue, the second half arrives in daily
 batches of 200. Each simulated user signs up with 3 liked papers drawn from the back-catalogue
-part of their real library (their profile: those papers' titles as ``liked``), receives the top 10
-of each day's batch and rates every shown paper: up if it is in their library, down otherwise.
-Every method learns from those ratings before the next day.
+part of their real library (their profile's ``liked``, resolved as the product resolves them: to
+the whole catalogue paper, title, abstract and embedding; ``--profile titles`` counts their titles
+alone, as the product did before), receives a digest of 10 from each day's batch and rates every
+shown paper: up if it is in their library, down otherwise. Every method learns from those ratings
+before the next day.
+
+The recommender's digest is chosen by the product's own code (``recommender.selection``: the
+shortlist, near-duplicates cut, diversity, one exploration slot, as a subscriber gets by default);
+``recommender_top10`` and ``recommender_tfidf_top10`` are the same models taking a plain top 10,
+as the baselines do.
 
 Figures per method: digest recall (share of the user's second-half library that reached their
-digests, averaged over users), cold-start recall (the same over the first 5 days), and the time
-per user-day (ranking the day's batch plus learning from the day's ratings).
+digests, averaged over users), recall by phase (days 1-5, 6-20, 21+: the share of the library
+papers arriving in those days that reached a digest, averaged over users with any), recall by
+library size (users with fewer than 20, 20-39, 40+ papers), the time per user-day (ranking the
+day's batch, choosing the digest, learning from the day's ratings), and each method's paired
+difference from arxiv-sanity-lite over the same users (mean ± standard error).
 
 Methods: ``recommender`` (recommender.model with sentence embeddings + hashed words, phrases and
 character 4-grams), ``recommender_tfidf`` (the same code on the hashed terms alone),
 ``arxiv_sanity_lite`` (TF-IDF + LinearSVC with arxiv-sanity-lite's published settings),
 ``rocchio`` and ``random``.
+
+``--data DIR`` reads any catalogue in the same format (``papers.jsonl``: ``{"id", "title",
+"abstract"}`` a line, id = line number; ``users.dat``: ``n item item ...`` a line), titles or
+abstracts empty or not.
 
 Run from the repository root:  python benchmarks/quality.py [--users 300] [--json]
 Progress goes to stderr. Sentence embeddings are cached under $XDG_CACHE_HOME (or ~/.cache)
@@ -39,12 +53,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from recommender import model as rm  # noqa: E402
+from recommender import selection  # noqa: E402
 from recommender.ranking import MAX_DOCUMENT_FREQUENCY  # noqa: E402
 
 BATCH = 200
 DIGEST = 10
 N_LIKED = 3
-COLD_DAYS = 5
+# Phases of a subscription, as (first day, last day) counted from 1; None: to the end.
+PHASES = {"days 1-5": (1, 5), "days 6-20": (6, 20), "days 21+": (21, None)}
+# Library sizes (whole library, both halves): (smallest, largest); None: no bound.
+LIBRARY_SIZES = {"<20": (0, 19), "20-39": (20, 39), "40+": (40, None)}
 
 
 def log(*args: object) -> None:
@@ -223,7 +241,14 @@ class ArxivSanityMethod(Method):
 
 
 class RecommenderMethod(Method):
-    """The project's own model (recommender.model), as the digest job uses it."""
+    """The project's own model (recommender.model), as the digest job uses it.
+
+    The profile's liked papers are the prior (``prior_x``: their full vectors, as the product
+    resolves liked titles to catalogue papers, or their titles' alone). With ``similarity``
+    (each day's papers' similarities, by the day's first paper: :func:`day_similarities`) the
+    digest is chosen as the product chooses it (:mod:`recommender.selection`, exploring);
+    without, it is the plain top 10.
+    """
 
     def __init__(
         self,
@@ -232,13 +257,16 @@ class RecommenderMethod(Method):
         prior_x: rm.PaperVectors,
         n_weak: int,
         params: rm.TrainingParams,
+        *,
+        similarity: dict[int, np.ndarray] | None,
     ) -> None:
         self.space, self.x, self.prior_x = space, x, prior_x
-        self.n_weak, self.params = n_weak, params
+        self.n_weak, self.params, self.similarity = n_weak, params, similarity
 
     def start(self, user: User, seed: int) -> None:
+        self.uid = user.uid
         self.rng = np.random.default_rng(seed)
-        self.prior = self.prior_x[user.liked]  # vectors of the liked titles (the profile)
+        self.prior = self.prior_x[user.liked]  # the profile's liked papers
         self.rated: list[int] = []
         self.votes: list[int] = []
         self.excluded = set(user.liked.tolist())
@@ -259,7 +287,9 @@ class RecommenderMethod(Method):
 
     def rank(self, batch: np.ndarray, seen_until: int) -> np.ndarray:
         s = rm.score(self.model, self.x[batch])
-        return batch[np.argsort(-s, kind="stable")[:DIGEST]]
+        if self.similarity is None:
+            return batch[np.argsort(-s, kind="stable")[:DIGEST]]
+        return batch[choose_digest(s, self.similarity[int(batch[0])], self.uid)]
 
     def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None:
         self.rated += shown.tolist()
@@ -268,44 +298,107 @@ class RecommenderMethod(Method):
         self._fit(seen_until)
 
 
+def choose_digest(scores: np.ndarray, similarity: np.ndarray, subscriber_id: int) -> np.ndarray:
+    """The positions of the digest's papers among a day's, chosen as the product's digest job
+    chooses them for a subscriber with the default settings (exploration on, no minimum score).
+
+    ``similarity``: the cosine similarities of the day's papers, pair by pair.
+    """
+    rows = selection.shortlist(scores, explore=True, seed=subscriber_id)
+    picks = selection.choose(
+        [selection.Candidate(str(int(r)), float(scores[r])) for r in rows],
+        lambda columns: similarity[np.ix_(rows, rows[list(columns)])],
+        size=DIGEST,
+        explore=True,
+        seed=subscriber_id * 100_003 + len(scores),
+    )
+    return np.array([int(p.key) for p in picks], dtype=np.int64)
+
+
+def day_similarities(x: rm.PaperVectors, half: int, batch: int) -> dict[int, np.ndarray]:
+    """The cosine similarities of each day's papers, pair by pair, by the day's first paper.
+
+    Computed once for every user, as the digest job computes its pool's once for all its
+    subscribers (so the time per user-day leaves them out, as the product's does).
+    """
+    out = {}
+    for lo in range(half, len(x), batch):
+        day = x[np.arange(lo, min(lo + batch, len(x)))]
+        words = np.asarray((day.words @ day.words.T).todense())
+        out[lo] = (day.embedding @ day.embedding.T + words).astype(np.float32)
+    return out
+
+
 _WORK: dict[str, object] = {}
 
 
-def simulate_user(args: tuple[str, int]) -> dict[str, float]:
+def phase_of(day: int) -> str:
+    """The phase of the subscription ``day`` (counted from 1) is in."""
+    for name, (first, last) in PHASES.items():
+        if day >= first and (last is None or day <= last):
+            return name
+    raise ValueError(day)
+
+
+def size_of(library: int) -> str:
+    for name, (smallest, largest) in LIBRARY_SIZES.items():
+        if library >= smallest and (largest is None or library <= largest):
+            return name
+    raise ValueError(library)
+
+
+@dataclass
+class UserRun:
+    """One user's simulated subscription under one method."""
+
+    recall: float
+    phase_hits: dict[str, int]
+    phase_total: dict[str, int]  # library papers that arrived in each phase
+    library: int  # size of the whole library
+    seconds: float
+    days: int
+
+
+def simulate_user(args: tuple[str, int]) -> UserRun:
     name, idx = args
     method: Method = _WORK["methods"][name]  # type: ignore[index]
     user: User = _WORK["users"][idx]  # type: ignore[index]
     n, seed = int(_WORK["n"]), int(_WORK["seed"])  # type: ignore[call-overload]
+    batch_size = int(_WORK["batch"])  # type: ignore[call-overload]
     half = n // 2
     method.start(user, seed * 100_003 + user.uid)
-    hits = cold_hits = cold_total = 0
+    hits = 0
+    phase_hits = dict.fromkeys(PHASES, 0)
+    phase_total = dict.fromkeys(PHASES, 0)
     elapsed = 0.0
     days = 0
-    for day, lo in enumerate(range(half, n, BATCH)):
-        batch = np.arange(lo, min(lo + BATCH, n))
+    for day, lo in enumerate(range(half, n, batch_size), start=1):
+        batch = np.arange(lo, min(lo + batch_size, n))
         t0 = time.perf_counter()
         shown = method.rank(batch, lo)
         elapsed += time.perf_counter() - t0
         votes = np.array([1 if int(p) in user.library else -1 for p in shown], dtype=np.int64)
         got = int((votes > 0).sum())
         hits += got
-        if day < COLD_DAYS:
-            cold_hits += got
-            cold_total += int(((user.future >= lo) & (user.future < lo + BATCH)).sum())
+        phase = phase_of(day)
+        phase_hits[phase] += got
+        phase_total[phase] += int(((user.future >= lo) & (user.future < lo + batch_size)).sum())
         t0 = time.perf_counter()
         method.learn(shown, votes, int(batch[-1]) + 1)
         elapsed += time.perf_counter() - t0
         days += 1
-    return {
-        "recall": hits / len(user.future),
-        "cold_hits": cold_hits,
-        "cold_total": cold_total,
-        "seconds": elapsed,
-        "days": days,
-    }
+    return UserRun(
+        hits / len(user.future), phase_hits, phase_total, len(user.library), elapsed, days
+    )
 
 
-def run_method(name: str, n_users: int, jobs: int) -> dict[str, float]:
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def run_method(name: str, n_users: int, jobs: int) -> tuple[dict[str, object], list[float]]:
+    """A method's figures over the users, and each user's digest recall (for paired
+    comparisons)."""
     t0 = time.perf_counter()
     tasks = [(name, i) for i in range(n_users)]
     if jobs > 1:
@@ -313,21 +406,47 @@ def run_method(name: str, n_users: int, jobs: int) -> dict[str, float]:
             results = pool.map(simulate_user, tasks, chunksize=4)
     else:
         results = [simulate_user(t) for t in tasks]
-    cold = [r["cold_hits"] / r["cold_total"] for r in results if r["cold_total"] > 0]
-    out = {
-        "digest_recall": float(np.mean([r["recall"] for r in results])),
-        "cold_start_recall": float(np.mean(cold)) if cold else float("nan"),
-        "ms_per_user_day": 1000
-        * sum(r["seconds"] for r in results)
-        / sum(r["days"] for r in results),
+    recalls = [r.recall for r in results]
+    phases = {
+        phase: _mean(
+            [r.phase_hits[phase] / r.phase_total[phase] for r in results if r.phase_total[phase]]
+        )
+        for phase in PHASES
+    }
+    by_size = {
+        size: _mean([r.recall for r in results if size_of(r.library) == size])
+        for size in LIBRARY_SIZES
+    }
+    out: dict[str, object] = {
+        "digest_recall": _mean(recalls),
+        "cold_start_recall": phases["days 1-5"],
+        "recall_by_phase": phases,
+        "recall_by_library_size": by_size,
+        "users_by_library_size": {
+            size: sum(size_of(r.library) == size for r in results) for size in LIBRARY_SIZES
+        },
+        "ms_per_user_day": 1000 * sum(r.seconds for r in results) / sum(r.days for r in results),
         "wall_seconds": time.perf_counter() - t0,
     }
     log(
-        f"{name:>20}: digest recall {out['digest_recall']:.4f}  cold start "
-        f"{out['cold_start_recall']:.4f}  {out['ms_per_user_day']:.2f} ms/user-day  "
-        f"({out['wall_seconds']:.0f} s)"
+        f"{name:>24}: digest recall {out['digest_recall']:.4f}  "
+        + "  ".join(f"{k} {v:.4f}" for k, v in phases.items())
+        + f"  {out['ms_per_user_day']:.2f} ms/user-day  ({out['wall_seconds']:.0f} s)"
     )
-    return out
+    return out, recalls
+
+
+def paired(a: list[float], b: list[float]) -> dict[str, float]:
+    """Mean of ``a - b`` over the same users, and its standard error."""
+    d = np.asarray(a) - np.asarray(b)
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return {"mean_difference": float(d.mean()), "standard_error": se}
+
+
+DEFAULT_METHODS = (
+    "recommender,recommender_top10,recommender_tfidf,recommender_tfidf_top10,"
+    "arxiv_sanity_lite,rocchio,random"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,10 +458,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-embeddings", action="store_true", help="skip the embedding variant")
     ap.add_argument("--model", default=rm.DEFAULT_MODEL, help="sentence-transformers model")
     ap.add_argument(
-        "--methods",
-        default="recommender,recommender_tfidf,arxiv_sanity_lite,rocchio,random",
-        help="comma-separated subset of the methods to run",
+        "--methods", default=DEFAULT_METHODS, help="comma-separated subset of the methods to run"
     )
+    ap.add_argument(
+        "--profile",
+        choices=("papers", "titles"),
+        default="papers",
+        help="liked papers in the profile count as whole catalogue papers, as the product "
+        "resolves them (default), or as their titles alone (the product before)",
+    )
+    ap.add_argument("--batch", type=int, default=BATCH, help=f"papers a day (default {BATCH})")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--weak", type=int, default=300, help="weak negatives per training")
     args = ap.parse_args(argv)
@@ -358,15 +483,22 @@ def main(argv: list[str] | None = None) -> int:
     users = pick_users(data, args.users, args.seed)
     log(f"{data.n} papers ({half} back catalogue, {data.n - half} arriving), {len(users)} users")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    use_emb = "recommender" in methods and not args.no_embeddings
+    embedded = {"recommender", "recommender_top10"}
+    use_emb = bool(embedded & set(methods)) and not args.no_embeddings
     if use_emb and not rm.embeddings_available():
         log("sentence-transformers is not installed: skipping the embedding variant")
         use_emb = False
-    if not use_emb and "recommender" in methods:
-        methods.remove("recommender")
+    if not use_emb:
+        methods = [m for m in methods if m not in embedded]
 
     papers = list(zip(data.titles, data.abstracts, strict=True))
-    result: dict[str, object] = {"users": len(users), "papers": data.n, "seed": args.seed}
+    result: dict[str, object] = {
+        "users": len(users),
+        "papers": data.n,
+        "seed": args.seed,
+        "batch": args.batch,
+        "profile": args.profile,
+    }
     impl: dict[str, Method] = {}
 
     if "arxiv_sanity_lite" in methods or "rocchio" in methods:
@@ -409,23 +541,36 @@ def main(argv: list[str] | None = None) -> int:
     # with the cut-off the service uses when it makes a space
     words_space = rm.FeatureSpace.words_only().fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
     xw = words_space.vectors(papers)
-    xw_prior = words_space.vectors([(t, "") for t in data.titles])
+    xw_prior = (
+        xw if args.profile == "papers" else words_space.vectors([(t, "") for t in data.titles])
+    )
     log(f"hashed word features: {time.perf_counter() - t0:.1f} s")
-    impl["recommender_tfidf"] = RecommenderMethod(words_space, xw, xw_prior, args.weak, params)
+    t0 = time.perf_counter()
+    sw = day_similarities(xw, half, args.batch) if "recommender_tfidf" in methods else None
+    result["day_similarities_seconds_words"] = time.perf_counter() - t0
+    for name, sim in (("recommender_tfidf", sw), ("recommender_tfidf_top10", None)):
+        impl[name] = RecommenderMethod(words_space, xw, xw_prior, args.weak, params, similarity=sim)
     if use_emb:
         emb, rate, model_id = cached_embeddings(
             data, args.model, "papers", [rm.paper_text(t, a) for t, a in papers]
-        )
-        # the profile's liked titles are embedded as the titles alone
-        title_emb, _, _ = cached_embeddings(
-            data, args.model, "titles", [rm.paper_text(t, "") for t in data.titles]
         )
         space = rm.FeatureSpace.with_embeddings(model_id, emb.shape[1]).fit_idf(
             papers[:half], max_df=MAX_DOCUMENT_FREQUENCY
         )
         x = space.vectors(papers, emb)
-        x_prior = space.vectors([(t, "") for t in data.titles], title_emb)
-        impl["recommender"] = RecommenderMethod(space, x, x_prior, args.weak, params)
+        if args.profile == "papers":
+            x_prior = x
+        else:
+            # the profile's liked titles embedded as the titles alone
+            title_emb, _, _ = cached_embeddings(
+                data, args.model, "titles", [rm.paper_text(t, "") for t in data.titles]
+            )
+            x_prior = space.vectors([(t, "") for t in data.titles], title_emb)
+        t0 = time.perf_counter()
+        se = day_similarities(x, half, args.batch) if "recommender" in methods else None
+        result["day_similarities_seconds"] = time.perf_counter() - t0
+        for name, sim in (("recommender", se), ("recommender_top10", None)):
+            impl[name] = RecommenderMethod(space, x, x_prior, args.weak, params, similarity=sim)
         result["embedding_model"] = model_id
         result["embedding_papers_per_s_first_run"] = rate
         # throughput measured now, on a fixed sample, whether or not the cache was used
@@ -439,25 +584,60 @@ def main(argv: list[str] | None = None) -> int:
         result["embedding_papers_per_s"] = len(sample) / (time.perf_counter() - t0)
         log(f"embedding throughput: {result['embedding_papers_per_s']:.0f} papers/s")
 
-    _WORK.update(methods=impl, users=users, n=data.n, seed=args.seed)
-    out: dict[str, dict[str, float]] = {}
+    _WORK.update(methods=impl, users=users, n=data.n, seed=args.seed, batch=args.batch)
+    out: dict[str, dict[str, object]] = {}
+    recalls: dict[str, list[float]] = {}
     for name in methods:
         if name not in impl:
             raise SystemExit(f"unknown method {name!r}")
-        out[name] = run_method(name, len(users), args.jobs)
+        out[name], recalls[name] = run_method(name, len(users), args.jobs)
+    if "arxiv_sanity_lite" in recalls:
+        base = recalls["arxiv_sanity_lite"]
+        for name in methods:
+            if name != "arxiv_sanity_lite":
+                out[name]["paired_vs_arxiv_sanity_lite"] = paired(recalls[name], base)
+    for chosen, plain in (
+        ("recommender", "recommender_top10"),
+        ("recommender_tfidf", "recommender_tfidf_top10"),
+    ):
+        if chosen in recalls and plain in recalls:
+            out[chosen]["paired_vs_top10"] = paired(recalls[chosen], recalls[plain])
     result["methods"] = out
+    # each user's digest recall per method, users in this order: for pairing runs made apart
+    result["user_ids"] = [u.uid for u in users]
+    result["recall_per_user"] = recalls
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        base = out.get("arxiv_sanity_lite")
-        print(f"{'method':>20} {'recall':>8} {'cold':>8} {'ms/user-day':>12}")
-        for name, r in out.items():
-            rel = f"  x{r['digest_recall'] / base['digest_recall']:.2f}" if base else ""
-            print(
-                f"{name:>20} {r['digest_recall']:8.4f} {r['cold_start_recall']:8.4f} "
-                f"{r['ms_per_user_day']:12.2f}{rel}"
-            )
+        print_table(out)
     return 0
+
+
+def print_table(out: dict[str, dict[str, object]]) -> None:
+    base = out.get("arxiv_sanity_lite")
+
+    def cell(value: float, of: float | None) -> str:
+        if np.isnan(value):
+            return "-"
+        if of is None or np.isnan(of) or not of:
+            return f"{value:.4f}"
+        return f"{value:.4f} x{value / of:.2f}"
+
+    def figures(r: dict[str, object]) -> list[float]:
+        return [
+            r["digest_recall"],  # type: ignore[list-item]
+            *r["recall_by_phase"].values(),  # type: ignore[attr-defined]
+            *r["recall_by_library_size"].values(),  # type: ignore[attr-defined]
+        ]
+
+    head = ["recall", *PHASES, *(f"library {k}" for k in LIBRARY_SIZES)]
+    print(f"{'method':>24} " + " ".join(f"{h:>13}" for h in head) + f" {'ms/user-day':>12}")
+    baseline = figures(base) if base else [None] * len(head)
+    for name, r in out.items():
+        cells = [cell(v, b) for v, b in zip(figures(r), baseline, strict=True)]
+        print(
+            f"{name:>24} " + " ".join(f"{c:>13}" for c in cells) + f" {r['ms_per_user_day']:12.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ the feature space) and commits.
 
 The feature space is created once, on first use, and then frozen: its word statistics are
 counted over the catalogue of that moment. A subscriber's model is retrained whenever it is
-stale: trained in another space, before their latest rating, or before their profile changed.
+stale: trained in another space, before their latest rating, before their profile changed, or
+before a paper their profile likes arrived or changed.
 So a new space (a different embedding model, or ``retrain --refit``) never skews old models:
 they are retrained from the ratings instead.
 """
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from recommender import model
 from recommender.embeddings import Embedder, paper_text, resolve_model
+from recommender.sources.base import arxiv_id
 from recommender.store import candidates as candidate_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store import vectors as vector_store
@@ -122,6 +124,12 @@ class Ranked:
 def text_hash(title: str, abstract: str) -> str:
     """The key an embedding is stored under: the hash of the exact text embedded."""
     return hashlib.sha256(paper_text(title, abstract).encode("utf-8")).hexdigest()
+
+
+def _bare_arxiv_id(entry: str) -> bool:
+    """Whether a liked entry is an arXiv id alone (or its link): as text it says nothing, so
+    it counts only once its paper is in the catalogue."""
+    return arxiv_id(entry) is not None and len(entry.split()) == 1
 
 
 def wants_embeddings(embedding_model: str) -> bool:
@@ -248,8 +256,7 @@ class Ranker:
         self, scope: Scope, subscriber: Subscriber
     ) -> tuple[model.PaperVectors, list[Paper], np.ndarray, model.PaperVectors | None, int]:
         session = scope.session
-        prior_texts = model.profile_texts(subscriber.interests, subscriber.about, subscriber.liked)
-        prior = self.vectors(scope, prior_texts)
+        prior, liked = self.profile_prior(scope, subscriber)
         rated = subscriber_store.current_ratings(session, subscriber.id)
         papers = [paper for _, paper in rated]
         votes = np.array([rating.vote for rating, _ in rated], dtype=np.int64)
@@ -258,13 +265,34 @@ class Ranker:
         # topic, never take the paper's weight as a weak negative away.
         weak_ids = model.sample_weak_negatives(
             candidate_store.all_paper_ids(session),
-            exclude=[p.id for p, vote in zip(papers, votes, strict=True) if vote > 0],
+            exclude=[p.id for p, vote in zip(papers, votes, strict=True) if vote > 0]
+            + [p.id for p in liked],
             n=WEAK_NEGATIVES,
             seed=subscriber.id * 7919 + seen,
         )
         weak_papers = candidate_store.papers_by_id(session, weak_ids)
         weak = self.paper_vectors(scope, weak_papers)
         return prior, papers, votes, weak if len(weak_papers) else None, seen
+
+    def profile_prior(
+        self, scope: Scope, subscriber: Subscriber
+    ) -> tuple[model.PaperVectors, list[Paper]]:
+        """The vectors of the subscriber's profile (the model's prior pseudo-positives), and
+        the catalogue papers its ``liked`` entries name.
+
+        A liked entry that names a catalogue paper counts as that paper, with all it has
+        (title, abstract, their embedding); one that names none yet counts as its text alone,
+        a bare arXiv id as nothing. Resolved on every training, so a liked paper that arrives
+        later counts in full from the next one.
+        """
+        liked = candidate_store.liked_papers(scope.session, subscriber.liked)
+        unresolved = [e for e in subscriber.liked if e not in liked and not _bare_arxiv_id(e)]
+        texts = model.profile_texts(subscriber.interests, subscriber.about, unresolved)
+        papers = list({p.id: p for p in liked.values()}.values())
+        parts = [self.vectors(scope, texts)]
+        if papers:
+            parts.append(self.paper_vectors(scope, papers))
+        return model.PaperVectors.stack(parts), papers
 
     def train(self, scope: Scope, subscriber: Subscriber, now: datetime) -> model.UserModel:
         """Train the subscriber's model from their profile and ratings, and store it."""
@@ -298,14 +326,20 @@ class Ranker:
         ids = [s.id for s in subscribers]
         stored_models = vector_store.user_models(session, ids)
         counts = vector_store.rating_counts(session, ids)
+        # a liked paper that arrived (or changed) since the model was trained makes it stale
+        liked_changed = candidate_store.liked_papers_changed(
+            session, {s.id: s.liked for s in subscribers if s.liked}
+        )
         out = []
         for subscriber in subscribers:
             stored = stored_models.get(subscriber.id)
+            changed = liked_changed.get(subscriber.id)
             if (
                 stored is not None
                 and stored.feature_space_id == space.id
                 and stored.ratings_seen == counts.get(subscriber.id, 0)
                 and stored.profile_updated_at >= subscriber.updated_at
+                and (changed is None or changed <= stored.trained_at)
             ):
                 out.append(model.UserModel.from_bytes(stored.model))
             else:
@@ -380,8 +414,8 @@ class Ranker:
         subscriber: Subscriber,
         rated: Sequence[tuple[Rating, Paper]] | None = None,
     ) -> model.RatedPapers | None:
-        """What explanations compare against: rated papers, and the profile's liked titles
-        (``None``: neither).
+        """What explanations compare against: rated papers, and the profile's liked papers (as
+        catalogue papers where the catalogue has them, else as titles; ``None``: neither).
 
         ``rated``: the subscriber's current ratings, where the caller has read them already.
         """
@@ -394,10 +428,14 @@ class Ranker:
         titles = [paper.title for _, paper in rated]
         texts = [(paper.title, paper.abstract) for _, paper in rated]
         votes = [rating.vote for rating, _ in rated]
-        for title in subscriber.liked:
-            ids.append(None)
-            titles.append(title)
-            texts.append((title, ""))
+        liked = candidate_store.liked_papers(session, subscriber.liked)
+        for entry in subscriber.liked:
+            paper = liked.get(entry)
+            if paper is None and _bare_arxiv_id(entry):
+                continue
+            ids.append(paper.id if paper is not None else None)
+            titles.append(paper.title if paper is not None else entry)
+            texts.append((paper.title, paper.abstract) if paper is not None else (entry, ""))
             votes.append(1)
         return model.RatedPapers(ids, titles, self.vectors(scope, texts), votes)
 

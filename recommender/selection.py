@@ -19,6 +19,9 @@ NEAR_DUPLICATE = 0.9
 # How much a paper's similarity to those already chosen costs it, as a share of the score
 # spread: enough to reorder papers of close scores, not to push a clear winner down.
 DIVERSITY = 0.15
+# A digest chooses among this many of the best-scored papers (and, exploring, as many more
+# drawn from the rest): diversity and exploration weigh a few hundred papers, not a whole day.
+SHORTLIST = 100
 
 
 class Candidate(NamedTuple):
@@ -38,6 +41,17 @@ class Pick(NamedTuple):
 # The similarities of every candidate to some of them: ``similar(columns)[i, k]`` is the cosine
 # similarity of candidates ``i`` and ``columns[k]``.
 Similar = Callable[[Sequence[int]], np.ndarray]
+
+
+def shortlist(scores: np.ndarray, *, explore: bool, seed: int, size: int = SHORTLIST) -> np.ndarray:
+    """The positions in ``scores`` that :func:`choose` weighs: the ``size`` best, then (when
+    exploring) up to ``size`` more drawn reproducibly with ``seed`` from the rest."""
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    best, rest = order[:size], order[size:]
+    if not explore or not len(rest):
+        return best
+    rng = np.random.default_rng(seed)
+    return np.concatenate([best, rng.choice(rest, size=min(size, len(rest)), replace=False)])
 
 
 def choose(

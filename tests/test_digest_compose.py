@@ -14,8 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from recommender.config import Settings
 from recommender.core import Recommender
+from recommender.sources.base import SourceDay, SourcePaper
 from recommender.store import digests as digest_store
 from recommender.store.models import DigestPaper
+from recommender.store.papers import add_source_day
 from tests.catalogue import EMAIL, TOPICS, profile, topical_dump
 from tests.clock import Clock
 from tests.mail import parts, smtp_settings
@@ -44,6 +46,26 @@ def test_a_paper_liked_in_the_profile_is_left_out_of_the_digest(
     listed = re.findall(r"^\d+\. (.+?)\r?$", parts(received.message)[0], re.M)
     assert liked not in listed
     assert set(listed) & {TOPICS["graphs"][0], TOPICS["graphs"][2]}  # its topic still counts
+
+
+def test_a_paper_liked_by_its_arxiv_id_is_left_out_of_the_digest(
+    mailing: Recommender, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    title = "Zorblat: A Quixotic Treatise"
+    day = SourceDay(
+        "hf",
+        clock.now.date(),
+        papers=(SourcePaper("hf", title, "We route.", (), "2603.18101", None, clock.now.date()),),
+    )
+    with mailing._sessions() as session, session.begin():
+        add_source_day(session, day, clock.now)
+    path = profile(tmp_path)
+    path.write_text(path.read_text() + 'liked = ["https://arxiv.org/abs/2603.18101v2"]\n')
+    mailing.subscribe(path)
+    mailing.send(EMAIL)
+    (received,) = mail_server.received
+    listed = re.findall(r"^\d+\. (.+?)\r?$", parts(received.message)[0], re.M)
+    assert listed and title not in listed
 
 
 def test_papers_of_a_later_day_make_the_next_digest_without_repeats(

@@ -15,7 +15,9 @@ from recommender import model
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.reading import title_search_url
+from recommender.sources.base import SourceDay, SourcePaper
 from recommender.store.models import StoredEmbedding, StoredUserModel
+from recommender.store.papers import add_source_day
 from tests.builders import Entry, dump_text
 from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
 from tests.clock import Clock
@@ -205,3 +207,70 @@ def test_embeddings_are_computed_once_and_stored(settings: Settings, tmp_path: P
         with app.engine.connect() as connection:
             again = connection.scalar(select(func.count()).select_from(StoredEmbedding))
         assert again == stored
+
+
+# A title that says nothing of its paper's topic: only the paper's abstract does.
+OPAQUE = "Zorblat: A Quixotic Treatise"
+
+
+def liking(tmp_path: Path, entry: str) -> Path:
+    path = tmp_path / "ada.toml"
+    path.write_text(f'email = "{EMAIL}"\nliked = ["{entry}"]\n')
+    return path
+
+
+def gains(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Each topic's smallest (speech) or largest (others) score change."""
+    return {
+        topic: min(after[t] - before[t] for t in titles)
+        if topic == "speech"
+        else max(after[t] - before[t] for t in titles)
+        for topic, titles in TOPICS.items()
+    }
+
+
+def test_a_liked_title_counts_as_its_whole_paper_once_the_paper_arrives(
+    app: Recommender, tmp_path: Path, clock: Clock
+) -> None:
+    app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+    app.subscribe(liking(tmp_path, OPAQUE))
+    before = {r.title: r.score for r in app.recommend(EMAIL, top=20)}
+    clock.now += timedelta(hours=1)
+    later = tmp_path / "later.txt"
+    later.write_text(dump_text([Entry(OPAQUE.upper(), ABSTRACTS["speech"])], "Mar 21"))
+    assert app.ingest([later], reference_date=date(2026, 3, 22)).ok
+    clock.now += timedelta(hours=1)
+    found = app.recommend(EMAIL, top=20)
+    after = {r.title: r.score for r in found}
+    assert OPAQUE.upper() not in after  # the liked paper itself is never recommended back
+    gain = gains(before, after)
+    assert gain["speech"] > gain["vision"] and gain["speech"] > gain["graphs"]
+    assert [topic_of(r.title) for r in found[:3]] == ["speech"] * 3
+    assert found[0].reasons  # explained against the liked paper as the catalogue has it
+
+
+def test_a_liked_arxiv_id_counts_as_the_paper_a_source_brought(
+    app: Recommender, tmp_path: Path, clock: Clock
+) -> None:
+    app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+    app.subscribe(liking(tmp_path, "arXiv:2603.18101v2"))
+    before = {r.title: r.score for r in app.recommend(EMAIL, top=20)}
+    clock.now += timedelta(hours=1)
+    day = SourceDay(
+        "hf",
+        date(2026, 3, 22),
+        papers=(
+            SourcePaper(
+                "hf", OPAQUE, ABSTRACTS["speech"], (), "2603.18101", None, date(2026, 3, 22)
+            ),
+        ),
+    )
+    with app._sessions() as session, session.begin():
+        add_source_day(session, day, clock.now)
+    clock.now += timedelta(hours=1)
+    found = app.recommend(EMAIL, top=20)
+    after = {r.title: r.score for r in found}
+    assert OPAQUE not in after
+    gain = gains(before, after)
+    assert gain["speech"] > gain["vision"] and gain["speech"] > gain["graphs"]
+    assert [topic_of(r.title) for r in found[:3]] == ["speech"] * 3

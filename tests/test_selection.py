@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.selection import Candidate, choose
+from recommender.selection import Candidate, choose, shortlist
 
 
 def unrelated(n: int) -> np.ndarray:
@@ -64,3 +64,15 @@ def test_exploration_takes_no_slot_when_every_candidate_fits() -> None:
     picks = choose(candidates, unrelated(3), size=5, explore=True)
     assert [p.key for p in picks] == ["p0", "p1", "p2"]
     assert not any(p.exploration for p in picks)
+
+
+def test_a_shortlist_is_the_best_then_when_exploring_a_reproducible_draw_of_the_rest() -> None:
+    scores = np.arange(300, dtype=np.float64)[::-1].copy()  # position i has the i-th best score
+    assert shortlist(scores, explore=False, seed=1, size=10).tolist() == list(range(10))
+    exploring = shortlist(scores, explore=True, seed=1, size=10)
+    assert exploring[:10].tolist() == list(range(10))
+    assert len(exploring) == 20 and len(set(exploring.tolist())) == 20
+    assert (exploring[10:] >= 10).all()
+    assert exploring.tolist() == shortlist(scores, explore=True, seed=1, size=10).tolist()
+    assert exploring.tolist() != shortlist(scores, explore=True, seed=2, size=10).tolist()
+    assert shortlist(scores[:5], explore=True, seed=1, size=10).tolist() == list(range(5))

@@ -28,10 +28,6 @@ from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Rating, Subscriber
 
-# Similarities for diversity are computed among this many of the best-ranked candidates (and
-# as many drawn from the rest, for the exploration slot).
-DIVERSITY_POOL = 100
-
 
 @dataclass(frozen=True)
 class Mail:
@@ -59,12 +55,13 @@ def _readers(
     last = digest_store.last_digest_times(session, ids)
     sent = digest_store.sent_papers(session, ids, pool.since)
     ratings = subscriber_store.current_ratings_of(session, ids)
+    liked = candidate_store.liked_paper_ids_of(session, {s.id: s.liked for s in subscribers})
     readers = []
     for s in subscribers:
         rated = ratings.get(s.id, [])
         excluded = sent.get(s.id, set())
         excluded.update(p.id for _, p in rated)
-        excluded.update(candidate_store.liked_paper_ids(s.liked))
+        excluded.update(candidate_store.liked_paper_ids(s.liked) | liked[s.id])
         since = last.get(s.id) or (now - FIRST_DIGEST_LOOKBACK)
         readers.append(_Reader(s, since, excluded, rated))
     return readers
@@ -94,12 +91,7 @@ def _choose(
     if not len(rows):
         return []
     own = scores[rows]
-    order = np.argsort(-own, kind="stable")
-    shortlist = list(order[:DIVERSITY_POOL])
-    rest = order[DIVERSITY_POOL:]
-    if subscriber.explore and len(rest):
-        rng = np.random.default_rng(subscriber.id)
-        shortlist += list(rng.choice(rest, size=min(DIVERSITY_POOL, len(rest)), replace=False))
+    shortlist = selection.shortlist(own, explore=subscriber.explore, seed=subscriber.id)
     picked = rows[shortlist]
     papers = pool.papers
     picks = selection.choose(

@@ -5,13 +5,15 @@ Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Row, exists, func, select
 from sqlalchemy.orm import Session
 
 from recommender import dumps
+from recommender.sources.base import arxiv_id
 from recommender.store.models import Dump, Paper, Rating, Subscriber
 
 
@@ -45,7 +47,8 @@ def unseen_papers(
         session,
         subscriber.id,
         listed_since=listed_since,
-        exclude=liked_paper_ids(subscriber.liked),
+        exclude=liked_paper_ids(subscriber.liked)
+        | {n.id for n in _named(session, subscriber.liked).values()},
     )
 
 
@@ -53,6 +56,78 @@ def liked_paper_ids(liked_titles: Iterable[str]) -> set[str]:
     """The ids a profile's liked titles have as papers: the subscriber knows those papers, so
     they are never recommended back to them (a title not in the catalogue matches nothing)."""
     return {dumps.paper_id(title) for title in liked_titles if title.strip()}
+
+
+class _Named(NamedTuple):
+    id: str
+    updated_at: datetime
+
+
+def _named(session: Session, entries: Iterable[str]) -> dict[str, _Named]:
+    """The catalogue papers profile ``liked`` entries name, by entry (see :func:`liked_papers`);
+    one query per 500 keys."""
+    keys = {e: (dumps.paper_id(e), arxiv_id(e)) for e in set(entries) if e.strip()}
+    by_id: dict[str, _Named] = {}
+    by_arxiv: dict[str, _Named] = {}
+    ids = list({k for k, _ in keys.values()})
+    arxiv_ids = list({a for _, a in keys.values() if a is not None})
+    columns = (Paper.id, Paper.arxiv_id, Paper.updated_at)
+    for column, wanted in ((Paper.id, ids), (Paper.arxiv_id, arxiv_ids)):
+        for start in range(0, len(wanted), 500):
+            rows = session.execute(select(*columns).where(column.in_(wanted[start : start + 500])))
+            for paper_id, paper_arxiv_id, updated_at in rows:
+                by_id[paper_id] = _Named(paper_id, updated_at)
+                if paper_arxiv_id is not None:
+                    by_arxiv[paper_arxiv_id] = by_id[paper_id]
+    out = {}
+    for entry, (paper_id, paper_arxiv_id) in keys.items():
+        found = by_arxiv.get(paper_arxiv_id) if paper_arxiv_id else None
+        if found is None:
+            found = by_id.get(paper_id)
+        if found is not None:
+            out[entry] = found
+    return out
+
+
+def liked_papers(session: Session, liked: Iterable[str]) -> dict[str, Paper]:
+    """The catalogue papers a profile's ``liked`` entries name, by entry (an entry naming no
+    paper in the catalogue yet is left out).
+
+    An entry names a paper by its title, exactly or once normalised (the paper's id hashes
+    its normalised title), or by an arXiv id in it (``2401.01234``, ``arXiv:2401.01234v2``,
+    an ``arxiv.org/abs/`` link) where a source brought the paper's arXiv id; the arXiv id
+    wins where both name a paper.
+    """
+    named = _named(session, liked)
+    if not named:
+        return {}
+    papers = {p.id: p for p in papers_by_id(session, list({n.id for n in named.values()}))}
+    return {entry: papers[n.id] for entry, n in named.items() if n.id in papers}
+
+
+def liked_paper_ids_of(session: Session, liked: Mapping[int, Iterable[str]]) -> dict[int, set[str]]:
+    """For each subscriber (``liked``: their profile's entries, by subscriber id), the ids of
+    the catalogue papers their entries name (:func:`liked_papers`), read for all at once."""
+    lists = {sid: list(entries) for sid, entries in liked.items()}
+    named = _named(session, (e for entries in lists.values() for e in entries))
+    return {sid: {named[e].id for e in entries if e in named} for sid, entries in lists.items()}
+
+
+def liked_papers_changed(
+    session: Session, liked: Mapping[int, Iterable[str]]
+) -> dict[int, datetime]:
+    """For each subscriber (``liked`` as for :func:`liked_paper_ids_of`), when the newest
+    change came to the papers their entries name (the paper's arrival, a fuller abstract, an
+    arXiv id): a model trained before then is stale. Subscribers whose entries name no paper
+    in the catalogue are left out."""
+    lists = {sid: list(entries) for sid, entries in liked.items()}
+    named = _named(session, (e for entries in lists.values() for e in entries))
+    out = {}
+    for sid, entries in lists.items():
+        times = [named[e].updated_at for e in entries if e in named]
+        if times:
+            out[sid] = max(times)
+    return out
 
 
 def papers_by_id(session: Session, ids: Sequence[str]) -> list[Paper]:
