@@ -7,11 +7,9 @@ parses text, renders HTML or speaks SMTP itself.
 from __future__ import annotations
 
 import contextlib
-import email as email_parser
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -23,7 +21,7 @@ from recommender import dumps, inbox, links, mailer, profiles, ratings_io, resou
 from recommender.config import SOURCE_NAMES, ConfigError, Settings
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
-from recommender.message import POLICY
+from recommender.message import html_part
 from recommender.results import (
     ComposeOutcome,
     DeliveryOutcome,
@@ -551,17 +549,12 @@ class Recommender:
 
         Each batch is committed as it is done, so an interrupted run keeps its work.
         """
-        space = self._space()
-        with self._session() as session:
-            if papers is None:
+        if papers is None:
+            with self._session() as session:
                 papers = candidate_store.catalogue_texts(session)
-            missing = self.ranker.missing_embeddings(self.ranker.scope(session, space), papers)
-        if on_start is not None:
-            on_start(len(missing))
-        for chunk in self.ranker.embedding_chunks(missing):
-            with self._session() as session, session.begin():
-                self.ranker.embed(self.ranker.scope(session, space), chunk, on_progress)
-        return len(missing)
+        return self.ranker.embed_missing(
+            self._session, self._space(), papers, on_start=on_start, on_progress=on_progress
+        )
 
     def recommend(
         self,
@@ -777,15 +770,12 @@ class Recommender:
         (outcome,) = self.compose(email, dry_run=True)
         if outcome.message is None:
             return outcome, None
-        message = email_parser.message_from_bytes(
-            outcome.message, _class=EmailMessage, policy=POLICY
-        )
-        html = message.get_body(preferencelist=("html",))
-        assert html is not None
+        html = html_part(outcome.message)
+        assert html is not None  # every digest has its HTML part
         folder = self.settings.home / "previews"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{outcome.email}-{self.clock():%Y%m%d-%H%M%S}.html"
-        path.write_text(html.get_content(), encoding="utf-8")
+        path.write_text(html, encoding="utf-8")
         return outcome, path
 
     def outbox(self, *, include_sent: bool = False) -> list[OutboxEntry]:
@@ -882,10 +872,9 @@ class Recommender:
             if digest is None or not digest.message:
                 raise links.TokenInvalid("this digest is no longer here")
             raw = digest.message
-        message = email_parser.message_from_bytes(raw, _class=EmailMessage, policy=POLICY)
-        body = message.get_body(preferencelist=("html",))
-        assert body is not None
-        return str(body.get_content())
+        html = html_part(raw)
+        assert html is not None  # every digest has its HTML part
+        return html
 
     def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
         """Replace the interests of a manage link's subscriber (their model retrains)."""

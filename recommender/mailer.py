@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from recommender.errors import RecommenderError
-from recommender.message import POLICY
+from recommender.message import POLICY, html_part
 
 # Waits between attempts of a digest that failed transiently; after the last, it is given up.
 RETRY_DELAYS = (
@@ -278,9 +278,9 @@ class FileTransport:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             _write_atomically(self.folder / f"{stem}.eml", outgoing.raw)
-            html = outgoing.message().get_body(preferencelist=("html",))
+            html = html_part(outgoing.raw)
             if html is not None:
-                _write_atomically(self.folder / f"{stem}.html", html.get_content().encode("utf-8"))
+                _write_atomically(self.folder / f"{stem}.html", html.encode("utf-8"))
         except OSError as exc:
             where = exc.filename or self.folder
             raise TransientDeliveryError(

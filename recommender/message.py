@@ -14,6 +14,7 @@ are read back (by the mailer, the web view, the tests) with :data:`POLICY`.
 from __future__ import annotations
 
 import binascii
+import email
 import email.policy
 import email.utils
 import io
@@ -22,7 +23,7 @@ from datetime import datetime
 from email.errors import HeaderParseError
 from email.generator import NLCRE, BytesGenerator
 from email.header import Header, decode_header
-from email.message import Message
+from email.message import EmailMessage, Message
 
 from recommender.render import RenderedDigest, one_line
 
@@ -168,3 +169,10 @@ def build_message(
     out = io.BytesIO()
     _Generator(out, policy=_WIRE).flatten(message)
     return out.getvalue()
+
+
+def html_part(raw: bytes) -> str | None:
+    """The HTML part of a message as built here (its bytes), decoded; None if it has none."""
+    parsed = email.message_from_bytes(raw, _class=EmailMessage, policy=POLICY)
+    body = parsed.get_body(preferencelist=("html",))
+    return None if body is None else str(body.get_content())

@@ -235,6 +235,26 @@ class Ranker:
             if on_progress is not None:
                 on_progress(len(chunk))
 
+    def embed_missing(
+        self,
+        sessions: Callable[[], Session],
+        space: model.FeatureSpace,
+        texts: Sequence[tuple[str, str]],
+        *,
+        on_start: Callable[[int], None] | None = None,
+        on_progress: Progress | None = None,
+    ) -> int:
+        """Embed those of ``texts`` (title, abstract) not embedded in ``space`` yet, each chunk
+        in a transaction of its own (an interrupted run keeps its work); return how many."""
+        with sessions() as session:
+            missing = self.missing_embeddings(Scope(session, space), texts)
+        if on_start is not None:
+            on_start(len(missing))
+        for chunk in self.embedding_chunks(missing):
+            with sessions() as session, session.begin():
+                self.embed(Scope(session, space), chunk, on_progress)
+        return len(missing)
+
     def vectors(self, scope: Scope, texts: Sequence[tuple[str, str]]) -> model.PaperVectors:
         """The vectors of ``texts`` (title, abstract), embedding the ones not stored yet."""
         session, space = scope

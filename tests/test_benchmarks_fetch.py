@@ -25,4 +25,5 @@ def test_the_fetch_benchmark_stores_every_paper_it_serves() -> None:
     ]
     for run in runs[:2]:
         assert run["peak_rss_mb"] >= run["rss_ready_mb"] > 0
-        assert run["fetch_s"] >= run["http_s"] > 0
+        # the time in HTTP is rounded, and a tiny run on loopback may round to 0
+        assert run["fetch_s"] > 0 and run["fetch_s"] >= run["http_s"] >= 0

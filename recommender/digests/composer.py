@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -192,8 +192,8 @@ class Composer:
             if pool is not None:
                 return pool
             pool = PaperPool(session, since)
-        embed_missing(
-            self._sessions, self.ranker, self.space, [(p.title, p.abstract) for p in pool.papers]
+        self.ranker.embed_missing(
+            self._sessions, self.space, [(p.title, p.abstract) for p in pool.papers]
         )
         self.kept.pool = pool
         return pool
@@ -371,27 +371,6 @@ class Composer:
             slot=slot,
             nothing_new_note=self.nothing_new_note,
         )
-
-
-def embed_missing(
-    sessions: Callable[[], Session],
-    ranker: Ranker,
-    space: model.FeatureSpace,
-    texts: list[tuple[str, str]],
-    *,
-    on_start: Callable[[int], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> int:
-    """Embed those of ``texts`` (title, abstract) not embedded in ``space`` yet; return how
-    many. Each batch is committed as it is done, so an interrupted run keeps its work."""
-    with sessions() as session:
-        missing = ranker.missing_embeddings(ranker.scope(session, space), texts)
-    if on_start is not None:
-        on_start(len(missing))
-    for chunk in ranker.embedding_chunks(missing):
-        with sessions() as session, session.begin():
-            ranker.embed(ranker.scope(session, space), chunk, on_progress)
-    return len(missing)
 
 
 # The composer of this worker process.
