@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -126,28 +127,43 @@ def add_source_jobs(scheduler: BackgroundScheduler, app: Recommender) -> dict[st
     """One fetch job per source in the ``sources`` setting, on its schedule; the jobs of
     sources no longer named are removed. A job whose schedule is unchanged keeps its next run
     time (and a run missed while the service was down). Return what changed, by source."""
-    changes: dict[str, str] = {}
     wanted = {name: source_trigger(app, name) for name in app.settings.source_names}
-    existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(FETCH_PREFIX)}
-    for name, trigger in wanted.items():
-        job_id = FETCH_PREFIX + name
+    return _match_jobs(scheduler, FETCH_PREFIX, wanted, fetch_job, FETCH_EXECUTOR, "fetching")
+
+
+def _match_jobs(
+    scheduler: BackgroundScheduler,
+    prefix: str,
+    wanted: dict[str, CronTrigger],
+    function: Callable[[str], None],
+    executor: str,
+    what: str,
+) -> dict[str, str]:
+    """Make the jobs named ``prefix + key`` run ``function(key)`` on ``wanted[key]``: add the
+    missing ones, reschedule those whose trigger changed (the others keep their next run
+    time), remove those not wanted. Return what changed, by key."""
+    changes: dict[str, str] = {}
+    existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(prefix)}
+    for key, trigger in wanted.items():
+        job_id = prefix + key
         job = existing.pop(job_id, None)
         if job is not None and repr(job.trigger) == repr(trigger):
             continue
         scheduler.add_job(
-            fetch_job,
+            function,
             trigger,
-            args=[name],
+            args=[key],
             id=job_id,
             name=job_id,
-            executor=FETCH_EXECUTOR,
+            executor=executor,
             replace_existing=True,
         )
-        changes[name] = "scheduled" if job is None else "rescheduled"
-        log.info("fetching %s %s: %s", name, changes[name], trigger)
+        changes[key] = "scheduled" if job is None else "rescheduled"
+        log.info("%s %s %s: %s", what, key, changes[key], trigger)
     for job_id in existing:
         scheduler.remove_job(job_id)
-        changes[job_id.removeprefix(FETCH_PREFIX)] = "unscheduled"
+        changes[job_id.removeprefix(prefix)] = "unscheduled"
+        log.info("%s %s unscheduled", what, job_id.removeprefix(prefix))
     return changes
 
 
@@ -347,23 +363,7 @@ def _sync_digest_jobs(
     scheduler: BackgroundScheduler, schedules: dict[str, tuple[str, str]]
 ) -> dict[str, str]:
     wanted = {email: trigger_for(*schedule) for email, schedule in schedules.items()}
-    changes: dict[str, str] = {}
-    existing = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(DIGEST_PREFIX)}
-    for email, trigger in wanted.items():
-        job_id = DIGEST_PREFIX + email
-        job = existing.pop(job_id, None)
-        if job is not None and repr(job.trigger) == repr(trigger):
-            continue
-        scheduler.add_job(
-            digest_job, trigger, args=[email], id=job_id, name=job_id, replace_existing=True
-        )
-        changes[email] = "scheduled" if job is None else "rescheduled"
-        log.info("digest for %s %s: %s", email, changes[email], trigger)
-    for job_id in existing:
-        scheduler.remove_job(job_id)
-        changes[job_id.removeprefix(DIGEST_PREFIX)] = "unscheduled"
-        log.info("digest for %s unscheduled", job_id.removeprefix(DIGEST_PREFIX))
-    return changes
+    return _match_jobs(scheduler, DIGEST_PREFIX, wanted, digest_job, "default", "digest for")
 
 
 def trigger_for(schedule: str, timezone: str) -> CronTrigger:
