@@ -890,9 +890,11 @@ def _print_recommendations(found: list[Recommendation], user: str) -> None:
 def evaluate(state: AppContext, user: str, as_json: bool) -> None:
     """Show how well USER's model predicts their own ratings (cross-validated).
 
-    Each fold trains on some ratings and predicts the held-out ones; the ROC AUC says how
-    often a thumbs-up paper is ranked above a thumbs-down one (0.5 is chance, 1 perfect).
-    Needs at least 2 thumbs up and 2 thumbs down.
+    Each rating is predicted by a model trained without it (cross-validation); the figure is
+    how often a paper you rated up is ranked above one you rated down (50% is a coin toss,
+    100% perfect). --json also gives the accuracy of the model's yes/no at its threshold,
+    which says little while up and down ratings are few or lopsided. Needs at least 2 thumbs
+    up and 2 thumbs down.
 
     \b
     Example:
@@ -907,13 +909,24 @@ def evaluate(state: AppContext, user: str, as_json: bool) -> None:
 
 def _print_evaluation(info: EvaluationInfo) -> None:
     e = info.evaluation
-    click.echo(f"{info.email}: {e.n_up} up, {e.n_down} down, {e.folds}-fold cross-validation")
-    click.echo(f"  ROC AUC   {e.auc:.3f}   (0.5 = chance, 1 = perfect)")
-    click.echo(f"  accuracy  {e.accuracy:.3f}")
+    click.echo(
+        f"{info.email}: {e.n_up} rated up, {e.n_down} rated down; each tested on a model "
+        f"trained without it ({e.folds}-fold cross-validation)."
+    )
+    click.echo(
+        f"  Given a paper you rated up and one you rated down, the model ranks the one you "
+        f"liked higher {e.auc:.0%} of the time (ROC AUC {e.auc:.3f}; 50% is a coin toss, "
+        "100% perfect)."
+    )
     if e.prior_only_auc is not None:
-        click.echo(f"  ROC AUC from the profile alone: {e.prior_only_auc:.3f}")
-        verdict = "is learning from" if e.auc > e.prior_only_auc else "has not yet gained from"
-        click.echo(f"  The model {verdict} the ratings.")
+        click.echo(
+            f"  From your profile alone, before any rating, it would be {e.prior_only_auc:.0%}: "
+            + (
+                "your ratings are teaching it."
+                if e.auc > e.prior_only_auc
+                else "your ratings have not improved it yet."
+            )
+        )
 
 
 @cli.command()

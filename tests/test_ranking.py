@@ -21,7 +21,7 @@ from recommender.store.papers import add_source_day
 from tests.builders import Entry, dump_text
 from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
 from tests.clock import Clock
-from tests.commands import run
+from tests.commands import cli_env, invoke, run
 
 
 @pytest.fixture
@@ -152,6 +152,22 @@ def test_evaluate_shows_the_model_learning_a_taste(catalogue: Recommender) -> No
     assert (info.evaluation.n_up, info.evaluation.n_down) == (3, 3)
     assert info.evaluation.auc == 1.0
     assert info.to_dict()["feature_space"] == info.feature_space
+
+
+def test_evaluate_says_in_plain_words_what_its_figure_means(
+    catalogue: Recommender, settings: Settings
+) -> None:
+    for title in TOPICS["speech"]:
+        catalogue.rate(EMAIL, title, "up")
+    for title in TOPICS["vision"]:
+        catalogue.rate(EMAIL, title, "down")
+    shown = invoke("evaluate", EMAIL, env=cli_env(settings))
+    assert shown.exit_code == 0, shown.output
+    assert "ranks the one you liked higher 100% of the time" in shown.output
+    assert "50% is a coin toss" in shown.output
+    assert "accuracy" not in shown.output  # a threshold figure, misleading with few ratings
+    data = json.loads(invoke("evaluate", EMAIL, "--json", env=cli_env(settings)).output)
+    assert data["auc"] == 1.0 and 0 <= data["accuracy"] <= 1
 
 
 def test_a_paper_with_an_arxiv_link_is_read_on_arxiv_and_keeps_its_code_link(
