@@ -877,7 +877,8 @@ def _print_recommendations(found: list[Recommendation], user: str) -> None:
     if not found:
         click.echo(f"Nothing to recommend to {user}: they have rated every paper here.")
     for rank, r in enumerate(found, 1):
-        click.echo(f"{rank:>3}. {r.score:+.3f}  {r.id}  {r.title}")
+        click.echo(f"{rank:>3}. {r.title}  ({r.id})")
+        click.echo(f"     ranks above {r.beats:.0%} of the papers new to you")
         click.echo(f"     {r.read_url}")
         click.echo(f"     {'; '.join(r.reasons)}")
 

@@ -114,11 +114,22 @@ class Ranked:
     paper: PaperLike
     score: float
     explanation: model.Explanation
+    # The share of the papers ranked with it that it scores above (0 to 1): the score as a
+    # person reads it, where the raw score is a margin of no fixed scale.
+    beats: float = 0.0
 
     @property
     def reasons(self) -> list[str]:
         """The explanation as short readable phrases (:attr:`model.Explanation.reasons`)."""
         return self.explanation.reasons
+
+
+def share_beaten(scores: np.ndarray) -> np.ndarray:
+    """For each score, the share of the other scores strictly below it (0 to 1; a paper alone
+    beats none). Ties beat each other not."""
+    n = len(scores)
+    below = np.searchsorted(np.sort(scores), scores, side="left")
+    return below / max(n - 1, 1)
 
 
 def text_hash(title: str, abstract: str) -> str:
@@ -406,8 +417,9 @@ class Ranker:
             known,
             values=[float(scored.scores[i]) for i in rows],
         )
+        beaten = share_beaten(scored.scores)
         return [
-            Ranked(papers[i], float(scored.scores[i]), explanation)
+            Ranked(papers[i], float(scored.scores[i]), explanation, float(beaten[i]))
             for i, explanation in zip(rows, explanations, strict=True)
         ]
 

@@ -299,7 +299,8 @@ class Recommendation(Record):
 
     id: str
     title: str
-    score: float
+    score: float  # the model's raw margin: compares papers for one subscriber, no fixed scale
+    beats: float  # the share of the papers ranked with it that it scores above (0 to 1)
     reasons: list[str]
     similar_to: str | None
     terms: list[str]
@@ -315,6 +316,7 @@ class Recommendation(Record):
             id=paper.id,
             title=paper.title,
             score=round(ranked.score, 6),
+            beats=round(ranked.beats, 4),
             reasons=ranked.reasons,
             similar_to=ranked.explanation.similar_paper_title,
             terms=list(ranked.explanation.terms),

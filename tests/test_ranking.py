@@ -8,10 +8,11 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from recommender import model
+from recommender import model, ranking
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.reading import title_search_url
@@ -39,6 +40,22 @@ def test_a_subscriber_without_ratings_is_ranked_by_their_profile(catalogue: Reco
     found = catalogue.recommend(EMAIL, top=3)
     assert [topic_of(r.title) for r in found] == ["graphs"] * 3
     assert found[0].score >= found[1].score >= found[2].score
+
+
+def test_a_recommendation_says_what_share_of_the_new_papers_it_ranks_above(
+    catalogue: Recommender, settings: Settings
+) -> None:
+    found = catalogue.recommend(EMAIL, top=9)  # the whole catalogue: nine papers
+    assert [r.beats for r in found] == [(8 - n) / 8 for n in range(9)]
+    shown = invoke("recommend", EMAIL, "--top", "1", env=cli_env(settings))
+    assert "ranks above 100% of the papers new to you" in shown.output
+    assert f"{found[0].score:+.3f}" not in shown.output  # no raw margin, often negative
+
+
+def test_the_share_beaten_counts_ties_as_beating_neither() -> None:
+    beaten = ranking.share_beaten(np.array([0.5, -0.2, 0.5, -1.0]))
+    assert beaten.tolist() == [2 / 3, 1 / 3, 2 / 3, 0.0]
+    assert ranking.share_beaten(np.array([-3.0])).tolist() == [0.0]
 
 
 def test_recommendations_leave_out_rated_papers(catalogue: Recommender) -> None:
