@@ -852,6 +852,15 @@ class Recommender:
             subscriber_store.unsubscribe(session, subscriber.email, self.clock())
             return _subscriber_info(session, subscriber)
 
+    def confirm_resubscribe_link(self, token: str) -> SubscriberInfo:
+        """Start the digests again for the subscriber of an unsubscribe link (the button on the
+        page after unsubscribing: the link stays valid for it)."""
+        subscriber_id = self.signer().check_subscriber("unsubscribe", token)
+        with self._session() as session, session.begin():
+            subscriber = _linked_subscriber(session, subscriber_id)
+            subscriber_store.resubscribe(session, subscriber, self.clock())
+            return _subscriber_info(session, subscriber)
+
     def rate_from_manage_link(self, token: str, paper_ref: str, vote: str) -> RatingInfo:
         """Record a vote from the manage page of a manage link's subscriber."""
         subscriber_id = self.signer().check_subscriber("manage", token)

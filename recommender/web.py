@@ -92,13 +92,18 @@ def create_app(app: Recommender) -> Starlette:
 
     async def unsubscribe_page(request: Request) -> Response:
         user = await call(app.open_subscriber_link, "unsubscribe", request.path_params["token"])
-        return page("unsubscribe_confirm.html", user=user, action=request.url.path)
+        kept = request.query_params.get("keep") == "1"  # "Keep my digest": nothing to change
+        return page("unsubscribe_confirm.html", user=user, kept=kept, action=request.url.path)
 
     async def unsubscribe(request: Request, form: FormData) -> Response:
-        user = await call(app.confirm_unsubscribe_link, request.path_params["token"])
+        token = request.path_params["token"]
+        if form.get("resubscribe") == "1":  # the button on the page after unsubscribing
+            user = await call(app.confirm_resubscribe_link, token)
+            return page("unsubscribe_done.html", user=user, action=request.url.path)
+        user = await call(app.confirm_unsubscribe_link, token)
         if form.get("List-Unsubscribe") == "One-Click":  # RFC 8058: a mail client, not a person
             return PlainTextResponse("unsubscribed\n")
-        return page("unsubscribe_done.html", user=user)
+        return page("unsubscribe_done.html", user=user, action=request.url.path)
 
     @guarded
     async def digest(request: Request) -> Response:

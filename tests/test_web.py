@@ -238,3 +238,25 @@ def test_an_expired_unsubscribe_or_manage_link_says_it_has_expired(
                 old = client.request(method, site.urls[action], data=FORMS[action])
                 assert old.status_code == 410 and "expired" in old.text, (action, method)
     assert site.app.user(EMAIL).active
+
+
+def test_unsubscribing_offers_to_keep_the_digest_and_then_to_subscribe_again(site: Site) -> None:
+    url = site.urls["unsubscribe"]
+    with httpx.Client(timeout=10) as client:
+        asked = client.get(url)
+        assert "Stop the paper digests?" in asked.text and 'class="danger"' in asked.text
+        (keep,) = [u for u in hrefs(asked.text) if "keep=1" in u]
+        kept = client.get(httpx.URL(url).join(keep))
+        assert "Your digest continues" in kept.text and site.app.user(EMAIL).active
+
+        done = client.post(url)
+        assert "You are unsubscribed" in done.text and "Subscribe again" in done.text
+        assert not site.app.user(EMAIL).active
+        # The same link, opened again later, offers the way back too.
+        assert "Subscribe again" in client.get(url).text
+
+        back = client.post(url, data={"resubscribe": "1"})
+        assert "Welcome back" in back.text and site.app.user(EMAIL).active
+        # A one-click unsubscribe from a mail client still works after that.
+        assert client.post(url, data=FORMS["unsubscribe"]).text == "unsubscribed\n"
+    assert not site.app.user(EMAIL).active

@@ -84,6 +84,14 @@ def get_subscriber(session: Session, email: str) -> Subscriber:
     return subscriber
 
 
+def resubscribe(session: Session, subscriber: Subscriber, now: datetime) -> bool:
+    """Start a subscriber's digests again; return False if they were subscribed already."""
+    if subscriber.active:
+        return False
+    subscriber.active, subscriber.unsubscribed_at, subscriber.updated_at = True, None, now
+    return True
+
+
 def unsubscribe(session: Session, email: str, now: datetime) -> bool:
     """Mark a subscriber as unsubscribed; return False if they already were."""
     subscriber = get_subscriber(session, email)
