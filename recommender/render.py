@@ -21,7 +21,8 @@ import jinja2
 from recommender import reading
 
 # A trimmed abstract keeps at most this many characters, cut at a word boundary.
-ABSTRACT_CHARS = 420
+# About three lines on a phone: a paper a screen; the title and a "more" link lead on.
+ABSTRACT_CHARS = 280
 # A day's papers are shown to many subscribers: their trimmed and wrapped abstracts and safe
 # links are kept for this many distinct values of each.
 CACHE_SIZE = 8192
@@ -46,6 +47,11 @@ class DigestItem:
     @property
     def short_abstract(self) -> str:
         return trim(self.abstract, ABSTRACT_CHARS)
+
+    @property
+    def abstract_cut(self) -> bool:
+        """Whether :attr:`short_abstract` leaves part of the abstract out."""
+        return len(" ".join(self.abstract.split())) > ABSTRACT_CHARS
 
     @property
     def where_to_read(self) -> reading.ReadLinks:

@@ -122,3 +122,26 @@ def test_a_title_needing_encoding_is_escaped_in_html_and_searched_for_as_it_is()
     assert shown == title and "<b>" not in digest.html
     assert parse_qs(urlsplit(href).query) == {"query": [title], "searchtype": ["title"]}
     assert f"1. {title}\n{href}\n" in digest.text
+
+
+def test_a_long_abstract_is_cut_to_a_few_lines_with_a_more_link_and_a_short_one_is_whole() -> None:
+    templates = render.Templates(resources.templates_dir())
+    long, short = item(1), item(2, abstract="Graphs, briefly.")
+    digest = render.render_digest(templates, context([long, short]))
+    assert long.abstract_cut and not short.abstract_cut
+    assert len(long.short_abstract) <= render.ABSTRACT_CHARS + 1  # the ellipsis
+    more = re.findall(r'<a class="more" href="([^"]*)"[^>]*>more</a>', digest.html)
+    assert [html.unescape(href) for href in more] == [long.read_url]
+    assert "Graphs, briefly.</p>" in digest.html
+
+
+def test_the_vote_buttons_read_without_an_emoji_font_in_both_parts() -> None:
+    templates = render.Templates(resources.templates_dir())
+    digest = render.render_digest(templates, context([item(1)]))
+    for part in (digest.html, digest.text):
+        assert "More like this" in part and "Less like this" in part
+        # no character outside the Basic Multilingual Plane (where emoji live)
+        assert all(ord(c) < 0x10000 for c in part)
+    up = re.search(r'<a class="vote up" href="([^"]*)"[^>]*>([^<]*)</a>', digest.html)
+    assert up and up[1] == "https://papers.example.org/r/up" and "More like this" in up[2]
+    assert "Paper digest · Sat 21 Mar 2026" in html.unescape(digest.html)
