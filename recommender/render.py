@@ -21,8 +21,8 @@ import jinja2
 from recommender import reading
 
 # A trimmed abstract keeps at most this many characters, cut at a word boundary.
-# About three lines on a phone: a paper a screen; the title and a "more" link lead on.
-ABSTRACT_CHARS = 280
+# About four lines on a phone, so a paper fits a screen; the title and "more" lead on.
+ABSTRACT_CHARS = 200
 # A day's papers are shown to many subscribers: their trimmed and wrapped abstracts and safe
 # links are kept for this many distinct values of each.
 CACHE_SIZE = 8192
