@@ -69,7 +69,8 @@ def test_the_text_part_wraps_abstracts_and_reasons_at_72_columns() -> None:
     abstract = render.wrap(first.short_abstract, 72)
     reason = render.wrap(long_reason, 72)
     assert f"\n{abstract}\n" in text and f"\nWhy: {reason}\n" in text
-    assert abstract.count("\n") >= 4 and reason.count("\n") >= 2
+    # the cut abstract (ABSTRACT_CHARS) still spans lines, so the wrapping is exercised
+    assert abstract.count("\n") >= 2 and reason.count("\n") >= 2
     assert max(len(line) for line in (abstract + "\n" + reason).splitlines()) <= 72
     assert "Code: https://github.com/lab/x" in text and "javascript" not in text
 
