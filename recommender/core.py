@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from recommender import dumps, inbox, links, mailer, profiles, ratings_io, resources
+from recommender import inbox, links, lookups, mailer, profiles, ratings, ratings_io, resources
+from recommender.clicks import Clicks
 from recommender.config import SOURCE_NAMES, ConfigError, Settings
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
+from recommender.ingesting import Ingester, StreamDump
 from recommender.message import html_part
 from recommender.results import (
     ComposeOutcome,
@@ -41,22 +41,18 @@ from recommender.results import (
     SendReport,
     SubscriberInfo,
 )
-from recommender.sources.arxiv import ArxivSource
-from recommender.sources.base import Source, SourceDay
-from recommender.sources.hf import HuggingFaceSource
-from recommender.sources.http import Pace, PoliteClient
-from recommender.store import candidates as candidate_store
+from recommender.sources import open_source
+from recommender.sources.base import SourceDay
 from recommender.store import database
-from recommender.store import digests as digest_store
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.digests import DigestNotFound
-from recommender.store.models import Paper, Rating, Subscriber
+from recommender.store.models import Subscriber
 from recommender.store.papers import SORTS, PaperNotFound, PaperQuery
 from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
-    from recommender import model, ranking, render
+    from recommender import model, ranking, ranking_sessions, render
     from recommender.digests import composer, pool
 
 __all__ = [
@@ -92,14 +88,6 @@ SOURCES = SOURCE_NAMES
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class StreamDump:
-    """One dump to ingest from a stream rather than a file: ``recommender ingest -``."""
-
-    stream: BinaryIO
-    name: str = dumps.STDIN  # names it in errors and as the dump's file name
 
 
 class Recommender:
@@ -183,87 +171,24 @@ class Recommender:
         longer answers at all stops the batch, by raising: every other file would fail too.
         """
         self._check_schema()  # a schema that cannot be used fails the batch, not each file
-        report = IngestReport()
+        report, ingester = IngestReport(), self._ingester()
         for item in files:
             source = item if isinstance(item, StreamDump) else Path(item)
-            outcome = self._ingest_one(source, reference_date)
+            outcome = ingester.dump(source, reference_date)
             report.files.append(outcome)
             if on_file is not None:
                 on_file(outcome)
         return report
 
-    def _ingest_one(self, source: Path | StreamDump, reference_date: date | None) -> FileOutcome:
-        # A stream is shown and recorded under its name ("<stdin>"): no file holds it.
-        path = Path(source.name) if isinstance(source, StreamDump) else source
-        if isinstance(source, Path) and not source.exists():
-            return FileOutcome(path, "refused", f"{path}: no such file or directory")
-        try:
-            dump = self._read_dump(source, reference_date)
-        except dumps.DumpError as exc:
-            return FileOutcome(path, "refused", str(exc))
-        except Exception as exc:  # a fault of the parser's own: this file's failure only
-            return FileOutcome(path, "refused", f"{path}: could not be read: {_reason(exc)}")
-        dated = {"listing": dump.listing, "year_rule": dump.year_rule}
-        try:
-            done = self._store_dump(path.name, dump)
-        except Exception as exc:
-            if not self._database_answers():
-                raise
-            return FileOutcome(
-                path,
-                "refused",
-                f"{path}: could not be stored: {_reason(exc)}",
-                listing_date=dump.listing_date,
-                **dated,
-            )
-        if done.already_ingested:  # dated when it was first ingested
-            dated = {"listing": dump.listing, "year_rule": done.year_rule}
-        return FileOutcome(
-            path,
-            "already ingested" if done.already_ingested else "ingested",
-            listing_date=done.listing_date,
-            papers_new=done.papers_new,
-            papers_updated=done.papers_updated,
-            papers_unchanged=done.papers_unchanged,
-            dump_id=done.dump_id,
-            **dated,
+    def _ingester(self) -> Ingester:
+        s = self.settings
+        return Ingester(
+            self._session,
+            self.engine,
+            self.clock,
+            max_bytes=s.max_dump_bytes,
+            max_papers=s.max_dump_papers,
         )
-
-    def _read_dump(self, source: Path | StreamDump, reference_date: date | None) -> dumps.Dump:
-        limits = {
-            "max_bytes": self.settings.max_dump_bytes,
-            "max_papers": self.settings.max_dump_papers,
-        }
-        if isinstance(source, StreamDump):
-            return dumps.read_stream(
-                source.stream,
-                today=self.clock().date(),
-                reference_date=reference_date,
-                source=source.name,
-                **limits,
-            )
-        return dumps.read_dump(source, reference_date=reference_date, **limits)
-
-    def _store_dump(self, file_name: str, dump: dumps.Dump) -> paper_store.DumpOutcome:
-        """Write ``dump`` in one transaction: all of it, or (on any exception) nothing."""
-        return self._merge_listing(
-            lambda session: paper_store.add_dump(session, file_name, dump, self.clock())
-        )
-
-    def _merge_listing(
-        self, write: Callable[[Session], paper_store.DumpOutcome]
-    ) -> paper_store.DumpOutcome:
-        """Run ``write`` (a listing merged into the catalogue) in one transaction, again if
-        another process stored an overlapping listing at the same moment: the retry sees its
-        papers and merges into them."""
-        for attempt in range(3):
-            try:
-                with self._session() as session, session.begin():
-                    return write(session)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -285,83 +210,29 @@ class Recommender:
             raise ValueError("give a day or a first day (since), not both")
         self._check_schema()
         today = self.clock().date()
-        report = FetchReport(source)
-        with self._source(source) as remote:
+        report, ingester = FetchReport(source), self._ingester()
+        with open_source(self.settings, source) as remote:
             listings = (
                 remote.fetch_since(since, today)
                 if since is not None
                 else iter([remote.fetch_day(day or today)])
             )
             for listing in listings:
-                fetched = self.store_source_day(listing)
+                fetched = ingester.source_day(listing)
                 report.days.append(fetched)
                 if on_day is not None:
                     on_day(fetched)
         return report
 
-    @contextlib.contextmanager
-    def _source(self, name: str) -> Iterator[Source]:
-        """The source named ``name`` over polite clients, built from the settings."""
-        settings = self.settings
-        contact = settings.contact_address
-        if name == "hf":
-            with PoliteClient(settings.hf_api_url, contact=contact) as client:
-                yield HuggingFaceSource(client)
-        elif name == "arxiv":
-            pace = Pace(settings.arxiv_request_interval)
-            with (
-                PoliteClient(settings.arxiv_rss_url, contact=contact, pace=pace) as feeds,
-                PoliteClient(settings.arxiv_api_url, contact=contact, pace=pace) as api,
-            ):
-                yield ArxivSource(
-                    feeds, api, categories=settings.categories, types=settings.announce_types
-                )
-        else:
-            raise ValueError(f"unknown source {name!r}; choose one of: {', '.join(SOURCES)}")
-
     def store_source_day(self, listing: SourceDay) -> FetchedDay:
         """Store one day of a source in one transaction: all of it, or (on any exception)
         nothing; a day fetched before with the same listing changes nothing."""
-        done = self._merge_listing(
-            lambda session: paper_store.add_source_day(session, listing, self.clock())
-        )
-        return FetchedDay(
-            listing.source,
-            listing.day,
-            "unchanged" if done.already_ingested else "fetched",
-            done.papers_new,
-            done.papers_updated,
-            done.papers_unchanged,
-            listing.skipped + done.skipped,
-            listing.requests,
-            done.dump_id,
-        )
-
-    def _database_answers(self) -> bool:
-        """Whether the database still answers a query (after a failure, to blame the file)."""
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(select(1))
-        except Exception:
-            return False
-        return True
+        return self._ingester().source_day(listing)
 
     def dumps(self) -> list[DumpInfo]:
         """The ingested dumps, oldest listing first."""
         with self._session() as session:
-            return [
-                DumpInfo(
-                    d.id,
-                    d.file_name,
-                    d.listing_date,
-                    d.year_rule,
-                    d.papers_total,
-                    d.papers_new,
-                    d.papers_updated,
-                    d.ingested_at,
-                )
-                for d in paper_store.list_dumps(session)
-            ]
+            return lookups.dump_infos(session)
 
     def papers(self, query: PaperQuery) -> tuple[list[PaperInfo], int]:
         """Return the papers matching ``query`` and how many match in all."""
@@ -374,13 +245,7 @@ class Recommender:
     def paper(self, ref: str) -> PaperInfo:
         """Return one paper by id or unique title prefix; raise :class:`PaperNotFound`."""
         with self._session() as session:
-            return self._paper_info(session, paper_store.get_paper(session, ref))
-
-    def _paper_info(self, session: Session, paper: Paper) -> PaperInfo:
-        found = paper_store.dumps_of(session, paper.id)
-        listed = [{"dump": d.file_name, "listing_date": d.listing_date.isoformat()} for d in found]
-        first = next((d.listing_date for d in found if d.id == paper.first_dump_id), None)
-        return PaperInfo.of(paper, listed, first)
+            return lookups.paper_info(session, paper_store.get_paper(session, ref))
 
     def stats(self) -> dict[str, object]:
         """Count what the database holds."""
@@ -422,7 +287,7 @@ class Recommender:
 
     def user(self, email: str) -> SubscriberInfo:
         with self._session() as session:
-            return _subscriber_info(session, subscriber_store.get_subscriber(session, email))
+            return lookups.subscriber_info(session, subscriber_store.get_subscriber(session, email))
 
     # -- ratings ---------------------------------------------------------------------------
 
@@ -432,38 +297,10 @@ class Recommender:
             with session.begin():
                 subscriber = subscriber_store.get_subscriber(session, email)
                 paper = paper_store.get_paper(session, paper_ref)
-                info, changed = self._vote(session, subscriber, paper, vote, source)
+                info, changed = ratings.vote(session, subscriber, paper, vote, source, self.clock())
             if changed:
                 self._train(session, subscriber)
         return info
-
-    def _vote(
-        self, session: Session, subscriber: Subscriber, paper: Paper, vote: str, source: str
-    ) -> tuple[RatingInfo, bool]:
-        """Record ``vote`` in ``session``'s transaction; return it and whether it changed
-        anything (a vote that is already the current one adds no row and needs no training).
-
-        The caller commits before training (:meth:`_train`): should training fail, the rating
-        is kept and the model is merely stale, retrained before it is next used.
-        """
-        if vote not in subscriber_store.VOTES:
-            raise ValueError(f"unknown vote {vote!r}; use up, down or clear")
-        now = self.clock()
-        rating = subscriber_store.add_rating(
-            session, subscriber, paper, subscriber_store.VOTES[vote], source, now
-        )
-        info = (
-            RatingInfo.of(rating, paper)
-            if rating is not None
-            else RatingInfo(paper.id, paper.title, "clear", source, now)
-        )
-        return info, rating is not None and rating in session.new  # added, not kept
-
-    def _train(self, session: Session, subscriber: Subscriber) -> None:
-        """Retrain ``subscriber``'s model in a transaction of its own on ``session``."""
-        space = self._space()
-        with session.begin():
-            self.ranker.train(self.ranker.scope(session, space), subscriber, self.clock())
 
     def ratings(self, email: str, *, history: bool = False) -> list[RatingInfo]:
         """Return the current ratings (newest first), or the whole history (oldest first)."""
@@ -478,43 +315,13 @@ class Recommender:
 
     def export_ratings(self, email: str) -> list[ratings_io.RatingRecord]:
         """Return the whole rating history of ``email``, for export."""
-        return [
-            ratings_io.RatingRecord(r.paper_id, r.title, r.vote, r.source, r.rated_at)
-            for r in self.ratings(email, history=True)
-        ]
+        return ratings.export_records(self.ratings(email, history=True))
 
     def import_ratings(self, email: str, records: list[ratings_io.RatingRecord]) -> ImportReport:
         """Add exported ratings to ``email``'s history, skipping those already there."""
-        report = ImportReport()
         with self._session() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
-            have = {
-                (r.paper_id, r.vote, r.rated_at)
-                for r, _ in subscriber_store.rating_history(session, subscriber.id)
-            }
-            for record in records:
-                paper = session.get(Paper, record.paper_id) if record.paper_id else None
-                if paper is None and record.title:
-                    paper = session.get(Paper, dumps.paper_id(record.title))
-                if paper is None:
-                    report.unknown_papers.append(record.title or record.paper_id)
-                    continue
-                vote = subscriber_store.VOTES[record.vote]
-                if (paper.id, vote, record.rated_at) in have:
-                    report.already_there += 1
-                    continue
-                have.add((paper.id, vote, record.rated_at))
-                session.add(
-                    Rating(
-                        subscriber_id=subscriber.id,
-                        paper_id=paper.id,
-                        vote=vote,
-                        source=record.source,
-                        rated_at=record.rated_at,
-                    )
-                )
-                report.imported += 1
-        return report
+            return ratings.import_records(session, subscriber, records)
 
     # -- ranking ---------------------------------------------------------------------------
 
@@ -526,17 +333,16 @@ class Recommender:
             self._ranker = ranking.Ranker(self.settings.embedding_model)
         return self._ranker
 
+    def _ranking(self) -> ranking_sessions.SessionRanker:
+        from recommender import ranking_sessions
+
+        return ranking_sessions.SessionRanker(self._session, self.ranker, self.clock)
+
     def _space(self, *, refit: bool = False) -> model.FeatureSpace:
-        for attempt in range(3):
-            try:
-                with self._session() as session, session.begin():
-                    return self.ranker.space(session, self.clock(), refit=refit)
-            except IntegrityError:
-                # Another process made the same space at the same moment: use theirs.
-                if attempt == 2:
-                    raise
-                refit = False
-        raise AssertionError("unreachable")
+        return self._ranking().space(refit=refit)
+
+    def _train(self, session: Session, subscriber: Subscriber) -> None:
+        self._ranking().train(session, subscriber)
 
     def prepare(
         self,
@@ -549,12 +355,7 @@ class Recommender:
 
         Each batch is committed as it is done, so an interrupted run keeps its work.
         """
-        if papers is None:
-            with self._session() as session:
-                papers = candidate_store.catalogue_texts(session)
-        return self.ranker.embed_missing(
-            self._session, self._space(), papers, on_start=on_start, on_progress=on_progress
-        )
+        return self._ranking().prepare(papers, on_start, on_progress)
 
     def recommend(
         self,
@@ -569,42 +370,16 @@ class Recommender:
 
         ``since`` keeps papers first listed on or after that date.
         """
-        with self._session() as session:
-            subscriber = subscriber_store.get_subscriber(session, email)
-            papers = candidate_store.unseen_papers(session, subscriber, listed_since=since)
-            texts = [(p.title, p.abstract) for p in papers]
-        self.prepare(texts, on_start=on_start, on_progress=on_progress)
-        space = self._space()
-        with self._session() as session, session.begin():
-            subscriber = subscriber_store.get_subscriber(session, email)
-            papers = candidate_store.unseen_papers(session, subscriber, listed_since=since)
-            scope = self.ranker.scope(session, space)
-            ranked = self.ranker.rank(scope, subscriber, papers, self.clock(), top=top)
-            return [Recommendation.of(r) for r in ranked]
+        return self._ranking().recommend(email, top, since, on_start, on_progress)
 
     def retrain(self, email: str | None = None, *, refit: bool = False) -> int:
         """Retrain one subscriber's model, or everyone's; ``refit`` makes a new feature space
         from the catalogue as it is now. Return how many models were trained."""
-        space = self._space(refit=refit)
-        with self._session() as session:
-            emails = (
-                [email]
-                if email is not None
-                else [s.email for s in subscriber_store.list_subscribers(session)]
-            )
-        for address in emails:
-            with self._session() as session, session.begin():
-                subscriber = subscriber_store.get_subscriber(session, address)
-                self.ranker.train(self.ranker.scope(session, space), subscriber, self.clock())
-        return len(emails)
+        return self._ranking().retrain(email, refit)
 
     def evaluate(self, email: str) -> EvaluationInfo:
         """Cross-validate ``email``'s model on their own ratings; ``ValueError`` if too few."""
-        space = self._space()
-        with self._session() as session, session.begin():
-            subscriber = subscriber_store.get_subscriber(session, email)
-            evaluation = self.ranker.evaluate(self.ranker.scope(session, space), subscriber)
-            return EvaluationInfo(email, space.id, evaluation)
+        return self._ranking().evaluate(email)
 
     # -- digests ---------------------------------------------------------------------------
 
@@ -797,98 +572,43 @@ class Recommender:
         when the first of them is due."""
         return self._outbox().waiting(self._subscriber_id(email))
 
-    # -- links from emails (the web endpoints call these) ----------------------------------
-    #
-    # Each link names its subscriber by id: one click is one token check and one session.
+    # -- links from emails (the web endpoints call these; see recommender.clicks) -----------
 
     def open_rating_link(self, token: str) -> RatingLink:
         """What a rating link asks for, without changing anything."""
-        claim = self.signer().check_rating(token)
-        with self._session() as session:
-            subscriber = _linked_subscriber(session, claim.subscriber_id)
-            paper = paper_store.get_paper(session, claim.paper_id)
-            return self._rating_link(session, subscriber, paper, claim.vote)
+        return self._clicks().open_rating_link(token)
 
     def confirm_rating_link(self, token: str, *, undo: bool = False) -> RatingLink:
         """Record the rating a link asks for (or withdraw it: ``undo``), from the web; return
         the link as it stands afterwards."""
-        claim = self.signer().check_rating(token)
-        with self._session() as session:
-            with session.begin():
-                subscriber = _linked_subscriber(session, claim.subscriber_id)
-                paper = paper_store.get_paper(session, claim.paper_id)
-                vote = "clear" if undo else claim.vote
-                _, changed = self._vote(session, subscriber, paper, vote, "web")
-            if changed:
-                self._train(session, subscriber)
-            return self._rating_link(session, subscriber, paper, claim.vote)
-
-    def _rating_link(
-        self, session: Session, subscriber: Subscriber, paper: Paper, vote: str
-    ) -> RatingLink:
-        current = subscriber_store.current_vote(session, subscriber.id, paper.id)
-        return RatingLink(subscriber.email, self._paper_info(session, paper), vote, current)
+        return self._clicks().confirm_rating_link(token, undo)
 
     def open_subscriber_link(self, action: str, token: str) -> SubscriberInfo:
         """The subscriber of an unsubscribe or manage link."""
-        subscriber_id = self.signer().check_subscriber(action, token)
-        with self._session() as session:
-            return _subscriber_info(session, _linked_subscriber(session, subscriber_id))
+        return self._clicks().open_subscriber_link(action, token)
 
     def open_manage_link(self, token: str) -> ManageLink:
         """The subscriber of a manage link, with their current ratings (newest first)."""
-        subscriber_id = self.signer().check_subscriber("manage", token)
-        with self._session() as session:
-            subscriber = _linked_subscriber(session, subscriber_id)
-            rows = subscriber_store.current_ratings(session, subscriber.id)
-            ratings = [RatingInfo.of(rating, paper) for rating, paper in rows]
-            return ManageLink(SubscriberInfo.of(subscriber, len(ratings)), ratings)
+        return self._clicks().open_manage_link(token)
 
     def confirm_unsubscribe_link(self, token: str) -> SubscriberInfo:
         """Unsubscribe the subscriber of an unsubscribe link (a POST, or RFC 8058 one-click)."""
-        subscriber_id = self.signer().check_subscriber("unsubscribe", token)
-        with self._session() as session, session.begin():
-            subscriber = _linked_subscriber(session, subscriber_id)
-            subscriber_store.unsubscribe(session, subscriber.email, self.clock())
-            return _subscriber_info(session, subscriber)
+        return self._clicks().confirm_unsubscribe_link(token)
 
     def rate_from_manage_link(self, token: str, paper_ref: str, vote: str) -> RatingInfo:
         """Record a vote from the manage page of a manage link's subscriber."""
-        subscriber_id = self.signer().check_subscriber("manage", token)
-        with self._session() as session:
-            with session.begin():
-                subscriber = _linked_subscriber(session, subscriber_id)
-                paper = paper_store.get_paper(session, paper_ref)
-                info, changed = self._vote(session, subscriber, paper, vote, "web")
-            if changed:
-                self._train(session, subscriber)
-        return info
+        return self._clicks().rate_from_manage_link(token, paper_ref, vote)
 
     def digest_html(self, token: str) -> str:
         """The HTML of the digest a browser-view link names."""
-        ref = self.signer().check_digest(token)
-        with self._session() as session:
-            digest = digest_store.get_digest(session, ref)
-            if digest is None or not digest.message:
-                raise links.TokenInvalid("this digest is no longer here")
-            raw = digest.message
-        html = html_part(raw)
-        assert html is not None  # every digest has its HTML part
-        return html
+        return self._clicks().digest_html(token)
 
     def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
         """Replace the interests of a manage link's subscriber (their model retrains)."""
-        subscriber_id = self.signer().check_subscriber("manage", token)
-        cleaned = [" ".join(i.split()) for i in interests if i.strip()]
-        with self._session() as session:
-            with session.begin():
-                subscriber = _linked_subscriber(session, subscriber_id)
-                changed = subscriber.interests != cleaned
-                if changed:
-                    subscriber.interests, subscriber.updated_at = cleaned, self.clock()
-            if changed:
-                self._train(session, subscriber)
-            return _subscriber_info(session, subscriber)
+        return self._clicks().set_interests(token, interests)
+
+    def _clicks(self) -> Clicks:
+        return Clicks(self._session, self.signer(), self.clock, self._train)
 
     # -- the service's jobs ------------------------------------------------------------------
 
@@ -897,35 +617,12 @@ class Recommender:
         ``quarantine/`` (:mod:`recommender.inbox`); whatever fails with a file (see
         :meth:`ingest`) is that file's failure."""
         self._check_schema()  # a schema that cannot be used fails the round, quarantining nothing
+        ingester = self._ingester()
         return inbox.ingest_folder(
-            self.settings.inbox, lambda path: self._ingest_one(path, None), settle=settle
+            self.settings.inbox, lambda path: ingester.dump(path, None), settle=settle
         )
 
     def send_scheduled(self, email: str, slot: str) -> SendReport:
         """The scheduled digest of ``email`` for ``slot`` (recorded once, whoever runs it)."""
         composed = self.compose(email, slot=slot)
         return SendReport(composed, self.deliver(email))
-
-
-def _reason(exc: Exception) -> str:
-    """One line on why ``exc`` happened: a database error by the driver's own words (the
-    statement and its parameters would fill a screen)."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        text = f"database error: {type(exc.orig).__name__}: {exc.orig}"
-    else:
-        text = f"{type(exc).__name__}: {exc}"
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return first if len(first) <= 300 else first[:299] + "…"
-
-
-def _linked_subscriber(session: Session, subscriber_id: int) -> Subscriber:
-    """The subscriber a link names; a link of someone no longer here is not valid."""
-    subscriber = session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        raise links.TokenInvalid("this link belongs to a subscriber who is gone")
-    return subscriber
-
-
-def _subscriber_info(session: Session, subscriber: Subscriber) -> SubscriberInfo:
-    count = len(subscriber_store.current_ratings(session, subscriber.id))
-    return SubscriberInfo.of(subscriber, count)
