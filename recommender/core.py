@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from recommender import inbox, links, lookups, mailer, profiles, ratings, ratings_io, resources
 from recommender.clicks import Clicks
-from recommender.config import SOURCE_NAMES, ConfigError, Settings
+from recommender.config import SOURCE_NAMES, Settings, link_secret
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
 from recommender.ingesting import Ingester, StreamDump
@@ -171,14 +171,7 @@ class Recommender:
         longer answers at all stops the batch, by raising: every other file would fail too.
         """
         self._check_schema()  # a schema that cannot be used fails the batch, not each file
-        report, ingester = IngestReport(), self._ingester()
-        for item in files:
-            source = item if isinstance(item, StreamDump) else Path(item)
-            outcome = ingester.dump(source, reference_date)
-            report.files.append(outcome)
-            if on_file is not None:
-                on_file(outcome)
-        return report
+        return self._ingester().dumps(files, reference_date, on_file)
 
     def _ingester(self) -> Ingester:
         s = self.settings
@@ -210,19 +203,13 @@ class Recommender:
             raise ValueError("give a day or a first day (since), not both")
         self._check_schema()
         today = self.clock().date()
-        report, ingester = FetchReport(source), self._ingester()
         with open_source(self.settings, source) as remote:
             listings = (
                 remote.fetch_since(since, today)
                 if since is not None
                 else iter([remote.fetch_day(day or today)])
             )
-            for listing in listings:
-                fetched = ingester.source_day(listing)
-                report.days.append(fetched)
-                if on_day is not None:
-                    on_day(fetched)
-        return report
+            return self._ingester().source_days(source, listings, on_day)
 
     def store_source_day(self, listing: SourceDay) -> FetchedDay:
         """Store one day of a source in one transaction: all of it, or (on any exception)
@@ -237,10 +224,7 @@ class Recommender:
     def papers(self, query: PaperQuery) -> tuple[list[PaperInfo], int]:
         """Return the papers matching ``query`` and how many match in all."""
         with self._session() as session:
-            found, total = paper_store.find_papers(session, query)
-            listed = paper_store.listing_dates(session, {paper.first_dump_id for paper in found})
-            infos = [PaperInfo.of(p, first_listed=listed.get(p.first_dump_id)) for p in found]
-            return infos, total
+            return lookups.paper_infos(session, query)
 
     def paper(self, ref: str) -> PaperInfo:
         """Return one paper by id or unique title prefix; raise :class:`PaperNotFound`."""
@@ -274,11 +258,7 @@ class Recommender:
 
     def users(self) -> list[SubscriberInfo]:
         with self._session() as session:
-            counts = subscriber_store.current_rating_counts(session)
-            return [
-                SubscriberInfo.of(s, counts.get(s.id, 0))
-                for s in subscriber_store.list_subscribers(session)
-            ]
+            return lookups.subscriber_infos(session)
 
     def schedules(self) -> dict[str, tuple[str, str]]:
         """The (schedule, time zone) of each subscriber whose digests go out, by address."""
@@ -305,13 +285,7 @@ class Recommender:
     def ratings(self, email: str, *, history: bool = False) -> list[RatingInfo]:
         """Return the current ratings (newest first), or the whole history (oldest first)."""
         with self._session() as session:
-            subscriber = subscriber_store.get_subscriber(session, email)
-            rows = (
-                subscriber_store.rating_history(session, subscriber.id)
-                if history
-                else subscriber_store.current_ratings(session, subscriber.id)
-            )
-            return [RatingInfo.of(rating, paper) for rating, paper in rows]
+            return lookups.rating_infos(session, email, history)
 
     def export_ratings(self, email: str) -> list[ratings_io.RatingRecord]:
         """Return the whole rating history of ``email``, for export."""
@@ -390,20 +364,9 @@ class Recommender:
         return self._signer
 
     def _secret(self) -> str:
-        if self._secret_text is not None:
-            return self._secret_text
-        secret = self.settings.secret
-        if not secret:
-            path = self.settings.home / "secret"
-            secret = links.load_or_create_secret(path)
-            if len(secret) < links.MIN_SECRET_LENGTH:
-                raise ConfigError(
-                    f"{path}: the link-signing secret must be at least "
-                    f"{links.MIN_SECRET_LENGTH} characters, not {len(secret)}; delete the "
-                    "file to have a new one made"
-                )
-        self._secret_text = secret
-        return secret
+        if self._secret_text is None:
+            self._secret_text = link_secret(self.settings)
+        return self._secret_text
 
     def templates(self) -> render.Templates:
         if self._templates is None:
@@ -416,21 +379,7 @@ class Recommender:
         """SMTP when a server is set, else ``.eml`` and ``.html`` files in the outbox folder."""
         if self.transport is not None:
             return self.transport
-        s = self.settings
-        if s.smtp_host:
-            return mailer.SmtpTransport(
-                mailer.SmtpSettings(
-                    s.smtp_host, s.smtp_port, s.smtp_security, s.smtp_user, s.smtp_password
-                )
-            )
-        return mailer.FileTransport(s.outbox)
-
-    def _recipients(self, session: Session, email: str | None) -> list[tuple[int, str]]:
-        """The (id, address) of ``email``, or of everyone whose digests go out."""
-        if email is not None:
-            subscriber = subscriber_store.get_subscriber(session, email)
-            return [(subscriber.id, subscriber.email)]
-        return subscriber_store.recipients(session)
+        return mailer.transport_for(self.settings)
 
     def compose(
         self,
@@ -461,7 +410,7 @@ class Recommender:
         """The outcomes of composing the due digests, a batch at a time."""
         now = self.clock()
         with self._session() as session:
-            subscribers = self._recipients(session, email)
+            subscribers = subscriber_store.recipients(session, email)
         return self._composer(workers).composing(subscribers, now, slot, dry_run)
 
     def _composer(self, workers: int | None) -> composer.Composer:

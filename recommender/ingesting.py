@@ -10,7 +10,7 @@ this module runs the steps and turns their results into :class:`FileOutcome` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from recommender import dumps
-from recommender.results import FetchedDay, FileOutcome
+from recommender.results import FetchedDay, FetchReport, FileOutcome, IngestReport
 from recommender.sources.base import SourceDay
 from recommender.store import papers as paper_store
 
@@ -53,6 +53,22 @@ class Ingester:
         self._engine = engine
         self._clock = clock
         self._limits = {"max_bytes": max_bytes, "max_papers": max_papers}
+
+    def dumps(
+        self,
+        items: Iterable[Path | StreamDump],
+        reference_date: date | None,
+        on_file: Callable[[FileOutcome], None] | None,
+    ) -> IngestReport:
+        """Ingest each dump (see :meth:`dump`), telling ``on_file`` of each as it is done."""
+        report = IngestReport()
+        for item in items:
+            source = item if isinstance(item, StreamDump) else Path(item)
+            outcome = self.dump(source, reference_date)
+            report.files.append(outcome)
+            if on_file is not None:
+                on_file(outcome)
+        return report
 
     def dump(self, source: Path | StreamDump, reference_date: date | None) -> FileOutcome:
         """Ingest one dump file or stream in its own transaction; refuse it with the reason if
@@ -94,6 +110,22 @@ class Ingester:
             dump_id=done.dump_id,
             **dated,
         )
+
+    def source_days(
+        self,
+        source: str,
+        listings: Iterable[SourceDay],
+        on_day: Callable[[FetchedDay], None] | None,
+    ) -> FetchReport:
+        """Store each day of ``listings`` as it comes (see :meth:`source_day`), telling
+        ``on_day`` of each; a day that fails to come raises, the days before it stay stored."""
+        report = FetchReport(source)
+        for listing in listings:
+            fetched = self.source_day(listing)
+            report.days.append(fetched)
+            if on_day is not None:
+                on_day(fetched)
+        return report
 
     def source_day(self, listing: SourceDay) -> FetchedDay:
         """Store one day of a source in one transaction: all of it, or (on any exception)
