@@ -79,14 +79,15 @@ class Clicks:
 
     def rate_from_manage_link(self, token: str, paper_ref: str, vote: str) -> RatingInfo:
         subscriber_id = self._signer.check_subscriber("manage", token)
-        with self._sessions() as session:
-            with session.begin():
-                subscriber = linked_subscriber(session, subscriber_id)
-                paper = paper_store.get_paper(session, paper_ref)
-                info, changed = ratings.vote(session, subscriber, paper, vote, "web", self._clock())
-            if changed:
-                self._train(session, subscriber)
-        return info
+        return ratings.rate(
+            self._sessions,
+            lambda session: linked_subscriber(session, subscriber_id),
+            paper_ref,
+            vote,
+            "web",
+            self._clock,
+            self._train,
+        )
 
     def digest_html(self, token: str) -> str:
         ref = self._signer.check_digest(token)

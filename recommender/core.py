@@ -7,6 +7,7 @@ parses text, renders HTML or speaks SMTP itself.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,10 +19,10 @@ from sqlalchemy.orm import Session
 from recommender import inbox, links, lookups, mailer, profiles, ratings, ratings_io, resources
 from recommender.clicks import Clicks
 from recommender.config import SOURCE_NAMES, Settings, link_secret
+from recommender.digests import sending
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
 from recommender.ingesting import Ingester, StreamDump
-from recommender.message import html_part
 from recommender.results import (
     ComposeOutcome,
     DeliveryOutcome,
@@ -53,7 +54,7 @@ from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
     from recommender import model, ranking, ranking_sessions, render
-    from recommender.digests import composer, pool
+    from recommender.digests import pool
 
 __all__ = [
     "Recommender",
@@ -103,7 +104,6 @@ class Recommender:
         with contextlib.suppress(OSError):
             settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._sessions = database.make_sessionmaker(self.engine)
-        self._reading_sessions = database.make_reading_sessionmaker(self.engine)
         self._schema_checked = False
         self._ranker: ranking.Ranker | None = None
         self._signer: links.Signer | None = None
@@ -174,14 +174,7 @@ class Recommender:
         return self._ingester().dumps(files, reference_date, on_file)
 
     def _ingester(self) -> Ingester:
-        s = self.settings
-        return Ingester(
-            self._session,
-            self.engine,
-            self.clock,
-            max_bytes=s.max_dump_bytes,
-            max_papers=s.max_dump_papers,
-        )
+        return Ingester(self._session, self.engine, self.clock, self.settings)
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -273,14 +266,10 @@ class Recommender:
 
     def rate(self, email: str, paper_ref: str, vote: str, *, source: str = "cli") -> RatingInfo:
         """Record a vote (up, down or clear) by ``email`` on a paper (id or title prefix)."""
-        with self._session() as session:
-            with session.begin():
-                subscriber = subscriber_store.get_subscriber(session, email)
-                paper = paper_store.get_paper(session, paper_ref)
-                info, changed = ratings.vote(session, subscriber, paper, vote, source, self.clock())
-            if changed:
-                self._train(session, subscriber)
-        return info
+        subscriber_of = functools.partial(subscriber_store.get_subscriber, email=email)
+        return ratings.rate(
+            self._session, subscriber_of, paper_ref, vote, source, self.clock, self._train
+        )
 
     def ratings(self, email: str, *, history: bool = False) -> list[RatingInfo]:
         """Return the current ratings (newest first), or the whole history (oldest first)."""
@@ -396,49 +385,31 @@ class Recommender:
         ``workers``; ``dry_run`` rolls back. A digest another process recorded first is
         reported, not duplicated.
         """
-        outcomes = []
-        for done in self._composing(email, slot, dry_run, workers):
-            for outcome in done:
-                outcomes.append(outcome)
-                if on_subscriber is not None:
-                    on_subscriber(outcome)
-        return outcomes
+        return sending.collect(self._composing(email, slot, dry_run, workers), on_subscriber)
 
     def _composing(
         self, email: str | None, slot: str | None, dry_run: bool, workers: int | None
     ) -> Iterator[list[ComposeOutcome]]:
         """The outcomes of composing the due digests, a batch at a time."""
+        from recommender.digests import composer, pool
+
         now = self.clock()
         with self._session() as session:
             subscribers = subscriber_store.recipients(session, email)
-        return self._composer(workers).composing(subscribers, now, slot, dry_run)
-
-    def _composer(self, workers: int | None) -> composer.Composer:
-        from recommender.digests import composer, plan, pool
-
         if self._kept_pool is None:
             self._kept_pool = pool.KeptPool()
-        s = self.settings
-        return composer.Composer(
+        return composer.Composer.signing(
+            composer.ComposerSettings.of(self.settings, self._secret()),
             self.engine,
             self.ranker,
             self._space(),
             self.templates(),
-            plan.Mail(s.mail_from, s.base_url, self.signer()),
-            nothing_new_note=s.nothing_new_note,
+            self.signer(),
             workers=workers,
             start_method=self.worker_start_method,
             kept=self._kept_pool,
-            plain=composer.ComposerSettings(
-                s.database_url,
-                s.embedding_model,
-                s.mail_from,
-                s.base_url,
-                self._secret(),
-                s.nothing_new_note,
-            ),
             batch=self.compose_batch if self.compose_batch is not None else composer.BATCH,
-        )
+        ).composing(subscribers, now, slot, dry_run)
 
     def deliver(
         self,
@@ -477,30 +448,15 @@ class Recommender:
         Each batch of digests is delivered as soon as it is recorded, while other processes
         compose the next ones (``workers``: see :class:`recommender.digests.composer.Composer`).
         """
-        composed: list[ComposeOutcome] = []
-        delivered: list[DeliveryOutcome] = []
-        for done in self._composing(email, None, False, workers):
-            for outcome in done:
-                composed.append(outcome)
-                if on_composed is not None:
-                    on_composed(outcome)
-            if any(c.status == "recorded" for c in done):
-                delivered += self.deliver(email, on_digest=on_delivered)
-        delivered += self.deliver(email, on_digest=on_delivered)
-        return SendReport(composed, delivered)
+        composing = self._composing(email, None, False, workers)
+        deliver = functools.partial(self.deliver, email, on_digest=on_delivered)
+        return sending.compose_and_deliver(composing, deliver, on_composed)
 
     def preview(self, email: str) -> tuple[ComposeOutcome, Path | None]:
         """Compose ``email``'s next digest without recording it; write its HTML to a file."""
         (outcome,) = self.compose(email, dry_run=True)
-        if outcome.message is None:
-            return outcome, None
-        html = html_part(outcome.message)
-        assert html is not None  # every digest has its HTML part
         folder = self.settings.home / "previews"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{outcome.email}-{self.clock():%Y%m%d-%H%M%S}.html"
-        path.write_text(html, encoding="utf-8")
-        return outcome, path
+        return outcome, sending.write_preview(folder, outcome, self.clock())
 
     def outbox(self, *, include_sent: bool = False) -> list[OutboxEntry]:
         """Digests not (known to be) sent: pending, failed, undeliverable or unconfirmed; or

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -24,6 +24,9 @@ from recommender import dumps
 from recommender.results import FetchedDay, FetchReport, FileOutcome, IngestReport
 from recommender.sources.base import SourceDay
 from recommender.store import papers as paper_store
+
+if TYPE_CHECKING:
+    from recommender.config import Settings
 
 # How many times a listing is written before a conflict with another process is an error.
 WRITE_ATTEMPTS = 3
@@ -38,21 +41,22 @@ class StreamDump:
 
 
 class Ingester:
-    """Writes listings through ``sessions`` (each session a transaction's worth of work)."""
+    """Writes listings through ``sessions``, as large as ``settings`` let a dump be."""
 
     def __init__(
         self,
         sessions: Callable[[], Session],
         engine: Engine,
         clock: Callable[[], datetime],
-        *,
-        max_bytes: int,
-        max_papers: int,
+        settings: Settings,
     ) -> None:
         self._sessions = sessions
         self._engine = engine
         self._clock = clock
-        self._limits = {"max_bytes": max_bytes, "max_papers": max_papers}
+        self._limits = {
+            "max_bytes": settings.max_dump_bytes,
+            "max_papers": settings.max_dump_papers,
+        }
 
     def dumps(
         self,

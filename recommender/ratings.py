@@ -1,12 +1,13 @@
 """Record a subscriber's votes, and take their exported rating history in and out.
 
-Everything here works in the caller's session and transaction; training after a vote is the
-caller's too (see :meth:`recommender.core.Recommender.rate`). The file formats are
+Everything here but :func:`rate` works in the caller's session and transaction, and leaves
+training after a vote to the caller. The file formats are
 :mod:`recommender.ratings_io`'s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from recommender import dumps
 from recommender.ratings_io import RatingRecord
 from recommender.results import ImportReport, RatingInfo
+from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Rating, Subscriber
 
@@ -38,6 +40,28 @@ def vote(
         else RatingInfo(paper.id, paper.title, "clear", source, now)
     )
     return info, rating is not None and rating in session.new  # added, not kept
+
+
+def rate(
+    sessions: Callable[[], Session],
+    subscriber_of: Callable[[Session], Subscriber],
+    paper_ref: str,
+    word: str,
+    source: str,
+    clock: Callable[[], datetime],
+    train: Callable[[Session, Subscriber], None],
+) -> RatingInfo:
+    """Record a vote by the subscriber ``subscriber_of`` finds on a paper (id or title prefix)
+    in a transaction of its own, then (if it changed anything) retrain their model by
+    ``train``."""
+    with sessions() as session:
+        with session.begin():
+            subscriber = subscriber_of(session)
+            paper = paper_store.get_paper(session, paper_ref)
+            info, changed = vote(session, subscriber, paper, word, source, clock())
+        if changed:
+            train(session, subscriber)
+    return info
 
 
 def export_records(ratings: list[RatingInfo]) -> list[RatingRecord]:

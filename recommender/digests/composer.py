@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -39,6 +39,9 @@ from recommender.store import database
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Subscriber
+
+if TYPE_CHECKING:
+    from recommender.config import Settings
 
 # How many subscribers' digests are composed together: their models score the pool in one
 # product, and their facts are read in one query each.
@@ -74,6 +77,14 @@ class ComposerSettings:
     base_url: str
     secret: str
     nothing_new_note: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings, secret: str) -> ComposerSettings:
+        """The composing part of ``settings``, with the link-signing secret."""
+        s = settings
+        return cls(
+            s.database_url, s.embedding_model, s.mail_from, s.base_url, secret, s.nothing_new_note
+        )
 
 
 class Composer:
@@ -123,14 +134,32 @@ class Composer:
         with database.make_sessionmaker(engine)() as session, session.begin():
             space = ranker.space(session, now)
         signer = links.Signer(plain.secret, clock=lambda: now)
+        templates = render.Templates(resources.templates_dir())
+        return cls.signing(plain, engine, ranker, space, templates, signer)
+
+    @classmethod
+    def signing(
+        cls,
+        plain: ComposerSettings,
+        engine: Engine,
+        ranker: Ranker,
+        space: model.FeatureSpace,
+        templates: render.Templates,
+        signer: links.Signer,
+        **options: Any,
+    ) -> Composer:
+        """A composer addressing its mail as ``plain`` says, its links signed by ``signer``
+        (``options``: the other parameters of :class:`Composer`)."""
+        mail = Mail(plain.mail_from, plain.base_url, signer)
         return cls(
             engine,
             ranker,
             space,
-            render.Templates(resources.templates_dir()),
-            Mail(plain.mail_from, plain.base_url, signer),
+            templates,
+            mail,
             nothing_new_note=plain.nothing_new_note,
             plain=plain,
+            **options,
         )
 
     def composing(
