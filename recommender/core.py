@@ -1,7 +1,8 @@
 """The facade: the one API that the CLI, the scheduler and the web endpoints call.
 
 It wires settings, the store and the pure modules together and owns transactions. It never
-parses text, renders HTML or speaks SMTP itself.
+parses text, renders HTML or speaks SMTP itself: each method hands off to the module named
+after its work. The records it returns and the errors it raises can be imported from here.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from recommender.digests import sending
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
 from recommender.ingesting import Ingester, StreamDump
+from recommender.links import utcnow
 from recommender.results import (
     ComposeOutcome,
     DeliveryOutcome,
@@ -47,48 +49,20 @@ from recommender.sources.base import SourceDay
 from recommender.store import database
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
-from recommender.store.digests import DigestNotFound
+from recommender.store.digests import DigestNotFound as DigestNotFound
 from recommender.store.models import Subscriber
-from recommender.store.papers import SORTS, PaperNotFound, PaperQuery
-from recommender.store.subscribers import SubscribeOutcome, SubscriberNotFound
+from recommender.store.papers import SORTS as SORTS
+from recommender.store.papers import PaperNotFound as PaperNotFound
+from recommender.store.papers import PaperQuery
+from recommender.store.subscribers import SubscribeOutcome
+from recommender.store.subscribers import SubscriberNotFound as SubscriberNotFound
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
     from recommender import model, ranking, ranking_sessions, render
     from recommender.digests import pool
 
-__all__ = [
-    "Recommender",
-    "PaperQuery",
-    "SORTS",
-    "PaperNotFound",
-    "SubscriberNotFound",
-    "DigestNotFound",
-    "StreamDump",
-    # the result records, from recommender.results
-    "DumpInfo",
-    "EvaluationInfo",
-    "FetchReport",
-    "FetchedDay",
-    "FileOutcome",
-    "ImportReport",
-    "IngestReport",
-    "PaperInfo",
-    "RatingInfo",
-    "RatingLink",
-    "Recommendation",
-    "SubscriberInfo",
-    "ComposeOutcome",
-    "DeliveryOutcome",
-    "SendReport",
-    "OutboxEntry",
-]
-
 # The sources ``fetch`` knows. (``SORTS``, from the store, are the orders ``papers`` lists in.)
 SOURCES = SOURCE_NAMES
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Recommender:
@@ -154,7 +128,7 @@ class Recommender:
         self._check_schema()
         return self._sessions()
 
-    # -- papers --------------------------------------------------------------------------
+    # -- papers: dumps, sources and the catalogue ------------------------------------------
 
     def ingest(
         self,
@@ -176,8 +150,6 @@ class Recommender:
     def _ingester(self) -> Ingester:
         return Ingester(self._session, self.engine, self.clock, self.settings)
 
-    # -- sources ---------------------------------------------------------------------------
-
     def fetch(
         self,
         source: str = "hf",
@@ -195,14 +167,8 @@ class Recommender:
         if day is not None and since is not None:
             raise ValueError("give a day or a first day (since), not both")
         self._check_schema()
-        today = self.clock().date()
         with open_source(self.settings, source) as remote:
-            listings = (
-                remote.fetch_since(since, today)
-                if since is not None
-                else iter([remote.fetch_day(day or today)])
-            )
-            return self._ingester().source_days(source, listings, on_day)
+            return self._ingester().fetch(remote, day, since, on_day)
 
     def store_source_day(self, listing: SourceDay) -> FetchedDay:
         """Store one day of a source in one transaction: all of it, or (on any exception)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from recommender import dumps
 from recommender.results import FetchedDay, FetchReport, FileOutcome, IngestReport
-from recommender.sources.base import SourceDay
+from recommender.sources.base import Source, SourceDay
 from recommender.store import papers as paper_store
 
 if TYPE_CHECKING:
@@ -115,15 +115,23 @@ class Ingester:
             **dated,
         )
 
-    def source_days(
+    def fetch(
         self,
-        source: str,
-        listings: Iterable[SourceDay],
+        remote: Source,
+        day: date | None,
+        since: date | None,
         on_day: Callable[[FetchedDay], None] | None,
     ) -> FetchReport:
-        """Store each day of ``listings`` as it comes (see :meth:`source_day`), telling
+        """Fetch ``remote``'s listing of ``day`` (default: today), or of every day from
+        ``since`` to today, and store each day as it comes (see :meth:`source_day`), telling
         ``on_day`` of each; a day that fails to come raises, the days before it stay stored."""
-        report = FetchReport(source)
+        today = self._clock().date()
+        report = FetchReport(remote.name)
+        listings = (
+            remote.fetch_since(since, today)
+            if since is not None
+            else iter([remote.fetch_day(day or today)])
+        )
         for listing in listings:
             fetched = self.source_day(listing)
             report.days.append(fetched)
