@@ -23,7 +23,7 @@ from recommender.config import SOURCE_NAMES, Settings, link_secret
 from recommender.digests import sending
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
-from recommender.ingesting import Ingester, StreamDump
+from recommender.ingesting import Ingester, StreamDump, fetch_days
 from recommender.links import utcnow
 from recommender.results import (
     ComposeOutcome,
@@ -84,9 +84,8 @@ class Recommender:
         self._secret_text: str | None = None
         self._templates: render.Templates | None = None
         self._kept_pool: pool.KeptPool | None = None
-        # Where digests go; None means "from the settings" (SMTP, else files). Tests and
-        # benchmarks may set their own, and how many subscribers are composed together and
-        # how worker processes start (see recommender.digests.composer).
+        # Tests and benchmarks may set where digests go (None: SMTP if set, else files), how
+        # many subscribers are composed together and how workers start (digests.composer).
         self.transport: mailer.Transport | None = None
         self.compose_batch: int | None = None
         self.worker_start_method: str | None = None
@@ -167,8 +166,9 @@ class Recommender:
         if day is not None and since is not None:
             raise ValueError("give a day or a first day (since), not both")
         self._check_schema()
+        today = self.clock().date()
         with open_source(self.settings, source) as remote:
-            return self._ingester().fetch(remote, day, since, on_day)
+            return fetch_days(remote, today, day, since, self.store_source_day, on_day)
 
     def store_source_day(self, listing: SourceDay) -> FetchedDay:
         """Store one day of a source in one transaction: all of it, or (on any exception)

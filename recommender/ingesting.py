@@ -115,30 +115,6 @@ class Ingester:
             **dated,
         )
 
-    def fetch(
-        self,
-        remote: Source,
-        day: date | None,
-        since: date | None,
-        on_day: Callable[[FetchedDay], None] | None,
-    ) -> FetchReport:
-        """Fetch ``remote``'s listing of ``day`` (default: today), or of every day from
-        ``since`` to today, and store each day as it comes (see :meth:`source_day`), telling
-        ``on_day`` of each; a day that fails to come raises, the days before it stay stored."""
-        today = self._clock().date()
-        report = FetchReport(remote.name)
-        listings = (
-            remote.fetch_since(since, today)
-            if since is not None
-            else iter([remote.fetch_day(day or today)])
-        )
-        for listing in listings:
-            fetched = self.source_day(listing)
-            report.days.append(fetched)
-            if on_day is not None:
-                on_day(fetched)
-        return report
-
     def source_day(self, listing: SourceDay) -> FetchedDay:
         """Store one day of a source in one transaction: all of it, or (on any exception)
         nothing; a day fetched before with the same listing changes nothing."""
@@ -192,6 +168,31 @@ class Ingester:
         except Exception:
             return False
         return True
+
+
+def fetch_days(
+    remote: Source,
+    today: date,
+    day: date | None,
+    since: date | None,
+    store: Callable[[SourceDay], FetchedDay],
+    on_day: Callable[[FetchedDay], None] | None,
+) -> FetchReport:
+    """Fetch ``remote``'s listing of ``day`` (default: ``today``), or of every day from
+    ``since`` to ``today``, and ``store`` each day as it comes, telling ``on_day`` of each; a
+    day that fails to come raises, the days before it stay stored."""
+    report = FetchReport(remote.name)
+    listings = (
+        remote.fetch_since(since, today)
+        if since is not None
+        else iter([remote.fetch_day(day or today)])
+    )
+    for listing in listings:
+        fetched = store(listing)
+        report.days.append(fetched)
+        if on_day is not None:
+            on_day(fetched)
+    return report
 
 
 def reason(exc: Exception) -> str:
