@@ -110,12 +110,11 @@ class Recommender:
         """Create or upgrade the database schema, and make the link-signing secret if there is
         none; return whether the schema changed."""
         self.signer()
-        if database.schema_is_current(self.engine):
-            self._schema_checked = True
-            return False
-        database.migrate(self.engine)
+        changed = not database.schema_is_current(self.engine)
+        if changed:
+            database.migrate(self.engine)
         self._schema_checked = True
-        return True
+        return changed
 
     def _check_schema(self) -> None:
         """Apply pending migrations on first use; a schema that cannot be used raises here,
@@ -390,9 +389,8 @@ class Recommender:
         return self._outbox().deliver(subscriber_id, on_digest=on_digest)
 
     def _outbox(self) -> Outbox:
-        connections = 1
-        if self.transport is None and self.settings.smtp_host:
-            connections = self.settings.smtp_connections
+        smtp = self.transport is None and self.settings.smtp_host
+        connections = self.settings.smtp_connections if smtp else 1
         return Outbox(self._session, self.clock, self.delivery_transport, connections=connections)
 
     def _subscriber_id(self, email: str | None) -> int | None:
@@ -488,10 +486,8 @@ class Recommender:
         ``quarantine/`` (:mod:`recommender.inbox`); whatever fails with a file (see
         :meth:`ingest`) is that file's failure."""
         self._check_schema()  # a schema that cannot be used fails the round, quarantining nothing
-        ingester = self._ingester()
-        return inbox.ingest_folder(
-            self.settings.inbox, lambda path: ingester.dump(path, None), settle=settle
-        )
+        dump = functools.partial(self._ingester().dump, reference_date=None)
+        return inbox.ingest_folder(self.settings.inbox, dump, settle=settle)
 
     def send_scheduled(self, email: str, slot: str) -> SendReport:
         """The scheduled digest of ``email`` for ``slot`` (recorded once, whoever runs it)."""

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -146,20 +146,25 @@ class Composer:
         space: model.FeatureSpace,
         templates: render.Templates,
         signer: links.Signer,
-        **options: Any,
+        *,
+        batch: int = BATCH,
+        workers: int | None = None,
+        start_method: str | None = None,
+        kept: KeptPool | None = None,
     ) -> Composer:
-        """A composer addressing its mail as ``plain`` says, its links signed by ``signer``
-        (``options``: the other parameters of :class:`Composer`)."""
-        mail = Mail(plain.mail_from, plain.base_url, signer)
+        """A composer addressing its mail as ``plain`` says, its links signed by ``signer``."""
         return cls(
             engine,
             ranker,
             space,
             templates,
-            mail,
+            Mail(plain.mail_from, plain.base_url, signer),
             nothing_new_note=plain.nothing_new_note,
+            batch=batch,
+            workers=workers,
+            start_method=start_method,
+            kept=kept,
             plain=plain,
-            **options,
         )
 
     def composing(
