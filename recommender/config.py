@@ -21,7 +21,7 @@ import platformdirs
 
 from recommender.dumps import MAX_BYTES, MAX_PAPERS
 from recommender.errors import RecommenderError
-from recommender.links import MIN_SECRET_LENGTH
+from recommender.links import MIN_SECRET_LENGTH, load_or_create_secret
 from recommender.sources.arxiv_parse import ANNOUNCE_TYPES
 
 
@@ -162,6 +162,20 @@ class Settings:
         from sqlalchemy.engine import make_url
 
         return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+def link_secret(settings: Settings) -> str:
+    """The link-signing secret: the ``secret`` setting, else ``home/secret`` (made once)."""
+    if settings.secret:
+        return settings.secret
+    path = settings.home / "secret"
+    secret = load_or_create_secret(path)
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"{path}: the link-signing secret must be at least {MIN_SECRET_LENGTH} "
+            f"characters, not {len(secret)}; delete the file to have a new one made"
+        )
+    return secret
 
 
 SECRET_SETTINGS = frozenset({"smtp_password", "secret"})

@@ -23,10 +23,13 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from recommender.errors import RecommenderError
 from recommender.message import POLICY, html_part
+
+if TYPE_CHECKING:
+    from recommender.config import Settings
 
 # Waits between attempts of a digest that failed transiently; after the last, it is given up.
 RETRY_DELAYS = (
@@ -293,6 +296,16 @@ class FileTransport:
         """The ``.html`` preview written beside the ``.eml`` that :meth:`send` returned."""
         html = Path(written).with_suffix(".html")
         return html if html.exists() else None
+
+
+def transport_for(settings: Settings) -> Transport:
+    """SMTP when a server is set, else ``.eml`` and ``.html`` files in the outbox folder."""
+    s = settings
+    if s.smtp_host:
+        return SmtpTransport(
+            SmtpSettings(s.smtp_host, s.smtp_port, s.smtp_security, s.smtp_user, s.smtp_password)
+        )
+    return FileTransport(s.outbox)
 
 
 def file_stem(outgoing: Outgoing) -> str:

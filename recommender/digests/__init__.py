@@ -6,6 +6,7 @@
   processes, each exactly once.
 - :mod:`~recommender.digests.outbox`: claim recorded digests and hand them to the mail server
   over one or more connections, recording what came of each.
+- :mod:`~recommender.digests.sending`: a sending run, delivering each batch once recorded.
 
 Nothing is imported here: the outbox needs none of the numerical libraries the others load.
 """

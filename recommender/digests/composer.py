@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -39,6 +39,9 @@ from recommender.store import database
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Subscriber
+
+if TYPE_CHECKING:
+    from recommender.config import Settings
 
 # How many subscribers' digests are composed together: their models score the pool in one
 # product, and their facts are read in one query each.
@@ -74,6 +77,14 @@ class ComposerSettings:
     base_url: str
     secret: str
     nothing_new_note: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings, secret: str) -> ComposerSettings:
+        """The composing part of ``settings``, with the link-signing secret."""
+        s = settings
+        return cls(
+            s.database_url, s.embedding_model, s.mail_from, s.base_url, secret, s.nothing_new_note
+        )
 
 
 class Composer:
@@ -123,13 +134,36 @@ class Composer:
         with database.make_sessionmaker(engine)() as session, session.begin():
             space = ranker.space(session, now)
         signer = links.Signer(plain.secret, clock=lambda: now)
+        templates = render.Templates(resources.templates_dir())
+        return cls.signing(plain, engine, ranker, space, templates, signer)
+
+    @classmethod
+    def signing(
+        cls,
+        plain: ComposerSettings,
+        engine: Engine,
+        ranker: Ranker,
+        space: model.FeatureSpace,
+        templates: render.Templates,
+        signer: links.Signer,
+        *,
+        batch: int = BATCH,
+        workers: int | None = None,
+        start_method: str | None = None,
+        kept: KeptPool | None = None,
+    ) -> Composer:
+        """A composer addressing its mail as ``plain`` says, its links signed by ``signer``."""
         return cls(
             engine,
             ranker,
             space,
-            render.Templates(resources.templates_dir()),
+            templates,
             Mail(plain.mail_from, plain.base_url, signer),
             nothing_new_note=plain.nothing_new_note,
+            batch=batch,
+            workers=workers,
+            start_method=start_method,
+            kept=kept,
             plain=plain,
         )
 

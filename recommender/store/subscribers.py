@@ -115,9 +115,12 @@ def schedules(session: Session) -> dict[str, tuple[str, str]]:
     return {address: (schedule, timezone) for address, schedule, timezone in rows}
 
 
-def recipients(session: Session) -> list[tuple[int, str]]:
-    """The id and address of every subscriber whose digests go out (subscribed, not paused),
-    by address."""
+def recipients(session: Session, email: str | None = None) -> list[tuple[int, str]]:
+    """The id and address of ``email``, or of every subscriber whose digests go out
+    (subscribed, not paused), by address."""
+    if email is not None:
+        subscriber = get_subscriber(session, email)
+        return [(subscriber.id, subscriber.email)]
     rows = session.execute(
         select(Subscriber.id, Subscriber.email)
         .where(Subscriber.active.is_(True), Subscriber.paused.is_(False))

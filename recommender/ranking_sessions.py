@@ -1,0 +1,115 @@
+"""The :class:`~recommender.ranking.Ranker` over sessions: each step in transactions of its own.
+
+The ranker works in its caller's transaction; this module is that caller for the facade. It
+opens and commits the transactions of making the feature space, training, embedding,
+recommending and evaluating, and leaves scoring to :mod:`recommender.ranking`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from recommender import model
+from recommender.ranking import Ranker
+from recommender.results import EvaluationInfo, Recommendation
+from recommender.store import candidates as candidate_store
+from recommender.store import subscribers as subscriber_store
+from recommender.store.models import Subscriber
+
+# How many times the feature space is made before a conflict with another process is an error.
+SPACE_ATTEMPTS = 3
+
+
+class SessionRanker:
+    """Runs ``ranker``'s steps in sessions from ``sessions``, at the time ``clock`` says."""
+
+    def __init__(
+        self, sessions: Callable[[], Session], ranker: Ranker, clock: Callable[[], datetime]
+    ) -> None:
+        self._sessions = sessions
+        self._ranker = ranker
+        self._clock = clock
+
+    def space(self, *, refit: bool = False) -> model.FeatureSpace:
+        """The current feature space, made in a transaction of its own when there is none (or
+        on ``refit``); one that another process made at the same moment is used instead."""
+        for attempt in range(SPACE_ATTEMPTS):
+            try:
+                with self._sessions() as session, session.begin():
+                    return self._ranker.space(session, self._clock(), refit=refit)
+            except IntegrityError:
+                # Another process made the same space at the same moment: use theirs.
+                if attempt == SPACE_ATTEMPTS - 1:
+                    raise
+                refit = False
+        raise AssertionError("unreachable")
+
+    def train(self, session: Session, subscriber: Subscriber) -> None:
+        """Retrain ``subscriber``'s model in a transaction of its own on ``session``."""
+        space = self.space()
+        with session.begin():
+            self._ranker.train(self._ranker.scope(session, space), subscriber, self._clock())
+
+    def prepare(
+        self,
+        papers: list[tuple[str, str]] | None,
+        on_start: Callable[[int], None] | None,
+        on_progress: Callable[[int], None] | None,
+    ) -> int:
+        """Embed ``papers`` (all unembedded ones if None), a batch per transaction."""
+        if papers is None:
+            with self._sessions() as session:
+                papers = candidate_store.catalogue_texts(session)
+        return self._ranker.embed_missing(
+            self._sessions, self.space(), papers, on_start=on_start, on_progress=on_progress
+        )
+
+    def recommend(
+        self,
+        email: str,
+        top: int,
+        since: date | None,
+        on_start: Callable[[int], None] | None,
+        on_progress: Callable[[int], None] | None,
+    ) -> list[Recommendation]:
+        """The best ``top`` papers for ``email`` among those new to them, best first; the
+        candidates are embedded first, outside the ranking transaction."""
+        with self._sessions() as session:
+            subscriber = subscriber_store.get_subscriber(session, email)
+            papers = candidate_store.unseen_papers(session, subscriber, listed_since=since)
+            texts = [(p.title, p.abstract) for p in papers]
+        self.prepare(texts, on_start, on_progress)
+        space = self.space()
+        with self._sessions() as session, session.begin():
+            subscriber = subscriber_store.get_subscriber(session, email)
+            papers = candidate_store.unseen_papers(session, subscriber, listed_since=since)
+            scope = self._ranker.scope(session, space)
+            ranked = self._ranker.rank(scope, subscriber, papers, self._clock(), top=top)
+            return [Recommendation.of(r) for r in ranked]
+
+    def retrain(self, email: str | None, refit: bool) -> int:
+        """Retrain ``email``'s model, or everyone's, each in a transaction of its own."""
+        space = self.space(refit=refit)
+        with self._sessions() as session:
+            emails = (
+                [email]
+                if email is not None
+                else [s.email for s in subscriber_store.list_subscribers(session)]
+            )
+        for address in emails:
+            with self._sessions() as session, session.begin():
+                subscriber = subscriber_store.get_subscriber(session, address)
+                self._ranker.train(self._ranker.scope(session, space), subscriber, self._clock())
+        return len(emails)
+
+    def evaluate(self, email: str) -> EvaluationInfo:
+        """Cross-validate ``email``'s model on their own ratings."""
+        space = self.space()
+        with self._sessions() as session, session.begin():
+            subscriber = subscriber_store.get_subscriber(session, email)
+            evaluation = self._ranker.evaluate(self._ranker.scope(session, space), subscriber)
+            return EvaluationInfo(email, space.id, evaluation)
