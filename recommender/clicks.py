@@ -77,6 +77,13 @@ class Clicks:
             subscriber_store.unsubscribe(session, subscriber.email, self._clock())
             return subscriber_info(session, subscriber)
 
+    def confirm_resubscribe_link(self, token: str) -> SubscriberInfo:
+        subscriber_id = self._signer.check_subscriber("unsubscribe", token)
+        with self._sessions() as session, session.begin():
+            subscriber = linked_subscriber(session, subscriber_id)
+            subscriber_store.resubscribe(session, subscriber, self._clock())
+            return subscriber_info(session, subscriber)
+
     def rate_from_manage_link(self, token: str, paper_ref: str, vote: str) -> RatingInfo:
         subscriber_id = self._signer.check_subscriber("manage", token)
         return ratings.rate(

@@ -465,13 +465,8 @@ class Recommender:
         return self._clicks().confirm_unsubscribe_link(token)
 
     def confirm_resubscribe_link(self, token: str) -> SubscriberInfo:
-        """Start the digests again for the subscriber of an unsubscribe link (the button on the
-        page after unsubscribing: the link stays valid for it)."""
-        subscriber_id = self.signer().check_subscriber("unsubscribe", token)
-        with self._session() as session, session.begin():
-            subscriber = _linked_subscriber(session, subscriber_id)
-            subscriber_store.resubscribe(session, subscriber, self.clock())
-            return _subscriber_info(session, subscriber)
+        """Start again the digests of an unsubscribe link's subscriber (it stays valid for it)."""
+        return self._clicks().confirm_resubscribe_link(token)
 
     def rate_from_manage_link(self, token: str, paper_ref: str, vote: str) -> RatingInfo:
         """Record a vote from the manage page of a manage link's subscriber."""

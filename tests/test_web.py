@@ -244,7 +244,7 @@ def test_unsubscribing_offers_to_keep_the_digest_and_then_to_subscribe_again(sit
     url = site.urls["unsubscribe"]
     with httpx.Client(timeout=10) as client:
         asked = client.get(url)
-        assert "Stop the paper digests?" in asked.text and 'class="danger"' in asked.text
+        assert "Stop the digests?" in asked.text and 'class="danger"' in asked.text
         (keep,) = [u for u in hrefs(asked.text) if "keep=1" in u]
         kept = client.get(httpx.URL(url).join(keep))
         assert "Your digest continues" in kept.text and site.app.user(EMAIL).active
