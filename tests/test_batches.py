@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
 import sys
 import threading
 import types
@@ -126,14 +127,24 @@ def test_a_composer_built_from_plain_settings_records_what_the_facade_would(
     assert len(filing.outbox()) == 5
 
 
+FRESH_START_METHOD = (
+    "import threading; from recommender.digests import composer; "
+    "assert threading.active_count() == 1; print(composer.worker_start_method())"
+)
+
+
 def test_workers_are_forked_only_while_no_other_thread_runs_and_no_torch_is_loaded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
+    # A fresh process runs one thread and has not loaded torch: it forks. (This one may still
+    # run threads an earlier test left, so it is asked in a process of its own.)
+    fresh = subprocess.run(
+        [sys.executable, "-c", FRESH_START_METHOD], capture_output=True, text=True, check=True
+    )
+    assert fresh.stdout.strip() == "fork"
     monkeypatch.delitem(sys.modules, "torch", raising=False)
-    if threading.active_count() == 1:
-        assert composer.worker_start_method() == "fork"
     monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
     assert composer.worker_start_method() == "spawn"
     monkeypatch.delitem(sys.modules, "torch")

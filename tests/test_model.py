@@ -129,20 +129,19 @@ def test_both_solvers_rank_the_liked_topic_first(space, vectors, solver):
     assert s[2] > 0 > s[9]  # the bias separates the classes
 
 
-def test_retraining_one_subscriber_takes_milliseconds(space):
+def test_retraining_on_the_same_ratings_gives_the_same_model(space):
+    # How long retraining takes is measured by benchmarks/scale.py (RESULTS.md "Scale"), not
+    # timed here: a test asserts behaviour, and a wall-clock limit fails on a busy machine.
     rng = np.random.default_rng(0)
     words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi".split()
     texts = [(" ".join(rng.choice(words, 6)), " ".join(rng.choice(words, 30))) for _ in range(400)]
     x = space.vectors(texts)
     votes = np.where(rng.random(100) < 0.2, 1, -1)
     prior = x[[0, 1, 2]]
-    rm.train(space, prior, x[3:103], votes, x[103:400])  # warm-up
-    import time
-
-    t0 = time.perf_counter()
-    for _ in range(10):
-        rm.train(space, prior, x[3:103], votes, x[103:400])
-    assert (time.perf_counter() - t0) / 10 < 0.05
+    first = rm.train(space, prior, x[3:103], votes, x[103:400])
+    again = rm.train(space, prior, x[3:103], votes, x[103:400])
+    assert np.array_equal(first.weights, again.weights) and first.bias == again.bias
+    assert (first.n_up, first.n_down) == (int((votes > 0).sum()), int((votes < 0).sum()))
 
 
 # --- scoring ---------------------------------------------------------------------------------

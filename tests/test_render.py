@@ -75,11 +75,21 @@ def test_the_text_part_wraps_abstracts_and_reasons_at_72_columns() -> None:
     assert "Code: https://github.com/lab/x" in text and "javascript" not in text
 
 
-def test_an_item_shown_to_another_subscriber_renders_the_same() -> None:
+def test_an_item_shown_to_another_subscriber_renders_the_same_with_their_own_links() -> None:
     templates = render.Templates(resources.templates_dir())
-    first = render.render_digest(templates, context([item(1)]))
-    again = render.render_digest(templates, context([replace(item(1))]))
-    assert (first.text, first.html) == (again.text, again.html)
+    ada = render.render_digest(templates, context([item(1)]))
+    # Another subscriber, the same paper: what rendering remembers of the paper (its cut
+    # abstract, its safe links) is shared; what is theirs (vote links, address) is not.
+    bob_item = item(1, up_url="https://papers.example.org/r/bob-up")
+    bob = render.render_digest(
+        templates, replace(context([bob_item]), subscriber_email="bob@example.org")
+    )
+    assert "/r/bob-up" in bob.html and "/r/bob-up" in bob.text
+    assert "/r/up" not in bob.html and "bob@example.org" in bob.text
+    assert "zoe@example.org" not in bob.html
+    for part in ("short_abstract", "read_url"):
+        assert getattr(bob_item, part) == getattr(item(1), part)
+    assert bob.html.replace("bob-up", "up").replace("bob@", "zoe@") == ada.html
     changed = render.render_digest(templates, context([item(1, abstract="Something else.")]))
     assert "Something else." in changed.text and "Something else." in changed.html
 
