@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError, validate_email
 
 from recommender.errors import RecommenderError
-from recommender.store.models import Subscriber
 
 DEFAULT_SCHEDULE = "daily 07:30"
 DEFAULT_TIMEZONE = "UTC"
@@ -33,12 +32,15 @@ CRON_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A schedule must send something within this many years (a cron line may name a day that
 # never comes, such as February 30).
 FIRES_WITHIN_YEARS = 5
-# The longest text each stored field may hold: its column's width, so that a profile that
-# passes validation is one every database stores (PostgreSQL refuses longer text).
+# The longest text each stored field may hold. The subscribers table takes its column widths
+# from here (store/models.py), so that a profile that passes validation is one every database
+# stores (PostgreSQL refuses longer text).
 MAX_LENGTHS: dict[str, int] = {
-    column.name: column.type.length
-    for column in Subscriber.__table__.columns
-    if column.name in ("email", "name", "schedule", "timezone", "profile_path")
+    "email": 320,
+    "name": 200,
+    "schedule": 100,
+    "timezone": 64,
+    "profile_path": 1000,
 }
 # Characters that break a line or steer a terminal or the direction of text: refused in names
 # and escaped wherever a stored name is printed.

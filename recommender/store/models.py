@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy import DateTime as _DateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from recommender.profiles import MAX_LENGTHS
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored as naive UTC and read back as an aware UTC datetime."""
@@ -130,13 +132,13 @@ class Subscriber(Base):
     __tablename__ = "subscribers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(MAX_LENGTHS["email"]), unique=True)
+    name: Mapped[str] = mapped_column(String(MAX_LENGTHS["name"]))
     interests: Mapped[list[str]] = mapped_column(JSON)
     about: Mapped[str] = mapped_column(Text)
     liked: Mapped[list[str]] = mapped_column(JSON)
-    schedule: Mapped[str] = mapped_column(String(100))
-    timezone: Mapped[str] = mapped_column(String(64))
+    schedule: Mapped[str] = mapped_column(String(MAX_LENGTHS["schedule"]))
+    timezone: Mapped[str] = mapped_column(String(MAX_LENGTHS["timezone"]))
     digest_size: Mapped[int]
     min_score: Mapped[float | None] = mapped_column(Float)
     paused: Mapped[bool]
@@ -144,7 +146,7 @@ class Subscriber(Base):
     explore: Mapped[bool] = mapped_column(Boolean, server_default=true())
     # False once they unsubscribe; a later profile reload does not undo that by itself.
     active: Mapped[bool]
-    profile_path: Mapped[str | None] = mapped_column(String(1000))
+    profile_path: Mapped[str | None] = mapped_column(String(MAX_LENGTHS["profile_path"]))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     unsubscribed_at: Mapped[datetime | None]
