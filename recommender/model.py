@@ -74,8 +74,10 @@ class TrainingParams:
     weak_weight: float = 1.0  # weight of one weak negative (unrated paper)
     balance: bool = True  # give positives and negatives equal total weight
     # Several tastes: up to ``tastes`` unit vectors in the embedding block (the liked and
-    # up-rated papers, clustered when there are more); a paper's score gains ``taste_weight``
-    # times its similarity to the closest one. 0: one taste, the linear model alone.
+    # up-rated papers, clustered when there are more). The share ``taste_weight`` (0 to 1) of
+    # the positives' centroid in the embedding block is replaced by the taste closest to each
+    # paper: 0 keeps one taste (the linear model alone), 1 scores each paper by the cluster
+    # it is nearest, as if each taste had its own centroid model. Solver "centroid" only.
     tastes: int = 0
     taste_weight: float = 0.0
     # A learner that grows with the ratings: from ``learner_from`` ratings (ups and downs),
@@ -324,18 +326,17 @@ def train(
         weights, bias = _centroid_limit(x, y, sw)
     else:
         raise ValueError(f"unknown solver {solver!r}")
-    tastes = np.zeros((0, 0), np.float32)
-    if params.tastes and params.taste_weight and space.embedding_dim:
+    tastes, taste_weight = np.zeros((0, 0), np.float32), 0.0
+    if params.tastes and params.taste_weight and space.embedding_dim and solver == "centroid":
         ups = np.concatenate([np.ones(len(p), bool), v > 0])
         tastes = _tastes(PaperVectors.stack([p, r]).embedding[ups], params.tastes)
-    return UserModel(
-        weights,
-        bias,
-        space.id,
-        **counts,
-        tastes=tastes,
-        taste_weight=params.taste_weight if len(tastes) else 0.0,
-    )
+        # the positives' part of the unit weights, in the embedding block
+        norm = float(np.linalg.norm(_combine(x, sw * y)))
+        positives = (sw * pos).astype(np.float32) @ x.embedding / max(norm, 1e-12)
+        weights = weights.copy()
+        weights[: space.embedding_dim] -= params.taste_weight * positives
+        taste_weight = params.taste_weight * float(np.linalg.norm(positives))
+    return UserModel(weights, bias, space.id, **counts, tastes=tastes, taste_weight=taste_weight)
 
 
 def _tastes(liked: np.ndarray, k: int, iterations: int = 8) -> np.ndarray:
