@@ -490,6 +490,13 @@ def main(argv: list[str] | None = None) -> int:
         help="the recommender's training parameters changed from the product's, as "
         "name=value,... (recommender.model.TrainingParams; for trying variants)",
     )
+    ap.add_argument(
+        "--paired-with",
+        type=Path,
+        help="the --json output of an earlier run over the same users: each method's paired "
+        "difference from that run's same method (e.g. a variant of --params against the "
+        "product's)",
+    )
     args = ap.parse_args(argv)
     # every method runs single-threaded (BLAS included), as one digest worker would
     from threadpoolctl import threadpool_limits
@@ -623,6 +630,15 @@ def main(argv: list[str] | None = None) -> int:
     ):
         if chosen in recalls and plain in recalls:
             out[chosen]["paired_vs_top10"] = paired(recalls[chosen], recalls[plain])
+    if args.paired_with:
+        earlier = json.loads(args.paired_with.read_text())
+        if earlier["user_ids"] != [u.uid for u in users]:
+            raise SystemExit(f"{args.paired_with}: a run over other users")
+        for name in methods:
+            if name in earlier["recall_per_user"]:
+                out[name]["paired_vs_earlier_run"] = paired(
+                    recalls[name], earlier["recall_per_user"][name]
+                )
     result["methods"] = out
     # each user's digest recall per method, users in this order: for pairing runs made apart
     result["user_ids"] = [u.uid for u in users]
