@@ -342,7 +342,7 @@ def train(
 def _tastes(liked: np.ndarray, k: int, iterations: int = 8) -> np.ndarray:
     """Up to ``k`` unit vectors that together stand near every row of ``liked``: the rows
     themselves when there are ``k`` or fewer, else the centres of ``k`` clusters (spherical
-    k-means, seeded by the farthest rows in turn; deterministic)."""
+    k-means seeded by their mean, then by the row farthest from the seeds so far; deterministic)."""
     units = liked / np.maximum(np.linalg.norm(liked, axis=1, keepdims=True), 1e-12)
     units = units[np.linalg.norm(liked, axis=1) > 0]
     if len(units) <= k:
