@@ -37,6 +37,7 @@ Progress goes to stderr. Sentence embeddings are cached under $XDG_CACHE_HOME (o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import multiprocessing as mp
@@ -449,6 +450,19 @@ DEFAULT_METHODS = (
 )
 
 
+def parse_params(text: str) -> rm.TrainingParams:
+    """The product's training parameters with those named in ``text`` (name=value,...)."""
+    changes: dict[str, object] = {}
+    fields = {f.name: f for f in dataclasses.fields(rm.TrainingParams)}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        if name not in fields:
+            raise SystemExit(f"--params: no training parameter {name!r}")
+        kind = type(getattr(rm.DEFAULT_PARAMS, name))
+        changes[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return dataclasses.replace(rm.DEFAULT_PARAMS, **changes)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--users", type=int, default=300, help="simulated users (default 300)")
@@ -470,6 +484,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=BATCH, help=f"papers a day (default {BATCH})")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--weak", type=int, default=300, help="weak negatives per training")
+    ap.add_argument(
+        "--params",
+        default="",
+        help="the recommender's training parameters changed from the product's, as "
+        "name=value,... (recommender.model.TrainingParams; for trying variants)",
+    )
+    ap.add_argument(
+        "--paired-with",
+        type=Path,
+        help="the --json output of an earlier run over the same users: each method's paired "
+        "difference from that run's same method (e.g. a variant of --params against the "
+        "product's)",
+    )
     args = ap.parse_args(argv)
     # every method runs single-threaded (BLAS included), as one digest worker would
     from threadpoolctl import threadpool_limits
@@ -535,7 +562,8 @@ def main(argv: list[str] | None = None) -> int:
         impl["rocchio"] = RocchioMethod(xt)
     impl["random"] = RandomMethod()
 
-    params = rm.DEFAULT_PARAMS
+    params = parse_params(args.params)
+    result["params"] = dataclasses.asdict(params)
     t0 = time.perf_counter()
     # document frequencies counted once on the back catalogue, then frozen (part of the space id),
     # with the cut-off the service uses when it makes a space
@@ -602,6 +630,15 @@ def main(argv: list[str] | None = None) -> int:
     ):
         if chosen in recalls and plain in recalls:
             out[chosen]["paired_vs_top10"] = paired(recalls[chosen], recalls[plain])
+    if args.paired_with:
+        earlier = json.loads(args.paired_with.read_text())
+        if earlier["user_ids"] != [u.uid for u in users]:
+            raise SystemExit(f"{args.paired_with}: a run over other users")
+        for name in methods:
+            if name in earlier["recall_per_user"]:
+                out[name]["paired_vs_earlier_run"] = paired(
+                    recalls[name], earlier["recall_per_user"][name]
+                )
     result["methods"] = out
     # each user's digest recall per method, users in this order: for pairing runs made apart
     result["user_ids"] = [u.uid for u in users]

@@ -73,6 +73,17 @@ class TrainingParams:
     down_weight: float = 0.25  # weight of one thumbs-down
     weak_weight: float = 1.0  # weight of one weak negative (unrated paper)
     balance: bool = True  # give positives and negatives equal total weight
+    # Several tastes: up to ``tastes`` unit vectors in the embedding block (the liked and
+    # up-rated papers, clustered when there are more). The share ``taste_weight`` (0 to 1) of
+    # the positives' centroid in the embedding block is replaced by the taste closest to each
+    # paper: 0 keeps one taste (the linear model alone), 1 scores each paper by the cluster
+    # it is nearest, as if each taste had its own centroid model. Solver "centroid" only.
+    tastes: int = 0
+    taste_weight: float = 0.0
+    # A learner that grows with the ratings: from ``learner_from`` ratings (ups and downs),
+    # the ``learner`` solver instead of ``solver``. 0: never.
+    learner: str = "ridge"
+    learner_from: int = 0
 
 
 DEFAULT_PARAMS = TrainingParams()
@@ -89,15 +100,22 @@ class UserModel:
     n_down: int = 0
     n_prior: int = 0
     n_weak: int = 0
+    # unit rows in the embedding block, one a taste; shape (0, 0) for none
+    tastes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    taste_weight: float = 0.0
 
     def __post_init__(self) -> None:
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float32).ravel()
         self.bias = float(self.bias)
+        self.tastes = np.ascontiguousarray(self.tastes, dtype=np.float32)
+        if self.tastes.size == 0:
+            self.tastes = np.zeros((0, 0), np.float32)
+        self.taste_weight = float(self.taste_weight)
 
     def to_bytes(self) -> bytes:
         """Serialise (a JSON header line, then the raw little-endian float32 weights)."""
         header = {
-            "format": 1,
+            "format": 2 if len(self.tastes) else 1,
             "bias": self.bias,
             "feature_space_id": self.feature_space_id,
             "dim": int(self.weights.size),
@@ -106,17 +124,24 @@ class UserModel:
             "n_prior": self.n_prior,
             "n_weak": self.n_weak,
         }
-        return json.dumps(header).encode() + b"\n" + self.weights.astype("<f4").tobytes()
+        body = self.weights.astype("<f4").tobytes()
+        if len(self.tastes):
+            header["tastes"] = list(self.tastes.shape)
+            header["taste_weight"] = self.taste_weight
+            body += self.tastes.astype("<f4").tobytes()
+        return json.dumps(header).encode() + b"\n" + body
 
     @classmethod
     def from_bytes(cls, data: bytes) -> UserModel:
         head, _, body = data.partition(b"\n")
         h = json.loads(head)
-        if h.get("format") != 1:
+        if h.get("format") not in (1, 2):
             raise ValueError(f"unknown model format {h.get('format')!r}")
-        weights = np.frombuffer(body, dtype="<f4").astype(np.float32)
-        if weights.size != h["dim"]:
+        values = np.frombuffer(body, dtype="<f4").astype(np.float32)
+        k, e = h.get("tastes", (0, 0))
+        if values.size != h["dim"] + k * e:
             raise ValueError("truncated model")
+        weights, tastes = values[: h["dim"]], values[h["dim"] :].reshape(k, e)
         return cls(
             weights,
             h["bias"],
@@ -125,6 +150,8 @@ class UserModel:
             h["n_down"],
             h["n_prior"],
             h["n_weak"],
+            tastes,
+            h.get("taste_weight", 0.0),
         )
 
 
@@ -136,6 +163,9 @@ class ModelMatrix:
     biases: np.ndarray  # float32, (n_users,)
     feature_space_id: str
     keys: list[Any] = field(default_factory=list)
+    # each user's tastes (unit rows in the embedding block) and their weight; None: none
+    tastes: list[np.ndarray] | None = None
+    taste_weights: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -287,13 +317,49 @@ def train(
         sw[pos] *= 0.5 * total / sw[pos].sum()
         sw[neg] *= 0.5 * total / sw[neg].sum()
     y = np.where(pos, 1.0, -1.0)
-    if params.solver == "ridge":
+    solver = params.solver
+    if params.learner_from and counts["n_up"] + counts["n_down"] >= params.learner_from:
+        solver = params.learner
+    if solver == "ridge":
         weights, bias = _sklearn_ridge(x, y, sw, params)
-    elif params.solver == "centroid":
+    elif solver == "centroid":
         weights, bias = _centroid_limit(x, y, sw)
     else:
-        raise ValueError(f"unknown solver {params.solver!r}")
-    return UserModel(weights, bias, space.id, **counts)
+        raise ValueError(f"unknown solver {solver!r}")
+    tastes, taste_weight = np.zeros((0, 0), np.float32), 0.0
+    if params.tastes and params.taste_weight and space.embedding_dim and solver == "centroid":
+        ups = np.concatenate([np.ones(len(p), bool), v > 0])
+        tastes = _tastes(PaperVectors.stack([p, r]).embedding[ups], params.tastes)
+        # the positives' part of the unit weights, in the embedding block
+        norm = float(np.linalg.norm(_combine(x, sw * y)))
+        positives = (sw * pos).astype(np.float32) @ x.embedding / max(norm, 1e-12)
+        weights = weights.copy()
+        weights[: space.embedding_dim] -= params.taste_weight * positives
+        taste_weight = params.taste_weight * float(np.linalg.norm(positives))
+    return UserModel(weights, bias, space.id, **counts, tastes=tastes, taste_weight=taste_weight)
+
+
+def _tastes(liked: np.ndarray, k: int, iterations: int = 8) -> np.ndarray:
+    """Up to ``k`` unit vectors that together stand near every row of ``liked``: the rows
+    themselves when there are ``k`` or fewer, else the centres of ``k`` clusters (spherical
+    k-means seeded by their mean, then by the row farthest from the seeds so far; deterministic)."""
+    units = liked / np.maximum(np.linalg.norm(liked, axis=1, keepdims=True), 1e-12)
+    units = units[np.linalg.norm(liked, axis=1) > 0]
+    if len(units) <= k:
+        return units.astype(np.float32)
+    centres = [units.mean(axis=0)]
+    for _ in range(k - 1):
+        nearest = (units @ np.stack(centres).T).max(axis=1)
+        centres.append(units[int(np.argmin(nearest))])
+    c = np.stack(centres)
+    for _ in range(iterations):
+        member = np.argmax(units @ c.T, axis=1)
+        for j in range(k):
+            rows = units[member == j]
+            if len(rows):
+                c[j] = rows.sum(axis=0)
+        c /= np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
+    return c.astype(np.float32)
 
 
 def _centroid_limit(x: PaperVectors, y: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, float]:
@@ -357,7 +423,12 @@ def stack_models(models: Sequence[UserModel], keys: Sequence[Any] | None = None)
     for i, m in enumerate(models):
         weights[i] = m.weights
     biases = np.array([m.bias for m in models], dtype=np.float32)
-    return ModelMatrix(weights, biases, space_id, list(keys) if keys is not None else [])
+    keyed = list(keys) if keys is not None else []
+    if not any(len(m.tastes) for m in models):
+        return ModelMatrix(weights, biases, space_id, keyed)
+    tastes = [m.tastes for m in models]
+    taste_weights = np.array([m.taste_weight for m in models], dtype=np.float32)
+    return ModelMatrix(weights, biases, space_id, keyed, tastes, taste_weights)
 
 
 # Scoring this many models or more at once reads the papers' words by column.
@@ -409,7 +480,33 @@ def score(
                 wt[:, i] = m.weights[e:]
             s = np.stack([m.weights[:e] for m in part]) @ papers.embedding.T if e else 0.0
         out[lo:hi] = s + np.asarray(words @ wt).T + biases[:, None]
+    if isinstance(models, ModelMatrix):
+        tastes, taste_weights = models.tastes, models.taste_weights
+    else:
+        tastes = [m.tastes for m in listed]
+        taste_weights = np.array([m.taste_weight for m in listed], dtype=np.float32)
+    if tastes is not None and taste_weights is not None:
+        _add_tastes(out, tastes, taste_weights, papers.embedding)
     return out[0] if single else out
+
+
+def _add_tastes(
+    out: np.ndarray, tastes: Sequence[np.ndarray], weights: np.ndarray, embedding: np.ndarray
+) -> None:
+    """Add to each model's row of scores its taste weight times each paper's similarity to
+    that model's closest taste: all the tastes in one product."""
+    having = [i for i, t in enumerate(tastes) if len(t) and weights[i]]
+    if not having or not embedding.shape[1] or not len(embedding):
+        return
+    stacked = np.concatenate([tastes[i] for i in having])
+    if stacked.shape[1] != embedding.shape[1]:
+        raise FeatureSpaceMismatch(
+            f"tastes of {stacked.shape[1]} columns, embeddings of {embedding.shape[1]}"
+        )
+    sims = stacked @ embedding.T
+    starts = np.cumsum([0] + [len(tastes[i]) for i in having[:-1]])
+    closest = np.maximum.reduceat(sims, starts, axis=0)
+    out[having] += weights[having, None] * closest
 
 
 # --------------------------------------------------------------------------------------------

@@ -438,3 +438,85 @@ def test_a_space_stored_before_tokenizers_were_recorded_keeps_its_words_only_rec
     assert new.tokenizer == "w2" and new.id != old.id
     with pytest.raises(rm.FeatureSpaceMismatch):
         rm.score(m, new.vectors(PAPERS))
+
+
+# --- several tastes, and a learner that grows with the ratings -----------------------------
+
+
+def _two_taste_corpus() -> tuple[rm.FeatureSpace, rm.PaperVectors, list[str]]:
+    """20 protein papers and 4 galaxy papers, told apart by their (synthetic) embeddings."""
+    topics = ["protein"] * 20 + ["galaxy"] * 4 + ["robot"] * 4
+    papers = [(f"{t} study number {i}", "") for i, t in enumerate(topics)]
+    rng = np.random.default_rng(0)
+    emb = np.zeros((len(papers), 8), np.float32)
+    emb[np.arange(len(topics)), [["protein", "galaxy", "robot"].index(t) for t in topics]] = 1.0
+    emb += 0.2 * rng.normal(size=emb.shape).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    space = rm.FeatureSpace.with_embeddings("synthetic", 8)
+    return space, space.vectors(papers, emb), topics
+
+
+def test_a_subscriber_with_two_tastes_gets_both_in_the_top_of_the_ranking():
+    space, x, topics = _two_taste_corpus()
+    liked = list(range(9)) + [20]  # nine protein papers and one galaxy paper
+    candidates = [i for i in range(24) if i not in liked]
+    weak = x[[24, 25, 26, 27]]
+    one = rm.train(space, x[liked], None, (), weak)
+    several = rm.train(
+        space, x[liked], None, (), weak, params=rm.TrainingParams(tastes=2, taste_weight=1.0)
+    )
+    assert len(several.tastes) == 2 and len(one.tastes) == 0
+
+    def top(m: rm.UserModel) -> set[str]:
+        s = rm.score(m, x[candidates])
+        return {topics[candidates[i]] for i in np.argsort(-s)[:6]}
+
+    assert top(one) == {"protein"}  # one centroid: the minority taste is drowned
+    assert top(several) == {"protein", "galaxy"}
+
+
+def test_tastes_are_the_liked_papers_themselves_while_they_are_few():
+    space, x, _ = _two_taste_corpus()
+    params = rm.TrainingParams(tastes=4, taste_weight=1.0)
+    m = rm.train(space, x[[0, 20]], x[[1, 21, 25]], [1, 0, -1], x[[26, 27]], params=params)
+    # the two liked papers and the one thumbs-up; the cleared vote and the thumbs-down are not
+    expected = x[[0, 20, 1]].embedding
+    expected = expected / np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(m.tastes, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_with_tastes_survives_serialisation_and_scores_alike_in_bulk():
+    space, x, _ = _two_taste_corpus()
+    params = rm.TrainingParams(tastes=3, taste_weight=1.0)
+    models = [
+        rm.train(space, x[list(range(n, n + 6)) + [20 + n % 4]], None, (), x[[25]], params=params)
+        for n in range(18)
+    ] + [rm.train(space, x[[0]], None, (), x[[25]])]  # one without tastes among them
+    back = [rm.UserModel.from_bytes(m.to_bytes()) for m in models]
+    assert models[0].tastes.shape == (3, 8) and back[0].taste_weight == models[0].taste_weight > 0
+    np.testing.assert_array_equal(back[0].tastes, models[0].tastes)
+    one_by_one = np.stack([rm.score(m, x) for m in back])
+    for scored in (rm.score(models, x), rm.score(rm.stack_models(models), x, chunk=5)):
+        np.testing.assert_allclose(scored, one_by_one, rtol=1e-5, atol=1e-6)
+
+
+def test_the_learner_takes_over_from_the_centroid_once_there_are_enough_ratings():
+    space, x, _ = _two_taste_corpus()
+    params = rm.TrainingParams(learner="ridge", learner_from=6)
+    ridge = rm.TrainingParams(solver="ridge")
+    rated, votes = [1, 2, 20, 21, 24, 25], [1, 1, -1, -1, -1, -1]
+    prior, weak = x[[0]], x[[26, 27]]
+    for n in (5, 6):
+        model = rm.train(space, prior, x[rated[:n]], votes[:n], weak, params=params)
+        expected = rm.train(
+            space,
+            prior,
+            x[rated[:n]],
+            votes[:n],
+            weak,
+            params=ridge if n >= 6 else rm.DEFAULT_PARAMS,
+        )
+        np.testing.assert_allclose(model.weights, expected.weights, rtol=1e-5, atol=1e-6)
+    # with few ratings (here none), the centroid of the profile as before
+    cold = rm.train(space, prior, None, (), weak, params=params)
+    np.testing.assert_array_equal(cold.weights, rm.train(space, prior, None, (), weak).weights)
