@@ -28,6 +28,9 @@ lies in the listing's year, or the year before if it would otherwise lie after t
 date.
 
 This module reads files and streams but never touches the database.
+
+Over 500 lines on purpose: one grammar (header, entries, metadata, links) and the checks that
+refuse what is not a dump, which only make sense together.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Pure module: plain data in, plain data out. It reads no clock and touches no dat
 only I/O is the embedding model loading its weights when first asked to embed. Importing it
 does not import torch or sentence-transformers. The design, and why (with the benchmark
 history), is in ``docs/model.md``.
+
+Over 500 lines on purpose: training, bulk scoring and explanations share one model layout
+(weights, bias, tastes) and its validation; split, each half would have to know the other's.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns the
 transaction, so one dump, or one day of a source, is written all or nothing.
+
+Over 500 lines on purpose: dumps and source days merge into the catalogue by one set of rules
+(which paper is which, what a later sighting may change), kept beside the queries they need.
 """
 
 from __future__ import annotations
