@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from recommender import model
 from recommender.embeddings import Embedder, paper_text, resolve_model
 from recommender.sources.base import arxiv_id
-from recommender.store import candidates as candidate_store
+from recommender.store import catalogue as catalogue_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store import vectors as vector_store
 from recommender.store.models import Paper, Rating, Subscriber
@@ -189,10 +189,10 @@ class Ranker:
             space = model.FeatureSpace.words_only()
         else:
             space = model.FeatureSpace.with_embeddings(wanted, self.embedder.dim)
-        papers = candidate_store.paper_count(session)
+        papers = catalogue_store.paper_count(session)
         if papers >= MIN_PAPERS_FOR_IDF:
             space = space.fit_idf(
-                candidate_store.catalogue_texts(session), max_df=MAX_DOCUMENT_FREQUENCY
+                catalogue_store.catalogue_texts(session), max_df=MAX_DOCUMENT_FREQUENCY
             )
         vector_store.make_current_space(session, space.to_dict(), now, papers)
         self._space = space
@@ -295,13 +295,13 @@ class Ranker:
         # Papers rated down stay in the pool: a thumbs-down must add to what counts against a
         # topic, never take the paper's weight as a weak negative away.
         weak_ids = model.sample_weak_negatives(
-            candidate_store.all_paper_ids(session),
+            catalogue_store.all_paper_ids(session),
             exclude=[p.id for p, vote in zip(papers, votes, strict=True) if vote > 0]
             + [p.id for p in liked],
             n=WEAK_NEGATIVES,
             seed=subscriber.id * 7919 + seen,
         )
-        weak_papers = candidate_store.papers_by_id(session, weak_ids)
+        weak_papers = catalogue_store.papers_by_id(session, weak_ids)
         weak = self.paper_vectors(scope, weak_papers)
         return prior, papers, votes, weak if len(weak_papers) else None, seen
 
@@ -316,7 +316,7 @@ class Ranker:
         a bare arXiv id as nothing. Resolved on every training, so a liked paper that arrives
         later counts in full from the next one.
         """
-        liked = candidate_store.liked_papers(scope.session, subscriber.liked)
+        liked = catalogue_store.liked_papers(scope.session, subscriber.liked)
         unresolved = [e for e in subscriber.liked if e not in liked and not _bare_arxiv_id(e)]
         texts = model.profile_texts(subscriber.interests, subscriber.about, unresolved)
         papers = list({p.id: p for p in liked.values()}.values())
@@ -358,7 +358,7 @@ class Ranker:
         stored_models = vector_store.user_models(session, ids)
         counts = vector_store.rating_counts(session, ids)
         # a liked paper that arrived (or changed) since the model was trained makes it stale
-        liked_changed = candidate_store.liked_papers_changed(
+        liked_changed = catalogue_store.liked_papers_changed(
             session, {s.id: s.liked for s in subscribers if s.liked}
         )
         out = []
@@ -460,7 +460,7 @@ class Ranker:
         titles = [paper.title for _, paper in rated]
         texts = [(paper.title, paper.abstract) for _, paper in rated]
         votes = [rating.vote for rating, _ in rated]
-        liked = candidate_store.liked_papers(session, subscriber.liked)
+        liked = catalogue_store.liked_papers(session, subscriber.liked)
         for entry in subscriber.liked:
             paper = liked.get(entry)
             if paper is None and _bare_arxiv_id(entry):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from recommender import model
 from recommender.ranking import Ranker
 from recommender.results import EvaluationInfo, Recommendation
-from recommender.store import candidates as candidate_store
+from recommender.store import catalogue as catalogue_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Subscriber
 
@@ -63,7 +63,7 @@ class SessionRanker:
         """Embed ``papers`` (all unembedded ones if None), a batch per transaction."""
         if papers is None:
             with self._sessions() as session:
-                papers = candidate_store.catalogue_texts(session)
+                papers = catalogue_store.catalogue_texts(session)
         return self._ranker.embed_missing(
             self._sessions, self.space(), papers, on_start=on_start, on_progress=on_progress
         )
@@ -80,13 +80,13 @@ class SessionRanker:
         candidates are embedded first, outside the ranking transaction."""
         with self._sessions() as session:
             subscriber = subscriber_store.get_subscriber(session, email)
-            papers = candidate_store.unseen_papers(session, subscriber, listed_since=since)
+            papers = catalogue_store.unseen_papers(session, subscriber, listed_since=since)
             texts = [(p.title, p.abstract) for p in papers]
         self.prepare(texts, on_start, on_progress)
         space = self.space()
         with self._sessions() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
-            papers = candidate_store.unseen_papers(session, subscriber, listed_since=since)
+            papers = catalogue_store.unseen_papers(session, subscriber, listed_since=since)
             scope = self._ranker.scope(session, space)
             ranked = self._ranker.rank(scope, subscriber, papers, self._clock(), top=top)
             return [Recommendation.of(r) for r in ranked]

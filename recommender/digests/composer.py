@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from recommender import links, model, render, resources
 from recommender.digests import plan as planning
-from recommender.digests.plan import Mail
+from recommender.digests.plan import Addressing
 from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, KeptPool, PaperPool
 from recommender.ranking import Ranker
 from recommender.results import ComposeOutcome
@@ -102,7 +102,7 @@ class Composer:
         ranker: Ranker,
         space: model.FeatureSpace,
         templates: render.Templates,
-        mail: Mail,
+        mail: Addressing,
         *,
         nothing_new_note: bool = False,
         batch: int = BATCH,
@@ -158,7 +158,7 @@ class Composer:
             ranker,
             space,
             templates,
-            Mail(plain.mail_from, plain.base_url, signer),
+            Addressing(plain.mail_from, plain.base_url, signer),
             nothing_new_note=plain.nothing_new_note,
             batch=batch,
             workers=workers,

@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 from recommender import links, message, model, render, selection
 from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool, PoolPaper, PoolVectors
 from recommender.ranking import Ranked, Ranker, Scope, Scored
-from recommender.store import candidates as candidate_store
+from recommender.store import catalogue as catalogue_store
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Rating, Subscriber
 
 
 @dataclass(frozen=True)
-class Mail:
+class Addressing:
     """How digests are addressed and linked: from the settings."""
 
     mail_from: str
@@ -39,7 +39,7 @@ class Mail:
 
 
 @dataclass(frozen=True)
-class _Reader:
+class _Facts:
     """What choosing a subscriber's papers needs to know of them, read for many at once."""
 
     subscriber: Subscriber
@@ -48,26 +48,26 @@ class _Reader:
     rated: list[tuple[Rating, Paper]]
 
 
-def _readers(
+def _facts_of(
     session: Session, subscribers: Sequence[Subscriber], pool: PaperPool, now: datetime
-) -> list[_Reader]:
+) -> list[_Facts]:
     ids = [s.id for s in subscribers]
     last = digest_store.last_digest_times(session, ids)
     sent = digest_store.sent_papers(session, ids, pool.since)
     ratings = subscriber_store.current_ratings_of(session, ids)
-    liked = candidate_store.liked_paper_ids_of(session, {s.id: s.liked for s in subscribers})
+    liked = catalogue_store.liked_paper_ids_of(session, {s.id: s.liked for s in subscribers})
     readers = []
     for s in subscribers:
         rated = ratings.get(s.id, [])
         excluded = sent.get(s.id, set())
         excluded.update(p.id for _, p in rated)
-        excluded.update(candidate_store.liked_paper_ids(s.liked) | liked[s.id])
+        excluded.update(catalogue_store.liked_paper_ids(s.liked) | liked[s.id])
         since = last.get(s.id) or (now - FIRST_DIGEST_LOOKBACK)
-        readers.append(_Reader(s, since, excluded, rated))
+        readers.append(_Facts(s, since, excluded, rated))
     return readers
 
 
-def _candidates(pool: PaperPool, reader: _Reader) -> np.ndarray:
+def _candidates(pool: PaperPool, reader: _Facts) -> np.ndarray:
     """The rows of the pool's papers that are new to the reader: arrived since their last
     digest, never sent to them, not rated by them, not named as liked in their profile."""
     rows = np.arange(pool.arrived_after(reader.since), len(pool.papers))
@@ -81,7 +81,7 @@ def _choose(
     space: model.FeatureSpace,
     pool: PaperPool,
     vectors: PoolVectors,
-    reader: _Reader,
+    reader: _Facts,
     user_model: model.UserModel,
     scores: np.ndarray,
 ) -> list[tuple[Ranked, bool]]:
@@ -126,7 +126,7 @@ def plan(
     models: Sequence[model.UserModel],
     pool: PaperPool,
     now: datetime,
-    mail: Mail,
+    mail: Addressing,
     templates: render.Templates,
     *,
     slot: str | None = None,
@@ -143,7 +143,7 @@ def plan(
         return []
     choices: list[list[tuple[Ranked, bool]]] = [[] for _ in subscribers]
     if pool.papers:
-        readers = _readers(session, subscribers, pool, now)
+        readers = _facts_of(session, subscribers, pool, now)
         vectors = pool.vectors(ranker, session, space)
         scores = model.score(models, vectors.vectors)
         choices = [
@@ -207,7 +207,7 @@ def _context(
     chosen: Sequence[tuple[Ranked, bool]],
     today: date,
     message_id: str,
-    mail: Mail,
+    mail: Addressing,
 ) -> render.DigestContext:
     sign, base = mail.signer, mail.base_url
     items = []

@@ -1,7 +1,7 @@
 """The paper pool: the papers a run's digests may show, loaded and vectorised once for all
 subscribers, and kept between runs while none of them changes.
 
-Reading the papers is :mod:`recommender.store.candidates`' business; choosing among them is
+Reading the papers is :mod:`recommender.store.catalogue`' business; choosing among them is
 :mod:`recommender.digests.plan`'s.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from recommender import model, selection
 from recommender.ranking import Ranker, Scope
-from recommender.store import candidates as candidate_store
+from recommender.store import catalogue as catalogue_store
 
 # A first digest looks back this far for papers; later ones take what arrived since the last.
 FIRST_DIGEST_LOOKBACK = timedelta(days=7)
@@ -45,13 +45,13 @@ class PoolPaper:
 class PaperPool:
     """The papers that arrived since ``since``, for one run over many subscribers.
 
-    ``state`` (see :func:`recommender.store.candidates.pool_state`) tells whether the pool is
+    ``state`` (see :func:`recommender.store.catalogue.pool_state`) tells whether the pool is
     still current, so that a service sending one subscriber's digest after another can keep
     it: :meth:`narrowed`, :class:`KeptPool`.
     """
 
     def __init__(self, session: Session, since: datetime) -> None:
-        state = candidate_store.pool_state(session, since)
+        state = catalogue_store.pool_state(session, since)
         papers = [
             PoolPaper(
                 row.id,
@@ -64,7 +64,7 @@ class PaperPool:
                 row.arxiv_id,
                 row.hf_page,
             )
-            for row in candidate_store.pool_rows(session, since)
+            for row in catalogue_store.pool_rows(session, since)
         ]
         self._set(state, since, papers, {})
 
@@ -125,7 +125,7 @@ class KeptPool:
         if (
             kept is not None
             and kept.since <= since
-            and candidate_store.pool_state(session, kept.since) == kept.state
+            and catalogue_store.pool_state(session, kept.since) == kept.state
         ):
             return kept.narrowed(since)
         return None
