@@ -520,3 +520,15 @@ def test_the_learner_takes_over_from_the_centroid_once_there_are_enough_ratings(
     # with few ratings (here none), the centroid of the profile as before
     cold = rm.train(space, prior, None, (), weak, params=params)
     np.testing.assert_array_equal(cold.weights, rm.train(space, prior, None, (), weak).weights)
+
+
+def test_a_paper_is_called_close_to_a_rated_one_only_when_it_is_alike(space, vectors):
+    rated = rm.RatedPapers(ids=[5], titles=[PAPERS[5][0]], vectors=vectors[[5]], votes=[1])
+    m = rm.train(space, None, rated.vectors, rated.votes)
+    same_topic = rm.explain(m, space, *PAPERS[4], vectors[[4]], rated)  # dark matter, both
+    other_topic = rm.explain(m, space, *PAPERS[8], vectors[[8]], rated)  # robots
+    assert same_topic.similar_paper_title == PAPERS[5][0]
+    assert any("close to" in reason for reason in same_topic.reasons)
+    assert other_topic.similarity is not None and other_topic.similarity < 0.25
+    assert other_topic.similar_paper_title is None
+    assert not any("close to" in reason for reason in other_topic.reasons)
