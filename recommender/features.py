@@ -13,18 +13,18 @@ A paper (title, abstract) becomes one row vector made of two blocks:
 Both blocks are scaled so that the whole vector has unit length:
 ``x = [a * embedding, b * words]`` with ``a**2 + b**2 == 1``.
 
-Why the space stays valid as the corpus grows: the word block uses feature *hashing*, so there
-is no vocabulary to refit and a new word can never move an existing feature. Words may be
-weighted by inverse document frequency (:meth:`FeatureSpace.fit_idf`), but those statistics are
-counted once and then frozen into the space: they are part of :attr:`FeatureSpace.id` (as a
-digest), so refitting them on a grown corpus makes a *new* space rather than silently changing
-the old one. Anything else that changes the space (hash width, tokenizer version, embedding
-model, block weights) changes the id too. A stored space keeps its tokenizer: spaces made before
-character grams existed rebuild as ``w1`` (words and phrases only), so their models stay valid;
-new spaces use :data:`TOKENIZER_VERSION`. Every :class:`recommender.model.UserModel` records the
-id it was trained in, and scoring refuses a mismatch (:class:`FeatureSpaceMismatch`) instead of
-skewing the ranking; the caller then retrains the subscriber (a millisecond) on vectors of the
-new space. Store a space with :meth:`FeatureSpace.to_dict` / :meth:`FeatureSpace.from_dict`.
+Why the space stays valid as the corpus grows: the word block uses feature *hashing*, so there is no
+vocabulary to refit and a new word can never move an existing feature. Words may be weighted by
+inverse document frequency (:meth:`FeatureSpace.fit_idf`), but those statistics are counted once and
+then frozen into the space: they are part of :attr:`FeatureSpace.id` (as a digest), so refitting
+them on a grown corpus makes a *new* space rather than silently changing the old one. Anything else
+that changes the space (hash width, tokenizer version, embedding model, block weights) changes the
+id too. A stored space keeps its tokenizer: spaces made before character grams existed are ``w1``
+(words and phrases only; migration 0007 wrote it into their definitions), so their models stay
+valid; new spaces use :data:`TOKENIZER_VERSION`. Every :class:`recommender.model.UserModel` records
+the id it was trained in, and scoring refuses a mismatch (:class:`FeatureSpaceMismatch`) instead of
+skewing the ranking; the caller then retrains the subscriber (a millisecond) on vectors of the new
+space. Store a space with :meth:`FeatureSpace.to_dict` / :meth:`FeatureSpace.from_dict`.
 """
 
 from __future__ import annotations
@@ -300,8 +300,7 @@ class FeatureSpace:
             d["embedding_dim"],
             d["embedding_weight"],
             idf,
-            # spaces stored before the tokenizer was recorded all used the first recipe
-            d.get("tokenizer", "w1"),
+            d["tokenizer"],  # migration 0007 wrote "w1" into spaces stored before it was kept
         )
         if "id" in d and d["id"] != space.id:
             raise FeatureSpaceMismatch(f"stored space {d['id']} does not rebuild as {space.id}")

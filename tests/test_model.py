@@ -425,12 +425,9 @@ def test_character_grams_match_words_that_differ_in_their_ending() -> None:
     assert s[0] > s[1]
 
 
-def test_a_space_stored_before_tokenizers_were_recorded_keeps_its_words_only_recipe():
+def test_a_words_only_space_keeps_its_recipe_and_its_models_stay_valid():
     old = rm.FeatureSpace.words_only(tokenizer="w1").fit_idf(PAPERS)
-    stored = old.to_dict()
-    del stored["tokenizer"]  # as written by the versions before character grams
-    assert stored["id"].startswith("words-w1-h15-idf")
-    back = rm.FeatureSpace.from_dict(stored)
+    back = rm.FeatureSpace.from_dict(old.to_dict())
     assert back.id == old.id and back.tokenizer == "w1"
     m = rm.train(old, old.vectors([("protein folding", "")]))
     rm.score(m, back.vectors(PAPERS))  # its models stay valid
@@ -438,6 +435,13 @@ def test_a_space_stored_before_tokenizers_were_recorded_keeps_its_words_only_rec
     assert new.tokenizer == "w2" and new.id != old.id
     with pytest.raises(rm.FeatureSpaceMismatch):
         rm.score(m, new.vectors(PAPERS))
+
+
+def test_a_stored_space_without_its_tokenizer_is_refused():
+    stored = rm.FeatureSpace.words_only().to_dict()
+    del stored["tokenizer"]
+    with pytest.raises(KeyError, match="tokenizer"):
+        rm.FeatureSpace.from_dict(stored)
 
 
 # --- several tastes, and a learner that grows with the ratings -----------------------------

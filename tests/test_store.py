@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
+from sqlalchemy.orm import Session
 
 from recommender.config import Settings
 from recommender.core import PaperQuery, Recommender
-from recommender.store import database
+from recommender.features import FeatureSpace
+from recommender.store import database, vectors
 from recommender.store.models import Base
 from tests.builders import dump_text, entry
 
@@ -132,3 +135,27 @@ def test_upgrading_to_sources_keeps_every_paper_and_marks_old_dumps_as_dumps(
         assert (paper.title, paper.arxiv_id, paper.hf_page) == ("T", None, None)
         with new.engine.connect() as connection:
             assert connection.execute(text("SELECT source FROM dumps")).scalar_one() == "dump"
+
+
+def test_upgrading_names_the_tokenizer_of_spaces_stored_before_it_was_kept(
+    settings: Settings,
+) -> None:
+    old_space = FeatureSpace.words_only(tokenizer="w1")
+    stored = old_space.to_dict()
+    del stored["tokenizer"]  # as versions before character grams wrote it
+    with Recommender(settings) as old:
+        database.migrate(old.engine, "0006")
+        with old.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO feature_spaces (id, definition, current, created_at,"
+                    " papers_at_creation) VALUES (:id, :definition, true, '2026-03-21', 0)"
+                ),
+                {"id": stored["id"], "definition": json.dumps(stored)},
+            )
+    with Recommender(settings) as new:
+        assert new.init() is True
+        with Session(new.engine) as session:
+            definition = vectors.current_space(session)
+    assert definition is not None
+    assert FeatureSpace.from_dict(definition).id == old_space.id
