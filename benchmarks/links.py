@@ -255,9 +255,9 @@ def posts(app: Recommender, client: httpx.Client, digests: list[dict]) -> dict:
             assert client.post(url).status_code == 200
         replay_rows += len(app.ratings(email, history=True)) - history - len(ups)
         assert client.post(manage, data={"interests": "replayed links"}).status_code == 200
-        interests += app.user(email).interests == ["replayed links"]
+        interests += app.subscriber(email).interests == ["replayed links"]
         assert client.post(digest["unsubscribe"][0]).status_code == 200
-        unsubscribed += not app.user(email).active
+        unsubscribed += not app.subscriber(email).active
     return {
         "rating_posts_recorded": f"{rated} of {3 * len(digests)}",
         "replayed_rating_posts_new_rows": replay_rows,

@@ -110,7 +110,7 @@ def main() -> int:
 def rating_throughput(app: Recommender, args: argparse.Namespace) -> float:
     """POSTs per second on rating links of the digests just sent (each a real rating)."""
     signer = app.signer()
-    users = app.users()[: args.clients * 50]
+    users = app.subscribers()[: args.clients * 50]
     papers = [p.id for p in app.papers(app_query())[0]]
     urls = [
         f"{app.settings.base_url}/r/{signer.rating(n + 1, papers[n % len(papers)], 'up')}"

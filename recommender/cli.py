@@ -9,6 +9,7 @@ and examples; one file keeps ``recommender --help`` and its code side by side.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -569,12 +570,12 @@ def demo(state: AppContext) -> None:
         sys.exit(1)
 
 
-def _send(state: AppContext, user: str | None, *, dry_run: bool = False) -> bool:
+def _send(state: AppContext, email: str | None, *, dry_run: bool = False) -> bool:
     """Compose and deliver due digests, printing what happened; False if any failed."""
     app = state.app
     progress = EmbeddingProgress()
     try:
-        app.prepare(on_start=progress.start, on_progress=progress.advance)
+        app.embed_papers(on_start=progress.start, on_progress=progress.advance)
     finally:
         progress.close()
 
@@ -584,7 +585,7 @@ def _send(state: AppContext, user: str | None, *, dry_run: bool = False) -> bool
         click.echo(f"{c.email}: {verb}{detail}")
 
     if dry_run:
-        app.compose(user, dry_run=True, on_subscriber=said_composed)
+        app.compose(email, dry_run=True, on_subscriber=said_composed)
         return True
     failed: list[DeliveryOutcome] = []
     to_files = isinstance(app.delivery_transport(), mailer.FileTransport)
@@ -605,12 +606,12 @@ def _send(state: AppContext, user: str | None, *, dry_run: bool = False) -> bool
             click.echo(f"Undeliverable to {d.email}: {d.error}", err=True)
 
     # each batch is delivered as soon as it is recorded, while the next ones are composed
-    report = app.send(user, on_composed=said_composed, on_delivered=said_delivered)
+    report = app.send(email, on_composed=said_composed, on_delivered=said_delivered)
     composed, delivered, ok = report.composed, report.delivered, not failed
     if to_files and any(d.state == "sent" for d in delivered):
         click.echo(f"No SMTP server is set, so digests were written to {app.settings.outbox}")
     if not delivered and not any(c.status == "recorded" for c in composed):
-        count, first = app.waiting(user)
+        count, first = app.waiting(email)
         if count and first is not None:
             wait = "1 digest waits" if count == 1 else f"{count} digests wait"
             at = f"{'at' if count == 1 else 'the first at'} {first:%Y-%m-%d %H:%M} UTC"
@@ -668,27 +669,39 @@ def unsubscribe(state: AppContext, email: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_obj
 @handle_errors
-def users(state: AppContext, as_json: bool) -> None:
-    """List subscribers.
+def subscribers(state: AppContext, as_json: bool) -> None:
+    """List subscribers (also `recommender users`).
 
     \b
     Example:
-      recommender users --json
+      recommender subscribers --json
     """
-    print_result(state.app.users(), as_json, _print_users)
+    print_result(state.app.subscribers(), as_json, _print_subscribers)
 
 
-def _print_users(found: list[SubscriberInfo]) -> None:
+# The command's first name, kept for scripts written against it; --help lists one name.
+cli.add_command(copy.copy(subscribers), "users")
+cli.commands["users"].hidden = True
+
+
+def _print_subscribers(found: list[SubscriberInfo]) -> None:
     if not found:
         click.echo("No subscribers yet; add some with `recommender subscribe profiles/`.")
         return
     rows = []
-    for user in found:
-        status = "active" if user.active else "unsubscribed"
-        if user.active and user.paused:
+    for subscriber in found:
+        status = "active" if subscriber.active else "unsubscribed"
+        if subscriber.active and subscriber.paused:
             status = "paused"
         rows.append(
-            [user.email, status, user.schedule, user.timezone, str(user.ratings), user.name]
+            [
+                subscriber.email,
+                status,
+                subscriber.schedule,
+                subscriber.timezone,
+                str(subscriber.ratings),
+                subscriber.name,
+            ]
         )
     _print_table(
         ["email", "status", "schedule", "time zone", "ratings", "name"], rows, right=frozenset({4})
@@ -715,13 +728,13 @@ def _escaped(character: str) -> str:
 
 
 @cli.command()
-@click.argument("user")
+@click.argument("email")
 @click.argument("paper")
 @click.argument("vote", type=click.Choice(list(VOTES)))
 @click.pass_obj
 @handle_errors
-def rate(state: AppContext, user: str, paper: str, vote: str) -> None:
-    """Rate PAPER (its id, or the start of its title) up or down for USER (an email).
+def rate(state: AppContext, email: str, paper: str, vote: str) -> None:
+    """Rate PAPER (its id, or the start of its title) up or down for the subscriber EMAIL.
 
     `clear` withdraws a rating. Every rating is kept in the history; the latest counts.
 
@@ -730,32 +743,32 @@ def rate(state: AppContext, user: str, paper: str, vote: str) -> None:
       recommender rate ada@example.org 5602a22be89a861c up
       recommender rate ada@example.org "Sparse Mixture Routing" down
     """
-    rating = state.app.rate(user, paper, vote)
+    rating = state.app.rate(email, paper, vote)
     verb = {"up": "👍", "down": "👎", "clear": "cleared"}[rating.vote]
     click.echo(f"{verb} {rating.title}")
 
 
 @cli.command()
-@click.argument("user")
+@click.argument("email")
 @click.option("--history", is_flag=True, help="Every rating ever given, oldest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_obj
 @handle_errors
-def ratings(state: AppContext, user: str, history: bool, as_json: bool) -> None:
-    """List USER's current ratings, newest first.
+def ratings(state: AppContext, email: str, history: bool, as_json: bool) -> None:
+    """List EMAIL's current ratings, newest first.
 
     \b
     Examples:
       recommender ratings ada@example.org
       recommender ratings ada@example.org --history --json
     """
-    found = state.app.ratings(user, history=history)
-    print_result(found, as_json, lambda found: _print_ratings(found, user))
+    found = state.app.ratings(email, history=history)
+    print_result(found, as_json, lambda found: _print_ratings(found, email))
 
 
-def _print_ratings(found: list[RatingInfo], user: str) -> None:
+def _print_ratings(found: list[RatingInfo], email: str) -> None:
     if not found:
-        click.echo(f"{user} has rated nothing yet.")
+        click.echo(f"{email} has rated nothing yet.")
     for rating in found:
         when = rating.rated_at.strftime("%Y-%m-%d %H:%M")
         click.echo(
@@ -764,7 +777,7 @@ def _print_ratings(found: list[RatingInfo], user: str) -> None:
 
 
 @cli.command("export-ratings")
-@click.argument("user")
+@click.argument("email")
 @click.option(
     "-o",
     "--output",
@@ -774,8 +787,8 @@ def _print_ratings(found: list[RatingInfo], user: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(ratings_io.FORMATS), help="Default: from -o.")
 @click.pass_obj
 @handle_errors
-def export_ratings(state: AppContext, user: str, output: Path | None, fmt: str | None) -> None:
-    """Export USER's whole rating history as CSV or JSON.
+def export_ratings(state: AppContext, email: str, output: Path | None, fmt: str | None) -> None:
+    """Export EMAIL's whole rating history as CSV or JSON.
 
     \b
     Examples:
@@ -783,7 +796,7 @@ def export_ratings(state: AppContext, user: str, output: Path | None, fmt: str |
       recommender export-ratings ada@example.org --format json > ada.json
     """
     text = ratings_io.write_ratings(
-        state.app.export_ratings(user), ratings_io.format_for(str(output or ""), fmt)
+        state.app.export_ratings(email), ratings_io.format_for(str(output or ""), fmt)
     )
     if output is None:
         click.echo(text, nl=False)
@@ -793,13 +806,13 @@ def export_ratings(state: AppContext, user: str, output: Path | None, fmt: str |
 
 
 @cli.command("import-ratings")
-@click.argument("user")
+@click.argument("email")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(ratings_io.FORMATS), help="Default: from FILE.")
 @click.pass_obj
 @handle_errors
-def import_ratings(state: AppContext, user: str, file: Path, fmt: str | None) -> None:
-    """Add ratings exported by `export-ratings` to USER's history.
+def import_ratings(state: AppContext, email: str, file: Path, fmt: str | None) -> None:
+    """Add ratings exported by `export-ratings` to EMAIL's history.
 
     Ratings already there are skipped, so importing twice changes nothing; ratings of
     papers this database does not hold are skipped and listed.
@@ -811,7 +824,7 @@ def import_ratings(state: AppContext, user: str, file: Path, fmt: str | None) ->
     records = ratings_io.read_ratings(
         file.read_text(encoding="utf-8"), ratings_io.format_for(str(file), fmt), str(file)
     )
-    report = state.app.import_ratings(user, records)
+    report = state.app.import_ratings(email, records)
     click.echo(
         f"Imported {report.imported} ratings; {report.already_there} were already there; "
         f"{len(report.unknown_papers)} are of papers not in this database."
@@ -841,7 +854,7 @@ class EmbeddingProgress:
 
 
 @cli.command()
-@click.argument("user")
+@click.argument("email")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1), help="How many.")
 @click.option(
     "--since",
@@ -851,8 +864,8 @@ class EmbeddingProgress:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
 @click.pass_obj
 @handle_errors
-def recommend(state: AppContext, user: str, top: int, since: Any, as_json: bool) -> None:
-    """Rank the papers USER (an email) has not rated yet, best first, and say why.
+def recommend(state: AppContext, email: str, top: int, since: Any, as_json: bool) -> None:
+    """Rank the papers the subscriber EMAIL has not rated yet, best first, and say why.
 
     The first run embeds every candidate paper once (a progress bar shows it); later runs
     reuse the stored embeddings.
@@ -865,7 +878,7 @@ def recommend(state: AppContext, user: str, top: int, since: Any, as_json: bool)
     progress = EmbeddingProgress()
     try:
         found = state.app.recommend(
-            user,
+            email,
             top=top,
             since=since.date() if since else None,
             on_start=progress.start,
@@ -873,12 +886,12 @@ def recommend(state: AppContext, user: str, top: int, since: Any, as_json: bool)
         )
     finally:
         progress.close()
-    print_result(found, as_json, lambda found: _print_recommendations(found, user))
+    print_result(found, as_json, lambda found: _print_recommendations(found, email))
 
 
-def _print_recommendations(found: list[Recommendation], user: str) -> None:
+def _print_recommendations(found: list[Recommendation], email: str) -> None:
     if not found:
-        click.echo(f"Nothing to recommend to {user}: they have rated every paper here.")
+        click.echo(f"Nothing to recommend to {email}: they have rated every paper here.")
     for rank, r in enumerate(found, 1):
         click.echo(f"{rank:>3}. {r.title}  ({r.id})")
         click.echo(f"     ranks above {r.beats:.0%} of the papers new to you")
@@ -887,12 +900,12 @@ def _print_recommendations(found: list[Recommendation], user: str) -> None:
 
 
 @cli.command()
-@click.argument("user")
+@click.argument("email")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @click.pass_obj
 @handle_errors
-def evaluate(state: AppContext, user: str, as_json: bool) -> None:
-    """Show how well USER's model predicts their own ratings (cross-validated).
+def evaluate(state: AppContext, email: str, as_json: bool) -> None:
+    """Show how well EMAIL's model predicts their own ratings (cross-validated).
 
     Each rating is predicted by a model trained without it (cross-validation); the figure is
     how often a paper you rated up is ranked above one you rated down (50% is a coin toss,
@@ -905,9 +918,9 @@ def evaluate(state: AppContext, user: str, as_json: bool) -> None:
       recommender evaluate ada@example.org
     """
     try:
-        info = state.app.evaluate(user)
+        info = state.app.evaluate(email)
     except ValueError as exc:
-        raise click.ClickException(f"cannot evaluate {user}: {exc}") from exc
+        raise click.ClickException(f"cannot evaluate {email}: {exc}") from exc
     print_result(info, as_json, _print_evaluation)
 
 
@@ -934,7 +947,7 @@ def _print_evaluation(info: EvaluationInfo) -> None:
 
 
 @cli.command()
-@click.argument("user", required=False)
+@click.argument("email", required=False)
 @click.option(
     "--refit",
     is_flag=True,
@@ -942,8 +955,8 @@ def _print_evaluation(info: EvaluationInfo) -> None:
 )
 @click.pass_obj
 @handle_errors
-def retrain(state: AppContext, user: str | None, refit: bool) -> None:
-    """Retrain USER's model, or everyone's.
+def retrain(state: AppContext, email: str | None, refit: bool) -> None:
+    """Retrain EMAIL's model, or everyone's.
 
     Models retrain by themselves after every rating and whenever they are stale, so this is
     rarely needed; use --refit after the catalogue has grown a lot.
@@ -953,38 +966,44 @@ def retrain(state: AppContext, user: str | None, refit: bool) -> None:
       recommender retrain ada@example.org
       recommender retrain --refit
     """
-    count = state.app.retrain(user, refit=refit)
+    count = state.app.retrain(email, refit=refit)
     click.echo(f"Retrained {count} model{'s' if count != 1 else ''}.")
 
 
 @cli.command()
-@click.argument("user")
+@click.argument("email")
 @click.option(
     "--preview", is_flag=True, help="Write an HTML preview (what it always does; accepted as ever)."
 )
 @click.pass_obj
 @handle_errors
-def digest(state: AppContext, user: str, preview: bool) -> None:
-    """Preview USER's next digest as an HTML file, without sending or recording it.
+def digest(state: AppContext, email: str, preview: bool) -> None:
+    """Preview EMAIL's next digest as an HTML file, without sending or recording it.
 
     \b
     Example:
       recommender digest ada@example.org
     """
-    outcome, path = state.app.preview(user)
+    outcome, path = state.app.preview(email)
     if path is None:
-        click.echo(f"{user}: {outcome.status}; there is no digest to preview.")
+        click.echo(f"{email}: {outcome.status}; there is no digest to preview.")
         return
     click.echo(f"{outcome.subject}")
     click.echo(f"Preview written to {path}")
 
 
 @cli.command()
-@click.option("--user", metavar="EMAIL", help="Only this subscriber (default: every active one).")
+@click.option(
+    "--subscriber",
+    "--user",
+    "email",
+    metavar="EMAIL",
+    help="Only this subscriber (default: every active one).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; record and send nothing.")
 @click.pass_obj
 @handle_errors
-def send(state: AppContext, user: str | None, dry_run: bool) -> None:
+def send(state: AppContext, email: str | None, dry_run: bool) -> None:
     """Send the due digests now: the new papers each subscriber has not seen yet.
 
     Every digest is recorded before it goes to the mail server, and a paper goes to a
@@ -996,11 +1015,11 @@ def send(state: AppContext, user: str | None, dry_run: bool) -> None:
 
     \b
     Examples:
-      recommender send --user ada@example.org
+      recommender send --subscriber ada@example.org
       recommender send --dry-run
       RECOMMENDER_SMTP_HOST=mail.example.org RECOMMENDER_SMTP_USER=me recommender send
     """
-    if not _send(state, user, dry_run=dry_run):
+    if not _send(state, email, dry_run=dry_run):
         sys.exit(1)
 
 

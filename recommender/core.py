@@ -214,7 +214,7 @@ class Recommender:
         with self._session() as session, session.begin():
             return subscriber_store.unsubscribe(session, email, self.clock())
 
-    def users(self) -> list[SubscriberInfo]:
+    def subscribers(self) -> list[SubscriberInfo]:
         with self._session() as session:
             return lookups.subscriber_infos(session)
 
@@ -223,7 +223,7 @@ class Recommender:
         with self._session() as session:
             return subscriber_store.schedules(session)
 
-    def user(self, email: str) -> SubscriberInfo:
+    def subscriber(self, email: str) -> SubscriberInfo:
         with self._session() as session:
             return lookups.subscriber_info(session, subscriber_store.get_subscriber(session, email))
 
@@ -272,7 +272,7 @@ class Recommender:
     def _train(self, session: Session, subscriber: Subscriber) -> None:
         self._ranking().train(session, subscriber)
 
-    def prepare(
+    def embed_papers(
         self,
         papers: list[tuple[str, str]] | None = None,
         *,
@@ -283,7 +283,7 @@ class Recommender:
 
         Each batch is committed as it is done, so an interrupted run keeps its work.
         """
-        return self._ranking().prepare(papers, on_start, on_progress)
+        return self._ranking().embed_papers(papers, on_start, on_progress)
 
     def recommend(
         self,
@@ -360,7 +360,7 @@ class Recommender:
 
         now = self.clock()
         with self._session() as session:
-            subscribers = subscriber_store.recipients(session, email)
+            subscribers = subscriber_store.digest_subscribers(session, email)
         if self._kept_pool is None:
             self._kept_pool = pool.KeptPool()
         return composer.Composer.signing(

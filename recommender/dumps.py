@@ -1,4 +1,4 @@
-"""Parse the text of a paper-listing page (a "digest dump") into paper records.
+"""Parse the text of a paper-listing page (a "digest dump") into listed papers.
 
 The format is described in ``docs/dump-format.md``: a short header ending in the
 listing's date (``Mar 20``), then per paper a title line, an abstract paragraph and an optional
@@ -134,7 +134,10 @@ class Link:
 
 
 @dataclass(frozen=True)
-class PaperRecord:
+class ListedPaper:
+    """A paper as a listing gives it, before it is stored: a dump's entry, or a source's paper
+    (:class:`recommender.sources.base.SourcePaper`, converted so that both merge alike)."""
+
     title: str
     abstract: str
     authors: int | None
@@ -153,7 +156,7 @@ class Dump:
     listing_date: date
     year_rule: str  # how the listing's year was chosen, in words
     content_hash: str  # sha256 of the normalized text
-    papers: tuple[PaperRecord, ...] = field(default=())
+    papers: tuple[ListedPaper, ...] = field(default=())
     listing: str = ""  # the listing's date as the dump prints it: "Mar 20"
 
 
@@ -440,8 +443,8 @@ def _date(year: int, month: int, day: int, source: str, line: int) -> date:
 
 def _entries(
     blocks: Iterator[_Block], listing: date, source: str, max_papers: int
-) -> list[PaperRecord]:
-    papers: list[PaperRecord] = []
+) -> list[ListedPaper]:
+    papers: list[ListedPaper] = []
     with_metadata = 0
     block = next(blocks, None)
     while block is not None:
@@ -482,7 +485,7 @@ def _entries(
         elif following is None:
             _refuse_a_cut_ending(abstract, title, papers, with_metadata, source, block.line)
         links = tuple(extract_links(abstract))
-        papers.append(PaperRecord(title, abstract, authors, published, upvotes, links, block.line))
+        papers.append(ListedPaper(title, abstract, authors, published, upvotes, links, block.line))
         block = following
     if not papers:
         raise DumpError(source, "the listing holds no papers")
@@ -490,7 +493,7 @@ def _entries(
 
 
 def _refuse_a_cut_ending(
-    abstract: str, title: str, before: list[PaperRecord], with_metadata: int, source: str, line: int
+    abstract: str, title: str, before: list[ListedPaper], with_metadata: int, source: str, line: int
 ) -> None:
     """Refuse a last paper, one without a metadata block, whose end looks cut off."""
     if abstract and abstract[-1] not in SENTENCE_END:

@@ -44,7 +44,7 @@ EMBEDDING_CHUNK = EMBEDDING_BATCH * 4
 Progress = Callable[[int], None]
 
 
-class PaperLike(Protocol):
+class PaperText(Protocol):
     """What ranking needs of a paper: a stored paper, or plain data with these fields."""
 
     @property
@@ -87,7 +87,7 @@ class _VectorBlock:
         self,
         ranker: Ranker,
         scope: Scope,
-        papers: Sequence[PaperLike],
+        papers: Sequence[PaperText],
     ) -> model.PaperVectors:
         space = scope.space
         if self.space_id != space.id:
@@ -111,7 +111,7 @@ class _VectorBlock:
 class Ranked:
     """One paper's place in a subscriber's ranking."""
 
-    paper: PaperLike
+    paper: PaperText
     score: float
     explanation: model.Explanation
     # The share of the papers ranked with it that it scores above (0 to 1): the score as a
@@ -379,7 +379,7 @@ class Ranker:
 
     # -- ranking -----------------------------------------------------------------------------
 
-    def paper_vectors(self, scope: Scope, papers: Sequence[PaperLike]) -> model.PaperVectors:
+    def paper_vectors(self, scope: Scope, papers: Sequence[PaperText]) -> model.PaperVectors:
         """The vectors of ``papers``, kept in memory by paper id for the next subscriber."""
         return self._block.get(self, scope, papers)
 
@@ -387,7 +387,7 @@ class Ranker:
         self,
         scope: Scope,
         subscriber: Subscriber,
-        papers: Sequence[PaperLike],
+        papers: Sequence[PaperText],
         now: datetime,
     ) -> Scored:
         """The subscriber's scores of ``papers`` (in their order), retraining first if stale."""
@@ -398,7 +398,7 @@ class Ranker:
     def explain(
         self,
         space: model.FeatureSpace,
-        papers: Sequence[PaperLike],
+        papers: Sequence[PaperText],
         scored: Scored,
         indices: Sequence[int],
         known: model.RatedPapers | None,
@@ -427,7 +427,7 @@ class Ranker:
         self,
         scope: Scope,
         subscriber: Subscriber,
-        papers: Sequence[PaperLike],
+        papers: Sequence[PaperText],
         now: datetime,
         *,
         top: int | None = None,

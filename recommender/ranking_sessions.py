@@ -54,7 +54,7 @@ class SessionRanker:
         with session.begin():
             self._ranker.train(self._ranker.scope(session, space), subscriber, self._clock())
 
-    def prepare(
+    def embed_papers(
         self,
         papers: list[tuple[str, str]] | None,
         on_start: Callable[[int], None] | None,
@@ -82,7 +82,7 @@ class SessionRanker:
             subscriber = subscriber_store.get_subscriber(session, email)
             papers = catalogue_store.unseen_papers(session, subscriber, listed_since=since)
             texts = [(p.title, p.abstract) for p in papers]
-        self.prepare(texts, on_start, on_progress)
+        self.embed_papers(texts, on_start, on_progress)
         space = self.space()
         with self._sessions() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)

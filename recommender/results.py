@@ -29,8 +29,6 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Record):
         return {key: to_json(item) for key, item in value.json_shape().items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if hasattr(value, "to_dict"):  # a record that writes its own JSON
-            return to_json(value.to_dict())
         return {key: to_json(item) for key, item in _fields(value).items()}
     if isinstance(value, date | datetime):
         return value.isoformat()

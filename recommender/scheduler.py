@@ -282,7 +282,7 @@ def digest_job(email: str) -> None:
     app = _facade()
     if not wait_for_fetches(_scheduler, app.settings.source_names, FETCH_WAIT.total_seconds()):
         log.warning("digest for %s goes without the fetch still running", email)
-    subscriber = app.user(email)
+    subscriber = app.subscriber(email)
     slot = scheduled_slot(subscriber.schedule, subscriber.timezone, app.clock())
     report = app.send_scheduled(email, slot)
     for composed in report.composed:

@@ -15,6 +15,6 @@ def send_scheduled(
 ) -> None:
     """Open the database afresh, wait for the other senders, then send ``email``'s digest."""
     with Recommender(settings, clock=Clock(now)) as app:
-        app.prepare()
+        app.embed_papers()
         barrier.wait()
         app.send_scheduled(email, slot)

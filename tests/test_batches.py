@@ -116,7 +116,7 @@ def test_a_composer_built_from_plain_settings_records_what_the_facade_would(
     built = composer.Composer.from_settings(plain, now)  # as a spawned worker builds its own
     built.batch = 2
     with filing._session() as session:
-        subscribers = subscriber_store.recipients(session)
+        subscribers = subscriber_store.digest_subscribers(session)
     try:
         batches = list(built.composing(subscribers, now))
     finally:

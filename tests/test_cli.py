@@ -373,7 +373,7 @@ def test_users_aligns_its_columns_to_the_data_and_escapes_control_characters(
                 .where(Subscriber.email == "bo@example.org")
                 .values(name="Bo\r\nzz@example.org active daily 07:30 UTC 9 ratings")
             )
-    result = run("users", env=user_env)
+    result = run("subscribers", env=user_env)
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
     assert len(rows) == 2, result.stdout  # the stored line break did not make a third line
@@ -381,3 +381,18 @@ def test_users_aligns_its_columns_to_the_data_and_escapes_control_characters(
     assert ada.index("UTC") == bo.index("America/") == header.index("time zone")
     assert ada.index("Ada") == bo.index("Bo") == header.index("name")
     assert bo.endswith("Bo\\r\\nzz@example.org active daily 07:30 UTC 9 ratings")
+
+
+def test_the_first_names_of_renamed_options_and_commands_still_work(tmp_path: Path) -> None:
+    env = {"RECOMMENDER_HOME": str(tmp_path / "home"), "RECOMMENDER_MAIL_DIR": str(tmp_path)}
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["--help"], env=env)
+    assert "subscribers" in listed.output and " users " not in listed.output
+    for name in ("subscribers", "users"):
+        result = runner.invoke(cli, [name, "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output) == []
+    for option in ("--subscriber", "--user"):
+        result = runner.invoke(cli, ["send", option, "nobody@example.org"], env=env)
+        assert "No such option" not in result.output
+        assert "nobody@example.org" in result.output

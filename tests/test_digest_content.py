@@ -66,7 +66,7 @@ def test_a_digest_arrives_with_both_parts_the_headers_and_working_links(
 
 
 def hostile_dump() -> dumps.Dump:
-    record = dumps.PaperRecord(
+    record = dumps.ListedPaper(
         title="<script>alert(1)</script> Graph Neural Networks for Molecules",
         abstract="Graph neural networks for molecular graphs.\r\nBcc: x@example.org\r\n\r\n"
         '<img src="https://tracker.example.org/p.gif"> More graph neural networks.',

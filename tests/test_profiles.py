@@ -123,7 +123,7 @@ def test_subscribing_a_folder_with_one_bad_profile_changes_nothing(
     write_profile(tmp_path, "b.toml", 'email = "b@example.org"\ntimezone = "Nowhere/Land"\n')
     with pytest.raises(ProfileError, match="b.toml"):
         app.subscribe(tmp_path)
-    assert app.users() == []
+    assert app.subscribers() == []
 
 
 def test_subscribing_again_updates_and_reports_what_changed(
@@ -136,7 +136,7 @@ def test_subscribing_again_updates_and_reports_what_changed(
         tmp_path, "a.toml", 'email = "a@example.org"\nname = "A"\nschedule = "weekdays 08:00"\n'
     )
     assert [o.action for o in app.subscribe(path)] == ["updated"]
-    assert app.user("a@example.org").schedule == "weekdays 08:00"
+    assert app.subscriber("a@example.org").schedule == "weekdays 08:00"
 
 
 def test_an_unsubscribe_survives_a_profile_reload(
@@ -147,9 +147,9 @@ def test_an_unsubscribe_survives_a_profile_reload(
     assert app.unsubscribe("A@example.org") is True
     assert app.unsubscribe("a@example.org") is False
     assert [o.action for o in app.subscribe(path)] == ["kept unsubscribed"]
-    assert app.user("a@example.org").active is False
+    assert app.subscriber("a@example.org").active is False
     assert [o.action for o in app.subscribe(path, resubscribe=True)] == ["updated"]
-    assert app.user("a@example.org").active is True
+    assert app.subscriber("a@example.org").active is True
 
 
 def test_a_schedule_that_fires_rarely_but_surely_is_kept() -> None:
@@ -162,7 +162,7 @@ def test_a_name_too_long_for_its_column_is_refused_before_the_database(
     path = write_profile(tmp_path, "a.toml", f'email = "a@example.org"\nname = "{"n" * 5000}"\n')
     with pytest.raises(ProfileError, match="'name': at most 200 characters, not 5000"):
         app.subscribe(path)
-    assert app.users() == []
+    assert app.subscribers() == []
 
 
 def test_every_text_column_a_profile_fills_has_its_length_checked() -> None:

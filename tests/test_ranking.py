@@ -238,7 +238,7 @@ def test_embeddings_are_computed_once_and_stored(settings: Settings, tmp_path: P
         with app.engine.connect() as connection:
             stored = connection.scalar(select(func.count()).select_from(StoredEmbedding))
         assert stored >= 9  # every paper, and the profile's phrase
-        assert app.prepare() == 0
+        assert app.embed_papers() == 0
         app.recommend(EMAIL, top=3)
         with app.engine.connect() as connection:
             again = connection.scalar(select(func.count()).select_from(StoredEmbedding))

@@ -46,8 +46,8 @@ def test_the_latest_rating_counts_and_the_history_keeps_all(
     history = rated_app.ratings(EMAIL, history=True)
     assert [r.vote for r in history] == ["up", "down", "up"]
     # the listing of every subscriber counts the same way (one query for all of them)
-    assert rated_app.user(EMAIL).ratings == 2
-    assert [u.ratings for u in rated_app.users() if u.email == EMAIL] == [2]
+    assert rated_app.subscriber(EMAIL).ratings == 2
+    assert [u.ratings for u in rated_app.subscribers() if u.email == EMAIL] == [2]
 
 
 def test_clearing_a_rating_removes_it_from_the_current_ones(
@@ -58,8 +58,8 @@ def test_clearing_a_rating_removes_it_from_the_current_ones(
     rated_app.rate(EMAIL, "Paper 3:", "clear")
     assert rated_app.ratings(EMAIL) == []
     assert len(rated_app.ratings(EMAIL, history=True)) == 2
-    assert rated_app.user(EMAIL).ratings == 0
-    assert [u.ratings for u in rated_app.users() if u.email == EMAIL] == [0]
+    assert rated_app.subscriber(EMAIL).ratings == 0
+    assert [u.ratings for u in rated_app.subscribers() if u.email == EMAIL] == [0]
 
 
 def test_rating_needs_a_known_subscriber_and_paper(rated_app: Recommender) -> None:

@@ -148,10 +148,10 @@ def test_unsubscribing_takes_a_confirmation_or_a_one_click_post(
     with httpx.Client() as client:
         page = client.get(url)
         assert page.status_code == 200 and "Stop the digests?" in page.text
-        assert app.user(EMAIL).active
+        assert app.subscriber(EMAIL).active
         one_click = client.post(url, data={"List-Unsubscribe": "One-Click"})
         assert one_click.status_code == 200
-    assert not app.user(EMAIL).active
+    assert not app.subscriber(EMAIL).active
 
 
 def test_a_tampered_or_expired_link_gets_a_friendly_page_and_changes_nothing(
@@ -171,7 +171,7 @@ def test_a_tampered_or_expired_link_gets_a_friendly_page_and_changes_nothing(
         unsubscribe = next(u for u in hrefs(html) if "/unsubscribe/" in u)
         assert client.post(unsubscribe.replace("/unsubscribe/", "/r/")).status_code == 400
     assert app.ratings(EMAIL) == []
-    assert app.user(EMAIL).active
+    assert app.subscriber(EMAIL).active
 
 
 def test_the_digest_view_and_the_manage_page_work_in_a_browser(
@@ -189,7 +189,7 @@ def test_the_digest_view_and_the_manage_page_work_in_a_browser(
         assert page.status_code == 200 and "graph neural networks" in page.text
         saved = client.post(manage, data={"interests": "speech recognition\nspeaker diarization"})
         assert saved.status_code == 200 and "saved" in saved.text
-    assert app.user(EMAIL).interests == ["speech recognition", "speaker diarization"]
+    assert app.subscriber(EMAIL).interests == ["speech recognition", "speaker diarization"]
 
 
 def test_two_senders_on_one_database_send_a_scheduled_digest_once(
@@ -206,7 +206,7 @@ def test_two_senders_on_one_database_send_a_scheduled_digest_once(
 
     def sender(ready: Callable[[], None]) -> None:
         with Recommender(configured, clock=clock) as app:  # its own engine and connections
-            app.prepare()
+            app.embed_papers()
             ready()
             app.send_scheduled(EMAIL, slot)
 

@@ -118,7 +118,7 @@ def test_upgrading_the_schema_keeps_every_subscriber_and_rating(
     with Recommender(settings) as new:
         assert new.init() is True
         assert [(r.paper_id, r.vote) for r in new.ratings("ada@example.org")] == [("p1", "up")]
-        assert new.user("ada@example.org").explore is True
+        assert new.subscriber("ada@example.org").explore is True
 
 
 def test_upgrading_to_sources_keeps_every_paper_and_marks_old_dumps_as_dumps(

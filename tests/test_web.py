@@ -106,8 +106,8 @@ def test_only_a_post_changes_state_on_any_link(site: Site) -> None:
             assert client.post(site.urls[action], data=form).status_code == 200
             assert snapshot(site.app) != before, action
     assert [r.vote for r in site.app.ratings(EMAIL)] == ["up"]
-    assert site.app.user(EMAIL).interests == ["speaker diarization"]
-    assert not site.app.user(EMAIL).active
+    assert site.app.subscriber(EMAIL).interests == ["speaker diarization"]
+    assert not site.app.subscriber(EMAIL).active
 
 
 def test_a_head_answers_like_a_get_without_a_body(site: Site) -> None:
@@ -151,8 +151,8 @@ def test_a_cross_site_post_is_refused_and_changes_nothing(site: Site) -> None:
         one_click = client.post(site.urls["unsubscribe"], data=FORMS["unsubscribe"])
         assert one_click.status_code == 200
     assert [r.vote for r in site.app.ratings(EMAIL)] == ["up"]
-    assert site.app.user(EMAIL).interests == ["speaker diarization"]
-    assert not site.app.user(EMAIL).active
+    assert site.app.subscriber(EMAIL).interests == ["speaker diarization"]
+    assert not site.app.subscriber(EMAIL).active
 
 
 def test_pages_at_a_credential_url_are_not_cached_framed_or_leaked(site: Site) -> None:
@@ -212,7 +212,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(site: Site) -> None:
     with httpx.Client(timeout=10) as client:
         fits = client.post(site.urls["manage"], data={"interests": "x" * 60_000})
         assert fits.status_code == 200
-    assert site.app.user(EMAIL).interests == ["x" * 60_000]
+    assert site.app.subscriber(EMAIL).interests == ["x" * 60_000]
 
 
 def test_a_replayed_rating_post_adds_no_history_row(site: Site, clock: Clock) -> None:
@@ -237,7 +237,7 @@ def test_an_expired_unsubscribe_or_manage_link_says_it_has_expired(
             for method in ("GET", "POST"):
                 old = client.request(method, site.urls[action], data=FORMS[action])
                 assert old.status_code == 410 and "expired" in old.text, (action, method)
-    assert site.app.user(EMAIL).active
+    assert site.app.subscriber(EMAIL).active
 
 
 def test_unsubscribing_offers_to_keep_the_digest_and_then_to_subscribe_again(site: Site) -> None:
@@ -247,16 +247,16 @@ def test_unsubscribing_offers_to_keep_the_digest_and_then_to_subscribe_again(sit
         assert "Stop the digests?" in asked.text and 'class="danger"' in asked.text
         (keep,) = [u for u in hrefs(asked.text) if "keep=1" in u]
         kept = client.get(httpx.URL(url).join(keep))
-        assert "Your digest continues" in kept.text and site.app.user(EMAIL).active
+        assert "Your digest continues" in kept.text and site.app.subscriber(EMAIL).active
 
         done = client.post(url)
         assert "You are unsubscribed" in done.text and "Subscribe again" in done.text
-        assert not site.app.user(EMAIL).active
+        assert not site.app.subscriber(EMAIL).active
         # The same link, opened again later, offers the way back too.
         assert "Subscribe again" in client.get(url).text
 
         back = client.post(url, data={"resubscribe": "1"})
-        assert "Welcome back" in back.text and site.app.user(EMAIL).active
+        assert "Welcome back" in back.text and site.app.subscriber(EMAIL).active
         # A one-click unsubscribe from a mail client still works after that.
         assert client.post(url, data=FORMS["unsubscribe"]).text == "unsubscribed\n"
-    assert not site.app.user(EMAIL).active
+    assert not site.app.subscriber(EMAIL).active

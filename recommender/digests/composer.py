@@ -195,7 +195,7 @@ class Composer:
         if method == "fork":
             # what every worker needs is computed once, here, and inherited
             with self._reading_sessions() as session:
-                pool.prepare(self.ranker, session, self.space)
+                pool.precompute(self.ranker, session, self.space)
             initializer, initargs = _adopt_worker, (self,)
         else:
             assert self.plain is not None, "spawned workers need plain settings"

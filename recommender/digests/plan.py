@@ -56,22 +56,22 @@ def _facts_of(
     sent = digest_store.sent_papers(session, ids, pool.since)
     ratings = subscriber_store.current_ratings_of(session, ids)
     liked = catalogue_store.liked_paper_ids_of(session, {s.id: s.liked for s in subscribers})
-    readers = []
+    all_facts = []
     for s in subscribers:
         rated = ratings.get(s.id, [])
         excluded = sent.get(s.id, set())
         excluded.update(p.id for _, p in rated)
         excluded.update(catalogue_store.liked_paper_ids(s.liked) | liked[s.id])
         since = last.get(s.id) or (now - FIRST_DIGEST_LOOKBACK)
-        readers.append(_Facts(s, since, excluded, rated))
-    return readers
+        all_facts.append(_Facts(s, since, excluded, rated))
+    return all_facts
 
 
-def _candidates(pool: PaperPool, reader: _Facts) -> np.ndarray:
-    """The rows of the pool's papers that are new to the reader: arrived since their last
+def _candidates(pool: PaperPool, facts: _Facts) -> np.ndarray:
+    """The rows of the pool's papers that are new to the subscriber: arrived since their last
     digest, never sent to them, not rated by them, not named as liked in their profile."""
-    rows = np.arange(pool.arrived_after(reader.since), len(pool.papers))
-    excluded = [pool.rows[i] for i in reader.excluded if i in pool.rows]
+    rows = np.arange(pool.arrived_after(facts.since), len(pool.papers))
+    excluded = [pool.rows[i] for i in facts.excluded if i in pool.rows]
     return np.setdiff1d(rows, excluded, assume_unique=True) if excluded else rows
 
 
@@ -81,13 +81,13 @@ def _choose(
     space: model.FeatureSpace,
     pool: PaperPool,
     vectors: PoolVectors,
-    reader: _Facts,
+    facts: _Facts,
     user_model: model.UserModel,
     scores: np.ndarray,
 ) -> list[tuple[Ranked, bool]]:
-    """The reader's papers, best first, each with whether it is the exploration pick."""
-    subscriber = reader.subscriber
-    rows = _candidates(pool, reader)
+    """The subscriber's papers, best first, each with whether it is the exploration pick."""
+    subscriber = facts.subscriber
+    rows = _candidates(pool, facts)
     if not len(rows):
         return []
     own = scores[rows]
@@ -107,7 +107,7 @@ def _choose(
     )
     if not picks:
         return []
-    known = ranker.known_papers(Scope(session, space), subscriber, reader.rated)
+    known = ranker.known_papers(Scope(session, space), subscriber, facts.rated)
     scored = Scored(user_model, vectors.vectors, scores)
     chosen = [int(p.key) for p in picks]
     ranked = ranker.explain(space, pool.papers, scored, chosen, known)
@@ -143,12 +143,12 @@ def plan(
         return []
     choices: list[list[tuple[Ranked, bool]]] = [[] for _ in subscribers]
     if pool.papers:
-        readers = _facts_of(session, subscribers, pool, now)
+        all_facts = _facts_of(session, subscribers, pool, now)
         vectors = pool.vectors(ranker, session, space)
         scores = model.score(models, vectors.vectors)
         choices = [
-            _choose(session, ranker, space, pool, vectors, reader, user_model, row)
-            for reader, user_model, row in zip(readers, models, scores, strict=True)
+            _choose(session, ranker, space, pool, vectors, facts, user_model, row)
+            for facts, user_model, row in zip(all_facts, models, scores, strict=True)
         ]
     notes: dict[int, str] = {}
     if nothing_new_note:

@@ -90,7 +90,7 @@ class PaperPool:
         pool._set(self.state, since, self.papers[start:], self._vectors if start == 0 else {})
         return pool
 
-    def prepare(self, ranker: Ranker, session: Session, space: model.FeatureSpace) -> None:
+    def precompute(self, ranker: Ranker, session: Session, space: model.FeatureSpace) -> None:
         """Compute now what composing digests from this pool computes as it goes: the pool's
         vectors, the similarity of every pair, each paper's term layout for explanations.
         (Worker processes forked after this share them.)"""

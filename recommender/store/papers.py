@@ -96,7 +96,7 @@ def add_dump(session: Session, file_name: str, dump: dumps.Dump, now: datetime) 
 
     records = _merge_duplicates(dump.papers)
     stored = {row.id: row for row in session.execute(_FIND_PAPERS, {"ids": list(records)})}
-    fresh: list[tuple[str, dumps.PaperRecord]] = []
+    fresh: list[tuple[str, dumps.ListedPaper]] = []
     changed: list[dict[str, Any]] = []
     updated = 0
     for paper_id, record in records.items():
@@ -221,7 +221,7 @@ def add_source_day(session: Session, day: SourceDay, now: datetime) -> DumpOutco
     changed: list[dict[str, Any]] = []
     updated = 0
     for paper in day.papers:
-        record = _as_record(paper)
+        record = _as_listed(paper)
         stored = by_arxiv.get(paper.arxiv_id) if paper.arxiv_id else None
         if stored is None:
             stored = by_id.get(record.id)
@@ -329,14 +329,14 @@ def add_source_day(session: Session, day: SourceDay, now: datetime) -> DumpOutco
     )
 
 
-def _as_record(paper: SourcePaper) -> dumps.PaperRecord:
-    """A source's paper as a dump's record, so that both merge alike."""
+def _as_listed(paper: SourcePaper) -> dumps.ListedPaper:
+    """A source's paper as a listed paper, so that dump entries and source papers merge alike."""
     found = [
         dumps.Link(kind, url)
         for kind, url in (("code", paper.github_url), ("project", paper.project_url))
         if url
     ]
-    return dumps.PaperRecord(
+    return dumps.ListedPaper(
         title=paper.title,
         abstract=paper.abstract,
         authors=len(paper.authors) if paper.authors else None,
@@ -372,16 +372,16 @@ def _merge_source(paper: SourcePaper, stored: Row[Any]) -> tuple[dict[str, Any],
     return values, any(values[name] != getattr(stored, name) for name in values)
 
 
-def _merge_duplicates(records: tuple[dumps.PaperRecord, ...]) -> dict[str, dumps.PaperRecord]:
+def _merge_duplicates(records: tuple[dumps.ListedPaper, ...]) -> dict[str, dumps.ListedPaper]:
     """Key the records by paper id; a paper listed twice in one dump is kept once."""
-    merged: dict[str, dumps.PaperRecord] = {}
+    merged: dict[str, dumps.ListedPaper] = {}
     for record in records:
         merged.setdefault(record.id, record)
     return merged
 
 
 def _new_paper(
-    paper_id: str, record: dumps.PaperRecord, dump_id: int, listed: date, now: datetime
+    paper_id: str, record: dumps.ListedPaper, dump_id: int, listed: date, now: datetime
 ) -> dict[str, Any]:
     return {
         "id": paper_id,
@@ -397,7 +397,7 @@ def _new_paper(
     }
 
 
-def _merge(paper: Row[Any], record: dumps.PaperRecord, listed: date) -> tuple[dict[str, Any], bool]:
+def _merge(paper: Row[Any], record: dumps.ListedPaper, listed: date) -> tuple[dict[str, Any], bool]:
     """Fold a newer sighting into a stored ``paper``; return its merged values and whether
     anything visible changed (a newer date for the same upvote count is not visible)."""
     merged = {

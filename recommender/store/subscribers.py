@@ -115,7 +115,7 @@ def schedules(session: Session) -> dict[str, tuple[str, str]]:
     return {address: (schedule, timezone) for address, schedule, timezone in rows}
 
 
-def recipients(session: Session, email: str | None = None) -> list[tuple[int, str]]:
+def digest_subscribers(session: Session, email: str | None = None) -> list[tuple[int, str]]:
     """The id and address of ``email``, or of every subscriber whose digests go out
     (subscribed, not paused), by address."""
     if email is not None:
