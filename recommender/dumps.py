@@ -27,7 +27,9 @@ date for standard input; one day of slack allows for time zones); a paper date w
 lies in the listing's year, or the year before if it would otherwise lie after the listing
 date.
 
-This module reads files and streams but never touches the database.
+This module reads files and streams but never touches the database. Over 500 lines on purpose:
+reading, the year rule, truncation checks and links all name the file and line of what they
+refuse from the same blocks; split, each part would re-walk them.
 
 Over 500 lines on purpose: one grammar (header, entries, metadata, links) and the checks that
 refuse what is not a dump, which only make sense together.
