@@ -190,6 +190,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the first screen of each page, squeezed with pngquant where installed",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[name for name, _ in STEPS],
+        metavar="PAGE",
+        help="only this page (repeatable; a page after a button needs the one before it): "
+        + ", ".join(name for name, _ in STEPS),
+    )
     args = parser.parse_args(argv)
     chromium = args.chromium or find_chromium()
     if not chromium:
@@ -214,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             page = browser.new_page()
             for name, step in STEPS:
                 step(page, mail)
+                if args.only and name not in args.only:
+                    continue
                 written = shoot(page, args.outdir, name, small=args.small)
                 if args.small:
                     squeeze(written)

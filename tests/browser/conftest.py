@@ -36,18 +36,27 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Headless Chromium, shared by every browser test of the session."""
+def chromium_path() -> str:
+    """The Chromium binary, with Playwright there to drive it."""
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _unavailable("Playwright for Python is not installed (pip install -e '.[test]')")
     if CHROMIUM is None:
         _unavailable(support.missing_chromium_reason())
+    assert CHROMIUM is not None
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_path: str) -> Iterator[Any]:
+    """Headless Chromium, shared by every browser test of the session."""
+    from playwright.sync_api import sync_playwright
+
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=support.LAUNCH_ARGS
+            executable_path=chromium_path, headless=True, args=support.LAUNCH_ARGS
         )
         try:
             yield browser
