@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -79,24 +79,10 @@ def page(chromium: Any) -> Iterator[Any]:
         context.close()
 
 
-@dataclass
-class Site:
-    """The web app on loopback, over ``app``, and the digest :data:`EMAIL` was mailed."""
-
-    app: Recommender
-    base: str
-    digest: support.Digest
-    email: str = EMAIL
-
-    def open_email(self, page: Any) -> None:
-        """Show the digest email in ``page``, as a mail client would: links go to the site."""
-        page.set_content(self.digest.html)
-
-
 @pytest.fixture
 def site(
     settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
-) -> Iterator[Site]:
+) -> Iterator[support.Site]:
     """The topical day's subscriber, mailed a digest whose links point at the served web app."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -105,4 +91,4 @@ def site(
         topical_day(app, tmp_path)
         digest = support.catch_digest(app, mail_server, EMAIL)
         with support.serving(app, port):
-            yield Site(app, base, digest)
+            yield support.Site(app, base, digest, EMAIL)

@@ -14,7 +14,12 @@ The checks, each an assertion that names the offending control or the overflow:
 - :func:`assert_controls_labelled`: every link, button and field has a visible label with a
   word in it (its own text, or a ``<label>`` for a field) -- an emoji alone is not a label;
 - :func:`assert_keyboard_reaches_every_control`: pressing Tab from the top of the page focuses
-  every visible control, each once per round.
+  every visible control, and an outline or shadow shows which has the focus.
+
+A page that needs more than the ``site`` fixture gives (another subscriber, sign-up with no
+digest yet): make the app as ``site`` does -- ``smtp_settings(settings, mail_server)`` with
+``base_url`` set to a :func:`tests.mailserver.free_port` on loopback -- serve it with
+:func:`serving`, and read the mail it sends with :func:`read_mail` (links by action).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 import uvicorn
 
@@ -88,7 +94,7 @@ def serving(app: Recommender, port: int) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Digest:
-    """A digest email as the test SMTP server received it."""
+    """A digest email (or any mail of ours) as the test SMTP server received it."""
 
     message: EmailMessage
     text: str
@@ -104,14 +110,33 @@ class Digest:
         return self.links(action)[0]
 
 
+@dataclass
+class Site:
+    """The web app on loopback (at ``base``) over ``app``, and the digest ``email`` was mailed."""
+
+    app: Recommender
+    base: str
+    digest: Digest
+    email: str
+
+    def open_email(self, page: Any) -> None:
+        """Show the digest email in ``page``, as a mail client would: links go to the site."""
+        page.set_content(self.digest.html)
+
+
+def read_mail(message: EmailMessage) -> Digest:
+    """A message the test SMTP server got (``mail_server.received[-1].message``), to read."""
+    text, html = parts(message)
+    return Digest(message, text, html)
+
+
 def catch_digest(app: Recommender, mail_server: MailServer, email: str) -> Digest:
     """Send ``email``'s digest through the facade and return it as the SMTP server got it."""
     before = len(mail_server.received)
     report = app.send(email)
     assert [d.state for d in report.delivered] == ["sent"], report
     (received,) = mail_server.received[before:]
-    text, html = parts(received.message)
-    return Digest(received.message, text, html)
+    return read_mail(received.message)
 
 
 def assert_fits(page, widths: tuple[int, ...] = WIDTHS) -> None:  # type: ignore[no-untyped-def]
@@ -167,17 +192,30 @@ def assert_keyboard_reaches_every_control(page) -> None:  # type: ignore[no-unty
         f"() => {{ const all = ({_CONTROLS})(); all.forEach((e, i) => e.dataset.tabCheck = i);"
         " document.activeElement && document.activeElement.blur(); return all.length; }"
     )
-    reached: list[str | None] = []
-    for _ in range(count + 2):  # a round, and a little past the end (the browser's own UI)
+    reached: set[str] = set()
+    unmarked: set[str] = set()  # focused, but nothing shows it
+    for _ in range(count + 3):  # a round, and past the end (the browser's own UI) and back
         page.keyboard.press("Tab")
-        reached.append(page.evaluate("() => document.activeElement?.dataset?.tabCheck ?? null"))
-    missed = sorted(set(map(str, range(count))) - set(reached), key=int)
-    names = page.evaluate(
-        "m => m.map(i => document.querySelector(`[data-tab-check='${i}']`)"
-        ".outerHTML.slice(0, 160))",
-        missed,
-    )
+        index, shown = page.evaluate(_FOCUSED)
+        if index is not None:
+            reached.add(index)
+            if not shown:
+                unmarked.add(index)
+    missed = set(map(str, range(count))) - reached
+    describe = "m => m.map(i => document.querySelector(`[data-tab-check='${i}']`).outerHTML)"
+    names = page.evaluate(describe, sorted(missed, key=int))
     assert names == [], f"{page.url}: Tab never reaches these controls"
+    names = page.evaluate(describe, sorted(unmarked, key=int))
+    assert names == [], f"{page.url}: no focus ring (outline or box-shadow) shows these focused"
+
+
+# The focused control's mark, and whether an outline or a shadow shows it has the focus.
+_FOCUSED = """() => {
+  const e = document.activeElement, s = e && getComputedStyle(e);
+  const ring = s && ((s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+                     || s.boxShadow !== 'none');
+  return [e?.dataset?.tabCheck ?? null, !!ring];
+}"""
 
 
 def check_page(page) -> None:  # type: ignore[no-untyped-def]

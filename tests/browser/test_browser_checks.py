@@ -54,3 +54,15 @@ def test_a_control_the_tab_key_skips_is_caught(page: Any) -> None:
     page.set_content(f'{HEAD}<a href="/a">One</a><div inert><button>Three</button></div>')
     with pytest.raises(AssertionError, match="Tab never reaches"):
         assert_keyboard_reaches_every_control(page)
+
+
+def test_a_control_whose_focus_does_not_show_is_caught(page: Any) -> None:
+    page.set_content(f'{HEAD}<a href="/a">One</a><button style="outline: none">Two</button>')
+    with pytest.raises(AssertionError, match="no focus ring"):
+        assert_keyboard_reaches_every_control(page)
+    # Its own way of showing the focus will do.
+    page.set_content(
+        f"{HEAD}<style>button:focus {{ outline: none; box-shadow: 0 0 0 3px #0969da }}</style>"
+        '<a href="/a">One</a><button>Two</button>'
+    )
+    assert_keyboard_reaches_every_control(page)

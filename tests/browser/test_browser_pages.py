@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Site
 from tests.browser.support import (
+    Site,
     assert_controls_labelled,
     assert_fits,
     assert_keyboard_reaches_every_control,
