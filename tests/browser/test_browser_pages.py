@@ -1,0 +1,153 @@
+"""The digest email and the pages its links open, driven in headless Chromium end to end.
+
+Each test starts from the email the test SMTP server caught and clicks its links the way a
+subscriber would; every page it reaches must fit a phone and a desktop, label its controls and
+be usable by keyboard (:func:`tests.browser.support.check_page`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import pytest
+
+from tests.browser.support import (
+    REQUIRE_VARIABLE,
+    Site,
+    assert_controls_labelled,
+    assert_fits,
+    assert_keyboard_reaches_every_control,
+    check_page,
+)
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # skipped like the other browser tests, or failed where a browser is required
+    if os.environ.get(REQUIRE_VARIABLE) == "1":
+        raise
+    pytest.skip("Playwright for Python is not installed", allow_module_level=True)
+
+BODY_COLOURS = "[getComputedStyle(document.body)].map(s => [s.backgroundColor, s.color])[0]"
+
+
+def brightness(css_colour: str) -> float:
+    """0 (black) to 255 (white), from a computed ``rgb(...)``."""
+    red, green, blue = (int(n) for n in re.findall(r"\d+", css_colour)[:3])
+    return 0.299 * red + 0.587 * green + 0.114 * blue
+
+
+def heading(page: Any, text: str) -> None:
+    expect(page.get_by_role("heading", level=1)).to_have_text(text)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_digest_email_reads_on_a_phone_and_a_desktop(
+    site: Site, page: Any, scheme: str
+) -> None:
+    page.emulate_media(color_scheme=scheme)
+    site.open_email(page)
+    background, text = (brightness(c) for c in page.evaluate(BODY_COLOURS))
+    assert (background > text) == (scheme == "light"), (scheme, background, text)
+    assert abs(background - text) > 120  # readable contrast either way
+    expect(page.get_by_role("link", name="More like this")).to_have_count(
+        len(site.digest.links("rate")) // 2
+    )
+    check_page(page)
+
+
+def test_the_email_opens_in_a_browser_too(site: Site, page: Any) -> None:
+    site.open_email(page)
+    page.get_by_role("link", name="view in a browser").click()
+    expect(page).to_have_url(site.digest.link("view-digest"))
+    expect(page.get_by_role("link", name="More like this").first).to_be_visible()
+    check_page(page)
+
+
+def test_new_interests_from_the_manage_link_are_saved_and_shown(site: Site, page: Any) -> None:
+    site.open_email(page)
+    page.get_by_role("link", name="Manage your interests and ratings").click()
+    heading(page, "Your paper digest")
+    assert_fits(page)
+    assert_keyboard_reaches_every_control(page)
+
+    page.locator("textarea[name=interests]").fill("speaker diarization\nstreaming transducers")
+    page.get_by_role("button", name="Save interests").click()
+    expect(page.get_by_text("Your interests are saved")).to_be_visible()
+    assert site.app.user(site.email).interests == ["speaker diarization", "streaming transducers"]
+    # The page shows them back, and so does the link opened afresh.
+    for _ in range(2):
+        expect(page.locator("textarea[name=interests]")).to_have_value(
+            "speaker diarization\nstreaming transducers"
+        )
+        page.goto(site.digest.link("manage"))
+    assert_fits(page)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17 item 1, the manage branch's: the interests box has no <label> and the "
+    "flip-rating button is an emoji alone; remove this mark once the manage page is relabelled",
+)
+def test_every_control_on_the_manage_page_has_a_label_in_words(site: Site, page: Any) -> None:
+    page.goto(site.digest.link("rate"))
+    page.get_by_role("button", name="Yes, more like this").click()
+    page.goto(site.digest.link("manage"))
+    expect(page.get_by_role("button", name="Clear")).to_be_visible()
+    assert_controls_labelled(page)
+
+
+def test_a_rating_link_asks_first_then_records_and_can_be_undone(site: Site, page: Any) -> None:
+    site.open_email(page)
+    page.get_by_role("link", name="More like this").first.click()
+    heading(page, "More like this?")
+    assert site.app.ratings(site.email) == []  # opening the link records nothing
+    check_page(page)
+
+    page.get_by_role("button", name="Yes, more like this").click()
+    heading(page, "Thank you!")
+    assert [r.vote for r in site.app.ratings(site.email)] == ["up"]
+    check_page(page)
+
+    page.get_by_role("button", name="Undo").click()
+    heading(page, "Rating withdrawn")
+    assert site.app.ratings(site.email) == []
+    check_page(page)
+
+
+def test_keep_my_digest_keeps_it(site: Site, page: Any) -> None:
+    site.open_email(page)
+    page.get_by_role("link", name="Unsubscribe", exact=True).click()
+    heading(page, "Stop the digests?")
+    check_page(page)
+
+    page.get_by_role("link", name="Keep my digest").click()
+    heading(page, "Your digest continues")
+    assert site.app.user(site.email).active
+    check_page(page)
+
+
+def test_unsubscribing_then_subscribing_again_on_the_same_page(site: Site, page: Any) -> None:
+    site.open_email(page)
+    page.get_by_role("link", name="Unsubscribe", exact=True).click()
+    page.get_by_role("button", name="Unsubscribe").click()
+    heading(page, "You are unsubscribed")
+    assert not site.app.user(site.email).active
+    check_page(page)
+
+    page.get_by_role("button", name="Subscribe again").click()
+    heading(page, "Welcome back")
+    assert site.app.user(site.email).active
+    check_page(page)
+
+
+def test_a_forged_link_shows_the_friendly_page_and_changes_nothing(site: Site, page: Any) -> None:
+    before = site.app.user(site.email)
+    genuine = site.digest.link("unsubscribe")
+    forged = genuine[:-4] + ("AAAA" if not genuine.endswith("AAAA") else "BBBB")
+    response = page.goto(forged)
+    assert response is not None and response.status == 400
+    heading(page, "This link does not work")
+    check_page(page)
+    assert site.app.user(site.email) == before
