@@ -133,7 +133,7 @@ def example_digest(app: Recommender) -> Email:
     """Ingest the example dumps, subscribe the example profile, and write its digest."""
     app.ingest(dumps.find_dump_files([resources.example_dumps_dir()]))
     app.subscribe(resources.profiles_dir() / "example.toml")
-    app.prepare()
+    app.embed_papers()
     report = app.send(EXAMPLE_EMAIL)
     written = [d.where for d in report.delivered if d.state == "sent" and d.where]
     if not written:

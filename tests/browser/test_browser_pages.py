@@ -75,7 +75,10 @@ def test_new_interests_from_the_manage_link_are_saved_and_shown(site: Site, page
     page.locator("textarea[name=interests]").fill("speaker diarization\nstreaming transducers")
     page.get_by_role("button", name="Save interests").click()
     expect(page.get_by_text("Your interests are saved")).to_be_visible()
-    assert site.app.user(site.email).interests == ["speaker diarization", "streaming transducers"]
+    assert site.app.subscriber(site.email).interests == [
+        "speaker diarization",
+        "streaming transducers",
+    ]
     # The page shows them back, and so does the link opened afresh.
     for _ in range(2):
         expect(page.locator("textarea[name=interests]")).to_have_value(
@@ -124,7 +127,7 @@ def test_keep_my_digest_keeps_it(site: Site, page: Any) -> None:
 
     page.get_by_role("link", name="Keep my digest").click()
     heading(page, "Your digest continues")
-    assert site.app.user(site.email).active
+    assert site.app.subscriber(site.email).active
     check_page(page)
 
 
@@ -133,21 +136,21 @@ def test_unsubscribing_then_subscribing_again_on_the_same_page(site: Site, page:
     page.get_by_role("link", name="Unsubscribe", exact=True).click()
     page.get_by_role("button", name="Unsubscribe").click()
     heading(page, "You are unsubscribed")
-    assert not site.app.user(site.email).active
+    assert not site.app.subscriber(site.email).active
     check_page(page)
 
     page.get_by_role("button", name="Subscribe again").click()
     heading(page, "Welcome back")
-    assert site.app.user(site.email).active
+    assert site.app.subscriber(site.email).active
     check_page(page)
 
 
 def test_a_forged_link_shows_the_friendly_page_and_changes_nothing(site: Site, page: Any) -> None:
-    before = site.app.user(site.email)
+    before = site.app.subscriber(site.email)
     genuine = site.digest.link("unsubscribe")
     forged = genuine[:-4] + ("AAAA" if not genuine.endswith("AAAA") else "BBBB")
     response = page.goto(forged)
     assert response is not None and response.status == 400
     heading(page, "This link does not work")
     check_page(page)
-    assert site.app.user(site.email) == before
+    assert site.app.subscriber(site.email) == before
