@@ -44,6 +44,7 @@ SIGNUP_FORM = (
     ),
 )
 SIGNUP_FIELDS = tuple(name for name, _, _ in SIGNUP_FORM)
+SIGNUP_LABELS = {name: label for name, label, _ in SIGNUP_FORM}
 Changer = Callable[[Request, FormData], Awaitable[Response]]
 AnyHandler = Callable[..., Awaitable[Response]]
 
@@ -164,15 +165,21 @@ def create_app(app: Recommender) -> Starlette:
             try:
                 return await handler(request, *args)
             except links.TokenExpired:
-                return page("signup_confirm.html", 410, problem="expired")
+                return confirm_page(410, problem="expired")
             except links.TokenInvalid:
-                return page("signup_confirm.html", 400, problem="invalid")
+                return confirm_page(400, problem="invalid")
 
         return wrapper
+
+    def confirm_page(status: int = 200, **values: Any) -> HTMLResponse:
+        shown = {"problem": None, "done": None, "pending": None, "action": "", **values}
+        return page("signup_confirm.html", status, **shown)
 
     def signup_form(status: int = 200, **values: Any) -> HTMLResponse:
         values.setdefault("values", dict.fromkeys(SIGNUP_FIELDS, ""))
         values.setdefault("error", None)
+        values.setdefault("sent", False)
+        values.setdefault("failed", False)
         return page("signup.html", status, fields=SIGNUP_FORM, action="/signup", **values)
 
     async def signup_page(request: Request) -> Response:
@@ -197,12 +204,12 @@ def create_app(app: Recommender) -> Starlette:
     @signup_token
     async def signup_confirm_page(request: Request) -> Response:
         pending = await call(app.open_signup_link, request.path_params["token"])
-        return page("signup_confirm.html", pending=pending, problem=None, action=request.url.path)
+        return confirm_page(pending=pending, action=request.url.path)
 
     @signup_token
     async def signup_confirm(request: Request, form: FormData) -> Response:
         done = await call(app.confirm_signup_link, request.path_params["token"])
-        return page("signup_confirm.html", done=done, problem=None)
+        return confirm_page(done=done)
 
     signup_routes = [
         Route("/signup", signup_only(link(signup_page, signup)), methods=["GET", "POST"]),

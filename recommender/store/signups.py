@@ -31,9 +31,9 @@ def take_turns(session: Session) -> None:
 def times_since(
     session: Session, *, since: datetime, email: str | None = None, client: str | None = None
 ) -> list[datetime]:
-    """When the sign-ups of ``email`` (or of ``client``) since ``since`` were made, oldest
+    """When the sign-ups of ``email`` (or of ``client``) after ``since`` were made, oldest
     first."""
-    query = select(Signup.created_at).where(Signup.created_at >= since)
+    query = select(Signup.created_at).where(Signup.created_at > since)
     if email is not None:
         query = query.where(Signup.email == email)
     if client is not None:
