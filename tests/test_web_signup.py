@@ -311,3 +311,27 @@ def test_a_cross_site_post_is_refused_and_changes_nothing(site: Site) -> None:
         assert client.post(url, headers=evil).status_code == 403
         assert snapshot(site.app) == before
     assert len(site.mail.received) == 1
+
+
+def test_an_unsubscribed_address_that_signs_up_gets_a_link_to_start_again(
+    site: Site, tmp_path: Path
+) -> None:
+    site.app.subscribe(profile(tmp_path))
+    site.app.unsubscribe(EMAIL)
+    with httpx.Client(timeout=10) as client:
+        assert sign_up(client, site, email=EMAIL).status_code == 200
+        text = site.mail_text()
+        assert f"{site.base}/manage/" in text
+        again = re.search(rf"{re.escape(site.base)}/unsubscribe/\S+", text)
+        assert again is not None and "Start them again" in text
+        assert not site.app.user(EMAIL).active  # the mail changed nothing; its page asks first
+        assert "Subscribe again" in client.get(again[0]).text
+
+
+def test_a_mail_server_that_refuses_gets_a_page_to_try_again(site: Site) -> None:
+    site.mail.inbox.refuse_next("451 4.3.0 try again later")
+    with httpx.Client(timeout=10) as client:
+        failed = sign_up(client, site)
+    assert failed.status_code == 503
+    assert "could not be sent" in failed.text and 'value="grace@example.org"' in failed.text
+    assert site.mail.received == [] and NEW not in site.subscribers()
