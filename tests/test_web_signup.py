@@ -1,10 +1,13 @@
 """Sign-up over real HTTP, double opt-in: the confirmation mail is caught by a real SMTP server,
-and the subscriber exists only once the link's page is confirmed with a POST."""
+and the subscriber exists only once the link's page is confirmed with a POST. The last tests
+do it in a real browser, on a phone-wide screen, by keyboard."""
 
 from __future__ import annotations
 
 import html
+import os
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +29,11 @@ from tests.catalogue import EMAIL, profile, topical_dump
 from tests.clock import Clock
 from tests.mail import hrefs, parts, smtp_settings
 from tests.mailserver import MailServer, free_port
+
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # the browser tests below skip themselves
+    sync_playwright = None  # type: ignore[assignment]
 
 NEW = "grace@example.org"
 FORM = {"email": NEW, "name": "Grace", "interests": "speech recognition\n\nspeaker diarization\n"}
@@ -335,3 +343,105 @@ def test_a_mail_server_that_refuses_gets_a_page_to_try_again(site: Site) -> None
     assert failed.status_code == 503
     assert "could not be sent" in failed.text and 'value="grace@example.org"' in failed.text
     assert site.mail.received == [] and NEW not in site.subscribers()
+
+
+# -- in a real browser: Debian's Chromium, driven by Playwright ---------------------------------
+# Skipped, saying why, only where no Chromium (or no Playwright) is installed.
+
+CHROMIUM = os.environ.get("RECOMMENDER_TEST_CHROMIUM") or next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+)
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None or sync_playwright is None,
+    reason="no Chromium found (apt-get install chromium) or no Playwright (pip install playwright)",
+)
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox"], headless=True
+        )
+        yield launched
+        launched.close()
+
+
+def scrolls_sideways(page: Page) -> bool:
+    return bool(
+        page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+    )
+
+
+@needs_chromium
+def test_signing_up_on_a_phone_by_keyboard_alone(browser: Browser, site: Site) -> None:
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.goto(f"{site.base}/signup")
+        assert not scrolls_sideways(page)
+        order = []
+        for _ in range(4):
+            page.keyboard.press("Tab")
+            order.append(
+                page.evaluate("document.activeElement.id || document.activeElement.textContent")
+            )
+        assert order == ["email", "name", "interests", "Sign up"]
+        # every field is found by its visible label
+        page.get_by_label("Email address").fill("not an address")
+        page.get_by_label("Name (optional)").fill("Grace")
+        page.get_by_label("Interests").fill("speech recognition\nspeaker diarization")
+        page.get_by_label("Interests").press("Tab")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.get_by_role("alert").inner_text().startswith("Email address: ")
+        assert page.get_by_label("Email address").get_attribute("aria-invalid") == "true"
+        assert not scrolls_sideways(page)
+        assert site.mail.received == []
+
+        page.get_by_label("Email address").fill(NEW)
+        page.get_by_role("button", name="Sign up").focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.get_by_role("heading", name="Look in your inbox").is_visible()
+        assert NEW not in site.subscribers()
+
+        page.goto(site.confirm_url())
+        assert not scrolls_sideways(page)
+        assert NEW not in site.subscribers()
+        page.get_by_role("button", name="Confirm my subscription").focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.get_by_role("heading", name="You are subscribed").is_visible()
+        assert not scrolls_sideways(page)
+    finally:
+        page.close()
+    assert site.app.user(NEW).interests == ["speech recognition", "speaker diarization"]
+
+
+@needs_chromium
+def test_the_pages_fit_a_phone_with_long_words(browser: Browser, site: Site) -> None:
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.goto(f"{site.base}/signup")
+        # an address too long to be one, repeated whole in the error message
+        page.get_by_label("Email address").fill("a" * 90)
+        page.get_by_label("Interests").fill("x" * 300)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign up").click()
+        assert "a" * 90 in page.get_by_role("alert").inner_text()
+        assert not scrolls_sideways(page)
+
+        long_address = "a" * 60 + "@" + "b" * 60 + ".example.org"
+        page.get_by_label("Email address").fill(long_address)
+        page.get_by_label("Interests").fill("y" * 200)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign up").click()
+        assert long_address in page.inner_text("main")
+        assert not scrolls_sideways(page)
+        page.goto(site.confirm_url())
+        assert "y" * 200 in page.inner_text("main")
+        assert not scrolls_sideways(page)
+    finally:
+        page.close()
