@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
@@ -60,7 +61,10 @@ def compose(templates: Templates, mail: SignupMail, *, mail_from: str, now: date
     message = EmailMessage(policy=POLICY)
     domain = email.utils.parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
     message["From"] = one_line(mail_from)
-    message["To"] = email.utils.formataddr((one_line(mail.name), mail.email))
+    local, _, host = mail.email.rpartition("@")
+    # username and domain, not addr_spec: the policy encodes a non-ASCII address, as it does
+    # a digest's, where parsing one would refuse it
+    message["To"] = Address(display_name=one_line(mail.name), username=local, domain=host)
     message["Subject"] = one_line(mail.subject)
     message["Date"] = email.utils.format_datetime(now)
     message["Message-ID"] = email.utils.make_msgid("signup", domain=domain)

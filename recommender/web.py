@@ -180,10 +180,10 @@ def create_app(app: Recommender) -> Starlette:
         values.setdefault("error", None)
         values.setdefault("sent", False)
         values.setdefault("failed", False)
-        return page("signup.html", status, fields=SIGNUP_FORM, action="/signup", **values)
+        return page("signup.html", status, fields=SIGNUP_FORM, **values)
 
     async def signup_page(request: Request) -> Response:
-        return signup_form()
+        return signup_form(action=request.url.path)
 
     async def signup(request: Request, form: FormData) -> Response:
         values = {name: str(form.get(name, "")) for name in SIGNUP_FIELDS}
@@ -191,14 +191,14 @@ def create_app(app: Recommender) -> Starlette:
         try:
             await call(app.sign_up, **values, client=client)
         except ProfileError as error:
-            return signup_form(400, values=values, error=error)
+            return signup_form(400, values=values, error=error, action=request.url.path)
         except SignupLimited as limited:
             seconds = math.ceil(limited.retry_after.total_seconds())
             response = page("signup_limited.html", 429, limited=limited, wait=_wait(seconds))
             response.headers["Retry-After"] = str(seconds)
             return response
         except DeliveryError:
-            return signup_form(503, values=values, failed=True)
+            return signup_form(503, values=values, failed=True, action=request.url.path)
         return signup_form(values=values, sent=True)
 
     @signup_token

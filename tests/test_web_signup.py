@@ -345,6 +345,16 @@ def test_a_mail_server_that_refuses_gets_a_page_to_try_again(site: Site) -> None
     assert site.mail.received == [] and NEW not in site.subscribers()
 
 
+def test_a_non_ascii_address_and_name_sign_up_and_confirm(site: Site) -> None:
+    address = "grâce@exämple.org"
+    with httpx.Client(timeout=10) as client:
+        assert sign_up(client, site, email=address, name="Grâce Höpper").status_code == 200
+        (mail,) = site.mail.received
+        assert mail.rcpt_tos == [address]
+        assert client.post(site.confirm_url()).status_code == 200
+    assert site.app.user(address).name == "Grâce Höpper"
+
+
 # -- in a real browser: Debian's Chromium, driven by Playwright ---------------------------------
 # Skipped, saying why, only where no Chromium (or no Playwright) is installed.
 
