@@ -160,14 +160,23 @@ def test_a_confirmed_sign_up_makes_one_subscriber(site: Site) -> None:
     assert len(site.mail.received) == 1  # confirming sends nothing
 
 
-def test_no_digest_goes_to_an_address_that_did_not_confirm(site: Site, tmp_path: Path) -> None:
+def test_digests_go_to_a_signed_up_address_only_once_it_confirms(
+    site: Site, tmp_path: Path
+) -> None:
     site.app.ingest([topical_dump(tmp_path / "d.txt")])
     site.app.subscribe(profile(tmp_path))
     with httpx.Client(timeout=10) as client:
         sign_up(client, site)
     site.app.send()
-    digests = [m.rcpt_tos for m in site.mail.received if "/signup/confirm/" not in str(m.data)]
-    assert digests == [[EMAIL]]
+
+    def digests() -> list[list[str]]:
+        return [m.rcpt_tos for m in site.mail.received if m.message["List-Unsubscribe"]]
+
+    assert digests() == [[EMAIL]]
+    with httpx.Client(timeout=10) as client:
+        client.post(site.confirm_url(0))
+    site.app.send()
+    assert digests() == [[EMAIL], [NEW]]
 
 
 def test_a_pending_sign_up_outlives_the_process_that_took_it(
