@@ -95,6 +95,13 @@ class Settings:
     """When ``serve`` fetches arXiv's feed, in arXiv's time zone (America/New_York): by default
     half an hour after the midnight the feed is rebuilt, and again at 06:30 in case the first
     try failed (an unchanged feed then costs one conditional request)."""
+    signup: bool = False
+    """Let people subscribe themselves at ``/signup`` (default: only the operator's profiles
+    subscribe anyone). A sign-up is a subscriber only once its address confirms it."""
+    signup_address_limit: int = 3
+    """How many sign-ups one address may ask for in a day (each sends it a mail)."""
+    signup_client_limit: int = 10
+    """How many sign-ups one client (an IP address) may ask for in an hour."""
     contact: str = ""
     """The operator's address, sent in the User-Agent of every request to a source, as arXiv
     and Hugging Face ask (default: the address of ``mail_from``)."""
@@ -195,11 +202,16 @@ _WHOLE_NUMBERS: dict[str, tuple[int, int | None, str]] = {
     "inbox_poll_seconds": (1, None, "a number of seconds"),
     "max_dump_bytes": (1, None, "a number of bytes"),
     "max_dump_papers": (1, None, "a number of papers"),
+    "signup_address_limit": (1, 1000, "a number of sign-ups"),
+    "signup_client_limit": (1, 100000, "a number of sign-ups"),
 }
+
+# Settings that are true or false.
+_BOOLEANS = frozenset({"nothing_new_note", "signup"})
 
 
 # Settings that are not text; every other one must be a string in the config file.
-_NOT_TEXT = frozenset(_WHOLE_NUMBERS) | {"nothing_new_note", "arxiv_request_interval"}
+_NOT_TEXT = frozenset(_WHOLE_NUMBERS) | _BOOLEANS | {"arxiv_request_interval"}
 
 # The longest host name base_url may have: a digest's Message-ID ends with it, and the column
 # holding Message-IDs (digests.message_id) takes 255 characters, 51 of them for the rest.
@@ -222,7 +234,7 @@ def _convert(name: str, value: object) -> object:
             allowed = f"{low} to {high}" if high is not None else f"at least {low}"
             raise ConfigError(f"{where}: {number} is out of range; use {allowed}")
         return number
-    if name == "nothing_new_note":
+    if name in _BOOLEANS:
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()

@@ -44,6 +44,9 @@ from recommender.results import (
     SendReport,
     SubscriberInfo,
 )
+from recommender.signup import PendingSignup, SignupConfirmed, Signups
+from recommender.signup import SignupClosed as SignupClosed
+from recommender.signup import SignupLimited as SignupLimited
 from recommender.sources import open_source
 from recommender.sources.base import SourceDay
 from recommender.store import database
@@ -482,6 +485,33 @@ class Recommender:
 
     def _clicks(self) -> Clicks:
         return Clicks(self._session, self.signer(), self.clock, self._train)
+
+    # -- sign-up from the web (recommender.signup; off unless the ``signup`` setting) ----------
+
+    def sign_up(self, email: str, name: str, interests: str, *, client: str) -> None:
+        """Ask for a digest from the sign-up form (interests one per line): mail the address
+        a confirm link, or its manage link if it is subscribed already. Raise
+        :class:`ProfileError`, :class:`SignupLimited` or :class:`SignupClosed`."""
+        self._signups().request(email, name, interests, client)
+
+    def open_signup_link(self, token: str) -> PendingSignup:
+        """What a sign-up's confirm link asks for, without changing anything."""
+        return self._signups().open(token)
+
+    def confirm_signup_link(self, token: str) -> SignupConfirmed:
+        """Make the subscriber a confirm link asks for (once; a subscribed address is kept)."""
+        return self._signups().confirm(token)
+
+    def _signups(self) -> Signups:
+        return Signups(
+            self.settings,
+            self._session,
+            self.signer(),
+            self.clock,
+            self.templates,
+            self.delivery_transport,
+            self._secret(),
+        )
 
     # -- the service's jobs ------------------------------------------------------------------
 

@@ -22,19 +22,24 @@ from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer
 from recommender.errors import RecommenderError
 from recommender.votes import LINK_VOTES
 
-ACTIONS = ("rate", "unsubscribe", "manage", "view-digest")
+ACTIONS = ("rate", "unsubscribe", "manage", "view-digest", "confirm-signup")
 # How long a link in an email works.
 LIFETIMES = {
     "rate": timedelta(days=60),
     "unsubscribe": timedelta(days=365),
     "manage": timedelta(days=60),
     "view-digest": timedelta(days=365),
+    # a sign-up not confirmed within two days is dropped: the address was perhaps not theirs
+    "confirm-signup": timedelta(days=2),
 }
 # How far ahead of ours the clock of the process that made a link may be (the sender and the
 # web server may run on different machines). A token dated later than this was not made by a
 # clock we trust: it is refused, not honoured for its lifetime plus however far ahead it is.
 CLOCK_SKEW = timedelta(minutes=2)
+# The paths of the links in a digest. The sign-up confirmation link is in no digest: it has
+# a path of its own, under the sign-up page's.
 PATHS = {"rate": "r", "unsubscribe": "unsubscribe", "manage": "manage", "view-digest": "digest"}
+SIGNUP_CONFIRM_PATH = "signup/confirm"
 # The shortest secret a Signer takes.
 MIN_SECRET_LENGTH = 16
 
@@ -164,6 +169,17 @@ class Signer:
         """A link to the digest with that Message-ID (known before the digest is recorded)."""
         return self.make("view-digest", {"m": message_id})
 
+    def confirm_signup(self, signup_id: int, email: str) -> str:
+        """A link confirming the pending sign-up ``signup_id`` of ``email``."""
+        return self.make("confirm-signup", {"p": signup_id, "e": email})
+
+    def check_signup(self, token: str) -> tuple[int, str]:
+        """The pending sign-up id and the address a confirm-signup token names."""
+        data = self.check("confirm-signup", token)
+        if not isinstance(data.get("p"), int) or not isinstance(data.get("e"), str):
+            raise TokenInvalid("this confirm-signup link is not valid")
+        return int(data["p"]), str(data["e"])
+
     def check_subscriber(self, action: str, token: str) -> int:
         """The subscriber id of an ``unsubscribe`` or ``manage`` token."""
         payload = self.check(action, token)  # outside the try: TokenExpired is a ValueError
@@ -198,6 +214,10 @@ def manage_url(base_url: str, token: str) -> str:
 
 def digest_url(base_url: str, token: str) -> str:
     return url(base_url, "view-digest", token)
+
+
+def signup_confirm_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/{SIGNUP_CONFIRM_PATH}/{token}"
 
 
 def load_or_create_secret(path: Path) -> str:

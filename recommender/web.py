@@ -11,6 +11,7 @@ changes nothing. All the work is the facade's (:class:`recommender.core.Recommen
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,12 +25,28 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from recommender import guards, links, resources
-from recommender.core import Recommender
+from recommender.core import Recommender, SignupLimited
 from recommender.errors import NotFound
+from recommender.mailer import DeliveryError
+from recommender.profiles import ProfileError
 from recommender.votes import VOTES
 
 Handler = Callable[[Request], Awaitable[Response]]
+# The sign-up form's fields: name, label, and the help shown under it.
+SIGNUP_FORM = (
+    ("email", "Email address", "Where your digests go. We mail a link to confirm it first."),
+    ("name", "Name (optional)", "How your digests greet you."),
+    (
+        "interests",
+        "Interests",
+        'One per line: topics, methods or phrases, such as "speech recognition". '
+        "You can change them any time.",
+    ),
+)
+SIGNUP_FIELDS = tuple(name for name, _, _ in SIGNUP_FORM)
+SIGNUP_LABELS = {name: label for name, label, _ in SIGNUP_FORM}
 Changer = Callable[[Request, FormData], Awaitable[Response]]
+AnyHandler = Callable[..., Awaitable[Response]]
 
 
 def create_app(app: Recommender) -> Starlette:
@@ -131,6 +148,78 @@ def create_app(app: Recommender) -> Starlette:
             saved = "Your rating is saved."
         return await manage_page(request, saved)
 
+    # -- sign-up (recommender.signup): a 404 unless the ``signup`` setting is on -------------
+
+    def signup_only(handler: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            if not app.settings.signup:
+                return PlainTextResponse("Not Found", status_code=404)
+            return await handler(request)
+
+        return endpoint
+
+    def signup_token(handler: AnyHandler) -> AnyHandler:
+        """A sign-up link that does not work gets its own page (saying to sign up again)."""
+
+        async def wrapper(request: Request, *args: Any) -> Response:
+            try:
+                return await handler(request, *args)
+            except links.TokenExpired:
+                return confirm_page(410, problem="expired")
+            except links.TokenInvalid:
+                return confirm_page(400, problem="invalid")
+
+        return wrapper
+
+    def confirm_page(status: int = 200, **values: Any) -> HTMLResponse:
+        shown = {"problem": None, "done": None, "pending": None, "action": "", **values}
+        return page("signup_confirm.html", status, **shown)
+
+    def signup_form(status: int = 200, **values: Any) -> HTMLResponse:
+        values.setdefault("values", dict.fromkeys(SIGNUP_FIELDS, ""))
+        values.setdefault("error", None)
+        values.setdefault("sent", False)
+        values.setdefault("failed", False)
+        return page("signup.html", status, fields=SIGNUP_FORM, **values)
+
+    async def signup_page(request: Request) -> Response:
+        return signup_form(action=request.url.path)
+
+    async def signup(request: Request, form: FormData) -> Response:
+        values = {name: str(form.get(name, "")) for name in SIGNUP_FIELDS}
+        client = request.client.host if request.client else ""
+        try:
+            await call(app.sign_up, **values, client=client)
+        except ProfileError as error:
+            return signup_form(400, values=values, error=error, action=request.url.path)
+        except SignupLimited as limited:
+            seconds = math.ceil(limited.retry_after.total_seconds())
+            response = page("signup_limited.html", 429, limited=limited, wait=_wait(seconds))
+            response.headers["Retry-After"] = str(seconds)
+            return response
+        except DeliveryError:
+            return signup_form(503, values=values, failed=True, action=request.url.path)
+        return signup_form(values=values, sent=True)
+
+    @signup_token
+    async def signup_confirm_page(request: Request) -> Response:
+        pending = await call(app.open_signup_link, request.path_params["token"])
+        return confirm_page(pending=pending, action=request.url.path)
+
+    @signup_token
+    async def signup_confirm(request: Request, form: FormData) -> Response:
+        done = await call(app.confirm_signup_link, request.path_params["token"])
+        return confirm_page(done=done)
+
+    signup_routes = [
+        Route("/signup", signup_only(link(signup_page, signup)), methods=["GET", "POST"]),
+        Route(
+            f"/{links.SIGNUP_CONFIRM_PATH}/{{token}}",
+            signup_only(link(signup_confirm_page, signup_confirm)),
+            methods=["GET", "POST"],
+        ),
+    ]
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
@@ -140,5 +229,15 @@ def create_app(app: Recommender) -> Starlette:
         Route("/digest/{token}", digest, methods=["GET"]),
         Route("/manage/{token}", link(manage_page, manage), methods=["GET", "POST"]),
         Route("/healthz", health, methods=["GET"]),
+        *signup_routes,
     ]
     return Starlette(routes=routes, middleware=[Middleware(guards.Hardened)])
+
+
+def _wait(seconds: int) -> str:
+    """A wait in words: "3 minutes", "2 hours"."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = math.ceil(seconds / size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "a minute"

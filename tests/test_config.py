@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -315,3 +316,30 @@ def test_an_existing_database_keeps_its_mode(tmp_path: Path) -> None:
         pass
     engine.dispose()
     assert mode(db) == 0o640
+
+
+# -- sign-up settings ------------------------------------------------------------------------
+
+
+def test_sign_up_is_off_until_a_setting_turns_it_on(tmp_path: Path) -> None:
+    off = load(tmp_path)
+    assert (off.signup, off.signup_address_limit, off.signup_client_limit) == (False, 3, 10)
+    assert load(tmp_path, "signup = true\nsignup_client_limit = 50\n").signup_client_limit == 50
+    assert load(tmp_path, RECOMMENDER_SIGNUP="yes").signup is True
+
+
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        (
+            'signup = "maybe"\n',
+            "setting 'signup' (RECOMMENDER_SIGNUP): 'maybe' is not true or false",
+        ),
+        ("signup_address_limit = 0\n", "0 is out of range; use 1 to 1000"),
+        ('signup_client_limit = "many"\n', "'many' is not a number of sign-ups"),
+        ("sign_up = true\n", "unknown setting 'sign_up'; did you mean 'signup'"),
+    ],
+)
+def test_a_bad_sign_up_setting_is_named(tmp_path: Path, body: str, refusal: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(refusal)):
+        load(tmp_path, body)

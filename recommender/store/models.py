@@ -260,3 +260,27 @@ class DigestPaper(Base):
     __table_args__ = (
         UniqueConstraint("subscriber_id", "paper_id", name="uq_digest_papers_subscriber_paper"),
     )
+
+
+class Signup(Base):
+    """A sign-up from the web form: pending until its address confirms it (``confirmed_at``).
+
+    The subscriber is made only then. Recent rows are also what the sign-up rate limits count,
+    per address and per client; old ones are pruned as new ones come.
+    """
+
+    __tablename__ = "signups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(MAX_LENGTHS["email"]))
+    name: Mapped[str] = mapped_column(String(MAX_LENGTHS["name"]))
+    interests: Mapped[list[str]] = mapped_column(JSON)
+    # A keyed hash of the client's IP address: enough to count, nothing to read back.
+    client: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_signups_email_created_at", "email", "created_at"),
+        Index("ix_signups_client_created_at", "client", "created_at"),
+    )
