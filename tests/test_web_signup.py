@@ -56,7 +56,7 @@ class Site:
         return found[0]
 
     def subscribers(self) -> list[str]:
-        return [s.email for s in self.app.users()]
+        return [s.email for s in self.app.subscribers()]
 
 
 @contextmanager
@@ -147,7 +147,7 @@ def test_a_confirmed_sign_up_makes_one_subscriber(site: Site) -> None:
 
         done = client.post(url)
         assert done.status_code == 200 and "You are subscribed" in done.text
-        grace = site.app.user(NEW)
+        grace = site.app.subscriber(NEW)
         assert (grace.name, grace.interests, grace.active) == (
             "Grace",
             ["speech recognition", "speaker diarization"],
@@ -296,14 +296,14 @@ def test_an_expired_or_forged_confirm_link_gets_a_friendly_page(site: Site) -> N
             assert 'href="/signup"' in old.text
         assert snapshot(site.app) == before
     with pytest.raises(SubscriberNotFound):
-        site.app.user(NEW)
+        site.app.subscriber(NEW)
 
 
 def test_signing_up_a_subscribed_address_mails_its_manage_link_and_changes_nothing(
     site: Site, tmp_path: Path
 ) -> None:
     site.app.subscribe(profile(tmp_path))
-    before = site.app.user(EMAIL)
+    before = site.app.subscriber(EMAIL)
     with httpx.Client(timeout=10) as client:
         known = sign_up(client, site, email=EMAIL, name="Mallory", interests="knitting")
         fresh = sign_up(client, site)
@@ -315,7 +315,7 @@ def test_signing_up_a_subscribed_address_mails_its_manage_link_and_changes_nothi
     text = parts(mail.message)[0]
     assert f"{site.base}/manage/" in text and "/signup/confirm/" not in text
     assert "Mallory" not in text and "knitting" not in text
-    assert site.app.user(EMAIL) == before
+    assert site.app.subscriber(EMAIL) == before
 
 
 def test_a_cross_site_post_is_refused_and_changes_nothing(site: Site) -> None:
@@ -341,7 +341,9 @@ def test_an_unsubscribed_address_that_signs_up_gets_a_link_to_start_again(
         assert f"{site.base}/manage/" in text
         again = re.search(rf"{re.escape(site.base)}/unsubscribe/\S+", text)
         assert again is not None and "Start them again" in text
-        assert not site.app.user(EMAIL).active  # the mail changed nothing; its page asks first
+        assert not site.app.subscriber(
+            EMAIL
+        ).active  # the mail changed nothing; its page asks first
         assert "Subscribe again" in client.get(again[0]).text
 
 
@@ -361,7 +363,7 @@ def test_a_non_ascii_address_and_name_sign_up_and_confirm(site: Site) -> None:
         (mail,) = site.mail.received
         assert mail.rcpt_tos == [address]
         assert client.post(site.confirm_url()).status_code == 200
-    assert site.app.user(address).name == "Grâce Höpper"
+    assert site.app.subscriber(address).name == "Grâce Höpper"
 
 
 # -- in a real browser: Debian's Chromium, driven by Playwright ---------------------------------
@@ -436,7 +438,7 @@ def test_signing_up_on_a_phone_by_keyboard_alone(browser: Browser, site: Site) -
         assert not scrolls_sideways(page)
     finally:
         page.close()
-    assert site.app.user(NEW).interests == ["speech recognition", "speaker diarization"]
+    assert site.app.subscriber(NEW).interests == ["speech recognition", "speaker diarization"]
 
 
 @needs_chromium

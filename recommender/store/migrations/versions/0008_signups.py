@@ -6,16 +6,16 @@ name and interests, so the link stays short, a restart loses no pending sign-up,
 confirming twice finds the row already confirmed. The same rows are what the per-address and
 per-client rate limits count, in one place for every process on the database.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
