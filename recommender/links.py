@@ -1,4 +1,5 @@
-"""Signed, expiring, single-purpose links for emails (rate a paper, unsubscribe, manage, view).
+"""Signed, expiring, single-purpose links for emails (rate a paper, unsubscribe, manage, view,
+today's papers).
 
 A token is signed with the installation's secret (``itsdangerous``), names its action in the
 signature's salt, and carries its issue time, checked against an injectable clock. A token for
@@ -22,19 +23,28 @@ from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer
 from recommender.errors import RecommenderError
 from recommender.votes import LINK_VOTES
 
-ACTIONS = ("rate", "unsubscribe", "manage", "view-digest")
+ACTIONS = ("rate", "unsubscribe", "manage", "view-digest", "today")
 # How long a link in an email works.
 LIFETIMES = {
     "rate": timedelta(days=60),
     "unsubscribe": timedelta(days=365),
     "manage": timedelta(days=60),
     "view-digest": timedelta(days=365),
+    # The page of today's papers only reads and rates (it cannot unsubscribe or change
+    # interests): it lives as long as the rating links it stands in for.
+    "today": timedelta(days=60),
 }
 # How far ahead of ours the clock of the process that made a link may be (the sender and the
 # web server may run on different machines). A token dated later than this was not made by a
 # clock we trust: it is refused, not honoured for its lifetime plus however far ahead it is.
 CLOCK_SKEW = timedelta(minutes=2)
-PATHS = {"rate": "r", "unsubscribe": "unsubscribe", "manage": "manage", "view-digest": "digest"}
+PATHS = {
+    "rate": "r",
+    "unsubscribe": "unsubscribe",
+    "manage": "manage",
+    "view-digest": "digest",
+    "today": "today",
+}
 # The shortest secret a Signer takes.
 MIN_SECRET_LENGTH = 16
 
@@ -160,12 +170,17 @@ class Signer:
     def manage(self, subscriber_id: int) -> str:
         return self.make("manage", {"s": subscriber_id})
 
+    def today(self, subscriber_id: int) -> str:
+        """A link to the subscriber's page of today's papers (it opens whatever day is newest
+        when it is followed)."""
+        return self.make("today", {"s": subscriber_id})
+
     def view_digest(self, message_id: str) -> str:
         """A link to the digest with that Message-ID (known before the digest is recorded)."""
         return self.make("view-digest", {"m": message_id})
 
     def check_subscriber(self, action: str, token: str) -> int:
-        """The subscriber id of an ``unsubscribe`` or ``manage`` token."""
+        """The subscriber id of an ``unsubscribe``, ``manage`` or ``today`` token."""
         payload = self.check(action, token)  # outside the try: TokenExpired is a ValueError
         try:
             return int(payload["s"])
@@ -198,6 +213,10 @@ def manage_url(base_url: str, token: str) -> str:
 
 def digest_url(base_url: str, token: str) -> str:
     return url(base_url, "view-digest", token)
+
+
+def today_url(base_url: str, token: str) -> str:
+    return url(base_url, "today", token)
 
 
 def load_or_create_secret(path: Path) -> str:

@@ -52,6 +52,29 @@ def unseen_papers(
     )
 
 
+def latest_listing_day(session: Session) -> date | None:
+    """The newest listing date that brought papers new to the catalogue (the day they were
+    first listed); None while there is none. A day that listed only known papers is not it."""
+    brought = exists().where(Paper.first_dump_id == Dump.id)
+    day: date | None = session.scalar(select(func.max(Dump.listing_date)).where(brought))
+    return day
+
+
+def first_listed_since(session: Session, paper_ids: Collection[str], day: date) -> set[str]:
+    """Those of ``paper_ids`` whose papers were first listed on or after ``day``."""
+    wanted = list(paper_ids)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            session.scalars(
+                select(Paper.id)
+                .join(Dump, Dump.id == Paper.first_dump_id)
+                .where(Paper.id.in_(wanted[start : start + 500]), Dump.listing_date >= day)
+            )
+        )
+    return found
+
+
 def liked_paper_ids(liked_titles: Iterable[str]) -> set[str]:
     """The ids a profile's liked titles have as papers: the subscriber knows those papers, so
     they are never recommended back to them (a title not in the catalogue matches nothing)."""
