@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from recommender import dumps
 from recommender.sources.base import arxiv_id
-from recommender.store.models import Dump, Paper, Rating, Subscriber
+from recommender.store import subscribers as subscriber_store
+from recommender.store.models import Dump, Paper, Subscriber
 
 
 def unrated_papers(
@@ -24,18 +25,18 @@ def unrated_papers(
     listed_since: date | None = None,
     exclude: Collection[str] = (),
 ) -> list[Paper]:
-    """Papers the subscriber never rated, first listed on or after ``listed_since``.
+    """Papers the subscriber has no rating of now (never rated, or their rating withdrawn, as
+    digests count them), first listed on or after ``listed_since``.
 
     ``exclude`` leaves out more papers by id (those already sent to them, say).
     """
-    statement = select(Paper).where(
-        ~exists().where(Rating.subscriber_id == subscriber_id, Rating.paper_id == Paper.id)
-    )
+    statement = select(Paper)
     if listed_since is not None:
         statement = statement.join(Dump, Dump.id == Paper.first_dump_id).where(
             Dump.listing_date >= listed_since
         )
-    excluded = set(exclude)
+    rated = {p.id for _, p in subscriber_store.current_ratings(session, subscriber_id)}
+    excluded = set(exclude) | rated
     return [p for p in session.scalars(statement.order_by(Paper.id)) if p.id not in excluded]
 
 
