@@ -36,9 +36,6 @@ from recommender.votes import VOTES
 # How many of the day's papers the page ranks, best first: enough to rate well past a digest,
 # few enough to read on a phone (a busy arXiv day lists hundreds).
 RANKED = 50
-# A shortened abstract keeps this many characters: the page has room for a little more than
-# the email (render.ABSTRACT_CHARS), and a "more" link leads on.
-ABSTRACT_CHARS = 300
 
 
 class Recommend(Protocol):
@@ -114,6 +111,6 @@ class Today:
 
 def _shown(recommendation: Recommendation, paper: Paper) -> TodayPaper:
     """What the page shows of a ranked paper."""
-    short = render.trim(paper.abstract, ABSTRACT_CHARS)
+    short = render.trim(paper.abstract, render.ABSTRACT_CHARS)  # as the email shortens it
     whole = " ".join(paper.abstract.split())
     return TodayPaper(recommendation, short, short != whole, paper.authors)

@@ -52,7 +52,8 @@ def test_the_page_lists_the_days_papers_in_ranking_order_with_reasons(site: Site
     for r in expected:
         assert html.escape(r.read_url) in page.text
         assert html.escape(f"Why: {'; '.join(r.reasons)}", quote=False) in page.text
-    assert f"Ranks above {expected[0].beats:.0%} of this day" in page.text
+    assert expected[0].beats == 1 and "Ranks above all the other papers of this day" in page.text
+    assert f"Ranks above {expected[1].beats:.0%} of this day's papers new to you" in page.text
     assert page.text.count(">More like this</button>") == 9
     assert page.text.count(">Less like this</button>") == 9
 
