@@ -35,8 +35,7 @@ def unrated_papers(
         statement = statement.join(Dump, Dump.id == Paper.first_dump_id).where(
             Dump.listing_date >= listed_since
         )
-    rated = {p.id for _, p in subscriber_store.current_ratings(session, subscriber_id)}
-    excluded = set(exclude) | rated
+    excluded = set(exclude) | subscriber_store.rated_paper_ids(session, subscriber_id)
     return [p for p in session.scalars(statement.order_by(Paper.id)) if p.id not in excluded]
 
 
