@@ -43,6 +43,7 @@ from recommender.results import (
     Recommendation,
     SendReport,
     SubscriberInfo,
+    TodayPage,
 )
 from recommender.signup import PendingSignup, SignupConfirmed, Signups
 from recommender.signup import SignupClosed as SignupClosed
@@ -59,6 +60,7 @@ from recommender.store.papers import PaperNotFound as PaperNotFound
 from recommender.store.papers import PaperQuery
 from recommender.store.subscribers import SubscribeOutcome
 from recommender.store.subscribers import SubscriberNotFound as SubscriberNotFound
+from recommender.today import Today
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
     from recommender import model, ranking, ranking_sessions, render
@@ -512,6 +514,24 @@ class Recommender:
             self.delivery_transport,
             self._secret(),
         )
+
+    # -- today's papers: the page a today link opens (see recommender.today) ---------------
+
+    def open_today_link(self, token: str) -> TodayPage:
+        """The newest listing day's papers new to a today link's subscriber, ranked by
+        :meth:`recommend`, and the day's papers they have rated."""
+        return self._today().open(token)
+
+    def rate_from_today_link(self, token: str, paper_id: str, vote: str) -> RatingInfo:
+        """Record a vote (up, down or clear) from the page of today's papers."""
+        return self._today().rate(token, paper_id, vote)
+
+    def today_url_for_manage_link(self, token: str) -> str:
+        """The link to the page of today's papers of a manage link's subscriber."""
+        return self._today().url_for_manage_link(token, self.settings.base_url)
+
+    def _today(self) -> Today:
+        return Today(self._session, self.signer(), self.clock, self.recommend, self._train)
 
     # -- the service's jobs ------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Signed, expiring, single-purpose links for emails (rate a paper, unsubscribe, manage, view).
+"""Signed, expiring, single-purpose links for emails (rate a paper, unsubscribe, manage, view,
+today's papers).
 
 A token is signed with the installation's secret (``itsdangerous``), names its action in the
 signature's salt, and carries its issue time, checked against an injectable clock. A token for
@@ -22,7 +23,7 @@ from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer
 from recommender.errors import RecommenderError
 from recommender.votes import LINK_VOTES
 
-ACTIONS = ("rate", "unsubscribe", "manage", "view-digest", "confirm-signup")
+ACTIONS = ("rate", "unsubscribe", "manage", "view-digest", "today", "confirm-signup")
 # How long a link in an email works.
 LIFETIMES = {
     "rate": timedelta(days=60),
@@ -31,6 +32,9 @@ LIFETIMES = {
     "view-digest": timedelta(days=365),
     # a sign-up not confirmed within two days is dropped: the address was perhaps not theirs
     "confirm-signup": timedelta(days=2),
+    # The page of today's papers only reads and rates (it cannot unsubscribe or change
+    # interests): it lives as long as the rating links it stands in for.
+    "today": timedelta(days=60),
 }
 # How far ahead of ours the clock of the process that made a link may be (the sender and the
 # web server may run on different machines). A token dated later than this was not made by a
@@ -38,7 +42,13 @@ LIFETIMES = {
 CLOCK_SKEW = timedelta(minutes=2)
 # The paths of the links in a digest. The sign-up confirmation link is in no digest: it has
 # a path of its own, under the sign-up page's.
-PATHS = {"rate": "r", "unsubscribe": "unsubscribe", "manage": "manage", "view-digest": "digest"}
+PATHS = {
+    "rate": "r",
+    "unsubscribe": "unsubscribe",
+    "manage": "manage",
+    "view-digest": "digest",
+    "today": "today",
+}
 SIGNUP_CONFIRM_PATH = "signup/confirm"
 # The shortest secret a Signer takes.
 MIN_SECRET_LENGTH = 16
@@ -165,6 +175,11 @@ class Signer:
     def manage(self, subscriber_id: int) -> str:
         return self.make("manage", {"s": subscriber_id})
 
+    def today(self, subscriber_id: int) -> str:
+        """A link to the subscriber's page of today's papers (it opens whatever day is newest
+        when it is followed)."""
+        return self.make("today", {"s": subscriber_id})
+
     def view_digest(self, message_id: str) -> str:
         """A link to the digest with that Message-ID (known before the digest is recorded)."""
         return self.make("view-digest", {"m": message_id})
@@ -181,7 +196,7 @@ class Signer:
         return int(data["p"]), str(data["e"])
 
     def check_subscriber(self, action: str, token: str) -> int:
-        """The subscriber id of an ``unsubscribe`` or ``manage`` token."""
+        """The subscriber id of an ``unsubscribe``, ``manage`` or ``today`` token."""
         payload = self.check(action, token)  # outside the try: TokenExpired is a ValueError
         try:
             return int(payload["s"])
@@ -218,6 +233,10 @@ def digest_url(base_url: str, token: str) -> str:
 
 def signup_confirm_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/{SIGNUP_CONFIRM_PATH}/{token}"
+
+
+def today_url(base_url: str, token: str) -> str:
+    return url(base_url, "today", token)
 
 
 def load_or_create_secret(path: Path) -> str:

@@ -78,6 +78,7 @@ class DigestContext:
     unsubscribe_url: str
     browser_url: str
     product: str = "Paper digest"
+    today_url: str = ""  # the page of all the newest day's papers, ranked (none: not linked)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

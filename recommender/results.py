@@ -359,6 +359,28 @@ class ManageLink(Record):
     ratings: list[RatingInfo]
 
 
+@dataclass(frozen=True)
+class TodayPaper(Record):
+    """One paper on the page of today's papers: its place in the ranking, and what to show."""
+
+    recommendation: Recommendation
+    abstract: str  # shortened at a word boundary
+    abstract_cut: bool  # whether the shortened abstract leaves part out
+    authors: int | None  # how many (dumps and sources give a count, not the names)
+
+
+@dataclass(frozen=True)
+class TodayPage(Record):
+    """What a today link opens: the newest listing day's papers new to the subscriber, ranked
+    by ``recommend`` (the best ``limit`` of them), and the day's papers they have rated."""
+
+    subscriber: SubscriberInfo
+    day: date | None  # the newest listing day that brought new papers; None: none yet
+    papers: list[TodayPaper]
+    rated: list[RatingInfo]  # the day's papers the subscriber has rated, newest first
+    limit: int
+
+
 @dataclass
 class ImportReport(Record):
     imported: int = 0

@@ -1,4 +1,5 @@
-"""The web endpoints that close the feedback loop: rating links, unsubscribe, digest view, manage.
+"""The web endpoints that close the feedback loop: rating links, unsubscribe, digest view, manage,
+today's papers.
 
 Only an explicit POST changes anything (mail scanners and link previewers fetch links on their
 own, with GET or HEAD): a GET shows a page whose button POSTs, and a POST from another site's
@@ -29,6 +30,9 @@ from recommender.core import Recommender, SignupLimited
 from recommender.errors import NotFound
 from recommender.mailer import DeliveryError
 from recommender.profiles import ProfileError
+from recommender.results import RatingInfo
+from recommender.store.papers import PaperNotFound
+from recommender.today import RANKED
 from recommender.votes import VOTES
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -129,11 +133,13 @@ def create_app(app: Recommender) -> Starlette:
 
     async def manage_page(request: Request, saved: str | None = None) -> Response:
         opened = await call(app.open_manage_link, request.path_params["token"])
+        today_url = await call(app.today_url_for_manage_link, request.path_params["token"])
         return page(
             "manage.html",
             user=opened.subscriber,
             ratings=opened.ratings,
             saved=saved,
+            today_url=today_url,
             action=request.url.path,
         )
 
@@ -220,6 +226,41 @@ def create_app(app: Recommender) -> Starlette:
         ),
     ]
 
+    # -- today's papers (recommender.today): the page, and its rating buttons ----------------
+
+    async def today_page(
+        request: Request,
+        rated: RatingInfo | None = None,
+        shown: list[str] | None = None,
+        problem: str | None = None,
+    ) -> Response:
+        opened = await call(app.open_today_link, request.path_params["token"])
+        # Where each paper stood on the page the rating came from, to show how the ranking moved.
+        before = {paper_id: place for place, paper_id in enumerate(shown or [], 1)}
+        return page(
+            "today.html",
+            400 if problem else 200,
+            today=opened,
+            just=rated,
+            before=before,
+            problem=problem,
+            action=request.url.path,
+        )
+
+    async def rate_today(request: Request, form: FormData) -> Response:
+        """A rating button: its name is the vote (up, down, clear), its value the paper."""
+        chosen = [(vote, str(form[vote])) for vote in VOTES if vote in form]
+        if len(chosen) != 1:
+            problem = "vote: press one rating button (More like this, Less like this or Undo)"
+            return await today_page(request, problem=problem)
+        ((vote, paper),) = chosen
+        try:
+            rated = await call(app.rate_from_today_link, request.path_params["token"], paper, vote)
+        except PaperNotFound as exc:
+            return await today_page(request, problem=str(exc))
+        shown = str(form.get("shown", "")).split()[:RANKED]
+        return await today_page(request, rated, shown)
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
@@ -228,6 +269,7 @@ def create_app(app: Recommender) -> Starlette:
         Route("/unsubscribe/{token}", link(unsubscribe_page, unsubscribe), methods=["GET", "POST"]),
         Route("/digest/{token}", digest, methods=["GET"]),
         Route("/manage/{token}", link(manage_page, manage), methods=["GET", "POST"]),
+        Route("/today/{token}", link(today_page, rate_today), methods=["GET", "POST"]),
         Route("/healthz", health, methods=["GET"]),
         *signup_routes,
     ]

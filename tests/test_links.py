@@ -17,12 +17,14 @@ MAKERS: dict[str, Callable[[links.Signer], str]] = {
     "unsubscribe": lambda s: s.unsubscribe(7),
     "manage": lambda s: s.manage(7),
     "view-digest": lambda s: s.view_digest("<abc@example.org>"),
+    "today": lambda s: s.today(7),
 }
 CHECKERS: dict[str, Callable[[links.Signer, str], object]] = {
     "rate": lambda s, t: s.check_rating(t),
     "unsubscribe": lambda s, t: s.check_subscriber("unsubscribe", t),
     "manage": lambda s, t: s.check_subscriber("manage", t),
     "view-digest": lambda s, t: s.check_digest(t),
+    "today": lambda s, t: s.check_subscriber("today", t),
 }
 LIFETIME = {kind: links.LIFETIMES[kind] for kind in MAKERS}
 

@@ -65,6 +65,17 @@ def test_recommendations_leave_out_rated_papers(catalogue: Recommender) -> None:
     assert len(catalogue.recommend(EMAIL, top=20)) == 8
 
 
+def test_a_withdrawn_rating_puts_the_paper_back_among_the_recommendations(
+    catalogue: Recommender, clock: Clock
+) -> None:
+    first = catalogue.recommend(EMAIL, top=1)[0]
+    catalogue.rate(EMAIL, first.id, "down")
+    clock.now += timedelta(minutes=1)
+    catalogue.rate(EMAIL, first.id, "clear")
+    assert first.id in {r.id for r in catalogue.recommend(EMAIL, top=20)}
+    assert len(catalogue.recommend(EMAIL, top=20)) == 9
+
+
 def test_a_paper_liked_in_the_profile_is_never_recommended_back(
     catalogue: Recommender, tmp_path: Path
 ) -> None:

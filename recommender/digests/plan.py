@@ -239,4 +239,5 @@ def _context(
         manage_url=links.manage_url(base, sign.manage(subscriber.id)),
         unsubscribe_url=links.unsubscribe_url(base, sign.unsubscribe(subscriber.id)),
         browser_url=links.digest_url(base, sign.view_digest(message_id)),
+        today_url=links.today_url(base, sign.today(subscriber.id)),
     )

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from recommender import dumps
 from recommender.sources.base import arxiv_id
-from recommender.store.models import Dump, Paper, Rating, Subscriber
+from recommender.store import subscribers as subscriber_store
+from recommender.store.models import Dump, Paper, Subscriber
 
 
 def unrated_papers(
@@ -24,18 +25,17 @@ def unrated_papers(
     listed_since: date | None = None,
     exclude: Collection[str] = (),
 ) -> list[Paper]:
-    """Papers the subscriber never rated, first listed on or after ``listed_since``.
+    """Papers the subscriber has no rating of now (never rated, or their rating withdrawn, as
+    digests count them), first listed on or after ``listed_since``.
 
     ``exclude`` leaves out more papers by id (those already sent to them, say).
     """
-    statement = select(Paper).where(
-        ~exists().where(Rating.subscriber_id == subscriber_id, Rating.paper_id == Paper.id)
-    )
+    statement = select(Paper)
     if listed_since is not None:
         statement = statement.join(Dump, Dump.id == Paper.first_dump_id).where(
             Dump.listing_date >= listed_since
         )
-    excluded = set(exclude)
+    excluded = set(exclude) | subscriber_store.rated_paper_ids(session, subscriber_id)
     return [p for p in session.scalars(statement.order_by(Paper.id)) if p.id not in excluded]
 
 
@@ -50,6 +50,29 @@ def unseen_papers(
         exclude=liked_paper_ids(subscriber.liked)
         | {n.id for n in _named(session, subscriber.liked).values()},
     )
+
+
+def latest_listing_day(session: Session) -> date | None:
+    """The newest listing date that brought papers new to the catalogue (the day they were
+    first listed); None while there is none. A day that listed only known papers is not it."""
+    brought = exists().where(Paper.first_dump_id == Dump.id)
+    day: date | None = session.scalar(select(func.max(Dump.listing_date)).where(brought))
+    return day
+
+
+def first_listed_since(session: Session, paper_ids: Collection[str], day: date) -> set[str]:
+    """Those of ``paper_ids`` whose papers were first listed on or after ``day``."""
+    wanted = list(paper_ids)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            session.scalars(
+                select(Paper.id)
+                .join(Dump, Dump.id == Paper.first_dump_id)
+                .where(Paper.id.in_(wanted[start : start + 500]), Dump.listing_date >= day)
+            )
+        )
+    return found
 
 
 def liked_paper_ids(liked_titles: Iterable[str]) -> set[str]:

@@ -190,6 +190,17 @@ def current_ratings(session: Session, subscriber_id: int) -> list[tuple[Rating, 
     return current_ratings_of(session, [subscriber_id]).get(subscriber_id, [])
 
 
+def rated_paper_ids(session: Session, subscriber_id: int) -> set[str]:
+    """The ids of the papers :func:`current_ratings` holds (their latest rating is a vote)."""
+    latest = (
+        select(Rating.paper_id, Rating.vote, _newest_first())
+        .where(Rating.subscriber_id == subscriber_id)
+        .subquery()
+    )
+    rows = session.scalars(select(latest.c.paper_id).where(latest.c.rank == 1, latest.c.vote != 0))
+    return set(rows)
+
+
 def _newest_first() -> Label[int]:
     """``rank``: 1 for a subscriber's latest rating of a paper, 2 for the one before, ..."""
     return (
