@@ -154,3 +154,19 @@ def test_a_forged_link_shows_the_friendly_page_and_changes_nothing(site: Site, p
     heading(page, "This link does not work")
     check_page(page)
     assert site.app.subscriber(site.email) == before
+
+
+def test_rating_from_todays_page_reranks_and_can_be_undone(site: Site, page: Any) -> None:
+    site.open_email(page)
+    page.get_by_role("link", name="See all of today's papers, ranked for you").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Today's papers for")
+    check_page(page)
+    first = page.locator("h2 a").first.inner_text()
+    page.get_by_role("button", name="Less like this").first.click()
+    expect(page.get_by_role("button", name="Undo this rating")).to_be_visible()
+    (rated,) = site.app.ratings(site.email)
+    assert (rated.title, rated.vote) == (first, "down")
+    check_page(page)
+    page.get_by_role("button", name="Undo this rating").click()
+    expect(page.get_by_role("button", name="Undo this rating")).to_have_count(0)
+    assert site.app.ratings(site.email) == []
