@@ -4,11 +4,14 @@ shows it back; a bad value is refused naming the field, and nothing changes."""
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -17,6 +20,9 @@ from recommender import links, profiles, web
 from tests import test_web
 from tests.catalogue import EMAIL
 from tests.clock import Clock
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 # The web endpoints on loopback and the links of a digest sent to one subscriber.
 site = test_web.site
@@ -168,7 +174,9 @@ def test_a_bad_setting_is_refused_in_subscribes_words_naming_the_field_and_nothi
     shown = text(answer.text)
     assert f"Nothing was changed. {label}: {refused.value.message}" in shown
     assert f"{label}: {refused.value.message}" in text(answer.text.split('class="error"')[1])
-    assert controls(answer.text).inputs[name]["value"] == form[name]  # shown back, to correct
+    shown_back = controls(answer.text).inputs[name]
+    assert shown_back["value"] == form[name]  # to be corrected
+    assert shown_back["aria-invalid"] == "true"
     assert snapshot(site.app) == before
 
 
@@ -275,3 +283,66 @@ def test_a_tampered_or_expired_manage_link_changes_no_setting(site: Site, clock:
         for form in forms:
             assert client.post(site.urls["manage"], data=form).status_code == 410
     assert snapshot(site.app) == before
+
+
+# -- in a real browser: Debian's Chromium, driven by Playwright -------------------------------
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium, from the system's packages (Playwright's own download is not used)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    executable = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
+    if executable is None:
+        pytest.skip("no Chromium found (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_in_a_browser_the_page_fits_a_phone_and_rating_buttons_sit_in_a_row(
+    site: Site, chromium: Browser
+) -> None:
+    for paper in site.app.recommend(EMAIL, top=3):
+        site.app.rate(EMAIL, paper.id, "up")
+    for width in (390, 1200):
+        context = chromium.new_context(viewport={"width": width, "height": 800})
+        page = context.new_page()
+        page.goto(site.urls["manage"])
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+        first = page.locator("ul.rated li").first
+        flip, clear = (first.get_by_role("button", name=n).bounding_box() for n in _BUTTONS)
+        assert flip is not None and clear is not None
+        assert abs(flip["y"] - clear["y"]) < 1, width  # side by side, not stacked
+        context.close()
+
+
+_BUTTONS = ("Rate down instead", "Clear rating")
+
+
+def test_in_a_browser_the_time_zone_defaults_to_the_devices_and_works_without_script(
+    site: Site, chromium: Browser
+) -> None:
+    context = chromium.new_context(timezone_id="Europe/Berlin")
+    page = context.new_page()
+    page.goto(site.urls["manage"])
+    assert page.input_value("#timezone") == "Europe/Berlin"  # saved: UTC
+    assert page.locator("#device-zone-note").is_visible()
+    assert not page.locator("#use-device-zone").is_visible()  # nothing more to offer
+    page.get_by_role("button", name="Save schedule").click()
+    assert "Europe/Berlin time" in page.locator(".saved").inner_text()
+    assert site.app.user(EMAIL).timezone == "Europe/Berlin"
+    context.close()
+
+    scriptless = chromium.new_context(java_script_enabled=False, timezone_id="Asia/Tokyo")
+    page = scriptless.new_page()
+    page.goto(site.urls["manage"])
+    assert page.input_value("#timezone") == "Europe/Berlin"
+    assert not page.locator("#use-device-zone").is_visible()
+    page.fill("#timezone", "Europe/Lisbon")
+    page.get_by_role("button", name="Save schedule").click()
+    assert site.app.user(EMAIL).timezone == "Europe/Lisbon"
+    scriptless.close()

@@ -20,6 +20,7 @@
   function useDeviceZone() {
     input.value = zone;
     note.hidden = false;
+    offer.hidden = true;
   }
   offer.textContent = "Use this device's time zone (" + zone + ")";
   offer.hidden = false;
