@@ -57,7 +57,12 @@ class Problem:
 
 
 class Unchanged(Exception):
-    """A manage-page form that asks for something that cannot be done now; nothing changed."""
+    """A manage-page form that asks for what cannot be done (400) or not any more (409);
+    nothing changed."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def texts(form: FormData, *names: str) -> dict[str, str]:
@@ -183,7 +188,8 @@ def create_app(app: Recommender) -> Starlette:
             problem = Problem(exc.field, exc.message, {k: str(v) for k, v in form.items()})
             return await manage_page(request, problem=problem, status=422)
         except Unchanged as exc:
-            return await manage_page(request, problem=Problem(None, str(exc), {}), status=409)
+            problem = Problem(None, str(exc), {})
+            return await manage_page(request, problem=problem, status=exc.status)
         return await manage_page(request, saved)
 
     async def save_interests(token: str, form: FormData) -> str:
@@ -218,7 +224,7 @@ def create_app(app: Recommender) -> Starlette:
     async def rate_here(token: str, form: FormData) -> str:
         vote = str(form.get("vote", ""))
         if vote not in VOTES:
-            raise Unchanged(f"{vote!r} is not a vote; use up, down or clear")
+            raise Unchanged(f"{vote!r} is not a vote; use up, down or clear", 400)
         rated = await call(app.rate_from_manage_link, token, str(form.get("paper", "")), vote)
         if vote == "clear":
             return f"Your rating of “{rated.title}” is cleared."

@@ -268,7 +268,7 @@ def test_a_form_the_page_does_not_have_or_a_bad_vote_changes_nothing(site: Site)
     unknown = post(site, form="delete-everything")
     assert unknown.status_code == 400 and "Nothing was changed" in text(unknown.text)
     vote = post(site, form="rate", paper="x", vote="sideways")
-    assert vote.status_code == 409 and "'sideways' is not a vote" in text(vote.text)
+    assert vote.status_code == 400 and "'sideways' is not a vote" in text(vote.text)
     assert snapshot(site.app) == before
 
 
