@@ -666,6 +666,40 @@ def unsubscribe(state: AppContext, email: str) -> None:
 
 
 @cli.command()
+@click.argument("email")
+@click.pass_obj
+@handle_errors
+def pause(state: AppContext, email: str) -> None:
+    """Hold EMAIL's digests until `recommender resume EMAIL`. Nothing piles up meanwhile.
+
+    \b
+    Example:
+      recommender pause ada@example.org
+    """
+    if state.app.pause(email):
+        click.echo(f"Paused the digests of {email}.")
+    else:
+        click.echo(f"The digests of {email} were already paused.")
+
+
+@cli.command()
+@click.argument("email")
+@click.pass_obj
+@handle_errors
+def resume(state: AppContext, email: str) -> None:
+    """Send EMAIL's digests again; the next brings what arrived since their last.
+
+    \b
+    Example:
+      recommender resume ada@example.org
+    """
+    if state.app.resume(email):
+        click.echo(f"Resumed the digests of {email}.")
+    else:
+        click.echo(f"The digests of {email} were not paused.")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_obj
 @handle_errors

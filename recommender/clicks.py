@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from recommender import links, ratings
+from recommender import links, manage, ratings
 from recommender.lookups import linked_subscriber, paper_info, subscriber_info
 from recommender.message import html_part
 from recommender.results import ManageLink, RatingInfo, RatingLink, SubscriberInfo
@@ -68,7 +68,9 @@ class Clicks:
             subscriber = linked_subscriber(session, subscriber_id)
             rows = subscriber_store.current_ratings(session, subscriber.id)
             rated = [RatingInfo.of(rating, paper) for rating, paper in rows]
-            return ManageLink(SubscriberInfo.of(subscriber, len(rated)), rated)
+            changes = subscriber_store.rating_history(session, subscriber.id)
+            history = manage.history([RatingInfo.of(rating, paper) for rating, paper in changes])
+            return ManageLink(SubscriberInfo.of(subscriber, len(rated)), rated, history)
 
     def confirm_unsubscribe_link(self, token: str) -> SubscriberInfo:
         subscriber_id = self._signer.check_subscriber("unsubscribe", token)

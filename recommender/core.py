@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
 from recommender.ingesting import Ingester, StreamDump, fetch_days
 from recommender.links import utcnow
+from recommender.manage import ManagePage
 from recommender.results import (
     ComposeOutcome,
     DeliveryOutcome,
@@ -218,6 +219,20 @@ class Recommender:
         """Stop digests for ``email``; return False if they had already unsubscribed."""
         with self._session() as session, session.begin():
             return subscriber_store.unsubscribe(session, email, self.clock())
+
+    def pause(self, email: str) -> bool:
+        """Hold ``email``'s digests until :meth:`resume`; return False if they already were."""
+        return self._set_paused(email, True)
+
+    def resume(self, email: str) -> bool:
+        """Send ``email``'s digests again, from what arrived since their last one; return False
+        if they were not paused."""
+        return self._set_paused(email, False)
+
+    def _set_paused(self, email: str, paused: bool) -> bool:
+        with self._session() as session, session.begin():
+            subscriber = subscriber_store.get_subscriber(session, email)
+            return subscriber_store.set_paused(subscriber, paused, self.clock())
 
     def subscribers(self) -> list[SubscriberInfo]:
         with self._session() as session:
@@ -484,6 +499,32 @@ class Recommender:
     def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
         """Replace the interests of a manage link's subscriber (their model retrains)."""
         return self._clicks().set_interests(token, interests)
+
+    # -- the manage page (see recommender.manage) ------------------------------------------
+
+    def change_settings(self, token: str, values: Mapping[str, str]) -> SubscriberInfo:
+        """Set the schedule, time zone, digest size or minimum score (those ``values`` has, as
+        text) of a manage link's subscriber; a bad one raises ``ProfileError`` naming it, as
+        ``subscribe`` would, and nothing changes."""
+        return self._manage_page().change_settings(token, values)
+
+    def pause_from_manage_link(self, token: str, *, paused: bool = True) -> SubscriberInfo:
+        """Hold (or, ``paused=False``, resume) the digests of a manage link's subscriber."""
+        return self._manage_page().set_paused(token, paused)
+
+    def subscribe_from_manage_link(self, token: str, *, subscribed: bool) -> SubscriberInfo:
+        """Unsubscribe, or subscribe again, a manage link's subscriber."""
+        return self._manage_page().set_subscribed(token, subscribed)
+
+    def undo_rating_from_manage_link(
+        self, token: str, paper_ref: str, undone: str
+    ) -> RatingInfo | None:
+        """Give a paper back the vote it had before ``undone`` (its current one); None if its
+        vote is another by now, and then nothing changes."""
+        return self._manage_page().undo_rating(token, paper_ref, undone)
+
+    def _manage_page(self) -> ManagePage:
+        return ManagePage(self._session, self.signer(), self.clock, self._train)
 
     def _clicks(self) -> Clicks:
         return Clicks(self._session, self.signer(), self.clock, self._train)

@@ -19,10 +19,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # The largest request body read: the biggest form (a subscriber's interests) is a few KiB.
 MAX_BODY = 64 * 1024
 
-# Pages use one inline <style> (and style attributes in the digest view), no script, no image,
-# no font; forms post back to the page itself.
+# Pages use one inline <style> (and style attributes in the digest view), no image, no font,
+# and no script but the app's own files (the manage page's time-zone helper: never inline, so
+# an injected <script> would not run); forms post back to the page itself.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 HEADERS = {

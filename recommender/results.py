@@ -352,11 +352,23 @@ class RatingLink(Record):
 
 
 @dataclass(frozen=True)
+class RatingChange(Record):
+    """One change in a subscriber's rating history, and what it replaced (``before``: up, down
+    or clear); ``latest`` when it is the paper's current vote, the one an undo restores from."""
+
+    rating: RatingInfo
+    before: str
+    latest: bool
+
+
+@dataclass(frozen=True)
 class ManageLink(Record):
-    """What a manage link opens: the subscriber and their current ratings, newest first."""
+    """What a manage link opens: the subscriber, their current ratings (newest first) and the
+    latest changes of their rating history (newest first)."""
 
     subscriber: SubscriberInfo
     ratings: list[RatingInfo]
+    history: list[RatingChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -396,7 +408,7 @@ class ComposeOutcome(Record):
     """What composing one subscriber's digest did."""
 
     email: str
-    status: str  # recorded, nothing new, already recorded or unsubscribed
+    status: str  # recorded, nothing new, already recorded, unsubscribed or paused
     digest_id: int | None = None
     papers: int = 0
     subject: str | None = None

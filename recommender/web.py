@@ -1,5 +1,6 @@
-"""The web endpoints that close the feedback loop: rating links, unsubscribe, digest view, manage,
-today's papers.
+"""The web endpoints that close the feedback loop: rating links, unsubscribe, digest view, the
+manage page (a subscriber's home: interests, schedule, time zone, digest size, pause,
+subscription, ratings and their undo), today's papers, and sign-up.
 
 Only an explicit POST changes anything (mail scanners and link previewers fetch links on their
 own, with GET or HEAD): a GET shows a page whose button POSTs, and a POST from another site's
@@ -13,7 +14,9 @@ changes nothing. All the work is the facade's (:class:`recommender.core.Recommen
 from __future__ import annotations
 
 import math
+import zoneinfo
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -25,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from recommender import guards, links, resources
+from recommender import guards, links, profiles, resources
 from recommender.core import Recommender, SignupLimited
 from recommender.errors import NotFound
 from recommender.mailer import DeliveryError
@@ -51,6 +54,40 @@ SIGNUP_FIELDS = tuple(name for name, _, _ in SIGNUP_FORM)
 SIGNUP_LABELS = {name: label for name, label, _ in SIGNUP_FORM}
 Changer = Callable[[Request, FormData], Awaitable[Response]]
 AnyHandler = Callable[..., Awaitable[Response]]
+
+
+# What the manage page calls each profile field it sets, in the messages naming a field.
+FIELD_LABELS = {
+    "interests": "Interests",
+    "schedule": "Schedule",
+    "timezone": "Time zone",
+    "digest_size": "Papers per digest",
+    "min_score": "Minimum score",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a form on the manage page changed nothing: the field (None: the whole form), what
+    is wrong, and what was sent (shown back in the form, to be corrected)."""
+
+    field: str | None
+    message: str
+    sent: dict[str, str]
+
+
+class Unchanged(Exception):
+    """A manage-page form that asks for what cannot be done (400) or not any more (409);
+    nothing changed."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def texts(form: FormData, *names: str) -> dict[str, str]:
+    """The fields ``names`` that ``form`` has, as text."""
+    return {name: str(form[name]) for name in names if name in form}
 
 
 def create_app(app: Recommender) -> Starlette:
@@ -131,28 +168,115 @@ def create_app(app: Recommender) -> Starlette:
         html = await call(app.digest_html, request.path_params["token"])
         return HTMLResponse(html)
 
-    async def manage_page(request: Request, saved: str | None = None) -> Response:
+    # -- the manage page: the subscriber's home, one form per change, each posting back ------
+
+    zones = sorted(zoneinfo.available_timezones())
+    timezone_js = (resources.templates_dir() / "web" / "static" / "timezone.js").read_bytes()
+
+    async def manage_page(
+        request: Request,
+        saved: str | None = None,
+        *,
+        problem: Problem | None = None,
+        status: int = 200,
+    ) -> Response:
         opened = await call(app.open_manage_link, request.path_params["token"])
         today_url = await call(app.today_url_for_manage_link, request.path_params["token"])
         return page(
             "manage.html",
+            status,
             user=opened.subscriber,
             ratings=opened.ratings,
+            history=opened.history,
             saved=saved,
             today_url=today_url,
+            problem=problem,
+            zones=zones,
+            default_zone=profiles.DEFAULT_TIMEZONE,
+            max_digest_size=profiles.MAX_DIGEST_SIZE,
+            labels=FIELD_LABELS,
             action=request.url.path,
         )
 
     async def manage(request: Request, form: FormData) -> Response:
         token = request.path_params["token"]
-        saved = None
-        if "interests" in form:
-            await call(app.set_interests, token, str(form["interests"]).splitlines())
-            saved = "Your interests are saved; your next digest follows them."
-        elif "paper" in form and form.get("vote") in VOTES:
-            await call(app.rate_from_manage_link, token, str(form["paper"]), str(form["vote"]))
-            saved = "Your rating is saved."
+        name = str(form.get("form") or ("interests" if "interests" in form else "rate"))
+        if name not in MANAGE_FORMS:
+            problem = Problem(None, f"there is no form {name!r} on this page", {})
+            return await manage_page(request, problem=problem, status=400)
+        try:
+            saved = await MANAGE_FORMS[name](token, form)
+        except profiles.ProfileError as exc:
+            problem = Problem(exc.field, exc.message, {k: str(v) for k, v in form.items()})
+            return await manage_page(request, problem=problem, status=422)
+        except Unchanged as exc:
+            problem = Problem(None, str(exc), {})
+            return await manage_page(request, problem=problem, status=exc.status)
         return await manage_page(request, saved)
+
+    async def save_interests(token: str, form: FormData) -> str:
+        await call(app.set_interests, token, str(form.get("interests", "")).splitlines())
+        return "Your interests are saved; your next digest follows them."
+
+    async def save_schedule(token: str, form: FormData) -> str:
+        user = await call(app.change_settings, token, texts(form, "schedule", "timezone"))
+        return f"Saved: your digest comes {user.schedule}, {user.timezone} time."
+
+    async def save_size(token: str, form: FormData) -> str:
+        user = await call(app.change_settings, token, texts(form, "digest_size", "min_score"))
+        least = "any score" if user.min_score is None else f"a score of at least {user.min_score:g}"
+        return f"Saved: up to {user.digest_size} papers a digest, of {least}."
+
+    async def pause(token: str, form: FormData) -> str:
+        await call(app.pause_from_manage_link, token, paused=True)
+        return "Your digests are paused. Nothing is sent, or saved up, until you resume."
+
+    async def resume(token: str, form: FormData) -> str:
+        await call(app.pause_from_manage_link, token, paused=False)
+        return "Your digests are back on; the next one brings what arrived since your last."
+
+    async def unsubscribe_here(token: str, form: FormData) -> str:
+        await call(app.subscribe_from_manage_link, token, subscribed=False)
+        return "You are unsubscribed. Your interests and ratings are kept, in case you come back."
+
+    async def resubscribe_here(token: str, form: FormData) -> str:
+        await call(app.subscribe_from_manage_link, token, subscribed=True)
+        return "Welcome back: your digests start again."
+
+    async def rate_here(token: str, form: FormData) -> str:
+        vote = str(form.get("vote", ""))
+        if vote not in VOTES:
+            raise Unchanged(f"{vote!r} is not a vote; use up, down or clear", 400)
+        rated = await call(app.rate_from_manage_link, token, str(form.get("paper", "")), vote)
+        if vote == "clear":
+            return f"Your rating of “{rated.title}” is cleared."
+        return f"You rated “{rated.title}” {vote}."
+
+    async def undo(token: str, form: FormData) -> str:
+        paper, undone = str(form.get("paper", "")), str(form.get("undo", ""))
+        restored = await call(app.undo_rating_from_manage_link, token, paper, undone)
+        if restored is None:
+            raise Unchanged("that rating has changed since the page showed it; nothing was undone")
+        if restored.vote == "clear":
+            return f"Undone: “{restored.title}” is not rated any more."
+        return f"Undone: “{restored.title}” is rated {restored.vote} again."
+
+    MANAGE_FORMS: dict[str, Callable[[str, FormData], Awaitable[str]]] = {
+        "interests": save_interests,
+        "schedule": save_schedule,
+        "size": save_size,
+        "pause": pause,
+        "resume": resume,
+        "unsubscribe": unsubscribe_here,
+        "resubscribe": resubscribe_here,
+        "rate": rate_here,
+        "undo": undo,
+    }
+
+    async def static_timezone(request: Request) -> Response:
+        return Response(timezone_js, media_type="text/javascript")
+
+    # -- the manage page ends ----------------------------------------------------------------
 
     # -- sign-up (recommender.signup): a 404 unless the ``signup`` setting is on -------------
 
@@ -270,6 +394,7 @@ def create_app(app: Recommender) -> Starlette:
         Route("/digest/{token}", digest, methods=["GET"]),
         Route("/manage/{token}", link(manage_page, manage), methods=["GET", "POST"]),
         Route("/today/{token}", link(today_page, rate_today), methods=["GET", "POST"]),
+        Route("/static/timezone.js", static_timezone, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
         *signup_routes,
     ]

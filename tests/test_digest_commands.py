@@ -128,3 +128,22 @@ def test_the_digest_command_previews_without_being_asked_to(
         assert written.read_text().startswith("<!DOCTYPE html>")
     with Recommender(settings) as app:
         assert app.outbox(include_sent=True) == []  # previews record nothing
+
+
+def test_pause_and_resume_hold_and_restart_a_subscribers_digests(
+    settings: Settings, mail_server: MailServer, tmp_path: Path
+) -> None:
+    with Recommender(settings) as app:  # on the real clock, as the commands are
+        topical_day(app, tmp_path)
+    smtp = {"HOST": mail_server.host, "PORT": str(mail_server.port), "SECURITY": "none"}
+    env = {**cli_env(settings), **{f"RECOMMENDER_SMTP_{k}": v for k, v in smtp.items()}}
+    assert invoke("pause", EMAIL, env=env).stdout == f"Paused the digests of {EMAIL}.\n"
+    assert invoke("pause", EMAIL, env=env).stdout.startswith(f"The digests of {EMAIL} were already")
+    assert "paused" in invoke("users", env=env).stdout
+    assert invoke("send", "--user", EMAIL, env=env).stdout.startswith(f"{EMAIL}: paused\n")
+    assert mail_server.received == []
+    assert invoke("resume", EMAIL, env=env).stdout == f"Resumed the digests of {EMAIL}.\n"
+    assert invoke("resume", EMAIL, env=env).stdout == f"The digests of {EMAIL} were not paused.\n"
+    sent = invoke("send", "--user", EMAIL, env=env)
+    assert sent.exit_code == 0 and sent.stdout.startswith(f"{EMAIL}: recorded")
+    assert len(mail_server.received) == 1

@@ -1,5 +1,5 @@
 """Which papers a digest holds and whether one is made: no paper twice, nothing new, previews
-that record nothing, paused subscribers, and a digest recorded once."""
+that record nothing, paused subscribers (and resumed ones), and a digest recorded once."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from recommender.config import Settings
 from recommender.core import Recommender
+from recommender.scheduler import scheduled_slot
 from recommender.sources.base import SourceDay, SourcePaper
 from recommender.store import digests as digest_store
 from recommender.store.models import DigestPaper
@@ -125,6 +126,37 @@ def test_a_paused_or_unsubscribed_subscriber_gets_nothing(
     assert [c.status for c in mailing.send().composed] == []
     assert [c.status for c in mailing.send(EMAIL).composed] == ["unsubscribed"]
     assert mail_server.received == []
+
+
+def test_a_paused_subscriber_gets_no_digest_and_gets_it_after_resuming(
+    mailing: Recommender, mail_server: MailServer, clock: Clock
+) -> None:
+    (unpaused,) = mailing.compose(EMAIL, dry_run=True)  # what their digest would hold now
+    assert unpaused.status == "recorded" and unpaused.message is not None
+    assert mailing.pause(EMAIL) and not mailing.pause(EMAIL)
+    assert EMAIL not in mailing.schedules()  # the service drops their digest job
+    slot = scheduled_slot("daily 07:30", "UTC", clock())
+    for _ in range(3):  # a job that fires before the service has heard of the pause
+        assert [c.status for c in mailing.send_scheduled(EMAIL, slot).composed] == ["paused"]
+        assert [c.status for c in mailing.send().composed] == []
+        assert [c.status for c in mailing.send(EMAIL).composed] == ["paused"]
+        clock.now += timedelta(days=1)
+    assert mail_server.received == [] and mailing.outbox(include_sent=True) == []
+
+    assert mailing.resume(EMAIL) and not mailing.resume(EMAIL)
+    assert mailing.schedules()[EMAIL] == ("daily 07:30", "UTC")
+    slot = scheduled_slot("daily 07:30", "UTC", clock())
+    (composed,) = mailing.send_scheduled(EMAIL, slot).composed
+    assert composed.status == "recorded"
+    (received,) = mail_server.received  # one digest, not one for each day paused
+    # nothing that arrived before or while paused was used up
+    assert numbered_titles(parts(received.message)[0]) == numbered_titles(unpaused.message.decode())
+    assert len(numbered_titles(unpaused.message.decode())) == unpaused.papers > 0
+
+
+def numbered_titles(text: str) -> list[str]:
+    """The titles of a digest's text part, in order."""
+    return re.findall(r"^\d+\. (.+?)\r?$", text, re.MULTILINE)
 
 
 def test_a_digest_recorded_twice_is_refused_quietly(

@@ -358,8 +358,8 @@ class Composer:
     def _due(
         self, session: Session, subscribers: list[tuple[int, str]], slot: str | None
     ) -> tuple[list[Subscriber], dict[int, ComposeOutcome]]:
-        """Of ``subscribers``, locked, those still subscribed whose digest (of ``slot``) is
-        not recorded; and the outcomes of the others."""
+        """Of ``subscribers``, locked, those still subscribed and not paused whose digest (of
+        ``slot``) is not recorded; and the outcomes of the others."""
         ids = [subscriber_id for subscriber_id, _ in subscribers]
         # On PostgreSQL, row locks (taken in id order): two senders record in turn.
         active = {s.id: s for s in subscriber_store.lock_subscribers(session, ids) if s.active}
@@ -369,6 +369,8 @@ class Composer:
         for subscriber_id, address in subscribers:
             if subscriber_id not in active:
                 others[subscriber_id] = ComposeOutcome(address, "unsubscribed")
+            elif active[subscriber_id].paused:  # a job run before the scheduler heard of it
+                others[subscriber_id] = ComposeOutcome(address, "paused")
             elif (subscriber_id, slot) in taken:
                 others[subscriber_id] = ComposeOutcome(address, "already recorded")
             else:

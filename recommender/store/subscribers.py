@@ -92,6 +92,18 @@ def resubscribe(session: Session, subscriber: Subscriber, now: datetime) -> bool
     return True
 
 
+def set_paused(subscriber: Subscriber, paused: bool, now: datetime) -> bool:
+    """Hold (``paused``) or resume a subscriber's digests; return False if they already were.
+
+    Nothing is recorded for a paused subscriber, so nothing piles up: their next digest after
+    resuming takes what arrived since their last one, as it would have.
+    """
+    if subscriber.paused == paused:
+        return False
+    subscriber.paused, subscriber.updated_at = paused, now
+    return True
+
+
 def unsubscribe(session: Session, email: str, now: datetime) -> bool:
     """Mark a subscriber as unsubscribed; return False if they already were."""
     subscriber = get_subscriber(session, email)
@@ -183,6 +195,16 @@ def current_vote(session: Session, subscriber_id: int, paper_id: str) -> str | N
         .limit(1)
     )
     return VOTE_NAMES.get(vote) if vote else None
+
+
+def vote_history(session: Session, subscriber_id: int, paper_id: str) -> list[str]:
+    """Every vote the subscriber gave the paper (up, down or clear), newest first."""
+    votes = session.scalars(
+        select(Rating.vote)
+        .where(Rating.subscriber_id == subscriber_id, Rating.paper_id == paper_id)
+        .order_by(Rating.rated_at.desc(), Rating.id.desc())
+    )
+    return [VOTE_NAMES[vote] for vote in votes]
 
 
 def current_ratings(session: Session, subscriber_id: int) -> list[tuple[Rating, Paper]]:

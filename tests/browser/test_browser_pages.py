@@ -88,11 +88,6 @@ def test_new_interests_from_the_manage_link_are_saved_and_shown(site: Site, page
     assert_fits(page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17 item 1, the manage branch's: the interests box has no <label> and the "
-    "flip-rating button is an emoji alone; remove this mark once the manage page is relabelled",
-)
 def test_every_control_on_the_manage_page_has_a_label_in_words(site: Site, page: Any) -> None:
     page.goto(site.digest.link("rate"))
     page.get_by_role("button", name="Yes, more like this").click()
