@@ -246,7 +246,7 @@ def posts(app: Recommender, client: httpx.Client, digests: list[dict]) -> dict:
     for digest in digests:
         ups = [u for u in digest["rate"] if "~up~" in u][:3]
         manage = digest["manage"][0]
-        email = app.open_subscriber_link("manage", manage.rsplit("/", 1)[1]).email
+        email = app.pages.open_subscriber_link("manage", manage.rsplit("/", 1)[1]).email
         history = len(app.ratings(email, history=True))
         for url in ups:
             assert client.post(url).status_code == 200

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,14 +18,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from recommender import inbox, links, lookups, mailer, profiles, ratings, ratings_io, resources
-from recommender.clicks import Clicks
 from recommender.config import SOURCE_NAMES, Settings, link_secret
 from recommender.digests import sending
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
 from recommender.ingesting import Ingester, StreamDump, fetch_days
 from recommender.links import utcnow
-from recommender.manage import ManagePage
+from recommender.pages import Pages
 from recommender.results import (
     ComposeOutcome,
     DeliveryOutcome,
@@ -36,17 +35,13 @@ from recommender.results import (
     FileOutcome,
     ImportReport,
     IngestReport,
-    ManageLink,
     OutboxEntry,
     PaperInfo,
     RatingInfo,
-    RatingLink,
     Recommendation,
     SendReport,
     SubscriberInfo,
-    TodayPage,
 )
-from recommender.signup import PendingSignup, SignupConfirmed, Signups
 from recommender.signup import SignupClosed as SignupClosed
 from recommender.signup import SignupLimited as SignupLimited
 from recommender.sources import open_source
@@ -61,7 +56,6 @@ from recommender.store.papers import PaperNotFound as PaperNotFound
 from recommender.store.papers import PaperQuery
 from recommender.store.subscribers import SubscribeOutcome
 from recommender.store.subscribers import SubscriberNotFound as SubscriberNotFound
-from recommender.today import Today
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
     from recommender import model, ranking, ranking_sessions, render
@@ -461,118 +455,23 @@ class Recommender:
         when the first of them is due."""
         return self._outbox().waiting(self._subscriber_id(email))
 
-    # -- links from emails (the web endpoints call these; see recommender.clicks) -----------
+    # -- the web: what a subscriber does from a page ----------------------------------------
 
-    def open_rating_link(self, token: str) -> RatingLink:
-        """What a rating link asks for, without changing anything."""
-        return self._clicks().open_rating_link(token)
-
-    def confirm_rating_link(self, token: str, *, undo: bool = False) -> RatingLink:
-        """Record the rating a link asks for (or withdraw it: ``undo``), from the web; return
-        the link as it stands afterwards."""
-        return self._clicks().confirm_rating_link(token, undo)
-
-    def open_subscriber_link(self, action: str, token: str) -> SubscriberInfo:
-        """The subscriber of an unsubscribe or manage link."""
-        return self._clicks().open_subscriber_link(action, token)
-
-    def open_manage_link(self, token: str) -> ManageLink:
-        """The subscriber of a manage link, with their current ratings (newest first)."""
-        return self._clicks().open_manage_link(token)
-
-    def confirm_unsubscribe_link(self, token: str) -> SubscriberInfo:
-        """Unsubscribe the subscriber of an unsubscribe link (a POST, or RFC 8058 one-click)."""
-        return self._clicks().confirm_unsubscribe_link(token)
-
-    def confirm_resubscribe_link(self, token: str) -> SubscriberInfo:
-        """Start again the digests of an unsubscribe link's subscriber (it stays valid for it)."""
-        return self._clicks().confirm_resubscribe_link(token)
-
-    def rate_from_manage_link(self, token: str, paper_ref: str, vote: str) -> RatingInfo:
-        """Record a vote from the manage page of a manage link's subscriber."""
-        return self._clicks().rate_from_manage_link(token, paper_ref, vote)
-
-    def digest_html(self, token: str) -> str:
-        """The HTML of the digest a browser-view link names."""
-        return self._clicks().digest_html(token)
-
-    def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
-        """Replace the interests of a manage link's subscriber (their model retrains)."""
-        return self._clicks().set_interests(token, interests)
-
-    # -- the manage page (see recommender.manage) ------------------------------------------
-
-    def change_settings(self, token: str, values: Mapping[str, str]) -> SubscriberInfo:
-        """Set the schedule, time zone, digest size or minimum score (those ``values`` has, as
-        text) of a manage link's subscriber; a bad one raises ``ProfileError`` naming it, as
-        ``subscribe`` would, and nothing changes."""
-        return self._manage_page().change_settings(token, values)
-
-    def pause_from_manage_link(self, token: str, *, paused: bool = True) -> SubscriberInfo:
-        """Hold (or, ``paused=False``, resume) the digests of a manage link's subscriber."""
-        return self._manage_page().set_paused(token, paused)
-
-    def subscribe_from_manage_link(self, token: str, *, subscribed: bool) -> SubscriberInfo:
-        """Unsubscribe, or subscribe again, a manage link's subscriber."""
-        return self._manage_page().set_subscribed(token, subscribed)
-
-    def undo_rating_from_manage_link(
-        self, token: str, paper_ref: str, undone: str
-    ) -> RatingInfo | None:
-        """Give a paper back the vote it had before ``undone`` (its current one); None if its
-        vote is another by now, and then nothing changes."""
-        return self._manage_page().undo_rating(token, paper_ref, undone)
-
-    def _manage_page(self) -> ManagePage:
-        return ManagePage(self._session, self.signer(), self.clock, self._train)
-
-    def _clicks(self) -> Clicks:
-        return Clicks(self._session, self.signer(), self.clock, self._train)
-
-    # -- sign-up from the web (recommender.signup; off unless the ``signup`` setting) ----------
-
-    def sign_up(self, email: str, name: str, interests: str, *, client: str) -> None:
-        """Ask for a digest from the sign-up form (interests one per line): mail the address
-        a confirm link, or its manage link if it is subscribed already. Raise
-        :class:`ProfileError`, :class:`SignupLimited` or :class:`SignupClosed`."""
-        self._signups().request(email, name, interests, client)
-
-    def open_signup_link(self, token: str) -> PendingSignup:
-        """What a sign-up's confirm link asks for, without changing anything."""
-        return self._signups().open(token)
-
-    def confirm_signup_link(self, token: str) -> SignupConfirmed:
-        """Make the subscriber a confirm link asks for (once; a subscribed address is kept)."""
-        return self._signups().confirm(token)
-
-    def _signups(self) -> Signups:
-        return Signups(
+    @property
+    def pages(self) -> Pages:
+        """What a subscriber does from a web page: links from emails, the manage page, today's
+        papers, sign-up (:mod:`recommender.pages`). The web endpoints call only these."""
+        return Pages(
             self.settings,
             self._session,
-            self.signer(),
-            self.clock,
+            self.signer,
+            lambda: self.clock(),  # tests and benchmarks set the clock after construction
+            self._train,
             self.templates,
             self.delivery_transport,
-            self._secret(),
+            self._secret,
+            self.recommend,
         )
-
-    # -- today's papers: the page a today link opens (see recommender.today) ---------------
-
-    def open_today_link(self, token: str) -> TodayPage:
-        """The newest listing day's papers new to a today link's subscriber, ranked by
-        :meth:`recommend`, and the day's papers they have rated."""
-        return self._today().open(token)
-
-    def rate_from_today_link(self, token: str, paper_id: str, vote: str) -> RatingInfo:
-        """Record a vote (up, down or clear) from the page of today's papers."""
-        return self._today().rate(token, paper_id, vote)
-
-    def today_url_for_manage_link(self, token: str) -> str:
-        """The link to the page of today's papers of a manage link's subscriber."""
-        return self._today().url_for_manage_link(token, self.settings.base_url)
-
-    def _today(self) -> Today:
-        return Today(self._session, self.signer(), self.clock, self.recommend, self._train)
 
     # -- the service's jobs ------------------------------------------------------------------
 

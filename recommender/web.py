@@ -29,12 +29,11 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from recommender import guards, links, profiles, resources
-from recommender.core import Recommender, SignupLimited
+from recommender.core import PaperNotFound, Recommender, SignupLimited
 from recommender.errors import NotFound
 from recommender.mailer import DeliveryError
 from recommender.profiles import ProfileError
 from recommender.results import RatingInfo
-from recommender.store.papers import PaperNotFound
 from recommender.today import RANKED
 from recommender.votes import VOTES
 
@@ -92,6 +91,7 @@ def texts(form: FormData, *names: str) -> dict[str, str]:
 
 def create_app(app: Recommender) -> Starlette:
     """The ASGI application over one facade."""
+    pages = app.pages  # every change a page makes goes through these
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.templates_dir() / "web")),
         autoescape=True,
@@ -139,33 +139,33 @@ def create_app(app: Recommender) -> Starlette:
         return guarded(endpoint)
 
     async def rating(request: Request) -> Response:
-        link = await call(app.open_rating_link, request.path_params["token"])
+        link = await call(pages.open_rating_link, request.path_params["token"])
         return page("rate_confirm.html", link=link, action=request.url.path)
 
     async def rate(request: Request, form: FormData) -> Response:
         token = request.path_params["token"]
         undo = form.get("undo") == "1"
-        link = await call(app.confirm_rating_link, token, undo=undo)
+        link = await call(pages.confirm_rating_link, token, undo=undo)
         return page("rate_done.html", link=link, undone=undo, action=request.url.path)
 
     async def unsubscribe_page(request: Request) -> Response:
-        user = await call(app.open_subscriber_link, "unsubscribe", request.path_params["token"])
+        user = await call(pages.open_subscriber_link, "unsubscribe", request.path_params["token"])
         kept = request.query_params.get("keep") == "1"  # "Keep my digest": nothing to change
         return page("unsubscribe_confirm.html", user=user, kept=kept, action=request.url.path)
 
     async def unsubscribe(request: Request, form: FormData) -> Response:
         token = request.path_params["token"]
         if form.get("resubscribe") == "1":  # the button on the page after unsubscribing
-            user = await call(app.confirm_resubscribe_link, token)
+            user = await call(pages.confirm_resubscribe_link, token)
             return page("unsubscribe_done.html", user=user, action=request.url.path)
-        user = await call(app.confirm_unsubscribe_link, token)
+        user = await call(pages.confirm_unsubscribe_link, token)
         if form.get("List-Unsubscribe") == "One-Click":  # RFC 8058: a mail client, not a person
             return PlainTextResponse("unsubscribed\n")
         return page("unsubscribe_done.html", user=user, action=request.url.path)
 
     @guarded
     async def digest(request: Request) -> Response:
-        html = await call(app.digest_html, request.path_params["token"])
+        html = await call(pages.digest_html, request.path_params["token"])
         return HTMLResponse(html)
 
     # -- the manage page: the subscriber's home, one form per change, each posting back ------
@@ -180,8 +180,8 @@ def create_app(app: Recommender) -> Starlette:
         problem: Problem | None = None,
         status: int = 200,
     ) -> Response:
-        opened = await call(app.open_manage_link, request.path_params["token"])
-        today_url = await call(app.today_url_for_manage_link, request.path_params["token"])
+        opened = await call(pages.open_manage_link, request.path_params["token"])
+        today_url = await call(pages.today_url_for_manage_link, request.path_params["token"])
         return page(
             "manage.html",
             status,
@@ -215,46 +215,46 @@ def create_app(app: Recommender) -> Starlette:
         return await manage_page(request, saved)
 
     async def save_interests(token: str, form: FormData) -> str:
-        await call(app.set_interests, token, str(form.get("interests", "")).splitlines())
+        await call(pages.set_interests, token, str(form.get("interests", "")).splitlines())
         return "Your interests are saved; your next digest follows them."
 
     async def save_schedule(token: str, form: FormData) -> str:
-        user = await call(app.change_settings, token, texts(form, "schedule", "timezone"))
+        user = await call(pages.change_settings, token, texts(form, "schedule", "timezone"))
         return f"Saved: your digest comes {user.schedule}, {user.timezone} time."
 
     async def save_size(token: str, form: FormData) -> str:
-        user = await call(app.change_settings, token, texts(form, "digest_size", "min_score"))
+        user = await call(pages.change_settings, token, texts(form, "digest_size", "min_score"))
         least = "any score" if user.min_score is None else f"a score of at least {user.min_score:g}"
         return f"Saved: up to {user.digest_size} papers a digest, of {least}."
 
     async def pause(token: str, form: FormData) -> str:
-        await call(app.pause_from_manage_link, token, paused=True)
+        await call(pages.pause_from_manage_link, token, paused=True)
         return "Your digests are paused. Nothing is sent, or saved up, until you resume."
 
     async def resume(token: str, form: FormData) -> str:
-        await call(app.pause_from_manage_link, token, paused=False)
+        await call(pages.pause_from_manage_link, token, paused=False)
         return "Your digests are back on; the next one brings what arrived since your last."
 
     async def unsubscribe_here(token: str, form: FormData) -> str:
-        await call(app.subscribe_from_manage_link, token, subscribed=False)
+        await call(pages.subscribe_from_manage_link, token, subscribed=False)
         return "You are unsubscribed. Your interests and ratings are kept, in case you come back."
 
     async def resubscribe_here(token: str, form: FormData) -> str:
-        await call(app.subscribe_from_manage_link, token, subscribed=True)
+        await call(pages.subscribe_from_manage_link, token, subscribed=True)
         return "Welcome back: your digests start again."
 
     async def rate_here(token: str, form: FormData) -> str:
         vote = str(form.get("vote", ""))
         if vote not in VOTES:
             raise Unchanged(f"{vote!r} is not a vote; use up, down or clear", 400)
-        rated = await call(app.rate_from_manage_link, token, str(form.get("paper", "")), vote)
+        rated = await call(pages.rate_from_manage_link, token, str(form.get("paper", "")), vote)
         if vote == "clear":
             return f"Your rating of “{rated.title}” is cleared."
         return f"You rated “{rated.title}” {vote}."
 
     async def undo(token: str, form: FormData) -> str:
         paper, undone = str(form.get("paper", "")), str(form.get("undo", ""))
-        restored = await call(app.undo_rating_from_manage_link, token, paper, undone)
+        restored = await call(pages.undo_rating_from_manage_link, token, paper, undone)
         if restored is None:
             raise Unchanged("that rating has changed since the page showed it; nothing was undone")
         if restored.vote == "clear":
@@ -319,7 +319,7 @@ def create_app(app: Recommender) -> Starlette:
         values = {name: str(form.get(name, "")) for name in SIGNUP_FIELDS}
         client = request.client.host if request.client else ""
         try:
-            await call(app.sign_up, **values, client=client)
+            await call(pages.sign_up, **values, client=client)
         except ProfileError as error:
             return signup_form(400, values=values, error=error, action=request.url.path)
         except SignupLimited as limited:
@@ -333,12 +333,12 @@ def create_app(app: Recommender) -> Starlette:
 
     @signup_token
     async def signup_confirm_page(request: Request) -> Response:
-        pending = await call(app.open_signup_link, request.path_params["token"])
+        pending = await call(pages.open_signup_link, request.path_params["token"])
         return confirm_page(pending=pending, action=request.url.path)
 
     @signup_token
     async def signup_confirm(request: Request, form: FormData) -> Response:
-        done = await call(app.confirm_signup_link, request.path_params["token"])
+        done = await call(pages.confirm_signup_link, request.path_params["token"])
         return confirm_page(done=done)
 
     signup_routes = [
@@ -358,7 +358,7 @@ def create_app(app: Recommender) -> Starlette:
         shown: list[str] | None = None,
         problem: str | None = None,
     ) -> Response:
-        opened = await call(app.open_today_link, request.path_params["token"])
+        opened = await call(pages.open_today_link, request.path_params["token"])
         # Where each paper stood on the page the rating came from, to show how the ranking moved.
         before = {paper_id: place for place, paper_id in enumerate(shown or [], 1)}
         return page(
@@ -379,7 +379,9 @@ def create_app(app: Recommender) -> Starlette:
             return await today_page(request, problem=problem)
         ((vote, paper),) = chosen
         try:
-            rated = await call(app.rate_from_today_link, request.path_params["token"], paper, vote)
+            rated = await call(
+                pages.rate_from_today_link, request.path_params["token"], paper, vote
+            )
         except PaperNotFound as exc:
             return await today_page(request, problem=str(exc))
         shown = str(form.get("shown", "")).split()[:RANKED]

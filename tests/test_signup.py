@@ -64,7 +64,7 @@ def test_the_client_is_kept_as_a_keyed_hash() -> None:
 
 def test_sign_up_is_refused_by_the_facade_too_when_off(settings: Settings) -> None:
     with Recommender(settings) as app, pytest.raises(SignupClosed):
-        app.sign_up("grace@example.org", "", "speech", client="192.0.2.1")
+        app.pages.sign_up("grace@example.org", "", "speech", client="192.0.2.1")
 
 
 def test_sign_ups_racing_from_many_connections_pass_the_limit_no_more_often_than_it_allows(
@@ -79,7 +79,7 @@ def test_sign_ups_racing_from_many_connections_pass_the_limit_no_more_often_than
             app.init()
             ready()
             try:
-                app.sign_up("grace@example.org", "", "speech", client="192.0.2.1")
+                app.pages.sign_up("grace@example.org", "", "speech", client="192.0.2.1")
             except SignupLimited:
                 return False
             return True

@@ -186,8 +186,8 @@ def test_a_pending_sign_up_outlives_the_process_that_took_it(
         sign_up(client, site)
     token = site.confirm_url().rsplit("/", 1)[1]
     with Recommender(site.app.settings, clock=site.clock) as restarted:
-        assert restarted.confirm_signup_link(token).created
-        assert not restarted.confirm_signup_link(token).created
+        assert restarted.pages.confirm_signup_link(token).created
+        assert not restarted.pages.confirm_signup_link(token).created
     assert site.subscribers().count(NEW) == 1
 
 
@@ -271,12 +271,12 @@ def test_an_eleventh_sign_up_from_one_client_in_an_hour_is_refused(site: Site) -
 
 
 def test_the_limits_count_the_sign_ups_of_every_process_on_the_database(site: Site) -> None:
-    site.app.sign_up(NEW, "", "speech", client="192.0.2.1")
+    site.app.pages.sign_up(NEW, "", "speech", client="192.0.2.1")
     with Recommender(site.app.settings, clock=site.clock) as other:
-        other.sign_up(NEW, "", "speech", client="192.0.2.2")
-        site.app.sign_up(NEW, "", "speech", client="192.0.2.3")
+        other.pages.sign_up(NEW, "", "speech", client="192.0.2.2")
+        site.app.pages.sign_up(NEW, "", "speech", client="192.0.2.3")
         with pytest.raises(SignupLimited) as limited:
-            other.sign_up(NEW, "", "speech", client="192.0.2.4")
+            other.pages.sign_up(NEW, "", "speech", client="192.0.2.4")
     assert limited.value.scope == "address"
 
 
