@@ -30,9 +30,7 @@ class Words:
     def __init__(self, phrases: Iterable[str]) -> None:
         self.phrases = tuple(phrases)
         patterns = [p for p in map(_pattern, self.phrases) if p is not None]
-        self._any = (
-            re.compile("|".join(f"(?:{p.pattern})" for p in patterns)) if patterns else None
-        )
+        self._any = re.compile("|".join(f"(?:{p.pattern})" for p in patterns)) if patterns else None
 
     def __bool__(self) -> bool:
         return self._any is not None

@@ -20,9 +20,7 @@ from recommender.words import Words, keeps
         ("Müller", "the MÜLLER method"),
     ],
 )
-def test_a_word_matches_whole_words_in_any_case_with_accents_folded(
-    phrase: str, text: str
-) -> None:
+def test_a_word_matches_whole_words_in_any_case_with_accents_folded(phrase: str, text: str) -> None:
     assert Words([phrase]).found_in(text)
 
 
@@ -36,9 +34,7 @@ def test_a_word_matches_whole_words_in_any_case_with_accents_folded(
         ("diffusion model", "model diffusion"),
     ],
 )
-def test_a_word_inside_another_word_or_out_of_order_does_not_match(
-    phrase: str, text: str
-) -> None:
+def test_a_word_inside_another_word_or_out_of_order_does_not_match(phrase: str, text: str) -> None:
     assert not Words([phrase]).found_in(text)
 
 

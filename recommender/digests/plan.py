@@ -55,13 +55,13 @@ def _facts_of(
     last = digest_store.last_digest_times(session, ids)
     sent = digest_store.sent_papers(session, ids, pool.since)
     ratings = subscriber_store.current_ratings_of(session, ids)
-    liked = catalogue_store.liked_paper_ids_of(session, {s.id: s.liked for s in subscribers})
+    liked = catalogue_store.liked_paper_ids_of(session, {s.id: s.every_liked for s in subscribers})
     readers = []
     for s in subscribers:
         rated = ratings.get(s.id, [])
         excluded = sent.get(s.id, set())
         excluded.update(p.id for _, p in rated)
-        excluded.update(catalogue_store.liked_paper_ids(s.liked) | liked[s.id])
+        excluded.update(catalogue_store.liked_paper_ids(s.every_liked) | liked[s.id])
         since = last.get(s.id) or (now - FIRST_DIGEST_LOOKBACK)
         readers.append(_Facts(s, since, excluded, rated))
     return readers

@@ -40,6 +40,7 @@ class PoolPaper:
     first_seen_at: datetime
     arxiv_id: str | None = None
     hf_page: str | None = None
+    author_names: tuple[str, ...] = ()  # where a source gave them
 
 
 class PaperPool:
@@ -63,6 +64,7 @@ class PaperPool:
                 row.first_seen_at,
                 row.arxiv_id,
                 row.hf_page,
+                tuple(row.author_names or ()),
             )
             for row in catalogue_store.pool_rows(session, since)
         ]
