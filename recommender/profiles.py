@@ -41,9 +41,9 @@ MAX_LENGTHS: dict[str, int] = {
     "schedule": 100,
     "timezone": 64,
     "profile_path": 1000,
-    # one named interest's name; digests label papers with it (digest_papers.interest)
-    "interest_name": 100,
 }
+# The longest name of a named interest: digests label papers with it (digest_papers.interest).
+MAX_INTEREST_NAME = 100
 # At most this many named interests, and this many entries in each list of words or names:
 # a profile is read by a person, and every entry costs each digest a little.
 MAX_INTERESTS = 20
@@ -282,10 +282,10 @@ def _interests(tables: list[Any], source: str) -> tuple[Interest, ...]:
         name = _one_line(get("name", str, ""), f"{where}.name", source)
         if not name:
             raise ProfileError(source, "empty; give the interest a name", f"{where}.name")
-        if len(name) > MAX_LENGTHS["interest_name"]:
+        if len(name) > MAX_INTEREST_NAME:
             raise ProfileError(
                 source,
-                f"at most {MAX_LENGTHS['interest_name']} characters, not {len(name)}",
+                f"at most {MAX_INTEREST_NAME} characters, not {len(name)}",
                 f"{where}.name",
             )
         if name.casefold() in names:
@@ -321,7 +321,7 @@ def _interests(tables: list[Any], source: str) -> tuple[Interest, ...]:
             "interest",
         )
     unset = sum(share is None for _, share in read)
-    rest = (1.0 - given) / unset if unset else 0.0
+    rest = round((1.0 - given) / unset, 6) if unset else 0.0
     return tuple(
         replace(interest, share=share if share is not None else rest) for interest, share in read
     )

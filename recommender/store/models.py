@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy import DateTime as _DateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from recommender.profiles import MAX_LENGTHS
+from recommender.profiles import MAX_INTEREST_NAME, MAX_LENGTHS
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -276,7 +276,7 @@ class DigestPaper(Base):
     reason: Mapped[str] = mapped_column(Text)
     exploration: Mapped[bool] = mapped_column(Boolean)
     # The named interest it was sent for (None: the best overall, or a followed author's).
-    interest: Mapped[str | None] = mapped_column(String(MAX_LENGTHS["interest_name"]))
+    interest: Mapped[str | None] = mapped_column(String(MAX_INTEREST_NAME))
 
     __table_args__ = (
         UniqueConstraint("subscriber_id", "paper_id", name="uq_digest_papers_subscriber_paper"),
