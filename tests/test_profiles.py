@@ -276,7 +276,8 @@ def test_a_single_interest_profile_reads_as_before(tmp_path: Path) -> None:
             "expected int or float",
         ),
         (
-            '[[interest]]\nname = "a"\nphrases = ["x"]\n[[interest]]\nname = "A"\nphrases = ["y"]\n',
+            '[[interest]]\nname = "a"\nphrases = ["x"]\n'
+            '[[interest]]\nname = "A"\nphrases = ["y"]\n',
             "interest 2.name",
             "two interests are named 'A'",
         ),
