@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
+import scipy.sparse as sp
 from sqlalchemy.orm import Session
 
 from recommender import model, selection
@@ -146,6 +147,11 @@ class PoolVectors:
         self._matrix = vectors.to_matrix()
         self._all: np.ndarray | None = None
         self._asked = 0
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        """The pool's vectors as one CSR matrix, a row per paper."""
+        return self._matrix
 
     def similarities(self) -> np.ndarray | None:
         """The similarities of every pair in the pool (``None`` if the pool is too large)."""
