@@ -191,3 +191,8 @@ def test_interest_scores_weigh_the_models_rank_and_the_affinitys_rank_alike() ->
         [1.0, 0.0],
         [0.0, 0.0],
     ]
+
+
+def test_a_paper_alike_to_no_interest_beyond_the_floor_serves_none() -> None:
+    affinities = np.array([[0.08, 0.05], [0.5, 0.1]])
+    assert assign(affinities, np.ones((2, 2), dtype=bool), floor=0.15) == [None, 0]

@@ -80,7 +80,8 @@ def steer(
         if topic.must:
             must = Words(topic.must)
             allowed[:, j] = [must.found_in(_text(papers[r])) for r in rows.tolist()]
-    assigned = interests.assign(affinities, allowed)
+    floor = interests.AFFINITY_FLOOR["embeddings" if scope.space.has_embeddings else "words"]
+    assigned = interests.assign(affinities, allowed, floor)
     how_well = interests.interest_scores(scores[rows], affinities)
     serves, served = {}, {}
     best: list[int] = []
