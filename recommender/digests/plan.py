@@ -1,8 +1,9 @@
 """Plan digests: choose each subscriber's papers and render the email, ready to record.
 
 For one subscriber: the papers of the pool that arrived since their last digest (never one
-already sent to them or rated by them), ranked by their model, chosen by
-:mod:`recommender.selection`, each with the reason it was chosen and its one-click rating
+already sent to them or rated by them), ranked by their model, steered by their named
+interests, followed authors and must-not words (:mod:`recommender.digests.steering`), chosen
+by :mod:`recommender.selection`, each with the reason it was chosen and its one-click rating
 links, rendered from ``templates/`` with the exact message bytes. Recording it is
 :class:`recommender.digests.composer.Composer`'s business, sending it the outbox's
 (:mod:`recommender.digests.outbox`); the pool is :mod:`recommender.digests.pool`'s.
