@@ -11,7 +11,7 @@ import math
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,14 @@ MAX_LENGTHS: dict[str, int] = {
     "timezone": 64,
     "profile_path": 1000,
 }
+# The longest name of a named interest: digests label papers with it (digest_papers.interest).
+MAX_INTEREST_NAME = 100
+# At most this many named interests, and this many entries in each list of words or names:
+# a profile is read by a person, and every entry costs each digest a little.
+MAX_INTERESTS = 20
+MAX_ENTRIES = 200
+# Fields of one ``[[interest]]`` table.
+INTEREST_FIELDS = {"name", "phrases", "liked", "authors", "share", "must"}
 # Characters that break a line or steer a terminal or the direction of text: refused in names
 # and escaped wherever a stored name is printed.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -83,6 +91,22 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Interest:
+    """One named interest: what it is about, and its share of each digest.
+
+    ``share`` is the part of the digest's slots it is given when it has papers good enough
+    (0 to 1); ``must``: words or phrases a paper needs (one of them) to count for it.
+    """
+
+    name: str
+    phrases: tuple[str, ...] = ()
+    liked: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    share: float = 0.0
+    must: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Profile:
     email: str
     name: str = ""
@@ -95,7 +119,18 @@ class Profile:
     min_score: float | None = None
     paused: bool = False
     explore: bool = True
+    # Named interests (``[[interest]]`` tables); ``interests`` and ``liked`` above are the
+    # profile's unnamed one, as before named interests existed.
+    topics: tuple[Interest, ...] = ()
+    authors: tuple[str, ...] = ()  # followed, whatever the interest
+    must_not: tuple[str, ...] = ()  # a paper with any of these is never sent
     source: str | None = None  # the file it came from
+
+    @property
+    def followed(self) -> tuple[str, ...]:
+        """Every author followed: the profile's own and each interest's, once each."""
+        names = [*self.authors, *(a for topic in self.topics for a in topic.authors)]
+        return tuple(dict.fromkeys(names))
 
 
 FIELDS = {
@@ -110,6 +145,9 @@ FIELDS = {
     "min_score",
     "paused",
     "explore",
+    "interest",
+    "authors",
+    "must_not",
 }
 
 
@@ -204,8 +242,141 @@ def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
         min_score=float(min_score) if min_score is not None else None,
         paused=get("paused", bool, False),
         explore=get("explore", bool, True),
+        topics=_interests(get("interest", list, []), source),
+        authors=_authors(get("authors", list, []), "authors", source),
+        must_not=_words(get("must_not", list, []), "must_not", source),
         source=source,
     )
+
+
+def _interests(tables: list[Any], source: str) -> tuple[Interest, ...]:
+    """The ``[[interest]]`` tables, each checked; shares left out split what the others leave."""
+    if len(tables) > MAX_INTERESTS:
+        raise ProfileError(
+            source, f"at most {MAX_INTERESTS} interests, not {len(tables)}", "interest"
+        )
+    read: list[tuple[Interest, float | None]] = []
+    names: set[str] = set()
+    for number, table in enumerate(tables, start=1):
+        where = f"interest {number}"
+        if not isinstance(table, dict):
+            raise ProfileError(
+                source, f"{where} is {table!r}; write each one as an [[interest]] table", "interest"
+            )
+        unknown = sorted(set(table) - INTEREST_FIELDS)
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], INTEREST_FIELDS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            known = ", ".join(sorted(INTEREST_FIELDS))
+            raise ProfileError(
+                source,
+                f"unknown field; {hint}an interest's fields are {known}",
+                f"{where}.{unknown[0]}",
+            )
+
+        def get(name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+            return _typed(table, name, kind, default, f"{where}.{name}", source)  # noqa: B023
+
+        if "name" not in table:
+            raise ProfileError(source, "missing: every interest needs a name", f"{where}.name")
+        name = _one_line(get("name", str, ""), f"{where}.name", source)
+        if not name:
+            raise ProfileError(source, "empty; give the interest a name", f"{where}.name")
+        if len(name) > MAX_INTEREST_NAME:
+            raise ProfileError(
+                source,
+                f"at most {MAX_INTEREST_NAME} characters, not {len(name)}",
+                f"{where}.name",
+            )
+        if name.casefold() in names:
+            raise ProfileError(source, f"two interests are named {name!r}", f"{where}.name")
+        names.add(name.casefold())
+        share = get("share", (int, float), None)
+        if share is not None and not (math.isfinite(share) and 0 < share <= 1):
+            raise ProfileError(
+                source, f"{share!r} is not a share between 0 and 1 (0.3 = 30%)", f"{where}.share"
+            )
+        phrases = _phrases(get("phrases", list, []), f"{where}.phrases", source)
+        liked = _phrases(get("liked", list, []), f"{where}.liked", source)
+        if not phrases and not liked:
+            raise ProfileError(
+                source,
+                "an interest needs phrases or liked papers to say what it is about",
+                f"{where}.phrases",
+            )
+        interest = Interest(
+            name=name,
+            phrases=phrases,
+            liked=liked,
+            authors=_authors(get("authors", list, []), f"{where}.authors", source),
+            share=0.0,
+            must=_words(get("must", list, []), f"{where}.must", source),
+        )
+        read.append((interest, None if share is None else float(share)))
+    given = sum(share for _, share in read if share is not None)
+    if given > 1 + 1e-9:
+        raise ProfileError(
+            source,
+            f"the interests' shares add up to {given:g}, more than 1 (all of it)",
+            "interest",
+        )
+    unset = sum(share is None for _, share in read)
+    rest = round((1.0 - given) / unset, 6) if unset else 0.0
+    return tuple(
+        replace(interest, share=share if share is not None else rest) for interest, share in read
+    )
+
+
+def _typed(
+    table: dict[str, Any],
+    name: str,
+    kind: type | tuple[type, ...],
+    default: Any,
+    field_name: str,
+    source: str,
+) -> Any:
+    """``table[name]`` if it is of ``kind`` (a bool is no number), else a clear error."""
+    value = table.get(name, default)
+    if name not in table:
+        return default
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        expected = " or ".join(k.__name__ for k in kinds)
+        raise ProfileError(source, f"expected {expected}, got {value!r}", field_name)
+    return value
+
+
+def _one_line(value: str, name: str, source: str) -> str:
+    value = value.strip()
+    for character in value:
+        if is_control(character):
+            raise ProfileError(
+                source, f"control character {character!r} not allowed; write it on one line", name
+            )
+    return value
+
+
+def _words(values: list[Any], name: str, source: str) -> tuple[str, ...]:
+    """Must or must-not words: each must have a letter or digit to match on."""
+    words = _phrases(values, name, source)
+    for word in words:
+        if not any(character.isalnum() for character in word):
+            raise ProfileError(source, f"{word!r} has no letter or digit to match", name)
+    return words
+
+
+def _authors(values: list[Any], name: str, source: str) -> tuple[str, ...]:
+    """Followed authors: each with a surname (see :mod:`recommender.authors`)."""
+    from recommender.authors import parse_name
+
+    names = _phrases(values, name, source)
+    for author in names:
+        _one_line(author, name, source)
+        if parse_name(author) is None:
+            raise ProfileError(
+                source, f"{author!r} has no surname to match; write it as 'Ada Lovelace'", name
+            )
+    return names
 
 
 def _checked_length(value: str, name: str, source: str) -> str:
@@ -250,6 +421,8 @@ def _check_timezone(name: str, source: str) -> None:
 
 
 def _phrases(values: list[Any], name: str, source: str) -> tuple[str, ...]:
+    if len(values) > MAX_ENTRIES:
+        raise ProfileError(source, f"at most {MAX_ENTRIES} entries, not {len(values)}", name)
     phrases = []
     for index, value in enumerate(values):
         if not isinstance(value, str):

@@ -316,9 +316,9 @@ class Ranker:
         a bare arXiv id as nothing. Resolved on every training, so a liked paper that arrives
         later counts in full from the next one.
         """
-        liked = catalogue_store.liked_papers(scope.session, subscriber.liked)
-        unresolved = [e for e in subscriber.liked if e not in liked and not _bare_arxiv_id(e)]
-        texts = model.profile_texts(subscriber.interests, subscriber.about, unresolved)
+        liked = catalogue_store.liked_papers(scope.session, subscriber.every_liked)
+        unresolved = [e for e in subscriber.every_liked if e not in liked and not _bare_arxiv_id(e)]
+        texts = model.profile_texts(subscriber.every_phrase, subscriber.about, unresolved)
         papers = list({p.id: p for p in liked.values()}.values())
         parts = [self.vectors(scope, texts)]
         if papers:
@@ -359,7 +359,7 @@ class Ranker:
         counts = vector_store.rating_counts(session, ids)
         # a liked paper that arrived (or changed) since the model was trained makes it stale
         liked_changed = catalogue_store.liked_papers_changed(
-            session, {s.id: s.liked for s in subscribers if s.liked}
+            session, {s.id: s.every_liked for s in subscribers if s.every_liked}
         )
         out = []
         for subscriber in subscribers:
@@ -454,14 +454,14 @@ class Ranker:
         session = scope.session
         if rated is None:
             rated = subscriber_store.current_ratings(session, subscriber.id)
-        if not rated and not subscriber.liked:
+        if not rated and not subscriber.every_liked:
             return None
         ids: list[str | None] = [paper.id for _, paper in rated]
         titles = [paper.title for _, paper in rated]
         texts = [(paper.title, paper.abstract) for _, paper in rated]
         votes = [rating.vote for rating, _ in rated]
-        liked = catalogue_store.liked_papers(session, subscriber.liked)
-        for entry in subscriber.liked:
+        liked = catalogue_store.liked_papers(session, subscriber.every_liked)
+        for entry in subscriber.every_liked:
             paper = liked.get(entry)
             if paper is None and _bare_arxiv_id(entry):
                 continue

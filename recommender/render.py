@@ -43,6 +43,8 @@ class DigestItem:
     down_url: str
     arxiv_id: str | None = None  # as stored; an arXiv link among ``links`` may give it too
     hf_page: str | None = None
+    interest: str | None = None  # the named interest it is in the digest for
+    followed: str | None = None  # the followed author who wrote it (as the profile names them)
 
     @property
     def short_abstract(self) -> str:

@@ -257,6 +257,10 @@ class SubscriberInfo(Record):
     liked: list[str]
     profile_path: str | None
     ratings: int = 0
+    # named interests (each as the profile gives it), followed authors, must-not words
+    topics: list[dict[str, Any]] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    must_not: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, subscriber: Subscriber, ratings: int = 0) -> SubscriberInfo:
@@ -275,6 +279,9 @@ class SubscriberInfo(Record):
             liked=list(subscriber.liked),
             profile_path=subscriber.profile_path,
             ratings=ratings,
+            topics=[dict(topic) for topic in subscriber.topics or []],
+            authors=list(subscriber.authors or []),
+            must_not=list(subscriber.must_not or []),
         )
 
 

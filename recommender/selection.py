@@ -5,11 +5,16 @@ short list worth reading: at most ``size`` papers, none below the subscriber's m
 no two near-duplicates, and among papers of close scores the one that adds a new topic first
 (maximal marginal relevance). Optionally one slot goes to a paper outside the subscriber's
 usual topics, labelled as exploration, so the model keeps learning what else they like.
+
+With named interests, each interest first gets its slots (:func:`recommender.interests.slots`)
+from the candidates that serve it and are good enough (at or above the minimum score); the
+slots left go to the best overall. A paper by a followed author is always in, outside the
+slots (up to :data:`MAX_FOLLOWED`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +27,9 @@ DIVERSITY = 0.15
 # A digest chooses among this many of the best-scored papers (and, exploring, as many more
 # drawn from the rest): diversity and exploration weigh a few hundred papers, not a whole day.
 SHORTLIST = 100
+# At most this many papers by followed authors in one digest, on top of its size: following
+# a prolific group must not turn a digest into their publication list.
+MAX_FOLLOWED = 10
 
 
 class Candidate(NamedTuple):
@@ -30,12 +38,17 @@ class Candidate(NamedTuple):
     key: str
     score: float
     upvotes: int | None = None
+    interest: str | None = None  # the named interest it serves, if any
+    interest_score: float = 0.0  # how well it serves it (ranks the interest's papers)
+    followed: bool = False  # by an author the subscriber follows
 
 
 class Pick(NamedTuple):
     key: str
     score: float
     exploration: bool = False
+    interest: str | None = None
+    followed: bool = False
 
 
 # The similarities of every candidate to some of them: ``similar(columns)[i, k]`` is the cosine
@@ -62,14 +75,21 @@ def choose(
     min_score: float | None = None,
     explore: bool = False,
     seed: int = 0,
+    slots: Mapping[str, int] | None = None,
 ) -> list[Pick]:
-    """The digest's papers, best first, the exploration pick (if any) last.
+    """The digest's papers: followed authors' first, then the rest best first, the
+    exploration pick (if any) last.
 
     ``similarity[i, j]`` is the cosine similarity of candidates ``i`` and ``j``; or, where
     the whole matrix costs more than the few columns choosing reads, a function that gives
     those columns (:data:`Similar`). An empty result means nothing qualifies: no digest. The
     exploration pick never makes a digest on its own, and takes one of the ``size`` slots
     only when there are more candidates than slots.
+
+    ``slots``: how many of ``size`` each named interest gets, in order, from the candidates
+    whose ``interest`` it is (by their ``interest_score``); a slot an interest cannot fill
+    goes to the best overall. Every ``followed`` candidate is in (the :data:`MAX_FOLLOWED`
+    best), whatever its score, on top of ``size``.
     """
     n = len(candidates)
     if isinstance(similarity, np.ndarray):
@@ -80,23 +100,51 @@ def choose(
     if size < 1 or n == 0:
         return []
     scores = np.array([c.score for c in candidates], dtype=np.float64)
-    eligible = [i for i in range(n) if min_score is None or scores[i] >= min_score]
-    exploring = explore and size >= 2 and n > size
-    chosen = _diverse_top(eligible, scores, similarity, size - 1 if exploring else size)
-    if not chosen:
+    followed = sorted((i for i in range(n) if candidates[i].followed), key=lambda i: -scores[i])[
+        :MAX_FOLLOWED
+    ]
+    others = [i for i in range(n) if not candidates[i].followed]
+    eligible = [i for i in others if min_score is None or scores[i] >= min_score]
+    exploring = explore and size >= 2 and len(others) > size
+    room = size - 1 if exploring else size
+    chosen: list[int] = []
+    if slots:
+        served = np.array([c.interest_score for c in candidates], dtype=np.float64)
+        for name, count in slots.items():
+            theirs = [i for i in eligible if candidates[i].interest == name and i not in chosen]
+            count = min(count, room - len(chosen))
+            chosen += _diverse_top(theirs, served, similarity, count, [*followed, *chosen])
+    rest = [i for i in eligible if i not in chosen]
+    chosen += _diverse_top(rest, scores, similarity, room - len(chosen), [*followed, *chosen])
+    if not chosen and not followed:
         return []
-    picks = [Pick(candidates[i].key, float(scores[i])) for i in chosen]
-    if exploring:
-        other = _exploration(candidates, scores, similarity, chosen, seed)
-        if other is not None:
-            picks.append(Pick(candidates[other].key, float(scores[other]), exploration=True))
+    if slots:
+        # interests' picks and the best overall's, by score (each part is in its own order)
+        chosen.sort(key=lambda i: -scores[i])
+    picks = [_pick(candidates[i], followed=True) for i in followed]
+    picks += [_pick(candidates[i]) for i in chosen]
+    if exploring and chosen:
+        other = _exploration(candidates, scores, similarity, [*followed, *chosen], seed)
+        if other is not None and not candidates[other].followed:
+            picks.append(_pick(candidates[other], exploration=True))
     return picks
 
 
+def _pick(candidate: Candidate, *, followed: bool = False, exploration: bool = False) -> Pick:
+    interest = None if exploration or followed else candidate.interest
+    return Pick(candidate.key, float(candidate.score), exploration, interest, followed)
+
+
 def _diverse_top(
-    eligible: list[int], scores: np.ndarray, similarity: Similar, size: int
+    eligible: list[int],
+    scores: np.ndarray,
+    similarity: Similar,
+    size: int,
+    already: Sequence[int] = (),
 ) -> list[int]:
-    if not eligible:
+    """Up to ``size`` of ``eligible``, best first, each weighed against those chosen before
+    it and those ``already`` in the digest."""
+    if not eligible or size < 1:
         return []
     spread = float(scores[eligible].max() - scores[eligible].min()) or 1.0
     candidates = np.asarray(eligible, dtype=np.int64)
@@ -104,7 +152,9 @@ def _diverse_top(
     base = scores[remaining]
     # each remaining paper's greatest similarity to a chosen one, and whether it may still go
     closest = np.zeros(len(remaining))
-    open_ = np.ones(len(remaining), dtype=bool)
+    if already:
+        closest = np.asarray(similarity(list(already)))[remaining].max(axis=1)
+    open_ = closest < NEAR_DUPLICATE
     chosen: list[int] = []
     while len(chosen) < size and open_.any():
         value = np.where(open_, base - DIVERSITY * spread * np.maximum(closest, 0.0), -np.inf)

@@ -1,5 +1,6 @@
-"""What a digest says, and how: its two parts, headers and links, its labels, and hostile
-text escaped (it cannot add a header or a recipient)."""
+"""What a digest says, and how: its two parts, headers and links, its labels (interests,
+followed authors), must-not words, and hostile text escaped (it cannot add a header or a
+recipient)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from datetime import date
 from html import unescape
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from recommender import dumps
 from recommender.config import Settings
 from recommender.core import Recommender
+from recommender.sources.base import SourceDay, SourcePaper
 from recommender.store import papers as paper_store
-from recommender.store.models import Subscriber
-from tests.catalogue import EMAIL, profile
+from recommender.store.models import DigestPaper, Paper, Subscriber
+from recommender.store.papers import add_source_day
+from tests.catalogue import EMAIL, TOPICS, profile
 from tests.clock import Clock
 from tests.mail import BASE_URL, hrefs, parts, smtp_settings
 from tests.mailserver import MailServer
@@ -119,3 +122,77 @@ def test_the_exploration_pick_is_labelled(
     text, html = parts(mail_server.received[0].message)
     assert html.count("Something different") == 1
     assert "[Something different]" in text
+
+
+def listed_titles(text: str) -> list[str]:
+    return re.findall(r"^\d+\. (.+?)\r?$", text, re.M)
+
+
+TWO_INTERESTS = f"""email = "{EMAIL}"
+digest_size = 4
+explore = false
+
+[[interest]]
+name = "Graphs"
+phrases = ["graph neural networks"]
+share = 0.5
+
+[[interest]]
+name = "Speech"
+phrases = ["speech recognition"]
+share = 0.5
+"""
+
+
+def test_each_paper_is_labelled_with_the_interest_it_serves_and_each_interest_has_its_share(
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "ada.toml"
+    path.write_text(TWO_INTERESTS)
+    mailing.subscribe(path)
+    mailing.send(EMAIL)
+    text, html = parts(mail_server.received[0].message)
+    listed = listed_titles(text)
+    labelled = {line.split("] ", 1)[1]: line[1:].split("]")[0] for line in listed}
+    assert len(labelled) == 4
+    for title, interest in labelled.items():
+        topic = {"Graphs": "graphs", "Speech": "speech"}[interest]
+        assert title in TOPICS[topic], (title, interest)
+    assert sorted(labelled.values()) == ["Graphs", "Graphs", "Speech", "Speech"]
+    assert html.count("For your interest: Graphs") == 2
+    assert html.count("For your interest: Speech") == 2
+    # the interest is recorded with the digest's paper, for the rating to teach it
+    with mailing._sessions() as session:
+        rows = session.execute(select(Paper.title, DigestPaper.interest).join(DigestPaper)).all()
+    assert {title: interest for title, interest in rows} == labelled
+
+
+def test_a_followed_authors_new_paper_is_always_in_the_digest_and_labelled(
+    mailing: Recommender, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    title = "Zorblat: A Quixotic Treatise"
+    author_list = ("Ada Lovelace", "Jürgen Müller")
+    paper = SourcePaper("hf", title, "We route.", author_list, "2603.18101", None, clock.now.date())
+    with mailing._sessions() as session, session.begin():
+        add_source_day(session, SourceDay("hf", clock.now.date(), papers=(paper,)), clock.now)
+    path = profile(tmp_path)
+    # a minimum score no paper reaches: only the followed author's paper goes
+    path.write_text(path.read_text() + 'authors = ["J. Mueller"]\nmin_score = 1000.0\n')
+    mailing.subscribe(path)
+    mailing.send(EMAIL)
+    text, html = parts(mail_server.received[0].message)
+    assert listed_titles(text) == [f"[By an author you follow: J. Mueller] {title}"]
+    assert "By an author you follow: J. Mueller" in html
+
+
+def test_a_paper_with_a_must_not_word_never_reaches_the_digest(
+    mailing: Recommender, mail_server: MailServer, tmp_path: Path
+) -> None:
+    path = profile(tmp_path, '"graph neural networks", "speech recognition"')
+    path.write_text(path.read_text() + 'must_not = ["Speech"]\ndigest_size = 9\n')
+    mailing.subscribe(path)
+    mailing.send(EMAIL)
+    text, _ = parts(mail_server.received[0].message)
+    listed = listed_titles(text)
+    assert listed and not any("Speech" in t or "Speaker" in t for t in listed)
+    assert set(listed) & set(TOPICS["graphs"])  # the other interest's papers still go

@@ -11,7 +11,9 @@ from recommender import resources
 from recommender.core import Recommender
 from recommender.profiles import (
     FIELDS,
+    INTEREST_FIELDS,
     MAX_LENGTHS,
+    Interest,
     ProfileError,
     load_profile,
     load_profiles,
@@ -34,7 +36,23 @@ def test_the_bundled_example_profile_is_valid_and_documents_every_field() -> Non
     assert profile.email == "ada@example.org"
     text = path.read_text()
     for field in sorted(FIELDS):  # every field a profile may have, whatever is added
-        assert f"\n{field} =" in text or f"\n# {field} =" in text, field
+        written = (f"\n{field} =", f"\n# {field} =", f"\n[[{field}]]", f"\n# [[{field}]]")
+        assert any(form in text for form in written), field
+
+
+def test_the_bundled_multi_interest_example_is_valid_and_documents_every_interest_field() -> None:
+    path = resources.profiles_dir() / "example-interests.toml"
+    profile = load_profile(path)
+    assert [t.name for t in profile.topics] == [
+        "Mixture of experts",
+        "Medical imaging",
+        "Reinforcement learning",
+    ]
+    assert [t.share for t in profile.topics] == [0.4, 0.3, 0.3]
+    assert profile.followed and profile.must_not
+    text = path.read_text()
+    for field in sorted(INTEREST_FIELDS):
+        assert f"\n{field} =" in text, field
 
 
 def test_a_minimal_profile_gets_sensible_defaults(tmp_path: Path) -> None:
@@ -181,3 +199,134 @@ def test_a_profile_whose_path_is_too_long_to_store_is_refused(tmp_path: Path) ->
     path = write_profile(folder, "a.toml", 'email = "a@example.org"\n')
     with pytest.raises(ProfileError, match="path is longer than 1000 characters"):
         load_profile(path)
+
+
+# -- named interests, followed authors, must-not words -------------------------------------
+
+INTERESTS = """email = "a@example.org"
+authors = ["Yoshua Bengio"]
+must_not = ["survey"]
+
+[[interest]]
+name = "MoE"
+phrases = ["mixture of experts"]
+liked = ["Switch Transformers"]
+authors = ["N. Shazeer"]
+share = 0.5
+must = ["expert"]
+
+[[interest]]
+name = "Imaging"
+phrases = ["medical imaging"]
+"""
+
+
+def test_a_profile_may_list_named_interests_each_with_a_share(tmp_path: Path) -> None:
+    profile = load_profile(write_profile(tmp_path, "a.toml", INTERESTS))
+    assert profile.topics == (
+        Interest(
+            "MoE",
+            ("mixture of experts",),
+            ("Switch Transformers",),
+            ("N. Shazeer",),
+            0.5,
+            ("expert",),
+        ),
+        Interest("Imaging", ("medical imaging",), share=0.5),
+    )
+    assert profile.followed == ("Yoshua Bengio", "N. Shazeer")
+    assert profile.must_not == ("survey",)
+    assert (profile.interests, profile.liked) == ((), ())
+
+
+def test_interests_without_a_share_split_what_the_others_leave(tmp_path: Path) -> None:
+    body = 'email = "a@example.org"\n' + "".join(
+        f'[[interest]]\nname = "t{i}"\nphrases = ["p{i}"]\n{share}\n'
+        for i, share in enumerate(["share = 0.4", "", ""])
+    )
+    profile = load_profile(write_profile(tmp_path, "a.toml", body))
+    assert [t.share for t in profile.topics] == [0.4, 0.3, 0.3]
+
+
+def test_a_single_interest_profile_reads_as_before(tmp_path: Path) -> None:
+    body = 'email = "a@example.org"\ninterests = ["graphs"]\nliked = ["A paper"]\n'
+    profile = load_profile(write_profile(tmp_path, "a.toml", body))
+    assert (profile.interests, profile.liked) == (("graphs",), ("A paper",))
+    assert (profile.topics, profile.followed, profile.must_not) == ((), (), ())
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ('[[interest]]\nphrases = ["x"]\n', "interest 1.name", "every interest needs a name"),
+        ('[[interest]]\nname = "  "\nphrases = ["x"]\n', "interest 1.name", "empty"),
+        ('[[interest]]\nname = "a"\n', "interest 1.phrases", "needs phrases or liked"),
+        (
+            '[[interest]]\nname = "a"\nphrase = ["x"]\n',
+            "interest 1.phrase",
+            "did you mean 'phrases'",
+        ),
+        ('[[interest]]\nname = "a"\nphrases = "x"\n', "interest 1.phrases", "expected list"),
+        ('[[interest]]\nname = "a"\nphrases = [1]\n', "interest 1.phrases", "item 1 is 1"),
+        ('[[interest]]\nname = "a"\nphrases = ["x"]\nshare = 1.5\n', "interest 1.share", "0 and 1"),
+        ('[[interest]]\nname = "a"\nphrases = ["x"]\nshare = 0\n', "interest 1.share", "0 and 1"),
+        (
+            '[[interest]]\nname = "a"\nphrases = ["x"]\nshare = true\n',
+            "interest 1.share",
+            "expected int or float",
+        ),
+        (
+            '[[interest]]\nname = "a"\nphrases = ["x"]\n'
+            '[[interest]]\nname = "A"\nphrases = ["y"]\n',
+            "interest 2.name",
+            "two interests are named 'A'",
+        ),
+        (
+            '[[interest]]\nname = "a"\nphrases = ["x"]\nshare = 0.7\n'
+            '[[interest]]\nname = "b"\nphrases = ["y"]\nshare = 0.6\n',
+            "interest",
+            "add up to 1.3",
+        ),
+        (
+            f'[[interest]]\nname = "{"n" * 101}"\nphrases = ["x"]\n',
+            "interest 1.name",
+            "at most 100",
+        ),
+        ('interest = ["graphs"]\n', "interest", "write each one as an [[interest]] table"),
+        ('authors = ["Smith"]\n', "authors", "no surname to match"),
+        (
+            '[[interest]]\nname = "a"\nphrases = ["x"]\nauthors = ["J."]\n',
+            "interest 1.authors",
+            "no surname",
+        ),
+        ('must_not = ["--"]\n', "must_not", "no letter or digit"),
+        ('[[interest]]\nname = "a"\nphrases = ["x"]\nmust = [3]\n', "interest 1.must", "not text"),
+        ('authors = "Ada Lovelace"\n', "authors", "expected list"),
+        ('must_not = ["x"]\nmustnot = ["y"]\n', "mustnot", "did you mean 'must_not'"),
+    ],
+)
+def test_a_bad_interest_author_or_word_is_refused_naming_the_field(
+    tmp_path: Path, body: str, field: str, message: str
+) -> None:
+    path = write_profile(tmp_path, "a.toml", 'email = "a@example.org"\n' + body)
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    assert caught.value.field == field
+    assert message in caught.value.message
+    assert str(path) in str(caught.value)
+
+
+def test_subscribing_stores_named_interests_authors_and_must_not_words(
+    app: Recommender, tmp_path: Path
+) -> None:
+    path = write_profile(tmp_path, "a.toml", INTERESTS)
+    assert [o.action for o in app.subscribe(path)] == ["created"]
+    info = app.subscriber("a@example.org")
+    assert [t["name"] for t in info.topics] == ["MoE", "Imaging"]
+    assert info.topics[0]["must"] == ["expert"] and info.topics[0]["share"] == 0.5
+    assert (info.authors, info.must_not) == (["Yoshua Bengio"], ["survey"])
+    assert (info.interests, info.liked) == ([], [])
+    assert [o.action for o in app.subscribe(path)] == ["unchanged"]
+    write_profile(tmp_path, "a.toml", INTERESTS.replace("share = 0.5", "share = 0.6"))
+    assert [o.action for o in app.subscribe(path)] == ["updated"]
+    assert app.subscriber("a@example.org").topics[0]["share"] == 0.6

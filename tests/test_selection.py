@@ -1,10 +1,13 @@
-"""Choosing a digest's papers from a ranking: size, minimum score, diversity, exploration."""
+"""Choosing a digest's papers from a ranking: size, minimum score, diversity, exploration,
+named interests' shares, followed authors and must words."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from recommender.interests import affinity, assign, interest_scores, slots
 from recommender.selection import Candidate, choose, shortlist
+from recommender.words import Words
 
 
 def unrelated(n: int) -> np.ndarray:
@@ -76,3 +79,120 @@ def test_a_shortlist_is_the_best_then_when_exploring_a_reproducible_draw_of_the_
     assert exploring.tolist() == shortlist(scores, explore=True, seed=1, size=10).tolist()
     assert exploring.tolist() != shortlist(scores, explore=True, seed=2, size=10).tolist()
     assert shortlist(scores[:5], explore=True, seed=1, size=10).tolist() == list(range(5))
+
+
+# -- named interests, followed authors, must words ----------------------------------------
+
+
+def test_each_interest_gets_its_share_when_it_has_good_enough_papers() -> None:
+    # the model prefers "ml" papers throughout; "bio" still gets its two slots
+    candidates = [Candidate(f"ml{i}", 1.0 - i / 100, interest="ml") for i in range(6)]
+    candidates += [
+        Candidate(f"bio{i}", 0.5 - i / 100, interest="bio", interest_score=2 - i / 10)
+        for i in range(3)
+    ]
+    picks = choose(candidates, unrelated(9), size=4, slots={"ml": 2, "bio": 2})
+    assert sorted(p.key for p in picks) == ["bio0", "bio1", "ml0", "ml1"]
+    assert {p.key: p.interest for p in picks}["bio0"] == "bio"
+
+
+def test_an_interest_ranks_its_papers_by_how_well_they_serve_it() -> None:
+    candidates = [
+        Candidate("bio-on-topic", 0.2, interest="bio", interest_score=1.9),
+        Candidate("bio-loosely", 0.3, interest="bio", interest_score=0.5),
+        Candidate("ml", 0.9, interest="ml"),
+    ]
+    picks = choose(candidates, unrelated(3), size=2, slots={"bio": 1})
+    assert [p.key for p in picks] == ["ml", "bio-on-topic"]
+
+
+def test_a_share_without_good_enough_papers_goes_to_the_best_overall() -> None:
+    candidates = [Candidate(f"ml{i}", 1.0 - i / 10, interest="ml") for i in range(5)]
+    candidates.append(Candidate("bio-weak", -0.5, interest="bio", interest_score=2.0))
+    picks = choose(candidates, unrelated(6), size=4, min_score=0.0, slots={"bio": 2, "ml": 2})
+    assert [p.key for p in picks] == ["ml0", "ml1", "ml2", "ml3"]
+
+
+def test_shares_leave_the_rest_to_the_best_overall_labelled_with_what_they_serve() -> None:
+    candidates = [
+        Candidate("a", 0.9, interest="ml"),
+        Candidate("b", 0.8),
+        Candidate("c", 0.1, interest="bio", interest_score=1.0),
+    ]
+    picks = choose(candidates, unrelated(3), size=3, slots={"bio": 1})
+    assert [(p.key, p.interest) for p in picks] == [("a", "ml"), ("b", None), ("c", "bio")]
+
+
+def test_a_followed_authors_paper_is_always_in_outside_the_size_and_labelled() -> None:
+    candidates = [Candidate(f"p{i}", 1.0 - i / 10) for i in range(5)]
+    candidates.append(Candidate("theirs", -3.0, followed=True, interest="ml"))
+    picks = choose(candidates, unrelated(6), size=3, min_score=0.0, slots={"ml": 1})
+    assert [p.key for p in picks] == ["theirs", "p0", "p1", "p2"]
+    assert picks[0].followed and picks[0].interest is None
+    assert not any(p.followed for p in picks[1:])
+
+
+def test_followed_authors_papers_alone_make_a_digest() -> None:
+    candidates = [Candidate("weak", -1.0), Candidate("theirs", -2.0, followed=True)]
+    picks = choose(candidates, unrelated(2), size=3, min_score=0.0, explore=True)
+    assert [(p.key, p.followed, p.exploration) for p in picks] == [("theirs", True, False)]
+
+
+def test_at_most_max_followed_papers_by_followed_authors() -> None:
+    from recommender.selection import MAX_FOLLOWED
+
+    candidates = [Candidate(f"f{i}", -i, followed=True) for i in range(MAX_FOLLOWED + 3)]
+    picks = choose(candidates, unrelated(len(candidates)), size=2)
+    assert [p.key for p in picks] == [f"f{i}" for i in range(MAX_FOLLOWED)]
+
+
+def test_a_near_duplicate_of_a_followed_paper_is_not_added_again() -> None:
+    candidates = [Candidate("theirs", 0.1, followed=True), Candidate("twin", 0.9)]
+    similarity = unrelated(2)
+    similarity[0, 1] = similarity[1, 0] = 0.95
+    assert [p.key for p in choose(candidates, similarity, size=3)] == ["theirs"]
+
+
+def test_slots_follow_the_shares_and_never_exceed_the_size() -> None:
+    assert slots([("a", 0.5), ("b", 0.5)], 10) == {"a": 5, "b": 5}
+    assert slots([("a", 0.3), ("b", 0.3)], 10) == {"a": 3, "b": 3}
+    assert slots([("a", 0.25)] * 1 + [("b", 0.25), ("c", 0.25), ("d", 0.25)], 3) == {
+        "a": 1,
+        "b": 1,
+        "c": 1,
+        "d": 0,
+    }
+    assert slots([("a", 0.34), ("b", 0.66)], 1) == {"a": 0, "b": 1}
+    assert slots([("a", 0.1)], 4) == {"a": 0}
+    assert slots([], 4) == {}
+
+
+def test_a_paper_serves_the_interest_it_is_most_alike_among_those_its_must_words_allow() -> None:
+    affinities = np.array([[0.9, 0.2], [0.1, 0.3], [0.8, 0.4], [0.0, 0.0]])
+    allowed = np.array([[True, True], [True, True], [False, True], [True, True]])
+    assert assign(affinities, allowed) == [0, 1, 1, None]
+    assert assign(np.zeros((2, 0)), np.zeros((2, 0), dtype=bool)) == [None, None]
+
+
+def test_a_must_word_keeps_an_interest_to_papers_containing_it() -> None:
+    must = Words(["protein"])
+    texts = ["Protein folding with transformers", "Transformers for proteins", "Folding"]
+    allowed = np.array([[must.found_in(t), True] for t in texts])
+    affinities = np.array([[0.9, 0.1], [0.9, 0.1], [0.9, 0.1]])
+    assert assign(affinities, allowed) == [0, 1, 1]
+
+
+def test_interest_scores_weigh_the_models_rank_and_the_affinitys_rank_alike() -> None:
+    scores = np.array([3.0, 2.0, 1.0])
+    affinities = np.array([[0.1], [0.5], [0.9]])
+    assert interest_scores(scores, affinities)[:, 0].tolist() == [1.0, 1.0, 1.0]
+    assert affinity(np.eye(3), [np.eye(3)[:2], np.zeros((0, 3))]).tolist() == [
+        [1.0, 0.0],
+        [1.0, 0.0],
+        [0.0, 0.0],
+    ]
+
+
+def test_a_paper_alike_to_no_interest_beyond_the_floor_serves_none() -> None:
+    affinities = np.array([[0.08, 0.05], [0.5, 0.1]])
+    assert assign(affinities, np.ones((2, 2), dtype=bool), floor=0.15) == [None, 0]

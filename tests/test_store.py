@@ -159,3 +159,44 @@ def test_upgrading_names_the_tokenizer_of_spaces_stored_before_it_was_kept(
             definition = vectors.current_space(session)
     assert definition is not None
     assert FeatureSpace.from_dict(definition).id == old_space.id
+
+
+def test_upgrading_to_named_interests_keeps_a_profile_as_its_one_unnamed_interest(
+    settings: Settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    with Recommender(settings) as old:
+        database.migrate(old.engine, "0006")
+        with old.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO subscribers (id, email, name, interests, about, liked, schedule,"
+                    " timezone, digest_size, paused, explore, active, created_at, updated_at)"
+                    " VALUES (1, 'ada@example.org', '', '[\"graphs\"]', '', '[\"A paper\"]',"
+                    " 'daily 07:30', 'UTC', 10, false, true, true, '2026-03-21', '2026-03-21')"
+                )
+            )
+    with Recommender(settings) as new:
+        assert new.init() is True
+        info = new.subscriber("ada@example.org")
+        assert (info.interests, info.liked) == (["graphs"], ["A paper"])
+        assert (info.topics, info.authors, info.must_not) == ([], [], [])
+
+
+def test_a_sources_author_names_are_kept_and_the_newest_list_wins(app: Recommender) -> None:
+    from recommender.sources.base import SourceDay, SourcePaper
+    from recommender.store.models import Paper
+    from recommender.store.papers import add_source_day
+
+    day = datetime(2026, 3, 21, tzinfo=UTC)
+    app.init()
+
+    def fetch(authors: tuple[str, ...], upvotes: int) -> list[str] | None:
+        paper = SourcePaper("hf", "T", "A.", authors, "2603.00001", None, day.date(), upvotes)
+        with app._sessions() as session, session.begin():
+            add_source_day(session, SourceDay("hf", day.date(), papers=(paper,)), day)
+        with app._sessions() as session:
+            return session.query(Paper.author_names).scalar()
+
+    assert fetch(("Ada Lovelace", "Jürgen Müller"), 1) == ["Ada Lovelace", "Jürgen Müller"]
+    assert fetch(("Ada Lovelace",), 2) == ["Ada Lovelace"]
+    assert fetch((), 3) == ["Ada Lovelace"]  # a listing without names forgets none

@@ -1,8 +1,9 @@
 """Plan digests: choose each subscriber's papers and render the email, ready to record.
 
 For one subscriber: the papers of the pool that arrived since their last digest (never one
-already sent to them or rated by them), ranked by their model, chosen by
-:mod:`recommender.selection`, each with the reason it was chosen and its one-click rating
+already sent to them or rated by them), ranked by their model, steered by their named
+interests, followed authors and must-not words (:mod:`recommender.digests.steering`), chosen
+by :mod:`recommender.selection`, each with the reason it was chosen and its one-click rating
 links, rendered from ``templates/`` with the exact message bytes. Recording it is
 :class:`recommender.digests.composer.Composer`'s business, sending it the outbox's
 (:mod:`recommender.digests.outbox`); the pool is :mod:`recommender.digests.pool`'s.
@@ -14,6 +15,7 @@ import email.utils
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -21,6 +23,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from recommender import links, message, model, render, selection
+from recommender.digests import steering
 from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool, PoolPaper, PoolVectors
 from recommender.ranking import Ranked, Ranker, Scope, Scored
 from recommender.store import catalogue as catalogue_store
@@ -46,6 +49,16 @@ class _Facts:
     since: datetime  # their last digest, or the first digest's look-back
     excluded: set[str]  # sent to them, rated by them, or liked in their profile
     rated: list[tuple[Rating, Paper]]
+    shown: dict[str, str]  # the named interest each paper was sent for
+
+
+class Chosen(NamedTuple):
+    """A paper of a digest: its ranking, and why it is in."""
+
+    ranked: Ranked
+    exploration: bool = False
+    interest: str | None = None  # the named interest it serves
+    followed: str | None = None  # the followed author who wrote it, as the profile names them
 
 
 def _facts_of(
@@ -55,15 +68,16 @@ def _facts_of(
     last = digest_store.last_digest_times(session, ids)
     sent = digest_store.sent_papers(session, ids, pool.since)
     ratings = subscriber_store.current_ratings_of(session, ids)
-    liked = catalogue_store.liked_paper_ids_of(session, {s.id: s.liked for s in subscribers})
+    liked = catalogue_store.liked_paper_ids_of(session, {s.id: s.every_liked for s in subscribers})
+    shown = digest_store.shown_interests(session, [s.id for s in subscribers if s.topics])
     all_facts = []
     for s in subscribers:
         rated = ratings.get(s.id, [])
         excluded = sent.get(s.id, set())
         excluded.update(p.id for _, p in rated)
-        excluded.update(catalogue_store.liked_paper_ids(s.liked) | liked[s.id])
+        excluded.update(catalogue_store.liked_paper_ids(s.every_liked) | liked[s.id])
         since = last.get(s.id) or (now - FIRST_DIGEST_LOOKBACK)
-        all_facts.append(_Facts(s, since, excluded, rated))
+        all_facts.append(_Facts(s, since, excluded, rated, shown.get(s.id, {})))
     return all_facts
 
 
@@ -84,26 +98,50 @@ def _choose(
     facts: _Facts,
     user_model: model.UserModel,
     scores: np.ndarray,
-) -> list[tuple[Ranked, bool]]:
-    """The subscriber's papers, best first, each with whether it is the exploration pick."""
+) -> list[Chosen]:
+    """The subscriber's papers: followed authors' first, then the rest best first, the
+    exploration pick (if any) last."""
     subscriber = facts.subscriber
     rows = _candidates(pool, facts)
     if not len(rows):
         return []
+    steered = steering.steer(
+        ranker,
+        Scope(session, space),
+        subscriber,
+        pool.papers,
+        rows,
+        scores,
+        vectors.matrix,
+        facts.rated,
+        facts.shown,
+    )
+    rows = steered.rows
+    if not len(rows):
+        return []
     own = scores[rows]
-    shortlist = selection.shortlist(own, explore=subscriber.explore, seed=subscriber.id)
-    picked = rows[shortlist]
+    shortlist = rows[selection.shortlist(own, explore=subscriber.explore, seed=subscriber.id)]
+    extra = np.array([*steered.followed, *steered.best.tolist()], dtype=np.int64)
+    picked = np.concatenate([shortlist, np.setdiff1d(extra, shortlist)])
     papers = pool.papers
     picks = selection.choose(
         [
-            selection.Candidate(str(row), value, papers[row].upvotes)
-            for row, value in zip(picked.tolist(), own[shortlist].tolist(), strict=True)
+            selection.Candidate(
+                str(row),
+                float(scores[row]),
+                papers[row].upvotes,
+                steered.serves.get(row),
+                steered.served.get(row, 0.0),
+                row in steered.followed,
+            )
+            for row in picked.tolist()
         ],
         vectors.similarity(picked),
         size=subscriber.digest_size,
         min_score=subscriber.min_score,
         explore=subscriber.explore,
         seed=subscriber.id * 100_003 + len(rows),
+        slots=steered.slots,
     )
     if not picks:
         return []
@@ -111,7 +149,12 @@ def _choose(
     scored = Scored(user_model, vectors.vectors, scores)
     chosen = [int(p.key) for p in picks]
     ranked = ranker.explain(space, pool.papers, scored, chosen, known)
-    return [(r, p.exploration) for r, p in zip(ranked, picks, strict=True)]
+    return [
+        Chosen(
+            r, p.exploration, p.interest, steered.followed.get(int(p.key)) if p.followed else None
+        )
+        for r, p in zip(ranked, picks, strict=True)
+    ]
 
 
 def local_date(subscriber: Subscriber, now: datetime) -> date:
@@ -141,7 +184,7 @@ def plan(
     """
     if not subscribers:
         return []
-    choices: list[list[tuple[Ranked, bool]]] = [[] for _ in subscribers]
+    choices: list[list[Chosen]] = [[] for _ in subscribers]
     if pool.papers:
         all_facts = _facts_of(session, subscribers, pool, now)
         vectors = pool.vectors(ranker, session, space)
@@ -181,8 +224,10 @@ def plan(
             list_unsubscribe_mailto=_unsubscribe_mailto(mail.mail_from, s),
         )
         lines = [
-            digest_store.DigestLine(r.paper.id, r.score, "; ".join(r.reasons), exploring)
-            for r, exploring in chosen
+            digest_store.DigestLine(
+                c.ranked.paper.id, c.ranked.score, _reason(c), c.exploration, c.interest
+            )
+            for c in chosen
         ]
         kind, digest_slot = ("digest", slot) if chosen else ("nothing_new", notes[s.id])
         planned.append(
@@ -191,6 +236,14 @@ def plan(
             )
         )
     return planned
+
+
+def _reason(chosen: Chosen) -> str:
+    """The reason recorded with a digest's paper."""
+    reasons = chosen.ranked.reasons
+    if chosen.followed is not None:
+        reasons = [f"by an author you follow ({chosen.followed})", *reasons]
+    return "; ".join(reasons)
 
 
 def _address(subscriber: Subscriber) -> str:
@@ -204,14 +257,14 @@ def _unsubscribe_mailto(mail_from: str, subscriber: Subscriber) -> str:
 
 def _context(
     subscriber: Subscriber,
-    chosen: Sequence[tuple[Ranked, bool]],
+    chosen: Sequence[Chosen],
     today: date,
     message_id: str,
     mail: Addressing,
 ) -> render.DigestContext:
     sign, base = mail.signer, mail.base_url
     items = []
-    for ranked, exploring in chosen:
+    for ranked, exploring, interest, followed in chosen:
         paper = ranked.paper
         assert isinstance(paper, PoolPaper)
         items.append(
@@ -220,6 +273,8 @@ def _context(
                 title=paper.title,
                 abstract=paper.abstract,
                 reason="; ".join(ranked.reasons),
+                interest=interest,
+                followed=followed,
                 links=list(paper.links),
                 published=paper.published,
                 upvotes=paper.upvotes,

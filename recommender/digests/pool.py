@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
+import scipy.sparse as sp
 from sqlalchemy.orm import Session
 
 from recommender import model, selection
@@ -40,6 +41,7 @@ class PoolPaper:
     first_seen_at: datetime
     arxiv_id: str | None = None
     hf_page: str | None = None
+    author_names: tuple[str, ...] = ()  # where a source gave them
 
 
 class PaperPool:
@@ -63,6 +65,7 @@ class PaperPool:
                 row.first_seen_at,
                 row.arxiv_id,
                 row.hf_page,
+                tuple(row.author_names or ()),
             )
             for row in catalogue_store.pool_rows(session, since)
         ]
@@ -144,6 +147,11 @@ class PoolVectors:
         self._matrix = vectors.to_matrix()
         self._all: np.ndarray | None = None
         self._asked = 0
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        """The pool's vectors as one CSR matrix, a row per paper."""
+        return self._matrix
 
     def similarities(self) -> np.ndarray | None:
         """The similarities of every pair in the pool (``None`` if the pool is too large)."""

@@ -47,8 +47,8 @@ def unseen_papers(
         session,
         subscriber.id,
         listed_since=listed_since,
-        exclude=liked_paper_ids(subscriber.liked)
-        | {n.id for n in _named(session, subscriber.liked).values()},
+        exclude=liked_paper_ids(subscriber.every_liked)
+        | {n.id for n in _named(session, subscriber.every_liked).values()},
     )
 
 
@@ -201,6 +201,7 @@ def pool_rows(session: Session, since: datetime) -> list[Row]:  # type: ignore[t
                 Paper.first_seen_at,
                 Paper.arxiv_id,
                 Paper.hf_page,
+                Paper.author_names,
             )
             .where(Paper.first_seen_at > since)
             .order_by(Paper.first_seen_at, Paper.id)

@@ -36,6 +36,23 @@ class DigestLine:
     score: float
     reason: str
     exploration: bool
+    interest: str | None = None  # the named interest it was sent for
+
+
+def shown_interests(session: Session, subscriber_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """For each subscriber, the named interest each paper was sent for (papers sent for none
+    left out): a rating of the paper teaches that interest."""
+    if not subscriber_ids:
+        return {}
+    rows = session.execute(
+        select(DigestPaper.subscriber_id, DigestPaper.paper_id, DigestPaper.interest).where(
+            DigestPaper.subscriber_id.in_(subscriber_ids), DigestPaper.interest.is_not(None)
+        )
+    )
+    found: dict[int, dict[str, str]] = {}
+    for subscriber_id, paper_id, interest in rows:
+        found.setdefault(subscriber_id, {})[paper_id] = interest
+    return found
 
 
 def last_digest_times(session: Session, subscriber_ids: Sequence[int]) -> dict[int, datetime]:
@@ -127,6 +144,7 @@ def record_digests(session: Session, digests: Sequence[NewDigest], now: datetime
             "score": line.score,
             "reason": line.reason,
             "exploration": line.exploration,
+            "interest": line.interest,
         }
         for digest_id, d in zip(ids, digests, strict=True)
         for position, line in enumerate(d.lines)

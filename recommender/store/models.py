@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy import DateTime as _DateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from recommender.profiles import MAX_LENGTHS
+from recommender.profiles import MAX_INTEREST_NAME, MAX_LENGTHS
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -107,6 +107,8 @@ class Paper(Base):
     hf_page: Mapped[str | None] = mapped_column(Text)  # its Hugging Face paper page
     github_stars: Mapped[int | None]  # of its code's repository, as the source last said
     keywords: Mapped[list[str] | None] = mapped_column(JSON)  # as the source gives them
+    # The authors' names as a source gives them (dump files give only their number: None).
+    author_names: Mapped[list[str] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_papers_first_seen_at", "first_seen_at"),
@@ -137,6 +139,11 @@ class Subscriber(Base):
     interests: Mapped[list[str]] = mapped_column(JSON)
     about: Mapped[str] = mapped_column(Text)
     liked: Mapped[list[str]] = mapped_column(JSON)
+    # ``interests`` and ``liked`` are the profile's unnamed interest; ``topics`` its named
+    # ones, each a dict of :class:`recommender.profiles.Interest`'s fields (migration 0007).
+    topics: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default=text("'[]'"))
+    authors: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))  # followed
+    must_not: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     schedule: Mapped[str] = mapped_column(String(MAX_LENGTHS["schedule"]))
     timezone: Mapped[str] = mapped_column(String(MAX_LENGTHS["timezone"]))
     digest_size: Mapped[int]
@@ -150,6 +157,18 @@ class Subscriber(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     unsubscribed_at: Mapped[datetime | None]
+
+    @property
+    def every_phrase(self) -> list[str]:
+        """The phrases of every interest, unnamed and named: what the overall model learns."""
+        named = [p for topic in self.topics or [] for p in topic.get("phrases", [])]
+        return list(dict.fromkeys([*self.interests, *named]))
+
+    @property
+    def every_liked(self) -> list[str]:
+        """The liked papers of every interest, unnamed and named."""
+        named = [p for topic in self.topics or [] for p in topic.get("liked", [])]
+        return list(dict.fromkeys([*self.liked, *named]))
 
 
 class Rating(Base):
@@ -256,6 +275,8 @@ class DigestPaper(Base):
     score: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
     exploration: Mapped[bool] = mapped_column(Boolean)
+    # The named interest it was sent for (None: the best overall, or a followed author's).
+    interest: Mapped[str | None] = mapped_column(String(MAX_INTEREST_NAME))
 
     __table_args__ = (
         UniqueConstraint("subscriber_id", "paper_id", name="uq_digest_papers_subscriber_paper"),

@@ -148,7 +148,14 @@ def add_dump(session: Session, file_name: str, dump: dumps.Dump, now: datetime) 
 
 
 SOURCE_YEAR_RULE = "listing day from the source"
-_FROM_SOURCE = (*_MERGED, Paper.arxiv_id, Paper.hf_page, Paper.github_stars, Paper.keywords)
+_FROM_SOURCE = (
+    *_MERGED,
+    Paper.arxiv_id,
+    Paper.hf_page,
+    Paper.github_stars,
+    Paper.keywords,
+    Paper.author_names,
+)
 _FIND_BY_ID = select(*_FROM_SOURCE).where(Paper.id.in_(bindparam("ids", expanding=True)))
 _FIND_BY_ARXIV = select(*_FROM_SOURCE).where(
     Paper.arxiv_id.in_(bindparam("arxiv_ids", expanding=True))
@@ -354,19 +361,20 @@ def _source_values(paper: SourcePaper) -> dict[str, Any]:
         "hf_page": paper.page_url,
         "github_stars": paper.github_stars,
         "keywords": list(paper.keywords) or None,
+        "author_names": list(paper.authors) or None,
     }
 
 
 def _merge_source(paper: SourcePaper, stored: Row[Any]) -> tuple[dict[str, Any], bool]:
     """Those columns merged into a stored paper: an id or page once known stays, the newest
-    stars and keywords win; and whether any changed."""
+    stars, keywords and author names win; and whether any changed."""
     new = _source_values(paper)
     values = {
         "arxiv_id": stored.arxiv_id or new["arxiv_id"],
         "hf_page": stored.hf_page or new["hf_page"],
         **{
             name: new[name] if new[name] is not None else getattr(stored, name)
-            for name in ("github_stars", "keywords")
+            for name in ("github_stars", "keywords", "author_names")
         },
     }
     return values, any(values[name] != getattr(stored, name) for name in values)

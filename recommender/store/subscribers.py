@@ -6,15 +6,16 @@ Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Label
 
 from recommender.errors import NotFound
-from recommender.profiles import Profile
+from recommender.profiles import Interest, Profile
 from recommender.store.models import Paper, Rating, Subscriber
 from recommender.votes import SOURCES, VOTE_NAMES, VOTES
 
@@ -50,6 +51,9 @@ def upsert_subscriber(
         "paused": profile.paused,
         "explore": profile.explore,
         "profile_path": profile.source,
+        "topics": [_topic_row(topic) for topic in profile.topics],
+        "authors": list(profile.authors),
+        "must_not": list(profile.must_not),
     }
     if subscriber is None:
         session.add(
@@ -75,6 +79,32 @@ def upsert_subscriber(
     if changed:
         subscriber.updated_at = now
     return SubscribeOutcome(profile.email, "updated" if changed else "unchanged")
+
+
+def _topic_row(topic: Interest) -> dict[str, Any]:
+    row = asdict(topic)
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in row.items()}
+
+
+def topics_of(subscriber: Subscriber) -> list[Interest]:
+    """The subscriber's named interests, as their profile gave them."""
+    return [
+        Interest(
+            name=row["name"],
+            phrases=tuple(row.get("phrases", ())),
+            liked=tuple(row.get("liked", ())),
+            authors=tuple(row.get("authors", ())),
+            share=float(row.get("share", 0.0)),
+            must=tuple(row.get("must", ())),
+        )
+        for row in subscriber.topics or []
+    ]
+
+
+def followed_of(subscriber: Subscriber) -> list[str]:
+    """Every author the subscriber follows: their profile's own and each interest's."""
+    names = [*(subscriber.authors or []), *(a for t in topics_of(subscriber) for a in t.authors)]
+    return list(dict.fromkeys(names))
 
 
 def get_subscriber(session: Session, email: str) -> Subscriber:

@@ -1,0 +1,126 @@
+"""Match author names as people write them (pure: no database, no I/O).
+
+A followed name and a paper's author name are the same person when their surnames are equal
+once folded (case, accents, ``ü``/``ue`` and the like, hyphens and apostrophes) and their
+given names agree as far as both say: "J. Smith" is "John Smith" and "J. R. Smith", not
+"Jane Smith"'s namesake "K. Smith"; "Müller", "Mueller" and "Muller" are one surname.
+
+A name must have a given name (or its initial) to match anything: a bare surname such as
+"Smith" would follow every Smith, so :func:`parse_name` reads it as no name at all and the
+profile refuses it. Names written "Surname, Given" are read as such.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+# Letters whose plain spelling is two letters: "Müller" is also written "Mueller".
+_SPELLED_OUT = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "o", "œ": "oe"}
+# Lower-case particles that belong to the surname: "Ludwig van Beethoven" is "van Beethoven".
+_PARTICLES = frozenset(
+    {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "ter", "ten"}
+)
+# Suffixes that are not a name: "Martin Luther King Jr." is King.
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd"})
+
+
+class Name(NamedTuple):
+    """A name as matching reads it: each given name, and the surname's spellings."""
+
+    given: tuple[str, ...]  # folded: "jean", "r" (an initial is one letter)
+    surnames: frozenset[str]  # folded, with and without spelled-out umlauts
+
+
+def fold(text: str, *, spell_out: bool = False) -> str:
+    """Lower case, without accents; ``spell_out``: "ü" as "ue" (German style) first."""
+    text = text.casefold()
+    if spell_out:
+        text = "".join(_SPELLED_OUT.get(c, c) for c in text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _letters(word: str) -> str:
+    return re.sub(r"[^\w]|_", "", word)
+
+
+def _surname_forms(surname: str) -> frozenset[str]:
+    """Every plain spelling of a surname: "Müller" is "muller" and "mueller"; hyphens,
+    spaces and apostrophes are dropped ("O'Brien" is "obrien")."""
+    return frozenset(
+        _letters(fold(surname, spell_out=spell)).replace(" ", "") for spell in (False, True)
+    )
+
+
+def parse_name(text: str) -> Name | None:
+    """Read ``text`` as a person's name; ``None`` if it has no given name or no surname."""
+    text = " ".join(text.split())
+    if "," in text:
+        surname_part, _, given_part = text.partition(",")
+        words = given_part.replace(".", ". ").split()
+        surname_words = surname_part.split()
+    else:
+        words = text.replace(".", ". ").split()
+        words = [w for w in words if _letters(fold(w)) not in _SUFFIXES]
+        if len(words) < 2:
+            return None
+        # the surname is the last word, with any lower-case particles before it
+        cut = len(words) - 1
+        while cut > 1 and words[cut - 1].casefold() in _PARTICLES:
+            cut -= 1
+        words, surname_words = words[:cut], words[cut:]
+    given: list[str] = []
+    for word in words:
+        # "Jean-Pierre" gives "jean" and "pierre"; "J.-P." gives "j" and "p"
+        for part in re.split(r"[-‐]", word):
+            letters = _letters(fold(part))
+            if letters:
+                given.append(letters)
+    surname = " ".join(surname_words)
+    forms = _surname_forms(surname) - {""}
+    if not given or not forms:
+        return None
+    return Name(tuple(given), frozenset(forms))
+
+
+def _given_agree(one: Sequence[str], other: Sequence[str]) -> bool:
+    """Whether two lists of given names can be one person's: the first names agree (equal, or
+    one is the other's initial); middle names agree where both have one at that place."""
+    for a, b in zip(one, other, strict=False):
+        if len(a) == 1 or len(b) == 1:
+            if a[0] != b[0]:
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def same_person(one: Name, other: Name) -> bool:
+    """Whether two names can be the same person (see the module's docstring)."""
+    if not one.surnames & other.surnames:
+        return False
+    return _given_agree(one.given, other.given)
+
+
+class Followed:
+    """The authors one subscriber follows, read once and matched against many papers."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = [(text, name) for text in names if (name := parse_name(text)) is not None]
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def match(self, authors: Iterable[str]) -> str | None:
+        """The followed name (as the profile writes it) among a paper's ``authors``, if any."""
+        for author in authors:
+            name = parse_name(author)
+            if name is None:
+                continue
+            for text, followed in self.names:
+                if same_person(followed, name):
+                    return text
+        return None

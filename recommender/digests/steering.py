@@ -1,0 +1,129 @@
+"""What a subscriber's named interests, followed authors and must-not words make of their
+candidates: which papers are out, which are by a followed author, which interest each serves
+and how well (the pure parts are :mod:`recommender.interests`, :mod:`recommender.authors` and
+:mod:`recommender.words`; choosing is :mod:`recommender.selection`'s).
+
+An interest is what its phrases, its liked papers and the papers rated up when it brought
+them say, as vectors of the subscriber's feature space; there is no model per interest (the
+subscriber's one model learns from every interest and every rating).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender import interests, model
+from recommender.authors import Followed
+from recommender.digests.pool import PoolPaper
+from recommender.profiles import Interest
+from recommender.ranking import Ranker, Scope
+from recommender.store import catalogue as catalogue_store
+from recommender.store import subscribers as subscriber_store
+from recommender.store.models import Paper, Rating, Subscriber
+from recommender.words import Words, keeps
+
+# Besides the best-scored papers, a digest weighs this many of each interest's best.
+PER_INTEREST_SHORTLIST = 30
+
+
+@dataclass(frozen=True)
+class Steering:
+    """One subscriber's candidates as their interests, follows and must-not words see them."""
+
+    rows: np.ndarray  # the candidates left (no must-not word), rows of the pool
+    followed: dict[int, str] = field(default_factory=dict)  # row: the followed name
+    serves: dict[int, str] = field(default_factory=dict)  # row: the interest it serves
+    served: dict[int, float] = field(default_factory=dict)  # row: how well it serves it
+    slots: dict[str, int] = field(default_factory=dict)
+    best: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+def steer(
+    ranker: Ranker,
+    scope: Scope,
+    subscriber: Subscriber,
+    papers: Sequence[PoolPaper],
+    rows: np.ndarray,
+    scores: np.ndarray,
+    pool_matrix: sp.csr_matrix,
+    rated: Sequence[tuple[Rating, Paper]],
+    shown: Mapping[str, str],
+) -> Steering:
+    """Steer the candidates at ``rows`` of ``papers`` (scored ``scores``, the pool's rows of
+    vectors ``pool_matrix``); ``rated``: the subscriber's current ratings, ``shown``: the
+    interest each paper was sent for."""
+    must_not = Words(subscriber.must_not or [])
+    if must_not:
+        rows = np.array(
+            [r for r in rows.tolist() if keeps(_text(papers[r]), Words([]), must_not)],
+            dtype=np.int64,
+        )
+    follows = Followed(subscriber_store.followed_of(subscriber))
+    followed = {}
+    if follows:
+        for r in rows.tolist():
+            name = follows.match(papers[r].author_names)
+            if name is not None:
+                followed[r] = name
+    topics = [t for t in subscriber_store.topics_of(subscriber) if t.share > 0]
+    if not topics or not len(rows):
+        return Steering(rows, followed)
+    up = {paper.id: paper for rating, paper in rated if rating.vote > 0}
+    vectors = [_interest_vectors(ranker, scope, topic, up, shown) for topic in topics]
+    affinities = interests.affinity(_unit(pool_matrix[rows]), vectors)
+    allowed = np.ones(affinities.shape, dtype=bool)
+    for j, topic in enumerate(topics):
+        if topic.must:
+            must = Words(topic.must)
+            allowed[:, j] = [must.found_in(_text(papers[r])) for r in rows.tolist()]
+    floor = interests.AFFINITY_FLOOR["embeddings" if scope.space.has_embeddings else "words"]
+    assigned = interests.assign(affinities, allowed, floor)
+    how_well = interests.interest_scores(scores[rows], affinities)
+    serves, served = {}, {}
+    best: list[int] = []
+    for j, topic in enumerate(topics):
+        theirs = [i for i, a in enumerate(assigned) if a == j]
+        theirs.sort(key=lambda i: -how_well[i, j])
+        best.extend(int(rows[i]) for i in theirs[:PER_INTEREST_SHORTLIST])
+        for i in theirs:
+            serves[int(rows[i])], served[int(rows[i])] = topic.name, float(how_well[i, j])
+    slots = interests.slots([(t.name, t.share) for t in topics], subscriber.digest_size)
+    return Steering(rows, followed, serves, served, slots, np.array(best, dtype=np.int64))
+
+
+def _text(paper: PoolPaper) -> str:
+    return f"{paper.title}\n{paper.abstract}"
+
+
+def _interest_vectors(
+    ranker: Ranker,
+    scope: Scope,
+    topic: Interest,
+    up: Mapping[str, Paper],
+    shown: Mapping[str, str],
+) -> np.ndarray:
+    """The unit vectors of what the interest is about: its phrases, its liked papers (as the
+    catalogue has them, else their titles) and the papers rated up when it brought them."""
+    liked = catalogue_store.liked_papers(scope.session, topic.liked)
+    texts = [(p, "") for p in topic.phrases]
+    texts += [(entry, "") for entry in topic.liked if entry not in liked]
+    found = {p.id: p for p in liked.values()}
+    found.update((pid, paper) for pid, paper in up.items() if shown.get(pid) == topic.name)
+    parts = []
+    if texts:
+        parts.append(ranker.vectors(scope, texts))
+    if found:
+        parts.append(ranker.paper_vectors(scope, list(found.values())))
+    if not parts:
+        return np.zeros((0, 0))
+    matrix = model.PaperVectors.stack(parts).to_matrix()
+    return _unit(matrix).toarray()
+
+
+def _unit(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1))).ravel()
+    return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix)

@@ -1,0 +1,102 @@
+"""What named interests, followed authors and must-not words make of a subscriber's
+candidates, on a real catalogue: which interest each paper serves, and a rating teaching the
+interest it was shown under."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from recommender.core import Recommender
+from recommender.digests.pool import PaperPool
+from recommender.digests.steering import steer
+from recommender.ranking import Scope
+from recommender.store import digests as digest_store
+from recommender.store import subscribers as subscriber_store
+from recommender.store.catalogue import papers_by_id
+from recommender.store.models import Rating
+from tests.catalogue import EMAIL, TOPICS, topical_day
+from tests.clock import Clock
+
+PROFILE = f"""email = "{EMAIL}"
+digest_size = 4
+
+[[interest]]
+name = "Speech"
+phrases = ["speech recognition"]
+
+[[interest]]
+name = "Quixotic"
+phrases = ["quixotic zorblat"]
+"""
+
+
+def steered(app: Recommender, clock: Clock, shown: dict[str, str], up: list[str]) -> dict[str, str]:
+    """The interest each paper of the catalogue serves (by title), for ``EMAIL`` having
+    rated ``up`` the papers titled so, each shown under the interest ``shown`` names."""
+    ranker = app.ranker
+    with app._sessions() as session:
+        space = ranker.space(session, clock.now)
+        subscriber = subscriber_store.get_subscriber(session, EMAIL)
+        pool = PaperPool(session, clock.now - timedelta(days=30))
+        vectors = pool.vectors(ranker, session, space)
+        rows = np.arange(len(pool.papers))
+        ids = [next(p.id for p in pool.papers if p.title == title) for title in up]
+        rated = [(Rating(vote=1), paper) for paper in papers_by_id(session, ids)]
+        result = steer(
+            ranker,
+            Scope(session, space),
+            subscriber,
+            pool.papers,
+            rows,
+            np.zeros(len(rows)),
+            vectors.matrix,
+            rated,
+            shown,
+        )
+        return {pool.papers[row].title: name for row, name in result.serves.items()}
+
+
+def test_a_paper_serves_the_interest_its_words_are_about(
+    app: Recommender, clock: Clock, tmp_path: Path
+) -> None:
+    topical_day(app, tmp_path)
+    (tmp_path / "ada.toml").write_text(PROFILE)
+    app.subscribe(tmp_path / "ada.toml")
+    serves = steered(app, clock, {}, [])
+    assert {t for t, name in serves.items() if name == "Speech"} == set(TOPICS["speech"])
+    assert "Quixotic" not in serves.values()
+
+
+def test_a_rating_up_teaches_the_interest_the_paper_was_shown_under(
+    app: Recommender, clock: Clock, tmp_path: Path
+) -> None:
+    topical_day(app, tmp_path)
+    (tmp_path / "ada.toml").write_text(PROFILE)
+    app.subscribe(tmp_path / "ada.toml")
+    liked = TOPICS["vision"][0]
+    serves = steered(app, clock, {}, [liked])  # rated up, but not shown under an interest
+    assert "Quixotic" not in serves.values()
+    serves = steered(app, clock, {app.paper(liked).id: "Quixotic"}, [liked])
+    # the other vision papers are like the one rated up under "Quixotic": they serve it now
+    assert {TOPICS["vision"][1], TOPICS["vision"][2]} <= {
+        t for t, name in serves.items() if name == "Quixotic"
+    }
+    assert all(serves[t] == "Speech" for t in TOPICS["speech"])
+
+
+def test_the_interest_a_paper_was_sent_for_is_read_back_for_its_rating(
+    app: Recommender, tmp_path: Path
+) -> None:
+    topical_day(app, tmp_path)
+    (tmp_path / "ada.toml").write_text(PROFILE)
+    app.subscribe(tmp_path / "ada.toml")
+    app.send(EMAIL)
+    with app._sessions() as session:
+        subscriber = subscriber_store.get_subscriber(session, EMAIL)
+        shown = digest_store.shown_interests(session, [subscriber.id])[subscriber.id]
+    titles = {app.paper(pid).title: name for pid, name in shown.items()}
+    assert titles and set(titles.values()) == {"Speech"}
+    assert set(titles) <= set(TOPICS["speech"])
