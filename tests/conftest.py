@@ -30,7 +30,9 @@ from tests.mail import smtp_settings
 if TYPE_CHECKING:  # imported by pytest as the plugin below, before it could be rewritten
     from tests.mailserver import MailServer
 
-pytest_plugins = ["tests.mailserver"]
+# The test SMTP server; one Chromium for the whole suite (Playwright's sync API allows one per
+# thread, so every test that drives a page shares it).
+pytest_plugins = ["tests.mailserver", "tests.browser.fixtures"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DUMPS = REPO.parent / "shared" / "dumps"

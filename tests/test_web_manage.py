@@ -4,8 +4,6 @@ shows it back; a bad value is refused naming the field, and nothing changes."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html import unescape
@@ -286,21 +284,6 @@ def test_a_tampered_or_expired_manage_link_changes_no_setting(site: Site, clock:
 
 
 # -- in a real browser: Debian's Chromium, driven by Playwright -------------------------------
-
-
-@pytest.fixture
-def chromium() -> Iterator[Browser]:
-    """Headless Chromium, from the system's packages (Playwright's own download is not used)."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-    executable = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
-    if executable is None:
-        pytest.skip("no Chromium found (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_in_a_browser_the_page_fits_a_phone_and_rating_buttons_sit_in_a_row(

@@ -5,9 +5,7 @@ do it in a real browser, on a phone-wide screen, by keyboard."""
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -30,10 +29,8 @@ from tests.clock import Clock
 from tests.mail import hrefs, parts, smtp_settings
 from tests.mailserver import MailServer, free_port
 
-try:
-    from playwright.sync_api import Browser, Page, sync_playwright
-except ImportError:  # the browser tests below skip themselves
-    sync_playwright = None  # type: ignore[assignment]
+if TYPE_CHECKING:  # the browser tests skip (or, in CI, fail) without Playwright: see chromium
+    from playwright.sync_api import Browser, Page
 
 NEW = "grace@example.org"
 FORM = {"email": NEW, "name": "Grace", "interests": "speech recognition\n\nspeaker diarization\n"}
@@ -367,27 +364,13 @@ def test_a_non_ascii_address_and_name_sign_up_and_confirm(site: Site) -> None:
 
 
 # -- in a real browser: Debian's Chromium, driven by Playwright ---------------------------------
-# Skipped, saying why, only where no Chromium (or no Playwright) is installed.
-
-CHROMIUM = os.environ.get("RECOMMENDER_TEST_CHROMIUM") or next(
-    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
-)
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None or sync_playwright is None,
-    reason="no Chromium found (apt-get install chromium) or no Playwright (pip install playwright)",
-)
-
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox"], headless=True
-        )
-        yield launched
-        launched.close()
+@pytest.fixture
+def browser(chromium: Browser) -> Browser:
+    """The suite's one Chromium (:mod:`tests.browser.fixtures`)."""
+    return chromium
 
 
 def scrolls_sideways(page: Page) -> bool:
@@ -396,7 +379,6 @@ def scrolls_sideways(page: Page) -> bool:
     )
 
 
-@needs_chromium
 def test_signing_up_on_a_phone_by_keyboard_alone(browser: Browser, site: Site) -> None:
     page = browser.new_page(viewport=PHONE)
     try:
@@ -441,7 +423,6 @@ def test_signing_up_on_a_phone_by_keyboard_alone(browser: Browser, site: Site) -
     assert site.app.subscriber(NEW).interests == ["speech recognition", "speaker diarization"]
 
 
-@needs_chromium
 def test_the_pages_fit_a_phone_with_long_words(browser: Browser, site: Site) -> None:
     page = browser.new_page(viewport=PHONE)
     try:
