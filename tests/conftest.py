@@ -30,9 +30,9 @@ from tests.mail import smtp_settings
 if TYPE_CHECKING:  # imported by pytest as the plugin below, before it could be rewritten
     from tests.mailserver import MailServer
 
-# The test SMTP server; one Chromium for the whole suite (Playwright's sync API allows one per
-# thread, so every test that drives a page shares it).
-pytest_plugins = ["tests.mailserver", "tests.browser.fixtures"]
+# The test SMTP server; the web tests' site; one Chromium for the whole suite (Playwright's
+# sync API allows one per thread, so every test that drives a page shares it).
+pytest_plugins = ["tests.mailserver", "tests.browser.fixtures", "tests.web_site"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DUMPS = REPO.parent / "shared" / "dumps"

@@ -1,4 +1,5 @@
-"""A real HTTP server on loopback for the source tests: scripted replies, recorded requests.
+"""Real HTTP servers on loopback: the web app itself (:func:`serving_app`), and for the source
+tests a scripted one (:func:`serving`): scripted replies, recorded requests.
 
 The test gives a function from the request seen to the reply; the server records each request
 (its arrival time on the server's own monotonic clock, path, query and headers), so tests can
@@ -15,6 +16,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+import uvicorn
+
+from recommender import web
+from recommender.core import Recommender
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -89,3 +95,22 @@ def serving(handler: Handler) -> Iterator[tuple[str, list[Seen]]]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def serving_app(app: Recommender, port: int) -> Iterator[str]:
+    """Serve the web app over ``app`` on 127.0.0.1:``port`` in a thread; yield its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(web.create_app(app), "127.0.0.1", port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the web server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

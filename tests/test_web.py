@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
-import pytest
-import uvicorn
-from sqlalchemy import select
 
-from recommender import links, web
-from recommender.config import Settings
-from recommender.core import Recommender
-from recommender.store.models import Base
-from tests.catalogue import EMAIL, profile, topical_dump
+from recommender import links
+from tests.catalogue import EMAIL
 from tests.clock import Clock
-from tests.mail import hrefs, parts
-from tests.mailserver import MailServer, free_port
+from tests.mail import hrefs
+from tests.web_site import Site, snapshot
 
 # What each state-changing link is sent by the one who means it.
 FORMS = {
@@ -31,63 +21,6 @@ FORMS = {
     "manage": {"interests": "speaker diarization"},
 }
 READS = ("HEAD", "GET", "OPTIONS", "PUT", "DELETE", "PATCH")
-
-
-@dataclass
-class Site:
-    app: Recommender
-    base: str
-    urls: dict[str, str]  # rate (a thumbs-up), unsubscribe, manage, view-digest
-
-
-@pytest.fixture
-def site(
-    settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
-) -> Iterator[Site]:
-    """The web endpoints on loopback, and the links of a digest sent to one subscriber."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    configured = replace(
-        settings,
-        smtp_host=mail_server.host,
-        smtp_port=mail_server.port,
-        smtp_security="none",
-        base_url=base,
-    )
-    with Recommender(configured, clock=clock) as app:
-        app.ingest([topical_dump(tmp_path / "d.txt")])
-        app.subscribe(profile(tmp_path))
-        app.send(EMAIL)
-        html = parts(mail_server.received[0].message)[1]
-        urls = {
-            action: next(u for u in hrefs(html) if u.startswith(f"{base}/{path}/"))
-            for action, path in links.PATHS.items()
-        }
-        server = uvicorn.Server(
-            uvicorn.Config(
-                web.create_app(app), "127.0.0.1", port, log_level="warning", lifespan="off"
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        try:
-            yield Site(app, base, urls)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-
-
-def snapshot(app: Recommender) -> dict[str, list[str]]:
-    """Every row of every table, to tell whether a request changed anything at all."""
-    with app.engine.connect() as connection:
-        return {
-            table.name: sorted(repr(tuple(row)) for row in connection.execute(select(table)))
-            for table in Base.metadata.sorted_tables
-        }
 
 
 def test_only_a_post_changes_state_on_any_link(site: Site) -> None:

@@ -15,17 +15,12 @@ import httpx
 import pytest
 
 from recommender import links, profiles, web
-from tests import test_web
 from tests.catalogue import EMAIL
 from tests.clock import Clock
+from tests.web_site import Site, snapshot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
-
-# The web endpoints on loopback and the links of a digest sent to one subscriber.
-site = test_web.site
-Site = test_web.Site
-snapshot = test_web.snapshot
 
 
 @dataclass

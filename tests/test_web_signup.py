@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from recommender import profiles, web
@@ -26,6 +22,7 @@ from recommender.core import Recommender, SignupLimited, SubscriberNotFound
 from recommender.store.models import Base
 from tests.catalogue import EMAIL, profile, topical_dump
 from tests.clock import Clock
+from tests.loopback import serving_app
 from tests.mail import hrefs, parts, smtp_settings
 from tests.mailserver import MailServer, free_port
 
@@ -56,31 +53,13 @@ class Site:
         return [s.email for s in self.app.subscribers()]
 
 
-@contextmanager
-def serving(app: Recommender, port: int) -> Iterator[None]:
-    server = uvicorn.Server(
-        uvicorn.Config(web.create_app(app), "127.0.0.1", port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def site_of(
     settings: Settings, mail_server: MailServer, clock: Clock, **more: object
 ) -> Iterator[Site]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     configured = replace(smtp_settings(settings, mail_server), base_url=base, **more)  # type: ignore[arg-type]
-    with Recommender(configured, clock=clock) as app, serving(app, port):
+    with Recommender(configured, clock=clock) as app, serving_app(app, port):
         app.init()
         yield Site(app, base, mail_server, clock)
 

@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import html
 import re
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
-import uvicorn
 from sqlalchemy import select
 
-from recommender import links, web
+from recommender import links
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.store.models import Subscriber
 from recommender.today import RANKED
 from tests.catalogue import EMAIL, TOPICS, profile
 from tests.clock import Clock
+from tests.loopback import serving_app
 from tests.mail import hrefs, parts
 from tests.mailserver import MailServer, free_port
-from tests.test_web import Site, snapshot
-from tests.test_web import site as site  # the fixture: a digest sent, the web on loopback
+from tests.web_site import Site, snapshot
 
 DAY = date(2026, 3, 20)  # the topical dump's listing ("Mar 20", in the test clock's year)
 
@@ -183,25 +178,6 @@ def test_a_day_rated_through_says_so_in_a_friendly_line(site: Site) -> None:
     assert page.text.count(">Undo</button>") == 9
 
 
-@contextmanager
-def serving(app: Recommender, port: int) -> Iterator[None]:
-    """The web endpoints of ``app`` on loopback at ``port``."""
-    server = uvicorn.Server(
-        uvicorn.Config(web.create_app(app), "127.0.0.1", port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_before_any_listing_the_page_says_so_in_a_friendly_line(
     settings: Settings, clock: Clock, tmp_path: Path
 ) -> None:
@@ -210,7 +186,7 @@ def test_before_any_listing_the_page_says_so_in_a_friendly_line(
     with Recommender(replace(settings, base_url=base), clock=clock) as app:
         app.subscribe(profile(tmp_path))
         (manage,) = _manage_links(app)
-        with serving(app, port), httpx.Client(timeout=10) as client:
+        with serving_app(app, port), httpx.Client(timeout=10) as client:
             manage_page = client.get(manage).text
             (url,) = [u for u in hrefs(manage_page) if u.startswith(f"{base}/today/")]
             page = client.get(html.unescape(url))

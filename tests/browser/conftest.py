@@ -16,6 +16,7 @@ from recommender.core import Recommender
 from tests.browser import support
 from tests.catalogue import EMAIL, topical_day
 from tests.clock import Clock
+from tests.loopback import serving_app
 from tests.mail import smtp_settings
 from tests.mailserver import MailServer, free_port
 
@@ -31,5 +32,5 @@ def site(
     with Recommender(configured, clock=clock) as app:
         topical_day(app, tmp_path)
         digest = support.catch_digest(app, mail_server, EMAIL)
-        with support.serving(app, port):
+        with serving_app(app, port):
             yield support.Site(app, base, digest, EMAIL)

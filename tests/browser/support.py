@@ -19,24 +19,19 @@ The checks, each an assertion that names the offending control or the overflow:
 A page that needs more than the ``site`` fixture gives (another subscriber, sign-up with no
 digest yet): make the app as ``site`` does -- ``smtp_settings(settings, mail_server)`` with
 ``base_url`` set to a :func:`tests.mailserver.free_port` on loopback -- serve it with
-:func:`serving`, and read the mail it sends with :func:`read_mail` (links by action).
+:func:`tests.loopback.serving_app`, and read the mail it sends with :func:`read_mail` (links by
+action).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-import uvicorn
-
-from recommender import links, web
+from recommender import links
 from recommender.core import Recommender
 from tests.mail import hrefs, parts
 from tests.mailserver import MailServer
@@ -71,25 +66,6 @@ def missing_chromium_reason() -> str:
         f"no Chromium binary: {where} (Debian: apt-get install chromium "
         "fonts-noto-color-emoji; .ci/run installs them)"
     )
-
-
-@contextmanager
-def serving(app: Recommender, port: int) -> Iterator[str]:
-    """Serve the web app over ``app`` on 127.0.0.1:``port`` in a thread; yield its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(web.create_app(app), "127.0.0.1", port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the web server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass(frozen=True)
