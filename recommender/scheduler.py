@@ -301,14 +301,20 @@ def retry_job() -> None:
 
 
 def sync_job() -> None:
-    """Reload changed profile files (if a folder is set), then match jobs to subscribers."""
+    """Reload changed profile files (if a folder is set), then match jobs to subscribers.
+
+    A file sets only the fields it changed since it was last applied, so a reload (or a
+    restart) leaves what subscribers changed on their manage page, and never resubscribes.
+    """
     app = _facade()
     folder = app.settings.profiles_dir
     if folder is not None and _profiles_changed(folder):
         try:
+            # Files unchanged since they were applied touch nothing (see profile_sync).
             for outcome in app.subscribe(folder):
-                if outcome.action != "unchanged":
-                    log.info("profile %s: %s", outcome.email, outcome.action)
+                if outcome.changed:
+                    set_ = "" if outcome.action == "created" else f" ({', '.join(outcome.fields)})"
+                    log.info("profile %s: %s%s", outcome.email, outcome.action, set_)
         except profiles.ProfileError as exc:
             log.error("profiles not reloaded: %s", exc)
     if _scheduler is not None:
