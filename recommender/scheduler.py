@@ -60,9 +60,11 @@ _profile_state: dict[str, float] = {}
 
 
 def install(app: Recommender) -> None:
-    """Make ``app`` the facade the stored jobs call."""
+    """Make ``app`` the facade the stored jobs call; its first sync reads the profiles folder
+    afresh, as a new process does."""
     global _app
     _app = app
+    _profile_state.clear()
 
 
 def _facade() -> Recommender:
