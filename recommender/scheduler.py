@@ -315,7 +315,8 @@ def sync_job() -> None:
             # Files unchanged since they were applied touch nothing (see profile_sync).
             for outcome in app.subscribe(folder):
                 if outcome.changed:
-                    set_ = "" if outcome.action == "created" else f" ({', '.join(outcome.fields)})"
+                    listed = outcome.fields and outcome.action != "created"
+                    set_ = f" ({', '.join(outcome.fields)})" if listed else ""
                     log.info("profile %s: %s%s", outcome.email, outcome.action, set_)
         except profiles.ProfileError as exc:
             log.error("profiles not reloaded: %s", exc)
