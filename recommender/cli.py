@@ -628,23 +628,33 @@ def _send(state: AppContext, email: str | None, *, dry_run: bool = False) -> boo
     is_flag=True,
     help="Also reactivate subscribers who had unsubscribed (otherwise that sticks).",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Set every field from the file, also those the subscriber changed themselves.",
+)
 @click.pass_obj
 @handle_errors
-def subscribe(state: AppContext, path: Path, resubscribe: bool) -> None:
+def subscribe(state: AppContext, path: Path, resubscribe: bool, overwrite: bool) -> None:
     """Create or update subscribers from a profile file, or a folder of *.toml profiles.
 
-    Profiles are checked first; if any is invalid, nothing changes. See
-    profiles/example.toml for every field.
+    Profiles are checked first; if any is invalid, nothing changes. A file sets only the
+    fields it changed since it was last applied: what a subscriber changed on their manage
+    page stands, unless --overwrite. See profiles/example.toml for every field.
 
     \b
     Examples:
       recommender subscribe profiles/
       recommender subscribe profiles/ada.toml
+      recommender subscribe --overwrite profiles/ada.toml
     """
-    for outcome in state.app.subscribe(path, resubscribe=resubscribe):
-        note = " (use --resubscribe to undo their unsubscribe)" * (
-            outcome.action == "kept unsubscribed"
-        )
+    for outcome in state.app.subscribe(path, resubscribe=resubscribe, overwrite=overwrite):
+        note = ""
+        if outcome.action == "kept unsubscribed":
+            note = " (use --resubscribe to undo their unsubscribe)"
+        elif outcome.kept:
+            kept = ", ".join(outcome.kept)
+            note = f" (their own {kept} stands; --overwrite sets the file's)"
         click.echo(f"{outcome.action:>17}: {outcome.email}{note}")
 
 

@@ -198,13 +198,20 @@ class Recommender:
 
     # -- subscribers -----------------------------------------------------------------------
 
-    def subscribe(self, path: Path, *, resubscribe: bool = False) -> list[SubscribeOutcome]:
-        """Create or update subscribers from a profile file or folder: all of them or none."""
+    def subscribe(
+        self, path: Path, *, resubscribe: bool = False, overwrite: bool = False
+    ) -> list[SubscribeOutcome]:
+        """Create or update subscribers from a profile file or folder: all of them or none.
+
+        A file sets only the fields it changed since it was last applied, so what subscribers
+        changed themselves stands (``overwrite``: every field); an unsubscribe stands unless
+        ``resubscribe``.
+        """
         loaded = profiles.load_profiles(Path(path))
         with self._session() as session, session.begin():
             return [
                 subscriber_store.upsert_subscriber(
-                    session, profile, self.clock(), resubscribe=resubscribe
+                    session, profile, self.clock(), resubscribe=resubscribe, overwrite=overwrite
                 )
                 for profile in loaded
             ]

@@ -60,9 +60,11 @@ _profile_state: dict[str, float] = {}
 
 
 def install(app: Recommender) -> None:
-    """Make ``app`` the facade the stored jobs call."""
+    """Make ``app`` the facade the stored jobs call; its first sync reads the profiles folder
+    afresh, as a new process does."""
     global _app
     _app = app
+    _profile_state.clear()
 
 
 def _facade() -> Recommender:
@@ -301,14 +303,21 @@ def retry_job() -> None:
 
 
 def sync_job() -> None:
-    """Reload changed profile files (if a folder is set), then match jobs to subscribers."""
+    """Reload changed profile files (if a folder is set), then match jobs to subscribers.
+
+    A file sets only the fields it changed since it was last applied, so a reload (or a
+    restart) leaves what subscribers changed on their manage page, and never resubscribes.
+    """
     app = _facade()
     folder = app.settings.profiles_dir
     if folder is not None and _profiles_changed(folder):
         try:
+            # Files unchanged since they were applied touch nothing (see profile_sync).
             for outcome in app.subscribe(folder):
-                if outcome.action != "unchanged":
-                    log.info("profile %s: %s", outcome.email, outcome.action)
+                if outcome.changed:
+                    listed = outcome.fields and outcome.action != "created"
+                    set_ = f" ({', '.join(outcome.fields)})" if listed else ""
+                    log.info("profile %s: %s%s", outcome.email, outcome.action, set_)
         except profiles.ProfileError as exc:
             log.error("profiles not reloaded: %s", exc)
     if _scheduler is not None:

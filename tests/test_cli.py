@@ -22,7 +22,7 @@ from recommender.core import Recommender
 from recommender.reading import title_search_url
 from recommender.store.models import Subscriber
 from tests.builders import dump_text, entry
-from tests.commands import run
+from tests.commands import invoke, run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -396,3 +396,20 @@ def test_the_first_names_of_renamed_options_and_commands_still_work(tmp_path: Pa
         result = runner.invoke(cli, ["send", option, "nobody@example.org"], env=env)
         assert "No such option" not in result.output
         assert "nobody@example.org" in result.output
+
+
+def test_subscribe_keeps_what_a_subscriber_changed_and_overwrite_sets_the_file(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "ada.toml"
+    path.write_text('email = "ada@example.org"\nschedule = "daily 07:30"\n')
+    assert "created: ada@example.org" in invoke("subscribe", str(path), env=sqlite_env).output
+    invoke("pause", "ada@example.org", env=sqlite_env)  # as from her manage page
+    kept = invoke("subscribe", str(path), env=sqlite_env).output
+    assert kept.strip() == (
+        "kept own changes: ada@example.org (their own paused stands; --overwrite sets the file's)"
+    )
+    forced = invoke("subscribe", "--overwrite", str(path), env=sqlite_env).output
+    assert forced.strip() == "updated: ada@example.org"
+    with Recommender(Settings.load(environ=sqlite_env)) as app:
+        assert app.subscriber("ada@example.org").paused is False

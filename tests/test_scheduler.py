@@ -19,11 +19,13 @@ import httpx
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select
 
 from recommender import scheduler as jobs
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.service import Service
+from recommender.store.models import Subscriber
 from tests import processes
 from tests.builders import Entry, dump_text
 from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
@@ -412,3 +414,107 @@ def test_a_fetch_that_fails_is_logged_and_the_digest_goes_out_without_it(
             assert job is not None and job.next_run_time > now  # tried again at its next run
     (failure,) = [r for r in caplog.records if "fetching hf failed" in r.getMessage()]
     assert failure.levelno == logging.ERROR and url in failure.getMessage()
+
+
+# -- profiles reloaded by serve ----------------------------------------------------------------
+
+BOB = "bob@example.org"
+# Noon on 29 February and 30 February: times that do not come while the tests run.
+NEVER = "0 12 29 2 *"
+
+
+def write_profile(folder: Path, email: str, **fields: str | int) -> None:
+    """``email``'s profile in the watched folder, its time stamp moved on so a sync sees it."""
+    values = {"interests": '["graphs"]', "schedule": f'"{NEVER}"', "digest_size": 10, **fields}
+    path = folder / f"{email.split('@')[0]}.toml"
+    moved_on = path.stat().st_mtime + 1 if path.exists() else None
+    lines = [f'email = "{email}"', *(f"{k} = {v}" for k, v in values.items())]
+    path.write_text("\n".join(lines) + "\n")
+    if moved_on is not None:
+        os.utime(path, (moved_on, moved_on))
+
+
+def manage_token(app: Recommender, email: str) -> str:
+    """The token of the manage link in ``email``'s digests."""
+    with app.engine.connect() as connection:
+        subscriber_id = connection.scalar(select(Subscriber.id).where(Subscriber.email == email))
+    assert subscriber_id is not None
+    return app.signer().manage(subscriber_id)
+
+
+def fire(service: Service, job_id: str) -> None:
+    service.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+
+def digest_trigger(service: Service) -> str:
+    job = service.scheduler.get_job(DIGEST_JOB)
+    return "" if job is None else str(job.trigger)
+
+
+def reloaded(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What each reload of the profiles folder logged, one line per subscriber changed."""
+    return [m for m in caplog.messages if m.startswith("profile ")]
+
+
+def test_serve_keeps_web_changes_when_another_profile_is_edited_and_across_a_restart(
+    configured: Settings, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="recommender.scheduler")
+    folder = configured.profiles_dir
+    assert folder is not None
+    write_profile(folder, EMAIL)
+    write_profile(folder, BOB)
+    web = {"schedule": "0 9 29 2 *", "timezone": "Europe/Berlin", "digest_size": "5"}
+    with running(configured, clock) as service:
+        app = service.app
+        wait_for(lambda: len(app.subscribers()) == 2)  # the sync at start
+        assert reloaded(caplog) == [f"profile {EMAIL}: created", f"profile {BOB}: created"]
+        app.pages.change_settings(manage_token(app, EMAIL), web)
+
+        write_profile(folder, BOB, digest_size=20)
+        fire(service, jobs.SYNC_JOB)
+        wait_for(lambda: app.subscriber(BOB).digest_size == 20, timeout=60)
+        ada = app.subscriber(EMAIL)
+        assert (ada.schedule, ada.timezone, ada.digest_size) == ("0 9 29 2 *", "Europe/Berlin", 5)
+        assert reloaded(caplog)[2:] == [f"profile {BOB}: updated (digest_size)"]
+        # Her digests follow her own schedule, in her time zone.
+        wait_for(lambda: "hour='9'" in digest_trigger(service), timeout=60)
+
+    # Bob's file edited while serve was down: the restart applies it, and only it.
+    write_profile(folder, BOB, digest_size=30)
+    with running(configured, clock) as service:
+        app = service.app
+        wait_for(lambda: app.subscriber(BOB).digest_size == 30)
+        ada = app.subscriber(EMAIL)
+        assert (ada.schedule, ada.timezone, ada.digest_size) == ("0 9 29 2 *", "Europe/Berlin", 5)
+        assert reloaded(caplog)[3:] == [f"profile {BOB}: updated (digest_size)"]
+
+        # Her own file edited: what the operator edited is set, the rest of hers stands.
+        write_profile(folder, EMAIL, digest_size=7)
+        fire(service, jobs.SYNC_JOB)
+        wait_for(lambda: app.subscriber(EMAIL).digest_size == 7, timeout=60)
+        ada = app.subscriber(EMAIL)
+        assert (ada.schedule, ada.timezone) == ("0 9 29 2 *", "Europe/Berlin")
+        assert reloaded(caplog)[4:] == [f"profile {EMAIL}: updated (digest_size)"]
+
+
+def test_serve_never_resubscribes_someone_who_unsubscribed_on_the_web(
+    configured: Settings, clock: Clock
+) -> None:
+    folder = configured.profiles_dir
+    assert folder is not None
+    write_profile(folder, EMAIL)
+    with running(configured, clock) as service:
+        app = service.app
+        wait_for(lambda: service.scheduler.get_job(DIGEST_JOB) is not None)
+        app.pages.subscribe_from_manage_link(manage_token(app, EMAIL), subscribed=False)
+        write_profile(folder, EMAIL, digest_size=20)
+        fire(service, jobs.SYNC_JOB)
+        wait_for(lambda: app.subscriber(EMAIL).digest_size == 20, timeout=60)
+        wait_for(lambda: service.scheduler.get_job(DIGEST_JOB) is None, timeout=60)
+        assert app.subscriber(EMAIL).active is False
+    write_profile(folder, EMAIL, digest_size=30)  # edited while serve was down
+    with running(configured, clock) as service:
+        wait_for(lambda: service.app.subscriber(EMAIL).digest_size == 30)
+        assert service.app.subscriber(EMAIL).active is False
+        assert service.scheduler.get_job(DIGEST_JOB) is None

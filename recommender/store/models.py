@@ -154,6 +154,10 @@ class Subscriber(Base):
     # False once they unsubscribe; a later profile reload does not undo that by itself.
     active: Mapped[bool]
     profile_path: Mapped[str | None] = mapped_column(String(MAX_LENGTHS["profile_path"]))
+    # The profile file's fields as last applied (recommender.profile_sync.stored_values), so
+    # that applying it again sets only what the file changed since (migration 0010). None for
+    # a subscriber with no file (a web sign-up), or one applied before that migration.
+    applied_profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     unsubscribed_at: Mapped[datetime | None]

@@ -6,14 +6,14 @@ Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Label
 
+from recommender import profile_sync
 from recommender.errors import NotFound
 from recommender.profiles import Interest, Profile
 from recommender.store.models import Paper, Rating, Subscriber
@@ -27,63 +27,78 @@ class SubscriberNotFound(NotFound):
 @dataclass(frozen=True)
 class SubscribeOutcome:
     email: str
-    action: str  # "created", "updated", "unchanged" or "kept unsubscribed"
+    # "created", "updated", "unchanged", "kept unsubscribed", or "kept own changes" (nothing
+    # set: the file is as last applied, and the subscriber changed some fields since)
+    action: str
+    changed: bool = False  # whether the subscriber changed (created, a field set, resubscribed)
+    fields: tuple[str, ...] = ()  # the fields set from the file
+    kept: tuple[str, ...] = ()  # the fields where the subscriber's own value stands
 
 
 def upsert_subscriber(
-    session: Session, profile: Profile, now: datetime, *, resubscribe: bool = False
+    session: Session,
+    profile: Profile,
+    now: datetime,
+    *,
+    resubscribe: bool = False,
+    overwrite: bool = False,
 ) -> SubscribeOutcome:
-    """Create or update the subscriber of ``profile``.
+    """Create the subscriber of ``profile``, or apply to them what their file changed since it
+    was last applied (:func:`recommender.profile_sync.fields_to_set`; every field with
+    ``overwrite``, or when ``profile`` has no file).
 
-    Someone who unsubscribed stays unsubscribed (their profile is still updated) unless
-    ``resubscribe`` is given: reloading a folder of profiles must never undo an unsubscribe.
+    Someone who unsubscribed stays unsubscribed (their fields are still updated) unless
+    ``resubscribe`` is given: no profile, reloaded or edited, ever undoes an unsubscribe.
     """
-    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == profile.email))
-    values = {
-        "name": profile.name,
-        "interests": list(profile.interests),
-        "about": profile.about,
-        "liked": list(profile.liked),
-        "schedule": profile.schedule.text,
-        "timezone": profile.timezone,
-        "digest_size": profile.digest_size,
-        "min_score": profile.min_score,
-        "paused": profile.paused,
-        "explore": profile.explore,
-        "profile_path": profile.source,
-        "topics": [_topic_row(topic) for topic in profile.topics],
-        "authors": list(profile.authors),
-        "must_not": list(profile.must_not),
-    }
+    file = profile_sync.stored_values(profile)
+    subscriber = session.scalar(
+        select(Subscriber).where(Subscriber.email == profile.email).with_for_update()
+    )
     if subscriber is None:
         session.add(
             Subscriber(
                 email=profile.email,
-                **values,
+                **file,
+                profile_path=profile.source,
+                applied_profile=file if profile.source is not None else None,
                 active=True,
                 created_at=now,
                 updated_at=now,
                 unsubscribed_at=None,
             )
         )
-        return SubscribeOutcome(profile.email, "created")
-    changed = any(getattr(subscriber, key) != value for key, value in values.items())
-    for key, value in values.items():
-        setattr(subscriber, key, value)
-    if not subscriber.active:
-        if not resubscribe:
-            if changed:
-                subscriber.updated_at = now
-            return SubscribeOutcome(profile.email, "kept unsubscribed")
-        subscriber.active, subscriber.unsubscribed_at, changed = True, None, True
+        return SubscribeOutcome(profile.email, "created", changed=True, fields=tuple(file))
+    applied = subscriber.applied_profile
+    if applied is None and subscriber.profile_path is not None and profile.source is not None:
+        # Applied from a file before files were recorded (migration 0010): which settings the
+        # subscriber changed since is unknown, so theirs stand and the file counts as applied.
+        applied = file
+    current = {name: getattr(subscriber, name) for name in profile_sync.FIELDS}
+    to_set = profile_sync.fields_to_set(
+        file, applied, current, overwrite=overwrite or profile.source is None
+    )
+    for name, value in to_set.items():
+        setattr(subscriber, name, value)
+        current[name] = value
+    if profile.source is not None:
+        if subscriber.applied_profile != file:
+            subscriber.applied_profile = file
+        if subscriber.profile_path != profile.source:
+            subscriber.profile_path = profile.source
+    resubscribed = resubscribe and not subscriber.active
+    if resubscribed:
+        subscriber.active, subscriber.unsubscribed_at = True, None
+    changed = bool(to_set) or resubscribed
     if changed:
         subscriber.updated_at = now
-    return SubscribeOutcome(profile.email, "updated" if changed else "unchanged")
-
-
-def _topic_row(topic: Interest) -> dict[str, Any]:
-    row = asdict(topic)
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in row.items()}
+    kept = tuple(profile_sync.fields_kept(file, current))
+    if not subscriber.active:
+        action = "kept unsubscribed"
+    elif changed:
+        action = "updated"
+    else:
+        action = "kept own changes" if kept else "unchanged"
+    return SubscribeOutcome(profile.email, action, changed, tuple(to_set), kept)
 
 
 def topics_of(subscriber: Subscriber) -> list[Interest]:
