@@ -228,9 +228,12 @@ def create_app(app: Recommender) -> Starlette:
         user = await call(pages.save_named_interest, token, number, values)
         name = values.get("name", "").strip()  # as the profile check keeps it
         topic = next((t for t in user.topics if t["name"] == name), {"share": 0})
-        share = f"{topic['share']:.0%}" if topic["share"] > 0 else "no share"
         verb = "Added" if number == NEW_INTEREST else "Saved"
-        return f"{verb} your interest “{name}”: {share} of each digest."
+        if topic["share"] <= 0:
+            return (
+                f"{verb} your interest “{name}”; the others' shares leave it no slots of its own."
+            )
+        return f"{verb} your interest “{name}”: {topic['share']:.0%} of each digest."
 
     async def drop_interest(token: str, form: FormData) -> str:
         name = str(form.get("name", ""))

@@ -569,3 +569,11 @@ def test_in_a_browser_the_time_zone_defaults_to_the_devices_and_works_without_sc
     page.get_by_role("button", name="Save schedule").click()
     assert site.app.subscriber(EMAIL).timezone == "Europe/Lisbon"
     scriptless.close()
+
+
+def test_an_interest_the_others_shares_leave_nothing_is_told_so(site: Site) -> None:
+    post(site, **interest(share="1"))
+    second = post(site, **interest(name="Graphs", phrases="graph neural networks"))
+    assert second.status_code == 200
+    assert "the others' shares leave it no slots of its own" in text(second.text)
+    assert [t["share"] for t in site.app.subscriber(EMAIL).topics] == [1.0, 0.0]
