@@ -95,7 +95,8 @@ def interest_data(subscriber: Subscriber) -> dict[str, Any]:
     and ``must_not``."""
     tables = []
     for row in subscriber.topics or []:
-        table = {key: row[key] for key in ("name", "phrases", "liked", "authors", "must")}
+        table = {"name": row["name"]}
+        table |= {key: row.get(key, []) for key in ("phrases", "liked", "authors", "must")}
         if row.get(SHARE_GIVEN, True) and row.get("share", 0) > 0:
             table["share"] = row["share"]
         tables.append(table)
