@@ -911,6 +911,9 @@ class EmbeddingProgress:
 def recommend(state: AppContext, email: str, top: int, since: Any, as_json: bool) -> None:
     """Rank the papers the subscriber EMAIL has not rated yet, best first, and say why.
 
+    A paper with one of their must-not words is left out; each is labelled with the named
+    interest it serves (and a followed author), as their digest would label it.
+
     The first run embeds every candidate paper once (a progress bar shows it); later runs
     reuse the stored embeddings.
 
@@ -938,6 +941,10 @@ def _print_recommendations(found: list[Recommendation], email: str) -> None:
         click.echo(f"Nothing to recommend to {email}: they have rated every paper here.")
     for rank, r in enumerate(found, 1):
         click.echo(f"{rank:>3}. {r.title}  ({r.id})")
+        if r.followed:
+            click.echo(f"     by an author you follow: {r.followed}")
+        if r.interest:
+            click.echo(f"     for your interest: {r.interest}")
         click.echo(f"     ranks above {r.beats:.0%} of the papers new to you")
         click.echo(f"     {r.read_url}")
         click.echo(f"     {'; '.join(r.reasons)}")

@@ -1,7 +1,7 @@
 """What a click on a link in a digest does: rate a paper, unsubscribe, manage, read online.
 
 Each link names its subscriber by id: one click is one token check and one session. A vote
-or a change of interests is committed before the subscriber's model retrains (by ``train``,
+is committed before the subscriber's model retrains (by ``train``,
 in a transaction of its own). Checking tokens is :mod:`recommender.links`'s; the HTTP side is
 :mod:`recommender.web`'s.
 """
@@ -108,19 +108,6 @@ class Clicks:
         html = html_part(raw)
         assert html is not None  # every digest has its HTML part
         return html
-
-    def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
-        subscriber_id = self._signer.check_subscriber("manage", token)
-        cleaned = [" ".join(i.split()) for i in interests if i.strip()]
-        with self._sessions() as session:
-            with session.begin():
-                subscriber = linked_subscriber(session, subscriber_id)
-                changed = subscriber.interests != cleaned
-                if changed:
-                    subscriber.interests, subscriber.updated_at = cleaned, self._clock()
-            if changed:
-                self._train(session, subscriber)
-            return subscriber_info(session, subscriber)
 
 
 def _rating_link(session: Session, subscriber: Subscriber, paper: Paper, vote: str) -> RatingLink:

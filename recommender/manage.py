@@ -1,10 +1,12 @@
-"""What a subscriber changes from their manage page besides interests and votes (those are
-:mod:`recommender.clicks`'): their settings, pausing, their subscription, undoing a rating.
+"""What a subscriber changes from their manage page besides votes (those are
+:mod:`recommender.clicks`'): their interests (the plain list, each named interest, followed
+authors, must-not words), their settings, pausing, their subscription, undoing a rating.
 
-Settings are checked by :func:`recommender.profiles.parse_profile`, so the page takes what a
-profile file takes and refuses what it refuses, in the same words (a
-:class:`~recommender.profiles.ProfileError` naming the field), before anything is written.
-Each change is one transaction; an undone vote is committed before the model retrains.
+Interests and settings are checked by :func:`recommender.profiles.parse_profile`, so the page
+takes what a profile file takes and refuses what it refuses, in the same words (a
+:class:`~recommender.profiles.ProfileError` naming the field, such as ``interest 2.share``),
+before anything is written. Each change is one transaction; a change of interests, and an
+undone vote, is committed before the model retrains.
 Checking tokens is :mod:`recommender.links`'s; the HTTP side is :mod:`recommender.web`'s.
 """
 
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +33,17 @@ SETTINGS = ("schedule", "timezone", "digest_size", "min_score")
 SOURCE = "your settings"
 # The rating history the page shows: the newest changes.
 HISTORY_SHOWN = 100
-_TYPES: dict[str, type] = {"digest_size": int, "min_score": float}
+_TYPES: dict[str, type] = {"digest_size": int, "min_score": float, "share": float}
+# The fields of a named interest the page edits, each a line of text or lines of it; its
+# liked papers are kept as they are.
+INTEREST_FORM = ("name", "phrases", "authors", "share", "must")
+_LISTS = ("phrases", "authors", "must")
+# A stored named interest whose share its profile (or the page) left out: it splits what the
+# others leave, and the page shows its share empty. Interests stored without this key (from a
+# profile file, before the page could edit them) keep the share they were stored with.
+SHARE_GIVEN = "share_given"
+# What the page's "add an interest" form sends as the interest's number.
+NEW_INTEREST = "new"
 
 
 def checked_settings(email: str, values: Mapping[str, str]) -> dict[str, object]:
@@ -56,10 +70,111 @@ def _typed(name: str, text: str) -> object:
     kind = _TYPES.get(name)
     if kind is None:
         return text
+    if kind is float:
+        try:
+            return int(text)  # "0" is 0 as TOML reads it, so a refusal reads as subscribe's
+        except ValueError:
+            pass
     try:
         return kind(text)
     except ValueError:
         return text
+
+
+def set_lists(data: dict[str, Any], values: Mapping[str, str]) -> None:
+    """Set the plain ``interests``, ``authors`` or ``must_not`` of ``data`` (those ``values``
+    has) to the form's text, one entry per line."""
+    for name in ("interests", "authors", "must_not"):
+        if name in values:
+            data[name] = values[name].splitlines()
+
+
+def interest_data(subscriber: Subscriber) -> dict[str, Any]:
+    """The subscriber's interests as a profile writes them: the plain ``interests`` and
+    ``liked``, the ``[[interest]]`` tables (a share only where one was given), ``authors``
+    and ``must_not``."""
+    tables = []
+    for row in subscriber.topics or []:
+        table = {"name": row["name"]}
+        table |= {key: row.get(key, []) for key in ("phrases", "liked", "authors", "must")}
+        if row.get(SHARE_GIVEN, True) and row.get("share", 0) > 0:
+            table["share"] = row["share"]
+        tables.append(table)
+    return {
+        "interests": list(subscriber.interests),
+        "liked": list(subscriber.liked),
+        "interest": tables,
+        "authors": list(subscriber.authors or []),
+        "must_not": list(subscriber.must_not or []),
+    }
+
+
+def checked_interests(email: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The interests of ``data`` (as :func:`interest_data` gives them) as the subscribers
+    table keeps them, checked as a profile of ``email`` is; raise ``ProfileError`` naming the
+    first bad field."""
+    profile = profiles.parse_profile({"email": email, **data}, source=SOURCE)
+    given = ["share" in table for table in data["interest"]]
+    topics = [
+        {**_row(asdict(topic)), SHARE_GIVEN: was_given}
+        for topic, was_given in zip(profile.topics, given, strict=True)
+    ]
+    return {
+        "interests": list(profile.interests),
+        "liked": list(profile.liked),
+        "topics": topics,
+        "authors": list(profile.authors),
+        "must_not": list(profile.must_not),
+    }
+
+
+def _row(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+def edit_interest(data: dict[str, Any], number: str, values: Mapping[str, str]) -> None:
+    """Set interest ``number`` (from 1; :data:`NEW_INTEREST`: a new one, last) of ``data``
+    to the form ``values`` (lists one entry per line; an empty share: none given)."""
+    tables = data["interest"]
+    index = _index(tables, number, allow_new=True)
+    table: dict[str, Any] = {"liked": tables[index]["liked"]} if index < len(tables) else {}
+    for name in INTEREST_FORM:
+        text = values.get(name, "")
+        if name in _LISTS:
+            table[name] = text.splitlines()
+        elif name == "share":
+            if text.strip():
+                table[name] = _typed("share", text.strip())
+        else:
+            table[name] = text
+    if index < len(tables):
+        tables[index] = table
+    else:
+        tables.append(table)
+
+
+def remove_interest(data: dict[str, Any], number: str, name: str) -> str:
+    """Remove interest ``number`` of ``data``, if it is still the one named ``name``; return
+    its name."""
+    tables = data["interest"]
+    index = _index(tables, number, allow_new=False)
+    if tables[index]["name"] != name:
+        raise profiles.ProfileError(
+            SOURCE,
+            f"is {tables[index]['name']!r} now, not {name!r}; nothing was removed",
+            f"interest {index + 1}",
+        )
+    return str(tables.pop(index)["name"])
+
+
+def _index(tables: list[dict[str, Any]], number: str, *, allow_new: bool) -> int:
+    if allow_new and number == NEW_INTEREST:
+        return len(tables)
+    if not number.isdigit() or not 1 <= int(number) <= len(tables):
+        raise profiles.ProfileError(
+            SOURCE, f"there is no interest {number!r}; you have {len(tables)}", "interest"
+        )
+    return int(number) - 1
 
 
 def history(changes: list[RatingInfo], shown: int = HISTORY_SHOWN) -> list[RatingChange]:
@@ -110,6 +225,28 @@ class ManagePage:
                 setattr(subscriber, name, value)
             if changed:
                 subscriber.updated_at = self._clock()
+            return subscriber_info(session, subscriber)
+
+    def change_interests(
+        self, token: str, edit: Callable[[dict[str, Any]], object]
+    ) -> SubscriberInfo:
+        """Apply ``edit`` to the subscriber's interests (as :func:`interest_data` gives them),
+        check the result as ``subscribe`` would, save it, and retrain their model if anything
+        changed. A ``ProfileError`` from either leaves everything as it was."""
+        subscriber_id = self._signer.check_subscriber("manage", token)
+        with self._sessions() as session:
+            with session.begin():
+                subscriber = linked_subscriber(session, subscriber_id)
+                data = interest_data(subscriber)
+                edit(data)
+                checked = checked_interests(subscriber.email, data)
+                changed = {k: v for k, v in checked.items() if getattr(subscriber, k) != v}
+                for name, value in changed.items():
+                    setattr(subscriber, name, value)
+                if changed:
+                    subscriber.updated_at = self._clock()
+            if changed:
+                self._train(session, subscriber)
             return subscriber_info(session, subscriber)
 
     def set_paused(self, token: str, paused: bool) -> SubscriberInfo:

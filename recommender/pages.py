@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from recommender import links, mailer
+from recommender import links, mailer, manage
 from recommender.clicks import Clicks
 from recommender.config import Settings
 from recommender.manage import ManagePage
@@ -88,11 +88,39 @@ class Pages:
         """The HTML of the digest a browser-view link names."""
         return self._clicks().digest_html(token)
 
-    def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
-        """Replace the interests of a manage link's subscriber (their model retrains)."""
-        return self._clicks().set_interests(token, interests)
-
     # -- the manage page (see recommender.manage) ------------------------------------------
+    # A change of interests is checked as ``subscribe`` checks a profile: a bad one raises
+    # ``ProfileError`` naming the field (``interest 2.share``), and nothing changes. The
+    # subscriber's model retrains after one.
+
+    def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
+        """Replace the plain interests (the profile's ``interests``) of a manage link's
+        subscriber."""
+        return self.change_interest_lists(token, {"interests": "\n".join(interests)})
+
+    def change_interest_lists(self, token: str, values: Mapping[str, str]) -> SubscriberInfo:
+        """Set the plain ``interests``, followed ``authors`` or ``must_not`` words (those
+        ``values`` has, one per line) of a manage link's subscriber."""
+        return self._manage_page().change_interests(
+            token, lambda data: manage.set_lists(data, values)
+        )
+
+    def save_named_interest(
+        self, token: str, number: str, values: Mapping[str, str]
+    ) -> SubscriberInfo:
+        """Set named interest ``number`` (from 1, or ``"new"`` to add one) of a manage link's
+        subscriber to ``values``: name, phrases, authors and must (one per line), share (0 to
+        1, empty: split what the others leave). Its liked papers are kept."""
+        return self._manage_page().change_interests(
+            token, lambda data: manage.edit_interest(data, number, values)
+        )
+
+    def remove_named_interest(self, token: str, number: str, name: str) -> SubscriberInfo:
+        """Remove named interest ``number`` of a manage link's subscriber, if it is still the
+        one named ``name``."""
+        return self._manage_page().change_interests(
+            token, lambda data: manage.remove_interest(data, number, name)
+        )
 
     def change_settings(self, token: str, values: Mapping[str, str]) -> SubscriberInfo:
         """Set the schedule, time zone, digest size or minimum score (those ``values`` has, as

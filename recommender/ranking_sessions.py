@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from recommender import model
+from recommender.digests import steering
 from recommender.ranking import Ranker
 from recommender.results import EvaluationInfo, Recommendation
 from recommender.store import catalogue as catalogue_store
@@ -76,8 +77,10 @@ class SessionRanker:
         on_start: Callable[[int], None] | None,
         on_progress: Callable[[int], None] | None,
     ) -> list[Recommendation]:
-        """The best ``top`` papers for ``email`` among those new to them, best first; the
-        candidates are embedded first, outside the ranking transaction."""
+        """The best ``top`` papers for ``email`` among those new to them and free of their
+        must-not words, best first, each labelled with the interest it serves (as a digest
+        steers: :func:`recommender.digests.steering.rank`); the candidates are embedded first,
+        outside the ranking transaction."""
         with self._sessions() as session:
             subscriber = subscriber_store.get_subscriber(session, email)
             papers = catalogue_store.unseen_papers(session, subscriber, listed_since=since)
@@ -88,8 +91,8 @@ class SessionRanker:
             subscriber = subscriber_store.get_subscriber(session, email)
             papers = catalogue_store.unseen_papers(session, subscriber, listed_since=since)
             scope = self._ranker.scope(session, space)
-            ranked = self._ranker.rank(scope, subscriber, papers, self._clock(), top=top)
-            return [Recommendation.of(r) for r in ranked]
+            ranked = steering.rank(self._ranker, scope, subscriber, papers, self._clock(), top=top)
+            return [Recommendation.of(r.ranked, r.interest, r.followed) for r in ranked]
 
     def retrain(self, email: str | None, refit: bool) -> int:
         """Retrain ``email``'s model, or everyone's, each in a transaction of its own."""

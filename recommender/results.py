@@ -313,9 +313,13 @@ class Recommendation(Record):
     upvotes: int | None
     links: list[dict[str, str]]
     read_url: str  # where to read it (recommender.reading)
+    interest: str | None = None  # the named interest it serves, as a digest labels it
+    followed: str | None = None  # the followed author who wrote it, as the profile names them
 
     @classmethod
-    def of(cls, ranked: ranking.Ranked) -> Recommendation:
+    def of(
+        cls, ranked: ranking.Ranked, interest: str | None = None, followed: str | None = None
+    ) -> Recommendation:
         paper = ranked.paper
         return cls(
             id=paper.id,
@@ -329,6 +333,8 @@ class Recommendation(Record):
             upvotes=paper.upvotes,
             links=list(paper.links),
             read_url=read_url_of(paper),
+            interest=interest,
+            followed=followed,
         )
 
 

@@ -32,6 +32,7 @@ from recommender import guards, links, profiles, resources
 from recommender.core import PaperNotFound, Recommender, SignupLimited
 from recommender.errors import NotFound
 from recommender.mailer import DeliveryError
+from recommender.manage import INTEREST_FORM, NEW_INTEREST
 from recommender.profiles import ProfileError
 from recommender.results import RatingInfo
 from recommender.today import RANKED
@@ -58,6 +59,9 @@ AnyHandler = Callable[..., Awaitable[Response]]
 # What the manage page calls each profile field it sets, in the messages naming a field.
 FIELD_LABELS = {
     "interests": "Interests",
+    "interest": "Named interests",
+    "authors": "Authors you follow",
+    "must_not": "Words that keep a paper out",
     "schedule": "Schedule",
     "timezone": "Time zone",
     "digest_size": "Papers per digest",
@@ -215,8 +219,32 @@ def create_app(app: Recommender) -> Starlette:
         return await manage_page(request, saved)
 
     async def save_interests(token: str, form: FormData) -> str:
-        await call(pages.set_interests, token, str(form.get("interests", "")).splitlines())
+        await call(pages.change_interest_lists, token, texts(form, "interests"))
         return "Your interests are saved; your next digest follows them."
+
+    async def save_interest(token: str, form: FormData) -> str:
+        number = str(form.get("number", ""))
+        values = texts(form, *INTEREST_FORM)
+        user = await call(pages.save_named_interest, token, number, values)
+        name = values.get("name", "").strip()  # as the profile check keeps it
+        topic = next((t for t in user.topics if t["name"] == name), {"share": 0})
+        verb = "Added" if number == NEW_INTEREST else "Saved"
+        if topic["share"] <= 0:
+            return (
+                f"{verb} your interest “{name}”; the others' shares leave it no slots of its own."
+            )
+        return f"{verb} your interest “{name}”: {topic['share']:.0%} of each digest."
+
+    async def drop_interest(token: str, form: FormData) -> str:
+        name = str(form.get("name", ""))
+        await call(pages.remove_named_interest, token, str(form.get("number", "")), name)
+        return f"Removed your interest “{name}”; its papers now compete with the rest."
+
+    async def save_follows(token: str, form: FormData) -> str:
+        user = await call(pages.change_interest_lists, token, texts(form, "authors", "must_not"))
+        followed = f"{len(user.authors)} author{'s' if len(user.authors) != 1 else ''}"
+        words = f"{len(user.must_not)} word{'s' if len(user.must_not) != 1 else ''}"
+        return f"Saved: you follow {followed}, and {words} keep papers out."
 
     async def save_schedule(token: str, form: FormData) -> str:
         user = await call(pages.change_settings, token, texts(form, "schedule", "timezone"))
@@ -263,6 +291,9 @@ def create_app(app: Recommender) -> Starlette:
 
     MANAGE_FORMS: dict[str, Callable[[str, FormData], Awaitable[str]]] = {
         "interests": save_interests,
+        "interest": save_interest,
+        "remove_interest": drop_interest,
+        "follows": save_follows,
         "schedule": save_schedule,
         "size": save_size,
         "pause": pause,

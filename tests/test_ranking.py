@@ -321,3 +321,25 @@ def test_a_liked_arxiv_id_counts_as_the_paper_a_source_brought(
     gain = gains(before, after)
     assert gain["speech"] > gain["vision"] and gain["speech"] > gain["graphs"]
     assert [topic_of(r.title) for r in found[:3]] == ["speech"] * 3
+
+
+def test_recommend_prints_the_interest_each_paper_serves_and_leaves_out_must_not_words(
+    app: Recommender, settings: Settings, tmp_path: Path
+) -> None:
+    app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+    path = tmp_path / "ada.toml"
+    path.write_text(
+        f'email = "{EMAIL}"\nmust_not = ["noisy"]\n'
+        '[[interest]]\nname = "Speech"\nphrases = ["speech recognition"]\n'
+    )
+    app.subscribe(path)
+    shown = invoke("recommend", EMAIL, "--top", "9", env=cli_env(settings))
+    assert shown.exit_code == 0
+    assert shown.output.count("for your interest: Speech") == 2  # of three: one is noisy
+    assert "Noisy Call Centres" not in shown.output
+    as_json = json.loads(
+        invoke("recommend", EMAIL, "--top", "9", "--json", env=cli_env(settings)).output
+    )
+    speech = {r["title"] for r in as_json if r["interest"] == "Speech"}
+    assert speech == {TOPICS["speech"][0], TOPICS["speech"][2]}
+    assert len(as_json) == 8 and all("followed" in r for r in as_json)

@@ -100,3 +100,19 @@ def test_the_interest_a_paper_was_sent_for_is_read_back_for_its_rating(
     titles = {app.paper(pid).title: name for pid, name in shown.items()}
     assert titles and set(titles.values()) == {"Speech"}
     assert set(titles) <= set(TOPICS["speech"])
+
+
+def test_recommend_leaves_out_must_not_papers_and_labels_each_with_its_interest(
+    app: Recommender, tmp_path: Path
+) -> None:
+    topical_day(app, tmp_path)
+    (tmp_path / "ada.toml").write_text('must_not = ["night"]\n' + PROFILE)
+    app.subscribe(tmp_path / "ada.toml")
+    found = app.recommend(EMAIL, top=20)
+    titles = {r.title: r.interest for r in found}
+    # "Semantic Segmentation of Street Scenes at Night" has the must-not word in its title
+    assert TOPICS["vision"][1] not in titles
+    assert len(found) == 8
+    assert {titles[t] for t in TOPICS["speech"]} == {"Speech"}
+    assert {titles[t] for t in [*TOPICS["graphs"], TOPICS["vision"][0]]} == {None}
+    assert {r.to_dict()["interest"] for r in found} == {"Speech", None}

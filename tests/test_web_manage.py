@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from recommender import links, profiles, web
+from recommender.core import Recommender
+from recommender.store.models import StoredUserModel, Subscriber
 from tests.catalogue import EMAIL
 from tests.clock import Clock
 from tests.web_site import Site, snapshot
@@ -278,6 +281,226 @@ def test_a_tampered_or_expired_manage_link_changes_no_setting(site: Site, clock:
     assert snapshot(site.app) == before
 
 
+# -- interests: the plain list, named interests, followed authors, must-not words ----------
+
+
+def trained_for(app: Recommender) -> datetime | None:
+    """When the profile was last changed, as the stored model of ``EMAIL`` saw it."""
+    with app.engine.connect() as connection:
+        return connection.scalar(
+            select(StoredUserModel.profile_updated_at)
+            .join(Subscriber, Subscriber.id == StoredUserModel.subscriber_id)
+            .where(Subscriber.email == EMAIL)
+        )
+
+
+def interest(number: str = "new", **fields: str) -> dict[str, str]:
+    """A named interest's form: "Speech" with one phrase, unless ``fields`` say otherwise."""
+    form = {
+        "name": "Speech",
+        "phrases": "speech recognition",
+        "share": "",
+        "authors": "",
+        "must": "",
+    }
+    return {"form": "interest", "number": number, **form, **fields}
+
+
+def test_a_named_interest_is_added_with_its_fields_shown_back_and_the_model_retrains(
+    site: Site, clock: Clock
+) -> None:
+    clock.now += timedelta(minutes=1)
+    added = post(
+        site,
+        **interest(
+            name=" Speech ",
+            phrases="speech recognition\n\nspeaker  diarization",
+            share="0.4",
+            authors="J. Smith\nMüller, Anna",
+            must="speech\nspoken",
+        ),
+    )
+    assert added.status_code == 200
+    assert "Added your interest “Speech”: 40% of each digest." in text(added.text)
+    (topic,) = site.app.subscriber(EMAIL).topics
+    assert topic["name"] == "Speech" and topic["share"] == 0.4
+    assert topic["phrases"] == ["speech recognition", "speaker diarization"]
+    assert (topic["authors"], topic["must"]) == (["J. Smith", "Müller, Anna"], ["speech", "spoken"])
+    found = controls(added.text)
+    assert found.inputs["interest-1-share"]["value"] == "0.4"
+    assert found.inputs["interest-1-name"]["value"] == "Speech"
+    assert "speaker diarization" in added.text.split('id="interest-1-phrases"')[1]
+    assert "Interest 1: Speech (40% of each digest)" in text(added.text)
+    assert trained_for(site.app) == clock.now  # retrained on the new profile
+    # the digest's planning steers by it: the speech papers are labelled with it
+    assert {r.interest for r in site.app.recommend(EMAIL, top=9)} == {"Speech", None}
+
+
+def test_an_interest_without_a_share_splits_what_the_others_leave_and_shows_it_empty(
+    site: Site,
+) -> None:
+    assert post(site, **interest(share="0.3")).status_code == 200
+    second = post(site, **interest(name="Graphs", phrases="graph neural networks"))
+    assert second.status_code == 200
+    assert "Added your interest “Graphs”: 70% of each digest." in text(second.text)
+    assert [t["share"] for t in site.app.subscriber(EMAIL).topics] == [0.3, 0.7]
+    found = controls(second.text)
+    assert found.inputs["interest-2-share"]["value"] == ""
+    assert "split what the other interests leave; it has 70% now" in text(second.text)
+    # the first's share changes; the second, given none, follows
+    edited = post(site, **interest("1", share="0.5"))
+    assert edited.status_code == 200
+    assert [t["share"] for t in site.app.subscriber(EMAIL).topics] == [0.5, 0.5]
+
+
+def test_an_interest_is_edited_in_place_and_removed_by_its_button(site: Site, clock: Clock) -> None:
+    post(site, **interest(share="0.3"))
+    post(site, **interest(name="Graphs", phrases="graph neural networks", share="0.2"))
+    clock.now += timedelta(minutes=1)
+    edited = post(site, **interest("1", name="Spoken language", phrases="speech\nasr"))
+    assert edited.status_code == 200
+    assert [t["name"] for t in site.app.subscriber(EMAIL).topics] == ["Spoken language", "Graphs"]
+    assert site.app.subscriber(EMAIL).topics[0]["phrases"] == ["speech", "asr"]
+    assert trained_for(site.app) == clock.now
+
+    clock.now += timedelta(minutes=1)
+    removed = post(site, form="remove_interest", number="1", name="Spoken language")
+    assert removed.status_code == 200
+    assert "Removed your interest “Spoken language”" in text(removed.text)
+    assert [t["name"] for t in site.app.subscriber(EMAIL).topics] == ["Graphs"]
+    assert "Interest 2:" not in text(removed.text)
+    assert controls(removed.text).inputs["interest-1-name"]["value"] == "Graphs"
+    assert trained_for(site.app) == clock.now
+
+
+def test_removing_an_interest_the_page_showed_under_another_name_changes_nothing(
+    site: Site,
+) -> None:
+    post(site, **interest())
+    before = snapshot(site.app)
+    stale = post(site, form="remove_interest", number="1", name="Vision")
+    assert stale.status_code == 422
+    assert "interest 1: is 'Speech' now, not 'Vision'; nothing was removed" in text(stale.text)
+    missing = post(site, form="remove_interest", number="2", name="Speech")
+    assert missing.status_code == 422 and "there is no interest '2'" in text(missing.text)
+    edit_missing = post(site, **interest("7"))
+    assert edit_missing.status_code == 422
+    assert snapshot(site.app) == before
+
+
+# A named interest's form, the profile field it is refused for, and the same interest as a
+# profile file writes it (after an interest named "Graphs" with a share of 0.5).
+BAD_INTERESTS = [
+    ({"share": "1.5"}, "interest 2.share", 'name = "Speech"\nphrases = ["speech"]\nshare = 1.5'),
+    ({"share": "lots"}, "interest 2.share", 'name = "Speech"\nphrases = ["s"]\nshare = "lots"'),
+    ({"share": "0"}, "interest 2.share", 'name = "Speech"\nphrases = ["speech"]\nshare = 0'),
+    ({"share": "0.6"}, "interest", 'name = "Speech"\nphrases = ["speech"]\nshare = 0.6'),
+    ({"name": "  "}, "interest 2.name", 'name = "  "\nphrases = ["speech"]'),
+    ({"name": "graphs"}, "interest 2.name", 'name = "graphs"\nphrases = ["speech"]'),
+    ({"phrases": "\n"}, "interest 2.phrases", 'name = "Speech"\nphrases = []'),
+    (
+        {"authors": "Smith"},
+        "interest 2.authors",
+        'name = "S"\nphrases = ["s"]\nauthors = ["Smith"]',
+    ),
+    ({"must": "--"}, "interest 2.must", 'name = "Speech"\nphrases = ["speech"]\nmust = ["--"]'),
+]
+
+
+@pytest.mark.parametrize(("form", "name", "toml"), BAD_INTERESTS)
+def test_a_bad_named_interest_is_refused_in_subscribes_words_naming_the_field(
+    site: Site, tmp_path: Path, form: dict[str, str], name: str, toml: str
+) -> None:
+    graphs = '[[interest]]\nname = "Graphs"\nphrases = ["graph neural networks"]\nshare = 0.5\n'
+    profile = tmp_path / "bad.toml"
+    profile.write_text(f'email = "{EMAIL}"\n{graphs}\n[[interest]]\n{toml}\n')
+    with pytest.raises(profiles.ProfileError) as refused:
+        site.app.subscribe(profile)
+    assert refused.value.field == name
+    post(site, **interest(name="Graphs", phrases="graph neural networks", share="0.5"))
+    before = snapshot(site.app)
+    answer = post(site, **interest(**form))
+    assert answer.status_code == 422
+    shown, label = text(answer.text), web.FIELD_LABELS.get(name, name)
+    assert f"Nothing was changed. {label}: {refused.value.message}" in shown
+    assert f"{label}: {refused.value.message}" in text(answer.text.split('class="error"')[1])
+    assert f'href="#{name.replace(" ", "-").replace(".", "-")}"' in answer.text
+    found = controls(answer.text)
+    for field_name, value in form.items():  # shown back in the form it came from, to correct
+        assert found.inputs[f"interest-2-{field_name}"].get("value", value) == value
+    if "." in name:
+        assert found.inputs[name.replace(" ", "-").replace(".", "-")]["aria-invalid"] == "true"
+    assert snapshot(site.app) == before
+
+
+def test_followed_authors_and_must_not_words_are_saved_shown_back_and_keep_papers_out(
+    site: Site, clock: Clock
+) -> None:
+    clock.now += timedelta(minutes=1)
+    saved = post(site, form="follows", authors="Ada Lovelace\nJ. Smith", must_not="night\n")
+    assert saved.status_code == 200
+    assert "Saved: you follow 2 authors, and 1 word keep papers out." in text(saved.text)
+    user = site.app.subscriber(EMAIL)
+    assert (user.authors, user.must_not) == (["Ada Lovelace", "J. Smith"], ["night"])
+    assert "J. Smith" in saved.text.split('id="authors"')[1].split("</textarea>")[0]
+    assert trained_for(site.app) == clock.now
+    titles = [r.title for r in site.app.recommend(EMAIL, top=20)]
+    assert titles and not any("Night" in title for title in titles)
+
+
+@pytest.mark.parametrize(
+    ("form", "name", "toml"),
+    [
+        ({"authors": "Lovelace", "must_not": ""}, "authors", 'authors = ["Lovelace"]'),
+        ({"authors": "", "must_not": "?!"}, "must_not", 'must_not = ["?!"]'),
+    ],
+)
+def test_a_bad_author_or_must_not_word_is_refused_naming_the_field_and_nothing_changes(
+    site: Site, tmp_path: Path, form: dict[str, str], name: str, toml: str
+) -> None:
+    profile = tmp_path / "bad.toml"
+    profile.write_text(f'email = "{EMAIL}"\n{toml}\n')
+    with pytest.raises(profiles.ProfileError) as refused:
+        site.app.subscribe(profile)
+    assert refused.value.field == name
+    before = snapshot(site.app)
+    answer = post(site, form="follows", **form)
+    assert answer.status_code == 422
+    label = web.FIELD_LABELS[name]
+    assert f"Nothing was changed. {label}: {refused.value.message}" in text(answer.text)
+    assert controls(answer.text).inputs[name]["aria-invalid"] == "true"
+    assert form[name] in answer.text.split(f'id="{name}"')[1].split("</textarea>")[0]
+    assert snapshot(site.app) == before
+
+
+def test_the_plain_interests_are_checked_as_a_profile_is(site: Site, clock: Clock) -> None:
+    clock.now += timedelta(minutes=1)
+    saved = post(site, form="interests", interests="speech  recognition\n\nasr\n")
+    assert saved.status_code == 200
+    assert site.app.subscriber(EMAIL).interests == ["speech recognition", "asr"]
+    assert trained_for(site.app) == clock.now
+    before = snapshot(site.app)
+    too_many = post(site, form="interests", interests="\n".join(["x"] * 201))
+    assert too_many.status_code == 422
+    assert "Interests: at most 200 entries, not 201" in text(too_many.text)
+    assert snapshot(site.app) == before
+
+
+def test_every_interest_control_has_a_visible_label_and_worded_buttons(site: Site) -> None:
+    post(site, **interest(share="0.3"))
+    with httpx.Client(timeout=10) as client:
+        page = client.get(site.urls["manage"])
+    found = controls(page.text)
+    fields = ("name", "phrases", "share", "authors", "must")
+    assert {f"interest-{n}-{f}" for n in (1, 2) for f in fields} | {"authors", "must_not"} <= set(
+        found.inputs
+    )
+    assert found.unnamed == [] and set(found.inputs) <= found.labelled
+    words = {"Save this interest", "Remove this interest", "Add interest"}
+    assert words | {"Save authors and words"} <= set(found.buttons)
+    assert "Share of each digest, from 0 to 1" in text(page.text)
+
+
 # -- in a real browser: Debian's Chromium, driven by Playwright -------------------------------
 
 
@@ -324,3 +547,11 @@ def test_in_a_browser_the_time_zone_defaults_to_the_devices_and_works_without_sc
     page.get_by_role("button", name="Save schedule").click()
     assert site.app.subscriber(EMAIL).timezone == "Europe/Lisbon"
     scriptless.close()
+
+
+def test_an_interest_the_others_shares_leave_nothing_is_told_so(site: Site) -> None:
+    post(site, **interest(share="1"))
+    second = post(site, **interest(name="Graphs", phrases="graph neural networks"))
+    assert second.status_code == 200
+    assert "the others' shares leave it no slots of its own" in text(second.text)
+    assert [t["share"] for t in site.app.subscriber(EMAIL).topics] == [1.0, 0.0]

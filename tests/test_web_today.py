@@ -198,3 +198,25 @@ def _manage_links(app: Recommender) -> list[str]:
     with app.engine.connect() as connection:
         ids = list(connection.scalars(select(Subscriber.id)))
     return [links.manage_url(app.settings.base_url, app.signer().manage(i)) for i in ids]
+
+
+def test_the_page_labels_each_paper_with_its_interest_and_leaves_out_must_not_words(
+    site: Site,
+) -> None:
+    with httpx.Client(timeout=10) as client:
+        named = {"form": "interest", "number": "new", "name": "Speech", "share": "0.5"}
+        named |= {"phrases": "speech recognition", "authors": "", "must": ""}
+        assert client.post(site.urls["manage"], data=named).status_code == 200
+        words = {"form": "follows", "authors": "", "must_not": "noisy"}
+        assert client.post(site.urls["manage"], data=words).status_code == 200
+        page = client.get(site.urls["today"])
+    titles = ranked_titles(page.text)
+    assert len(titles) == 8 and TOPICS["speech"][1] not in titles
+    labelled = re.findall(
+        r'For your interest: ([^<]*)</p>\s*<h2 id="paper-\d+"><a[^>]*>([^<]*)<', page.text
+    )
+    assert {html.unescape(title) for _, title in labelled} == {
+        TOPICS["speech"][0],
+        TOPICS["speech"][2],
+    }
+    assert {name for name, _ in labelled} == {"Speech"}

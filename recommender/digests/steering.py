@@ -5,29 +5,40 @@ and how well (the pure parts are :mod:`recommender.interests`, :mod:`recommender
 
 An interest is what its phrases, its liked papers and the papers rated up when it brought
 them say, as vectors of the subscriber's feature space; there is no model per interest (the
-subscriber's one model learns from every interest and every rating).
+subscriber's one model learns from every interest and every rating). A digest
+(:mod:`recommender.digests.plan`) and ``recommend`` (:func:`rank`) steer the same way, so a
+paper is left out, and labelled with an interest, alike in both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender import interests, model
 from recommender.authors import Followed
-from recommender.digests.pool import PoolPaper
 from recommender.profiles import Interest
-from recommender.ranking import Ranker, Scope
+from recommender.ranking import PaperText, Ranked, Ranker, Scope
 from recommender.store import catalogue as catalogue_store
+from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Rating, Subscriber
 from recommender.words import Words, keeps
 
 # Besides the best-scored papers, a digest weighs this many of each interest's best.
 PER_INTEREST_SHORTLIST = 30
+
+
+class SteeredPaper(PaperText, Protocol):
+    """What steering reads of a paper: a digest's pool paper, or a catalogue paper."""
+
+    @property
+    def author_names(self) -> Sequence[str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,7 @@ def steer(
     ranker: Ranker,
     scope: Scope,
     subscriber: Subscriber,
-    papers: Sequence[PoolPaper],
+    papers: Sequence[SteeredPaper],
     rows: np.ndarray,
     scores: np.ndarray,
     pool_matrix: sp.csr_matrix,
@@ -66,7 +77,7 @@ def steer(
     followed = {}
     if follows:
         for r in rows.tolist():
-            name = follows.match(papers[r].author_names)
+            name = follows.match(papers[r].author_names or ())
             if name is not None:
                 followed[r] = name
     topics = [t for t in subscriber_store.topics_of(subscriber) if t.share > 0]
@@ -95,7 +106,54 @@ def steer(
     return Steering(rows, followed, serves, served, slots, np.array(best, dtype=np.int64))
 
 
-def _text(paper: PoolPaper) -> str:
+@dataclass(frozen=True)
+class SteeredRank:
+    """A paper of ``recommend``'s ranking, with the interest it serves and the followed author
+    who wrote it (as the profile names them), as a digest would label it."""
+
+    ranked: Ranked
+    interest: str | None = None
+    followed: str | None = None
+
+
+def rank(
+    ranker: Ranker,
+    scope: Scope,
+    subscriber: Subscriber,
+    papers: Sequence[SteeredPaper],
+    now: datetime,
+    *,
+    top: int | None = None,
+) -> list[SteeredRank]:
+    """``papers`` best first by the subscriber's model (the ``top`` best only), without those
+    their must-not words keep out, each labelled as :func:`steer` labels a digest's papers."""
+    if not papers:
+        return []
+    scored = ranker.score(scope, subscriber, papers, now)
+    rated = subscriber_store.current_ratings(scope.session, subscriber.id)
+    shown = digest_store.shown_interests(scope.session, [subscriber.id]).get(subscriber.id, {})
+    steered = steer(
+        ranker,
+        scope,
+        subscriber,
+        papers,
+        np.arange(len(papers), dtype=np.int64),
+        scored.scores,
+        scored.vectors.to_matrix(),
+        rated,
+        shown,
+    )
+    kept = steered.rows
+    order = kept[np.argsort(-scored.scores[kept], kind="stable")][:top]
+    known = ranker.known_papers(scope, subscriber, rated)
+    ranked = ranker.explain(scope.space, papers, scored, order.tolist(), known)
+    return [
+        SteeredRank(r, steered.serves.get(row), steered.followed.get(row))
+        for r, row in zip(ranked, order.tolist(), strict=True)
+    ]
+
+
+def _text(paper: SteeredPaper) -> str:
     return f"{paper.title}\n{paper.abstract}"
 
 
