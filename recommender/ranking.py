@@ -423,23 +423,6 @@ class Ranker:
             for i, explanation in zip(rows, explanations, strict=True)
         ]
 
-    def rank(
-        self,
-        scope: Scope,
-        subscriber: Subscriber,
-        papers: Sequence[PaperText],
-        now: datetime,
-        *,
-        top: int | None = None,
-    ) -> list[Ranked]:
-        """``papers`` best first (the ``top`` best only), each with its explanation."""
-        if not papers:
-            return []
-        scored = self.score(scope, subscriber, papers, now)
-        order = np.argsort(-scored.scores, kind="stable")[: top if top is not None else None]
-        known = self.known_papers(scope, subscriber)
-        return self.explain(scope.space, papers, scored, [int(i) for i in order], known)
-
     def known_papers(
         self,
         scope: Scope,
