@@ -23,8 +23,9 @@ from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Subscriber
 
 
-class Clicks:
-    """The link handlers, over ``sessions``, checking tokens with ``signer``."""
+class LinkHandlers:
+    """What handling a signed link takes: ``sessions``, the ``signer`` that checks its token, the
+    clock, and ``train``, which retrains a subscriber whose ratings or interests changed."""
 
     def __init__(
         self,
@@ -37,6 +38,10 @@ class Clicks:
         self._signer = signer
         self._clock = clock
         self._train = train
+
+
+class Clicks(LinkHandlers):
+    """The handlers of the links in a digest: rating, unsubscribe, the browser view."""
 
     def open_rating_link(self, token: str) -> RatingLink:
         claim = self._signer.check_rating(token)

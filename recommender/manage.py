@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from recommender import links, profiles, ratings
+from recommender import profiles, ratings
+from recommender.clicks import LinkHandlers
 from recommender.lookups import linked_subscriber, subscriber_info
 from recommender.results import RatingChange, RatingInfo, SubscriberInfo
 from recommender.store import papers as paper_store
@@ -195,20 +195,8 @@ def history(changes: list[RatingInfo], shown: int = HISTORY_SHOWN) -> list[Ratin
     return newest
 
 
-class ManagePage:
-    """The changes a manage link allows, over ``sessions``, checking tokens with ``signer``."""
-
-    def __init__(
-        self,
-        sessions: Callable[[], Session],
-        signer: links.Signer,
-        clock: Callable[[], datetime],
-        train: Callable[[Session, Subscriber], None],
-    ) -> None:
-        self._sessions = sessions
-        self._signer = signer
-        self._clock = clock
-        self._train = train
+class ManagePage(LinkHandlers):
+    """The changes a manage link allows."""
 
     @contextmanager
     def _linked(self, token: str) -> Iterator[tuple[Session, Subscriber]]:
