@@ -260,3 +260,16 @@ def test_unsubscribing_offers_to_keep_the_digest_and_then_to_subscribe_again(sit
         # A one-click unsubscribe from a mail client still works after that.
         assert client.post(url, data=FORMS["unsubscribe"]).text == "unsubscribed\n"
     assert not site.app.subscriber(EMAIL).active
+
+
+def test_a_rating_link_offers_a_way_out_that_changes_nothing(site: Site) -> None:
+    url = site.urls["rate"]
+    with httpx.Client(timeout=10) as client:
+        asked = client.get(url)
+        assert "More like this?" in asked.text and "Yes, more like this" in asked.text
+        (out,) = [u for u in hrefs(asked.text) if "keep=1" in u]
+        assert client.head(httpx.URL(url).join(out)).status_code == 200
+        left = client.get(httpx.URL(url).join(out))
+        assert "Nothing changed" in left.text and "stays unrated" in left.text
+        assert "Yes, more like this" not in left.text  # no button to press by mistake
+    assert site.app.ratings(EMAIL, history=True) == []
