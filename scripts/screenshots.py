@@ -101,7 +101,9 @@ SECTIONS = {"manage-when", "manage-ratings", "manage-subscription"}
 
 def _signup(page: Any, mail: Email) -> None:
     base = mail.link("manage").split(f"/{links.PATHS['manage']}/")[0]
-    page.goto(f"{base}/signup")
+    response = page.goto(f"{base}/signup")
+    if response is None or response.status != 200:
+        raise SystemExit("the sign-up form did not open: is the signup setting on?")
 
 
 # Each step opens one page, from the one before it where it is a button's answer.
