@@ -122,7 +122,8 @@ def standing(beats: float, among: int) -> str:
     since the last digest, not yet sent or rated).
 
     Never the raw score, a margin of no fixed scale. The top share is rounded up, so a paper
-    is never said to be better placed than it is; the lower half says what it beats instead.
+    is never said to be better placed than it is; in the lower half (an interest's or a
+    followed author's pick) its place is given instead: "Ranks 9th of 10 new papers for you".
     """
     if among <= 1:
         return "The only new paper for you"
@@ -131,7 +132,14 @@ def standing(beats: float, among: int) -> str:
     top = max(1, math.ceil(round((1 - beats) * 100, 6)))
     if top <= 50:
         return f"Top {top}% of {among} new papers for you"
-    return f"Ranks above {math.floor(round(beats * 100, 6))}% of {among} new papers for you"
+    place = among - round(beats * (among - 1))
+    return f"Ranks {ordinal(place)} of {among} new papers for you"
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, ..., 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)

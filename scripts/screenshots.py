@@ -1,9 +1,10 @@
 """Screenshots of the digest email and every web page, in headless Chromium, for people to look at.
 
 Builds a throwaway home (a SQLite database in a temporary folder) with the bundled example
-dumps and profile, as ``recommender demo`` does, writes the example subscriber's digest to the
-outbox, serves the web app on loopback, and walks the pages a subscriber reaches from the
-email. Each is saved at 1200 px (a desktop) and 390 px (a phone), in light and dark mode, as
+dumps, as ``recommender demo`` does, and the example profile with named interests (so the
+email shows the interest each paper serves), writes that subscriber's digest to the outbox,
+serves the web app on loopback, and walks the pages a subscriber reaches from the email. Each
+is saved at 1200 px (a desktop) and 390 px (a phone), in light and dark mode, as
 ``NAME-WIDTH.png`` and ``NAME-WIDTH-dark.png``. The tests in ``tests/browser`` check the same
 pages; this is for eyes.
 
@@ -41,7 +42,8 @@ from recommender.core import Recommender
 
 WIDTHS = (1200, 390)
 SCHEMES = ("light", "dark")
-EXAMPLE_EMAIL = "ada@example.org"  # profiles/example.toml's subscriber
+EXAMPLE_PROFILE = "example-interests.toml"  # several named interests, each with its share
+EXAMPLE_EMAIL = "grace@example.org"  # its subscriber
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -161,7 +163,7 @@ def serving(app: Recommender, port: int) -> Iterator[None]:
 def example_digest(app: Recommender) -> Email:
     """Ingest the example dumps, subscribe the example profile, and write its digest."""
     app.ingest(dumps.find_dump_files([resources.example_dumps_dir()]))
-    app.subscribe(resources.profiles_dir() / "example.toml")
+    app.subscribe(resources.profiles_dir() / EXAMPLE_PROFILE)
     app.embed_papers()
     report = app.send(EXAMPLE_EMAIL)
     written = [d.where for d in report.delivered if d.state == "sent" and d.where]

@@ -227,7 +227,7 @@ def test_each_paper_shows_the_share_of_the_new_papers_it_beats_never_its_raw_sco
         scored += 1
         standing = readable[title]
         assert re.fullmatch(
-            r"(Top \d+%|Ranks above \d+%|Your best match) of \d+ new papers.*", standing
+            r"(Top \d+%|Ranks \d+(st|nd|rd|th)|Your best match) of \d+ new papers.*", standing
         )
         assert re.search(rf"^{re.escape(standing)}( · |$)", part, re.M), part
         assert 'class="standing"' in markup and f">{html_escape(standing)}</span>" in markup

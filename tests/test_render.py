@@ -164,7 +164,21 @@ def test_a_papers_score_reads_as_the_share_of_the_new_papers_it_beats() -> None:
     assert render.standing(0.95, 21) == "Top 5% of 21 new papers for you"  # not 6%: no float slip
     assert render.standing(0.999, 2000) == "Top 1% of 2000 new papers for you"
     assert render.standing(1.0, 30) == "Your best match of 30 new papers"
-    assert render.standing(0.3, 120) == "Ranks above 30% of 120 new papers for you"
+    assert render.standing(0.3, 121) == "Ranks 85th of 121 new papers for you"  # 36 below it
+    assert render.standing(0.0, 10) == "Ranks 10th of 10 new papers for you"  # never "above 0%"
+    assert [render.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "101st",
+        "111th",
+    ]
     assert render.standing(0.0, 1) == "The only new paper for you"
 
 
