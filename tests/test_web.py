@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import socket
 import threading
 import time
@@ -15,11 +17,11 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from recommender import links, web
+from recommender import links, render, web
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.store.models import Base
-from tests.catalogue import EMAIL, profile, topical_dump
+from tests.catalogue import EMAIL, Entry, dump_text, profile, topical_dump
 from tests.clock import Clock
 from tests.mail import hrefs, parts
 from tests.mailserver import MailServer, free_port
@@ -273,3 +275,23 @@ def test_a_rating_link_offers_a_way_out_that_changes_nothing(site: Site) -> None
         assert "Nothing changed" in left.text and "stays unrated" in left.text
         assert "Yes, more like this" not in left.text  # no button to press by mistake
     assert site.app.ratings(EMAIL, history=True) == []
+
+
+def test_a_rating_page_cuts_a_long_abstract_with_an_ellipsis_and_a_more_link(
+    site: Site, tmp_path: Path
+) -> None:
+    title = "A Long Study of Graph Neural Networks"
+    abstract = "Graph neural networks pass messages along edges, layer after layer. " * 12
+    dump = tmp_path / "long.txt"
+    dump.write_text(dump_text([Entry(title, abstract)], "Mar 20"))
+    site.app.ingest([dump])
+    paper = site.app.paper(title)
+    signer = site.app.signer()
+    subscriber = signer.check_rating(site.urls["rate"].rsplit("/", 1)[1]).subscriber_id
+    url = links.rating_url(site.base, signer.rating(subscriber, paper.id, "up"))
+    page = httpx.get(url, timeout=10).text
+    shown = re.search(r'<p class="muted">(.*?) <a href="([^"]+)">more</a></p>', page, re.S)
+    assert shown, page
+    assert shown[1] == render.trim(abstract, 400)  # cut at a word, as the email cuts it
+    assert shown[1].endswith("layer after…") and "..." not in shown[1]
+    assert html.unescape(shown[2]) == paper.read_url
