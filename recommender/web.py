@@ -141,7 +141,7 @@ def create_app(app: Recommender) -> Starlette:
 
     async def rating(request: Request) -> Response:
         link = await call(pages.open_rating_link, request.path_params["token"])
-        kept = request.query_params.get("keep") == "1"  # "No, go back": nothing to change
+        kept = request.query_params.get("keep") == "1"  # "No, change nothing": a way out
         return page("rate_confirm.html", link=link, kept=kept, action=request.url.path)
 
     async def rate(request: Request, form: FormData) -> Response:
