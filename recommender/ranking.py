@@ -127,9 +127,14 @@ class Ranked:
 def share_beaten(scores: np.ndarray) -> np.ndarray:
     """For each score, the share of the other scores strictly below it (0 to 1; a paper alone
     beats none). Ties beat each other not."""
-    n = len(scores)
-    below = np.searchsorted(np.sort(scores), scores, side="left")
-    return below / max(n - 1, 1)
+    return shares_beaten(scores, scores)
+
+
+def shares_beaten(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """For each of ``values`` (each one of the scores ``among``), the share of the other
+    scores of ``among`` strictly below it, as :func:`share_beaten` counts it."""
+    below = np.searchsorted(np.sort(among), values, side="left")
+    return below / max(len(among) - 1, 1)
 
 
 def text_hash(title: str, abstract: str) -> str:

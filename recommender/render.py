@@ -10,6 +10,7 @@ paper can be read, as :mod:`recommender.reading` says. Sending is
 from __future__ import annotations
 
 import functools
+import math
 import textwrap
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +46,18 @@ class DigestItem:
     hf_page: str | None = None
     interest: str | None = None  # the named interest it is in the digest for
     followed: str | None = None  # the followed author who wrote it (as the profile names them)
+    # The share of the digest's candidates (the papers it chose from) this one scores above
+    # (0 to 1), and how many candidates there were: the score as a person reads it.
+    beats: float | None = None
+    among: int = 0
+
+    @property
+    def standing(self) -> str | None:
+        """The readable score (:func:`standing`); none for the exploration pick, which is
+        outside the usual topics by design, or where the share is not known."""
+        if self.exploration or self.beats is None:
+            return None
+        return standing(self.beats, self.among)
 
     @property
     def short_abstract(self) -> str:
@@ -101,6 +114,32 @@ class RenderedDigest:
     subject: str
     html: str
     text: str
+
+
+def standing(beats: float, among: int) -> str:
+    """A paper's score as a person reads it, from the share ``beats`` of the ``among`` papers
+    it was chosen from that it scores above: "Top 5% of 120 new papers for you" (new: arrived
+    since the last digest, not yet sent or rated).
+
+    Never the raw score, a margin of no fixed scale. The top share is rounded up, so a paper
+    is never said to be better placed than it is; in the lower half (an interest's or a
+    followed author's pick) its place is given instead: "Ranks 9th of 10 new papers for you".
+    """
+    if among <= 1:
+        return "The only new paper for you"
+    if beats >= 1:
+        return f"Your best match of {among} new papers"
+    top = max(1, math.ceil(round((1 - beats) * 100, 6)))
+    if top <= 50:
+        return f"Top {top}% of {among} new papers for you"
+    place = among - round(beats * (among - 1))
+    return f"Ranks {ordinal(place)} of {among} new papers for you"
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, ..., 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from recommender import guards, links, profiles, resources
+from recommender import guards, links, profiles, render, resources
 from recommender.core import PaperNotFound, Recommender, SignupLimited
 from recommender.errors import NotFound
 from recommender.mailer import DeliveryError
@@ -101,6 +101,7 @@ def create_app(app: Recommender) -> Starlette:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["shorten"] = render.trim  # an abstract cut as the email cuts it, with "…"
 
     def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**values), status_code=status)
@@ -144,7 +145,8 @@ def create_app(app: Recommender) -> Starlette:
 
     async def rating(request: Request) -> Response:
         link = await call(pages.open_rating_link, request.path_params["token"])
-        return page("rate_confirm.html", link=link, action=request.url.path)
+        kept = request.query_params.get("keep") == "1"  # "No, change nothing": a way out
+        return page("rate_confirm.html", link=link, kept=kept, action=request.url.path)
 
     async def rate(request: Request, form: FormData) -> Response:
         token = request.path_params["token"]

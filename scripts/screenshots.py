@@ -1,14 +1,16 @@
 """Screenshots of the digest email and every web page, in headless Chromium, for people to look at.
 
 Builds a throwaway home (a SQLite database in a temporary folder) with the bundled example
-dumps and profile, as ``recommender demo`` does, writes the example subscriber's digest to the
-outbox, serves the web app on loopback, and walks the pages a subscriber reaches from the
-email. Each is saved at 1200 px (a desktop) and 390 px (a phone), in light and dark mode, as
+dumps, as ``recommender demo`` does, and the example profile with named interests (so the
+email shows the interest each paper serves), writes that subscriber's digest to the outbox,
+serves the web app on loopback, and walks the pages a subscriber reaches from the email. Each
+is saved at 1200 px (a desktop) and 390 px (a phone), in light and dark mode, as
 ``NAME-WIDTH.png`` and ``NAME-WIDTH-dark.png``. The tests in ``tests/browser`` check the same
 pages; this is for eyes.
 
-``--small`` keeps only the first screen of each page (800 px tall) and, where ``pngquant`` is
-installed, squeezes the files: what ``docs/screenshots/`` holds.
+``--small`` keeps only the first screen of each page (800 px tall), adds a screen for each
+later section of the manage page, and, where ``pngquant`` is installed, squeezes the files:
+what ``docs/screenshots/`` holds. Sign-up is turned on in the throwaway home, for its form.
 
 To add a page, add a step to :data:`STEPS`: a name and a function that opens the page.
 """
@@ -40,7 +42,8 @@ from recommender.core import Recommender
 
 WIDTHS = (1200, 390)
 SCHEMES = ("light", "dark")
-EXAMPLE_EMAIL = "ada@example.org"  # profiles/example.toml's subscriber
+EXAMPLE_PROFILE = "example-interests.toml"  # several named interests, each with its share
+EXAMPLE_EMAIL = "grace@example.org"  # its subscriber
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -83,13 +86,41 @@ def _then(*steps: Callable[[Any, Email], None]) -> Callable[[Any, Email], None]:
     return step
 
 
+def _section(heading_id: str) -> Callable[[Any, Email], None]:
+    """Show the manage page from the section titled by ``heading_id``, by its fragment."""
+
+    def step(page: Any, mail: Email) -> None:
+        page.goto(f"{mail.link('manage')}#{heading_id}")
+        if not page.locator(f"#{heading_id}").count():
+            raise SystemExit(f"the manage page has no #{heading_id}: update STEPS")
+
+    return step
+
+
+# Steps that show a part of a page, by scrolling: only for --small (first screens).
+SECTIONS = {"manage-when", "manage-ratings", "manage-subscription"}
+
+
+def _signup(page: Any, mail: Email) -> None:
+    base = mail.link("manage").split(f"/{links.PATHS['manage']}/")[0]
+    response = page.goto(f"{base}/signup")
+    if response is None or response.status != 200:
+        raise SystemExit("the sign-up form did not open: is the signup setting on?")
+
+
 # Each step opens one page, from the one before it where it is a button's answer.
 STEPS: list[tuple[str, Callable[[Any, Email], None]]] = [
     ("digest", lambda page, mail: page.set_content(mail.html)),
     ("digest-web", _goto("view-digest")),
+    ("today", _goto("today")),
     ("rate", _goto("rate")),
     ("rate-done", _click("Yes, more like this")),
+    ("rate-kept", _goto("rate", "?keep=1")),
     ("manage", _goto("manage")),
+    ("manage-when", _section("when-title")),
+    ("manage-ratings", _section("ratings-title")),
+    ("manage-subscription", _section("subscription-title")),
+    ("signup", _signup),
     ("unsubscribe", _goto("unsubscribe")),
     ("unsubscribe-kept", _goto("unsubscribe", "?keep=1")),
     ("unsubscribe-done", _then(_goto("unsubscribe"), _click("Unsubscribe"))),
@@ -132,7 +163,7 @@ def serving(app: Recommender, port: int) -> Iterator[None]:
 def example_digest(app: Recommender) -> Email:
     """Ingest the example dumps, subscribe the example profile, and write its digest."""
     app.ingest(dumps.find_dump_files([resources.example_dumps_dir()]))
-    app.subscribe(resources.profiles_dir() / "example.toml")
+    app.subscribe(resources.profiles_dir() / EXAMPLE_PROFILE)
     app.embed_papers()
     report = app.send(EXAMPLE_EMAIL)
     written = [d.where for d in report.delivered if d.state == "sent" and d.where]
@@ -143,6 +174,13 @@ def example_digest(app: Recommender) -> Email:
     return Email(html.get_content())
 
 
+# The card (or whatever holds it) of the element the URL's fragment names, at the top.
+SCROLL_TO_FRAGMENT = """() => {
+  const e = location.hash && document.getElementById(location.hash.slice(1));
+  if (e) (e.closest('section, .card') || e).scrollIntoView({block: 'start'});
+}"""
+
+
 def shoot(page: Any, outdir: Path, name: str, *, small: bool = False) -> list[Path]:
     """Screenshot the open page at every width and colour scheme."""
     written = []
@@ -150,6 +188,7 @@ def shoot(page: Any, outdir: Path, name: str, *, small: bool = False) -> list[Pa
         page.emulate_media(color_scheme=scheme)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 800})
+            page.evaluate(SCROLL_TO_FRAGMENT)  # a resize moves the page under the section
             suffix = "-dark" if scheme == "dark" else ""
             path = outdir / f"{name}-{width}{suffix}.png"
             page.screenshot(path=str(path), full_page=not small)
@@ -213,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url=f"sqlite:///{home / 'recommender.db'}",
             embedding_model="all-MiniLM-L6-v2" if args.embeddings else "none",
             base_url=f"http://127.0.0.1:{port}",
+            signup=True,  # to show the sign-up form
         )
         with Recommender(settings) as app, serving(app, port), sync_playwright() as playwright:
             mail = example_digest(app)
@@ -224,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
                 step(page, mail)
                 if args.only and name not in args.only:
                     continue
+                if name in SECTIONS and not args.small:
+                    continue  # the whole page is in its own screenshot already
                 written = shoot(page, args.outdir, name, small=args.small)
                 if args.small:
                     squeeze(written)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from html import escape as html_escape
 from html import unescape
 from pathlib import Path
 
 from sqlalchemy import select, update
 
-from recommender import dumps
+from recommender import dumps, render
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.sources.base import SourceDay, SourcePaper
@@ -196,3 +197,55 @@ def test_a_paper_with_a_must_not_word_never_reaches_the_digest(
     listed = listed_titles(text)
     assert listed and not any("Speech" in t or "Speaker" in t for t in listed)
     assert set(listed) & set(TOPICS["graphs"])  # the other interest's papers still go
+
+
+def paper_blocks(text: str, html: str) -> tuple[list[str], list[str]]:
+    """Each paper's part of the text and of the HTML, in the digest's order."""
+    text = text.replace("\r\n", "\n").split("\n--\n")[0]
+    in_text = re.split(r"^(?=\d+\. )", text, flags=re.M)[1:]
+    in_html = html.split('<div class="paper"')[1:]
+    return in_text, in_html
+
+
+def test_each_paper_shows_the_share_of_the_new_papers_it_beats_never_its_raw_score(
+    mailing: Recommender, mail_server: MailServer
+) -> None:
+    ranked = mailing.recommend(EMAIL, top=10_000)  # the papers new to them: what a digest weighs
+    readable = {r.title: render.standing(r.beats, len(ranked)) for r in ranked}
+    raw = {r.title: r.score for r in ranked}
+    mailing.send(EMAIL)
+    text, html = parts(mail_server.received[0].message)
+    in_text, in_html = paper_blocks(text, html)
+    assert len(in_text) == len(in_html) > 1
+    scored = 0
+    for part, markup in zip(in_text, in_html, strict=True):
+        title = part.split("\n")[0].split(". ", 1)[1].split("] ")[-1]
+        if "[Something different]" in part:  # outside the usual topics: no score, it says so
+            assert "new papers for you" not in part and "new papers for you" not in markup
+            assert "Outside your usual topics" in part and "Outside your usual topics" in markup
+            continue
+        scored += 1
+        standing = readable[title]
+        assert re.fullmatch(
+            r"(Top \d+%|Ranks \d+(st|nd|rd|th)|Your best match) of \d+ new papers.*", standing
+        )
+        assert re.search(rf"^{re.escape(standing)}( · |$)", part, re.M), part
+        assert 'class="standing"' in markup and f">{html_escape(standing)}</span>" in markup
+        assert f"{raw[title]:.3f}" not in part and f"{raw[title]:.3f}" not in markup
+    assert scored
+    # the best new paper leads, and says so
+    assert "Your best match of" in in_text[0] or "Top 1% of" in in_text[0]
+
+
+def test_the_nothing_new_email_links_to_todays_papers_in_both_parts(
+    settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
+) -> None:
+    noted = smtp_settings(settings, mail_server, nothing_new_note=True)
+    with Recommender(noted, clock=clock) as app:
+        app.subscribe(profile(tmp_path))
+        app.send(EMAIL)
+    (note,) = mail_server.received
+    text, html = parts(note.message)
+    assert "Nothing new for you today" in text
+    (today,) = [u for u in hrefs(html) if u.startswith(f"{BASE_URL}/today/")]
+    assert f"All of today's papers, ranked for you: {today}" in text

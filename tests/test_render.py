@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recommender import render, resources
+from tests import contrast
 
 WIDE_WORD = "x" * 80
 ENV = jinja2.Environment()
@@ -156,3 +157,72 @@ def test_the_vote_buttons_read_without_an_emoji_font_in_both_parts() -> None:
     up = re.search(r'<a class="vote up" href="([^"]*)"[^>]*>([^<]*)</a>', digest.html)
     assert up and up[1] == "https://papers.example.org/r/up" and "More like this" in up[2]
     assert "Paper digest · Sat 21 Mar 2026" in html.unescape(digest.html)
+
+
+def test_a_papers_score_reads_as_the_share_of_the_new_papers_it_beats() -> None:
+    assert render.standing(0.96, 120) == "Top 4% of 120 new papers for you"
+    assert render.standing(0.95, 21) == "Top 5% of 21 new papers for you"  # not 6%: no float slip
+    assert render.standing(0.999, 2000) == "Top 1% of 2000 new papers for you"
+    assert render.standing(1.0, 30) == "Your best match of 30 new papers"
+    assert render.standing(0.3, 121) == "Ranks 85th of 121 new papers for you"  # 36 below it
+    assert render.standing(0.0, 10) == "Ranks 10th of 10 new papers for you"  # never "above 0%"
+    assert [render.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "101st",
+        "111th",
+    ]
+    assert render.standing(0.0, 1) == "The only new paper for you"
+
+
+def test_each_paper_shows_its_readable_score_in_both_parts_but_the_exploration_pick() -> None:
+    templates = render.Templates(resources.templates_dir())
+    best = item(1, score=0.123456, beats=0.96, among=120)
+    exploring = item(2, score=-0.654321, beats=0.2, among=120, exploration=True)
+    digest = render.render_digest(templates, context([best, exploring]))
+    first, second = digest.text.split("\n2. ")
+    assert "\nTop 4% of 120 new papers for you · Published 20 Mar 2026 · 3 upvotes\n" in first
+    assert "new papers for you" not in second
+    assert "Outside your usual topics" in second
+    cards = digest.html.split('<div class="paper"')[1:]
+    assert ">Top 4% of 120 new papers for you</span> · Published" in cards[0]
+    assert "new papers for you" not in cards[1] and "Outside your usual topics" in cards[1]
+    for part in (digest.html, digest.text):  # never the raw margin
+        assert "0.12" not in part and "0.65" not in part
+
+
+def test_every_text_colour_of_the_email_reaches_4_5_to_1_in_light_and_dark_mode() -> None:
+    css = (resources.templates_dir() / "_layout.html").read_text().split("<style>")[1]
+    pairs = contrast.text_colours(css.split("</style>")[0], ("body", ".wrap", ".paper"))
+    assert {mode: len(found) > 10 for mode, found in pairs.items()} == {"light": True, "dark": True}
+    weak = [
+        (mode, selector, colour, ground, round(contrast.ratio(colour, ground), 2))
+        for mode, found in pairs.items()
+        for selector, colour, ground in found
+        if contrast.ratio(colour, ground) < 4.5
+    ]
+    assert weak == []
+
+
+def test_the_dark_mode_label_was_too_faint_before_and_the_check_sees_it() -> None:
+    css = ".paper { background: #ffffff; } .label { color: #8250df; }\n"
+    css += f"{contrast.DARK} {{ .paper {{ background: #161b22 !important; }} }}"
+    pairs = contrast.text_colours(css, (".paper",))
+    assert [round(contrast.ratio(c, g), 1) for _, c, g in pairs["dark"]] == [3.4]
+    assert [round(contrast.ratio(c, g), 1) for _, c, g in pairs["light"]] == [5.0]
+
+
+def test_the_nothing_new_email_links_to_todays_papers_when_there_is_a_page() -> None:
+    templates = render.Templates(resources.templates_dir())
+    today = "https://papers.example.org/today/t"
+    linked = render.render_nothing_new(templates, replace(context([]), today_url=today))
+    assert f'href="{today}"' in linked.html and f"ranked for you: {today}" in linked.text
+    unlinked = render.render_nothing_new(templates, context([]))
+    assert "/today/" not in unlinked.html + unlinked.text

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import html
+import re
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
-from recommender import links
-from tests.catalogue import EMAIL
+from recommender import links, render
+from tests.catalogue import EMAIL, Entry, dump_text
 from tests.clock import Clock
 from tests.mail import hrefs
 from tests.web_site import Site, snapshot
@@ -193,3 +196,36 @@ def test_unsubscribing_offers_to_keep_the_digest_and_then_to_subscribe_again(sit
         # A one-click unsubscribe from a mail client still works after that.
         assert client.post(url, data=FORMS["unsubscribe"]).text == "unsubscribed\n"
     assert not site.app.subscriber(EMAIL).active
+
+
+def test_a_rating_link_offers_a_way_out_that_changes_nothing(site: Site) -> None:
+    url = site.urls["rate"]
+    with httpx.Client(timeout=10) as client:
+        asked = client.get(url)
+        assert "More like this?" in asked.text and "Yes, more like this" in asked.text
+        (out,) = [u for u in hrefs(asked.text) if "keep=1" in u]
+        assert client.head(httpx.URL(url).join(out)).status_code == 200
+        left = client.get(httpx.URL(url).join(out))
+        assert "Nothing changed" in left.text and "stays unrated" in left.text
+        assert "Yes, more like this" not in left.text  # no button to press by mistake
+    assert site.app.ratings(EMAIL, history=True) == []
+
+
+def test_a_rating_page_cuts_a_long_abstract_with_an_ellipsis_and_a_more_link(
+    site: Site, tmp_path: Path
+) -> None:
+    title = "A Long Study of Graph Neural Networks"
+    abstract = "Graph neural networks pass messages along edges, layer after layer. " * 12
+    dump = tmp_path / "long.txt"
+    dump.write_text(dump_text([Entry(title, abstract)], "Mar 20"))
+    site.app.ingest([dump])
+    paper = site.app.paper(title)
+    signer = site.app.signer()
+    subscriber = signer.check_rating(site.urls["rate"].rsplit("/", 1)[1]).subscriber_id
+    url = links.rating_url(site.base, signer.rating(subscriber, paper.id, "up"))
+    page = httpx.get(url, timeout=10).text
+    shown = re.search(r'<p class="muted">(.*?) <a href="([^"]+)">more</a></p>', page, re.S)
+    assert shown, page
+    assert shown[1] == render.trim(abstract, 400)  # cut at a word, as the email cuts it
+    assert shown[1].endswith("layer after…") and "..." not in shown[1]
+    assert html.unescape(shown[2]) == paper.read_url

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import email.utils
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from recommender import links, message, model, render, selection
 from recommender.digests import steering
 from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool, PoolPaper, PoolVectors
-from recommender.ranking import Ranked, Ranker, Scope, Scored
+from recommender.ranking import Ranked, Ranker, Scope, Scored, shares_beaten
 from recommender.store import catalogue as catalogue_store
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
@@ -59,6 +59,7 @@ class Chosen(NamedTuple):
     exploration: bool = False
     interest: str | None = None  # the named interest it serves
     followed: str | None = None  # the followed author who wrote it, as the profile names them
+    among: int = 0  # how many candidates the digest chose it from (its ``beats`` counts them)
 
 
 def _facts_of(
@@ -148,13 +149,24 @@ def _choose(
     known = ranker.known_papers(Scope(session, space), subscriber, facts.rated)
     scored = Scored(user_model, vectors.vectors, scores)
     chosen = [int(p.key) for p in picks]
-    ranked = ranker.explain(space, pool.papers, scored, chosen, known)
+    ranked = _placed(ranker.explain(space, pool.papers, scored, chosen, known), scores[rows])
     return [
         Chosen(
-            r, p.exploration, p.interest, steered.followed.get(int(p.key)) if p.followed else None
+            r,
+            p.exploration,
+            p.interest,
+            steered.followed.get(int(p.key)) if p.followed else None,
+            len(rows),
         )
         for r, p in zip(ranked, picks, strict=True)
     ]
+
+
+def _placed(ranked: list[Ranked], candidates: np.ndarray) -> list[Ranked]:
+    """``ranked`` with each share beaten counted among the scores of the ``candidates`` the
+    digest chose from, not among the whole pool's."""
+    beaten = shares_beaten(np.array([r.score for r in ranked]), candidates)
+    return [replace(r, beats=float(b)) for r, b in zip(ranked, beaten, strict=True)]
 
 
 def local_date(subscriber: Subscriber, now: datetime) -> date:
@@ -264,7 +276,7 @@ def _context(
 ) -> render.DigestContext:
     sign, base = mail.signer, mail.base_url
     items = []
-    for ranked, exploring, interest, followed in chosen:
+    for ranked, exploring, interest, followed, among in chosen:
         paper = ranked.paper
         assert isinstance(paper, PoolPaper)
         items.append(
@@ -280,6 +292,8 @@ def _context(
                 upvotes=paper.upvotes,
                 score=ranked.score,
                 exploration=exploring,
+                beats=ranked.beats,
+                among=among,
                 up_url=links.rating_url(base, sign.rating(subscriber.id, paper.id, "up")),
                 down_url=links.rating_url(base, sign.rating(subscriber.id, paper.id, "down")),
                 arxiv_id=paper.arxiv_id,

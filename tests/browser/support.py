@@ -26,6 +26,7 @@ action).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -199,3 +200,47 @@ def check_page(page) -> None:  # type: ignore[no-untyped-def]
     assert_fits(page)
     assert_controls_labelled(page)
     assert_keyboard_reaches_every_control(page)
+
+
+# Each piece of text's colour, and the first opaque background behind it (the page's canvas if
+# none is set): computed by the browser, so inlined styles and dark-mode rules both count.
+_TEXT_COLOURS = """() => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const opaque = c => { const v = rgb(c); return v.length === 3 || (v.length > 3 && v[3] > 0); };
+  const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+  const canvas = dark ? 'rgb(18, 18, 18)' : 'rgb(255, 255, 255)';
+  const ground = e => {
+    for (; e; e = e.parentElement) {
+      const b = getComputedStyle(e).backgroundColor;
+      if (opaque(b)) return b;
+    }
+    return canvas;
+  };
+  const own = e => [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  return [...document.body.querySelectorAll('*')]
+    .filter(e => own(e) && e.checkVisibility())
+    .map(e => [e.outerHTML.slice(0, 100), getComputedStyle(e).color, ground(e)]);
+}"""
+
+
+def _luminance(css_colour: str) -> float:
+    channels = [float(n) / 255 for n in re.findall(r"[\d.]+", css_colour)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    """The WCAG 2 contrast ratio of two computed ``rgb(...)`` colours: 1 to 21."""
+    dark, light = sorted((_luminance(one), _luminance(other)))
+    return (light + 0.05) / (dark + 0.05)
+
+
+def assert_text_contrast(page, minimum: float = 4.5) -> None:  # type: ignore[no-untyped-def]
+    """Every piece of text on the page stands out from its background by ``minimum`` to 1
+    (WCAG AA for body text), in the colour scheme the page is shown in."""
+    weak = [
+        (element, colour, ground, round(contrast(colour, ground), 2))
+        for element, colour, ground in page.evaluate(_TEXT_COLOURS)
+        if contrast(colour, ground) < minimum
+    ]
+    assert weak == [], f"{page.url}: text below {minimum}:1"

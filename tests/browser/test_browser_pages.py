@@ -19,6 +19,7 @@ from tests.browser.support import (
     assert_controls_labelled,
     assert_fits,
     assert_keyboard_reaches_every_control,
+    assert_text_contrast,
     check_page,
 )
 
@@ -165,3 +166,52 @@ def test_rating_from_todays_page_reranks_and_can_be_undone(site: Site, page: Any
     page.get_by_role("button", name="Undo this rating").click()
     expect(page.get_by_role("button", name="Undo this rating")).to_have_count(0)
     assert site.app.ratings(site.email) == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_text_of_the_email_and_the_pages_it_opens_reaches_4_5_to_1(
+    site: Site, page: Any, scheme: str
+) -> None:
+    page.emulate_media(color_scheme=scheme)
+    site.open_email(page)
+    expect(page.locator(".standing").first).to_be_visible()  # the score line
+    assert_text_contrast(page)
+    for action in ("rate", "unsubscribe"):
+        page.goto(site.digest.link(action))
+        assert_text_contrast(page)
+    page.goto(site.digest.link("rate") + "?keep=1")
+    assert_text_contrast(page)
+
+
+def test_view_in_a_browser_has_the_digests_link_colour_in_both_modes(site: Site, page: Any) -> None:
+    colour = "el => getComputedStyle(el).color"
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        site.open_email(page)
+        view = page.get_by_role("link", name="view in a browser").evaluate(colour)
+        title = page.locator("h2 a").first.evaluate(colour)
+        assert view == title, (scheme, view, title)
+
+
+def test_no_on_a_rating_link_leaves_the_rating_as_it_was(site: Site, page: Any) -> None:
+    site.open_email(page)
+    page.get_by_role("link", name="Less like this").first.click()
+    heading(page, "Less like this?")
+    check_page(page)
+    page.get_by_role("link", name="No, change nothing").click()
+    heading(page, "Nothing changed")
+    assert site.app.ratings(site.email, history=True) == []
+    check_page(page)
+    page.get_by_role("link", name="Rate it after all").click()
+    heading(page, "Less like this?")
+
+
+def test_the_unsubscribe_and_keep_choices_are_the_same_height(site: Site, page: Any) -> None:
+    page.goto(site.digest.link("unsubscribe"))
+    for width in (390, 1200):
+        page.set_viewport_size({"width": width, "height": 844})
+        leave = page.get_by_role("button", name="Unsubscribe").bounding_box()
+        keep = page.get_by_role("link", name="Keep my digest").bounding_box()
+        assert abs(leave["height"] - keep["height"]) < 0.5, (width, leave, keep)
+        assert abs(leave["y"] - keep["y"]) < 0.5, (width, leave, keep)  # side by side
+    check_page(page)

@@ -22,14 +22,15 @@ def test_the_screenshot_script_writes_the_email_and_pages_at_both_widths(
 ) -> None:
     out = tmp_path / "shots"
     script = REPO / "scripts" / "screenshots.py"
-    only = ["--only", "digest", "--only", "rate-done"]
+    pages = ("digest", "rate-done", "signup", "manage-ratings")
+    only = [arg for name in pages for arg in ("--only", name)]
     command = [sys.executable, str(script), str(out), "--small", "--chromium", chromium_path]
     run = subprocess.run([*command, *only], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     written = {path.name: png_size(path) for path in out.iterdir()}
     assert sorted(written) == sorted(
         f"{name}-{width}{dark}.png"
-        for name in ("digest", "rate-done")
+        for name in pages
         for width in (1200, 390)
         for dark in ("", "-dark")
     )
