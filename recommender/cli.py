@@ -23,7 +23,7 @@ import click
 from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
-from recommender import dumps, mailer, ratings_io, resources
+from recommender import dumps, mailer, ratings_io, render, resources
 from recommender.config import Settings
 from recommender.core import (
     SORTS,
@@ -945,7 +945,7 @@ def _print_recommendations(found: list[Recommendation], email: str) -> None:
             click.echo(f"     by an author you follow: {r.followed}")
         if r.interest:
             click.echo(f"     for your interest: {r.interest}")
-        click.echo(f"     ranks above {r.beats:.0%} of the papers new to you")
+        click.echo(f"     {render.standing(r.beats, r.among)}")
         click.echo(f"     {r.read_url}")
         click.echo(f"     {'; '.join(r.reasons)}")
 

@@ -315,10 +315,15 @@ class Recommendation(Record):
     read_url: str  # where to read it (recommender.reading)
     interest: str | None = None  # the named interest it serves, as a digest labels it
     followed: str | None = None  # the followed author who wrote it, as the profile names them
+    among: int = 1  # how many papers it was ranked among (``beats`` is a share of them)
 
     @classmethod
     def of(
-        cls, ranked: ranking.Ranked, interest: str | None = None, followed: str | None = None
+        cls,
+        ranked: ranking.Ranked,
+        interest: str | None = None,
+        followed: str | None = None,
+        among: int = 1,
     ) -> Recommendation:
         paper = ranked.paper
         return cls(
@@ -335,6 +340,7 @@ class Recommendation(Record):
             read_url=read_url_of(paper),
             interest=interest,
             followed=followed,
+            among=among,
         )
 
 

@@ -102,6 +102,7 @@ def create_app(app: Recommender) -> Starlette:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["shorten"] = render.trim  # an abstract cut as the email cuts it, with "…"
+    env.filters["standing"] = render.standing  # a score as a person reads it, as the email says it
 
     def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**values), status_code=status)
