@@ -215,3 +215,23 @@ def test_the_unsubscribe_and_keep_choices_are_the_same_height(site: Site, page: 
         assert abs(leave["height"] - keep["height"]) < 0.5, (width, leave, keep)
         assert abs(leave["y"] - keep["y"]) < 0.5, (width, leave, keep)  # side by side
     check_page(page)
+
+
+def test_pausing_resizing_and_resuming_from_the_manage_page(site: Site, page: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(site.digest.link("manage"))
+    page.get_by_role("button", name="Pause digests").click()
+    expect(page.get_by_role("button", name="Resume digests")).to_be_visible()
+    assert site.app.subscriber(site.email).paused
+    page.get_by_label("Papers per digest").fill("4")
+    page.get_by_role("button", name="Save digest size").click()
+    expect(page.get_by_role("status")).to_contain_text("up to 4 papers")
+    assert site.app.subscriber(site.email).digest_size == 4
+    page.get_by_label("Papers per digest").fill("0")  # the browser itself refuses it first
+    page.get_by_role("button", name="Save digest size").click()
+    assert page.get_by_label("Papers per digest").evaluate("field => field.validity.valid") is False
+    assert site.app.subscriber(site.email).digest_size == 4
+    page.get_by_role("button", name="Resume digests").click()
+    expect(page.get_by_role("button", name="Pause digests")).to_be_visible()
+    assert not site.app.subscriber(site.email).paused
+    check_page(page)
