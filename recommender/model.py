@@ -83,6 +83,13 @@ class TrainingParams:
     # it is nearest, as if each taste had its own centroid model. Solver "centroid" only.
     tastes: int = 0
     taste_weight: float = 0.0
+    # Interest phrases (see train's ``interests``): the weight of one, relative to a thumbs-up;
+    # the share of its vector's squared norm in the word block (spaces with embeddings; None:
+    # as a paper's); and whether each phrase is weighed by how widely its similarities to the
+    # catalogue (the weak negatives) spread, so that every phrase pulls its papers alike.
+    interest_weight: float = 1.0
+    interest_words: float | None = None
+    interest_spread: bool = False
     # A learner that grows with the ratings: from ``learner_from`` ratings (ups and downs),
     # the ``learner`` solver instead of ``solver``. 0: never.
     learner: str = "ridge"
@@ -287,10 +294,13 @@ def train(
     weak_negatives: PaperVectors | None = None,
     *,
     params: TrainingParams = DEFAULT_PARAMS,
+    interests: PaperVectors | None = None,
 ) -> UserModel:
     """Fit one subscriber's model.
 
-    ``prior``: vectors of the profile (see :func:`profile_texts`); ``rated`` with ``votes``
+    ``interests``: vectors of the profile's interest phrases, one a phrase (weighed as
+    queries: see :class:`TrainingParams`); ``prior``: vectors of the rest of the profile,
+    ``about`` and liked papers (see :func:`profile_texts`); ``rated`` with ``votes``
     (``> 0`` up, ``< 0`` down, ``0`` ignored): the subscriber's ratings; ``weak_negatives``:
     vectors of papers they did not rate (see :func:`sample_weak_negatives`). All may be empty.
     Raises :class:`FeatureSpaceMismatch` for vectors of another space.
@@ -298,17 +308,19 @@ def train(
     p = _or_empty(prior, space)
     r = _or_empty(rated, space)
     w = _or_empty(weak_negatives, space)
+    q = _interest_rows(space, _or_empty(interests, space), params)
     r, v = _cast_votes(r, votes)
     counts = {
         "n_up": int((v > 0).sum()),
         "n_down": int((v < 0).sum()),
-        "n_prior": len(p),
+        "n_prior": len(q) + len(p),
         "n_weak": len(w),
     }
-    x = PaperVectors.stack([p, r, w])
-    pos = np.concatenate([np.ones(len(p), bool), v > 0, np.zeros(len(w), bool)])
+    x = PaperVectors.stack([q, p, r, w])
+    pos = np.concatenate([np.ones(len(q) + len(p), bool), v > 0, np.zeros(len(w), bool)])
     sw = np.concatenate(
         [
+            params.interest_weight * _interest_pulls(q, w, params),
             np.full(len(p), params.prior_weight),
             np.where(v > 0, 1.0, params.down_weight),
             np.full(len(w), params.weak_weight),
@@ -339,8 +351,8 @@ def train(
         raise ValueError(f"unknown solver {solver!r}")
     tastes, taste_weight = np.zeros((0, 0), np.float32), 0.0
     if params.tastes and params.taste_weight and space.embedding_dim and solver == "centroid":
-        ups = np.concatenate([np.ones(len(p), bool), v > 0])
-        tastes = _tastes(PaperVectors.stack([p, r]).embedding[ups], params.tastes)
+        ups = np.concatenate([np.ones(len(q) + len(p), bool), v > 0])
+        tastes = _tastes(PaperVectors.stack([q, p, r]).embedding[ups], params.tastes)
         # the positives' part of the unit weights, in the embedding block
         norm = float(np.linalg.norm(_combine(x, sw * y)))
         positives = (sw * pos).astype(np.float32) @ x.embedding / max(norm, 1e-12)
@@ -348,6 +360,46 @@ def train(
         weights[: space.embedding_dim] -= params.taste_weight * positives
         taste_weight = params.taste_weight * float(np.linalg.norm(positives))
     return UserModel(weights, bias, space.id, **counts, tastes=tastes, taste_weight=taste_weight)
+
+
+def _interest_rows(
+    space: FeatureSpace, interests: PaperVectors, params: TrainingParams
+) -> PaperVectors:
+    """The interest phrases' vectors with ``params.interest_words`` of their squared norm in
+    the word block (as they are where that is None, or the space has no embeddings)."""
+    share = params.interest_words
+    if share is None or not space.has_embeddings or not len(interests):
+        return interests
+    a, b = space._scales
+    return PaperVectors(
+        interests.embedding * np.float32(np.sqrt(1.0 - share) / a),
+        interests.words * np.float32(np.sqrt(share) / b),
+        interests.space_id,
+    )
+
+
+# An interest phrase's pull is never weighed more than this many times the mean's, nor less
+# than its inverse: a phrase no paper matches would otherwise take every weight.
+MAX_PULL_RATIO = 3.0
+
+
+def _interest_pulls(
+    interests: PaperVectors, weak: PaperVectors, params: TrainingParams
+) -> np.ndarray:
+    """Each phrase's weight (mean 1): alike, or with ``params.interest_spread`` inversely as
+    the spread of its similarities to the weak negatives, so a phrase whose similarities to
+    every paper are alike (a short text's embedding often is) pulls its papers up as far as
+    a phrase whose similarities differ widely."""
+    n = len(interests)
+    if not params.interest_spread or n < 2 or len(weak) < 2:
+        return np.ones(n)
+    sims = interests.embedding @ weak.embedding.T + np.asarray(
+        (interests.words @ weak.words.T).todense()
+    )
+    spread = sims.std(axis=1)
+    pull = 1.0 / np.maximum(spread, 1e-9)
+    pull = np.clip(pull / pull.mean(), 1.0 / MAX_PULL_RATIO, MAX_PULL_RATIO)
+    return pull / pull.mean()
 
 
 def _tastes(liked: np.ndarray, k: int, iterations: int = 8) -> np.ndarray:
@@ -526,14 +578,27 @@ def _add_tastes(
 
 # Term layouts kept per process: more than a day's papers.
 TERM_LAYOUTS_KEPT = 8192
+# A paper's term layout (see _term_layout): keys, surface texts, owners, columns, shares, and
+# each key's own column.
+_Layout = tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+# Which terms an explanation names. A term must add at least this share of what the paper's
+# strongest term adds: below it are words that touch the profile only through a character
+# gram they happen to share with it ("immature" for "mixture", "periodically" for
+# "medical"; measured on the real dumps, such words added 0.00-0.09 of the strongest term,
+# the words of the profile's phrases 0.13 or more).
+MIN_TERM_SHARE = 0.1
+# A word or phrase in more than this share of the catalogue's papers names no topic (in an
+# ML catalogue "learning", "model", "data"), however much it adds: it is decided by the
+# space's document frequencies (its IDF weights), where the space has them.
+MAX_TERM_DOCUMENT_FREQUENCY = 0.2
 
 
 @functools.lru_cache(maxsize=TERM_LAYOUTS_KEPT)
-def _term_layout(
-    title: str, abstract: str, tokenizer: str, n_words: int
-) -> tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None:
-    """A paper's term keys, their surface text, and the columns they feed with each one's
-    share; the same for every subscriber the paper is explained to, so kept per process.
+def _term_layout(title: str, abstract: str, tokenizer: str, n_words: int) -> _Layout | None:
+    """A paper's term keys, their surface text, the columns they feed with each one's share,
+    and each term's own column (the word or phrase itself, not its grams); the same for
+    every subscriber the paper is explained to, so kept per process.
 
     A word's share is that of its own column and of its character grams'; terms of the paper
     that feed one column (a gram of two words, a hash collision) split it equally.
@@ -549,7 +614,9 @@ def _term_layout(
         array.setflags(write=False)
     share = 1.0 / n_share[inverse]
     share.setflags(write=False)
-    return keys, surface, owners, cols, share
+    own = feature_columns(keys, "w1", n_words)[1]  # a term's own column: its key's hash
+    own.setflags(write=False)
+    return keys, surface, owners, cols, share, own
 
 
 def prepare_explanations(space: FeatureSpace, texts: Iterable[tuple[str, str]]) -> None:
@@ -609,7 +676,8 @@ def explain_many(
     layouts = [
         _term_layout(title, abstract, space.tokenizer, space.n_words) for title, abstract in texts
     ]
-    terms = _top_terms(layouts, vectors.words, rows, model.weights[space.embedding_dim :], n_terms)
+    w_words = model.weights[space.embedding_dim :]
+    terms = _top_terms(layouts, vectors.words, rows, w_words, n_terms, _topical(space))
     if rated is None or len(rated.ids) == 0:
         similar: list[tuple[Any, str | None, float | None]] = [(None, None, None)] * len(rows)
     else:
@@ -620,15 +688,29 @@ def explain_many(
     ]
 
 
+def _topical(space: FeatureSpace) -> np.ndarray | None:
+    """Which columns of the word block are topical enough to name in an explanation (a word
+    or phrase in at most :data:`MAX_TERM_DOCUMENT_FREQUENCY` of the papers the space's IDF
+    weights were counted on); None where the space has no document frequencies."""
+    if space.idf is None:
+        return None
+    # fit_idf: idf = ln((1 + n) / (1 + df)) + 1, so df / n is about exp(1 - idf); a column
+    # of idf 0 is one cut off as too common (or too rare) to tell papers apart
+    return (space.idf > 0) & (np.exp(1.0 - space.idf) <= MAX_TERM_DOCUMENT_FREQUENCY)
+
+
 def _top_terms(
-    layouts: Sequence[tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None],
+    layouts: Sequence[_Layout | None],
     words: sp.csr_matrix,
     rows: Sequence[int],
     w_words: np.ndarray,
     n_terms: int,
+    topical: np.ndarray | None = None,
 ) -> list[tuple[list[str], list[float]]]:
     """For each paper (its term layout, its word vector at ``rows`` of ``words``), the terms
-    that add most to its score, strongest first, each with its share of the score.
+    that add most to its score, strongest first, each with its share of the score: those
+    adding at least :data:`MIN_TERM_SHARE` of the strongest's, and only ``topical`` ones
+    (a term whose own column is False there is filler).
 
     Their terms' contributions are computed for all the papers at once, in one weighted count;
     each paper's are then read strongest first (:func:`_strongest_first`) until enough terms
@@ -655,11 +737,17 @@ def _top_terms(
         scratch[words.indices[lo:hi]] = 0
     values = np.concatenate(parts)
     contrib = np.bincount(owners, w_words[cols] * values * share, minlength=starts[-1])
-    for k, (n, (keys, surface, *_)) in enumerate(present):
+    for k, (n, (keys, surface, *_, own_columns)) in enumerate(present):
         chosen, chosen_keys, contribs = out[n][0], [], out[n][1]
         own = contrib[starts[k] : starts[k + 1]]
+        strongest = None
         for i, value in _strongest_first(own, 3 * n_terms):
             if value <= 0 or len(chosen) >= n_terms:
+                break
+            if topical is not None and not topical[own_columns[i]]:
+                continue
+            strongest = value if strongest is None else strongest
+            if value < MIN_TERM_SHARE * strongest:
                 break
             key = keys[i]
             # skip a word already shown inside a phrase, and a phrase whose words are shown
@@ -731,6 +819,7 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     params: TrainingParams = DEFAULT_PARAMS,
+    interests: PaperVectors | None = None,
 ) -> Evaluation:
     """How well the model predicts the subscriber's own ratings, by stratified k-fold CV.
 
@@ -750,12 +839,17 @@ def cross_validate(
         )
     k = max(2, min(folds, n_up, n_down))
     p = _or_empty(prior, space)
+    q = _or_empty(interests, space)
     scores = np.zeros(len(y))
     prior_scores = np.zeros(len(y))
-    prior_model = train(space, p, None, (), weak_negatives, params=params) if len(p) else None
+    prior_model = (
+        train(space, p, None, (), weak_negatives, params=params, interests=q)
+        if len(p) or len(q)
+        else None
+    )
     splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
     for tr, te in splitter.split(np.zeros(len(y)), y):
-        m = train(space, p, r[tr], v[tr], weak_negatives, params=params)
+        m = train(space, p, r[tr], v[tr], weak_negatives, params=params, interests=q)
         scores[te] = score(m, r[te])
         if prior_model is not None:
             prior_scores[te] = score(prior_model, r[te])
