@@ -84,12 +84,12 @@ class TrainingParams:
     tastes: int = 0
     taste_weight: float = 0.0
     # Interest phrases (see train's ``interests``): the weight of one, relative to a thumbs-up;
-    # the share of its vector's squared norm in the word block (spaces with embeddings; None:
-    # as a paper's); and whether each phrase is weighed by how widely its similarities to the
-    # catalogue (the weak negatives) spread, so that every phrase pulls its papers alike.
+    # in spaces with embeddings, the most each block of a phrase is scaled by to pull its
+    # papers as a liked paper would (1: not scaled), and whether a phrase's embedding gets the
+    # catalogue's common direction (see _as_query).
     interest_weight: float = 1.0
-    interest_words: float | None = None
-    interest_spread: bool = False
+    interest_pull: float = 10.0
+    interest_centre: bool = True
     # A learner that grows with the ratings: from ``learner_from`` ratings (ups and downs),
     # the ``learner`` solver instead of ``solver``. 0: never.
     learner: str = "ridge"
@@ -308,7 +308,7 @@ def train(
     p = _or_empty(prior, space)
     r = _or_empty(rated, space)
     w = _or_empty(weak_negatives, space)
-    q = _interest_rows(space, _or_empty(interests, space), params)
+    q = _as_query(_or_empty(interests, space), w, params)
     r, v = _cast_votes(r, votes)
     counts = {
         "n_up": int((v > 0).sum()),
@@ -320,7 +320,7 @@ def train(
     pos = np.concatenate([np.ones(len(q) + len(p), bool), v > 0, np.zeros(len(w), bool)])
     sw = np.concatenate(
         [
-            params.interest_weight * _interest_pulls(q, w, params),
+            np.full(len(q), params.interest_weight),
             np.full(len(p), params.prior_weight),
             np.where(v > 0, 1.0, params.down_weight),
             np.full(len(w), params.weak_weight),
@@ -362,44 +362,55 @@ def train(
     return UserModel(weights, bias, space.id, **counts, tastes=tastes, taste_weight=taste_weight)
 
 
-def _interest_rows(
-    space: FeatureSpace, interests: PaperVectors, params: TrainingParams
-) -> PaperVectors:
-    """The interest phrases' vectors with ``params.interest_words`` of their squared norm in
-    the word block (as they are where that is None, or the space has no embeddings)."""
-    share = params.interest_words
-    if share is None or not space.has_embeddings or not len(interests):
+def _as_query(interests: PaperVectors, weak: PaperVectors, params: TrainingParams) -> PaperVectors:
+    """The interest phrases' vectors made to weigh in the model as liked papers do.
+
+    A short phrase is not a paper, and in a space with embeddings it does not act like one
+    (measured on the real dumps, ``docs/model.md``): (1) its embedding lacks the direction
+    all the catalogue's papers share, so subtracting the weak negatives' centroid ranks papers
+    by how untypical of the catalogue they are, not by the phrase; (2) its similarities to
+    papers spread less than a paper's, in the embedding block (every paper is about as far
+    from "mixture of experts") and far less in the word block (a phrase shares its few words
+    with a handful of papers), so its words, the most exact thing a person typed, count for
+    nothing. So: the phrase's embedding gets as much of the catalogue's mean direction as the
+    weak negatives have on average (``params.interest_centre``), and each block of each
+    phrase is scaled so that its similarities to the weak negatives spread as widely as a
+    typical weak negative's own do, by at most ``params.interest_pull`` (:func:`_pulls`).
+    In a words-only space phrases and papers share their one block, and the centroid ranks by
+    the phrase already: the phrases are kept as they are (scaling them there lost recall on
+    the benchmark).
+    """
+    if not len(interests) or not interests.embedding.shape[1] or len(weak) < 3:
         return interests
-    a, b = space._scales
-    return PaperVectors(
-        interests.embedding * np.float32(np.sqrt(1.0 - share) / a),
-        interests.words * np.float32(np.sqrt(share) / b),
-        interests.space_id,
-    )
+    embedding = interests.embedding
+    if params.interest_centre:
+        mean = weak.embedding.mean(axis=0)
+        size = float(np.linalg.norm(mean))
+        if size > 0:
+            u = mean / size
+            embedding = embedding + np.outer(size - embedding @ u, u).astype(np.float32)
+    if params.interest_pull <= 1.0:
+        return PaperVectors(embedding, interests.words, interests.space_id)
+    pe, pw = _pulls(embedding, interests.words, weak, params.interest_pull)
+    return PaperVectors(embedding * pe[:, None], sp.diags(pw) @ interests.words, interests.space_id)
 
 
-# An interest phrase's pull is never weighed more than this many times the mean's, nor less
-# than its inverse: a phrase no paper matches would otherwise take every weight.
-MAX_PULL_RATIO = 3.0
+def _pulls(
+    embedding: np.ndarray, words: sp.csr_matrix, weak: PaperVectors, most: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each phrase (its embedding block and word block), the factors that make each
+    block's similarities to the weak negatives spread as widely as a typical weak negative's
+    own similarities (whole vectors) do; between ``1 / most`` and ``most``."""
+    own = weak.embedding @ weak.embedding.T + np.asarray((weak.words @ weak.words.T).todense())
+    np.fill_diagonal(own, np.nan)
+    typical = float(np.median(np.nanstd(own, axis=1)))
 
+    def pull(similarities: np.ndarray) -> np.ndarray:
+        spread = similarities.std(axis=1)
+        factor = np.clip(typical / np.maximum(spread, 1e-12), 1.0 / most, most)
+        return factor.astype(np.float32)
 
-def _interest_pulls(
-    interests: PaperVectors, weak: PaperVectors, params: TrainingParams
-) -> np.ndarray:
-    """Each phrase's weight (mean 1): alike, or with ``params.interest_spread`` inversely as
-    the spread of its similarities to the weak negatives, so a phrase whose similarities to
-    every paper are alike (a short text's embedding often is) pulls its papers up as far as
-    a phrase whose similarities differ widely."""
-    n = len(interests)
-    if not params.interest_spread or n < 2 or len(weak) < 2:
-        return np.ones(n)
-    sims = interests.embedding @ weak.embedding.T + np.asarray(
-        (interests.words @ weak.words.T).todense()
-    )
-    spread = sims.std(axis=1)
-    pull = 1.0 / np.maximum(spread, 1e-9)
-    pull = np.clip(pull / pull.mean(), 1.0 / MAX_PULL_RATIO, MAX_PULL_RATIO)
-    return pull / pull.mean()
+    return pull(embedding @ weak.embedding.T), pull(np.asarray((words @ weak.words.T).todense()))
 
 
 def _tastes(liked: np.ndarray, k: int, iterations: int = 8) -> np.ndarray:
