@@ -593,12 +593,11 @@ TERM_LAYOUTS_KEPT = 8192
 # each key's own column.
 _Layout = tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
-# Which terms an explanation names. A term must add at least this share of what the paper's
-# strongest term adds: below it are words that touch the profile only through a character
-# gram they happen to share with it ("immature" for "mixture", "periodically" for
-# "medical"; measured on the real dumps, such words added 0.00-0.09 of the strongest term,
-# the words of the profile's phrases 0.13 or more).
-MIN_TERM_SHARE = 0.1
+# Which terms an explanation names. A word counts with its character grams, so a word the
+# profile never mentions adds to a score through grams it happens to share with one it does
+# ("immature" and "future" through "mixture", "periodically" through "medical": the filler
+# the real dumps showed). So a term is named only if the model weighs the term itself up
+# (its own column), not just some of its letters; and only if it is topical:
 # A word or phrase in more than this share of the catalogue's papers names no topic (in an
 # ML catalogue "learning", "model", "data"), however much it adds: it is decided by the
 # space's document frequencies (its IDF weights), where the space has them.
@@ -719,9 +718,9 @@ def _top_terms(
     topical: np.ndarray | None = None,
 ) -> list[tuple[list[str], list[float]]]:
     """For each paper (its term layout, its word vector at ``rows`` of ``words``), the terms
-    that add most to its score, strongest first, each with its share of the score: those
-    adding at least :data:`MIN_TERM_SHARE` of the strongest's, and only ``topical`` ones
-    (a term whose own column is False there is filler).
+    that add most to its score, strongest first, each with its share of the score: only
+    terms the model weighs up themselves (their own column, not just their character grams),
+    and only ``topical`` ones (a term whose own column is False there is filler).
 
     Their terms' contributions are computed for all the papers at once, in one weighted count;
     each paper's are then read strongest first (:func:`_strongest_first`) until enough terms
@@ -751,15 +750,12 @@ def _top_terms(
     for k, (n, (keys, surface, *_, own_columns)) in enumerate(present):
         chosen, chosen_keys, contribs = out[n][0], [], out[n][1]
         own = contrib[starts[k] : starts[k + 1]]
-        strongest = None
         for i, value in _strongest_first(own, 3 * n_terms):
             if value <= 0 or len(chosen) >= n_terms:
                 break
-            if topical is not None and not topical[own_columns[i]]:
+            column = own_columns[i]
+            if w_words[column] <= 0 or (topical is not None and not topical[column]):
                 continue
-            strongest = value if strongest is None else strongest
-            if value < MIN_TERM_SHARE * strongest:
-                break
             key = keys[i]
             # skip a word already shown inside a phrase, and a phrase whose words are shown
             if any(" " in c and key in c.split(" ") for c in chosen_keys):
