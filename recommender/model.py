@@ -601,14 +601,14 @@ TERM_LAYOUTS_KEPT = 8192
 # each key's own column.
 _Layout = tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
-# Which terms an explanation names. A word counts with its character grams, so a word the
-# profile never mentions adds to a score through grams it happens to share with one it does
-# ("immature" and "future" through "mixture", "periodically" through "medical": the filler
-# the real dumps showed). So a term is named only if the model weighs the term itself up
-# (its own column), not just some of its letters; and only if it is topical:
-# A word or phrase in more than this share of the catalogue's papers names no topic (in an
-# ML catalogue "learning", "model", "data"), however much it adds: it is decided by the
-# space's document frequencies (its IDF weights), where the space has them.
+# Which terms an explanation names (_top_terms). A word counts with its character grams, so a
+# word the profile never mentions adds to a score through grams it happens to share with one
+# it does ("immature" and "future" through "mixture", "periodically" through "medical": the
+# filler the real dumps showed, rare words no document frequency calls filler). So a term is
+# named only if the model weighs the term itself up (its own column), not just some of its
+# letters. And a word or phrase in more than this share of the catalogue's papers names no
+# topic (in an ML catalogue "learning", "model", "data") however much it adds: decided by
+# the space's document frequencies (its IDF weights), where the space has them.
 MAX_TERM_DOCUMENT_FREQUENCY = 0.2
 
 
