@@ -98,6 +98,11 @@ class TrainingParams:
 
 DEFAULT_PARAMS = TrainingParams()
 
+# The recipe :func:`train` follows, stored with each model: a model of an older recipe is
+# retrained rather than reused (``ranking.Ranker.models_for``), like one of another space.
+# 0: before issue 16; 1: interest phrases weighed as queries.
+TRAINING_RECIPE = 1
+
 
 @dataclass
 class UserModel:
@@ -113,6 +118,7 @@ class UserModel:
     # unit rows in the embedding block, one a taste; shape (0, 0) for none
     tastes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     taste_weight: float = 0.0
+    recipe: int = 0  # the TRAINING_RECIPE it was trained by
 
     def __post_init__(self) -> None:
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float32).ravel()
@@ -133,6 +139,7 @@ class UserModel:
             "n_down": self.n_down,
             "n_prior": self.n_prior,
             "n_weak": self.n_weak,
+            "recipe": self.recipe,
         }
         body = self.weights.astype("<f4").tobytes()
         if len(self.tastes):
@@ -162,6 +169,7 @@ class UserModel:
             h["n_weak"],
             tastes,
             h.get("taste_weight", 0.0),
+            h.get("recipe", 0),
         )
 
 
@@ -311,6 +319,7 @@ def train(
     q = _as_query(_or_empty(interests, space), w, params)
     r, v = _cast_votes(r, votes)
     counts = {
+        "recipe": TRAINING_RECIPE,
         "n_up": int((v > 0).sum()),
         "n_down": int((v < 0).sum()),
         "n_prior": len(q) + len(p),

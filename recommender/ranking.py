@@ -379,9 +379,11 @@ class Ranker:
                 and stored.profile_updated_at >= subscriber.updated_at
                 and (changed is None or changed <= stored.trained_at)
             ):
-                out.append(model.UserModel.from_bytes(stored.model))
-            else:
-                out.append(self.train(scope, subscriber, now))
+                found = model.UserModel.from_bytes(stored.model)
+                if found.recipe == model.TRAINING_RECIPE:  # else trained the old way
+                    out.append(found)
+                    continue
+            out.append(self.train(scope, subscriber, now))
         return out
 
     # -- ranking -----------------------------------------------------------------------------

@@ -159,6 +159,23 @@ def test_models_of_an_old_feature_space_are_retrained_not_reused(
     assert old_space.split("+")[-1].startswith("words-")
 
 
+def test_a_model_trained_by_an_older_recipe_is_retrained_not_reused(
+    catalogue: Recommender,
+) -> None:
+    catalogue.recommend(EMAIL)  # trains and stores the model
+    with catalogue.engine.begin() as connection:
+        stored = connection.execute(select(StoredUserModel.model)).scalar_one()
+        old = model.UserModel.from_bytes(stored)
+        assert old.recipe == model.TRAINING_RECIPE
+        # as stored before interest phrases were weighed as queries: no recipe in it
+        old.recipe = 0
+        connection.execute(update(StoredUserModel).values(model=old.to_bytes()))
+    catalogue.recommend(EMAIL)
+    with catalogue.engine.connect() as connection:
+        stored = connection.execute(select(StoredUserModel.model)).scalar_one()
+    assert model.UserModel.from_bytes(stored).recipe == model.TRAINING_RECIPE
+
+
 def test_evaluate_needs_two_ups_and_two_downs(catalogue: Recommender) -> None:
     catalogue.rate(EMAIL, TOPICS["graphs"][0], "up")
     with pytest.raises(ValueError, match="at least 2 thumbs up and 2 thumbs down"):
