@@ -25,6 +25,13 @@ character 4-grams), ``recommender_tfidf`` (the same code on the hashed terms alo
 ``arxiv_sanity_lite`` (TF-IDF + LinearSVC with arxiv-sanity-lite's published settings),
 ``rocchio`` and ``random``.
 
+``--cold-start phrases`` measures the path a newcomer takes instead: each user signs up with
+interest phrases only, no liked papers: the 3 most frequent tags (``tags.dat``,
+``item-tags.dat``; ``_`` and ``-`` read as spaces) over the first 3 papers of their library (by
+id: the first they saved). The anchor is ``keyword_alert``, an alert as arXiv or Scholar send
+it: BM25 of each day's papers against the phrases' words, learning nothing from the ratings.
+The other methods need liked papers and do not run in this mode.
+
 ``--data DIR`` reads any catalogue in the same format (``papers.jsonl``: ``{"id", "title",
 "abstract"}`` a line, id = line number; ``users.dat``: ``n item item ...`` a line), titles or
 abstracts empty or not.
@@ -60,6 +67,11 @@ from recommender.ranking import MAX_DOCUMENT_FREQUENCY  # noqa: E402
 BATCH = 200
 DIGEST = 10
 N_LIKED = 3
+# Phrase cold start: the most frequent tags over a user's first papers become their phrases.
+N_PHRASES = 3
+FIRST_PAPERS = 3
+# BM25 of the keyword alert (the usual constants)
+BM25_K1, BM25_B = 1.2, 0.75
 # Phases of a subscription, as (first day, last day) counted from 1; None: to the end.
 PHASES = {"days 1-5": (1, 5), "days 6-20": (6, 20), "days 21+": (21, None)}
 # Library sizes (whole library, both halves): (smallest, largest); None: no bound.
@@ -80,6 +92,8 @@ class Data:
     abstracts: list[str]
     libraries: list[np.ndarray]
     digest: str  # hash of papers.jsonl
+    # each paper's tags as users typed them, where the catalogue has them (item-tags.dat)
+    tags: list[list[str]] | None = None
 
     @property
     def n(self) -> int:
@@ -104,7 +118,37 @@ def load_data(folder: Path) -> Data:
             libraries.append(np.zeros(0, dtype=np.int64))
             continue
         libraries.append(np.array(sorted(set(map(int, parts[1:]))), dtype=np.int64))
-    return Data(titles, abstracts, libraries, hashlib.sha256(raw).hexdigest()[:16])
+    return Data(
+        titles, abstracts, libraries, hashlib.sha256(raw).hexdigest()[:16], load_tags(folder)
+    )
+
+
+def load_tags(folder: Path) -> list[list[str]] | None:
+    """Each paper's tags (``item-tags.dat``: ``n tag tag ...`` a paper, ids into ``tags.dat``),
+    ``_`` and ``-`` read as spaces; None where the catalogue has no tags."""
+    if not (folder / "tags.dat").exists() or not (folder / "item-tags.dat").exists():
+        return None
+    names = [
+        " ".join(line.replace("_", " ").replace("-", " ").split())
+        for line in (folder / "tags.dat").read_text(encoding="utf-8").splitlines()
+    ]
+    out = []
+    for line in (folder / "item-tags.dat").read_text().splitlines():
+        parts = line.split()
+        out.append([names[int(t)] for t in parts[1:] if names[int(t)]])
+    return out
+
+
+def interest_phrases(data: Data, library: np.ndarray) -> tuple[str, ...]:
+    """The phrases a user signs up with: the :data:`N_PHRASES` most frequent tags over the
+    first :data:`FIRST_PAPERS` papers of their library, ties in the order first met."""
+    assert data.tags is not None
+    counts: dict[str, int] = {}
+    for paper in library[:FIRST_PAPERS]:
+        for tag in data.tags[int(paper)]:
+            counts[tag] = counts.get(tag, 0) + 1
+    ordered = sorted(counts, key=lambda tag: -counts[tag])  # stable: first met first
+    return tuple(ordered[:N_PHRASES])
 
 
 def cache_dir() -> Path:
@@ -148,21 +192,32 @@ class User:
     liked: np.ndarray  # back-catalogue papers given as the profile
     future: np.ndarray  # second-half library papers (the targets)
     library: frozenset[int]
+    phrases: tuple[str, ...] = ()  # interest phrases given as the profile (phrase cold start)
 
 
-def pick_users(data: Data, n_users: int, seed: int) -> list[User]:
+def pick_users(data: Data, n_users: int, seed: int, *, phrases: bool = False) -> list[User]:
+    """Users with at least :data:`N_LIKED` back-catalogue papers and 5 arriving ones; with
+    ``phrases``, each with interest phrases (:func:`interest_phrases`) and no liked papers
+    (users whose first papers carry no tags are not eligible)."""
     half = data.n // 2
     rng = np.random.default_rng(seed)
     eligible = [
         u
         for u, lib in enumerate(data.libraries)
-        if (lib < half).sum() >= N_LIKED and (lib >= half).sum() >= 5
+        if (lib < half).sum() >= N_LIKED
+        and (lib >= half).sum() >= 5
+        and (not phrases or interest_phrases(data, lib))
     ]
     chosen = sorted(rng.choice(eligible, size=min(n_users, len(eligible)), replace=False))
     users = []
     for u in chosen:
         lib = data.libraries[u]
         back = lib[lib < half]
+        if phrases:
+            none = np.zeros(0, dtype=np.int64)
+            user = User(int(u), none, lib[lib >= half], frozenset(lib.tolist()))
+            users.append(dataclasses.replace(user, phrases=interest_phrases(data, lib)))
+            continue
         liked = np.sort(rng.choice(back, size=N_LIKED, replace=False))
         users.append(User(int(u), liked, lib[lib >= half], frozenset(lib.tolist())))
     return users
@@ -241,11 +296,45 @@ class ArxivSanityMethod(Method):
         self.pos.update(shown[votes > 0].tolist())
 
 
+class KeywordAlertMethod(Method):
+    """A keyword alert, as arXiv or Scholar send them: each day's papers ranked by BM25 against
+    the words of the user's phrases (document frequencies of the back catalogue), learning
+    nothing from the ratings."""
+
+    def __init__(self, texts: list[str], half: int) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        self.vectorizer = CountVectorizer(
+            lowercase=True, strip_accents="unicode", stop_words="english", dtype=np.float32
+        )
+        tf = self.vectorizer.fit_transform(texts).tocsr()
+        df = np.diff(tf[:half].tocsc().indptr).astype(np.float64)
+        idf = np.log(1.0 + (half - df + 0.5) / (df + 0.5))
+        length = np.asarray(tf.sum(axis=1)).ravel()
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * length / max(length[:half].mean(), 1e-9))
+        rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))
+        tf.data = (tf.data * (BM25_K1 + 1) / (tf.data + norm[rows])).astype(np.float32)
+        self.x = sp.csr_matrix(tf @ sp.diags(idf.astype(np.float32)))
+
+    def start(self, user: User, seed: int) -> None:
+        query = self.vectorizer.transform([" ".join(user.phrases)])
+        self.q = np.asarray(query.todense()).ravel()
+
+    def rank(self, batch: np.ndarray, seen_until: int) -> np.ndarray:
+        s = self.x[batch] @ self.q
+        return batch[np.argsort(-s, kind="stable")[:DIGEST]]
+
+    def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None:
+        pass
+
+
 class RecommenderMethod(Method):
     """The project's own model (recommender.model), as the digest job uses it.
 
     The profile's liked papers are the prior (``prior_x``: their full vectors, as the product
-    resolves liked titles to catalogue papers, or their titles' alone). With ``similarity``
+    resolves liked titles to catalogue papers, or their titles' alone); a user's interest
+    phrases are given as the product gives them (``phrases``: the vectors of every phrase, made
+    by :func:`phrase_vectors`). With ``similarity``
     (each day's papers' similarities, by the day's first paper: :func:`day_similarities`) the
     digest is chosen as the product chooses it (:mod:`recommender.selection`, exploring);
     without, it is the plain top 10.
@@ -260,14 +349,21 @@ class RecommenderMethod(Method):
         params: rm.TrainingParams,
         *,
         similarity: dict[int, np.ndarray] | None,
+        phrases: tuple[dict[str, int], rm.PaperVectors] | None = None,
     ) -> None:
         self.space, self.x, self.prior_x = space, x, prior_x
         self.n_weak, self.params, self.similarity = n_weak, params, similarity
+        self.phrases = phrases
 
     def start(self, user: User, seed: int) -> None:
         self.uid = user.uid
         self.rng = np.random.default_rng(seed)
         self.prior = self.prior_x[user.liked]  # the profile's liked papers
+        self.interests = None
+        if user.phrases:
+            assert self.phrases is not None
+            rows, vectors = self.phrases
+            self.interests = vectors[[rows[p] for p in user.phrases]]
         self.rated: list[int] = []
         self.votes: list[int] = []
         self.excluded = set(user.liked.tolist())
@@ -284,6 +380,7 @@ class RecommenderMethod(Method):
             self.votes,
             self.x[weak] if weak else None,
             params=self.params,
+            interests=self.interests,
         )
 
     def rank(self, batch: np.ndarray, seen_until: int) -> np.ndarray:
@@ -297,6 +394,19 @@ class RecommenderMethod(Method):
         self.votes += votes.tolist()
         self.excluded.update(shown.tolist())
         self._fit(seen_until)
+
+
+def phrase_vectors(
+    space: rm.FeatureSpace, phrases: list[str], embedder: rm.Embedder | None
+) -> tuple[dict[str, int], rm.PaperVectors]:
+    """Every phrase's row and the vectors of them all, made as the product makes a profile's
+    interests' (each phrase a text of its own, embedded as the product embeds it)."""
+    texts = rm.profile_texts(interests=phrases)
+    embedding = None
+    if space.has_embeddings:
+        assert embedder is not None
+        embedding = embedder.embed_papers(texts)
+    return {p: n for n, p in enumerate(phrases)}, space.vectors(texts, embedding)
 
 
 def choose_digest(scores: np.ndarray, similarity: np.ndarray, subscriber_id: int) -> np.ndarray:
@@ -444,6 +554,10 @@ def paired(a: list[float], b: list[float]) -> dict[str, float]:
     return {"mean_difference": float(d.mean()), "standard_error": se}
 
 
+# The methods of --cold-start phrases (the others need liked papers).
+PHRASE_METHODS = (
+    "recommender,recommender_top10,recommender_tfidf,recommender_tfidf_top10,keyword_alert,random"
+)
 DEFAULT_METHODS = (
     "recommender,recommender_top10,recommender_tfidf,recommender_tfidf_top10,"
     "arxiv_sanity_lite,rocchio,random"
@@ -481,6 +595,13 @@ def main(argv: list[str] | None = None) -> int:
         help="liked papers in the profile count as whole catalogue papers, as the product "
         "resolves them (default), or as their titles alone (the product before)",
     )
+    ap.add_argument(
+        "--cold-start",
+        choices=("papers", "phrases"),
+        default="papers",
+        help="users sign up with 3 liked papers (default), or with interest phrases only: the "
+        "3 most frequent tags of their first 3 papers (needs tags.dat and item-tags.dat)",
+    )
     ap.add_argument("--batch", type=int, default=BATCH, help=f"papers a day (default {BATCH})")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--weak", type=int, default=300, help="weak negatives per training")
@@ -507,9 +628,20 @@ def main(argv: list[str] | None = None) -> int:
 
     data = load_data(args.data)
     half = data.n // 2
-    users = pick_users(data, args.users, args.seed)
+    by_phrases = args.cold_start == "phrases"
+    if by_phrases and data.tags is None:
+        raise SystemExit(f"{args.data}: --cold-start phrases needs tags.dat and item-tags.dat")
+    users = pick_users(data, args.users, args.seed, phrases=by_phrases)
     log(f"{data.n} papers ({half} back catalogue, {data.n - half} arriving), {len(users)} users")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if by_phrases:
+        if args.methods == DEFAULT_METHODS:
+            methods = PHRASE_METHODS.split(",")
+        needing_papers = {"arxiv_sanity_lite", "rocchio"} & set(methods)
+        if needing_papers:
+            raise SystemExit(
+                f"--cold-start phrases: {', '.join(sorted(needing_papers))} need liked papers"
+            )
     embedded = {"recommender", "recommender_top10"}
     use_emb = bool(embedded & set(methods)) and not args.no_embeddings
     if use_emb and not rm.embeddings_available():
@@ -525,6 +657,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "batch": args.batch,
         "profile": args.profile,
+        "cold_start": args.cold_start,
     }
     impl: dict[str, Method] = {}
 
@@ -561,6 +694,11 @@ def main(argv: list[str] | None = None) -> int:
         impl["arxiv_sanity_lite"] = ArxivSanityMethod(xt)
         impl["rocchio"] = RocchioMethod(xt)
     impl["random"] = RandomMethod()
+    if "keyword_alert" in methods:
+        impl["keyword_alert"] = KeywordAlertMethod([f"{t} {a}" for t, a in papers], half)
+    phrases = sorted({p for u in users for p in u.phrases})
+    if phrases:
+        result["phrases_per_user"] = float(np.mean([len(u.phrases) for u in users]))
 
     params = parse_params(args.params)
     result["params"] = dataclasses.asdict(params)
@@ -576,8 +714,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     sw = day_similarities(xw, half, args.batch) if "recommender_tfidf" in methods else None
     result["day_similarities_seconds_words"] = time.perf_counter() - t0
+    pw = phrase_vectors(words_space, phrases, None) if phrases else None
     for name, sim in (("recommender_tfidf", sw), ("recommender_tfidf_top10", None)):
-        impl[name] = RecommenderMethod(words_space, xw, xw_prior, args.weak, params, similarity=sim)
+        impl[name] = RecommenderMethod(
+            words_space, xw, xw_prior, args.weak, params, similarity=sim, phrases=pw
+        )
     if use_emb:
         emb, rate, model_id = cached_embeddings(
             data, args.model, "papers", [rm.paper_text(t, a) for t, a in papers]
@@ -597,8 +738,11 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         se = day_similarities(x, half, args.batch) if "recommender" in methods else None
         result["day_similarities_seconds"] = time.perf_counter() - t0
+        pe = phrase_vectors(space, phrases, rm.Embedder(args.model)) if phrases else None
         for name, sim in (("recommender", se), ("recommender_top10", None)):
-            impl[name] = RecommenderMethod(space, x, x_prior, args.weak, params, similarity=sim)
+            impl[name] = RecommenderMethod(
+                space, x, x_prior, args.weak, params, similarity=sim, phrases=pe
+            )
         result["embedding_model"] = model_id
         result["embedding_papers_per_s_first_run"] = rate
         # throughput measured now, on a fixed sample, whether or not the cache was used
@@ -619,11 +763,11 @@ def main(argv: list[str] | None = None) -> int:
         if name not in impl:
             raise SystemExit(f"unknown method {name!r}")
         out[name], recalls[name] = run_method(name, len(users), args.jobs)
-    if "arxiv_sanity_lite" in recalls:
-        base = recalls["arxiv_sanity_lite"]
-        for name in methods:
-            if name != "arxiv_sanity_lite":
-                out[name]["paired_vs_arxiv_sanity_lite"] = paired(recalls[name], base)
+    for anchor in ("arxiv_sanity_lite", "keyword_alert"):
+        if anchor in recalls:
+            for name in methods:
+                if name != anchor:
+                    out[name][f"paired_vs_{anchor}"] = paired(recalls[name], recalls[anchor])
     for chosen, plain in (
         ("recommender", "recommender_top10"),
         ("recommender_tfidf", "recommender_tfidf_top10"),
@@ -646,12 +790,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print_table(out)
+        print_table(out, "keyword_alert" if by_phrases else "arxiv_sanity_lite")
     return 0
 
 
-def print_table(out: dict[str, dict[str, object]]) -> None:
-    base = out.get("arxiv_sanity_lite")
+def print_table(out: dict[str, dict[str, object]], anchor: str = "arxiv_sanity_lite") -> None:
+    """The figures of each method, with their ratio to the ``anchor`` method's."""
+    base = out.get(anchor)
 
     def cell(value: float, of: float | None) -> str:
         if np.isnan(value):

@@ -83,6 +83,13 @@ class TrainingParams:
     # it is nearest, as if each taste had its own centroid model. Solver "centroid" only.
     tastes: int = 0
     taste_weight: float = 0.0
+    # Interest phrases (see train's ``interests``): the weight of one, relative to a thumbs-up;
+    # in spaces with embeddings, the most each block of a phrase is scaled by to pull its
+    # papers as a liked paper would (1: not scaled), and whether a phrase's embedding gets the
+    # catalogue's common direction (see _as_query).
+    interest_weight: float = 1.0
+    interest_pull: float = 10.0
+    interest_centre: bool = True
     # A learner that grows with the ratings: from ``learner_from`` ratings (ups and downs),
     # the ``learner`` solver instead of ``solver``. 0: never.
     learner: str = "ridge"
@@ -90,6 +97,11 @@ class TrainingParams:
 
 
 DEFAULT_PARAMS = TrainingParams()
+
+# The recipe :func:`train` follows, stored with each model: a model of an older recipe is
+# retrained rather than reused (``ranking.Ranker.models_for``), like one of another space.
+# 0: before issue 16; 1: interest phrases weighed as queries.
+TRAINING_RECIPE = 1
 
 
 @dataclass
@@ -106,6 +118,7 @@ class UserModel:
     # unit rows in the embedding block, one a taste; shape (0, 0) for none
     tastes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     taste_weight: float = 0.0
+    recipe: int = 0  # the TRAINING_RECIPE it was trained by
 
     def __post_init__(self) -> None:
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float32).ravel()
@@ -126,6 +139,7 @@ class UserModel:
             "n_down": self.n_down,
             "n_prior": self.n_prior,
             "n_weak": self.n_weak,
+            "recipe": self.recipe,
         }
         body = self.weights.astype("<f4").tobytes()
         if len(self.tastes):
@@ -155,6 +169,7 @@ class UserModel:
             h["n_weak"],
             tastes,
             h.get("taste_weight", 0.0),
+            h.get("recipe", 0),
         )
 
 
@@ -287,10 +302,13 @@ def train(
     weak_negatives: PaperVectors | None = None,
     *,
     params: TrainingParams = DEFAULT_PARAMS,
+    interests: PaperVectors | None = None,
 ) -> UserModel:
     """Fit one subscriber's model.
 
-    ``prior``: vectors of the profile (see :func:`profile_texts`); ``rated`` with ``votes``
+    ``interests``: vectors of the profile's interest phrases, one a phrase (weighed as
+    queries: see :class:`TrainingParams`); ``prior``: vectors of the rest of the profile,
+    ``about`` and liked papers (see :func:`profile_texts`); ``rated`` with ``votes``
     (``> 0`` up, ``< 0`` down, ``0`` ignored): the subscriber's ratings; ``weak_negatives``:
     vectors of papers they did not rate (see :func:`sample_weak_negatives`). All may be empty.
     Raises :class:`FeatureSpaceMismatch` for vectors of another space.
@@ -298,17 +316,20 @@ def train(
     p = _or_empty(prior, space)
     r = _or_empty(rated, space)
     w = _or_empty(weak_negatives, space)
+    q = _as_query(_or_empty(interests, space), w, params)
     r, v = _cast_votes(r, votes)
     counts = {
+        "recipe": TRAINING_RECIPE,
         "n_up": int((v > 0).sum()),
         "n_down": int((v < 0).sum()),
-        "n_prior": len(p),
+        "n_prior": len(q) + len(p),
         "n_weak": len(w),
     }
-    x = PaperVectors.stack([p, r, w])
-    pos = np.concatenate([np.ones(len(p), bool), v > 0, np.zeros(len(w), bool)])
+    x = PaperVectors.stack([q, p, r, w])
+    pos = np.concatenate([np.ones(len(q) + len(p), bool), v > 0, np.zeros(len(w), bool)])
     sw = np.concatenate(
         [
+            np.full(len(q), params.interest_weight),
             np.full(len(p), params.prior_weight),
             np.where(v > 0, 1.0, params.down_weight),
             np.full(len(w), params.weak_weight),
@@ -339,8 +360,8 @@ def train(
         raise ValueError(f"unknown solver {solver!r}")
     tastes, taste_weight = np.zeros((0, 0), np.float32), 0.0
     if params.tastes and params.taste_weight and space.embedding_dim and solver == "centroid":
-        ups = np.concatenate([np.ones(len(p), bool), v > 0])
-        tastes = _tastes(PaperVectors.stack([p, r]).embedding[ups], params.tastes)
+        ups = np.concatenate([np.ones(len(q) + len(p), bool), v > 0])
+        tastes = _tastes(PaperVectors.stack([q, p, r]).embedding[ups], params.tastes)
         # the positives' part of the unit weights, in the embedding block
         norm = float(np.linalg.norm(_combine(x, sw * y)))
         positives = (sw * pos).astype(np.float32) @ x.embedding / max(norm, 1e-12)
@@ -348,6 +369,65 @@ def train(
         weights[: space.embedding_dim] -= params.taste_weight * positives
         taste_weight = params.taste_weight * float(np.linalg.norm(positives))
     return UserModel(weights, bias, space.id, **counts, tastes=tastes, taste_weight=taste_weight)
+
+
+def _as_query(interests: PaperVectors, weak: PaperVectors, params: TrainingParams) -> PaperVectors:
+    """The interest phrases' vectors made to weigh in the model as liked papers do.
+
+    A short phrase is not a paper, and in a space with embeddings it does not act like one
+    (measured on the real dumps, ``docs/model.md``): (1) its embedding lacks the direction
+    all the catalogue's papers share, so subtracting the weak negatives' centroid ranks papers
+    by how untypical of the catalogue they are, not by the phrase; (2) its similarities to
+    papers spread less than a paper's, in the embedding block (every paper is about as far
+    from "mixture of experts") and far less in the word block (a phrase shares its few words
+    with a handful of papers), so its words, the most exact thing a person typed, count for
+    nothing. So: the phrase's embedding gets as much of the catalogue's mean direction as the
+    weak negatives have on average (``params.interest_centre``), and each block of each
+    phrase is scaled so that its similarities to the weak negatives spread as widely as a
+    typical weak negative's own do, by at most ``params.interest_pull`` (:func:`_pulls`).
+    In a words-only space phrases and papers share their one block, and the centroid ranks by
+    the phrase already: the phrases are kept as they are (scaling them there lost recall on
+    the benchmark).
+    """
+    if not len(interests) or not interests.embedding.shape[1] or len(weak) < 3:
+        return interests
+    embedding = interests.embedding
+    if params.interest_centre:
+        mean = weak.embedding.mean(axis=0)
+        size = float(np.linalg.norm(mean))
+        if size > 0:
+            u = mean / size
+            embedding = embedding + np.outer(size - embedding @ u, u).astype(np.float32)
+    if params.interest_pull <= 1.0:
+        return PaperVectors(embedding, interests.words, interests.space_id)
+    pe, pw = _pulls(embedding, interests.words, weak, params.interest_pull)
+    return PaperVectors(embedding * pe[:, None], sp.diags(pw) @ interests.words, interests.space_id)
+
+
+# How many weak negatives the typical spread of a paper's similarities is measured on (each
+# against all of them): all 300 cost more than the rest of a training.
+TYPICAL_FROM = 48
+
+
+def _pulls(
+    embedding: np.ndarray, words: sp.csr_matrix, weak: PaperVectors, most: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each phrase (its embedding block and word block), the factors that make each
+    block's similarities to the weak negatives spread as widely as a typical weak negative's
+    own similarities (whole vectors) do; between ``1 / most`` and ``most``."""
+    # measured in the embedding block alone: on the real dumps the word block moved it by 1%
+    # (0.0896 against 0.0907) and cost most of the time of a training
+    some = weak.embedding[: min(len(weak), TYPICAL_FROM)]  # a random sample already
+    own = some @ weak.embedding.T
+    own[np.arange(len(some)), np.arange(len(some))] = np.nan  # each one's own similarity
+    typical = float(np.median(np.nanstd(own, axis=1)))
+
+    def pull(similarities: np.ndarray) -> np.ndarray:
+        spread = similarities.std(axis=1)
+        factor = np.clip(typical / np.maximum(spread, 1e-12), 1.0 / most, most)
+        return factor.astype(np.float32)
+
+    return pull(embedding @ weak.embedding.T), pull(np.asarray((words @ weak.words.T).todense()))
 
 
 def _tastes(liked: np.ndarray, k: int, iterations: int = 8) -> np.ndarray:
@@ -526,14 +606,26 @@ def _add_tastes(
 
 # Term layouts kept per process: more than a day's papers.
 TERM_LAYOUTS_KEPT = 8192
+# A paper's term layout (see _term_layout): keys, surface texts, owners, columns, shares, and
+# each key's own column.
+_Layout = tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+# Which terms an explanation names (_top_terms). A word counts with its character grams, so a
+# word the profile never mentions adds to a score through grams it happens to share with one
+# it does ("immature" and "future" through "mixture", "periodically" through "medical": the
+# filler the real dumps showed, rare words no document frequency calls filler). So a term is
+# named only if the model weighs the term itself up (its own column), not just some of its
+# letters. And a word or phrase in more than this share of the catalogue's papers names no
+# topic (in an ML catalogue "learning", "model", "data") however much it adds: decided by
+# the space's document frequencies (its IDF weights), where the space has them.
+MAX_TERM_DOCUMENT_FREQUENCY = 0.2
 
 
 @functools.lru_cache(maxsize=TERM_LAYOUTS_KEPT)
-def _term_layout(
-    title: str, abstract: str, tokenizer: str, n_words: int
-) -> tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None:
-    """A paper's term keys, their surface text, and the columns they feed with each one's
-    share; the same for every subscriber the paper is explained to, so kept per process.
+def _term_layout(title: str, abstract: str, tokenizer: str, n_words: int) -> _Layout | None:
+    """A paper's term keys, their surface text, the columns they feed with each one's share,
+    and each term's own column (the word or phrase itself, not its grams); the same for
+    every subscriber the paper is explained to, so kept per process.
 
     A word's share is that of its own column and of its character grams'; terms of the paper
     that feed one column (a gram of two words, a hash collision) split it equally.
@@ -549,7 +641,9 @@ def _term_layout(
         array.setflags(write=False)
     share = 1.0 / n_share[inverse]
     share.setflags(write=False)
-    return keys, surface, owners, cols, share
+    own = feature_columns(keys, "w1", n_words)[1]  # a term's own column: its key's hash
+    own.setflags(write=False)
+    return keys, surface, owners, cols, share, own
 
 
 def prepare_explanations(space: FeatureSpace, texts: Iterable[tuple[str, str]]) -> None:
@@ -609,7 +703,8 @@ def explain_many(
     layouts = [
         _term_layout(title, abstract, space.tokenizer, space.n_words) for title, abstract in texts
     ]
-    terms = _top_terms(layouts, vectors.words, rows, model.weights[space.embedding_dim :], n_terms)
+    w_words = model.weights[space.embedding_dim :]
+    terms = _top_terms(layouts, vectors.words, rows, w_words, n_terms, _topical(space))
     if rated is None or len(rated.ids) == 0:
         similar: list[tuple[Any, str | None, float | None]] = [(None, None, None)] * len(rows)
     else:
@@ -620,15 +715,29 @@ def explain_many(
     ]
 
 
+def _topical(space: FeatureSpace) -> np.ndarray | None:
+    """Which columns of the word block are topical enough to name in an explanation (a word
+    or phrase in at most :data:`MAX_TERM_DOCUMENT_FREQUENCY` of the papers the space's IDF
+    weights were counted on); None where the space has no document frequencies."""
+    if space.idf is None:
+        return None
+    # fit_idf: idf = ln((1 + n) / (1 + df)) + 1, so df / n is about exp(1 - idf); a column
+    # of idf 0 is one cut off as too common (or too rare) to tell papers apart
+    return (space.idf > 0) & (np.exp(1.0 - space.idf) <= MAX_TERM_DOCUMENT_FREQUENCY)
+
+
 def _top_terms(
-    layouts: Sequence[tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray] | None],
+    layouts: Sequence[_Layout | None],
     words: sp.csr_matrix,
     rows: Sequence[int],
     w_words: np.ndarray,
     n_terms: int,
+    topical: np.ndarray | None = None,
 ) -> list[tuple[list[str], list[float]]]:
     """For each paper (its term layout, its word vector at ``rows`` of ``words``), the terms
-    that add most to its score, strongest first, each with its share of the score.
+    that add most to its score, strongest first, each with its share of the score: only
+    terms the model weighs up themselves (their own column, not just their character grams),
+    and only ``topical`` ones (a term whose own column is False there is filler).
 
     Their terms' contributions are computed for all the papers at once, in one weighted count;
     each paper's are then read strongest first (:func:`_strongest_first`) until enough terms
@@ -655,12 +764,15 @@ def _top_terms(
         scratch[words.indices[lo:hi]] = 0
     values = np.concatenate(parts)
     contrib = np.bincount(owners, w_words[cols] * values * share, minlength=starts[-1])
-    for k, (n, (keys, surface, *_)) in enumerate(present):
+    for k, (n, (keys, surface, *_, own_columns)) in enumerate(present):
         chosen, chosen_keys, contribs = out[n][0], [], out[n][1]
         own = contrib[starts[k] : starts[k + 1]]
         for i, value in _strongest_first(own, 3 * n_terms):
             if value <= 0 or len(chosen) >= n_terms:
                 break
+            column = own_columns[i]
+            if w_words[column] <= 0 or (topical is not None and not topical[column]):
+                continue
             key = keys[i]
             # skip a word already shown inside a phrase, and a phrase whose words are shown
             if any(" " in c and key in c.split(" ") for c in chosen_keys):
@@ -731,6 +843,7 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     params: TrainingParams = DEFAULT_PARAMS,
+    interests: PaperVectors | None = None,
 ) -> Evaluation:
     """How well the model predicts the subscriber's own ratings, by stratified k-fold CV.
 
@@ -750,12 +863,17 @@ def cross_validate(
         )
     k = max(2, min(folds, n_up, n_down))
     p = _or_empty(prior, space)
+    q = _or_empty(interests, space)
     scores = np.zeros(len(y))
     prior_scores = np.zeros(len(y))
-    prior_model = train(space, p, None, (), weak_negatives, params=params) if len(p) else None
+    prior_model = (
+        train(space, p, None, (), weak_negatives, params=params, interests=q)
+        if len(p) or len(q)
+        else None
+    )
     splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
     for tr, te in splitter.split(np.zeros(len(y)), y):
-        m = train(space, p, r[tr], v[tr], weak_negatives, params=params)
+        m = train(space, p, r[tr], v[tr], weak_negatives, params=params, interests=q)
         scores[te] = score(m, r[te])
         if prior_model is not None:
             prior_scores[te] = score(prior_model, r[te])

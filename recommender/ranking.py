@@ -313,8 +313,10 @@ class Ranker:
     def profile_prior(
         self, scope: Scope, subscriber: Subscriber
     ) -> tuple[model.PaperVectors, list[Paper]]:
-        """The vectors of the subscriber's profile (the model's prior pseudo-positives), and
-        the catalogue papers its ``liked`` entries name.
+        """The vectors of the subscriber's profile apart from its interest phrases (the
+        model's prior pseudo-positives: ``about`` and ``liked``), and the catalogue papers its
+        ``liked`` entries name. The phrases are :meth:`interest_vectors`: the model weighs
+        them as the queries they are, not as papers.
 
         A liked entry that names a catalogue paper counts as that paper, with all it has
         (title, abstract, their embedding); one that names none yet counts as its text alone,
@@ -323,19 +325,24 @@ class Ranker:
         """
         liked = catalogue_store.liked_papers(scope.session, subscriber.every_liked)
         unresolved = [e for e in subscriber.every_liked if e not in liked and not _bare_arxiv_id(e)]
-        texts = model.profile_texts(subscriber.every_phrase, subscriber.about, unresolved)
+        texts = model.profile_texts((), subscriber.about, unresolved)
         papers = list({p.id: p for p in liked.values()}.values())
         parts = [self.vectors(scope, texts)]
         if papers:
             parts.append(self.paper_vectors(scope, papers))
         return model.PaperVectors.stack(parts), papers
 
+    def interest_vectors(self, scope: Scope, subscriber: Subscriber) -> model.PaperVectors:
+        """The vectors of the phrases of every interest of the subscriber, one a phrase."""
+        return self.vectors(scope, model.profile_texts(subscriber.every_phrase))
+
     def train(self, scope: Scope, subscriber: Subscriber, now: datetime) -> model.UserModel:
         """Train the subscriber's model from their profile and ratings, and store it."""
         session, space = scope
         prior, papers, votes, weak, seen = self._training_data(scope, subscriber)
         rated = self.paper_vectors(scope, papers)
-        trained = model.train(space, prior, rated, votes, weak)
+        interests = self.interest_vectors(scope, subscriber)
+        trained = model.train(space, prior, rated, votes, weak, interests=interests)
         vector_store.save_user_model(
             session,
             subscriber.id,
@@ -377,9 +384,11 @@ class Ranker:
                 and stored.profile_updated_at >= subscriber.updated_at
                 and (changed is None or changed <= stored.trained_at)
             ):
-                out.append(model.UserModel.from_bytes(stored.model))
-            else:
-                out.append(self.train(scope, subscriber, now))
+                found = model.UserModel.from_bytes(stored.model)
+                if found.recipe == model.TRAINING_RECIPE:  # else trained the old way
+                    out.append(found)
+                    continue
+            out.append(self.train(scope, subscriber, now))
         return out
 
     # -- ranking -----------------------------------------------------------------------------
@@ -463,4 +472,5 @@ class Ranker:
         """Cross-validated quality of the subscriber's model on their own ratings."""
         prior, papers, votes, weak, _ = self._training_data(scope, subscriber)
         rated = self.paper_vectors(scope, papers)
-        return model.cross_validate(scope.space, prior, rated, votes, weak)
+        interests = self.interest_vectors(scope, subscriber)
+        return model.cross_validate(scope.space, prior, rated, votes, weak, interests=interests)

@@ -76,3 +76,54 @@ def test_liked_papers_counted_by_their_titles_alone_say_nothing_without_titles(
         found = json.loads(done.stdout)["methods"]["recommender_tfidf_top10"]
         cold[profile] = found["recall_by_phase"]["days 1-5"]
     assert cold["papers"] > cold["titles"]
+
+
+def test_the_phrase_cold_start_runs_on_a_tagged_catalogue(tmp_path: Path) -> None:
+    """Users sign up with the tags of their first papers as phrases; the topic words of a
+    paper are its tags here, so both the recommender and the keyword alert find them."""
+    data = untitled_catalogue(tmp_path / "tagged")
+    papers = [json.loads(line) for line in (data / "papers.jsonl").read_text().splitlines()]
+    # each paper tagged with its two most frequent words ("_" for the space in one of them)
+    names: dict[str, int] = {}
+    lines = []
+    for paper in papers:
+        words = paper["abstract"].split()
+        top = sorted(set(words), key=lambda w: (-words.count(w), words.index(w)))[:2]
+        tags = [top[0], f"{top[0]}_{top[1]}"]
+        lines.append(
+            " ".join([str(len(tags))] + [str(names.setdefault(t, len(names))) for t in tags])
+        )
+    (data / "tags.dat").write_text("\n".join(names) + "\n")
+    (data / "item-tags.dat").write_text("\n".join(lines) + "\n")
+    command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+    command += ["--users", "6", "--batch", "40", "--no-embeddings", "--json"]
+    command += ["--cold-start", "phrases"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True, timeout=60)
+    result = json.loads(done.stdout)
+    assert (result["users"], result["cold_start"]) == (6, "phrases")
+    assert 1 <= result["phrases_per_user"] <= 3
+    found = result["methods"]
+    assert list(found) == [
+        "recommender_tfidf",
+        "recommender_tfidf_top10",
+        "keyword_alert",
+        "random",
+    ]
+    for name in ("recommender_tfidf", "keyword_alert"):
+        assert found[name]["recall_by_phase"]["days 1-5"] > 2 * found["random"]["digest_recall"]
+    assert "paired_vs_keyword_alert" in found["recommender_tfidf"]
+
+
+def test_the_phrase_cold_start_needs_tags_and_refuses_methods_that_need_liked_papers(
+    tmp_path: Path,
+) -> None:
+    data = untitled_catalogue(tmp_path / "untagged")
+    command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+    command += ["--users", "6", "--no-embeddings", "--cold-start", "phrases"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode != 0 and "needs tags.dat and item-tags.dat" in done.stderr
+    (data / "tags.dat").write_text("alpha\n")
+    (data / "item-tags.dat").write_text("1 0\n" * 480)
+    command += ["--methods", "rocchio,keyword_alert"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode != 0 and "rocchio need liked papers" in done.stderr

@@ -536,3 +536,94 @@ def test_a_paper_is_called_close_to_a_rated_one_only_when_it_is_alike(space, vec
     assert other_topic.similarity is not None and other_topic.similarity < 0.25
     assert other_topic.similar_paper_title is None
     assert not any("close to" in reason for reason in other_topic.reasons)
+
+
+# --- interest phrases ------------------------------------------------------------------------
+
+
+def _newcomer_corpus() -> tuple[
+    list[tuple[str, str]], np.ndarray, list[tuple[str, str]], np.ndarray
+]:
+    """Papers on two topics among many others, with synthetic embeddings shaped as MiniLM's
+    are on the real dumps: every paper shares the catalogue's common direction, papers on the
+    catalogue's main topic (mixture of experts, 0-3) as much as the others, those on its
+    fringe (medical imaging, 4-7) less, and the two typed phrases far less than any paper."""
+    rng = np.random.default_rng(0)
+    dim = 12
+    experts = [(f"Mixture of experts routing, variant {i}", "Sparse experts.") for i in range(4)]
+    medical = [(f"Medical imaging with deep networks {i}", "Scans of patients.") for i in range(4)]
+    others = [(f"Large language model study {i}", f"Benchmark number {i}.") for i in range(40)]
+    emb = np.zeros((48, dim), np.float32)
+    emb[:4, 0], emb[:4, 1] = 0.9, 0.35
+    emb[4:8, 0], emb[4:8, 2] = 0.3, 0.7
+    emb[8:, 0] = 0.9
+    emb[8:, 3:] = 0.4 * rng.normal(size=(40, dim - 3))
+    emb += 0.05 * rng.normal(size=emb.shape).astype(np.float32)
+    phrases = np.zeros((2, dim), np.float32)
+    phrases[0, :2] = 0.2, 0.4
+    phrases[1, [0, 2]] = 0.1, 0.6
+    phrases[:, 3:] += 0.3 * rng.normal(size=(2, dim - 3)).astype(np.float32)
+    typed = [("mixture of experts", ""), ("medical imaging", "")]
+    return experts + medical + others, emb, typed, phrases
+
+
+@pytest.mark.parametrize("embedded", [False, True])
+def test_typed_interests_pull_their_papers_to_the_top_with_or_without_embeddings(embedded):
+    papers, emb, typed, phrase_emb = _newcomer_corpus()
+    if embedded:
+        space = rm.FeatureSpace.with_embeddings("synthetic", emb.shape[1])
+        x, interests = space.vectors(papers, emb), space.vectors(typed, phrase_emb)
+    else:
+        space = rm.FeatureSpace.words_only()
+        x, interests = space.vectors(papers), space.vectors(typed)
+    candidates = list(range(8)) + list(range(28, 48))
+    m = rm.train(space, None, None, (), x[8:], interests=interests)
+    s = rm.score(m, x[candidates])
+    assert {candidates[i] for i in np.argsort(-s)[:8]} == set(range(8))
+    assert m.n_prior == 2
+
+
+def test_with_embeddings_phrases_taken_as_papers_drown_under_how_typical_a_paper_is():
+    """The cause the phrases' handling fixes: without it, the papers on the catalogue's main
+    topic are ranked below unrelated papers, however exactly their words match."""
+    papers, emb, typed, phrase_emb = _newcomer_corpus()
+    space = rm.FeatureSpace.with_embeddings("synthetic", emb.shape[1])
+    x, interests = space.vectors(papers, emb), space.vectors(typed, phrase_emb)
+    as_papers = rm.TrainingParams(interest_pull=1.0, interest_centre=False)
+    m = rm.train(space, None, None, (), x[8:], params=as_papers, interests=interests)
+    s = rm.score(m, x)
+    assert max(s[:4]) < max(s[8:])
+
+
+def test_phrases_in_a_words_only_space_count_as_the_same_texts_in_the_prior(space, vectors):
+    typed = space.vectors(rm.profile_texts(["protein folding", "dark matter"]))
+    as_interests = rm.train(space, None, None, (), vectors[[8, 9]], interests=typed)
+    as_prior = rm.train(space, typed, None, (), vectors[[8, 9]])
+    np.testing.assert_allclose(as_interests.weights, as_prior.weights, rtol=1e-6)
+
+
+# --- reasons -----------------------------------------------------------------------------------
+
+
+def test_a_word_in_a_fifth_or_more_of_the_catalogue_is_never_a_reason():
+    others = ["rank", "see", "parse", "plan", "sort", "draw", "talk", "walk", "fly", "cook"]
+    catalogue = PAPERS + [(f"Learning to {v}", f"We study learning to {v}.") for v in others]
+    space = rm.FeatureSpace.words_only().fit_idf(catalogue)
+    x = space.vectors(catalogue)
+    typed = space.vectors([("reinforcement learning", "")])
+    m = rm.train(space, None, None, (), x[12:], interests=typed)
+    # "learning" is in 13 of the 22 papers, "reinforcement" in 3
+    for n in (8, 9, 11):
+        terms = [t.lower() for t in rm.explain(m, space, *catalogue[n], x[[n]]).terms]
+        assert "reinforcement" in terms and "learning" not in terms
+
+
+def test_a_word_that_shares_only_letters_with_an_interest_is_not_a_reason():
+    paper = ("Medical imaging for periodically screened patients", "")
+    space = rm.FeatureSpace.words_only()
+    x = space.vectors([paper, *PAPERS])
+    m = rm.train(space, None, None, (), x[1:], interests=space.vectors([("medical imaging", "")]))
+    explanation = rm.explain(m, space, *paper, x[[0]], n_terms=8)
+    # "periodically" adds to the score through the grams it shares with "medical" ("dica",
+    # "ical"), but the profile never weighed the word itself
+    assert [t.lower() for t in explanation.terms] == ["imaging", "medical"]

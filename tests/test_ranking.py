@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,10 +16,11 @@ from sqlalchemy import func, select, update
 from recommender import model, ranking
 from recommender.config import Settings
 from recommender.core import Recommender
+from recommender.features import paper_term_texts
 from recommender.reading import title_search_url
 from recommender.sources.base import SourceDay, SourcePaper
 from recommender.store.models import StoredEmbedding, StoredUserModel
-from recommender.store.papers import add_source_day
+from recommender.store.papers import PaperQuery, add_source_day
 from tests.builders import Entry, dump_text
 from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
 from tests.clock import Clock
@@ -168,6 +170,23 @@ def test_models_of_an_old_feature_space_are_retrained_not_reused(
         (space_id,) = connection.execute(select(StoredUserModel.feature_space_id)).one()
     assert current.id != "words-w1-h15" and space_id == current.id
     assert old_space.split("+")[-1].startswith("words-")
+
+
+def test_a_model_trained_by_an_older_recipe_is_retrained_not_reused(
+    catalogue: Recommender,
+) -> None:
+    catalogue.recommend(EMAIL)  # trains and stores the model
+    with catalogue.engine.begin() as connection:
+        stored = connection.execute(select(StoredUserModel.model)).scalar_one()
+        old = model.UserModel.from_bytes(stored)
+        assert old.recipe == model.TRAINING_RECIPE
+        # as stored before interest phrases were weighed as queries: no recipe in it
+        old.recipe = 0
+        connection.execute(update(StoredUserModel).values(model=old.to_bytes()))
+    catalogue.recommend(EMAIL)
+    with catalogue.engine.connect() as connection:
+        stored = connection.execute(select(StoredUserModel.model)).scalar_one()
+    assert model.UserModel.from_bytes(stored).recipe == model.TRAINING_RECIPE
 
 
 def test_evaluate_needs_two_ups_and_two_downs(catalogue: Recommender) -> None:
@@ -345,3 +364,38 @@ def test_recommend_prints_the_interest_each_paper_serves_and_leaves_out_must_not
     speech = {r["title"] for r in as_json if r["interest"] == "Speech"}
     assert speech == {TOPICS["speech"][0], TOPICS["speech"][2]}
     assert len(as_json) == 8 and all("followed" in r for r in as_json)
+
+
+NEWCOMER_TOPICS = {
+    "mixture of experts": ("mixture-of-experts", "mixture of experts", "moe"),
+    "reinforcement learning": ("reinforcement learning", " rl "),
+    "medical imaging": ("medical", "mri", "cancer", "clinical", "x-ray", "tumor", "diagnosis"),
+}
+
+
+@pytest.mark.parametrize("embedding_model", ["none", model.DEFAULT_MODEL])
+def test_a_newcomer_gets_a_paper_on_each_typed_interest_in_the_top_five_on_the_real_dumps(
+    settings: Settings, tmp_path: Path, shared_dumps: list[Path], embedding_model: str
+) -> None:
+    if embedding_model != "none" and not model.embeddings_available():
+        pytest.skip("needs recommender[embeddings]")
+    path = tmp_path / "new.toml"
+    path.write_text(f'email = "{EMAIL}"\ninterests = {json.dumps(list(NEWCOMER_TOPICS))}\n')
+    with Recommender(replace(settings, embedding_model=embedding_model)) as app:
+        app.ingest(shared_dumps)
+        app.subscribe(path)
+        found = app.recommend(EMAIL, top=10)
+        catalogue = [(p.title, p.abstract) for p in app.papers(PaperQuery(limit=1000))[0]]
+
+    def on(topic: str, title: str) -> bool:
+        return any(word in f" {title.lower()} " for word in NEWCOMER_TOPICS[topic])
+
+    for topic in NEWCOMER_TOPICS:
+        assert any(on(topic, r.title) for r in found[:5]), (topic, [r.title for r in found])
+    # reasons name the papers' topical words: none of the filler the issue saw, and no word
+    # in a fifth or more of the catalogue's papers
+    frequency = Counter(key for t, a in catalogue for key in set(paper_term_texts(t, a)[0]))
+    for r in found:
+        for term in r.terms:
+            assert term.lower() not in {"thread", "periodically", "slow", "necessary", "future"}
+            assert frequency[term.lower()] <= 0.2 * len(catalogue), (term, r.title)
