@@ -34,6 +34,12 @@ def test_the_bundled_example_profile_is_valid_and_documents_every_field() -> Non
     path = resources.profiles_dir() / "example.toml"
     profile = load_profile(path)
     assert profile.email == "ada@example.org"
+    # the issue 16 example: two interests with their shares, an author, a must-not word
+    assert [(t.name, t.share) for t in profile.topics] == [
+        ("Efficient long-context models", 0.5),
+        ("Retrieval", 0.5),
+    ]
+    assert profile.followed and profile.must_not == ("survey",)
     text = path.read_text()
     for field in sorted(FIELDS):  # every field a profile may have, whatever is added
         written = (f"\n{field} =", f"\n# {field} =", f"\n[[{field}]]", f"\n# [[{field}]]")
