@@ -260,7 +260,7 @@ def _convert(name: str, value: object) -> object:
     if name in _LISTS:
         _check_items(text, where, *_LISTS[name])
     elif name in ("hf_schedule", "arxiv_schedule"):
-        from recommender.profiles import parse_schedule
+        from recommender.schedules import parse_schedule
 
         try:
             parse_schedule(text)

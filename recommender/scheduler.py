@@ -33,7 +33,7 @@ from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from recommender import profiles
+from recommender import profiles, schedules
 from recommender.core import Recommender
 from recommender.sources.arxiv_parse import ARXIV_TZ
 from recommender.sources.base import SourceError
@@ -172,7 +172,7 @@ def _match_jobs(
 def source_trigger(app: Recommender, name: str) -> CronTrigger:
     schedule = {"hf": app.settings.hf_schedule, "arxiv": app.settings.arxiv_schedule}[name]
     return CronTrigger(
-        **profiles.parse_schedule(schedule).cron_fields(), timezone=SOURCE_TIMEZONES[name]
+        **schedules.parse_schedule(schedule).cron_fields(), timezone=SOURCE_TIMEZONES[name]
     )
 
 
@@ -377,7 +377,7 @@ def _sync_digest_jobs(
 
 def trigger_for(schedule: str, timezone: str) -> CronTrigger:
     """The cron trigger of a profile's schedule, in the subscriber's time zone."""
-    return CronTrigger(**profiles.parse_schedule(schedule).cron_fields(), timezone=timezone)
+    return CronTrigger(**schedules.parse_schedule(schedule).cron_fields(), timezone=timezone)
 
 
 def scheduled_slot(schedule: str, timezone: str, now: datetime) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from recommender.profile_sync import FIELDS, fields_kept, fields_to_set, stored_values
-from recommender.profiles import Interest, Profile, parse_schedule
+from recommender.profiles import Interest, Profile
+from recommender.schedules import parse_schedule
 
 FILE = stored_values(
     Profile(

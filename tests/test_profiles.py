@@ -17,8 +17,8 @@ from recommender.profiles import (
     ProfileError,
     load_profile,
     load_profiles,
-    parse_schedule,
 )
+from recommender.schedules import parse_schedule
 from recommender.store.models import Subscriber
 from tests.clock import Clock
 
