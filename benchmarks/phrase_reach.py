@@ -48,18 +48,19 @@ def reach(
 ) -> dict[str, object]:
     """Targets of the first ``days`` days found by ``method``, word-sharing and other, pooled
     over the users; the mean per-user recall of those days (as quality.py's "days 1-5"); and the
-    mean number of thumbs-up a user has before each day."""
+    mean number of thumbs-up a user has before each day (of those the catalogue has)."""
     half = n // 2
+    starts = range(half, min(n, half + days * q.BATCH), q.BATCH)
     found = {"word_sharing": 0, "other": 0}
     total = {"word_sharing": 0, "other": 0}
     recalls = []
-    ups_before = np.zeros(days)
+    ups_before = np.zeros(len(starts))
     for user in users:
         alert.start(user, 0)
         words = alert.q.copy()
         method.start(user, seed * 100_003 + user.uid)
         hits = arrived = ups = 0
-        for day, lo in enumerate(range(half, min(n, half + days * q.BATCH), q.BATCH)):
+        for day, lo in enumerate(starts):
             batch = np.arange(lo, min(lo + q.BATCH, n))
             ups_before[day] += ups
             shown = method.rank(batch, lo)
