@@ -20,7 +20,8 @@ arxiv-sanity-lite's day (``quality.ArxivSanityMethod``): once, its TF-IDF fit an
 over the whole database (as its ``compute.py`` does); per subscriber, one LinearSVC fit on the
 whole database and the scores of the day's papers.
 
-Each point (method, S) runs ``--repeats`` times, each in a forked process of its own so that its
+Each point (method, S) runs ``--repeats`` times, the two methods in turn (so that both see
+the same load from other work), each in a forked process of its own so that its
 peak RSS is its own (the parent's pages count in it once the child touches them: the catalogue,
 the stored vectors, the libraries; ``baseline`` is the parent's resident memory at the fork);
 the medians are reported. Every step runs on ``--threads`` threads (BLAS and
@@ -199,12 +200,24 @@ def _in_child(args: tuple[str, int]) -> dict[str, float]:
     return DAYS[name](n_subscribers)
 
 
-def run_point(name: str, n_subscribers: int, repeats: int) -> dict[str, Any]:
-    """Median seconds of each step (and peak RSS) over ``repeats`` forked runs."""
-    runs = []
-    for _ in range(repeats):
-        with mp.get_context("fork").Pool(1) as pool:
-            runs.append(pool.apply(_in_child, ((name, n_subscribers),)))
+def run_day(name: str, n_subscribers: int) -> dict[str, float]:
+    """One day of ``name`` for ``n_subscribers``, in a forked process of its own."""
+    with mp.get_context("fork").Pool(1) as pool:
+        return pool.apply(_in_child, ((name, n_subscribers),))
+
+
+def run_points(counts: list[int], repeats: int) -> dict[str, dict[int, dict[str, Any]]]:
+    """Each method's points; the two days alternate, so that both see the same load."""
+    runs: dict[str, dict[int, list[dict[str, float]]]] = {n: {s: [] for s in counts} for n in DAYS}
+    for s in counts:
+        for _ in range(repeats):
+            for name in DAYS:
+                runs[name][s].append(run_day(name, s))
+    return {name: {s: summary(name, s, runs[name][s]) for s in counts} for name in DAYS}
+
+
+def summary(name: str, n_subscribers: int, runs: list[dict[str, float]]) -> dict[str, Any]:
+    """Median seconds of each step (and peak RSS) over the runs of one point."""
     steps = {k: float(np.median([r.get(k, 0.0) for r in runs])) for k in runs[0]}
     shared = float(np.median([sum(r.get(k, 0.0) for k in SHARED[name]) for r in runs]))
     per = float(np.median([sum(r.get(k, 0.0) for k in PER_SUBSCRIBER[name]) for r in runs]))
@@ -360,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     set_up(args, data, day, counts[-1])
     baseline = resident_mb()
     log(f"{data.n} papers, the day's {args.papers}; load {load_before}; baseline {baseline:.0f} MB")
-    points = {name: {s: run_point(name, s, args.repeats) for s in counts} for name in DAYS}
+    points = run_points(counts, args.repeats)
     result = {
         "papers": data.n,
         "papers_a_day": args.papers,
