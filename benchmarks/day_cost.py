@@ -59,6 +59,7 @@ log = q.log
 
 
 def peak_mb() -> float:
+    """This process's peak resident memory so far."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -126,6 +127,7 @@ def _timed(spent: dict[str, float], name: str, started: float) -> float:
 
 
 def recommender_day(n_subscribers: int) -> dict[str, float]:
+    """The recommender's day for the first ``n_subscribers``: seconds by step, peak RSS."""
     s = _STATE
     data, day, space, threads = s["data"], s["day"], s["space"], s["threads"]
     _limit_threads(threads)
@@ -158,6 +160,7 @@ def recommender_day(n_subscribers: int) -> dict[str, float]:
 
 
 def arxiv_sanity_day(n_subscribers: int) -> dict[str, float]:
+    """arxiv-sanity-lite's day for the first ``n_subscribers``: seconds by step, peak RSS."""
     s = _STATE
     data, day = s["data"], s["day"]
     _limit_threads(s["threads"])
