@@ -53,6 +53,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -63,6 +64,9 @@ sys.path.insert(0, str(REPO))
 from recommender import model as rm  # noqa: E402
 from recommender import selection  # noqa: E402
 from recommender.ranking import MAX_DOCUMENT_FREQUENCY  # noqa: E402
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 BATCH = 200
 DIGEST = 10
@@ -269,6 +273,30 @@ class RocchioMethod(Method):
         self.ups += shown[votes > 0].tolist()
         self.downs += shown[votes < 0].tolist()
         self._fit()
+
+
+def arxiv_sanity_tfidf() -> TfidfVectorizer:
+    """A TfidfVectorizer with arxiv-sanity-lite's published settings, not fitted yet."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        input="content",
+        encoding="utf-8",
+        decode_error="replace",
+        strip_accents="unicode",
+        lowercase=True,
+        analyzer="word",
+        stop_words="english",
+        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+        ngram_range=(1, 2),
+        max_features=20000,
+        norm="l2",
+        use_idf=True,
+        smooth_idf=True,
+        sublinear_tf=True,
+        max_df=0.1,
+        min_df=5,
+    )
 
 
 class ArxivSanityMethod(Method):
@@ -624,8 +652,6 @@ def main(argv: list[str] | None = None) -> int:
 
     threadpool_limits(1)
 
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     data = load_data(args.data)
     half = data.n // 2
     by_phrases = args.cold_start == "phrases"
@@ -663,24 +689,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if "arxiv_sanity_lite" in methods or "rocchio" in methods:
         # arxiv-sanity-lite's published TfidfVectorizer settings, fit on the back catalogue
-        tfidf = TfidfVectorizer(
-            input="content",
-            encoding="utf-8",
-            decode_error="replace",
-            strip_accents="unicode",
-            lowercase=True,
-            analyzer="word",
-            stop_words="english",
-            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
-            ngram_range=(1, 2),
-            max_features=20000,
-            norm="l2",
-            use_idf=True,
-            smooth_idf=True,
-            sublinear_tf=True,
-            max_df=0.1,
-            min_df=5,
-        )
+        tfidf = arxiv_sanity_tfidf()
         texts = [f"{t} {a}" for t, a in papers]
         try:
             tfidf.fit(texts[:half])
