@@ -105,6 +105,10 @@ def measure(dumps: list[Path], embedding_model: str) -> dict[str, dict[str, floa
         "on_above": float((on_all > grid[best]).mean()),
         "off_above": float((off_all > grid[best]).mean()),
     }
+    # the lowest floor that lets at most 0.5% of off-topic pairs in (the words floor's rule)
+    rare = next(float(t) for t in grid if (off_all > t).mean() <= 0.005)
+    out["all"]["floor_off_topic_0.5%"] = rare
+    out["all"]["its_on_above"] = float((on_all > rare).mean())
     for t in (0.1, 0.2, 0.25, 0.3, 0.35):
         out["all"][f"at_{t}_on_above"] = float((on_all > t).mean())
         out["all"][f"at_{t}_off_above"] = float((off_all > t).mean())

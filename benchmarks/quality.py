@@ -715,6 +715,9 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
         space = rm.FeatureSpace.with_embeddings(model_id, emb.shape[1])
         embedder = rm.Embedder(args.model)
     space = space.fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
+    if args.floor is not None:
+        kind = "embeddings" if space.has_embeddings else "words"
+        interests.AFFINITY_FLOOR[kind] = args.floor  # this process only: a variant tried
     x = space.vectors(papers, emb)
     similarity = day_similarities(x, half, args.batch)
     phrases = phrase_vectors(space, sorted({p for u in users for p in u.phrases}), embedder)
@@ -942,6 +945,12 @@ def main(argv: list[str] | None = None) -> int:
         default="one",
         help="several: users whose first papers fall into 2 or more tag groups, each group a "
         "named interest with an equal share, against one pooled interest (needs tags)",
+    )
+    ap.add_argument(
+        "--floor",
+        type=float,
+        help="with --interests several: the affinity floor steering uses in this run's feature "
+        "space instead of the product's (recommender.interests.AFFINITY_FLOOR; for trying)",
     )
     ap.add_argument("--batch", type=int, default=BATCH, help=f"papers a day (default {BATCH})")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
