@@ -32,6 +32,18 @@ id: the first they saved). The anchor is ``keyword_alert``, an alert as arXiv or
 it: BM25 of each day's papers against the phrases' words, learning nothing from the ratings.
 The other methods need liked papers and do not run in this mode.
 
+``--interests several`` measures named interests with shares (issue 16): users whose first 3
+tagged papers fall into 2 or more tag groups (:func:`tag_groups`: papers whose tags, weighted by
+inverse document frequency, are more alike than 99% of random pairs are one group), one named
+interest a group (its phrases: the group's 3 weightiest tags; its liked paper: the group's
+first), equal shares. Arms over the same users and the same model: ``several``, ``pooled`` (one
+interest with every group's phrases and liked papers and the whole digest) and ``unnamed`` (no
+named interest). Steering and choosing are the product's own
+(:func:`recommender.digests.steering.steer_plain`, :func:`~recommender.digests.steering.choose`).
+Figures: digest recall, and the worst-served interest's recall (per user, the interest whose
+arriving library papers, those whose tags are most alike its group's, reached the digests
+least; averaged over users).
+
 ``--data DIR`` reads any catalogue in the same format (``papers.jsonl``: ``{"id", "title",
 "abstract"}`` a line, id = line number; ``users.dat``: ``n item item ...`` a line), titles or
 abstracts empty or not.
