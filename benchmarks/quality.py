@@ -32,6 +32,18 @@ id: the first they saved). The anchor is ``keyword_alert``, an alert as arXiv or
 it: BM25 of each day's papers against the phrases' words, learning nothing from the ratings.
 The other methods need liked papers and do not run in this mode.
 
+``--interests several`` measures named interests with shares (issue 16): users whose first 3
+tagged papers fall into 2 or more tag groups (:func:`tag_groups`: papers whose tags, weighted by
+inverse document frequency, are more alike than 99% of random pairs are one group), one named
+interest a group (its phrases: the group's 3 weightiest tags; its liked paper: the group's
+first), equal shares. Arms over the same users and the same model: ``several``, ``pooled`` (one
+interest with every group's phrases and liked papers and the whole digest) and ``unnamed`` (no
+named interest). Steering and choosing are the product's own
+(:func:`recommender.digests.steering.steer_plain`, :func:`~recommender.digests.steering.choose`).
+Figures: digest recall, and the worst-served interest's recall (per user, the interest whose
+arriving library papers, those whose tags are most alike its group's, reached the digests
+least; averaged over users).
+
 ``--data DIR`` reads any catalogue in the same format (``papers.jsonl``: ``{"id", "title",
 "abstract"}`` a line, id = line number; ``users.dat``: ``n item item ...`` a line), titles or
 abstracts empty or not.
@@ -53,7 +65,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,8 +73,10 @@ import scipy.sparse as sp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from recommender import interests, selection  # noqa: E402
 from recommender import model as rm  # noqa: E402
-from recommender import selection  # noqa: E402
+from recommender.digests import steering  # noqa: E402
+from recommender.profiles import Interest  # noqa: E402
 from recommender.ranking import MAX_DOCUMENT_FREQUENCY  # noqa: E402
 
 if TYPE_CHECKING:
@@ -468,6 +482,389 @@ def day_similarities(x: rm.PaperVectors, half: int, batch: int) -> dict[int, np.
     return out
 
 
+# ------------------------------------------------------------------------------------------
+# several interests (--interests several)
+
+# A user's tag groups are read from this many of their first tagged papers.
+GROUP_PAPERS = 3
+# A tag counts when at least this many papers carry it (fewer: names, typos, noise).
+GROUP_TAG_USE = 30
+# Two papers are on one topic when their tags are at least this alike (cosine of their tags,
+# weighted by inverse document frequency): more alike than 99% of random pairs of tagged
+# papers of CiteULike-a (0.12; their median is 0, their 95th percentile 0.047).
+GROUP_LINK = 0.12
+# The arms of --interests several: a share for each group's interest, one pooled interest with
+# the whole digest, and the profile with no named interest (the model alone).
+INTEREST_ARMS = ("several", "pooled", "unnamed")
+
+
+@dataclass(frozen=True)
+class TagGroup:
+    """One of a user's interests, from a tag group of their first papers."""
+
+    name: str  # its first phrase
+    phrases: tuple[str, ...]
+    liked: int  # the group's first paper
+    papers: frozenset[int]  # the user's arriving library papers on it (the targets)
+
+
+class TagSpace:
+    """Papers as vectors of their tags: each tag used on :data:`GROUP_TAG_USE` papers or more,
+    weighted by its inverse document frequency over the tagged papers; rows of unit length."""
+
+    def __init__(self, data: Data) -> None:
+        assert data.tags is not None
+        use: dict[str, int] = {}
+        for tags in data.tags:
+            for tag in set(tags):
+                use[tag] = use.get(tag, 0) + 1
+        tagged = sum(1 for tags in data.tags if tags)
+        self.weight = {t: float(np.log(tagged / n)) for t, n in use.items() if n >= GROUP_TAG_USE}
+        self.tags = data.tags
+
+    def vector(self, papers: list[int]) -> dict[str, float]:
+        """The unit vector of the tags of ``papers`` together."""
+        out: dict[str, float] = {}
+        for paper in papers:
+            for tag in set(self.tags[paper]):
+                if tag in self.weight:
+                    out[tag] = out.get(tag, 0.0) + self.weight[tag]
+        norm = float(np.sqrt(sum(v * v for v in out.values()))) or 1.0
+        return {t: v / norm for t, v in out.items()}
+
+    @staticmethod
+    def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+        return sum(v * b[t] for t, v in a.items() if t in b)
+
+
+def tag_groups(data: Data, library: np.ndarray, space: TagSpace) -> list[TagGroup]:
+    """The tag groups of a user's first :data:`GROUP_PAPERS` papers with counted tags: papers
+    whose tags are :data:`GROUP_LINK` alike are in one group (and so on, transitively), in the
+    order of their first papers. A group's phrases are its :data:`N_PHRASES` tags of greatest
+    weight over its papers (inverse document frequency times papers; ties first met), its
+    liked paper its first; its arriving papers, those of the user's second-half library whose
+    tags are most alike the group's, at least :data:`GROUP_LINK` (else no group's)."""
+    half = data.n // 2
+    first = [int(p) for p in library if space.vector([int(p)])][:GROUP_PAPERS]
+    if not first:
+        return []
+    vectors = {p: space.vector([p]) for p in first}
+    group_of = {p: i for i, p in enumerate(first)}
+    for i, a in enumerate(first):
+        for b in first[i + 1 :]:
+            if space.cosine(vectors[a], vectors[b]) >= GROUP_LINK:
+                old, new = group_of[b], group_of[a]
+                group_of = {p: new if g == old else g for p, g in group_of.items()}
+    members: dict[int, list[int]] = {}
+    for paper in first:
+        members.setdefault(group_of[paper], []).append(paper)
+    groups = []
+    for papers in members.values():
+        together = space.vector(papers)
+        phrases = tuple(sorted(together, key=lambda t: -together[t])[:N_PHRASES])
+        groups.append((phrases, papers[0], together))
+    theirs: list[set[int]] = [set() for _ in groups]
+    for paper in (int(p) for p in library if p >= half):
+        alike = [space.cosine(space.vector([paper]), g[2]) for g in groups]
+        best = int(np.argmax(alike))
+        if alike[best] >= GROUP_LINK:
+            theirs[best].add(paper)
+    # named by its first phrase, and its place where two share one
+    firsts = [phrases[0] for phrases, _, _ in groups]
+    return [
+        TagGroup(
+            first if firsts.count(first) == 1 else f"{first} ({n + 1})",
+            phrases,
+            liked,
+            frozenset(papers),
+        )
+        for n, (first, (phrases, liked, _), papers) in enumerate(
+            zip(firsts, groups, theirs, strict=True)
+        )
+    ]
+
+
+def pick_interest_users(
+    data: Data, n_users: int, seed: int
+) -> tuple[list[User], dict[int, list[TagGroup]]]:
+    """Users whose first papers fall into at least 2 tag groups (:func:`tag_groups`), each
+    group's first paper in the back catalogue and at least 2 groups with arriving papers, and
+    5 arriving library papers in all. Their profile: every group's phrases and liked paper."""
+    half = data.n // 2
+    space = TagSpace(data)
+    eligible: dict[int, list[TagGroup]] = {}
+    for u, lib in enumerate(data.libraries):
+        if (lib >= half).sum() < 5:
+            continue
+        groups = tag_groups(data, lib, space)
+        if (
+            len(groups) >= 2
+            and all(g.liked < half for g in groups)
+            and sum(bool(g.papers) for g in groups) >= 2
+        ):
+            eligible[u] = groups
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(sorted(eligible), size=min(n_users, len(eligible)), replace=False))
+    users = []
+    for u in chosen:
+        lib = data.libraries[u]
+        groups = eligible[int(u)]
+        liked = np.array([g.liked for g in groups], dtype=np.int64)
+        phrases = tuple(dict.fromkeys(p for g in groups for p in g.phrases))
+        users.append(User(int(u), liked, lib[lib >= half], frozenset(lib.tolist()), phrases))
+    return users, {int(u): eligible[int(u)] for u in chosen}
+
+
+class _BatchPaper(NamedTuple):
+    """What steering reads of a paper (its text for must words, no authors here)."""
+
+    title: str
+    abstract: str
+    author_names: tuple[str, ...] | None = None
+
+
+class SteeredMethod(RecommenderMethod):
+    """The recommender with named interests, steered and chosen by the product's own code
+    (:func:`recommender.digests.steering.steer_plain` and :func:`~recommender.digests.
+    steering.choose`, as a digest is): ``arm`` ``several``, one interest a tag group with an
+    equal share; ``pooled``, one interest with every group's phrases and liked papers and the
+    whole digest; ``unnamed``, no named interest. The model is the same in every arm (it learns
+    every interest's phrases and liked papers, as the product's does)."""
+
+    def __init__(
+        self,
+        *args: object,
+        arm: str,
+        groups: dict[int, list[TagGroup]],
+        texts: list[tuple[str, str]],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.arm, self.groups, self.texts = arm, groups, texts
+
+    def start(self, user: User, seed: int) -> None:
+        super().start(user, seed)
+        assert self.phrases is not None
+        rows, vectors = self.phrases
+        groups = self.groups[user.uid]
+        if self.arm == "several":
+            topics = [
+                Interest(g.name, g.phrases, (str(g.liked),), share=1 / len(groups)) for g in groups
+            ]
+        elif self.arm == "pooled":
+            topics = [Interest("all", user.phrases, tuple(str(g.liked) for g in groups), (), 1.0)]
+        else:
+            topics = []
+        self.topics = topics
+        # each interest's vectors: its phrases and liked papers, then the papers rated up when
+        # it brought them (as steering's _interest_vectors)
+        self.about = {
+            t.name: [vectors[[rows[p] for p in t.phrases]], self.x[[int(i) for i in t.liked]]]
+            for t in topics
+        }
+        self.shown_under: dict[int, str] = {}
+        self.day_interests: dict[int, str | None] = {}
+
+    def vectors_of(self, topic: Interest) -> np.ndarray:
+        matrix = rm.PaperVectors.stack(self.about[topic.name]).to_matrix()
+        return steering._unit(matrix).toarray()
+
+    def rank(self, batch: np.ndarray, seen_until: int) -> np.ndarray:
+        assert self.similarity is not None
+        scores = rm.score(self.model, self.x[batch])
+        day = batch - batch[0]
+        steered = steering.steer_plain(
+            [_BatchPaper(*self.texts[int(p)]) for p in batch],
+            day,
+            scores,
+            self.x[batch].to_matrix(),
+            must_not=(),
+            follows=(),
+            topics=self.topics,
+            vectors_of=self.vectors_of,
+            has_embeddings=self.space.has_embeddings,
+            digest_size=DIGEST,
+        )
+        similar = self.similarity[int(batch[0])]
+        picks = steering.choose(
+            steered,
+            scores,
+            lambda rows: similar[np.ix_(rows, rows)],
+            lambda row: None,
+            size=DIGEST,
+            min_score=None,
+            explore=True,
+            subscriber_id=self.uid,
+        )
+        shown = batch[[int(p.key) for p in picks]]
+        self.day_interests = {
+            int(p): pick.interest for p, pick in zip(shown, picks, strict=True) if pick.interest
+        }
+        return shown
+
+    def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None:
+        for paper, vote in zip(shown.tolist(), votes.tolist(), strict=True):
+            name = self.day_interests.get(paper)
+            if vote > 0 and name is not None:
+                self.about[name].append(self.x[[paper]])
+        super().learn(shown, votes, seen_until)
+
+
+@dataclass
+class InterestRun:
+    """One user's subscription with several interests under one arm."""
+
+    recall: float
+    interest_recall: list[float]  # each interest's with arriving papers, in group order
+    labelled: int  # library papers of a group that reached a digest under its interest
+    of_groups: int  # library papers of a group that reached a digest
+    seconds: float
+    days: int
+
+
+def simulate_interests_user(args: tuple[str, int]) -> InterestRun:
+    name, idx = args
+    method: SteeredMethod = _WORK["methods"][name]  # type: ignore[index]
+    user: User = _WORK["users"][idx]  # type: ignore[index]
+    groups: list[TagGroup] = _WORK["groups"][user.uid]  # type: ignore[index]
+    n, seed = int(_WORK["n"]), int(_WORK["seed"])  # type: ignore[call-overload]
+    batch_size = int(_WORK["batch"])  # type: ignore[call-overload]
+    half = n // 2
+    method.start(user, seed * 100_003 + user.uid)
+    reached: set[int] = set()
+    labels: dict[int, str] = {}
+    elapsed = 0.0
+    days = 0
+    for lo in range(half, n, batch_size):
+        batch = np.arange(lo, min(lo + batch_size, n))
+        t0 = time.perf_counter()
+        shown = method.rank(batch, lo)
+        votes = np.array([1 if int(p) in user.library else -1 for p in shown], dtype=np.int64)
+        reached.update(int(p) for p in shown[votes > 0])
+        labels.update(method.day_interests)
+        method.learn(shown, votes, int(batch[-1]) + 1)
+        elapsed += time.perf_counter() - t0
+        days += 1
+    per_interest = [len(g.papers & reached) / len(g.papers) for g in groups if g.papers]
+    right = sum(labels.get(p) == g.name for g in groups for p in g.papers & reached)
+    of_groups = sum(len(g.papers & reached) for g in groups)
+    return InterestRun(
+        len(reached) / len(user.future), per_interest, right, of_groups, elapsed, days
+    )
+
+
+def run_interest_arm(name: str, n_users: int, jobs: int) -> tuple[dict[str, object], list[float]]:
+    """An arm's figures over the users: digest recall, the worst-served interest's recall (the
+    interest whose arriving papers reached the digests least, per user, averaged) and the best
+    one's; and each user's (overall, worst) recall for paired comparisons."""
+    t0 = time.perf_counter()
+    tasks = [(name, i) for i in range(n_users)]
+    if jobs > 1:
+        with mp.get_context("fork").Pool(jobs) as pool:
+            results = pool.map(simulate_interests_user, tasks, chunksize=4)
+    else:
+        results = [simulate_interests_user(t) for t in tasks]
+    out: dict[str, object] = {
+        "digest_recall": _mean([r.recall for r in results]),
+        "worst_interest_recall": _mean([min(r.interest_recall) for r in results]),
+        "best_interest_recall": _mean([max(r.interest_recall) for r in results]),
+        # of the groups' papers that reached a digest, the share shown under their own group's
+        # interest (steering's labels against the tags; several arm)
+        "labelled_as_their_group": sum(r.labelled for r in results)
+        / max(sum(r.of_groups for r in results), 1),
+        "ms_per_user_day": 1000 * sum(r.seconds for r in results) / sum(r.days for r in results),
+        "wall_seconds": time.perf_counter() - t0,
+    }
+    log(
+        f"{name:>24}: digest recall {out['digest_recall']:.4f}  worst interest "
+        f"{out['worst_interest_recall']:.4f}  best interest {out['best_interest_recall']:.4f}"
+        f"  labelled as their group {out['labelled_as_their_group']:.3f}"
+        f"  ({out['wall_seconds']:.0f} s)"
+    )
+    per_user = [[r.recall for r in results], [min(r.interest_recall) for r in results]]
+    return out, per_user  # type: ignore[return-value]
+
+
+def main_interests(args: argparse.Namespace, data: Data) -> int:
+    """``--interests several``: each arm of :data:`INTEREST_ARMS` over the same users, with
+    embeddings or (``--no-embeddings``) word features alone."""
+    half = data.n // 2
+    users, groups = pick_interest_users(data, args.users, args.seed)
+    log(f"{data.n} papers, {len(users)} users with several interests")
+    papers = list(zip(data.titles, data.abstracts, strict=True))
+    params = parse_params(args.params)
+    space = rm.FeatureSpace.words_only()
+    embedder = None
+    emb = None
+    if not args.no_embeddings:
+        emb, _, model_id = cached_embeddings(
+            data, args.model, "papers", [rm.paper_text(t, a) for t, a in papers]
+        )
+        space = rm.FeatureSpace.with_embeddings(model_id, emb.shape[1])
+        embedder = rm.Embedder(args.model)
+    space = space.fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
+    if args.floor is not None:
+        kind = "embeddings" if space.has_embeddings else "words"
+        interests.AFFINITY_FLOOR[kind] = args.floor  # this process only: a variant tried
+    x = space.vectors(papers, emb)
+    similarity = day_similarities(x, half, args.batch)
+    phrases = phrase_vectors(space, sorted({p for u in users for p in u.phrases}), embedder)
+    impl: dict[str, Method] = {
+        arm: SteeredMethod(
+            space,
+            x,
+            x,
+            args.weak,
+            params,
+            similarity=similarity,
+            phrases=phrases,
+            arm=arm,
+            groups=groups,
+            texts=papers,
+        )
+        for arm in INTEREST_ARMS
+    }
+    _WORK.update(methods=impl, users=users, groups=groups, n=data.n, seed=args.seed)
+    _WORK.update(batch=args.batch)
+    out: dict[str, dict[str, object]] = {}
+    per_user: dict[str, list[list[float]]] = {}
+    for arm in INTEREST_ARMS:
+        out[arm], per_user[arm] = run_interest_arm(arm, len(users), args.jobs)
+    for arm in ("several", "unnamed"):
+        out[arm]["paired_vs_pooled"] = {
+            figure: paired(per_user[arm][k], per_user["pooled"][k])
+            for k, figure in enumerate(("digest_recall", "worst_interest_recall"))
+        }
+    result = {
+        "users": len(users),
+        "papers": data.n,
+        "seed": args.seed,
+        "batch": args.batch,
+        "interests": "several",
+        "embeddings": not args.no_embeddings,
+        "interests_per_user": float(np.mean([len(groups[u.uid]) for u in users])),
+        "floor": interests.AFFINITY_FLOOR["embeddings" if space.has_embeddings else "words"],
+        "arms": out,
+        "user_ids": [u.uid for u in users],
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{'arm':>10} {'recall':>8} {'worst':>8} {'best':>8}  vs pooled: recall, worst")
+    for arm, r in out.items():
+        vs = r.get("paired_vs_pooled")
+        tail = ""
+        if isinstance(vs, dict):
+            tail = "  ".join(
+                f"{v['mean_difference']:+.4f}±{v['standard_error']:.4f}" for v in vs.values()
+            )
+        print(
+            f"{arm:>10} {r['digest_recall']:8.4f} {r['worst_interest_recall']:8.4f} "
+            f"{r['best_interest_recall']:8.4f}  {tail}"
+        )
+    return 0
+
+
 _WORK: dict[str, object] = {}
 
 
@@ -630,6 +1027,19 @@ def main(argv: list[str] | None = None) -> int:
         help="users sign up with 3 liked papers (default), or with interest phrases only: the "
         "3 most frequent tags of their first 3 papers (needs tags.dat and item-tags.dat)",
     )
+    ap.add_argument(
+        "--interests",
+        choices=("one", "several"),
+        default="one",
+        help="several: users whose first papers fall into 2 or more tag groups, each group a "
+        "named interest with an equal share, against one pooled interest (needs tags)",
+    )
+    ap.add_argument(
+        "--floor",
+        type=float,
+        help="with --interests several: the affinity floor steering uses in this run's feature "
+        "space instead of the product's (recommender.interests.AFFINITY_FLOOR; for trying)",
+    )
     ap.add_argument("--batch", type=int, default=BATCH, help=f"papers a day (default {BATCH})")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--weak", type=int, default=300, help="weak negatives per training")
@@ -654,6 +1064,10 @@ def main(argv: list[str] | None = None) -> int:
 
     data = load_data(args.data)
     half = data.n // 2
+    if args.interests == "several":
+        if data.tags is None:
+            raise SystemExit(f"{args.data}: --interests several needs tags.dat and item-tags.dat")
+        return main_interests(args, data)
     by_phrases = args.cold_start == "phrases"
     if by_phrases and data.tags is None:
         raise SystemExit(f"{args.data}: --cold-start phrases needs tags.dat and item-tags.dat")

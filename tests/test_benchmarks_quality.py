@@ -6,6 +6,7 @@ import json
 import string
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,10 @@ TOPICS = 8
 PAPERS_PER_TOPIC = 60
 
 
-def untitled_catalogue(folder: Path, users: int = 12) -> Path:
+def untitled_catalogue(folder: Path, users: int = 12, topics: list[int] | None = None) -> Path:
     """A catalogue in CiteULike-a's format: papers on a few topics known by their abstracts
-    alone (every title empty), and readers who each save the papers of one topic."""
+    alone (every title empty), and readers who each save the papers of one topic. ``topics``,
+    if given, is filled with each paper's topic."""
     rng = np.random.default_rng(0)
 
     def words(n: int) -> list[str]:
@@ -27,6 +29,8 @@ def untitled_catalogue(folder: Path, users: int = 12) -> Path:
     vocabularies = [words(25) for _ in range(TOPICS)]
     common = words(200)
     topic_of = rng.permutation(np.repeat(np.arange(TOPICS), PAPERS_PER_TOPIC))
+    if topics is not None:
+        topics[:] = topic_of.tolist()
     folder.mkdir()
     with (folder / "papers.jsonl").open("w") as out:
         for i, topic in enumerate(topic_of):
@@ -127,3 +131,53 @@ def test_the_phrase_cold_start_needs_tags_and_refuses_methods_that_need_liked_pa
     command += ["--methods", "rocchio,keyword_alert"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode != 0 and "rocchio need liked papers" in done.stderr
+
+
+def test_several_interests_run_on_a_tagged_catalogue_of_two_topic_readers(tmp_path: Path) -> None:
+    """Readers of two topics each (their first papers on both): each topic is a named interest
+    steered by the product's own code, and the papers of both reach their digests."""
+    topic_of: list[int] = []
+    data = untitled_catalogue(tmp_path / "tagged", topics=topic_of)
+    lines_ = (data / "papers.jsonl").read_text().splitlines()
+    papers = [json.loads(line)["abstract"].split() for line in lines_]
+    # every paper tagged with its topic's word (the word most of the topic's papers have) and
+    # its own first word
+    topic_word = {}
+    for topic in range(TOPICS):
+        counts = Counter(w for i, t in enumerate(topic_of) if t == topic for w in set(papers[i]))
+        topic_word[topic] = counts.most_common(1)[0][0]
+    names: dict[str, int] = {}
+    lines = []
+    for i, text in enumerate(papers):
+        tags = [topic_word[topic_of[i]], text[0]]
+        lines.append(
+            " ".join(map(str, [len(tags), *(names.setdefault(t, len(names)) for t in tags)]))
+        )
+    (data / "tags.dat").write_text("\n".join(names) + "\n")
+    (data / "item-tags.dat").write_text("\n".join(lines) + "\n")
+    # each reader saves papers of two topics, old and new
+    half = len(papers) // 2
+    rng = np.random.default_rng(1)
+    libraries = []
+    for u in range(12):
+        library: list[int] = []
+        for topic in (u % TOPICS, (u + 3) % TOPICS):
+            own = [i for i, t in enumerate(topic_of) if t == topic]
+            library += rng.choice([i for i in own if i < half], 4, replace=False).tolist()
+            library += rng.choice([i for i in own if i >= half], 6, replace=False).tolist()
+        libraries.append(" ".join(map(str, [len(library), *sorted(library)])))
+    (data / "users.dat").write_text("\n".join(libraries) + "\n")
+    command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+    command += ["--users", "6", "--batch", "40", "--no-embeddings", "--json"]
+    command += ["--interests", "several"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True, timeout=60)
+    result = json.loads(done.stdout)
+    assert (result["users"], result["interests"]) == (6, "several")
+    assert result["interests_per_user"] == 2
+    arms = result["arms"]
+    assert list(arms) == ["several", "pooled", "unnamed"]
+    for figures in arms.values():
+        assert figures["worst_interest_recall"] <= figures["best_interest_recall"]
+    # each interest brings its topic's papers: even the worst-served one's reach the digests
+    assert arms["several"]["worst_interest_recall"] > 0.3
+    assert set(arms["several"]["paired_vs_pooled"]) == {"digest_recall", "worst_interest_recall"}

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import scipy.sparse as sp
 
+from recommender import interests
 from recommender.core import Recommender
 from recommender.digests.pool import PaperPool
-from recommender.digests.steering import steer
+from recommender.digests.steering import steer, steer_plain
+from recommender.profiles import Interest
 from recommender.ranking import Scope
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
@@ -116,3 +120,27 @@ def test_recommend_leaves_out_must_not_papers_and_labels_each_with_its_interest(
     assert {titles[t] for t in TOPICS["speech"]} == {"Speech"}
     assert {titles[t] for t in [*TOPICS["graphs"], TOPICS["vision"][0]]} == {None}
     assert {r.to_dict()["interest"] for r in found} == {"Speech", None}
+
+
+def test_with_embeddings_a_paper_below_the_measured_floor_serves_no_interest() -> None:
+    """The embeddings floor (0.34, measured on the real dumps) decides, on plain data: a
+    candidate 0.30 alike the interest serves none, one 0.40 alike serves it."""
+    floor = interests.AFFINITY_FLOOR["embeddings"]
+    assert 0.3 < floor < 0.4
+    angle = [np.arccos(0.30), np.arccos(0.40), 0.0]
+    pool = sp.csr_matrix(np.array([[np.cos(a), np.sin(a)] for a in angle]))
+    topic = Interest("Speech", ("speech recognition",), share=0.5)
+    steered = steer_plain(
+        [SimpleNamespace(title="", abstract="", author_names=None)] * 3,
+        np.arange(3),
+        np.zeros(3),
+        pool,
+        must_not=(),
+        follows=(),
+        topics=[topic],
+        vectors_of=lambda _: np.array([[1.0, 0.0]]),
+        has_embeddings=True,
+        digest_size=4,
+    )
+    assert steered.serves == {1: "Speech", 2: "Speech"}
+    assert steered.slots == {"Speech": 2}

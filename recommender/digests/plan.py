@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.orm import Session
 
-from recommender import links, message, model, render, selection
+from recommender import links, message, model, render
 from recommender.digests import steering
 from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool, PoolPaper, PoolVectors
 from recommender.ranking import Ranked, Ranker, Scope, Scored, shares_beaten
@@ -120,29 +120,16 @@ def _choose(
     rows = steered.rows
     if not len(rows):
         return []
-    own = scores[rows]
-    shortlist = rows[selection.shortlist(own, explore=subscriber.explore, seed=subscriber.id)]
-    extra = np.array([*steered.followed, *steered.best.tolist()], dtype=np.int64)
-    picked = np.concatenate([shortlist, np.setdiff1d(extra, shortlist)])
     papers = pool.papers
-    picks = selection.choose(
-        [
-            selection.Candidate(
-                str(row),
-                float(scores[row]),
-                papers[row].upvotes,
-                steered.serves.get(row),
-                steered.served.get(row, 0.0),
-                row in steered.followed,
-            )
-            for row in picked.tolist()
-        ],
-        vectors.similarity(picked),
+    picks = steering.choose(
+        steered,
+        scores,
+        vectors.similarity,
+        lambda row: papers[row].upvotes,
         size=subscriber.digest_size,
         min_score=subscriber.min_score,
         explore=subscriber.explore,
-        seed=subscriber.id * 100_003 + len(rows),
-        slots=steered.slots,
+        subscriber_id=subscriber.id,
     )
     if not picks:
         return []

@@ -12,7 +12,7 @@ paper is left out, and labelled with an interest, alike in both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from recommender import interests, model
+from recommender import interests, model, selection
 from recommender.authors import Followed
 from recommender.profiles import Interest
 from recommender.ranking import PaperText, Ranked, Ranker, Scope
@@ -67,31 +67,61 @@ def steer(
     """Steer the candidates at ``rows`` of ``papers`` (scored ``scores``, the pool's rows of
     vectors ``pool_matrix``); ``rated``: the subscriber's current ratings, ``shown``: the
     interest each paper was sent for."""
-    must_not = Words(subscriber.must_not or [])
-    if must_not:
+    topics = [t for t in subscriber_store.topics_of(subscriber) if t.share > 0]
+    up = {paper.id: paper for rating, paper in rated if rating.vote > 0}
+    return steer_plain(
+        papers,
+        rows,
+        scores,
+        pool_matrix,
+        must_not=subscriber.must_not or [],
+        follows=subscriber_store.followed_of(subscriber),
+        topics=topics,
+        vectors_of=lambda topic: _interest_vectors(ranker, scope, topic, up, shown),
+        has_embeddings=scope.space.has_embeddings,
+        digest_size=subscriber.digest_size,
+    )
+
+
+def steer_plain(
+    papers: Sequence[SteeredPaper],
+    rows: np.ndarray,
+    scores: np.ndarray,
+    pool_matrix: sp.csr_matrix,
+    *,
+    must_not: Sequence[str],
+    follows: Sequence[str],
+    topics: Sequence[Interest],
+    vectors_of: Callable[[Interest], np.ndarray],
+    has_embeddings: bool,
+    digest_size: int,
+) -> Steering:
+    """:func:`steer` on plain data (pure, but for ``vectors_of``): ``topics``, the interests
+    with a share; ``vectors_of(topic)``, the unit vectors of what it is about (asked only when
+    there are candidates to steer); ``follows``, the followed authors' names."""
+    must_not_words = Words(list(must_not))
+    if must_not_words:
         rows = np.array(
-            [r for r in rows.tolist() if keeps(_text(papers[r]), Words([]), must_not)],
+            [r for r in rows.tolist() if keeps(_text(papers[r]), Words([]), must_not_words)],
             dtype=np.int64,
         )
-    follows = Followed(subscriber_store.followed_of(subscriber))
+    followed_names = Followed(list(follows))
     followed = {}
-    if follows:
+    if followed_names:
         for r in rows.tolist():
-            name = follows.match(papers[r].author_names or ())
+            name = followed_names.match(papers[r].author_names or ())
             if name is not None:
                 followed[r] = name
-    topics = [t for t in subscriber_store.topics_of(subscriber) if t.share > 0]
     if not topics or not len(rows):
         return Steering(rows, followed)
-    up = {paper.id: paper for rating, paper in rated if rating.vote > 0}
-    vectors = [_interest_vectors(ranker, scope, topic, up, shown) for topic in topics]
+    vectors = [vectors_of(topic) for topic in topics]
     affinities = interests.affinity(_unit(pool_matrix[rows]), vectors)
     allowed = np.ones(affinities.shape, dtype=bool)
     for j, topic in enumerate(topics):
         if topic.must:
             must = Words(topic.must)
             allowed[:, j] = [must.found_in(_text(papers[r])) for r in rows.tolist()]
-    floor = interests.AFFINITY_FLOOR["embeddings" if scope.space.has_embeddings else "words"]
+    floor = interests.AFFINITY_FLOOR["embeddings" if has_embeddings else "words"]
     assigned = interests.assign(affinities, allowed, floor)
     how_well = interests.interest_scores(scores[rows], affinities)
     serves, served = {}, {}
@@ -102,8 +132,49 @@ def steer(
         best.extend(int(rows[i]) for i in theirs[:PER_INTEREST_SHORTLIST])
         for i in theirs:
             serves[int(rows[i])], served[int(rows[i])] = topic.name, float(how_well[i, j])
-    slots = interests.slots([(t.name, t.share) for t in topics], subscriber.digest_size)
+    slots = interests.slots([(t.name, t.share) for t in topics], digest_size)
     return Steering(rows, followed, serves, served, slots, np.array(best, dtype=np.int64))
+
+
+def choose(
+    steered: Steering,
+    scores: np.ndarray,
+    similarity: Callable[[np.ndarray], np.ndarray | selection.Similar],
+    upvotes: Callable[[int], int | None],
+    *,
+    size: int,
+    min_score: float | None,
+    explore: bool,
+    subscriber_id: int,
+) -> list[selection.Pick]:
+    """A digest's picks among the steered candidates (:func:`recommender.selection.choose`):
+    the shortlist of the best scored, every followed author's paper and each interest's best,
+    with their interests and slots. ``scores`` and the picks' keys are by row of the pool;
+    ``similarity(rows)``: the cosine similarities of those rows, pair by pair; ``upvotes(row)``:
+    the paper's upvotes elsewhere (for the exploration pick)."""
+    rows = steered.rows
+    shortlist = rows[selection.shortlist(scores[rows], explore=explore, seed=subscriber_id)]
+    extra = np.array([*steered.followed, *steered.best.tolist()], dtype=np.int64)
+    picked = np.concatenate([shortlist, np.setdiff1d(extra, shortlist)])
+    return selection.choose(
+        [
+            selection.Candidate(
+                str(row),
+                float(scores[row]),
+                upvotes(row),
+                steered.serves.get(row),
+                steered.served.get(row, 0.0),
+                row in steered.followed,
+            )
+            for row in picked.tolist()
+        ],
+        similarity(picked),
+        size=size,
+        min_score=min_score,
+        explore=explore,
+        seed=subscriber_id * 100_003 + len(rows),
+        slots=steered.slots,
+    )
 
 
 @dataclass(frozen=True)
