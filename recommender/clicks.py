@@ -75,7 +75,8 @@ class Clicks(LinkHandlers):
             rated = [RatingInfo.of(rating, paper) for rating, paper in rows]
             changes = subscriber_store.rating_history(session, subscriber.id)
             history = manage.history([RatingInfo.of(rating, paper) for rating, paper in changes])
-            return ManageLink(SubscriberInfo.of(subscriber, len(rated)), rated, history)
+            today = self._signer.today(subscriber.id)
+            return ManageLink(SubscriberInfo.of(subscriber, len(rated)), rated, history, today)
 
     def confirm_unsubscribe_link(self, token: str) -> SubscriberInfo:
         subscriber_id = self._signer.check_subscriber("unsubscribe", token)

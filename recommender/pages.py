@@ -93,11 +93,6 @@ class Pages:
     # ``ProfileError`` naming the field (``interest 2.share``), and nothing changes. The
     # subscriber's model retrains after one.
 
-    def set_interests(self, token: str, interests: list[str]) -> SubscriberInfo:
-        """Replace the plain interests (the profile's ``interests``) of a manage link's
-        subscriber."""
-        return self.change_interest_lists(token, {"interests": "\n".join(interests)})
-
     def change_interest_lists(self, token: str, values: Mapping[str, str]) -> SubscriberInfo:
         """Set the plain ``interests``, followed ``authors`` or ``must_not`` words (those
         ``values`` has, one per line) of a manage link's subscriber."""
@@ -186,10 +181,6 @@ class Pages:
     def rate_from_today_link(self, token: str, paper_id: str, vote: str) -> RatingInfo:
         """Record a vote (up, down or clear) from the page of today's papers."""
         return self._today().rate(token, paper_id, vote)
-
-    def today_url_for_manage_link(self, token: str) -> str:
-        """The link to the page of today's papers of a manage link's subscriber."""
-        return self._today().url_for_manage_link(token, self._settings.base_url)
 
     def _today(self) -> Today:
         return Today(self._session, self._signer(), self._clock, self._recommend, self._train)

@@ -388,6 +388,7 @@ class ManageLink(Record):
     subscriber: SubscriberInfo
     ratings: list[RatingInfo]
     history: list[RatingChange] = field(default_factory=list)
+    today_token: str = ""  # the subscriber's link to today's papers (a weaker token)
 
 
 @dataclass(frozen=True)

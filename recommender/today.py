@@ -103,11 +103,6 @@ class Today:
                 self._train(session, subscriber)
         return info
 
-    def url_for_manage_link(self, token: str, base_url: str) -> str:
-        """The today link of a manage link's subscriber."""
-        subscriber_id = self._signer.check_subscriber("manage", token)
-        return links.today_url(base_url, self._signer.today(subscriber_id))
-
 
 def _shown(recommendation: Recommendation, paper: Paper) -> TodayPaper:
     """What the page shows of a ranked paper."""

@@ -188,7 +188,7 @@ def create_app(app: Recommender) -> Starlette:
         status: int = 200,
     ) -> Response:
         opened = await call(pages.open_manage_link, request.path_params["token"])
-        today_url = await call(pages.today_url_for_manage_link, request.path_params["token"])
+        today_url = links.today_url(app.settings.base_url, opened.today_token)
         return page(
             "manage.html",
             status,
