@@ -12,6 +12,7 @@ profile refuses it. Names written "Surname, Given" are read as such.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -55,6 +56,7 @@ def _surname_forms(surname: str) -> frozenset[str]:
     )
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a pool's author names, met again for each subscriber
 def parse_name(text: str) -> Name | None:
     """Read ``text`` as a person's name; ``None`` if it has no given name or no surname."""
     text = " ".join(text.split())

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from recommender.selection import shares_beaten
+
 # A paper serves an interest only when at least this alike (cosine): below it, what a phrase
 # and a paper share is noise. Words only, measured with one-phrase interests: on the tests'
 # topical day, papers on the phrase's topic were 0.43 to 0.54 alike, the others 0.08 or
@@ -69,8 +71,7 @@ def assign(affinities: np.ndarray, allowed: np.ndarray, floor: float = 0.0) -> l
 
 def ranks(values: np.ndarray) -> np.ndarray:
     """Each value's share of the others it is above (0 to 1)."""
-    n = len(values)
-    return np.searchsorted(np.sort(values), values, side="left") / max(n - 1, 1)
+    return shares_beaten(values, values)
 
 
 def interest_scores(scores: np.ndarray, affinities: np.ndarray) -> np.ndarray:

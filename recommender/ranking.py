@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from recommender import model
 from recommender.embeddings import Embedder, paper_text, resolve_model
+from recommender.selection import shares_beaten
 from recommender.sources.base import arxiv_id
 from recommender.store import catalogue as catalogue_store
 from recommender.store import subscribers as subscriber_store
@@ -128,13 +129,6 @@ def share_beaten(scores: np.ndarray) -> np.ndarray:
     """For each score, the share of the other scores strictly below it (0 to 1; a paper alone
     beats none). Ties beat each other not."""
     return shares_beaten(scores, scores)
-
-
-def shares_beaten(values: np.ndarray, among: np.ndarray) -> np.ndarray:
-    """For each of ``values`` (each one of the scores ``among``), the share of the other
-    scores of ``among`` strictly below it, as :func:`share_beaten` counts it."""
-    below = np.searchsorted(np.sort(among), values, side="left")
-    return below / max(len(among) - 1, 1)
 
 
 def text_hash(title: str, abstract: str) -> str:

@@ -211,7 +211,8 @@ class Templates:
             keep_style_tags=False, keep_at_rules=True, load_remote_stylesheets=False
         )
 
-    def render_pair(self, name: str, context: DigestContext) -> tuple[str, str]:
+    def render_pair(self, name: str, context: object) -> tuple[str, str]:
+        """The ``NAME.html`` (CSS inlined) and ``NAME.txt`` templates rendered with ``d``."""
         values = {"d": context}
         html = self.env.get_template(f"{name}.html").render(values)
         text = self.env.get_template(f"{name}.txt").render(values)

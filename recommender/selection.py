@@ -185,3 +185,10 @@ def _exploration(
     weights = np.log1p(upvotes) + 1.0
     rng = np.random.default_rng(seed)
     return int(pool[int(rng.choice(len(pool), p=weights / weights.sum()))])
+
+
+def shares_beaten(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """For each of ``values`` (each one of the scores ``among``), the share of the other
+    scores of ``among`` strictly below it (0 to 1); ties beat each other not."""
+    below = np.searchsorted(np.sort(among), values, side="left")
+    return below / max(len(among) - 1, 1)

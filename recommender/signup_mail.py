@@ -55,9 +55,7 @@ class SignupMail:
 
 def compose(templates: Templates, mail: SignupMail, *, mail_from: str, now: datetime) -> Outgoing:
     """The message, ready for a transport."""
-    values = {"d": mail}
-    html = templates.inliner.inline(templates.env.get_template("signup.html").render(values))
-    text = templates.env.get_template("signup.txt").render(values)
+    html, text = templates.render_pair("signup", mail)
     message = EmailMessage(policy=POLICY)
     domain = email.utils.parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
     message["From"] = one_line(mail_from)

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from recommender import links, message, model, render
 from recommender.digests import steering
 from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool, PoolPaper, PoolVectors
-from recommender.ranking import Ranked, Ranker, Scope, Scored, shares_beaten
+from recommender.ranking import Ranked, Ranker, Scope, Scored
+from recommender.selection import shares_beaten
 from recommender.store import catalogue as catalogue_store
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
