@@ -190,7 +190,7 @@ class Signups:
         self, session: Session, signup_id: int, profile: Profile
     ) -> signup_mail.SignupMail:
         base = self._settings.base_url
-        known = signup_store.subscriber(session, profile.email)
+        known = subscriber_store.find_subscriber(session, profile.email)
         if known is None:
             token = self._signer.confirm_signup(signup_id, profile.email)
             return signup_mail.SignupMail(
@@ -216,7 +216,7 @@ class Signups:
             row = signup_store.get(session, signup_id, email)
             if row is None:
                 raise links.TokenInvalid("this sign-up is no longer here")
-            subscribed = signup_store.subscriber(session, email) is not None
+            subscribed = subscriber_store.find_subscriber(session, email) is not None
             return PendingSignup(
                 row.email, row.name, list(row.interests), row.confirmed_at is not None, subscribed
             )
@@ -241,7 +241,7 @@ class Signups:
             if row.confirmed_at is not None:
                 return SignupConfirmed(email, created=False)
             row.confirmed_at = now
-            if signup_store.subscriber(session, email) is not None:
+            if subscriber_store.find_subscriber(session, email) is not None:
                 return SignupConfirmed(email, created=False)
             profile = Profile(email=row.email, name=row.name, interests=tuple(row.interests))
             subscriber_store.upsert_subscriber(session, profile, now)

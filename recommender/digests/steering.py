@@ -28,7 +28,7 @@ from recommender.store import catalogue as catalogue_store
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Rating, Subscriber
-from recommender.words import Words, keeps
+from recommender.words import Words
 
 # Besides the best-scored papers, a digest weighs this many of each interest's best.
 PER_INTEREST_SHORTLIST = 30
@@ -102,7 +102,7 @@ def steer_plain(
     must_not_words = Words(list(must_not))
     if must_not_words:
         rows = np.array(
-            [r for r in rows.tolist() if keeps(_text(papers[r]), Words([]), must_not_words)],
+            [r for r in rows.tolist() if not must_not_words.found_in(_text(papers[r]))],
             dtype=np.int64,
         )
     followed_names = Followed(list(follows))

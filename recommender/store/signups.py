@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from recommender.store.models import Signup, Subscriber
+from recommender.store.models import Signup
 
 # The PostgreSQL advisory lock sign-up transactions take turns on (any number of our own).
 _LOCK_KEY = 0x5167_7570  # "Sigup"
@@ -60,8 +60,3 @@ def get(session: Session, signup_id: int, email: str, *, lock: bool = False) -> 
     """The sign-up ``signup_id`` if it is ``email``'s (row-locked with ``lock``)."""
     query = select(Signup).where(Signup.id == signup_id, Signup.email == email)
     return session.scalar(query.with_for_update() if lock else query)
-
-
-def subscriber(session: Session, email: str) -> Subscriber | None:
-    """The subscriber with that (normalized) address, if there is one."""
-    return session.scalar(select(Subscriber).where(Subscriber.email == email))

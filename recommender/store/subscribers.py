@@ -122,8 +122,13 @@ def followed_of(subscriber: Subscriber) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def find_subscriber(session: Session, email: str) -> Subscriber | None:
+    """The subscriber with that address (any case, spaces around it ignored), if there is one."""
+    return session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
+
+
 def get_subscriber(session: Session, email: str) -> Subscriber:
-    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
+    subscriber = find_subscriber(session, email)
     if subscriber is None:
         raise SubscriberNotFound(f"no subscriber with the email address {email!r}")
     return subscriber
