@@ -160,13 +160,7 @@ def load_profile(path: Path) -> Profile:
 
 def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
     """Validate a profile given as a dict (as read from TOML)."""
-    unknown = sorted(set(data) - FIELDS)
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], FIELDS, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ProfileError(
-            source, f"unknown field; {hint}the fields are {', '.join(sorted(FIELDS))}", unknown[0]
-        )
+    _check_fields(data, FIELDS, "the fields are", "", source)
     if len(source) > MAX_LENGTHS["profile_path"]:
         raise ProfileError(
             source,
@@ -175,14 +169,7 @@ def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
         )
 
     def get(name: str, kind: type | tuple[type, ...], default: Any) -> Any:
-        if name not in data:
-            return default
-        value = data[name]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            expected = " or ".join(k.__name__ for k in kinds)
-            raise ProfileError(source, f"expected {expected}, got {value!r}", name)
-        return value
+        return _typed(data, name, kind, default, name, source)
 
     if "email" not in data:
         raise ProfileError(source, "missing: every profile needs an email address", "email")
@@ -234,16 +221,7 @@ def _interests(tables: list[Any], source: str) -> tuple[Interest, ...]:
             raise ProfileError(
                 source, f"{where} is {table!r}; write each one as an [[interest]] table", "interest"
             )
-        unknown = sorted(set(table) - INTEREST_FIELDS)
-        if unknown:
-            close = difflib.get_close_matches(unknown[0], INTEREST_FIELDS, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            known = ", ".join(sorted(INTEREST_FIELDS))
-            raise ProfileError(
-                source,
-                f"unknown field; {hint}an interest's fields are {known}",
-                f"{where}.{unknown[0]}",
-            )
+        _check_fields(table, INTEREST_FIELDS, "an interest's fields are", f"{where}.", source)
 
         def get(name: str, kind: type | tuple[type, ...], default: Any) -> Any:
             return _typed(table, name, kind, default, f"{where}.{name}", source)  # noqa: B023
@@ -298,6 +276,18 @@ def _interests(tables: list[Any], source: str) -> tuple[Interest, ...]:
     )
 
 
+def _check_fields(
+    table: dict[str, Any], allowed: set[str], listed: str, prefix: str, source: str
+) -> None:
+    """Refuse the first field of ``table`` not in ``allowed``, with a did-you-mean."""
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        message = f"unknown field; {hint}{listed} {', '.join(sorted(allowed))}"
+        raise ProfileError(source, message, f"{prefix}{unknown[0]}")
+
+
 def _typed(
     table: dict[str, Any],
     name: str,
@@ -307,9 +297,9 @@ def _typed(
     source: str,
 ) -> Any:
     """``table[name]`` if it is of ``kind`` (a bool is no number), else a clear error."""
-    value = table.get(name, default)
     if name not in table:
         return default
+    value = table[name]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         expected = " or ".join(k.__name__ for k in kinds)
