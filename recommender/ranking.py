@@ -410,10 +410,12 @@ class Ranker:
         scored: Scored,
         indices: Sequence[int],
         known: model.RatedPapers | None,
+        among: np.ndarray | None = None,
     ) -> list[Ranked]:
         """``papers[i]`` for each ``i`` of ``indices``, with score and explanation.
 
-        ``known``: the subscriber's :meth:`known_papers`.
+        ``known``: the subscriber's :meth:`known_papers`; ``among``: the scores each paper's
+        share beaten is counted among (default: all of ``scored``'s).
         """
         rows = [int(i) for i in indices]
         explanations = model.explain_many(
@@ -425,10 +427,11 @@ class Ranker:
             known,
             values=[float(scored.scores[i]) for i in rows],
         )
-        beaten = share_beaten(scored.scores)
+        values = scored.scores[rows]
+        beaten = shares_beaten(values, scored.scores if among is None else among)
         return [
-            Ranked(papers[i], float(scored.scores[i]), explanation, float(beaten[i]))
-            for i, explanation in zip(rows, explanations, strict=True)
+            Ranked(papers[i], float(value), explanation, float(share))
+            for i, value, share, explanation in zip(rows, values, beaten, explanations, strict=True)
         ]
 
     def known_papers(

@@ -92,8 +92,7 @@ class SessionRanker:
             papers = catalogue_store.unseen_papers(session, subscriber, listed_since=since)
             scope = self._ranker.scope(session, space)
             ranked = steering.rank(self._ranker, scope, subscriber, papers, self._clock(), top=top)
-            among = len(papers)
-            return [Recommendation.of(r.ranked, r.interest, r.followed, among) for r in ranked]
+            return [Recommendation.of(r.ranked, r.interest, r.followed, r.among) for r in ranked]
 
     def retrain(self, email: str | None, refit: bool) -> int:
         """Retrain ``email``'s model, or everyone's, each in a transaction of its own."""

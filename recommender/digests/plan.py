@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import email.utils
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -26,7 +26,6 @@ from recommender import links, message, model, render
 from recommender.digests import steering
 from recommender.digests.pool import FIRST_DIGEST_LOOKBACK, PaperPool, PoolPaper, PoolVectors
 from recommender.ranking import Ranked, Ranker, Scope, Scored
-from recommender.selection import shares_beaten
 from recommender.store import catalogue as catalogue_store
 from recommender.store import digests as digest_store
 from recommender.store import subscribers as subscriber_store
@@ -137,7 +136,8 @@ def _choose(
     known = ranker.known_papers(Scope(session, space), subscriber, facts.rated)
     scored = Scored(user_model, vectors.vectors, scores)
     chosen = [int(p.key) for p in picks]
-    ranked = _placed(ranker.explain(space, pool.papers, scored, chosen, known), scores[rows])
+    # each share beaten is counted among the candidates the digest chose from
+    ranked = ranker.explain(space, pool.papers, scored, chosen, known, among=scores[rows])
     return [
         Chosen(
             r,
@@ -148,13 +148,6 @@ def _choose(
         )
         for r, p in zip(ranked, picks, strict=True)
     ]
-
-
-def _placed(ranked: list[Ranked], candidates: np.ndarray) -> list[Ranked]:
-    """``ranked`` with each share beaten counted among the scores of the ``candidates`` the
-    digest chose from, not among the whole pool's."""
-    beaten = shares_beaten(np.array([r.score for r in ranked]), candidates)
-    return [replace(r, beats=float(b)) for r, b in zip(ranked, beaten, strict=True)]
 
 
 def local_date(subscriber: Subscriber, now: datetime) -> date:

@@ -185,6 +185,7 @@ class SteeredRank:
     ranked: Ranked
     interest: str | None = None
     followed: str | None = None
+    among: int = 1  # how many papers it was ranked among: those must-not words left in
 
 
 def rank(
@@ -217,9 +218,11 @@ def rank(
     kept = steered.rows
     order = kept[np.argsort(-scored.scores[kept], kind="stable")][:top]
     known = ranker.known_papers(scope, subscriber, rated)
-    ranked = ranker.explain(scope.space, papers, scored, order.tolist(), known)
+    # shares beaten among the papers kept, as a digest counts them among its candidates
+    among = scored.scores[kept]
+    ranked = ranker.explain(scope.space, papers, scored, order.tolist(), known, among=among)
     return [
-        SteeredRank(r, steered.serves.get(row), steered.followed.get(row))
+        SteeredRank(r, steered.serves.get(row), steered.followed.get(row), len(kept))
         for r, row in zip(ranked, order.tolist(), strict=True)
     ]
 
