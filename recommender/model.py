@@ -14,7 +14,9 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -524,13 +526,19 @@ def stack_models(models: Sequence[UserModel], keys: Sequence[Any] | None = None)
 
 # Scoring this many models or more at once reads the papers' words by column.
 _BY_COLUMN_FROM = 16
+# Models per product of the papers' words with their weights. Small enough that the block of
+# scores being added to stays in the CPU's cache: on the scale benchmark's day (2,000 papers,
+# 881 word features each) a product for 1,000 models took 0.51 s of CPU, four of 256 0.39 s,
+# eight of 128 0.35 s, sixteen of 64 0.36 s (benchmarks/RESULTS.md, "Scale").
+USERS_PER_PRODUCT = 128
 
 
 def score(
     models: UserModel | ModelMatrix | Sequence[UserModel],
     papers: PaperVectors,
     *,
-    chunk: int = 2048,
+    chunk: int = USERS_PER_PRODUCT,
+    threads: int | None = None,
 ) -> np.ndarray:
     """Scores of ``papers`` under one or many models.
 
@@ -538,7 +546,8 @@ def score(
     models gives ``(n_models, n_papers)``. Higher is better; the scores of one model are
     comparable with each other, not across models. Models and papers must be of the same
     feature space (:class:`FeatureSpaceMismatch` otherwise). Users are scored ``chunk`` at a
-    time to bound the memory of the intermediate transposed weights.
+    time, the chunks shared out over ``threads`` threads (default: one per CPU; the sparse
+    and dense products release the interpreter's lock, so they run side by side).
     """
     single = isinstance(models, UserModel)
     if isinstance(models, ModelMatrix):
@@ -556,7 +565,8 @@ def score(
     out = np.empty((n_models, len(papers)), dtype=np.float32)
     # Many models: the papers' words by column, so that each model weight is read once.
     words = papers.words_by_column if n_models >= _BY_COLUMN_FROM else papers.words
-    for lo in range(0, n_models, chunk):
+
+    def score_chunk(lo: int) -> None:
         hi = min(lo + chunk, n_models)
         if isinstance(models, ModelMatrix):
             block, biases = models.weights[lo:hi], models.biases[lo:hi]
@@ -571,6 +581,15 @@ def score(
                 wt[:, i] = m.weights[e:]
             s = np.stack([m.weights[:e] for m in part]) @ papers.embedding.T if e else 0.0
         out[lo:hi] = s + np.asarray(words @ wt).T + biases[:, None]
+
+    starts = range(0, n_models, chunk)
+    workers = min(len(starts), threads or os.cpu_count() or 1)
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(score_chunk, starts))
+    else:
+        for lo in starts:
+            score_chunk(lo)
     if isinstance(models, ModelMatrix):
         tastes, taste_weights = models.tastes, models.taste_weights
     else:

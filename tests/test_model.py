@@ -161,7 +161,7 @@ def test_bulk_scoring_matches_one_model_at_a_time(space, vectors):
 
 @pytest.mark.parametrize("embedding_dim", [0, 3])
 def test_scoring_many_models_at_once_matches_one_model_at_a_time(embedding_dim):
-    # enough models that the papers' words are read by column, in chunks
+    # enough models that the papers' words are read by column, in chunks, on several threads
     if embedding_dim:
         space = rm.FeatureSpace.with_embeddings("m", embedding_dim)
         rng = np.random.default_rng(0)
@@ -179,6 +179,8 @@ def test_scoring_many_models_at_once_matches_one_model_at_a_time(embedding_dim):
         rm.score(models, vectors),
         rm.score(models, vectors, chunk=16),
         rm.score(rm.stack_models(models), vectors, chunk=16),
+        rm.score(models, vectors, chunk=7, threads=1),
+        rm.score(rm.stack_models(models), vectors, chunk=7, threads=3),
     ):
         np.testing.assert_allclose(scored, one_by_one, rtol=1e-5, atol=1e-6)
 
