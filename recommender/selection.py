@@ -32,11 +32,12 @@ SHORTLIST = 100
 # An interest's slot takes only a paper the model ranks among this many times ``size`` best of
 # the candidates; a slot none fills goes to the best overall. benchmarks/quality.py
 # --interests several (RESULTS.md "Several interests"), tuning seed 1, 60 users, digest and
-# worst-served interest's recall against one pooled interest: slots taken by any paper of the
-# interest (before), -6.0% and -8.2% with words, -5.5% and -12.0% with embeddings; among the
-# 2 × size best, -2.9% and +1.4%, -2.4% and -7.6%; among the size best, -0.9% and +3.0%,
-# -0.9% and -0.1%. Reaching further down (3 × size; or one slot an interest from the 3 or 6 ×
-# size best) or weighing a paper's likeness to the interest besides its score lost more.
+# worst-served interest's recall against one pooled interest, words and embeddings: slots
+# taken by any paper of the interest (before), -6.0%/-8.2% and -5.5%/-12.0%; among the
+# 2 x size best, -2.9%/+1.4% and -2.4%/-7.6%; among the size best, -0.9%/+3.0% and
+# -0.9%/-0.1% (held-out seed 2: +0.2%/-0.6% and -2.0%/-1.7%). None of reaching further down,
+# one slot an interest from the 3 or 6 x size best, or a paper's likeness to the interest
+# weighed in besides its score served the worst-served interest better beyond noise.
 SHARE_RANKS = 1
 # At most this many papers by followed authors in one digest, on top of its size: following
 # a prolific group must not turn a digest into their publication list.
