@@ -676,7 +676,6 @@ class SteeredMethod(RecommenderMethod):
         steered = steering.steer_plain(
             [_BatchPaper(*self.texts[int(p)]) for p in batch],
             day,
-            scores,
             self.x[batch].to_matrix(),
             must_not=(),
             follows=(),
@@ -846,6 +845,9 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
         "floor": interests.AFFINITY_FLOOR["embeddings" if space.has_embeddings else "words"],
         "arms": out,
         "user_ids": [u.uid for u in users],
+        # each arm's (digest recall, worst-served interest recall) per user, users in this order:
+        # for pairing runs made apart (a variant of the product's steering against the code before)
+        "per_user": per_user,
     }
     if args.json:
         print(json.dumps(result, indent=2))

@@ -1,12 +1,14 @@
-"""Named interests in a digest: which interest each paper serves, how many slots each gets,
-and how an interest ranks its papers (pure: arrays and plain data in and out).
+"""Named interests in a digest: which interest each paper serves and how many slots each
+gets (pure: arrays and plain data in and out).
 
 There is one model per subscriber, trained on every interest's phrases and liked papers and
 on every rating. An interest adds its own view on top: a paper's *affinity* to an interest is
 its greatest cosine similarity to the interest's phrases, liked papers and the papers rated up
 when shown under it. A paper serves the interest it is most alike (among those whose must
-words it has); within an interest, papers rank by the model's score and that affinity
-together. :func:`recommender.selection.choose` then fills each interest's slots.
+words it has); affinity decides only that. :func:`recommender.selection.choose` then fills
+each interest's slots with its papers the model ranks near the top, best scored first (a
+paper's affinity weighed in besides its score cost digest recall: benchmarks/RESULTS.md
+"Several interests").
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-
-from recommender.selection import shares_beaten
 
 # A paper serves an interest only when at least this alike (cosine): below it, what a phrase
 # and a paper share is noise. Words only, measured with one-phrase interests: on the tests'
@@ -67,20 +67,3 @@ def assign(affinities: np.ndarray, allowed: np.ndarray, floor: float = 0.0) -> l
         return [None] * masked.shape[0]
     best = masked.argmax(axis=1)
     return [int(j) if masked[i, j] > floor else None for i, j in enumerate(best.tolist())]
-
-
-def ranks(values: np.ndarray) -> np.ndarray:
-    """Each value's share of the others it is above (0 to 1)."""
-    return shares_beaten(values, values)
-
-
-def interest_scores(scores: np.ndarray, affinities: np.ndarray) -> np.ndarray:
-    """``[i, j]``: how well candidate ``i`` serves interest ``j``: its rank by the model's
-    score plus its rank by affinity to the interest (each 0 to 1). Ranks, because the score
-    is a margin of no fixed scale and affinity a cosine: neither drowns the other."""
-    if not len(scores):
-        return np.zeros_like(affinities)
-    by_score = ranks(np.asarray(scores, dtype=np.float64))
-    return by_score[:, None] + np.column_stack(
-        [ranks(affinities[:, j]) for j in range(affinities.shape[1])]
-    ).reshape(len(scores), affinities.shape[1])

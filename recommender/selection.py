@@ -7,8 +7,10 @@ no two near-duplicates, and among papers of close scores the one that adds a new
 usual topics, labelled as exploration, so the model keeps learning what else they like.
 
 With named interests, each interest first gets its slots (:func:`recommender.interests.slots`)
-from the candidates that serve it and are good enough (at or above the minimum score); the
-slots left go to the best overall. A paper by a followed author is always in, outside the
+from the candidates that serve it and are good enough: at or above the minimum score, and
+among the :data:`SHARE_RANKS` × ``size`` best-scored candidates (the model, which learns from
+every rating, would nearly have chosen them anyway); best scored first. The slots left go to
+the best overall. A paper by a followed author is always in, outside the
 slots (up to :data:`MAX_FOLLOWED`).
 """
 
@@ -27,6 +29,16 @@ DIVERSITY = 0.15
 # A digest chooses among this many of the best-scored papers (and, exploring, as many more
 # drawn from the rest): diversity and exploration weigh a few hundred papers, not a whole day.
 SHORTLIST = 100
+# An interest's slot takes only a paper the model ranks among this many times ``size`` best of
+# the candidates; a slot none fills goes to the best overall. benchmarks/quality.py
+# --interests several (RESULTS.md "Several interests"), tuning seed 1, 60 users, digest and
+# worst-served interest's recall against one pooled interest, words and embeddings: slots
+# taken by any paper of the interest (before), -6.0%/-8.2% and -5.5%/-12.0%; among the
+# 2 x size best, -2.9%/+1.4% and -2.4%/-7.6%; among the size best, -0.9%/+3.0% and
+# -0.9%/-0.1% (held-out seed 2: +0.2%/-0.6% and -2.0%/-1.7%). None of reaching further down,
+# one slot an interest from the 3 or 6 x size best, or a paper's likeness to the interest
+# weighed in besides its score served the worst-served interest better beyond noise.
+SHARE_RANKS = 1
 # At most this many papers by followed authors in one digest, on top of its size: following
 # a prolific group must not turn a digest into their publication list.
 MAX_FOLLOWED = 10
@@ -39,7 +51,6 @@ class Candidate(NamedTuple):
     score: float
     upvotes: int | None = None
     interest: str | None = None  # the named interest it serves, if any
-    interest_score: float = 0.0  # how well it serves it (ranks the interest's papers)
     followed: bool = False  # by an author the subscriber follows
 
 
@@ -87,9 +98,10 @@ def choose(
     only when there are more candidates than slots.
 
     ``slots``: how many of ``size`` each named interest gets, in order, from the candidates
-    whose ``interest`` it is (by their ``interest_score``); a slot an interest cannot fill
-    goes to the best overall. Every ``followed`` candidate is in (the :data:`MAX_FOLLOWED`
-    best), whatever its score, on top of ``size``.
+    whose ``interest`` it is, best scored first, among the :data:`SHARE_RANKS` × ``size``
+    best-scored candidates; a slot an interest cannot fill goes to the best overall. Every
+    ``followed`` candidate is in (the :data:`MAX_FOLLOWED` best), whatever its score, on top
+    of ``size``.
     """
     n = len(candidates)
     if isinstance(similarity, np.ndarray):
@@ -109,11 +121,15 @@ def choose(
     room = size - 1 if exploring else size
     chosen: list[int] = []
     if slots:
-        served = np.array([c.interest_score for c in candidates], dtype=np.float64)
+        near_top = set(np.argsort(-scores, kind="stable")[: SHARE_RANKS * size].tolist())
         for name, count in slots.items():
-            theirs = [i for i in eligible if candidates[i].interest == name and i not in chosen]
+            theirs = [
+                i
+                for i in eligible
+                if candidates[i].interest == name and i in near_top and i not in chosen
+            ]
             count = min(count, room - len(chosen))
-            chosen += _diverse_top(theirs, served, similarity, count, [*followed, *chosen])
+            chosen += _diverse_top(theirs, scores, similarity, count, [*followed, *chosen])
     rest = [i for i in eligible if i not in chosen]
     chosen += _diverse_top(rest, scores, similarity, room - len(chosen), [*followed, *chosen])
     if not chosen and not followed:

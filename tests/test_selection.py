@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.interests import affinity, assign, interest_scores, slots
+from recommender.interests import affinity, assign, slots
 from recommender.selection import Candidate, choose, shortlist
 from recommender.words import Words
 
@@ -85,30 +85,51 @@ def test_a_shortlist_is_the_best_then_when_exploring_a_reproducible_draw_of_the_
 
 
 def test_each_interest_gets_its_share_when_it_has_good_enough_papers() -> None:
-    # the model prefers "ml" papers throughout; "bio" still gets its two slots
-    candidates = [Candidate(f"ml{i}", 1.0 - i / 100, interest="ml") for i in range(6)]
-    candidates += [
-        Candidate(f"bio{i}", 0.5 - i / 100, interest="bio", interest_score=2 - i / 10)
-        for i in range(3)
+    # the model prefers "ml" papers; with the exploration pick taking a slot, "bio" still gets
+    # one with the paper the model ranks near the top, and none with the one far below
+    candidates = [Candidate(f"ml{i}", 1.0 - i / 100, interest="ml") for i in range(3)]
+    candidates += [Candidate("bio-near", 0.9, interest="bio")]
+    candidates += [Candidate("bio-far", 0.0, interest="bio")]
+    candidates += [Candidate(f"x{i}", -1.0 - i) for i in range(5)]
+    picks = choose(candidates, unrelated(10), size=4, explore=True, slots={"ml": 2, "bio": 2})
+    assert [(p.key, p.interest) for p in picks if not p.exploration] == [
+        ("ml0", "ml"),
+        ("ml1", "ml"),
+        ("bio-near", "bio"),
     ]
-    picks = choose(candidates, unrelated(9), size=4, slots={"ml": 2, "bio": 2})
-    assert sorted(p.key for p in picks) == ["bio0", "bio1", "ml0", "ml1"]
-    assert {p.key: p.interest for p in picks}["bio0"] == "bio"
+    without = choose(candidates, unrelated(10), size=4, explore=True)
+    assert [p.key for p in without if not p.exploration] == ["ml0", "ml1", "ml2"]
 
 
-def test_an_interest_ranks_its_papers_by_how_well_they_serve_it() -> None:
+def test_an_interest_fills_its_slots_with_its_best_scored_papers() -> None:
     candidates = [
-        Candidate("bio-on-topic", 0.2, interest="bio", interest_score=1.9),
-        Candidate("bio-loosely", 0.3, interest="bio", interest_score=0.5),
+        Candidate("bio-second", 0.2, interest="bio"),
+        Candidate("bio-first", 0.3, interest="bio"),
         Candidate("ml", 0.9, interest="ml"),
     ]
     picks = choose(candidates, unrelated(3), size=2, slots={"bio": 1})
-    assert [p.key for p in picks] == ["ml", "bio-on-topic"]
+    assert [p.key for p in picks] == ["ml", "bio-first"]
+
+
+def test_a_share_takes_only_papers_the_model_ranks_near_the_top() -> None:
+    from recommender.selection import SHARE_RANKS
+
+    size = 2
+    near = SHARE_RANKS * size
+    # bio's paper is the last of the near top: it takes bio's slot
+    candidates = [Candidate(f"ml{i}", 1.0 - i / 100) for i in range(near - 1)]
+    candidates.append(Candidate("bio", 0.5, interest="bio"))
+    picks = choose(candidates, unrelated(near), size=size, slots={"bio": 1})
+    assert [p.key for p in picks] == ["ml0", "bio"]
+    # one better paper more and it is not good enough: the slot goes to the best overall
+    candidates.insert(0, Candidate("ml-best", 2.0))
+    picks = choose(candidates, unrelated(near + 1), size=size, slots={"bio": 1})
+    assert [p.key for p in picks] == ["ml-best", "ml0"]
 
 
 def test_a_share_without_good_enough_papers_goes_to_the_best_overall() -> None:
     candidates = [Candidate(f"ml{i}", 1.0 - i / 10, interest="ml") for i in range(5)]
-    candidates.append(Candidate("bio-weak", -0.5, interest="bio", interest_score=2.0))
+    candidates.append(Candidate("bio-weak", -0.5, interest="bio"))
     picks = choose(candidates, unrelated(6), size=4, min_score=0.0, slots={"bio": 2, "ml": 2})
     assert [p.key for p in picks] == ["ml0", "ml1", "ml2", "ml3"]
 
@@ -117,7 +138,7 @@ def test_shares_leave_the_rest_to_the_best_overall_labelled_with_what_they_serve
     candidates = [
         Candidate("a", 0.9, interest="ml"),
         Candidate("b", 0.8),
-        Candidate("c", 0.1, interest="bio", interest_score=1.0),
+        Candidate("c", 0.1, interest="bio"),
     ]
     picks = choose(candidates, unrelated(3), size=3, slots={"bio": 1})
     assert [(p.key, p.interest) for p in picks] == [("a", "ml"), ("b", None), ("c", "bio")]
@@ -182,10 +203,7 @@ def test_a_must_word_keeps_an_interest_to_papers_containing_it() -> None:
     assert assign(affinities, allowed) == [0, 1, 1]
 
 
-def test_interest_scores_weigh_the_models_rank_and_the_affinitys_rank_alike() -> None:
-    scores = np.array([3.0, 2.0, 1.0])
-    affinities = np.array([[0.1], [0.5], [0.9]])
-    assert interest_scores(scores, affinities)[:, 0].tolist() == [1.0, 1.0, 1.0]
+def test_a_papers_affinity_is_its_greatest_likeness_to_the_interests_vectors() -> None:
     assert affinity(np.eye(3), [np.eye(3)[:2], np.zeros((0, 3))]).tolist() == [
         [1.0, 0.0],
         [1.0, 0.0],

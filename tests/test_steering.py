@@ -55,7 +55,6 @@ def steered(app: Recommender, clock: Clock, shown: dict[str, str], up: list[str]
             subscriber,
             pool.papers,
             rows,
-            np.zeros(len(rows)),
             vectors.matrix,
             rated,
             shown,
@@ -133,7 +132,6 @@ def test_with_embeddings_a_paper_below_the_measured_floor_serves_no_interest() -
     steered = steer_plain(
         [SimpleNamespace(title="", abstract="", author_names=None)] * 3,
         np.arange(3),
-        np.zeros(3),
         pool,
         must_not=(),
         follows=(),

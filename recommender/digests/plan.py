@@ -112,7 +112,6 @@ def _choose(
         subscriber,
         pool.papers,
         rows,
-        scores,
         vectors.matrix,
         facts.rated,
         facts.shown,

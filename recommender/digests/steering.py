@@ -30,9 +30,6 @@ from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Rating, Subscriber
 from recommender.words import Words
 
-# Besides the best-scored papers, a digest weighs this many of each interest's best.
-PER_INTEREST_SHORTLIST = 30
-
 
 class SteeredPaper(PaperText, Protocol):
     """What steering reads of a paper: a digest's pool paper, or a catalogue paper."""
@@ -48,9 +45,7 @@ class Steering:
     rows: np.ndarray  # the candidates left (no must-not word), rows of the pool
     followed: dict[int, str] = field(default_factory=dict)  # row: the followed name
     serves: dict[int, str] = field(default_factory=dict)  # row: the interest it serves
-    served: dict[int, float] = field(default_factory=dict)  # row: how well it serves it
     slots: dict[str, int] = field(default_factory=dict)
-    best: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def steer(
@@ -59,20 +54,18 @@ def steer(
     subscriber: Subscriber,
     papers: Sequence[SteeredPaper],
     rows: np.ndarray,
-    scores: np.ndarray,
     pool_matrix: sp.csr_matrix,
     rated: Sequence[tuple[Rating, Paper]],
     shown: Mapping[str, str],
 ) -> Steering:
-    """Steer the candidates at ``rows`` of ``papers`` (scored ``scores``, the pool's rows of
-    vectors ``pool_matrix``); ``rated``: the subscriber's current ratings, ``shown``: the
+    """Steer the candidates at ``rows`` of ``papers`` (the pool's rows of vectors
+    ``pool_matrix``); ``rated``: the subscriber's current ratings, ``shown``: the
     interest each paper was sent for."""
     topics = [t for t in subscriber_store.topics_of(subscriber) if t.share > 0]
     up = {paper.id: paper for rating, paper in rated if rating.vote > 0}
     return steer_plain(
         papers,
         rows,
-        scores,
         pool_matrix,
         must_not=subscriber.must_not or [],
         follows=subscriber_store.followed_of(subscriber),
@@ -86,7 +79,6 @@ def steer(
 def steer_plain(
     papers: Sequence[SteeredPaper],
     rows: np.ndarray,
-    scores: np.ndarray,
     pool_matrix: sp.csr_matrix,
     *,
     must_not: Sequence[str],
@@ -123,17 +115,9 @@ def steer_plain(
             allowed[:, j] = [must.found_in(_text(papers[r])) for r in rows.tolist()]
     floor = interests.AFFINITY_FLOOR["embeddings" if has_embeddings else "words"]
     assigned = interests.assign(affinities, allowed, floor)
-    how_well = interests.interest_scores(scores[rows], affinities)
-    serves, served = {}, {}
-    best: list[int] = []
-    for j, topic in enumerate(topics):
-        theirs = [i for i, a in enumerate(assigned) if a == j]
-        theirs.sort(key=lambda i: -how_well[i, j])
-        best.extend(int(rows[i]) for i in theirs[:PER_INTEREST_SHORTLIST])
-        for i in theirs:
-            serves[int(rows[i])], served[int(rows[i])] = topic.name, float(how_well[i, j])
+    serves = {int(rows[i]): topics[j].name for i, j in enumerate(assigned) if j is not None}
     slots = interests.slots([(t.name, t.share) for t in topics], digest_size)
-    return Steering(rows, followed, serves, served, slots, np.array(best, dtype=np.int64))
+    return Steering(rows, followed, serves, slots)
 
 
 def choose(
@@ -148,13 +132,14 @@ def choose(
     subscriber_id: int,
 ) -> list[selection.Pick]:
     """A digest's picks among the steered candidates (:func:`recommender.selection.choose`):
-    the shortlist of the best scored, every followed author's paper and each interest's best,
-    with their interests and slots. ``scores`` and the picks' keys are by row of the pool;
-    ``similarity(rows)``: the cosine similarities of those rows, pair by pair; ``upvotes(row)``:
-    the paper's upvotes elsewhere (for the exploration pick)."""
+    the shortlist of the best scored and every followed author's paper, with their interests
+    and slots (an interest's slot takes only a paper near the top:
+    :data:`recommender.selection.SHARE_RANKS`). ``scores`` and the picks' keys are by row of
+    the pool; ``similarity(rows)``: the cosine similarities of those rows, pair by pair;
+    ``upvotes(row)``: the paper's upvotes elsewhere (for the exploration pick)."""
     rows = steered.rows
     shortlist = rows[selection.shortlist(scores[rows], explore=explore, seed=subscriber_id)]
-    extra = np.array([*steered.followed, *steered.best.tolist()], dtype=np.int64)
+    extra = np.array(list(steered.followed), dtype=np.int64)
     picked = np.concatenate([shortlist, np.setdiff1d(extra, shortlist)])
     return selection.choose(
         [
@@ -163,8 +148,7 @@ def choose(
                 float(scores[row]),
                 upvotes(row),
                 steered.serves.get(row),
-                steered.served.get(row, 0.0),
-                row in steered.followed,
+                followed=row in steered.followed,
             )
             for row in picked.tolist()
         ],
@@ -210,7 +194,6 @@ def rank(
         subscriber,
         papers,
         np.arange(len(papers), dtype=np.int64),
-        scored.scores,
         scored.vectors.to_matrix(),
         rated,
         shown,
