@@ -8,8 +8,8 @@ usual topics, labelled as exploration, so the model keeps learning what else the
 
 With named interests, each interest first gets its slots (:func:`recommender.interests.slots`)
 from the candidates that serve it and are good enough: at or above the minimum score, and
-among the :data:`SHARE_RANKS` × ``size`` best-scored candidates (the model, which learns from
-every rating, would nearly have chosen them anyway); best scored first. The slots left go to
+among the :data:`SHARE_RANKS` × ``size`` best-scored candidates (a share lifts an interest's
+papers the model ranks well, not any paper near its words); best scored first. The slots left go to
 the best overall. A paper by a followed author is always in, outside the
 slots (up to :data:`MAX_FOLLOWED`).
 """
@@ -30,15 +30,18 @@ DIVERSITY = 0.15
 # drawn from the rest): diversity and exploration weigh a few hundred papers, not a whole day.
 SHORTLIST = 100
 # An interest's slot takes only a paper the model ranks among this many times ``size`` best of
-# the candidates; a slot none fills goes to the best overall. benchmarks/quality.py
-# --interests several (RESULTS.md "Several interests"), tuning seed 1, 60 users, digest and
-# worst-served interest's recall against one pooled interest, words and embeddings: slots
-# taken by any paper of the interest (before), -6.0%/-8.2% and -5.5%/-12.0%; among the
-# 2 x size best, -2.9%/+1.4% and -2.4%/-7.6%; among the size best, -0.9%/+3.0% and
-# -0.9%/-0.1% (held-out seed 2: +0.2%/-0.6% and -2.0%/-1.7%). None of reaching further down,
-# one slot an interest from the 3 or 6 x size best, or a paper's likeness to the interest
-# weighed in besides its score served the worst-served interest better beyond noise.
-SHARE_RANKS = 1
+# the candidates (the day's 30 best for a digest of 10); a slot none fills goes to the best
+# overall. benchmarks/quality.py --interests several (RESULTS.md "Several interests"), tuning
+# seed 1, 60 users, digest and worst-served interest's recall against one pooled interest,
+# words: slots taken by any paper of the interest by score and likeness (before) -6.0%/-8.2%;
+# by score among the 3 x size best -5.3%/-1.6%; among the 2 x size best -2.9%/+1.4%; among
+# the size best -0.9%/+3.0% (embeddings -0.9%/-0.1%; held-out seed 2: +0.2%/-0.6% and
+# -2.0%/-1.7%). The size best cost least, but then a share only guards papers the model would
+# nearly have sent anyway: an interest the ratings have drifted away from gets nothing, which
+# is what a subscriber who set a share asked not to happen. 3 x size keeps the share a share
+# (an interest with papers in the day's top 30 gets its slots) and is no worse than before on
+# either figure; no variant served the worst-served interest better beyond noise.
+SHARE_RANKS = 3
 # At most this many papers by followed authors in one digest, on top of its size: following
 # a prolific group must not turn a digest into their publication list.
 MAX_FOLLOWED = 10
