@@ -393,8 +393,11 @@ class RecommenderMethod(Method):
         *,
         similarity: dict[int, np.ndarray] | None,
         phrases: tuple[dict[str, int], rm.PaperVectors] | None = None,
+        train_x: rm.PaperVectors | None = None,
     ) -> None:
         self.space, self.x, self.prior_x = space, x, prior_x
+        # the rated papers' and weak negatives' vectors as training sees them (default: x)
+        self.train_x = x if train_x is None else train_x
         self.n_weak, self.params, self.similarity = n_weak, params, similarity
         self.phrases = phrases
 
@@ -419,9 +422,9 @@ class RecommenderMethod(Method):
         self.model = rm.train(
             self.space,
             self.prior,
-            self.x[self.rated] if self.rated else None,
+            self.train_x[self.rated] if self.rated else None,
             self.votes,
-            self.x[weak] if weak else None,
+            self.train_x[weak] if weak else None,
             params=self.params,
             interests=self.interests,
         )
@@ -474,8 +477,12 @@ def latent_space(
     and the share ``weight**2 / (1 + weight**2)`` of the squared norm). ``kind=cooc``: each
     paper's word block plus ``weight`` times the unit sum of its terms' ``dims`` nearest terms
     (cosine of their columns over the catalogue, terms in ``min_df`` papers or more), then
-    unit length again. ``boost`` (read by ``main``): the interest phrases' latent block
-    weighs that many times more than a paper's.
+    unit length again. Read by ``main``: ``boost``, the interest phrases' latent block weighs
+    that many times more than a paper's; ``only=phrases``, papers are scored as [unit latent, unit
+    words] but learned from as [0, unit words] and the phrases are [``boost`` × unit latent,
+    unit words] (``weight`` unused): only the phrases train the latent block, and a model
+    without phrases ranks as the words-only product does (the digest's similarities are the
+    words' alone too).
     """
     from sklearn.utils.extmath import randomized_svd
 
@@ -1160,7 +1167,7 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="words-only methods: which words go together, learned on the back catalogue, "
         "as name=value,... (kind=lsa|cooc, dims, weight, fit=w1|w2, scale=none|sigma, "
-        "min_df, boost; for trying, see latent_space)",
+        "min_df, boost, only=phrases; for trying, see latent_space)",
     )
     ap.add_argument(
         "--paired-with",
@@ -1248,18 +1255,47 @@ def main(argv: list[str] | None = None) -> int:
         result["latent"] = args.latent
     xw = word_vectors(papers)
     xw_prior = xw if args.profile == "papers" else word_vectors([(t, "") for t in data.titles])
+    # only=phrases: papers score as [unit latent, unit words] but train as [0, unit words], and
+    # the digest's similarities are the words' alone: without phrases, the words-only product
+    xw_train = None
+    only_phrases = "only=phrases" in args.latent
+    if only_phrases:
+        a = np.float32(np.sqrt(words_space.embedding_weight))
+        plain = rm.FeatureSpace.words_only().fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
+        words = plain.word_vectors(papers)
+        xw = rm.PaperVectors(xw.embedding / a, words, xw.space_id)
+        xw_train = rm.PaperVectors(np.zeros_like(xw.embedding), words, xw.space_id)
+        if args.profile != "papers":
+            raise SystemExit("--latent only=phrases: liked papers as whole papers only")
+        xw_prior = xw_train
     log(f"hashed word features: {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
-    sw = day_similarities(xw, half, args.batch) if "recommender_tfidf" in methods else None
+    sw = (
+        day_similarities(xw if xw_train is None else xw_train, half, args.batch)
+        if "recommender_tfidf" in methods
+        else None
+    )
     result["day_similarities_seconds_words"] = time.perf_counter() - t0
     pw = phrase_vectors(words_space, phrases, None, word_vectors) if phrases else None
     boost = float(dict(kv.split("=") for kv in args.latent.split(",") if kv).get("boost", 1))
-    if pw is not None and boost != 1.0:  # the phrases' latent block weighs `boost` times more
+    if pw is not None and only_phrases:  # [boost * unit latent, unit words]
+        rows, v = pw
+        b = np.float32(np.sqrt(1.0 - words_space.embedding_weight))
+        latent = v.embedding * np.float32(boost / np.sqrt(words_space.embedding_weight))
+        pw = rows, rm.PaperVectors(latent, v.words / b, v.space_id)
+    elif pw is not None and boost != 1.0:  # the phrases' latent block weighs `boost` times more
         rows, v = pw
         pw = rows, rm.PaperVectors(v.embedding * np.float32(boost), v.words, v.space_id)
     for name, sim in (("recommender_tfidf", sw), ("recommender_tfidf_top10", None)):
         impl[name] = RecommenderMethod(
-            words_space, xw, xw_prior, args.weak, params, similarity=sim, phrases=pw
+            words_space,
+            xw,
+            xw_prior,
+            args.weak,
+            params,
+            similarity=sim,
+            phrases=pw,
+            train_x=xw_train,
         )
     if use_emb:
         emb, rate, model_id = cached_embeddings(
