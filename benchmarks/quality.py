@@ -63,6 +63,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -392,8 +393,11 @@ class RecommenderMethod(Method):
         *,
         similarity: dict[int, np.ndarray] | None,
         phrases: tuple[dict[str, int], rm.PaperVectors] | None = None,
+        train_x: rm.PaperVectors | None = None,
     ) -> None:
         self.space, self.x, self.prior_x = space, x, prior_x
+        # the rated papers' and weak negatives' vectors as training sees them (default: x)
+        self.train_x = x if train_x is None else train_x
         self.n_weak, self.params, self.similarity = n_weak, params, similarity
         self.phrases = phrases
 
@@ -418,9 +422,9 @@ class RecommenderMethod(Method):
         self.model = rm.train(
             self.space,
             self.prior,
-            self.x[self.rated] if self.rated else None,
+            self.train_x[self.rated] if self.rated else None,
             self.votes,
-            self.x[weak] if weak else None,
+            self.train_x[weak] if weak else None,
             params=self.params,
             interests=self.interests,
         )
@@ -439,16 +443,118 @@ class RecommenderMethod(Method):
 
 
 def phrase_vectors(
-    space: rm.FeatureSpace, phrases: list[str], embedder: rm.Embedder | None
+    space: rm.FeatureSpace,
+    phrases: list[str],
+    embedder: rm.Embedder | None,
+    word_vectors: Callable[[list[tuple[str, str]]], rm.PaperVectors] | None = None,
 ) -> tuple[dict[str, int], rm.PaperVectors]:
     """Every phrase's row and the vectors of them all, made as the product makes a profile's
-    interests' (each phrase a text of its own, embedded as the product embeds it)."""
+    interests' (each phrase a text of its own, embedded as the product embeds it), or by
+    ``word_vectors`` (a words-only space of :func:`latent_space`)."""
     texts = rm.profile_texts(interests=phrases)
+    if word_vectors is not None:
+        return {p: n for n, p in enumerate(phrases)}, word_vectors(texts)
     embedding = None
     if space.has_embeddings:
         assert embedder is not None
         embedding = embedder.embed_papers(texts)
     return {p: n for n, p in enumerate(phrases)}, space.vectors(texts, embedding)
+
+
+def latent_space(
+    space: rm.FeatureSpace, catalogue: list[tuple[str, str]], spec: str
+) -> tuple[rm.FeatureSpace, Callable[[list[tuple[str, str]]], rm.PaperVectors]]:
+    """A words-only space that knows which words go together, learned on the back catalogue
+    (for trying: issues 15 and 16, "A words-only space that knows which words go together" in
+    RESULTS.md), and the function that makes papers' vectors in it.
+
+    ``spec`` is ``name=value,...``. ``kind=lsa``: a dense latent block appended to the word
+    block: the truncated SVD (``dims`` components) of the catalogue's TF-IDF word vectors
+    (``fit=w2``: the space's own words, bigrams and character grams; ``w1``: words and bigrams
+    alone), a paper's latent vector its word vector of that recipe projected on the top right
+    singular vectors (``scale=sigma``: divided by the singular values), unit length, weighing
+    ``weight`` against the word block (a space with an "embedding" block of ``dims`` columns
+    and the share ``weight**2 / (1 + weight**2)`` of the squared norm). ``kind=cooc``: each
+    paper's word block plus ``weight`` times the unit sum of its terms' ``dims`` nearest terms
+    (cosine of their columns over the catalogue, terms in ``min_df`` papers or more), then
+    unit length again. Read by ``main``: ``boost``, the interest phrases' latent block weighs
+    that many times more than a paper's; ``only=phrases``, papers are scored as [unit latent, unit
+    words] but learned from as [0, unit words] and the phrases are [``boost`` × unit latent,
+    unit words] (``weight`` unused): only the phrases train the latent block, and a model
+    without phrases ranks as the words-only product does (the digest's similarities are the
+    words' alone too).
+    """
+    from sklearn.utils.extmath import randomized_svd
+
+    opts = dict(kv.split("=") for kv in spec.split(","))
+    dims, weight = int(opts.get("dims", 200)), float(opts.get("weight", 0.5))
+    kind, fit = opts.get("kind", "lsa"), opts.get("fit", "w2")
+    base = rm.FeatureSpace.words_only(space.hash_bits, fit).fit_idf(
+        catalogue, max_df=MAX_DOCUMENT_FREQUENCY
+    )
+    xc = base.word_vectors(catalogue)
+    if kind == "lsa":
+        # the SVD of a catalogue takes a minute: kept across runs when asked to
+        key = hashlib.sha256(repr((catalogue, dims, fit)).encode()).hexdigest()[:16]
+        cached = Path(os.environ.get("QUALITY_LATENT_CACHE", "/nonexistent")) / f"{key}.npz"
+        if cached.exists():
+            with np.load(cached) as z:
+                sigma, vt = z["sigma"], z["vt"]
+        else:
+            _, sigma, vt = randomized_svd(xc, dims, n_iter=5, random_state=0)
+            if cached.parent.is_dir():
+                np.savez(cached, sigma=sigma, vt=vt)
+        proj = vt.T.astype(np.float32)
+        if opts.get("scale", "none") == "sigma":
+            proj /= sigma.astype(np.float32)
+        share = weight**2 / (1.0 + weight**2)
+        out = rm.FeatureSpace(space.hash_bits, f"lsa-{spec}", dims, share, space.idf)
+
+        def with_latent(papers: list[tuple[str, str]]) -> rm.PaperVectors:
+            latent = np.asarray(base.word_vectors(papers) @ proj, dtype=np.float32)
+            return out.vectors(papers, latent)
+
+        return out, with_latent
+    if kind == "cooc":
+        near = _neighbours(xc, dims, int(opts.get("min_df", 3)))
+
+        def smoothed(papers: list[tuple[str, str]]) -> rm.PaperVectors:
+            v = space.vectors(papers)
+            extra = base.word_vectors(papers) @ near
+            norms = np.sqrt(np.asarray(extra.multiply(extra).sum(axis=1)).ravel())
+            norms[norms == 0] = 1.0
+            words = v.words + sp.diags(weight / norms) @ extra
+            norms = np.sqrt(np.asarray(words.multiply(words).sum(axis=1)).ravel())
+            norms[norms == 0] = 1.0
+            words = sp.csr_matrix(sp.diags(1.0 / norms) @ words, dtype=np.float32)
+            return rm.PaperVectors(v.embedding, words, v.space_id)
+
+        return space, smoothed
+    raise SystemExit(f"--latent: unknown kind {kind!r}")
+
+
+def _neighbours(xc: sp.csr_matrix, k: int, min_df: int) -> sp.csr_matrix:
+    """Each column's ``k`` nearest columns by cosine over the catalogue's rows (columns in
+    fewer than ``min_df`` rows have and are no neighbours)."""
+    xcc = xc.tocsc()
+    df = np.diff(xcc.indptr)
+    norms = np.sqrt(np.asarray(xcc.multiply(xcc).sum(axis=0)).ravel())
+    keep = (df >= min_df) & (norms > 0)
+    scale = np.where(keep, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)
+    unit = (xcc @ sp.diags(scale.astype(np.float32))).tocsc()
+    sim = (unit.T @ unit).tocsr()
+    sim.setdiag(0)
+    sim.eliminate_zeros()
+    rows, cols, vals = [], [], []
+    for r in range(sim.shape[0]):
+        lo, hi = sim.indptr[r], sim.indptr[r + 1]
+        if hi == lo:
+            continue
+        top = np.argsort(-sim.data[lo:hi])[:k]
+        rows.extend([r] * len(top))
+        cols.extend(sim.indices[lo:hi][top].tolist())
+        vals.extend(sim.data[lo:hi][top].tolist())
+    return sp.csr_matrix((vals, (rows, cols)), shape=sim.shape, dtype=np.float32)
 
 
 def choose_digest(scores: np.ndarray, similarity: np.ndarray, subscriber_id: int) -> np.ndarray:
@@ -936,7 +1042,7 @@ def _mean(values: list[float]) -> float:
 
 def run_method(name: str, n_users: int, jobs: int) -> tuple[dict[str, object], list[float]]:
     """A method's figures over the users, and each user's digest recall (for paired
-    comparisons)."""
+    comparisons; each user's days 1-5 recall is in the figures, ``first_days_per_user``)."""
     t0 = time.perf_counter()
     tasks = [(name, i) for i in range(n_users)]
     if jobs > 1:
@@ -965,6 +1071,13 @@ def run_method(name: str, n_users: int, jobs: int) -> tuple[dict[str, object], l
         },
         "ms_per_user_day": 1000 * sum(r.seconds for r in results) / sum(r.days for r in results),
         "wall_seconds": time.perf_counter() - t0,
+        # None for a user with no library paper arriving on days 1-5
+        "first_days_per_user": [
+            r.phase_hits["days 1-5"] / r.phase_total["days 1-5"]
+            if r.phase_total["days 1-5"]
+            else None
+            for r in results
+        ],
     }
     log(
         f"{name:>24}: digest recall {out['digest_recall']:.4f}  "
@@ -1052,6 +1165,13 @@ def main(argv: list[str] | None = None) -> int:
         "name=value,... (recommender.model.TrainingParams; for trying variants)",
     )
     ap.add_argument(
+        "--latent",
+        default="",
+        help="words-only methods: which words go together, learned on the back catalogue, "
+        "as name=value,... (kind=lsa|cooc, dims, weight, fit=w1|w2, scale=none|sigma, "
+        "min_df, boost, only=phrases; for trying, see latent_space)",
+    )
+    ap.add_argument(
         "--paired-with",
         type=Path,
         help="the --json output of an earlier run over the same users: each method's paired "
@@ -1131,18 +1251,53 @@ def main(argv: list[str] | None = None) -> int:
     # document frequencies counted once on the back catalogue, then frozen (part of the space id),
     # with the cut-off the service uses when it makes a space
     words_space = rm.FeatureSpace.words_only().fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
-    xw = words_space.vectors(papers)
-    xw_prior = (
-        xw if args.profile == "papers" else words_space.vectors([(t, "") for t in data.titles])
-    )
+    word_vectors = words_space.vectors
+    if args.latent:
+        words_space, word_vectors = latent_space(words_space, papers[:half], args.latent)
+        result["latent"] = args.latent
+    xw = word_vectors(papers)
+    xw_prior = xw if args.profile == "papers" else word_vectors([(t, "") for t in data.titles])
+    # only=phrases: papers score as [unit latent, unit words] but train as [0, unit words], and
+    # the digest's similarities are the words' alone: without phrases, the words-only product
+    xw_train = None
+    only_phrases = "only=phrases" in args.latent
+    if only_phrases:
+        a = np.float32(np.sqrt(words_space.embedding_weight))
+        plain = rm.FeatureSpace.words_only().fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
+        words = plain.word_vectors(papers)
+        xw = rm.PaperVectors(xw.embedding / a, words, xw.space_id)
+        xw_train = rm.PaperVectors(np.zeros_like(xw.embedding), words, xw.space_id)
+        if args.profile != "papers":
+            raise SystemExit("--latent only=phrases: liked papers as whole papers only")
+        xw_prior = xw_train
     log(f"hashed word features: {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
-    sw = day_similarities(xw, half, args.batch) if "recommender_tfidf" in methods else None
+    sw = (
+        day_similarities(xw if xw_train is None else xw_train, half, args.batch)
+        if "recommender_tfidf" in methods
+        else None
+    )
     result["day_similarities_seconds_words"] = time.perf_counter() - t0
-    pw = phrase_vectors(words_space, phrases, None) if phrases else None
+    pw = phrase_vectors(words_space, phrases, None, word_vectors) if phrases else None
+    boost = float(dict(kv.split("=") for kv in args.latent.split(",") if kv).get("boost", 1))
+    if pw is not None and only_phrases:  # [boost * unit latent, unit words]
+        rows, v = pw
+        b = np.float32(np.sqrt(1.0 - words_space.embedding_weight))
+        latent = v.embedding * np.float32(boost / np.sqrt(words_space.embedding_weight))
+        pw = rows, rm.PaperVectors(latent, v.words / b, v.space_id)
+    elif pw is not None and boost != 1.0:  # the phrases' latent block weighs `boost` times more
+        rows, v = pw
+        pw = rows, rm.PaperVectors(v.embedding * np.float32(boost), v.words, v.space_id)
     for name, sim in (("recommender_tfidf", sw), ("recommender_tfidf_top10", None)):
         impl[name] = RecommenderMethod(
-            words_space, xw, xw_prior, args.weak, params, similarity=sim, phrases=pw
+            words_space,
+            xw,
+            xw_prior,
+            args.weak,
+            params,
+            similarity=sim,
+            phrases=pw,
+            train_x=xw_train,
         )
     if use_emb:
         emb, rate, model_id = cached_embeddings(
@@ -1208,6 +1363,11 @@ def main(argv: list[str] | None = None) -> int:
                 out[name]["paired_vs_earlier_run"] = paired(
                     recalls[name], earlier["recall_per_user"][name]
                 )
+                before = earlier["methods"].get(name, {}).get("first_days_per_user")
+                if before is not None:
+                    now = out[name]["first_days_per_user"]
+                    both = [(a, b) for a, b in zip(now, before, strict=True) if a is not None]
+                    out[name]["paired_days_1_5_vs_earlier_run"] = paired(*zip(*both, strict=True))
     result["methods"] = out
     # each user's digest recall per method, users in this order: for pairing runs made apart
     result["user_ids"] = [u.uid for u in users]

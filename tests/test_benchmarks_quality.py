@@ -181,3 +181,31 @@ def test_several_interests_run_on_a_tagged_catalogue_of_two_topic_readers(tmp_pa
     # each interest brings its topic's papers: even the worst-served one's reach the digests
     assert arms["several"]["worst_interest_recall"] > 0.3
     assert set(arms["several"]["paired_vs_pooled"]) == {"digest_recall", "worst_interest_recall"}
+
+
+def test_a_words_only_space_that_knows_which_words_go_together_is_tried_paired(
+    tmp_path: Path,
+) -> None:
+    """``--latent``: an LSA block or co-occurring words learned on the back catalogue; each
+    run's days 1-5 recall is paired, user by user, with the run it is compared with. A latent
+    block that only interest phrases train changes nothing for users without phrases."""
+    data = untitled_catalogue(tmp_path / "untitled")
+    command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+    command += ["--users", "6", "--batch", "40", "--no-embeddings", "--json"]
+    command += ["--methods", "recommender_tfidf,random"]
+    before = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True)
+    (tmp_path / "before.json").write_text(before.stdout)
+    only_phrases = "kind=lsa,dims=10,fit=w1,only=phrases"
+    for latent in ("kind=lsa,dims=10,weight=0.5,fit=w1", "kind=cooc,dims=5,fit=w1", only_phrases):
+        extra = ["--latent", latent, "--paired-with", str(tmp_path / "before.json")]
+        done = subprocess.run(
+            command + extra, capture_output=True, text=True, cwd=REPO, check=True, timeout=120
+        )
+        result = json.loads(done.stdout)
+        assert result["latent"] == latent
+        found = result["methods"]
+        assert found["recommender_tfidf"]["digest_recall"] > 2 * found["random"]["digest_recall"]
+        paired = found["recommender_tfidf"]["paired_days_1_5_vs_earlier_run"]
+        assert paired["standard_error"] >= 0
+        if latent == only_phrases:
+            assert found["recommender_tfidf"]["paired_vs_earlier_run"]["mean_difference"] == 0
