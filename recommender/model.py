@@ -566,21 +566,28 @@ def score(
     # Many models: the papers' words by column, so that each model weight is read once.
     words = papers.words_by_column if n_models >= _BY_COLUMN_FROM else papers.words
 
+    # The embedding block and the biases for all models in one dense product (BLAS shares it
+    # out over the CPUs itself; run per chunk on the chunks' threads, its threads fought them).
+    if isinstance(models, ModelMatrix):
+        biases = models.biases
+        embedded = models.weights[:, :e] if e else None
+    else:
+        biases = np.array([m.bias for m in listed], dtype=np.float32)
+        embedded = np.stack([m.weights[:e] for m in listed]) if e else None
+    out[:] = biases[:, None]
+    if embedded is not None:
+        out += embedded @ papers.embedding.T
+
     def score_chunk(lo: int) -> None:
         hi = min(lo + chunk, n_models)
         if isinstance(models, ModelMatrix):
-            block, biases = models.weights[lo:hi], models.biases[lo:hi]
             # (papers x words) @ (words x users): the weights as contiguous columns
-            wt = np.ascontiguousarray(block[:, e:].T)
-            s = block[:, :e] @ papers.embedding.T if e else 0.0
+            wt = np.ascontiguousarray(models.weights[lo:hi, e:].T)
         else:
-            part = listed[lo:hi]
-            biases = np.array([m.bias for m in part], dtype=np.float32)
             wt = np.empty((dim - e, hi - lo), dtype=np.float32)
-            for i, m in enumerate(part):  # filled by column: cheaper than a transpose
+            for i, m in enumerate(listed[lo:hi]):  # filled by column: cheaper than a transpose
                 wt[:, i] = m.weights[e:]
-            s = np.stack([m.weights[:e] for m in part]) @ papers.embedding.T if e else 0.0
-        out[lo:hi] = s + np.asarray(words @ wt).T + biases[:, None]
+        out[lo:hi] += np.asarray(words @ wt).T
 
     starts = range(0, n_models, chunk)
     workers = min(len(starts), threads or os.cpu_count() or 1)
