@@ -31,8 +31,8 @@ SHORTLIST = 100
 # The exploration pick is drawn from the best this many digests' worth of candidates (unlike
 # every chosen paper): papers the model nearly chose, where a rating teaches it most, and read
 # often enough to be worth a slot. Drawn from the lower half of the ranking instead, it cost
-# 0.016-0.019 of digest recall against a plain top 10 (benchmarks/RESULTS.md, "The exploration
-# pick from just below the digest"); from the best 3 digests' worth it costs half as much.
+# 0.016-0.022 of digest recall (tuning seeds, embeddings) (benchmarks/RESULTS.md, "The exploration
+# pick from just below the digest"); from the best 3 digests' worth, about half as much.
 EXPLORE_AMONG = 3
 # At most this many papers by followed authors in one digest, on top of its size: following
 # a prolific group must not turn a digest into their publication list.
