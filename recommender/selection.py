@@ -3,8 +3,9 @@
 The ranking says how much a subscriber should like each paper; this module turns it into a
 short list worth reading: at most ``size`` papers, none below the subscriber's minimum score,
 no two near-duplicates, and among papers of close scores the one that adds a new topic first
-(maximal marginal relevance). Optionally one slot goes to a paper outside the subscriber's
-usual topics, labelled as exploration, so the model keeps learning what else they like.
+(maximal marginal relevance). Optionally one slot goes to a paper unlike all the others,
+drawn from just below them, labelled as exploration, so the model keeps learning what else the
+subscriber likes.
 
 With named interests, each interest first gets its slots (:func:`recommender.interests.slots`)
 from the candidates that serve it and are good enough: at or above the minimum score, and
@@ -42,6 +43,12 @@ SHORTLIST = 100
 # (an interest with papers in the day's top 30 gets its slots) and is no worse than before on
 # either figure; no variant served the worst-served interest better beyond noise.
 SHARE_RANKS = 3
+# The exploration pick is drawn from the best this many digests' worth of candidates (unlike
+# every chosen paper): papers the model nearly chose, where a rating teaches it most, and read
+# often enough to be worth a slot. Drawn from the lower half of the ranking instead, it cost
+# 0.016-0.022 of digest recall (tuning seeds, embeddings) (benchmarks/RESULTS.md, "The exploration
+# pick from just below the digest"); from the best 3 digests' worth, about half as much.
+EXPLORE_AMONG = 3
 # At most this many papers by followed authors in one digest, on top of its size: following
 # a prolific group must not turn a digest into their publication list.
 MAX_FOLLOWED = 10
@@ -143,7 +150,7 @@ def choose(
     picks = [_pick(candidates[i], followed=True) for i in followed]
     picks += [_pick(candidates[i]) for i in chosen]
     if exploring and chosen:
-        other = _exploration(candidates, scores, similarity, [*followed, *chosen], seed)
+        other = _exploration(candidates, scores, similarity, [*followed, *chosen], size, seed)
         if other is not None and not candidates[other].followed:
             picks.append(_pick(candidates[other], exploration=True))
     return picks
@@ -190,10 +197,13 @@ def _exploration(
     scores: np.ndarray,
     similarity: Similar,
     chosen: list[int],
+    size: int,
     seed: int,
 ) -> int | None:
-    """A paper from the lower half of the ranking, unlike the chosen ones, popular elsewhere."""
-    allowed = scores <= float(np.median(scores))
+    """A paper of the :data:`EXPLORE_AMONG` × ``size`` best-scored, not chosen, unlike the
+    chosen ones, popular elsewhere."""
+    allowed = np.zeros(len(scores), dtype=bool)
+    allowed[np.argsort(-scores, kind="stable")[: EXPLORE_AMONG * size]] = True
     allowed[chosen] = False
     allowed &= similarity(chosen).max(axis=1) < NEAR_DUPLICATE / 2
     pool = np.flatnonzero(allowed)

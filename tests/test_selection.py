@@ -59,7 +59,42 @@ def test_the_exploration_slot_is_last_labelled_and_from_outside_the_top() -> Non
     assert len(picks) == 4
     assert [p.exploration for p in picks] == [False, False, False, True]
     assert [p.key for p in picks[:3]] == ["p0", "p1", "p2"]
-    assert int(picks[3].key[1:]) >= 5  # the lower half of the ranking
+    assert int(picks[3].key[1:]) >= 3  # not one of the chosen
+
+
+def test_the_exploration_pick_is_drawn_from_just_below_the_chosen() -> None:
+    # 100 candidates, a digest of 4: the pick is among the best 3 digests' worth (12)
+    candidates = [Candidate(f"p{i}", 1.0 - i / 100) for i in range(100)]
+    explored = {
+        choose(candidates, unrelated(100), size=4, explore=True, seed=seed)[-1].key
+        for seed in range(40)
+    }
+    assert {int(key[1:]) for key in explored} <= set(range(3, 12))
+    assert len(explored) > 1  # drawn, not always the next best
+
+
+def test_the_exploration_pick_is_unlike_every_chosen_paper() -> None:
+    candidates = [Candidate(f"p{i}", 1.0 - i / 100) for i in range(20)]
+    similarity = unrelated(20)
+    for twin in range(2, 8):  # the next best are each like a chosen paper
+        similarity[0, twin] = similarity[twin, 0] = 0.6
+    for seed in range(20):
+        picks = choose(candidates, similarity, size=3, explore=True, seed=seed)
+        # the only one of the best 9 that is neither chosen nor like a chosen one
+        assert [(p.key, p.exploration) for p in picks] == [
+            ("p0", False),
+            ("p1", False),
+            ("p8", True),
+        ]
+
+
+def test_no_exploration_pick_when_all_near_the_top_are_like_the_chosen() -> None:
+    candidates = [Candidate(f"p{i}", 1.0 - i / 100) for i in range(20)]
+    similarity = np.full((20, 20), 0.6)
+    np.fill_diagonal(similarity, 1.0)
+    picks = choose(candidates, similarity, size=3, explore=True)
+    assert [p.key for p in picks] == ["p0", "p1"]
+    assert not any(p.exploration for p in picks)
 
 
 def test_exploration_takes_no_slot_when_every_candidate_fits() -> None:
