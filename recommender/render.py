@@ -54,7 +54,7 @@ class DigestItem:
     @property
     def standing(self) -> str | None:
         """The readable score (:func:`standing`); none for the exploration pick, which is
-        outside the usual topics by design, or where the share is not known."""
+        unlike the rest of the digest by design, or where the share is not known."""
         if self.exploration or self.beats is None:
             return None
         return standing(self.beats, self.among)

@@ -190,10 +190,10 @@ def test_each_paper_shows_its_readable_score_in_both_parts_but_the_exploration_p
     first, second = digest.text.split("\n2. ")
     assert "\nTop 4% of 120 new papers for you · Published 20 Mar 2026 · 3 upvotes\n" in first
     assert "new papers for you" not in second
-    assert "Outside your usual topics" in second
+    assert "Unlike the rest of this digest" in second
     cards = digest.html.split('<div class="paper"')[1:]
     assert ">Top 4% of 120 new papers for you</span> · Published" in cards[0]
-    assert "new papers for you" not in cards[1] and "Outside your usual topics" in cards[1]
+    assert "new papers for you" not in cards[1] and "Unlike the rest of this digest" in cards[1]
     for part in (digest.html, digest.text):  # never the raw margin
         assert "0.12" not in part and "0.65" not in part
 

@@ -149,7 +149,7 @@ class Subscriber(Base):
     digest_size: Mapped[int]
     min_score: Mapped[float | None] = mapped_column(Float)
     paused: Mapped[bool]
-    # Whether a digest may carry one paper outside their usual topics, labelled as such.
+    # Whether a digest may carry one exploration paper (unlike the rest of it), labelled as such.
     explore: Mapped[bool] = mapped_column(Boolean, server_default=true())
     # False once they unsubscribe; a later profile reload does not undo that by itself.
     active: Mapped[bool]
