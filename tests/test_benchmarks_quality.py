@@ -17,6 +17,11 @@ TOPICS = 8
 PAPERS_PER_TOPIC = 60
 
 
+def quality_command(data: Path) -> list[str]:
+    """The command that runs benchmarks/quality.py on the catalogue in ``data``."""
+    return [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+
+
 def untitled_catalogue(folder: Path, users: int = 12, topics: list[int] | None = None) -> Path:
     """A catalogue in CiteULike-a's format: papers on a few topics known by their abstracts
     alone (every title empty), and readers who each save the papers of one topic. ``topics``,
@@ -48,7 +53,7 @@ def untitled_catalogue(folder: Path, users: int = 12, topics: list[int] | None =
 def test_the_quality_benchmark_runs_on_a_catalogue_without_titles(tmp_path: Path) -> None:
     data = untitled_catalogue(tmp_path / "untitled")
     methods = "recommender_tfidf,recommender_tfidf_top10,arxiv_sanity_lite,random"
-    command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+    command = quality_command(data)
     command += ["--users", "6", "--batch", "40", "--no-embeddings", "--methods", methods, "--json"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True, timeout=60)
     result = json.loads(done.stdout)
@@ -71,7 +76,7 @@ def test_liked_papers_counted_by_their_titles_alone_say_nothing_without_titles(
     data = untitled_catalogue(tmp_path / "untitled")
     cold = {}
     for profile in ("papers", "titles"):
-        command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+        command = quality_command(data)
         command += ["--users", "6", "--batch", "40", "--no-embeddings", "--json"]
         command += ["--methods", "recommender_tfidf_top10", "--profile", profile]
         done = subprocess.run(
@@ -99,7 +104,7 @@ def test_the_phrase_cold_start_runs_on_a_tagged_catalogue(tmp_path: Path) -> Non
         )
     (data / "tags.dat").write_text("\n".join(names) + "\n")
     (data / "item-tags.dat").write_text("\n".join(lines) + "\n")
-    command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+    command = quality_command(data)
     command += ["--users", "6", "--batch", "40", "--no-embeddings", "--json"]
     command += ["--cold-start", "phrases"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True, timeout=60)
@@ -122,7 +127,7 @@ def test_the_phrase_cold_start_needs_tags_and_refuses_methods_that_need_liked_pa
     tmp_path: Path,
 ) -> None:
     data = untitled_catalogue(tmp_path / "untagged")
-    command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+    command = quality_command(data)
     command += ["--users", "6", "--no-embeddings", "--cold-start", "phrases"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode != 0 and "needs tags.dat and item-tags.dat" in done.stderr
@@ -167,7 +172,7 @@ def test_several_interests_run_on_a_tagged_catalogue_of_two_topic_readers(tmp_pa
             library += rng.choice([i for i in own if i >= half], 6, replace=False).tolist()
         libraries.append(" ".join(map(str, [len(library), *sorted(library)])))
     (data / "users.dat").write_text("\n".join(libraries) + "\n")
-    command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+    command = quality_command(data)
     command += ["--users", "6", "--batch", "40", "--no-embeddings", "--json"]
     command += ["--interests", "several"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True, timeout=60)
@@ -190,7 +195,7 @@ def test_a_words_only_space_that_knows_which_words_go_together_is_tried_paired(
     run's days 1-5 recall is paired, user by user, with the run it is compared with. A latent
     block that only interest phrases train changes nothing for users without phrases."""
     data = untitled_catalogue(tmp_path / "untitled")
-    command = [sys.executable, str(REPO / "benchmarks" / "quality.py"), "--data", str(data)]
+    command = quality_command(data)
     command += ["--users", "6", "--batch", "40", "--no-embeddings", "--json"]
     command += ["--methods", "recommender_tfidf,random"]
     before = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True)
