@@ -129,9 +129,10 @@ def choose(
     eligible = [i for i in others if min_score is None or scores[i] >= min_score]
     exploring = explore and size >= 2 and len(others) > size
     room = size - 1 if exploring else size
+    best_first = np.argsort(-scores, kind="stable")
     chosen: list[int] = []
     if slots:
-        near_top = set(np.argsort(-scores, kind="stable")[: SHARE_RANKS * size].tolist())
+        near_top = set(best_first[: SHARE_RANKS * size].tolist())
         for name, count in slots.items():
             theirs = [
                 i
@@ -150,7 +151,8 @@ def choose(
     picks = [_pick(candidates[i], followed=True) for i in followed]
     picks += [_pick(candidates[i]) for i in chosen]
     if exploring and chosen:
-        other = _exploration(candidates, scores, similarity, [*followed, *chosen], size, seed)
+        among = best_first[: EXPLORE_AMONG * size]
+        other = _exploration(candidates, among, similarity, [*followed, *chosen], seed)
         if other is not None and not candidates[other].followed:
             picks.append(_pick(candidates[other], exploration=True))
     return picks
@@ -194,16 +196,15 @@ def _diverse_top(
 
 def _exploration(
     candidates: Sequence[Candidate],
-    scores: np.ndarray,
+    among: np.ndarray,
     similarity: Similar,
     chosen: list[int],
-    size: int,
     seed: int,
 ) -> int | None:
-    """A paper of the :data:`EXPLORE_AMONG` × ``size`` best-scored, not chosen, unlike the
-    chosen ones, popular elsewhere."""
-    allowed = np.zeros(len(scores), dtype=bool)
-    allowed[np.argsort(-scores, kind="stable")[: EXPLORE_AMONG * size]] = True
+    """A paper of those ``among`` (the :data:`EXPLORE_AMONG` × ``size`` best-scored), not
+    chosen, unlike the chosen ones, popular elsewhere."""
+    allowed = np.zeros(len(candidates), dtype=bool)
+    allowed[among] = True
     allowed[chosen] = False
     allowed &= similarity(chosen).max(axis=1) < NEAR_DUPLICATE / 2
     pool = np.flatnonzero(allowed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.interests import affinity, assign, slots
-from recommender.selection import Candidate, choose, shortlist
+from recommender.selection import MAX_FOLLOWED, SHARE_RANKS, Candidate, choose, shortlist
 from recommender.words import Words
 
 
@@ -148,8 +148,6 @@ def test_an_interest_fills_its_slots_with_its_best_scored_papers() -> None:
 
 
 def test_a_share_takes_only_papers_the_model_ranks_near_the_top() -> None:
-    from recommender.selection import SHARE_RANKS
-
     size = 2
     near = SHARE_RANKS * size
     # bio's paper is the last of the near top: it takes bio's slot
@@ -196,8 +194,6 @@ def test_followed_authors_papers_alone_make_a_digest() -> None:
 
 
 def test_at_most_max_followed_papers_by_followed_authors() -> None:
-    from recommender.selection import MAX_FOLLOWED
-
     candidates = [Candidate(f"f{i}", -i, followed=True) for i in range(MAX_FOLLOWED + 3)]
     picks = choose(candidates, unrelated(len(candidates)), size=2)
     assert [p.key for p in picks] == [f"f{i}" for i in range(MAX_FOLLOWED)]
