@@ -205,14 +205,19 @@ class ManagePage(LinkHandlers):
         with self._sessions() as session, session.begin():
             yield session, linked_subscriber(session, subscriber_id)
 
+    def _apply(self, subscriber: Subscriber, values: Mapping[str, Any]) -> bool:
+        """Set the fields of ``values`` that differ from the subscriber's, stamping the change;
+        whether any did."""
+        changed = {k: v for k, v in values.items() if getattr(subscriber, k) != v}
+        for name, value in changed.items():
+            setattr(subscriber, name, value)
+        if changed:
+            subscriber.updated_at = self._clock()
+        return bool(changed)
+
     def change_settings(self, token: str, values: Mapping[str, str]) -> SubscriberInfo:
         with self._linked(token) as (session, subscriber):
-            changes = checked_settings(subscriber.email, values)
-            changed = {k: v for k, v in changes.items() if getattr(subscriber, k) != v}
-            for name, value in changed.items():
-                setattr(subscriber, name, value)
-            if changed:
-                subscriber.updated_at = self._clock()
+            self._apply(subscriber, checked_settings(subscriber.email, values))
             return subscriber_info(session, subscriber)
 
     def change_interests(
@@ -227,12 +232,7 @@ class ManagePage(LinkHandlers):
                 subscriber = linked_subscriber(session, subscriber_id)
                 data = interest_data(subscriber)
                 edit(data)
-                checked = checked_interests(subscriber.email, data)
-                changed = {k: v for k, v in checked.items() if getattr(subscriber, k) != v}
-                for name, value in changed.items():
-                    setattr(subscriber, name, value)
-                if changed:
-                    subscriber.updated_at = self._clock()
+                changed = self._apply(subscriber, checked_interests(subscriber.email, data))
             if changed:
                 self._train(session, subscriber)
             return subscriber_info(session, subscriber)
