@@ -461,6 +461,44 @@ def phrase_vectors(
     return {p: n for n, p in enumerate(phrases)}, space.vectors(texts, embedding)
 
 
+# What --latent takes: each name with its values (a tuple) or its type.
+LATENT_OPTIONS: dict[str, tuple[str, ...] | type] = {
+    "kind": ("lsa", "cooc"),
+    "dims": int,
+    "weight": float,
+    "fit": ("w1", "w2"),
+    "scale": ("none", "sigma"),
+    "min_df": int,
+    "boost": float,
+    "only": ("phrases",),
+}
+
+
+def latent_options(spec: str) -> dict[str, str]:
+    """``--latent``'s ``name=value,...``, each name and value checked (``SystemExit`` naming
+    the one that is wrong)."""
+    opts: dict[str, str] = {}
+    for part in filter(None, spec.split(",")):
+        name, sep, value = part.partition("=")
+        if not sep or name not in LATENT_OPTIONS:
+            raise SystemExit(
+                f"--latent: {part!r}: expected name=value, name one of {', '.join(LATENT_OPTIONS)}"
+            )
+        allowed = LATENT_OPTIONS[name]
+        if isinstance(allowed, tuple):
+            if value not in allowed:
+                raise SystemExit(
+                    f"--latent {name}: {value!r}, expected one of {', '.join(allowed)}"
+                )
+        else:
+            try:
+                allowed(value)
+            except ValueError:
+                raise SystemExit(f"--latent {name}: {value!r} is not a number") from None
+        opts[name] = value
+    return opts
+
+
 def latent_space(
     space: rm.FeatureSpace, catalogue: list[tuple[str, str]], spec: str
 ) -> tuple[rm.FeatureSpace, Callable[[list[tuple[str, str]]], rm.PaperVectors]]:
@@ -486,7 +524,7 @@ def latent_space(
     """
     from sklearn.utils.extmath import randomized_svd
 
-    opts = dict(kv.split("=") for kv in spec.split(","))
+    opts = latent_options(spec)
     dims, weight = int(opts.get("dims", 200)), float(opts.get("weight", 0.5))
     kind, fit = opts.get("kind", "lsa"), opts.get("fit", "w2")
     base = rm.FeatureSpace.words_only(space.hash_bits, fit).fit_idf(
@@ -530,7 +568,7 @@ def latent_space(
             return rm.PaperVectors(v.embedding, words, v.space_id)
 
         return space, smoothed
-    raise SystemExit(f"--latent: unknown kind {kind!r}")
+    raise AssertionError(f"latent_options let kind {kind!r} through")
 
 
 def _neighbours(xc: sp.csr_matrix, k: int, min_df: int) -> sp.csr_matrix:
@@ -1179,6 +1217,7 @@ def main(argv: list[str] | None = None) -> int:
         "product's)",
     )
     args = ap.parse_args(argv)
+    latent_opts = latent_options(args.latent)  # checked before the catalogue is read
     # every method runs single-threaded (BLAS included), as one digest worker would
     from threadpoolctl import threadpool_limits
 
@@ -1260,7 +1299,7 @@ def main(argv: list[str] | None = None) -> int:
     # only=phrases: papers score as [unit latent, unit words] but train as [0, unit words], and
     # the digest's similarities are the words' alone: without phrases, the words-only product
     xw_train = None
-    only_phrases = "only=phrases" in args.latent
+    only_phrases = latent_opts.get("only") == "phrases"
     if only_phrases:
         a = np.float32(np.sqrt(words_space.embedding_weight))
         plain = rm.FeatureSpace.words_only().fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
@@ -1279,7 +1318,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     result["day_similarities_seconds_words"] = time.perf_counter() - t0
     pw = phrase_vectors(words_space, phrases, None, word_vectors) if phrases else None
-    boost = float(dict(kv.split("=") for kv in args.latent.split(",") if kv).get("boost", 1))
+    boost = float(latent_opts.get("boost", 1))
     if pw is not None and only_phrases:  # [boost * unit latent, unit words]
         rows, v = pw
         b = np.float32(np.sqrt(1.0 - words_space.embedding_weight))

@@ -214,3 +214,16 @@ def test_a_words_only_space_that_knows_which_words_go_together_is_tried_paired(
         assert paired["standard_error"] >= 0
         if latent == only_phrases:
             assert found["recommender_tfidf"]["paired_vs_earlier_run"]["mean_difference"] == 0
+
+
+def test_a_mistyped_latent_option_stops_before_the_catalogue_is_read(tmp_path: Path) -> None:
+    missing = tmp_path / "no-catalogue-here"
+    for spec, said in [
+        ("dimz=10", "--latent: 'dimz=10': expected name=value, name one of kind, dims"),
+        ("dims=ten", "--latent dims: 'ten' is not a number"),
+        ("kind=pca", "--latent kind: 'pca', expected one of lsa, cooc"),
+    ]:
+        command = quality_command(missing) + ["--no-embeddings", "--latent", spec]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert done.returncode == 1
+        assert said in done.stderr
