@@ -137,6 +137,8 @@ def main() -> int:
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads: {args.threads}, expected 1 or more")
     result: dict = {k: getattr(args, k) for k in ("users", "ratings", "corpus", "day")}
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
