@@ -153,23 +153,29 @@ BAD_SETTINGS = [
 ]
 
 
+def subscribe_refused(site: Site, tmp_path: Path, toml: str) -> profiles.ProfileError:
+    """How ``subscribe`` refuses the profile ``toml``: what the page must say alike."""
+    profile = tmp_path / "bad.toml"
+    profile.write_text(toml)
+    with pytest.raises(profiles.ProfileError) as refused:
+        site.app.subscribe(profile)
+    return refused.value
+
+
 @pytest.mark.parametrize(("form", "name", "toml"), BAD_SETTINGS)
 def test_a_bad_setting_is_refused_in_subscribes_words_naming_the_field_and_nothing_changes(
     site: Site, tmp_path: Path, form: dict[str, str], name: str, toml: str
 ) -> None:
-    profile = tmp_path / "bad.toml"
-    profile.write_text(f'email = "{EMAIL}"\n{name} = {toml}\n')
-    with pytest.raises(profiles.ProfileError) as refused:
-        site.app.subscribe(profile)
-    assert refused.value.field == name
+    refused = subscribe_refused(site, tmp_path, f'email = "{EMAIL}"\n{name} = {toml}\n')
+    assert refused.field == name
     before = snapshot(site.app)
     kind = "schedule" if "schedule" in form else "size"
     answer = post(site, form=kind, **form)
     assert answer.status_code == 422
     label = web.FIELD_LABELS[name]
     shown = text(answer.text)
-    assert f"Nothing was changed. {label}: {refused.value.message}" in shown
-    assert f"{label}: {refused.value.message}" in text(answer.text.split('class="error"')[1])
+    assert f"Nothing was changed. {label}: {refused.message}" in shown
+    assert f"{label}: {refused.message}" in text(answer.text.split('class="error"')[1])
     shown_back = controls(answer.text).inputs[name]
     assert shown_back["value"] == form[name]  # to be corrected
     assert shown_back["aria-invalid"] == "true"
@@ -412,18 +418,17 @@ def test_a_bad_named_interest_is_refused_in_subscribes_words_naming_the_field(
     site: Site, tmp_path: Path, form: dict[str, str], name: str, toml: str
 ) -> None:
     graphs = '[[interest]]\nname = "Graphs"\nphrases = ["graph neural networks"]\nshare = 0.5\n'
-    profile = tmp_path / "bad.toml"
-    profile.write_text(f'email = "{EMAIL}"\n{graphs}\n[[interest]]\n{toml}\n')
-    with pytest.raises(profiles.ProfileError) as refused:
-        site.app.subscribe(profile)
-    assert refused.value.field == name
+    refused = subscribe_refused(
+        site, tmp_path, f'email = "{EMAIL}"\n{graphs}\n[[interest]]\n{toml}\n'
+    )
+    assert refused.field == name
     post(site, **interest(name="Graphs", phrases="graph neural networks", share="0.5"))
     before = snapshot(site.app)
     answer = post(site, **interest(**form))
     assert answer.status_code == 422
     shown, label = text(answer.text), web.FIELD_LABELS.get(name, name)
-    assert f"Nothing was changed. {label}: {refused.value.message}" in shown
-    assert f"{label}: {refused.value.message}" in text(answer.text.split('class="error"')[1])
+    assert f"Nothing was changed. {label}: {refused.message}" in shown
+    assert f"{label}: {refused.message}" in text(answer.text.split('class="error"')[1])
     assert f'href="#{name.replace(" ", "-").replace(".", "-")}"' in answer.text
     found = controls(answer.text)
     for field_name, value in form.items():  # shown back in the form it came from, to correct
@@ -458,16 +463,13 @@ def test_followed_authors_and_must_not_words_are_saved_shown_back_and_keep_paper
 def test_a_bad_author_or_must_not_word_is_refused_naming_the_field_and_nothing_changes(
     site: Site, tmp_path: Path, form: dict[str, str], name: str, toml: str
 ) -> None:
-    profile = tmp_path / "bad.toml"
-    profile.write_text(f'email = "{EMAIL}"\n{toml}\n')
-    with pytest.raises(profiles.ProfileError) as refused:
-        site.app.subscribe(profile)
-    assert refused.value.field == name
+    refused = subscribe_refused(site, tmp_path, f'email = "{EMAIL}"\n{toml}\n')
+    assert refused.field == name
     before = snapshot(site.app)
     answer = post(site, form="follows", **form)
     assert answer.status_code == 422
     label = web.FIELD_LABELS[name]
-    assert f"Nothing was changed. {label}: {refused.value.message}" in text(answer.text)
+    assert f"Nothing was changed. {label}: {refused.message}" in text(answer.text)
     assert controls(answer.text).inputs[name]["aria-invalid"] == "true"
     assert form[name] in answer.text.split(f'id="{name}"')[1].split("</textarea>")[0]
     assert snapshot(site.app) == before
