@@ -77,6 +77,11 @@ sys.path.insert(0, str(REPO))
 from recommender import interests, selection  # noqa: E402
 from recommender import model as rm  # noqa: E402
 from recommender.digests import steering  # noqa: E402
+from recommender.features import (  # noqa: E402
+    EMBEDDING_SPACE_HASH_BITS,
+    EMBEDDING_SPACE_TOKENIZER,
+    TOKENIZERS,
+)
 from recommender.profiles import Interest  # noqa: E402
 from recommender.ranking import MAX_DOCUMENT_FREQUENCY  # noqa: E402
 
@@ -928,6 +933,24 @@ def run_interest_arm(name: str, n_users: int, jobs: int) -> tuple[dict[str, obje
     return out, per_user  # type: ignore[return-value]
 
 
+def embedding_space(args: argparse.Namespace, model_id: str, dim: int) -> rm.FeatureSpace:
+    """The space of the embedding methods: the product's, or the word block of
+    ``--embedding-words`` (a variant tried)."""
+    tokenizer, bits = args.embedding_words
+    return rm.FeatureSpace.with_embeddings(model_id, dim, hash_bits=bits, tokenizer=tokenizer)
+
+
+def embedding_words(value: str) -> tuple[str, int]:
+    """``--embedding-words``: ``TOKENIZER-hBITS``, e.g. ``w1-h14``."""
+    tokenizer, _, bits = value.partition("-h")
+    if tokenizer not in TOKENIZERS or not bits.isdigit() or not 8 <= int(bits) <= 24:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected TOKENIZER-hBITS, TOKENIZER one of {', '.join(TOKENIZERS)} "
+            "and BITS 8 to 24 (e.g. w1-h14)"
+        )
+    return tokenizer, int(bits)
+
+
 def main_interests(args: argparse.Namespace, data: Data) -> int:
     """``--interests several``: each arm of :data:`INTEREST_ARMS` over the same users, with
     embeddings or (``--no-embeddings``) word features alone."""
@@ -943,7 +966,7 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
         emb, _, model_id = cached_embeddings(
             data, args.model, "papers", [rm.paper_text(t, a) for t, a in papers]
         )
-        space = rm.FeatureSpace.with_embeddings(model_id, emb.shape[1])
+        space = embedding_space(args, model_id, emb.shape[1])
         embedder = rm.Embedder(args.model)
     space = space.fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
     if args.floor is not None:
@@ -1193,6 +1216,15 @@ def main(argv: list[str] | None = None) -> int:
         help="with --interests several: the affinity floor steering uses in this run's feature "
         "space instead of the product's (recommender.interests.AFFINITY_FLOOR; for trying)",
     )
+    ap.add_argument(
+        "--embedding-words",
+        type=embedding_words,
+        default=(EMBEDDING_SPACE_TOKENIZER, EMBEDDING_SPACE_HASH_BITS),
+        metavar="TOKENIZER-hBITS",
+        help="the word block of the embedding methods' space instead of the product's "
+        f"({EMBEDDING_SPACE_TOKENIZER}-h{EMBEDDING_SPACE_HASH_BITS}): w1 words and "
+        "phrases, w2 also character 4-grams; 2^BITS hashed columns (for trying)",
+    )
     ap.add_argument("--batch", type=int, default=BATCH, help=f"papers a day (default {BATCH})")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--weak", type=int, default=300, help="weak negatives per training")
@@ -1342,9 +1374,10 @@ def main(argv: list[str] | None = None) -> int:
         emb, rate, model_id = cached_embeddings(
             data, args.model, "papers", [rm.paper_text(t, a) for t, a in papers]
         )
-        space = rm.FeatureSpace.with_embeddings(model_id, emb.shape[1]).fit_idf(
+        space = embedding_space(args, model_id, emb.shape[1]).fit_idf(
             papers[:half], max_df=MAX_DOCUMENT_FREQUENCY
         )
+        result["embedding_space_words"] = f"{space.tokenizer}-h{space.hash_bits}"
         x = space.vectors(papers, emb)
         if args.profile == "papers":
             x_prior = x

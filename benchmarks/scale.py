@@ -71,6 +71,7 @@ def retrain_all(args: argparse.Namespace, models_file: Path, out: dict) -> None:
     priors = s.vectors(prior_texts, embeddings(64, args.seed + 1))
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
+    biases: list[float] = []
     with open(models_file, "wb") as f:
         for user in range(args.users):
             rated = rng.choice(args.corpus, size=args.ratings, replace=False)
@@ -79,9 +80,10 @@ def retrain_all(args: argparse.Namespace, models_file: Path, out: dict) -> None:
             prior = priors[[user % 64, (user * 7 + 3) % 64]]
             trained = model.train(s, prior, corpus[rated], votes, corpus[weak])
             f.write(trained.weights.astype("<f4").tobytes())
-            f.write(np.float32(trained.bias).tobytes())
+            biases.append(trained.bias)
             if (user + 1) % max(1, args.users // 10) == 0:
                 log(f"  retrained {user + 1}/{args.users}")
+    np.asarray(biases, dtype="<f4").tofile(_biases_file(models_file))
     seconds = time.perf_counter() - t0
     out.update(
         retrain_all_s=round(seconds, 1),
@@ -94,22 +96,21 @@ def score_all(args: argparse.Namespace, models_file: Path, out: dict) -> None:
     s = space()
     day = s.vectors(papers(args.day, args.seed + 99), embeddings(args.day, args.seed + 99))
     base = peak_mb()
-    row = s.dim + 1
     t0, cpu0 = time.perf_counter(), time.process_time()
     tops = np.empty((args.users, 10), dtype=np.int32)
+    biases = np.fromfile(_biases_file(models_file), dtype="<f4")
     with open(models_file, "rb") as f:
         for lo in range(0, args.users, USER_BLOCK):
             n = min(USER_BLOCK, args.users - lo)
-            block = np.fromfile(f, dtype="<f4", count=n * row).reshape(n, row)
-            matrix = model.ModelMatrix(
-                np.ascontiguousarray(block[:, :-1]), block[:, -1].copy(), s.id
-            )
+            weights = np.fromfile(f, dtype="<f4", count=n * s.dim).reshape(n, s.dim)
+            matrix = model.ModelMatrix(weights, biases[lo : lo + n], s.id)
             scores = model.score(matrix, day, threads=args.threads)
             top = np.argpartition(-scores, 10, axis=1)[:, :10]
             order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]
             tops[lo : lo + n] = np.take_along_axis(top, order, axis=1)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     out.update(
+        day_word_features_per_paper=round(day.words.nnz / max(1, len(day)), 1),
         score_all_s=round(seconds, 2),
         score_all_cpu_s=round(cpu, 2),
         score_threads=args.threads or os.cpu_count(),
@@ -117,6 +118,11 @@ def score_all(args: argparse.Namespace, models_file: Path, out: dict) -> None:
         score_rss_above_day_features_mb=round(peak_mb() - base),
         top10_checksum=int(tops.sum()),
     )
+
+
+def _biases_file(models_file: Path) -> Path:
+    """The models' biases, apart, so that a block of weights reads straight into a matrix."""
+    return models_file.with_suffix(".biases")
 
 
 def _phase(name: str, args: argparse.Namespace, models_file: Path, queue) -> None:  # type: ignore[no-untyped-def]
@@ -140,6 +146,7 @@ def main() -> int:
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads: {args.threads}, expected 1 or more")
     result: dict = {k: getattr(args, k) for k in ("users", "ratings", "corpus", "day")}
+    result["word_block"] = f"{space().tokenizer}-h{space().hash_bits}"
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         models_file = Path(tmp) / "models.f32"

@@ -46,6 +46,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorize
 from sklearn.utils import murmurhash3_32
 
 __all__ = [
+    "EMBEDDING_SPACE_HASH_BITS",
+    "EMBEDDING_SPACE_TOKENIZER",
     "TOKENIZER_VERSION",
     "TOKENIZERS",
     "FeatureSpace",
@@ -63,6 +65,11 @@ __all__ = [
 # character 4-grams of every word. Stored spaces keep the recipe they were made with.
 TOKENIZER_VERSION = "w2"
 TOKENIZERS = ("w1", "w2")
+# The word block of new spaces with an embedding block: its term recipe and hash width. There
+# the embedding already knows that ``protein`` goes with ``proteins``, and the word block holds
+# a tenth of each vector's weight (see benchmarks/RESULTS.md, "Scale").
+EMBEDDING_SPACE_TOKENIZER = "w2"
+EMBEDDING_SPACE_HASH_BITS = 15
 CHAR_GRAM = 4
 
 # Words that say nothing about a paper's topic in abstracts, on top of sklearn's English list.
@@ -312,9 +319,15 @@ class FeatureSpace:
 
     @classmethod
     def with_embeddings(
-        cls, model_id: str, dim: int, *, hash_bits: int = 15, embedding_weight: float = 0.9
+        cls,
+        model_id: str,
+        dim: int,
+        *,
+        hash_bits: int = EMBEDDING_SPACE_HASH_BITS,
+        embedding_weight: float = 0.9,
+        tokenizer: str = EMBEDDING_SPACE_TOKENIZER,
     ) -> FeatureSpace:
-        return cls(hash_bits, model_id, dim, embedding_weight)
+        return cls(hash_bits, model_id, dim, embedding_weight, tokenizer=tokenizer)
 
     # --- identity -------------------------------------------------------------------------
     @cached_property  # asked for on every score and explanation; the IDF digest is a hash
