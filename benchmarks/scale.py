@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.ingest import _abstract, _title, _vocabulary  # noqa: E402
+from benchmarks.quality import embedding_words  # noqa: E402
 from recommender import model  # noqa: E402
 
 EMBEDDING_DIM = 384
@@ -48,8 +49,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def space() -> model.FeatureSpace:
-    return model.FeatureSpace.with_embeddings("random-384", EMBEDDING_DIM)
+def space(words: tuple[str, int] | None = None) -> model.FeatureSpace:
+    """The product's space for new installations with embeddings, or its word block replaced by
+    ``words`` (tokenizer, hash bits: ``--embedding-words``)."""
+    if words is None:
+        return model.FeatureSpace.with_embeddings("random-384", EMBEDDING_DIM)
+    tokenizer, bits = words
+    return model.FeatureSpace.with_embeddings(
+        "random-384", EMBEDDING_DIM, hash_bits=bits, tokenizer=tokenizer
+    )
 
 
 def papers(n: int, seed: int) -> list[tuple[str, str]]:
@@ -63,7 +71,7 @@ def embeddings(n: int, seed: int) -> np.ndarray:
 
 
 def retrain_all(args: argparse.Namespace, models_file: Path, out: dict) -> None:
-    s = space()
+    s = space(args.embedding_words)
     t0 = time.perf_counter()
     corpus = s.vectors(papers(args.corpus, args.seed), embeddings(args.corpus, args.seed))
     out["corpus_features_s"] = round(time.perf_counter() - t0, 1)
@@ -93,7 +101,7 @@ def retrain_all(args: argparse.Namespace, models_file: Path, out: dict) -> None:
 
 
 def score_all(args: argparse.Namespace, models_file: Path, out: dict) -> None:
-    s = space()
+    s = space(args.embedding_words)
     day = s.vectors(papers(args.day, args.seed + 99), embeddings(args.day, args.seed + 99))
     base = peak_mb()
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -141,12 +149,19 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="scoring threads (default: one per CPU)"
     )
+    parser.add_argument(
+        "--embedding-words",
+        type=embedding_words,
+        metavar="TOKENIZER-hBITS",
+        help="the space's word block instead of the product's, as in quality.py (e.g. w2-h15)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads: {args.threads}, expected 1 or more")
     result: dict = {k: getattr(args, k) for k in ("users", "ratings", "corpus", "day")}
-    result["word_block"] = f"{space().tokenizer}-h{space().hash_bits}"
+    s = space(args.embedding_words)
+    result["word_block"] = f"{s.tokenizer}-h{s.hash_bits}"
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         models_file = Path(tmp) / "models.f32"

@@ -62,9 +62,12 @@ __all__ = [
 ]
 
 # The term recipe of new spaces. "w1": words and adjacent-word phrases; "w2": the same plus the
-# character 4-grams of every word. Stored spaces keep the recipe they were made with.
+# character 4-grams of every word; "w3": words and phrases plus the first five letters of every
+# longer word (one feature a word, where "w2" adds about seven). Stored spaces keep the recipe
+# they were made with.
 TOKENIZER_VERSION = "w2"
-TOKENIZERS = ("w1", "w2")
+TOKENIZERS = ("w1", "w2", "w3")
+PREFIX = 5
 # The word block of new spaces with an embedding block: its term recipe and hash width. There
 # the embedding already knows that ``protein`` goes with ``proteins``, and the word block holds
 # a tenth of each vector's weight (see benchmarks/RESULTS.md, "Scale").
@@ -183,24 +186,45 @@ def _char_grams(word: str) -> tuple[str, ...]:
     return tuple("#" + padded[i : i + CHAR_GRAM] for i in range(len(padded) - CHAR_GRAM + 1))
 
 
+def _prefix(word: str) -> tuple[str, ...]:
+    """A word's first :data:`PREFIX` letters, if it has more (``<netwo`` for ``networks``):
+    truncation stemming. Marked like a gram, and longer than one, so it hashes like neither."""
+    return ("#<" + word[:PREFIX],) if len(word) > PREFIX else ()
+
+
+# What each recipe adds to a word (never to a phrase).
+_WORD_EXTRAS = {"w1": lambda word: (), "w2": _char_grams, "w3": _prefix}
+
+
 def term_features(key: str, tokenizer: str = TOKENIZER_VERSION) -> tuple[str, ...]:
-    """The hashed features of one term: the term itself and, for a word under "w2", its grams."""
-    if tokenizer == "w1" or " " in key:
+    """The hashed features of one term: the term itself and, for a word, what the recipe adds
+    (its character grams under "w2", its prefix under "w3")."""
+    if " " in key:
         return (key,)
-    return (key, *_char_grams(key))
+    return (key, *_WORD_EXTRAS[tokenizer](key))
 
 
 def _analyze_w2(doc: tuple[str, str]) -> list[str]:
     """:func:`_analyze` with the character grams of each word after it (recipe "w2")."""
+    return _with_extras(doc, "w2")
+
+
+def _analyze_w3(doc: tuple[str, str]) -> list[str]:
+    """:func:`_analyze` with the prefix of each longer word after it (recipe "w3")."""
+    return _with_extras(doc, "w3")
+
+
+def _with_extras(doc: tuple[str, str], tokenizer: str) -> list[str]:
+    extras = _WORD_EXTRAS[tokenizer]
     keys: list[str] = []
     for key in _analyze(doc):
         keys.append(key)
         if " " not in key:
-            keys.extend(_char_grams(key))
+            keys.extend(extras(key))
     return keys
 
 
-_ANALYZERS = {"w1": _analyze, "w2": _analyze_w2}
+_ANALYZERS = {"w1": _analyze, "w2": _analyze_w2, "w3": _analyze_w3}
 
 
 @functools.cache
@@ -392,7 +416,8 @@ class FeatureSpace:
     def feature_columns(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Every column each term key feeds, as ``(term index, column)`` pairs, each pair once.
 
-        A word feeds its own column and, in a "w2" space, those of its character grams.
+        A word feeds its own column and, in a "w2" space, those of its character grams (in a
+        "w3" space, that of its prefix).
         """
         return feature_columns(keys, self.tokenizer, self.n_words)
 

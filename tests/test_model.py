@@ -390,7 +390,7 @@ def test_the_hashed_features_are_exactly_the_terms_that_explanations_show() -> N
         assert _analyze((title, abstract)) == [t.key for t in paper_terms(title, abstract)]
 
 
-@pytest.mark.parametrize("tokenizer", ["w1", "w2"])
+@pytest.mark.parametrize("tokenizer", ["w1", "w2", "w3"])
 def test_explained_terms_map_to_the_columns_the_features_use(tokenizer) -> None:
     from recommender.features import FeatureSpace, paper_terms
 
@@ -424,6 +424,27 @@ def test_character_grams_match_words_that_differ_in_their_ending() -> None:
     assert s[0] == s[1]  # not a whole word in common with either
     grams = rm.FeatureSpace.words_only()
     s = rm.score(rm.train(grams, grams.vectors(liked)), grams.vectors(papers))
+    assert s[0] > s[1]
+
+
+def test_the_prefix_recipe_adds_the_first_five_letters_of_each_longer_word() -> None:
+    from recommender.features import _ANALYZERS, paper_terms, term_features
+
+    title, abstract = "Proteins in neural networks", "A GAN of proteomic data."
+    keys = [t.key for t in paper_terms(title, abstract)]
+    features = [f for k in keys for f in term_features(k, "w3")]
+    assert _ANALYZERS["w3"]((title, abstract)) == features
+    assert term_features("networks", "w3") == ("networks", "#<netwo")
+    assert term_features("gan", "w3") == ("gan",)  # five letters or fewer: the word is enough
+    assert term_features("neural networks", "w3") == ("neural networks",)
+    assert not set(term_features("networks", "w3")) & set(term_features("networks", "w2")[1:])
+
+
+def test_prefixes_match_words_that_differ_in_their_ending() -> None:
+    liked = [("Proteins that fold", "")]
+    papers = [("Proteomic screens", ""), ("Galactic winds", "")]
+    space = rm.FeatureSpace.words_only(tokenizer="w3")
+    s = rm.score(rm.train(space, space.vectors(liked)), space.vectors(papers))
     assert s[0] > s[1]
 
 
