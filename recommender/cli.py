@@ -1002,7 +1002,8 @@ def _print_evaluation(info: EvaluationInfo) -> None:
 @click.option(
     "--refit",
     is_flag=True,
-    help="First recount word statistics over the catalogue as it is now (a new feature space).",
+    help="First recount word statistics over the catalogue as it is now, with today's word "
+    "recipe (a new feature space).",
 )
 @click.pass_obj
 @handle_errors
@@ -1010,7 +1011,8 @@ def retrain(state: AppContext, email: str | None, refit: bool) -> None:
     """Retrain EMAIL's model, or everyone's.
 
     Models retrain by themselves after every rating and whenever they are stale, so this is
-    rarely needed; use --refit after the catalogue has grown a lot.
+    rarely needed; use --refit after the catalogue has grown a lot, or to move a space made
+    by an older release to today's word recipe.
 
     \b
     Examples:

@@ -4,11 +4,13 @@ A paper (title, abstract) becomes one row vector made of two blocks:
 
 * **embedding block** (optional): the paper's sentence embedding (unit length, computed once per
   paper by :class:`recommender.embeddings.Embedder` and stored by the caller), and
-* **word block**: *hashed* word unigrams, adjacent-word bigrams and the character 4-grams of
-  every word, of the title and abstract (English stop words dropped, sublinear term frequency,
-  optionally frozen IDF weights, unit length). The character grams let ``protein`` match
-  ``proteins`` and ``proteomics``: most papers are known by a title alone, and two short texts on
-  one topic rarely share many whole words.
+* **word block**: *hashed* word unigrams, adjacent-word bigrams and parts of every word, of the
+  title and abstract (English stop words dropped, sublinear term frequency, optionally frozen
+  IDF weights, unit length). The parts let ``protein`` match ``proteins`` and ``proteomics``:
+  most papers are known by a title alone, and two short texts on one topic rarely share many
+  whole words. A words-only space takes every word's character 4-grams (recipe ``w2``); a space
+  with an embedding block, where the embedding already knows which words go together, takes
+  each longer word's first five letters (``w3``: a third of the features a paper to score).
 
 Both blocks are scaled so that the whole vector has unit length:
 ``x = [a * embedding, b * words]`` with ``a**2 + b**2 == 1``.
@@ -21,7 +23,8 @@ them on a grown corpus makes a *new* space rather than silently changing the old
 that changes the space (hash width, tokenizer version, embedding model, block weights) changes the
 id too. A stored space keeps its tokenizer: spaces made before character grams existed are ``w1``
 (words and phrases only; migration 0007 wrote it into their definitions), so their models stay
-valid; new spaces use :data:`TOKENIZER_VERSION`. Every :class:`recommender.model.UserModel` records
+valid; new words-only spaces use :data:`TOKENIZER_VERSION`, new spaces with embeddings
+:data:`EMBEDDING_SPACE_TOKENIZER`. Every :class:`recommender.model.UserModel` records
 the id it was trained in, and scoring refuses a mismatch (:class:`FeatureSpaceMismatch`) instead of
 skewing the ranking; the caller then retrains the subscriber (a millisecond) on vectors of the new
 space. Store a space with :meth:`FeatureSpace.to_dict` / :meth:`FeatureSpace.from_dict`.
@@ -69,10 +72,12 @@ TOKENIZER_VERSION = "w2"
 TOKENIZERS = ("w1", "w2", "w3")
 PREFIX = 5
 # The word block of new spaces with an embedding block: its term recipe and hash width. There
-# the embedding already knows that ``protein`` goes with ``proteins``, and the word block holds
-# a tenth of each vector's weight (see benchmarks/RESULTS.md, "Scale").
-EMBEDDING_SPACE_TOKENIZER = "w2"
-EMBEDDING_SPACE_HASH_BITS = 15
+# the embedding already knows which words go together and the word block holds a tenth of each
+# vector's weight: words and phrases with each word's prefix ranked as well as "w2" in 2^15
+# columns (benchmarks/RESULTS.md, "Scale"), with a third of the features a paper to score and
+# half the columns to keep per subscriber.
+EMBEDDING_SPACE_TOKENIZER = "w3"
+EMBEDDING_SPACE_HASH_BITS = 14
 CHAR_GRAM = 4
 
 # Words that say nothing about a paper's topic in abstracts, on top of sklearn's English list.

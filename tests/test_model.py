@@ -448,6 +448,19 @@ def test_prefixes_match_words_that_differ_in_their_ending() -> None:
     assert s[0] > s[1]
 
 
+def test_a_new_space_with_embeddings_matches_word_endings_with_a_third_of_the_features() -> None:
+    with_embeddings = rm.FeatureSpace.with_embeddings("m", 2)
+    words_only = rm.FeatureSpace.words_only()
+    text = [("Proteomic screens", "Sparse attention over long protein sequences scales well.")]
+    assert with_embeddings.word_vectors(text).nnz * 2 < words_only.word_vectors(text).nnz
+    liked = with_embeddings.vectors([("Proteins that fold", "")], np.ones((1, 2)))
+    papers = with_embeddings.vectors(
+        [("Proteomic screens", ""), ("Galactic winds", "")], np.ones((2, 2))
+    )
+    s = rm.score(rm.train(with_embeddings, liked), papers)
+    assert s[0] > s[1]  # same embeddings: the words tell them apart, through "prote"
+
+
 def test_a_words_only_space_keeps_its_recipe_and_its_models_stay_valid():
     old = rm.FeatureSpace.words_only(tokenizer="w1").fit_idf(PAPERS)
     back = rm.FeatureSpace.from_dict(old.to_dict())
