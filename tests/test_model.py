@@ -663,3 +663,14 @@ def test_a_word_that_shares_only_letters_with_an_interest_is_not_a_reason():
     # "periodically" adds to the score through the grams it shares with "medical" ("dica",
     # "ical"), but the profile never weighed the word itself
     assert [t.lower() for t in explanation.terms] == ["imaging", "medical"]
+
+
+def test_stacked_vectors_are_each_parts_rows_in_order_empty_parts_included() -> None:
+    space = rm.FeatureSpace.with_embeddings("m", 2)
+    vectors = space.vectors(PAPERS, np.ones((len(PAPERS), 2)))
+    parts = [space.empty(), vectors[[2, 0]], space.empty(), vectors[[1]], vectors[[0, 0, 3]]]
+    stacked = rm.PaperVectors.stack(parts)
+    rows = [2, 0, 1, 0, 0, 3]
+    assert np.array_equal(stacked.embedding, vectors.embedding[rows])
+    assert np.array_equal(stacked.words.toarray(), vectors.words[rows].toarray())
+    assert len(space.empty()) == 0  # the shared empty block stays empty
