@@ -933,10 +933,10 @@ def run_interest_arm(name: str, n_users: int, jobs: int) -> tuple[dict[str, obje
     return out, per_user  # type: ignore[return-value]
 
 
-def embedding_space(args: argparse.Namespace, model_id: str, dim: int) -> rm.FeatureSpace:
-    """The space of the embedding methods: the product's, or the word block of
-    ``--embedding-words`` (a variant tried)."""
-    tokenizer, bits = args.embedding_words
+def embedding_space(words: tuple[str, int], model_id: str, dim: int) -> rm.FeatureSpace:
+    """A space with embeddings whose word block is ``words`` (tokenizer, hash bits), as
+    ``--embedding-words`` gives it (default: the product's)."""
+    tokenizer, bits = words
     return rm.FeatureSpace.with_embeddings(model_id, dim, hash_bits=bits, tokenizer=tokenizer)
 
 
@@ -949,6 +949,20 @@ def embedding_words(value: str) -> tuple[str, int]:
             "and BITS 8 to 24 (e.g. w1-h14)"
         )
     return tokenizer, int(bits)
+
+
+def add_embedding_words(parser: argparse.ArgumentParser, what: str) -> None:
+    """The ``--embedding-words`` option (this script's and ``scale.py``'s)."""
+    product = f"{EMBEDDING_SPACE_TOKENIZER}-h{EMBEDDING_SPACE_HASH_BITS}"
+    parser.add_argument(
+        "--embedding-words",
+        type=embedding_words,
+        default=(EMBEDDING_SPACE_TOKENIZER, EMBEDDING_SPACE_HASH_BITS),
+        metavar="TOKENIZER-hBITS",
+        help=f"the word block of {what} instead of the product's ({product}): w1 words and "
+        "phrases, w2 also every word's character 4-grams, w3 also every longer word's first "
+        "five letters; 2^BITS hashed columns (for trying; e.g. w2-h15, the block before)",
+    )
 
 
 def main_interests(args: argparse.Namespace, data: Data) -> int:
@@ -966,7 +980,7 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
         emb, _, model_id = cached_embeddings(
             data, args.model, "papers", [rm.paper_text(t, a) for t, a in papers]
         )
-        space = embedding_space(args, model_id, emb.shape[1])
+        space = embedding_space(args.embedding_words, model_id, emb.shape[1])
         embedder = rm.Embedder(args.model)
     space = space.fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
     if args.floor is not None:
@@ -1008,6 +1022,7 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
         "batch": args.batch,
         "interests": "several",
         "embeddings": not args.no_embeddings,
+        "word_block": space.word_block,
         "interests_per_user": float(np.mean([len(groups[u.uid]) for u in users])),
         "floor": interests.AFFINITY_FLOOR["embeddings" if space.has_embeddings else "words"],
         "arms": out,
@@ -1179,7 +1194,14 @@ def parse_params(text: str) -> rm.TrainingParams:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  python benchmarks/quality.py --users 300 --seed 4 --json\n"
+        "  python benchmarks/quality.py --users 150 --seed 0 --methods recommender --json \\\n"
+        "      --embedding-words w2-h15 --paired-with before.json",
+    )
     ap.add_argument("--users", type=int, default=300, help="simulated users (default 300)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "citeulike-a")
@@ -1216,15 +1238,7 @@ def main(argv: list[str] | None = None) -> int:
         help="with --interests several: the affinity floor steering uses in this run's feature "
         "space instead of the product's (recommender.interests.AFFINITY_FLOOR; for trying)",
     )
-    ap.add_argument(
-        "--embedding-words",
-        type=embedding_words,
-        default=(EMBEDDING_SPACE_TOKENIZER, EMBEDDING_SPACE_HASH_BITS),
-        metavar="TOKENIZER-hBITS",
-        help="the word block of the embedding methods' space instead of the product's "
-        f"({EMBEDDING_SPACE_TOKENIZER}-h{EMBEDDING_SPACE_HASH_BITS}): w1 words and "
-        "phrases, w2 also character 4-grams; 2^BITS hashed columns (for trying)",
-    )
+    add_embedding_words(ap, "the embedding methods' space")
     ap.add_argument("--batch", type=int, default=BATCH, help=f"papers a day (default {BATCH})")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--weak", type=int, default=300, help="weak negatives per training")
@@ -1374,10 +1388,10 @@ def main(argv: list[str] | None = None) -> int:
         emb, rate, model_id = cached_embeddings(
             data, args.model, "papers", [rm.paper_text(t, a) for t, a in papers]
         )
-        space = embedding_space(args, model_id, emb.shape[1]).fit_idf(
+        space = embedding_space(args.embedding_words, model_id, emb.shape[1]).fit_idf(
             papers[:half], max_df=MAX_DOCUMENT_FREQUENCY
         )
-        result["embedding_space_words"] = f"{space.tokenizer}-h{space.hash_bits}"
+        result["embedding_word_block"] = space.word_block
         x = space.vectors(papers, emb)
         if args.profile == "papers":
             x_prior = x

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.ingest import _abstract, _title, _vocabulary  # noqa: E402
-from benchmarks.quality import embedding_words  # noqa: E402
+from benchmarks.quality import add_embedding_words, embedding_space  # noqa: E402
 from recommender import model  # noqa: E402
 
 EMBEDDING_DIM = 384
@@ -49,15 +49,10 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def space(words: tuple[str, int] | None = None) -> model.FeatureSpace:
-    """The product's space for new installations with embeddings, or its word block replaced by
-    ``words`` (tokenizer, hash bits: ``--embedding-words``)."""
-    if words is None:
-        return model.FeatureSpace.with_embeddings("random-384", EMBEDDING_DIM)
-    tokenizer, bits = words
-    return model.FeatureSpace.with_embeddings(
-        "random-384", EMBEDDING_DIM, hash_bits=bits, tokenizer=tokenizer
-    )
+def space(words: tuple[str, int]) -> model.FeatureSpace:
+    """The space of a new installation with embeddings, with the word block ``words``
+    (``--embedding-words``; default: the product's)."""
+    return embedding_space(words, "random-384", EMBEDDING_DIM)
 
 
 def papers(n: int, seed: int) -> list[tuple[str, str]]:
@@ -160,7 +155,13 @@ def _phase(name: str, args: argparse.Namespace, models_file: Path, queue) -> Non
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  python benchmarks/scale.py --json --repeat 5                # the full size\n"
+        "  python benchmarks/scale.py --users 1000 --corpus 20000 --embedding-words w2-h15",
+    )
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--ratings", type=int, default=50)
     parser.add_argument("--corpus", type=int, default=100_000)
@@ -169,12 +170,7 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="scoring threads (default: one per CPU)"
     )
-    parser.add_argument(
-        "--embedding-words",
-        type=embedding_words,
-        metavar="TOKENIZER-hBITS",
-        help="the space's word block instead of the product's, as in quality.py (e.g. w2-h15)",
-    )
+    add_embedding_words(parser, "the space")
     parser.add_argument(
         "--repeat",
         type=int,
@@ -190,7 +186,7 @@ def main() -> int:
         parser.error(f"--repeat: {args.repeat}, expected 1 or more")
     result: dict = {k: getattr(args, k) for k in ("users", "ratings", "corpus", "day")}
     s = space(args.embedding_words)
-    result["word_block"] = f"{s.tokenizer}-h{s.hash_bits}"
+    result["word_block"] = s.word_block
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         models_file = Path(tmp) / "models.f32"

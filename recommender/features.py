@@ -64,13 +64,12 @@ __all__ = [
     "term_features",
 ]
 
-# The term recipe of new spaces. "w1": words and adjacent-word phrases; "w2": the same plus the
-# character 4-grams of every word; "w3": words and phrases plus the first five letters of every
-# longer word (one feature a word, where "w2" adds about seven). Stored spaces keep the recipe
-# they were made with.
+# The term recipes. "w1": words and adjacent-word phrases; "w2": the same plus the character
+# 4-grams of every word; "w3": words and phrases plus the first five letters of every longer
+# word (one feature a word, where "w2" adds about seven). New words-only spaces take
+# TOKENIZER_VERSION; stored spaces keep the recipe they were made with.
 TOKENIZER_VERSION = "w2"
 TOKENIZERS = ("w1", "w2", "w3")
-PREFIX = 5
 # The word block of new spaces with an embedding block: its term recipe and hash width. There
 # the embedding already knows which words go together and the word block holds a tenth of each
 # vector's weight: words and phrases with each word's prefix ranked as well as "w2" in 2^15
@@ -79,6 +78,7 @@ PREFIX = 5
 EMBEDDING_SPACE_TOKENIZER = "w3"
 EMBEDDING_SPACE_HASH_BITS = 14
 CHAR_GRAM = 4
+PREFIX = 5
 
 # Words that say nothing about a paper's topic in abstracts, on top of sklearn's English list.
 _EXTRA_STOP_WORDS = frozenset(
@@ -209,17 +209,8 @@ def term_features(key: str, tokenizer: str = TOKENIZER_VERSION) -> tuple[str, ..
     return (key, *_WORD_EXTRAS[tokenizer](key))
 
 
-def _analyze_w2(doc: tuple[str, str]) -> list[str]:
-    """:func:`_analyze` with the character grams of each word after it (recipe "w2")."""
-    return _with_extras(doc, "w2")
-
-
-def _analyze_w3(doc: tuple[str, str]) -> list[str]:
-    """:func:`_analyze` with the prefix of each longer word after it (recipe "w3")."""
-    return _with_extras(doc, "w3")
-
-
 def _with_extras(doc: tuple[str, str], tokenizer: str) -> list[str]:
+    """:func:`_analyze` with what the recipe adds to each word after it (:data:`_WORD_EXTRAS`)."""
     extras = _WORD_EXTRAS[tokenizer]
     keys: list[str] = []
     for key in _analyze(doc):
@@ -229,7 +220,10 @@ def _with_extras(doc: tuple[str, str], tokenizer: str) -> list[str]:
     return keys
 
 
-_ANALYZERS = {"w1": _analyze, "w2": _analyze_w2, "w3": _analyze_w3}
+_ANALYZERS = {
+    "w1": _analyze,
+    **{t: functools.partial(_with_extras, tokenizer=t) for t in ("w2", "w3")},
+}
 
 
 @functools.cache
@@ -357,6 +351,11 @@ class FeatureSpace:
         tokenizer: str = EMBEDDING_SPACE_TOKENIZER,
     ) -> FeatureSpace:
         return cls(hash_bits, model_id, dim, embedding_weight, tokenizer=tokenizer)
+
+    @property
+    def word_block(self) -> str:
+        """The word block's recipe and width, as ``TOKENIZER-hBITS`` (``w3-h14``)."""
+        return f"{self.tokenizer}-h{self.hash_bits}"
 
     # --- identity -------------------------------------------------------------------------
     @cached_property  # asked for on every score and explanation; the IDF digest is a hash

@@ -227,3 +227,11 @@ def test_a_mistyped_latent_option_stops_before_the_catalogue_is_read(tmp_path: P
         done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
         assert done.returncode == 1
         assert said in done.stderr
+
+
+def test_a_mistyped_word_block_is_refused_by_name(tmp_path: Path) -> None:
+    command = quality_command(tmp_path / "no-catalogue-here") + ["--embedding-words", "w4-h14"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 2
+    assert "--embedding-words: 'w4-h14': expected TOKENIZER-hBITS" in done.stderr
+    assert "one of w1, w2, w3" in done.stderr
