@@ -327,7 +327,7 @@ def train(
         "n_prior": len(q) + len(p),
         "n_weak": len(w),
     }
-    x = PaperVectors.stack([q, p, r, w])
+    parts = [q, p, r, w]  # stacked only where a solver needs one matrix (ridge)
     pos = np.concatenate([np.ones(len(q) + len(p), bool), v > 0, np.zeros(len(w), bool)])
     sw = np.concatenate(
         [
@@ -343,7 +343,7 @@ def train(
     if not pos.any() or not neg.any():
         # one class only: the (signed) weighted centroid ranks by similarity to it
         sign = 1.0 if pos.any() else -1.0
-        centroid = _unit(_combine(x, sw / sw.sum()))
+        centroid = _unit(_weighted_sum(parts, sw / sw.sum()))
         return UserModel(sign * centroid, 0.0, space.id, **counts)
     if params.balance:
         sw = sw.copy()
@@ -355,9 +355,9 @@ def train(
     if params.learner_from and counts["n_up"] + counts["n_down"] >= params.learner_from:
         solver = params.learner
     if solver == "ridge":
-        weights, bias = _sklearn_ridge(x, y, sw, params)
+        weights, bias = _sklearn_ridge(PaperVectors.stack(parts), y, sw, params)
     elif solver == "centroid":
-        weights, bias = _centroid_limit(x, y, sw)
+        weights, bias = _centroid_limit(parts, y, sw)
     else:
         raise ValueError(f"unknown solver {solver!r}")
     tastes, taste_weight = np.zeros((0, 0), np.float32), 0.0
@@ -365,8 +365,9 @@ def train(
         ups = np.concatenate([np.ones(len(q) + len(p), bool), v > 0])
         tastes = _tastes(PaperVectors.stack([q, p, r]).embedding[ups], params.tastes)
         # the positives' part of the unit weights, in the embedding block
-        norm = float(np.linalg.norm(_combine(x, sw * y)))
-        positives = (sw * pos).astype(np.float32) @ x.embedding / max(norm, 1e-12)
+        norm = float(np.linalg.norm(_weighted_sum(parts, sw * y)))
+        embedding = PaperVectors.stack(parts).embedding
+        positives = (sw * pos).astype(np.float32) @ embedding / max(norm, 1e-12)
         weights = weights.copy()
         weights[: space.embedding_dim] -= params.taste_weight * positives
         taste_weight = params.taste_weight * float(np.linalg.norm(positives))
@@ -455,26 +456,40 @@ def _tastes(liked: np.ndarray, k: int, iterations: int = 8) -> np.ndarray:
     return c.astype(np.float32)
 
 
-def _centroid_limit(x: PaperVectors, y: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, float]:
+def _centroid_limit(
+    parts: Sequence[PaperVectors], y: np.ndarray, sw: np.ndarray
+) -> tuple[np.ndarray, float]:
     """Ridge regression in the limit of strong regularisation: ``w ∝ sum_i sw_i y_i x_i``.
 
     With balanced weights this is the difference of the weighted centroids of the positive and
-    negative examples. The bias puts the decision threshold midway between the two classes'
-    mean scores. Costs one pass over the examples.
+    negative examples (the rows of ``parts``, one part after another). The bias puts the
+    decision threshold midway between the two classes' mean scores: a class's weighted mean
+    score is ``w``'s product with its weighted mean, so no example is scored. Costs one pass
+    over the examples.
     """
-    w = _unit(_combine(x, sw * y))
-    s = x.embedding @ w[: x.embedding.shape[1]] + x.words @ w[x.embedding.shape[1] :]
     pos = y > 0
-    bias = -0.5 * (
-        float(np.average(s[pos], weights=sw[pos])) + float(np.average(s[~pos], weights=sw[~pos]))
-    )
+    positives, negatives = _weighted_sum(parts, sw * pos), _weighted_sum(parts, sw * ~pos)
+    w = _unit(positives - negatives)
+    bias = -0.5 * (float(w @ positives) / sw[pos].sum() + float(w @ negatives) / sw[~pos].sum())
     return w, bias
 
 
-def _combine(x: PaperVectors, a: np.ndarray) -> np.ndarray:
-    """``sum_i a_i x_i`` as one dense vector of the full space."""
-    a32 = a.astype(np.float32)
-    return np.concatenate([a32 @ x.embedding, np.asarray(x.words.T @ a32).ravel()])
+def _weighted_sum(parts: Sequence[PaperVectors], a: np.ndarray) -> np.ndarray:
+    """``sum_i a_i x_i`` over the rows of ``parts`` (one after another) as one dense vector of
+    the full space. Each part is summed where it is (stacking them cost more than the sums),
+    and a part whose weights are all zero is skipped."""
+    a32 = np.asarray(a, dtype=np.float32)
+    e = parts[0].embedding.shape[1]
+    out = np.zeros(parts[0].dim, np.float32)
+    start = 0
+    for part in parts:
+        weights, start = a32[start : start + len(part)], start + len(part)
+        if weights.any():
+            out[:e] += weights @ part.embedding
+            out[e:] += part.words.T @ weights
+    if start != len(a32):
+        raise ValueError(f"{len(a32)} weights for {start} rows")
+    return out
 
 
 def _sklearn_ridge(

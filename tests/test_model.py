@@ -129,6 +129,27 @@ def test_both_solvers_rank_the_liked_topic_first(space, vectors, solver):
     assert s[2] > 0 > s[9]  # the bias separates the classes
 
 
+def test_the_centroid_model_is_the_balanced_centroid_difference_with_the_bias_midway(space):
+    # its definition, computed the plain way over one stacked matrix of every example
+    params = rm.TrainingParams()
+    x = space.vectors(PAPERS + [("Dwarf galaxy survey", "Galaxies seen in a deep survey.")])
+    prior, rated, votes, weak = x[[0]], x[[1, 4, 8, 2]], [1, -1, 0, -1], x[[5, 9, 10, 12]]
+    m = rm.train(space, prior, rated, votes, weak, params=params)
+    examples = rm.PaperVectors.stack([prior, rated[[0, 1, 3]], weak])
+    dense = np.hstack([examples.embedding, examples.words.toarray()]).astype(np.float64)
+    y = np.array([1, 1, -1, -1, -1, -1, -1, -1])
+    sw = np.array([params.prior_weight, 1, params.down_weight, params.down_weight, 1, 1, 1, 1])
+    sw = np.where(y > 0, sw / sw[y > 0].sum(), sw / sw[y < 0].sum())  # balanced
+    w = (sw * y) @ dense
+    w /= np.linalg.norm(w)
+    np.testing.assert_allclose(m.weights, w, atol=1e-6)
+    s = dense @ w
+    midway = -0.5 * (
+        np.average(s[y > 0], weights=sw[y > 0]) + np.average(s[y < 0], weights=sw[y < 0])
+    )
+    assert m.bias == pytest.approx(midway, abs=1e-6)
+
+
 def test_retraining_on_the_same_ratings_gives_the_same_model(space):
     # How long retraining takes is measured by benchmarks/scale.py (RESULTS.md "Scale"), not
     # timed here: a test asserts behaviour, and a wall-clock limit fails on a busy machine.
