@@ -58,7 +58,6 @@ __all__ = [
     "explain_many",
     "paper_text",
     "profile_texts",
-    "sample_weak_negatives",
     "score",
     "stack_models",
     "train",
@@ -254,19 +253,6 @@ def profile_texts(
     return out
 
 
-def sample_weak_negatives(
-    candidates: Sequence[Any], exclude: Sequence[Any], n: int, seed: int = 0
-) -> list[Any]:
-    """Up to ``n`` of ``candidates`` not in ``exclude``, drawn reproducibly with ``seed``."""
-    excluded = set(exclude)
-    pool = [c for c in candidates if c not in excluded]
-    if len(pool) <= n:
-        return pool
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(pool), size=n, replace=False)
-    return [pool[i] for i in sorted(idx)]
-
-
 def _or_empty(v: PaperVectors | None, space: FeatureSpace) -> PaperVectors:
     if v is None:
         return space.empty()
@@ -312,7 +298,7 @@ def train(
     queries: see :class:`TrainingParams`); ``prior``: vectors of the rest of the profile,
     ``about`` and liked papers (see :func:`profile_texts`); ``rated`` with ``votes``
     (``> 0`` up, ``< 0`` down, ``0`` ignored): the subscriber's ratings; ``weak_negatives``:
-    vectors of papers they did not rate (see :func:`sample_weak_negatives`). All may be empty.
+    vectors of papers they did not rate (a random sample of the catalogue). All may be empty.
     Raises :class:`FeatureSpaceMismatch` for vectors of another space.
     """
     p = _or_empty(prior, space)

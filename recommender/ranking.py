@@ -15,11 +15,12 @@ they are retrained from the ratings instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -32,28 +33,23 @@ from recommender.store import catalogue as catalogue_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store import vectors as vector_store
 from recommender.store.models import Paper, Rating, Subscriber
+from recommender.vector_cache import PaperText, VectorCache
 
 # Below this many papers, document frequencies say little: the space gets no IDF weights.
 MIN_PAPERS_FOR_IDF = 200
 # A word in more than this share of papers gets no weight (like arxiv-sanity-lite's max_df).
 MAX_DOCUMENT_FREQUENCY = 0.5
+# Each training's weak negatives: this many papers the subscriber did not rate up, one of
+# WEAK_SAMPLES fixed random runs of the catalogue (by subscriber and rating count), the same
+# runs for everyone: their vectors stay in the process's cache (VectorCache) instead of a fresh
+# sample's being built for every rating, which took most of a rating's time on a large catalogue.
 WEAK_NEGATIVES = 300
+WEAK_SAMPLES = 8
 EMBEDDING_BATCH = 64
 # Texts embedded, and their embeddings stored, at a time.
 EMBEDDING_CHUNK = EMBEDDING_BATCH * 4
 
 Progress = Callable[[int], None]
-
-
-class PaperText(Protocol):
-    """What ranking needs of a paper: a stored paper, or plain data with these fields."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def abstract(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -71,41 +67,6 @@ class Scope(NamedTuple):
 
     session: Session
     space: model.FeatureSpace
-
-
-class _VectorBlock:
-    """Vectors of the papers seen so far, by id, in one feature space (a per-process cache).
-
-    Scoring a day's papers for thousands of subscribers then builds each paper's vector once.
-    """
-
-    def __init__(self) -> None:
-        self.space_id: str | None = None
-        self.rows: dict[str, int] = {}
-        self.vectors: model.PaperVectors | None = None
-
-    def get(
-        self,
-        ranker: Ranker,
-        scope: Scope,
-        papers: Sequence[PaperText],
-    ) -> model.PaperVectors:
-        space = scope.space
-        if self.space_id != space.id:
-            self.space_id, self.rows, self.vectors = space.id, {}, None
-        missing = list({p.id: p for p in papers if p.id not in self.rows}.values())
-        if missing:
-            new = ranker.vectors(scope, [(p.title, p.abstract) for p in missing])
-            start = len(self.rows)
-            self.rows.update((p.id, start + n) for n, p in enumerate(missing))
-            self.vectors = (
-                new if self.vectors is None else model.PaperVectors.stack([self.vectors, new])
-            )
-        assert self.vectors is not None or not papers
-        if not papers:
-            return space.empty()
-        assert self.vectors is not None
-        return self.vectors[[self.rows[p.id] for p in papers]]
 
 
 @dataclass(frozen=True)
@@ -152,7 +113,7 @@ class Ranker:
     def __init__(self, embedding_model: str) -> None:
         self.embedding_model = embedding_model
         self._embedder: Embedder | None = None
-        self._block = _VectorBlock()
+        self._vectors = VectorCache()
         self._space: model.FeatureSpace | None = None
 
     # -- the feature space -----------------------------------------------------------------
@@ -293,12 +254,12 @@ class Ranker:
         seen = vector_store.rating_count(session, subscriber.id)
         # Papers rated down stay in the pool: a thumbs-down must add to what counts against a
         # topic, never take the paper's weight as a weak negative away.
-        weak_ids = model.sample_weak_negatives(
-            catalogue_store.all_paper_ids(session),
+        weak_ids = catalogue_store.sample_paper_ids(
+            session,
+            WEAK_NEGATIVES,
             exclude=[p.id for p, vote in zip(papers, votes, strict=True) if vote > 0]
             + [p.id for p in liked],
-            n=WEAK_NEGATIVES,
-            seed=subscriber.id * 7919 + seen,
+            seed=(subscriber.id * 7919 + seen) % WEAK_SAMPLES,
         )
         weak_papers = catalogue_store.papers_by_id(session, weak_ids)
         weak = self.paper_vectors(scope, weak_papers)
@@ -389,7 +350,7 @@ class Ranker:
 
     def paper_vectors(self, scope: Scope, papers: Sequence[PaperText]) -> model.PaperVectors:
         """The vectors of ``papers``, kept in memory by paper id for the next subscriber."""
-        return self._block.get(self, scope, papers)
+        return self._vectors.get(scope.space, papers, functools.partial(self.vectors, scope))
 
     def score(
         self,

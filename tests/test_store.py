@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, inspect, select, text
 from sqlalchemy.orm import Session
 
 from recommender.config import Settings
 from recommender.core import PaperQuery, Recommender
 from recommender.features import FeatureSpace
 from recommender.store import database, vectors
-from recommender.store.models import Base
+from recommender.store.catalogue import sample_paper_ids
+from recommender.store.models import Base, Paper
 from tests.builders import dump_text, entry
 
 
@@ -200,3 +201,24 @@ def test_a_sources_author_names_are_kept_and_the_newest_list_wins(app: Recommend
     assert fetch(("Ada Lovelace", "Jürgen Müller"), 1) == ["Ada Lovelace", "Jürgen Müller"]
     assert fetch(("Ada Lovelace",), 2) == ["Ada Lovelace"]
     assert fetch((), 3) == ["Ada Lovelace"]  # a listing without names forgets none
+
+
+def test_weak_negatives_are_a_reproducible_sample_of_the_catalogue_without_the_excluded(
+    app: Recommender, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "a.txt"
+    path.write_text(dump_text([entry(i) for i in range(60)]))
+    app.ingest([path])
+    with Session(app.engine) as session:
+        ids = set(session.scalars(select(Paper.id)))
+        excluded = set(sorted(ids)[::3])
+        draws = [sample_paper_ids(session, 10, excluded, seed) for seed in range(200)]
+        assert draws[7] == sample_paper_ids(session, 10, excluded, 7)  # same seed, same sample
+        assert all(len(d) == len(set(d)) == 10 and not set(d) & excluded for d in draws)
+        # seeds start the sample at other papers (a run of id order: at most one sample per
+        # paper not excluded, 40 here)
+        assert len({tuple(d) for d in draws}) >= 30
+        assert set().union(*draws) == ids - excluded  # every other paper can be drawn
+        # a catalogue smaller than the sample: every paper not excluded
+        assert set(sample_paper_ids(session, 100, excluded, 3)) == ids - excluded
+        assert sample_paper_ids(session, 0, excluded, 3) == []
