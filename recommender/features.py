@@ -59,6 +59,7 @@ __all__ = [
     "Term",
     "clean_text",
     "feature_columns",
+    "link_only_terms",
     "paper_term_texts",
     "paper_terms",
     "term_features",
@@ -155,6 +156,18 @@ def paper_term_texts(title: str, abstract: str = "") -> tuple[list[str], list[st
 
 # Two tokens form a phrase only if just spaces or a hyphen separate them in the text.
 _GAP = re.compile(r"[ \-]+")
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+def link_only_terms(title: str, abstract: str = "") -> set[str]:
+    """Keys of the paper's terms that occur in it only inside links ("Code at
+    https://github.com/lab/tool": ``github``, ``com``, ``github com``): a host or a path names
+    no topic, so an explanation never gives one as a reason."""
+    links = _LINK.findall(title) + _LINK.findall(abstract)
+    if not links:
+        return set()
+    inside = set(paper_term_texts(" ".join(links))[0])
+    return inside - set(paper_term_texts(_LINK.sub(" ", title), _LINK.sub(" ", abstract))[0])
 
 
 def _analyze(doc: tuple[str, str]) -> list[str]:

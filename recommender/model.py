@@ -35,6 +35,7 @@ from recommender.features import (
     FeatureSpaceMismatch,
     PaperVectors,
     feature_columns,
+    link_only_terms,
     paper_term_texts,
 )
 
@@ -633,9 +634,11 @@ def _add_tastes(
 
 # Term layouts kept per process: more than a day's papers.
 TERM_LAYOUTS_KEPT = 8192
-# A paper's term layout (see _term_layout): keys, surface texts, owners, columns, shares, and
-# each key's own column.
-_Layout = tuple[list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# A paper's term layout (see _term_layout): keys, surface texts, owners, columns, shares, each
+# key's own column, and whether a key may be named (not one found only in the paper's links).
+_Layout = tuple[
+    list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]
 
 # Which terms an explanation names (_top_terms). A word counts with its character grams, so a
 # word the profile never mentions adds to a score through grams it happens to share with one
@@ -651,8 +654,9 @@ MAX_TERM_DOCUMENT_FREQUENCY = 0.2
 @functools.lru_cache(maxsize=TERM_LAYOUTS_KEPT)
 def _term_layout(title: str, abstract: str, tokenizer: str, n_words: int) -> _Layout | None:
     """A paper's term keys, their surface text, the columns they feed with each one's share,
-    and each term's own column (the word or phrase itself, not its grams); the same for
-    every subscriber the paper is explained to, so kept per process.
+    each term's own column (the word or phrase itself, not its grams) and whether it may be
+    named (:func:`link_only_terms`); the same for every subscriber the paper is explained to,
+    so kept per process.
 
     A word's share is that of its own column and of its character grams'; terms of the paper
     that feed one column (a gram of two words, a hash collision) split it equally.
@@ -670,7 +674,10 @@ def _term_layout(title: str, abstract: str, tokenizer: str, n_words: int) -> _La
     share.setflags(write=False)
     own = feature_columns(keys, "w1", n_words)[1]  # a term's own column: its key's hash
     own.setflags(write=False)
-    return keys, surface, owners, cols, share, own
+    in_links_only = link_only_terms(title, abstract)
+    nameable = np.array([key not in in_links_only for key in keys], dtype=bool)
+    nameable.setflags(write=False)
+    return keys, surface, owners, cols, share, own, nameable
 
 
 def prepare_explanations(space: FeatureSpace, texts: Iterable[tuple[str, str]]) -> None:
@@ -764,7 +771,8 @@ def _top_terms(
     """For each paper (its term layout, its word vector at ``rows`` of ``words``), the terms
     that add most to its score, strongest first, each with its share of the score: only
     terms the model weighs up themselves (their own column, not just their character grams),
-    and only ``topical`` ones (a term whose own column is False there is filler).
+    only ``topical`` ones (a term whose own column is False there is filler), and none found
+    only in the paper's links (a host or a path).
 
     Their terms' contributions are computed for all the papers at once, in one weighted count;
     each paper's are then read strongest first (:func:`_strongest_first`) until enough terms
@@ -791,7 +799,7 @@ def _top_terms(
         scratch[words.indices[lo:hi]] = 0
     values = np.concatenate(parts)
     contrib = np.bincount(owners, w_words[cols] * values * share, minlength=starts[-1])
-    for k, (n, (keys, surface, *_, own_columns)) in enumerate(present):
+    for k, (n, (keys, surface, *_, own_columns, nameable)) in enumerate(present):
         chosen, chosen_keys, contribs = out[n][0], [], out[n][1]
         own = contrib[starts[k] : starts[k + 1]]
         for i, value in _strongest_first(own, 3 * n_terms):
@@ -799,6 +807,8 @@ def _top_terms(
                 break
             column = own_columns[i]
             if w_words[column] <= 0 or (topical is not None and not topical[column]):
+                continue
+            if not nameable[i]:  # only in the paper's links
                 continue
             key = keys[i]
             # skip a word already shown inside a phrase, and a phrase whose words are shown

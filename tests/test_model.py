@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from recommender import embeddings
 from recommender import model as rm
-from recommender.features import clean_text, paper_terms
+from recommender.features import clean_text, link_only_terms, paper_terms
 
 PAPERS = [
     # 0-3: protein folding
@@ -673,6 +673,19 @@ def test_a_word_in_a_fifth_or_more_of_the_catalogue_is_never_a_reason():
     for n in (8, 9, 11):
         terms = [t.lower() for t in rm.explain(m, space, *catalogue[n], x[[n]]).terms]
         assert "reinforcement" in terms and "learning" not in terms
+
+
+def test_a_word_found_only_in_a_papers_links_is_never_a_reason(space):
+    link = "Code is available at https://github.com/lab-one/protein-folding."
+    liked = ("Protein folding pathways", f"We simulate protein folding. {link}")
+    paper = ("Folding kinetics of proteins", f"Protein folding kinetics. {link}")
+    x = space.vectors([liked, paper, *PAPERS[4:]])
+    m = rm.train(space, x[[0]], None, (), x[2:])
+    terms = [t.lower() for t in rm.explain(m, space, *paper, x[[1]]).terms]
+    assert "github" not in " ".join(terms) and "com" not in terms and "https" not in terms
+    assert "folding" in " ".join(terms)  # the words of the text are still named
+    assert link_only_terms(*paper) >= {"github", "com", "https", "lab"}
+    assert not link_only_terms(*paper) & {"protein", "folding", "protein folding"}
 
 
 def test_a_word_that_shares_only_letters_with_an_interest_is_not_a_reason():
