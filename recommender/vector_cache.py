@@ -6,9 +6,10 @@ the service's threads (digest jobs, web requests), so it holds a lock while it r
 changes its rows, never while vectors are computed (that reads and writes the database).
 
 New rows are appended in place, their room doubling as needed, so adding papers costs what
-they hold, not a copy of every row held. At ``limit`` papers the cache starts over: a
-long-running service holds at most that many (or one request's papers, if more); a paper
-dropped is built again from its text and stored embedding when next asked for.
+they hold, not a copy of every row held. When a request would take it past ``limit`` papers
+the cache starts over with that request's papers: a long-running service holds at most that
+many (or one request's papers, if more); a paper dropped is built again from its text and
+stored embedding when next asked for.
 """
 
 from __future__ import annotations
@@ -63,8 +64,11 @@ class VectorCache:
                 self._start_over(space.id, space.embedding_dim, space.n_words)
             missing = {p.id: p for p in papers if p.id not in self._rows}
             if missing and len(self._rows) + len(missing) > self.limit:
+                # full: start over with this request's papers that were held
+                held = list(dict.fromkeys(p.id for p in papers if p.id in self._rows))
+                kept = self._take([self._rows[i] for i in held])
                 self._start_over(space.id, space.embedding_dim, space.n_words)
-                missing = {p.id: p for p in papers}
+                self._add(held, kept)
         if missing:
             new = compute([(p.title, p.abstract) for p in missing.values()])
             space.check(new)

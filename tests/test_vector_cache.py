@@ -85,6 +85,16 @@ def test_the_cache_holds_at_most_its_limit_and_starts_over_when_full() -> None:
     assert same(cache.get(space, many, build), space.vectors([(p.title, p.abstract) for p in many]))
 
 
+def test_starting_over_keeps_the_papers_of_the_request_that_filled_the_cache() -> None:
+    space = FeatureSpace.words_only()
+    build, cache = Counting(space), VectorCache(limit=10)
+    cache.get(space, PAPERS[:8], build)
+    asked = PAPERS[5:13]  # 5, 6, 7 held; 8 to 12 new: 13 papers would pass the limit
+    got = cache.get(space, asked, build)
+    assert same(got, space.vectors([(p.title, p.abstract) for p in asked]))
+    assert build.built == 8 + 5 and len(cache) == 8
+
+
 def test_another_feature_space_starts_the_cache_over() -> None:
     words, other = FeatureSpace.words_only(), FeatureSpace.words_only(hash_bits=12)
     cache = VectorCache()
