@@ -90,7 +90,7 @@ class VectorCache:
         self._embedding = np.zeros((0, embedding_dim), np.float32)
         self._data = np.zeros(0, np.float32)
         self._indices = np.zeros(0, np.int32)
-        self._indptr = np.zeros(1, np.int64)
+        self._indptr = np.zeros(1, np.int32)  # as the indices: no copy to match
         self._nnz = 0
 
     def _add(self, ids: list[str], vectors: PaperVectors) -> None:
@@ -104,6 +104,8 @@ class VectorCache:
         words = vectors.words
         lo, hi = int(words.indptr[0]), int(words.indptr[-1])
         n, added = len(self._rows), hi - lo
+        if self._nnz + added > np.iinfo(np.int32).max:  # far past any limit in use
+            raise OverflowError("too many word features to hold")
         self._embedding = _room(self._embedding, n + len(keep))
         self._embedding[n : n + len(keep)] = vectors.embedding
         self._data = _room(self._data, self._nnz + added)
@@ -116,17 +118,16 @@ class VectorCache:
         self._rows.update((ids[k], n + m) for m, k in enumerate(keep))
 
     def _take(self, rows: list[int]) -> PaperVectors:
-        """Copies of the rows ``rows``, in that order: costs what they hold."""
-        index = np.asarray(rows, dtype=np.int64)
-        starts, ends = self._indptr[index], self._indptr[index + 1]
-        lengths = ends - starts
-        indptr = np.zeros(len(index) + 1, np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        at = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
-        words = sp.csr_matrix(
-            (self._data[at], self._indices[at], indptr), shape=(len(index), self._n_words)
+        """Copies of the rows ``rows``, in that order: costs what they hold (SciPy's row
+        indexing over a view of the held rows, whose arrays are not copied)."""
+        n = len(self._rows)
+        held = sp.csr_matrix(
+            (self._data[: self._nnz], self._indices[: self._nnz], self._indptr[: n + 1]),
+            shape=(n, self._n_words),
+            copy=False,
         )
-        return PaperVectors(self._embedding[index], words, str(self._space_id))
+        index = np.asarray(rows, dtype=np.int64)
+        return PaperVectors(self._embedding[index], held[index], str(self._space_id))
 
 
 def _room(array: np.ndarray, size: int) -> np.ndarray:
