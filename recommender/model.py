@@ -350,11 +350,10 @@ def train(
     tastes, taste_weight = np.zeros((0, 0), np.float32), 0.0
     if params.tastes and params.taste_weight and space.embedding_dim and solver == "centroid":
         ups = np.concatenate([np.ones(len(q) + len(p), bool), v > 0])
-        tastes = _tastes(PaperVectors.stack([q, p, r]).embedding[ups], params.tastes)
+        tastes = _tastes(np.vstack([q.embedding, p.embedding, r.embedding])[ups], params.tastes)
         # the positives' part of the unit weights, in the embedding block
         norm = float(np.linalg.norm(_weighted_sum(parts, sw * y)))
-        embedding = PaperVectors.stack(parts).embedding
-        positives = (sw * pos).astype(np.float32) @ embedding / max(norm, 1e-12)
+        positives = _weighted_sum(parts, sw * pos)[: space.embedding_dim] / max(norm, 1e-12)
         weights = weights.copy()
         weights[: space.embedding_dim] -= params.taste_weight * positives
         taste_weight = params.taste_weight * float(np.linalg.norm(positives))
