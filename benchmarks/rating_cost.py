@@ -1,7 +1,7 @@
 """Rating cost: how long one rating (stored, then the subscriber's model retrained) takes, by
 the size of the catalogue and as a long-running process serves more of them.
 
-A catalogue of generated papers (``benchmarks/ingest.py``'s dumps, ``--papers`` of them) is
+A catalogue of generated papers (``benchmarks/ingest.py``'s dumps listing ``--papers``) is
 ingested into a fresh SQLite database; one subscriber (a profile with an ``about`` text) then
 rates ``--ratings`` papers one after another through the facade (``Recommender.rate``, what
 the CLI and the web's rating links call), a quarter up and the rest down, so that each rating
@@ -91,7 +91,11 @@ def main() -> int:
         "  python benchmarks/rating_cost.py --papers 2000 --ratings 100 --json",
     )
     parser.add_argument(
-        "--papers", type=int, default=45_000, help="catalogue size (default 45,000)"
+        "--papers",
+        type=int,
+        default=45_000,
+        help="papers listed in the generated dumps (default 45,000; a tenth repeat the day "
+        "before, as real listings do, so the catalogue holds about 90%% of them)",
     )
     parser.add_argument("--ratings", type=int, default=500, help="ratings in a row (default 500)")
     parser.add_argument("--json", action="store_true")
