@@ -110,8 +110,16 @@ def running(
 
 def quiet_periodic_sync(service: Service) -> None:
     """Pause the service's own sync every :data:`jobs.SYNC_EVERY`, for a test that syncs by
-    hand and checks what each sync changed (on a slow machine the periodic one may come first)."""
+    hand and checks what each sync changed (on a slow machine the periodic one may come first).
+
+    The sync's first run is due at start-up; if the scheduler handed it to its executor before
+    the pause, it may still be going (and take the test's change), so wait for it to end. The
+    scheduler hands jobs over under the lock that pausing takes, so after the pause the
+    executor's count of running instances can only go down.
+    """
     service.scheduler.pause_job(jobs.SYNC_JOB)
+    executor = service.scheduler._lookup_executor("default")
+    wait_for(lambda: not executor._instances.get(jobs.SYNC_JOB))
 
 
 # -- daylight saving ---------------------------------------------------------------------------
