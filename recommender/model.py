@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -633,11 +633,21 @@ def _add_tastes(
 
 # Term layouts kept per process: more than a day's papers.
 TERM_LAYOUTS_KEPT = 8192
-# A paper's term layout (see _term_layout): keys, surface texts, owners, columns, shares, each
-# key's own column, and whether a key may be named (not one found only in the paper's links).
-_Layout = tuple[
-    list[str], dict[str, str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
-]
+
+
+class _Layout(NamedTuple):
+    """A paper's terms as explanations read them (see :func:`_term_layout`)."""
+
+    keys: list[str]  # each distinct term (word or phrase), in order of first occurrence
+    surface: dict[str, str]  # a term's text as the paper first writes it
+    owners: np.ndarray  # per feature: the term it belongs to (ascending)
+    cols: np.ndarray  # per feature: its column in the word block
+    share: np.ndarray  # per feature: the term's share of that column in this paper
+    own: np.ndarray  # per term: its own column (the word or phrase itself)
+    nameable: np.ndarray  # per term: whether it may be named (not only in the paper's links)
+    extra: np.ndarray  # per feature: not its term's own column (a word's prefix or gram)
+    index: dict[str, int]  # a term's position in keys
+
 
 # Which terms an explanation names (_top_terms). A word counts with its character grams, so a
 # word the profile never mentions adds to a score through grams it happens to share with one
@@ -675,8 +685,11 @@ def _term_layout(title: str, abstract: str, tokenizer: str, n_words: int) -> _La
     own.setflags(write=False)
     in_links_only = link_only_terms(title, abstract)
     nameable = np.array([key not in in_links_only for key in keys], dtype=bool)
-    nameable.setflags(write=False)
-    return keys, surface, owners, cols, share, own, nameable
+    extra = cols != own[owners]
+    for array in (nameable, extra):
+        array.setflags(write=False)
+    index = {key: i for i, key in enumerate(keys)}
+    return _Layout(keys, surface, owners, cols, share, own, nameable, extra, index)
 
 
 def prepare_explanations(space: FeatureSpace, texts: Iterable[tuple[str, str]]) -> None:
@@ -737,7 +750,8 @@ def explain_many(
         _term_layout(title, abstract, space.tokenizer, space.n_words) for title, abstract in texts
     ]
     w_words = model.weights[space.embedding_dim :]
-    terms = _top_terms(layouts, vectors.words, rows, w_words, n_terms, _topical(space))
+    counted = None if space.idf is None else space.idf > 0
+    terms = _top_terms(layouts, vectors.words, rows, w_words, n_terms, _topical(space), counted)
     if rated is None or len(rated.ids) == 0:
         similar: list[tuple[Any, str | None, float | None]] = [(None, None, None)] * len(rows)
     else:
@@ -766,12 +780,14 @@ def _top_terms(
     w_words: np.ndarray,
     n_terms: int,
     topical: np.ndarray | None = None,
+    counted: np.ndarray | None = None,
 ) -> list[tuple[list[str], list[float]]]:
     """For each paper (its term layout, its word vector at ``rows`` of ``words``), the terms
     that add most to its score, strongest first, each with its share of the score: only
-    terms the model weighs up themselves (their own column, not just their character grams),
-    only ``topical`` ones (a term whose own column is False there is filler), and none found
-    only in the paper's links (a host or a path).
+    terms the model weighs up themselves (their own column, not just their character grams)
+    and throughout (:func:`_weighed_up_throughout`, with ``counted`` the columns that have
+    weights), only ``topical`` ones (a term whose own column is False there is filler), and
+    none found only in the paper's links (a host or a path).
 
     Their terms' contributions are computed for all the papers at once, in one weighted count;
     each paper's are then read strongest first (:func:`_strongest_first`) until enough terms
@@ -781,44 +797,96 @@ def _top_terms(
     out: list[tuple[list[str], list[float]]] = [([], []) for _ in layouts]
     if not present:
         return out
-    sizes = [len(layout[0]) for _, layout in present]
+    sizes = [len(layout.keys) for _, layout in present]
     starts = [0, *itertools.accumulate(sizes)]
     owners = np.concatenate(
-        [layout[2] + start for (_, layout), start in zip(present, starts[:-1], strict=True)]
+        [layout.owners + start for (_, layout), start in zip(present, starts[:-1], strict=True)]
     )
-    cols = np.concatenate([layout[3] for _, layout in present])
-    share = np.concatenate([layout[4] for _, layout in present])
+    cols = np.concatenate([layout.cols for _, layout in present])
+    share = np.concatenate([layout.share for _, layout in present])
     # each paper's vector at its terms' columns, read through one dense scratch row
     scratch = np.zeros(words.shape[1], dtype=words.dtype)
     parts = []
     for n, layout in present:
         lo, hi = words.indptr[rows[n]], words.indptr[rows[n] + 1]
         scratch[words.indices[lo:hi]] = words.data[lo:hi]
-        parts.append(scratch[layout[3]])
+        parts.append(scratch[layout.cols])
         scratch[words.indices[lo:hi]] = 0
     values = np.concatenate(parts)
-    contrib = np.bincount(owners, w_words[cols] * values * share, minlength=starts[-1])
-    for k, (n, (keys, surface, *_, own_columns, nameable)) in enumerate(present):
+    weights = w_words[cols]
+    contrib = np.bincount(owners, weights * values * share, minlength=starts[-1])
+    extra = np.concatenate([layout.extra for _, layout in present])
+    words_throughout = _words_weighed_up_throughout(owners, cols, extra, weights, counted)
+    for k, (n, layout) in enumerate(present):
         chosen, chosen_keys, contribs = out[n][0], [], out[n][1]
         own = contrib[starts[k] : starts[k + 1]]
         for i, value in _strongest_first(own, 3 * n_terms):
             if value <= 0 or len(chosen) >= n_terms:
                 break
-            column = own_columns[i]
+            column = layout.own[i]
             if w_words[column] <= 0 or (topical is not None and not topical[column]):
                 continue
-            if not nameable[i]:  # only in the paper's links
+            if not layout.nameable[i]:  # only in the paper's links
                 continue
-            key = keys[i]
+            key = layout.keys[i]
+            if not words_throughout[starts[k] + i]:
+                continue
+            if " " in key and not _phrase_weighed_up_throughout(layout, key, w_words, counted):
+                continue
             # skip a word already shown inside a phrase, and a phrase whose words are shown
             if any(" " in c and key in c.split(" ") for c in chosen_keys):
                 continue
             if " " in key and all(part in chosen_keys for part in key.split(" ")):
                 continue
-            chosen.append(surface[key])
+            chosen.append(layout.surface[key])
             chosen_keys.append(key)
             contribs.append(value)
     return out
+
+
+def _words_weighed_up_throughout(
+    owners: np.ndarray,
+    cols: np.ndarray,
+    extra: np.ndarray,
+    weights: np.ndarray,
+    counted: np.ndarray | None,
+) -> np.ndarray:
+    """Per term (``owners`` of the features at ``cols``, ``weights`` the model's weights
+    there): whether the model weighs up most of the columns a word feeds wherever it occurs
+    besides its own, its ``extra`` columns: its prefix (that one) or its character grams (more
+    than half of them: each is shared with many other words, and a few may be weighed down by
+    the papers the subscriber did not like). Columns without a weight of their own
+    (``counted`` False: IDF 0, too common or too rare to count) aside; a term with no such
+    column (a short word, a phrase: :func:`_phrase_weighed_up_throughout`) passes.
+
+    A word of the subscriber's phrases and papers feeds all of them, so they are weighed up
+    with it. A word whose own column is weighed up only because a term of the profile hashes
+    to the same column (in 2**14 columns "complexity" shares one with the prefix of
+    "mixture") has its other columns unweighed, and is not named. On the real dumps, of the
+    terms named for a profile of two liked papers and four thumbs-up, the share found in
+    those papers went from 77% to 93% (words and embeddings; 92% to 98% with words alone),
+    and for a profile of three phrases from 77-83% to all.
+    """
+    considered = extra if counted is None else extra & counted[cols]
+    n_considered = np.bincount(owners, considered)  # every term has a feature: its own column
+    n_up = np.bincount(owners, considered & (weights > 0), minlength=len(n_considered))
+    return (n_considered == 0) | (2 * n_up > n_considered)
+
+
+def _phrase_weighed_up_throughout(
+    layout: _Layout, key: str, w_words: np.ndarray, counted: np.ndarray | None
+) -> bool:
+    """Whether the model weighs up each word of the phrase ``key`` (their own columns, those
+    without a weight of their own aside): as :func:`_words_weighed_up_throughout` for words,
+    a phrase of the profile brings its words along, one that only shares a column does not."""
+    for word in key.split(" "):
+        j = layout.index.get(word)
+        if j is None:
+            continue
+        column = layout.own[j]
+        if (counted is None or counted[column]) and w_words[column] <= 0:
+            return False
+    return True
 
 
 def _strongest_first(values: np.ndarray, first: int) -> Iterator[tuple[int, float]]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from recommender import embeddings
 from recommender import model as rm
-from recommender.features import clean_text, link_only_terms, paper_terms
+from recommender.features import clean_text, feature_columns, link_only_terms, paper_terms
 
 PAPERS = [
     # 0-3: protein folding
@@ -708,3 +708,20 @@ def test_stacked_vectors_are_each_parts_rows_in_order_empty_parts_included() -> 
     assert np.array_equal(stacked.embedding, vectors.embedding[rows])
     assert np.array_equal(stacked.words.toarray(), vectors.words[rows].toarray())
     assert len(space.empty()) == 0  # the shared empty block stays empty
+
+
+def test_a_word_that_shares_a_hashed_column_with_an_interest_is_not_a_reason():
+    space = rm.FeatureSpace.with_embeddings("synthetic", 4)
+    # the premise: in this space's word block "complexity" has the column of the prefix of
+    # "mixture" (a hash collision), so the model weighs its own column up
+    (complexity,) = feature_columns(["complexity"], "w1", space.n_words)[1]
+    assert complexity in feature_columns(["mixture"], space.tokenizer, space.n_words)[1]
+    paper = ("Mixture of experts: the complexity of routing", "Sparse experts and complexity.")
+    papers = [paper, *PAPERS]
+    x = space.vectors(papers, np.random.default_rng(0).normal(size=(len(papers), 4)))
+    typed = space.vectors([("mixture of experts", "")], np.ones((1, 4)))
+    m = rm.train(space, None, None, (), x[1:], interests=typed)
+    assert m.weights[space.embedding_dim + complexity] > 0
+    terms = [t.lower() for t in rm.explain(m, space, *paper, x[[0]], n_terms=8).terms]
+    assert "complexity" not in terms
+    assert {"mixture", "experts"} <= set(terms)  # the words the interest holds still are
