@@ -785,9 +785,10 @@ def _top_terms(
     """For each paper (its term layout, its word vector at ``rows`` of ``words``), the terms
     that add most to its score, strongest first, each with its share of the score: only
     terms the model weighs up themselves (their own column, not just their character grams)
-    and throughout (:func:`_weighed_up_throughout`, with ``counted`` the columns that have
-    weights), only ``topical`` ones (a term whose own column is False there is filler), and
-    none found only in the paper's links (a host or a path).
+    and throughout (:func:`_words_weighed_up_throughout`,
+    :func:`_phrase_weighed_up_throughout`; ``counted``: the columns that have weights), only
+    ``topical`` ones (a term whose own column is False there is filler), and none found only
+    in the paper's links (a host or a path).
 
     Their terms' contributions are computed for all the papers at once, in one weighted count;
     each paper's are then read strongest first (:func:`_strongest_first`) until enough terms
