@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -656,8 +657,11 @@ class _Layout(NamedTuple):
 # named only if the model weighs the term itself up (its own column), not just some of its
 # letters. And a word or phrase in more than this share of the catalogue's papers names no
 # topic (in an ML catalogue "learning", "model", "data") however much it adds: decided by
-# the space's document frequencies (its IDF weights), where the space has them.
+# the space's document frequencies (its IDF weights), where the space has them. Where it has
+# none (a catalogue too small to count them on, as the demo's), by those of real listings: the
+# terms of COMMON_TERMS_FILE (made by scripts/common_terms.py from the real dumps).
 MAX_TERM_DOCUMENT_FREQUENCY = 0.2
+COMMON_TERMS_FILE = Path(__file__).with_name("common_terms.txt")
 
 
 @functools.lru_cache(maxsize=TERM_LAYOUTS_KEPT)
@@ -762,15 +766,28 @@ def explain_many(
     ]
 
 
-def _topical(space: FeatureSpace) -> np.ndarray | None:
-    """Which columns of the word block are topical enough to name in an explanation (a word
+def _topical(space: FeatureSpace) -> np.ndarray:
+    """Which columns of the word block are topical enough to name in an explanation: a word
     or phrase in at most :data:`MAX_TERM_DOCUMENT_FREQUENCY` of the papers the space's IDF
-    weights were counted on); None where the space has no document frequencies."""
+    weights were counted on; where the space has none, one not in :data:`COMMON_TERMS_FILE`
+    (:func:`_not_common`)."""
     if space.idf is None:
-        return None
+        return _not_common(space.n_words)
     # fit_idf: idf = ln((1 + n) / (1 + df)) + 1, so df / n is about exp(1 - idf); a column
     # of idf 0 is one cut off as too common (or too rare) to tell papers apart
     return (space.idf > 0) & (np.exp(1.0 - space.idf) <= MAX_TERM_DOCUMENT_FREQUENCY)
+
+
+@functools.cache
+def _not_common(n_words: int) -> np.ndarray:
+    """The columns of a word block of ``n_words`` that no term of :data:`COMMON_TERMS_FILE`
+    owns (the terms too common in real listings to name a topic)."""
+    lines = COMMON_TERMS_FILE.read_text(encoding="utf-8").splitlines()
+    terms = [line for line in lines if line and not line.startswith("#")]
+    topical = np.ones(n_words, dtype=bool)
+    topical[feature_columns(terms, "w1", n_words)[1]] = False
+    topical.setflags(write=False)
+    return topical
 
 
 def _top_terms(

@@ -725,3 +725,16 @@ def test_a_word_that_shares_a_hashed_column_with_an_interest_is_not_a_reason():
     terms = [t.lower() for t in rm.explain(m, space, *paper, x[[0]], n_terms=8).terms]
     assert "complexity" not in terms
     assert {"mixture", "experts"} <= set(terms)  # the words the interest holds still are
+
+
+def test_in_a_catalogue_too_small_for_frequencies_terms_common_in_real_listings_are_no_reason():
+    space = rm.FeatureSpace.words_only()  # no IDF weights, as below MIN_PAPERS_FOR_IDF papers
+    assert space.idf is None
+    paper = ("Large language models for protein folding", "Training models of protein folding.")
+    x = space.vectors([paper, *PAPERS])
+    liked = space.vectors([("Protein folding with large language models", "Models trained.")])
+    m = rm.train(space, liked, None, (), x[1:])
+    terms = [t.lower() for t in rm.explain(m, space, *paper, x[[0]], n_terms=8).terms]
+    assert "protein" in terms and "folding" in terms
+    # in more than a fifth of the papers of the real listings (recommender/common_terms.txt)
+    assert not {"large", "language", "models", "language models", "training"} & set(terms)
