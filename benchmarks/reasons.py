@@ -58,8 +58,10 @@ PHRASES = (
 
 
 def found_in(term: str, text: str) -> bool:
-    """Whether ``term`` occurs in ``text`` (lower case) as a whole word or phrase."""
-    pattern = rf"(?<![a-z0-9]){re.escape(term.lower())}(?![a-z0-9])"
+    """Whether ``term`` occurs in ``text`` (lower case) as a whole word or phrase, a hyphen
+    and a space alike ("medical-imaging" is "medical imaging")."""
+    words = re.split(r"[-\s]+", term.lower().strip())
+    pattern = r"(?<![a-z0-9])" + r"[-\s]+".join(map(re.escape, words)) + r"(?![a-z0-9])"
     return re.search(pattern, text) is not None
 
 

@@ -851,10 +851,19 @@ def _top_terms(
                 continue
             if " " in key and not _phrase_weighed_up_throughout(layout, key, w_words, counted):
                 continue
-            # skip a word already shown inside a phrase, and a phrase whose words are shown
+            # skip a word already shown inside a phrase; a phrase takes the place of its words
+            # shown already (where the first of them was), adding what they added
             if any(" " in c and key in c.split(" ") for c in chosen_keys):
                 continue
-            if " " in key and all(part in chosen_keys for part in key.split(" ")):
+            inside = [j for j, c in enumerate(chosen_keys) if " " in key and c in key.split(" ")]
+            if inside:
+                at = inside[0]
+                value += sum(contribs[j] for j in inside)
+                for j in reversed(inside):
+                    del chosen[j], chosen_keys[j], contribs[j]
+                chosen.insert(at, layout.surface[key])
+                chosen_keys.insert(at, key)
+                contribs.insert(at, value)
                 continue
             chosen.append(layout.surface[key])
             chosen_keys.append(key)
