@@ -647,7 +647,6 @@ class _Layout(NamedTuple):
     own: np.ndarray  # per term: its own column (the word or phrase itself)
     nameable: np.ndarray  # per term: whether it may be named (not only in the paper's links)
     extra: np.ndarray  # per feature: not its term's own column (a word's prefix or gram)
-    index: dict[str, int]  # a term's position in keys
 
 
 # Which terms an explanation names (_top_terms). A word counts with its character grams, so a
@@ -692,8 +691,7 @@ def _term_layout(title: str, abstract: str, tokenizer: str, n_words: int) -> _La
     extra = cols != own[owners]
     for array in (nameable, extra):
         array.setflags(write=False)
-    index = {key: i for i, key in enumerate(keys)}
-    return _Layout(keys, surface, owners, cols, share, own, nameable, extra, index)
+    return _Layout(keys, surface, owners, cols, share, own, nameable, extra)
 
 
 def prepare_explanations(space: FeatureSpace, texts: Iterable[tuple[str, str]]) -> None:
@@ -907,10 +905,10 @@ def _phrase_weighed_up_throughout(
     without a weight of their own aside): as :func:`_words_weighed_up_throughout` for words,
     a phrase of the profile brings its words along, one that only shares a column does not."""
     for word in key.split(" "):
-        j = layout.index.get(word)
-        if j is None:
+        try:  # a phrase's words are the paper's terms too (a scan: layouts keep no index)
+            column = layout.own[layout.keys.index(word)]
+        except ValueError:
             continue
-        column = layout.own[j]
         if (counted is None or counted[column]) and w_words[column] <= 0:
             return False
     return True
