@@ -849,24 +849,48 @@ def _top_terms(
                 continue
             if " " in key and not _phrase_weighed_up_throughout(layout, key, w_words, counted):
                 continue
-            # skip a word already shown inside a phrase; a phrase takes the place of its words
-            # shown already (where the first of them was), adding what they added
-            if any(" " in c and key in c.split(" ") for c in chosen_keys):
-                continue
-            inside = [j for j, c in enumerate(chosen_keys) if " " in key and c in key.split(" ")]
-            if inside:
-                at = inside[0]
-                value += sum(contribs[j] for j in inside)
-                for j in reversed(inside):
-                    del chosen[j], chosen_keys[j], contribs[j]
-                chosen.insert(at, layout.surface[key])
-                chosen_keys.insert(at, key)
-                contribs.insert(at, value)
-                continue
-            chosen.append(layout.surface[key])
-            chosen_keys.append(key)
-            contribs.append(value)
+            _name(chosen, chosen_keys, contribs, key, layout.surface[key], value)
     return out
+
+
+def _name(
+    texts: list[str], keys: list[str], contribs: list[float], key: str, text: str, value: float
+) -> None:
+    """Add a term (``key``, its ``text`` in the paper, what it adds) to a paper's named terms
+    without saying a thing twice: a word or phrase inside a phrase named already is skipped; a
+    phrase that shares a word at its end with one named already joins it ("Retrieval-Augmented"
+    and "Augmented Generation": "Retrieval-Augmented Generation"); and a phrase takes the place
+    of its words named before it (where the first of them was), adding what they added."""
+    words = key.split(" ")
+    if any(" " in k and set(words) <= set(k.split(" ")) for k in keys):
+        return
+    at = len(keys)
+    for j, other in enumerate(k.split(" ") for k in keys):
+        if len(words) < 2 or len(other) < 2:
+            continue
+        if other[-1] == words[0] and _starts_with(text, words[0]):  # the other, then this
+            text, key = texts[j] + text[len(words[0]) :], " ".join(other + words[1:])
+        elif words[-1] == other[0] and _starts_with(texts[j], other[0]):  # this, then the other
+            text, key = text + texts[j][len(other[0]) :], " ".join(words + other[1:])
+        else:
+            continue
+        value += contribs[j]
+        del texts[j], keys[j], contribs[j]
+        at = j
+        break
+    inside = [j for j, k in enumerate(keys) if " " in key and k in key.split(" ")]
+    value += sum(contribs[j] for j in inside)
+    at = min([at, *inside])  # no word removed below comes before it
+    for j in reversed(inside):
+        del texts[j], keys[j], contribs[j]
+    texts.insert(at, text)
+    keys.insert(at, key)
+    contribs.insert(at, value)
+
+
+def _starts_with(text: str, word: str) -> bool:
+    """Whether ``text`` begins with ``word`` as its key has it (so it can be cut there)."""
+    return text[: len(word)].lower().replace("’", "'") == word
 
 
 def _words_weighed_up_throughout(

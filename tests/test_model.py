@@ -752,3 +752,16 @@ def test_a_phrase_named_takes_the_place_of_its_words_named_before_it():
     assert "reinforcement learning" in terms and "grasping policies" in terms
     assert not {"reinforcement", "learning", "grasping", "policies"} & set(terms)
     assert len(explanation.term_contributions) == len(terms)
+
+
+def test_two_phrases_named_that_share_a_word_are_named_as_one():
+    space = rm.FeatureSpace.words_only()
+    paper = ("Retrieval-augmented generation for answers", "Retrieval-augmented generation.")
+    x = space.vectors([paper, *PAPERS])
+    typed = space.vectors([("retrieval augmented generation", "")])
+    m = rm.train(space, None, None, (), x[1:], interests=typed)
+    terms = rm.explain(m, space, *paper, x[[0]], n_terms=5).terms
+    assert terms[0] == "Retrieval-augmented generation"
+    assert not {"retrieval augmented", "augmented generation", "augmented"} & {
+        t.lower() for t in terms
+    }
