@@ -102,7 +102,7 @@ class Outgoing:
             to = tuple(a for _, a in email.utils.getaddresses(found["To"]) if a)
             message_id = " ".join(str(plain["Message-ID"] or "").split())
             return cls(raw, senders[0] if senders else "", to, message_id)
-        headers = BytesHeaderParser(policy=POLICY).parsebytes(section)
+        headers = BytesHeaderParser(policy=_HEADERS_ALONE).parsebytes(section)
         senders = [a.addr_spec for a in getattr(headers["From"], "addresses", ())]
         to = tuple(a.addr_spec for h in headers.get_all("To", []) for a in h.addresses)
         return cls(raw, senders[0] if senders else "", to, str(headers["Message-ID"] or ""))
@@ -114,6 +114,11 @@ class Outgoing:
     def message(self) -> EmailMessage:
         """The whole message, parsed."""
         return email.message_from_bytes(self.raw, _class=EmailMessage, policy=POLICY)
+
+
+# The header section alone of a multipart message has no parts: some Pythons (3.11.2, Debian's)
+# call that a defect, and POLICY raises on defects; the headers read are what they are.
+_HEADERS_ALONE = POLICY.clone(raise_on_defect=False)
 
 
 def _header_section(raw: bytes) -> bytes:

@@ -103,6 +103,20 @@ def test_the_envelope_is_read_from_the_headers_alone(newline: bytes) -> None:
     assert outgoing.raw == raw
 
 
+def test_a_multipart_message_to_a_non_ascii_address_is_read_from_its_headers_alone() -> None:
+    # Debian's Python 3.11.2 calls a multipart message's header section without its parts a
+    # defect, and the message policy raises on defects: a sign-up by "zoë@exämple.org" failed
+    message = EmailMessage(policy=POLICY)
+    message["From"] = "Paper digest <digest@example.org>"
+    message["To"] = "Zoë <zoë@exämple.org>"
+    message["Message-ID"] = "<abc@example.org>"
+    message.set_content("hello")
+    message.add_alternative("<p>hello</p>", subtype="html")
+    outgoing = Outgoing.from_message(message)
+    assert outgoing.recipients == ("zoë@exämple.org",)
+    assert outgoing.sender == "digest@example.org"
+
+
 def message_to(*recipients: str, message_id: str = "<abc@example.org>") -> Outgoing:
     message = EmailMessage(policy=POLICY)
     message["From"] = "Paper digest <digest@example.org>"
