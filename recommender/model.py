@@ -752,8 +752,8 @@ def explain_many(
         _term_layout(title, abstract, space.tokenizer, space.n_words) for title, abstract in texts
     ]
     w_words = model.weights[space.embedding_dim :]
-    counted = None if space.idf is None else space.idf > 0
-    terms = _top_terms(layouts, vectors.words, rows, w_words, n_terms, _topical(space), counted)
+    topical, counted = _column_masks(space)
+    terms = _top_terms(layouts, vectors.words, rows, w_words, n_terms, topical, counted)
     if rated is None or len(rated.ids) == 0:
         similar: list[tuple[Any, str | None, float | None]] = [(None, None, None)] * len(rows)
     else:
@@ -762,6 +762,27 @@ def explain_many(
         Explanation(float(value), chosen, contribs, *similar_to)
         for value, (chosen, contribs), similar_to in zip(values, terms, similar, strict=True)
     ]
+
+
+# Each feature space's column masks (_column_masks), by space id: a process has one or two.
+_MASKS: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+_MASKS_KEPT = 4
+
+
+def _column_masks(space: FeatureSpace) -> tuple[np.ndarray, np.ndarray | None]:
+    """The space's :func:`_topical` columns and the columns with a weight of their own (IDF
+    above 0; None without IDF weights): the same for every explanation in the space, so
+    computed once (they took a tenth of a digest's explanations)."""
+    masks = _MASKS.get(space.id)
+    if masks is None:
+        masks = (_topical(space), None if space.idf is None else space.idf > 0)
+        for array in masks:
+            if array is not None:
+                array.setflags(write=False)
+        if len(_MASKS) >= _MASKS_KEPT:
+            _MASKS.clear()
+        _MASKS[space.id] = masks
+    return masks
 
 
 def _topical(space: FeatureSpace) -> np.ndarray:
@@ -861,13 +882,16 @@ def _name(
     phrase that shares a word at its end with one named already joins it ("Retrieval-Augmented"
     and "Augmented Generation": "Retrieval-Augmented Generation"); and a phrase takes the place
     of its words named before it (where the first of them was), adding what they added."""
+    if " " not in key:  # a word: named unless a phrase named already holds it
+        if not any(" " in k and key in k.split(" ") for k in keys):
+            texts.append(text), keys.append(key), contribs.append(value)
+        return
     words = key.split(" ")
-    if any(" " in k and set(words) <= set(k.split(" ")) for k in keys):
+    phrases = [(j, k.split(" ")) for j, k in enumerate(keys) if " " in k]
+    if any(set(words) <= set(other) for _, other in phrases):
         return
     at = len(keys)
-    for j, other in enumerate(k.split(" ") for k in keys):
-        if len(words) < 2 or len(other) < 2:
-            continue
+    for j, other in phrases:
         if other[-1] == words[0] and _starts_with(text, words[0]):  # the other, then this
             text, key = texts[j] + text[len(words[0]) :], " ".join(other + words[1:])
         elif words[-1] == other[0] and _starts_with(texts[j], other[0]):  # this, then the other
@@ -878,7 +902,8 @@ def _name(
         del texts[j], keys[j], contribs[j]
         at = j
         break
-    inside = [j for j, k in enumerate(keys) if " " in key and k in key.split(" ")]
+    words = key.split(" ")  # joined with another phrase, it holds that one's words too
+    inside = [j for j, k in enumerate(keys) if k in words]
     value += sum(contribs[j] for j in inside)
     at = min([at, *inside])  # no word removed below comes before it
     for j in reversed(inside):
