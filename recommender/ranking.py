@@ -254,14 +254,13 @@ class Ranker:
         seen = vector_store.rating_count(session, subscriber.id)
         # Papers rated down stay in the pool: a thumbs-down must add to what counts against a
         # topic, never take the paper's weight as a weak negative away.
-        weak_ids = catalogue_store.sample_paper_ids(
+        weak_papers = catalogue_store.sample_papers(
             session,
             WEAK_NEGATIVES,
             exclude=[p.id for p, vote in zip(papers, votes, strict=True) if vote > 0]
             + [p.id for p in liked],
             seed=(subscriber.id * 7919 + seen) % WEAK_SAMPLES,
         )
-        weak_papers = catalogue_store.papers_by_id(session, weak_ids)
         weak = self.paper_vectors(scope, weak_papers)
         return prior, papers, votes, weak if len(weak_papers) else None, seen
 

@@ -15,7 +15,7 @@ from recommender.config import Settings
 from recommender.core import PaperQuery, Recommender
 from recommender.features import FeatureSpace
 from recommender.store import database, vectors
-from recommender.store.catalogue import sample_paper_ids
+from recommender.store.catalogue import sample_papers
 from recommender.store.models import Base, Paper
 from tests.builders import dump_text, entry
 
@@ -210,15 +210,19 @@ def test_weak_negatives_are_a_reproducible_sample_of_the_catalogue_without_the_e
     path.write_text(dump_text([entry(i) for i in range(60)]))
     app.ingest([path])
     with Session(app.engine) as session:
+
+        def sample_paper_ids(n: int, excluded: set[str], seed: int) -> list[str]:
+            return [p.id for p in sample_papers(session, n, excluded, seed)]
+
         ids = set(session.scalars(select(Paper.id)))
         excluded = set(sorted(ids)[::3])
-        draws = [sample_paper_ids(session, 10, excluded, seed) for seed in range(200)]
-        assert draws[7] == sample_paper_ids(session, 10, excluded, 7)  # same seed, same sample
+        draws = [sample_paper_ids(10, excluded, seed) for seed in range(200)]
+        assert draws[7] == sample_paper_ids(10, excluded, 7)  # same seed, same sample
         assert all(len(d) == len(set(d)) == 10 and not set(d) & excluded for d in draws)
         # seeds start the sample at other papers (a run of id order: at most one sample per
         # paper not excluded, 40 here)
         assert len({tuple(d) for d in draws}) >= 30
         assert set().union(*draws) == ids - excluded  # every other paper can be drawn
         # a catalogue smaller than the sample: every paper not excluded
-        assert set(sample_paper_ids(session, 100, excluded, 3)) == ids - excluded
-        assert sample_paper_ids(session, 0, excluded, 3) == []
+        assert set(sample_paper_ids(100, excluded, 3)) == ids - excluded
+        assert sample_paper_ids(0, excluded, 3) == []
