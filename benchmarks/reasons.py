@@ -130,11 +130,16 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Example: python benchmarks/reasons.py --embeddings none --profiles 20 --seed 1",
     )
-    ap.add_argument("--dumps", type=Path, default=REPO.parent / "shared" / "dumps")
+    ap.add_argument(
+        "--dumps",
+        type=Path,
+        default=REPO.parent / "shared" / "dumps",
+        help="a folder of real dumps (*.txt; default ../shared/dumps)",
+    )
     ap.add_argument("--embeddings", default=model.DEFAULT_MODEL, help="model, or none")
     ap.add_argument("--profiles", type=int, default=10, help="subscribers (default 10)")
     ap.add_argument("--ratings", type=int, default=6, help="ratings a paper profile gives")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="draws the profiles (default 0)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args(argv)
     if args.profiles < 1 or args.ratings < 0:
@@ -142,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     dumps = sorted(args.dumps.glob("*.txt"))
     if not dumps:
         ap.error(f"--dumps: no *.txt dump in {args.dumps}")
-    result = measure(dumps, args.embeddings, args.profiles, args.ratings, args.seed)
+    try:
+        result = measure(dumps, args.embeddings, args.profiles, args.ratings, args.seed)
+    except model.EmbeddingsUnavailable as exc:
+        ap.error(f"--embeddings: {exc}")
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

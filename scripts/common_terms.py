@@ -57,8 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  python scripts/common_terms.py                              # from ../shared/dumps\n"
+        "  python scripts/common_terms.py --dumps ~/dumps --check      # exit 1 if stale",
     )
-    ap.add_argument("--dumps", type=Path, default=REPO.parent / "shared" / "dumps")
+    ap.add_argument(
+        "--dumps",
+        type=Path,
+        default=REPO.parent / "shared" / "dumps",
+        help="a folder of real dumps (*.txt; default ../shared/dumps)",
+    )
     ap.add_argument("--check", action="store_true", help="only say whether the file is current")
     args = ap.parse_args(argv)
     dumps = sorted(args.dumps.glob("*.txt"))
