@@ -772,7 +772,7 @@ _MASKS_KEPT = 4
 def _column_masks(space: FeatureSpace) -> tuple[np.ndarray, np.ndarray | None]:
     """The space's :func:`_topical` columns and the columns with a weight of their own (IDF
     above 0; None without IDF weights): the same for every explanation in the space, so
-    computed once (they took a tenth of a digest's explanations)."""
+    computed once, not for every subscriber's explanations."""
     masks = _MASKS.get(space.id)
     if masks is None:
         masks = (_topical(space), None if space.idf is None else space.idf > 0)
