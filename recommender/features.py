@@ -62,6 +62,7 @@ __all__ = [
     "link_only_terms",
     "paper_term_texts",
     "paper_terms",
+    "stop_word_spans",
     "term_features",
 ]
 
@@ -156,6 +157,45 @@ def paper_term_texts(title: str, abstract: str = "") -> tuple[list[str], list[st
 
 # Two tokens form a phrase only if just spaces or a hyphen separate them in the text.
 _GAP = re.compile(r"[ \-]+")
+# The stop words that join two words into one name (:func:`stop_word_spans`): "of", then
+# maybe an article ("Mixture-of-Experts", "Chain of Thought", "State of the Art"). Not "and"
+# or "in": those join two things, not one.
+_SPAN_JOINS = ("of",)
+_SPAN_ARTICLES = frozenset({"the", "a", "an"})
+
+
+def stop_word_spans(title: str, abstract: str = "") -> dict[tuple[str, str], str]:
+    """Pairs of words (their keys, as in :func:`paper_terms`) that the text joins into one
+    name with "of" (and maybe an article), with the text of the first such span:
+    "Mixture-of-Experts" gives ``("mixture", "experts")``. Such words make no phrase of their
+    own (a stop word stands between), but an explanation that names both can name them as the
+    paper writes them. Only spaces or a hyphen around each joining word."""
+    spans: dict[tuple[str, str], str] = {}
+    stop_words = STOP_WORDS
+    gap = _GAP.fullmatch
+    for part in (title, abstract):
+        if not part:
+            continue
+        text = clean_text(part)
+        previous: str | None = None  # the last word, while only joining words followed it
+        previous_start = end = 0
+        between: list[str] = []
+        for m in _TOKEN.finditer(text):
+            word = m.group(0).lower().replace("’", "'")
+            joined = gap(text, end, m.start()) is not None
+            end = m.end()
+            if len(word) < 2 or word in stop_words:
+                between.append(word)
+                ok = between[0] in _SPAN_JOINS and all(w in _SPAN_ARTICLES for w in between[1:])
+                if not joined or not ok or len(between) > 2:
+                    previous = None
+                continue
+            if previous is not None and joined and between:
+                spans.setdefault((previous, word), text[previous_start:end])
+            previous, previous_start, between = word, m.start(), []
+    return spans
+
+
 _LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 

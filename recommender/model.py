@@ -38,6 +38,7 @@ from recommender.features import (
     feature_columns,
     link_only_terms,
     paper_term_texts,
+    stop_word_spans,
 )
 
 __all__ = [
@@ -647,6 +648,7 @@ class _Layout(NamedTuple):
     own: np.ndarray  # per term: its own column (the word or phrase itself)
     nameable: np.ndarray  # per term: whether it may be named (not only in the paper's links)
     extra: np.ndarray  # per feature: not its term's own column (a word's prefix or gram)
+    spans: dict[tuple[str, str], str]  # words joined by "of" in the paper, and the span's text
 
 
 # Which terms an explanation names (_top_terms). A word counts with its character grams, so a
@@ -691,7 +693,8 @@ def _term_layout(title: str, abstract: str, tokenizer: str, n_words: int) -> _La
     extra = cols != own[owners]
     for array in (nameable, extra):
         array.setflags(write=False)
-    return _Layout(keys, surface, owners, cols, share, own, nameable, extra)
+    spans = stop_word_spans(title, abstract)
+    return _Layout(keys, surface, owners, cols, share, own, nameable, extra, spans)
 
 
 def prepare_explanations(space: FeatureSpace, texts: Iterable[tuple[str, str]]) -> None:
@@ -871,6 +874,8 @@ def _top_terms(
             if " " in key and not _phrase_weighed_up_throughout(layout, key, w_words, counted):
                 continue
             _name(chosen, chosen_keys, contribs, key, layout.surface[key], value)
+        if layout.spans and len(chosen_keys) > 1:
+            _join_spans(chosen, chosen_keys, contribs, layout.spans)
     return out
 
 
@@ -911,6 +916,27 @@ def _name(
     texts.insert(at, text)
     keys.insert(at, key)
     contribs.insert(at, value)
+
+
+def _join_spans(
+    texts: list[str], keys: list[str], contribs: list[float], spans: dict[tuple[str, str], str]
+) -> None:
+    """Name two words named apart as the paper joins them with "of" ("Mixture", "Experts":
+    "Mixture-of-Experts"; :func:`~recommender.features.stop_word_spans`), where the first of
+    them was, adding what they added."""
+    i = 0
+    while i < len(keys):
+        for j in range(len(keys)):
+            span = spans.get((keys[i], keys[j]))
+            if span is None or j == i:
+                continue
+            at, other = min(i, j), max(i, j)
+            texts[at], keys[at] = span, f"{keys[i]} of {keys[j]}"
+            contribs[at] = contribs[i] + contribs[j]
+            del texts[other], keys[other], contribs[other]
+            i = -1  # start over with the names left
+            break
+        i += 1
 
 
 def _starts_with(text: str, word: str) -> bool:

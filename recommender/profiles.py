@@ -335,7 +335,11 @@ def _authors(values: list[Any], name: str, source: str) -> tuple[str, ...]:
         _one_line(author, name, source)
         if parse_name(author) is None:
             raise ProfileError(
-                source, f"{author!r} has no surname to match; write it as 'Ada Lovelace'", name
+                source,
+                f"{author!r} is not a full name: write a given name or its initial with the "
+                "surname ('J. Smith', 'Ada Lovelace'); a surname alone would follow everyone "
+                "who bears it",
+                name,
             )
     return names
 

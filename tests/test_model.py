@@ -411,6 +411,20 @@ def test_the_hashed_features_are_exactly_the_terms_that_explanations_show() -> N
         assert _analyze((title, abstract)) == [t.key for t in paper_terms(title, abstract)]
 
 
+def test_words_joined_by_of_are_found_as_the_text_writes_them_and_only_by_of() -> None:
+    from recommender.features import stop_word_spans
+
+    spans = stop_word_spans(
+        "Chain-of-Thought for the State of the Art",
+        "Learning, of course. Cats and dogs. Bag of a the words. Mixture of experts.",
+    )
+    assert spans == {
+        ("chain", "thought"): "Chain-of-Thought",
+        ("state", "art"): "State of the Art",
+        ("mixture", "experts"): "Mixture of experts",
+    }
+
+
 @pytest.mark.parametrize("tokenizer", ["w1", "w2", "w3"])
 def test_explained_terms_map_to_the_columns_the_features_use(tokenizer) -> None:
     from recommender.features import FeatureSpace, paper_terms
@@ -725,7 +739,7 @@ def test_a_word_that_shares_a_hashed_column_with_an_interest_is_not_a_reason():
     assert m.weights[space.embedding_dim + complexity] > 0
     terms = [t.lower() for t in rm.explain(m, space, *paper, x[[0]], n_terms=8).terms]
     assert "complexity" not in terms
-    assert {"mixture", "experts"} <= set(terms)  # the words the interest holds still are
+    assert "mixture of experts" in terms  # the words the interest holds still are
 
 
 def test_in_a_catalogue_too_small_for_frequencies_terms_common_in_real_listings_are_no_reason():
@@ -752,6 +766,28 @@ def test_a_phrase_named_takes_the_place_of_its_words_named_before_it():
     assert "reinforcement learning" in terms and "grasping policies" in terms
     assert not {"reinforcement", "learning", "grasping", "policies"} & set(terms)
     assert len(explanation.term_contributions) == len(terms)
+
+
+def test_two_words_named_that_the_paper_joins_with_of_are_named_as_the_paper_writes_them():
+    space = rm.FeatureSpace.words_only()
+    paper = ("Routing in sparse Mixture-of-Experts", "Experts are routed per token. Mixture.")
+    x = space.vectors([paper, *PAPERS])
+    typed = space.vectors([("mixture of experts", "")])
+    m = rm.train(space, None, None, (), x[1:], interests=typed)
+    explanation = rm.explain(m, space, *paper, x[[0]], n_terms=5)
+    assert explanation.terms[0] == "Mixture-of-Experts"
+    assert not {"mixture", "experts"} & {t.lower() for t in explanation.terms}
+    assert len(explanation.term_contributions) == len(explanation.terms)
+
+
+def test_words_joined_by_and_are_named_apart():
+    space = rm.FeatureSpace.words_only()
+    paper = ("Proteins and ligands", "Docking proteins and ligands.")
+    x = space.vectors([paper, *PAPERS])
+    typed = space.vectors([("proteins", ""), ("ligands", "")])
+    m = rm.train(space, None, None, (), x[1:], interests=typed)
+    terms = [t.lower() for t in rm.explain(m, space, *paper, x[[0]], n_terms=5).terms]
+    assert "proteins" in terms and "ligands" in terms
 
 
 def test_two_phrases_named_that_share_a_word_are_named_as_one():

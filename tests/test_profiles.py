@@ -299,11 +299,11 @@ def test_a_single_interest_profile_reads_as_before(tmp_path: Path) -> None:
             "at most 100",
         ),
         ('interest = ["graphs"]\n', "interest", "write each one as an [[interest]] table"),
-        ('authors = ["Smith"]\n', "authors", "no surname to match"),
+        ('authors = ["Smith"]\n', "authors", "a surname alone would follow everyone"),
         (
             '[[interest]]\nname = "a"\nphrases = ["x"]\nauthors = ["J."]\n',
             "interest 1.authors",
-            "no surname",
+            "'J.' is not a full name",
         ),
         ('must_not = ["--"]\n', "must_not", "no letter or digit"),
         ('[[interest]]\nname = "a"\nphrases = ["x"]\nmust = [3]\n', "interest 1.must", "not text"),
