@@ -24,6 +24,8 @@ from recommender import reading
 # A trimmed abstract keeps at most this many characters, cut at a word boundary.
 # About four lines on a phone, so a paper fits a screen; the title and "more" lead on.
 ABSTRACT_CHARS = 200
+# The fewest papers a standing is given as a share of (:func:`standing`): below, its place.
+PERCENT_FROM = 100
 # A day's papers are shown to many subscribers: their trimmed and wrapped abstracts and safe
 # links are kept for this many distinct values of each.
 CACHE_SIZE = 8192
@@ -122,15 +124,17 @@ def standing(beats: float, among: int) -> str:
     since the last digest, not yet sent or rated).
 
     Never the raw score, a margin of no fixed scale. The top share is rounded up, so a paper
-    is never said to be better placed than it is; in the lower half (an interest's or a
-    followed author's pick) its place is given instead: "Ranks 9th of 10 new papers for you".
+    is never said to be better placed than it is. Its place is given instead in the lower half
+    (an interest's or a followed author's pick) and among fewer than :data:`PERCENT_FROM`
+    papers, where a share is coarser than the place ("Top 12% of 10" is the 2nd): "Ranks 2nd
+    of 10 new papers for you".
     """
     if among <= 1:
         return "The only new paper for you"
     if beats >= 1:
         return f"Your best match of {among} new papers"
     top = max(1, math.ceil(round((1 - beats) * 100, 6)))
-    if top <= 50:
+    if top <= 50 and among >= PERCENT_FROM:
         return f"Top {top}% of {among} new papers for you"
     place = among - round(beats * (among - 1))
     return f"Ranks {ordinal(place)} of {among} new papers for you"

@@ -52,7 +52,7 @@ def test_a_recommendation_says_what_share_of_the_new_papers_it_ranks_above(
     assert {r.among for r in found} == {9}
     shown = invoke("recommend", EMAIL, "--top", "2", env=cli_env(settings))
     assert "Your best match of 9 new papers" in shown.output  # worded as the email words it
-    assert "Top 13% of 9 new papers for you" in shown.output  # beats 7 of 8: top 12.5%, up
+    assert "Ranks 2nd of 9 new papers for you" in shown.output  # beats 7 of 8
     assert f"{found[0].score:+.3f}" not in shown.output  # no raw margin, often negative
 
 

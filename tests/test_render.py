@@ -161,7 +161,10 @@ def test_the_vote_buttons_read_without_an_emoji_font_in_both_parts() -> None:
 
 def test_a_papers_score_reads_as_the_share_of_the_new_papers_it_beats() -> None:
     assert render.standing(0.96, 120) == "Top 4% of 120 new papers for you"
-    assert render.standing(0.95, 21) == "Top 5% of 21 new papers for you"  # not 6%: no float slip
+    assert render.standing(0.95, 101) == "Top 5% of 101 new papers for you"  # not 6%: no slip
+    # among fewer than 100 papers a share is coarser than the place: "Top 5% of 21" is the 2nd
+    assert render.standing(0.95, 21) == "Ranks 2nd of 21 new papers for you"
+    assert render.standing(7 / 8, 9) == "Ranks 2nd of 9 new papers for you"
     assert render.standing(0.999, 2000) == "Top 1% of 2000 new papers for you"
     assert render.standing(1.0, 30) == "Your best match of 30 new papers"
     assert render.standing(0.3, 121) == "Ranks 85th of 121 new papers for you"  # 36 below it
