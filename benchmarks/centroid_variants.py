@@ -1,5 +1,5 @@
 """The quality benchmark with one change to the centroid model, for trying (none adopted:
-benchmarks/RESULTS.md, "Four more changes to the centroid").
+benchmarks/RESULTS.md, "Five more changes to the centroid").
 
 Runs ``benchmarks/quality.py`` with the product's path changed, in this process only, by
 VARIANT:
@@ -9,7 +9,9 @@ VARIANT:
   shrunk by SHRINK (0 to 1) toward the identity (the centroid difference becomes a shrunk LDA);
 - ``prf=WEIGHT``: each day's scores (standardised) plus WEIGHT times the standardised
   similarity to the centroid of the day's 5 best (pseudo-relevance feedback);
-- ``power=GAMMA``: the word block's weights raised to GAMMA, sign kept (norm kept).
+- ``power=GAMMA``: the word block's weights raised to GAMMA, sign kept (norm kept);
+- ``recent=WINDOW``: each training's weak negatives drawn from the WINDOW papers seen last
+  (the catalogue as it is now), not from every paper seen so far.
 
 The rest of the arguments are ``quality.py``'s; pair with a run of the product
 (``--paired-with``).
@@ -31,7 +33,7 @@ from recommender import model as rm  # noqa: E402
 
 USAGE = (
     "usage: centroid_variants.py VARIANT [quality.py options]\n"
-    "  VARIANT: centre | whiten=SHRINK | prf=WEIGHT | power=GAMMA\n"
+    "  VARIANT: centre | whiten=SHRINK | prf=WEIGHT | power=GAMMA | recent=WINDOW\n"
     "example:\n"
     "  python benchmarks/centroid_variants.py whiten=0.3 --users 150 --seed 0 \\\n"
     "      --methods recommender --json --paired-with base0.json"
@@ -103,6 +105,34 @@ def power(gamma: float) -> None:
     rm.train = patched  # quality.py calls it as rm.train
 
 
+class _Recent:
+    """A random generator whose ``integers(low, high, size)`` draws from the ``window``
+    values below ``high`` only; everything else is the generator's own."""
+
+    def __init__(self, rng: np.random.Generator, window: int) -> None:
+        self.rng, self.window = rng, window
+
+    def integers(self, low: int, high: int, size: int) -> np.ndarray:
+        return self.rng.integers(max(low, high - self.window), high, size=size)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.rng, name)
+
+
+def recent(window: int) -> None:
+    fit = q.RecommenderMethod._fit
+
+    def patched(self: q.RecommenderMethod, seen_until: int) -> None:
+        rng = self.rng
+        self.rng = _Recent(rng, window)  # type: ignore[assignment]
+        try:
+            fit(self, seen_until)
+        finally:
+            self.rng = rng
+
+    q.RecommenderMethod._fit = patched  # type: ignore[method-assign]
+
+
 def install(variant: str) -> None:
     """Change the benchmark's path as ``variant`` says; SystemExit(2) for one not known."""
     name, _, value = variant.partition("=")
@@ -115,6 +145,8 @@ def install(variant: str) -> None:
             prf(float(value))
         elif name == "power" and float(value) > 0:
             power(float(value))
+        elif name == "recent" and int(value) > 0:
+            recent(int(value))
         else:
             raise ValueError(variant)
     except ValueError:

@@ -7,20 +7,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 from tests.test_benchmarks_quality import untitled_catalogue
 
 SCRIPT = str(REPO / "benchmarks" / "centroid_variants.py")
 
 
-def test_a_variant_runs_the_quality_benchmark_paired_with_the_product(tmp_path: Path) -> None:
+@pytest.mark.parametrize("variant", ["power=1.5", "recent=100"])
+def test_a_variant_runs_the_quality_benchmark_paired_with_the_product(
+    tmp_path: Path, variant: str
+) -> None:
     data = untitled_catalogue(tmp_path / "untitled")
     common = ["--data", str(data), "--users", "6", "--batch", "40", "--no-embeddings", "--json"]
     common += ["--methods", "recommender_tfidf"]
     quality = [sys.executable, str(REPO / "benchmarks" / "quality.py"), *common]
     base = subprocess.run(quality, capture_output=True, text=True, cwd=REPO, check=True)
     (tmp_path / "base.json").write_text(base.stdout)
-    command = [sys.executable, SCRIPT, "power=1.5", *common]
+    command = [sys.executable, SCRIPT, variant, *common]
     command += ["--paired-with", str(tmp_path / "base.json")]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True)
     figures = json.loads(done.stdout)["methods"]["recommender_tfidf"]
