@@ -64,6 +64,7 @@ __all__ = [
     "paper_terms",
     "stop_word_spans",
     "term_features",
+    "text_terms",
 ]
 
 # The term recipes. "w1": words and adjacent-word phrases; "w2": the same plus the character
@@ -155,24 +156,36 @@ def paper_term_texts(title: str, abstract: str = "") -> tuple[list[str], list[st
     return keys, texts
 
 
+def text_terms(texts: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """Every term (word and two-word phrase, as :func:`paper_terms` keys them) of ``texts``
+    (title, abstract): what a subscriber's own texts say, for an explanation to check a term
+    against."""
+    terms: set[str] = set()
+    for text in texts:
+        terms.update(_analyze(text))
+    return frozenset(terms)
+
+
 # Two tokens form a phrase only if just spaces or a hyphen separate them in the text.
 _GAP = re.compile(r"[ \-]+")
 # The stop words that join two words into one name (:func:`stop_word_spans`): "of", then
-# maybe an article ("Mixture-of-Experts", "Chain of Thought", "State of the Art"). Not "and"
+# maybe an article ("Mixture-of-Experts", "Chain-of-Thought", "state-of-the-art"). Not "and"
 # or "in": those join two things, not one.
 _SPAN_JOINS = ("of",)
 _SPAN_ARTICLES = frozenset({"the", "a", "an"})
+_HYPHEN = re.compile(r"[\-‐]")
 
 
 def stop_word_spans(title: str, abstract: str = "") -> dict[tuple[str, str], str]:
-    """Pairs of words (their keys, as in :func:`paper_terms`) that the text joins into one
-    name with "of" (and maybe an article), with the text of the first such span:
+    """Pairs of words (their keys, as in :func:`paper_terms`) that the text hyphenates into
+    one name with "of" (and maybe an article), with the text of the first such span:
     "Mixture-of-Experts" gives ``("mixture", "experts")``. Such words make no phrase of their
     own (a stop word stands between), but an explanation that names both can name them as the
-    paper writes them. Only spaces or a hyphen around each joining word."""
+    paper writes them. Only hyphens: with spaces, "X of Y" is as often two things ("feedback
+    of online users") as one name."""
     spans: dict[tuple[str, str], str] = {}
     stop_words = STOP_WORDS
-    gap = _GAP.fullmatch
+    hyphen = _HYPHEN.fullmatch
     for part in (title, abstract):
         if not part:
             continue
@@ -182,7 +195,7 @@ def stop_word_spans(title: str, abstract: str = "") -> dict[tuple[str, str], str
         between: list[str] = []
         for m in _TOKEN.finditer(text):
             word = m.group(0).lower().replace("’", "'")
-            joined = gap(text, end, m.start()) is not None
+            joined = hyphen(text, end, m.start()) is not None
             end = m.end()
             if len(word) < 2 or word in stop_words:
                 between.append(word)

@@ -192,12 +192,17 @@ class ModelMatrix:
 
 @dataclass(frozen=True)
 class RatedPapers:
-    """Papers a subscriber rated (or liked in their profile), for explanations."""
+    """Papers a subscriber rated (or liked in their profile), for explanations, and the terms
+    of every text they gave as a sign of what they like (``own_terms``: phrases, ``about``,
+    liked and rated-up papers; :func:`recommender.features.text_terms`). An explanation names
+    only terms among them: one the model weighs up only through a hashed column it shares
+    with another term is not. None: not checked."""
 
     ids: Sequence[Any]
     titles: Sequence[str]
     vectors: PaperVectors
     votes: Sequence[int]  # +1 up / liked, -1 down
+    own_terms: frozenset[str] | None = None
 
 
 # How alike (cosine, in the feature space) a paper must be to one the subscriber rated up for
@@ -756,7 +761,8 @@ def explain_many(
     ]
     w_words = model.weights[space.embedding_dim :]
     topical, counted = _column_masks(space)
-    terms = _top_terms(layouts, vectors.words, rows, w_words, n_terms, topical, counted)
+    own = None if rated is None else rated.own_terms
+    terms = _top_terms(layouts, vectors.words, rows, w_words, n_terms, topical, counted, own)
     if rated is None or len(rated.ids) == 0:
         similar: list[tuple[Any, str | None, float | None]] = [(None, None, None)] * len(rows)
     else:
@@ -820,14 +826,16 @@ def _top_terms(
     n_terms: int,
     topical: np.ndarray | None = None,
     counted: np.ndarray | None = None,
+    own_terms: frozenset[str] | None = None,
 ) -> list[tuple[list[str], list[float]]]:
     """For each paper (its term layout, its word vector at ``rows`` of ``words``), the terms
     that add most to its score, strongest first, each with its share of the score: only
     terms the model weighs up themselves (their own column, not just their character grams)
     and throughout (:func:`_words_weighed_up_throughout`,
     :func:`_phrase_weighed_up_throughout`; ``counted``: the columns that have weights), only
-    ``topical`` ones (a term whose own column is False there is filler), and none found only
-    in the paper's links (a host or a path).
+    ``topical`` ones (a term whose own column is False there is filler), none found only
+    in the paper's links (a host or a path), and, given ``own_terms`` (the terms of the
+    subscriber's own texts: :class:`RatedPapers`), only terms among them.
 
     Their terms' contributions are computed for all the papers at once, in one weighted count;
     each paper's are then read strongest first (:func:`_strongest_first`) until enough terms
@@ -870,6 +878,8 @@ def _top_terms(
                 continue
             key = layout.keys[i]
             if not words_throughout[starts[k] + i]:
+                continue
+            if own_terms is not None and key not in own_terms:
                 continue
             if " " in key and not _phrase_weighed_up_throughout(layout, key, w_words, counted):
                 continue

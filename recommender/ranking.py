@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from recommender import model
 from recommender.embeddings import Embedder, paper_text, resolve_model
+from recommender.features import text_terms
 from recommender.selection import shares_beaten
 from recommender.sources.base import arxiv_id
 from recommender.store import catalogue as catalogue_store
@@ -401,14 +402,17 @@ class Ranker:
         rated: Sequence[tuple[Rating, Paper]] | None = None,
     ) -> model.RatedPapers | None:
         """What explanations compare against: rated papers, and the profile's liked papers (as
-        catalogue papers where the catalogue has them, else as titles; ``None``: neither).
+        catalogue papers where the catalogue has them, else as titles), with the terms of
+        everything the subscriber gave as liked (``own_terms``: phrases, ``about``, liked and
+        rated-up papers; an explanation names no term outside them). ``None``: nothing given.
 
         ``rated``: the subscriber's current ratings, where the caller has read them already.
         """
         session = scope.session
         if rated is None:
             rated = subscriber_store.current_ratings(session, subscriber.id)
-        if not rated and not subscriber.every_liked:
+        phrases = [*subscriber.every_phrase, subscriber.about]
+        if not rated and not subscriber.every_liked and not any(phrases):
             return None
         ids: list[str | None] = [paper.id for _, paper in rated]
         titles = [paper.title for _, paper in rated]
@@ -423,7 +427,9 @@ class Ranker:
             titles.append(paper.title if paper is not None else entry)
             texts.append((paper.title, paper.abstract) if paper is not None else (entry, ""))
             votes.append(1)
-        return model.RatedPapers(ids, titles, self.vectors(scope, texts), votes)
+        up_texts = [text for text, vote in zip(texts, votes, strict=True) if vote > 0]
+        own_terms = text_terms([*((p, "") for p in phrases), *up_texts])
+        return model.RatedPapers(ids, titles, self.vectors(scope, texts), votes, own_terms)
 
     def evaluate(self, scope: Scope, subscriber: Subscriber) -> model.Evaluation:
         """Cross-validated quality of the subscriber's model on their own ratings."""

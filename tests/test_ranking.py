@@ -395,7 +395,10 @@ def test_a_newcomer_gets_a_paper_on_each_typed_interest_in_the_top_five_on_the_r
     # reasons name the papers' topical words: none of the filler the issue saw, and no word
     # in a fifth or more of the catalogue's papers
     frequency = Counter(key for t, a in catalogue for key in set(paper_term_texts(t, a)[0]))
+    # and only words the newcomer typed ("Mixture-of-Experts" joins two of them with "of")
+    typed = {word for phrase in NEWCOMER_TOPICS for word in phrase.split()}
     for r in found:
         for term in r.terms:
             assert term.lower() not in {"thread", "periodically", "slow", "necessary", "future"}
             assert frequency[term.lower()] <= 0.2 * len(catalogue), (term, r.title)
+            assert set(re.split(r"[-\s]+", term.lower())) <= typed, (term, r.title)
