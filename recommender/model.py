@@ -668,6 +668,11 @@ class _Layout(NamedTuple):
 # terms of COMMON_TERMS_FILE (made by scripts/common_terms.py from the real dumps).
 MAX_TERM_DOCUMENT_FREQUENCY = 0.2
 COMMON_TERMS_FILE = Path(__file__).with_name("common_terms.txt")
+# A term named adds at least this share of what the strongest named term adds: below, it is
+# not why the paper ranks where it does. A typed phrase often adds 20 to 100 times what any
+# other term of its papers adds, and without this the reasons trailed off into the words of
+# rated papers' abstracts ("Reinforcement Learning", "RL", "usually", "kind", "useful").
+MIN_TERM_SHARE = 0.1
 
 
 @functools.lru_cache(maxsize=TERM_LAYOUTS_KEPT)
@@ -835,7 +840,8 @@ def _top_terms(
     :func:`_phrase_weighed_up_throughout`; ``counted``: the columns that have weights), only
     ``topical`` ones (a term whose own column is False there is filler), none found only
     in the paper's links (a host or a path), and, given ``own_terms`` (the terms of the
-    subscriber's own texts: :class:`RatedPapers`), only terms among them.
+    subscriber's own texts: :class:`RatedPapers`), only terms among them; of those chosen,
+    none adding under :data:`MIN_TERM_SHARE` of what the strongest adds.
 
     Their terms' contributions are computed for all the papers at once, in one weighted count;
     each paper's are then read strongest first (:func:`_strongest_first`) until enough terms
@@ -886,6 +892,11 @@ def _top_terms(
             _name(chosen, chosen_keys, contribs, key, layout.surface[key], value)
         if layout.spans and len(chosen_keys) > 1:
             _join_spans(chosen, chosen_keys, contribs, layout.spans)
+        if contribs:
+            floor = MIN_TERM_SHARE * max(contribs)
+            kept = [j for j, value in enumerate(contribs) if value >= floor]
+            chosen[:] = [chosen[j] for j in kept]
+            contribs[:] = [contribs[j] for j in kept]
     return out
 
 

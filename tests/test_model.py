@@ -780,6 +780,25 @@ def test_a_short_word_that_shares_a_hashed_column_with_an_interest_is_not_a_reas
     assert any("graph neural" in t or "neural networks" in t for t in terms)
 
 
+def test_a_term_adding_under_a_tenth_of_the_strongest_reason_is_not_named():
+    # with embeddings a typed phrase pulls its papers as hard as a liked paper would, so it
+    # adds far more than a word of an abstract rated up, here "gradually"
+    space = rm.FeatureSpace.with_embeddings("synthetic", 4)
+    rated = ("Agents in games", "Agents gradually learn to play board games against people.")
+    paper = ("Reinforcement learning agents", "Reinforcement learning gradually converges.")
+    papers = [paper, rated, *PAPERS]
+    x = space.vectors(papers, np.random.default_rng(0).normal(size=(len(papers), 4)))
+    typed = space.vectors([("reinforcement learning", "")], np.ones((1, 4)))
+    m = rm.train(space, None, x[[1]], [1], x[2:], interests=typed)
+    (gradually,) = feature_columns(["gradually"], "w1", space.n_words)[1]
+    assert m.weights[space.embedding_dim + gradually] > 0  # the premise: weighed up a little
+    explanation = rm.explain(m, space, *paper, x[[0]], n_terms=5)
+    assert explanation.terms[0].lower() == "reinforcement learning"
+    assert "gradually" not in [t.lower() for t in explanation.terms]
+    strongest = max(explanation.term_contributions)
+    assert all(c >= rm.MIN_TERM_SHARE * strongest for c in explanation.term_contributions)
+
+
 def test_a_phrase_named_takes_the_place_of_its_words_named_before_it():
     space = rm.FeatureSpace.words_only()
     paper = ("Reinforcement learning of grasping policies", "Reinforcement learning for robots.")
