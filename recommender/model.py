@@ -653,7 +653,7 @@ class _Layout(NamedTuple):
     own: np.ndarray  # per term: its own column (the word or phrase itself)
     nameable: np.ndarray  # per term: whether it may be named (not only in the paper's links)
     extra: np.ndarray  # per feature: not its term's own column (a word's prefix or gram)
-    spans: dict[tuple[str, str], str]  # words joined by "of" in the paper, and the span's text
+    spans: dict[tuple[str, str], str]  # words hyphenated with "of" in the paper: the span
 
 
 # Which terms an explanation names (_top_terms). A word counts with its character grams, so a
@@ -942,9 +942,9 @@ def _name(
 def _join_spans(
     texts: list[str], keys: list[str], contribs: list[float], spans: dict[tuple[str, str], str]
 ) -> None:
-    """Name two words named apart as the paper joins them with "of" ("Mixture", "Experts":
-    "Mixture-of-Experts"; :func:`~recommender.features.stop_word_spans`), where the first of
-    them was, adding what they added."""
+    """Name two words named apart as the paper hyphenates them with "of" ("Mixture",
+    "Experts": "Mixture-of-Experts"; :func:`~recommender.features.stop_word_spans`), where the
+    first of them was, adding what they added."""
     i = 0
     while i < len(keys):
         for j in range(len(keys)):

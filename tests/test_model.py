@@ -812,7 +812,7 @@ def test_a_phrase_named_takes_the_place_of_its_words_named_before_it():
     assert len(explanation.term_contributions) == len(terms)
 
 
-def test_two_words_named_that_the_paper_joins_with_of_are_named_as_the_paper_writes_them():
+def test_two_words_named_that_the_paper_hyphenates_with_of_are_named_as_the_paper_writes_them():
     space = rm.FeatureSpace.words_only()
     paper = ("Routing in sparse Mixture-of-Experts", "Experts are routed per token. Mixture.")
     x = space.vectors([paper, *PAPERS])
