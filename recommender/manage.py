@@ -1,6 +1,7 @@
 """What a subscriber changes from their manage page besides votes (those are
-:mod:`recommender.clicks`'): their interests (the plain list, each named interest, followed
-authors, must-not words), their settings, pausing, their subscription, undoing a rating.
+:mod:`recommender.clicks`'): their interests (the plain list and liked papers, each named
+interest, followed authors, must-not words), their settings, pausing, their subscription,
+undoing a rating.
 
 Interests and settings are checked by :func:`recommender.profiles.parse_profile`, so the page
 takes what a profile file takes and refuses what it refuses, in the same words (a
@@ -82,9 +83,9 @@ def _typed(name: str, text: str) -> object:
 
 
 def set_lists(data: dict[str, Any], values: Mapping[str, str]) -> None:
-    """Set the plain ``interests``, ``authors`` or ``must_not`` of ``data`` (those ``values``
-    has) to the form's text, one entry per line."""
-    for name in ("interests", "authors", "must_not"):
+    """Set the plain ``interests``, ``liked``, ``authors`` or ``must_not`` of ``data`` (those
+    ``values`` has) to the form's text, one entry per line."""
+    for name in ("interests", "liked", "authors", "must_not"):
         if name in values:
             data[name] = values[name].splitlines()
 

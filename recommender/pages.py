@@ -94,8 +94,8 @@ class Pages:
     # subscriber's model retrains after one.
 
     def change_interest_lists(self, token: str, values: Mapping[str, str]) -> SubscriberInfo:
-        """Set the plain ``interests``, followed ``authors`` or ``must_not`` words (those
-        ``values`` has, one per line) of a manage link's subscriber."""
+        """Set the plain ``interests``, ``liked`` papers, followed ``authors`` or ``must_not``
+        words (those ``values`` has, one per line) of a manage link's subscriber."""
         return self._manage_page().change_interests(
             token, lambda data: manage.set_lists(data, values)
         )

@@ -59,6 +59,7 @@ AnyHandler = Callable[..., Awaitable[Response]]
 # What the manage page calls each profile field it sets, in the messages naming a field.
 FIELD_LABELS = {
     "interests": "Interests",
+    "liked": "Papers you like",
     "interest": "Named interests",
     "authors": "Authors you follow",
     "must_not": "Words that keep a paper out",
@@ -222,7 +223,7 @@ def create_app(app: Recommender) -> Starlette:
         return await manage_page(request, saved)
 
     async def save_interests(token: str, form: FormData) -> str:
-        await call(pages.change_interest_lists, token, texts(form, "interests"))
+        await call(pages.change_interest_lists, token, texts(form, "interests", "liked"))
         return "Your interests are saved; your next digest follows them."
 
     async def save_interest(token: str, form: FormData) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from recommender import links, profiles, web
 from recommender.core import Recommender
 from recommender.store.models import StoredUserModel, Subscriber
-from tests.catalogue import EMAIL
+from tests.catalogue import EMAIL, TOPICS
 from tests.clock import Clock
 from tests.web_site import Site, snapshot
 
@@ -87,7 +87,8 @@ def test_every_control_has_a_visible_label_and_every_button_words(site: Site) ->
         page = client.get(site.urls["manage"])
     assert page.status_code == 200
     found = controls(page.text)
-    assert set(found.inputs) >= {"interests", "schedule", "timezone", "digest_size", "min_score"}
+    settings = {"schedule", "timezone", "digest_size", "min_score"}
+    assert set(found.inputs) >= {"interests", "liked", *settings}
     assert found.unnamed == [] and set(found.inputs) <= found.labelled
     words = {"Save interests", "Save schedule", "Save digest size", "Pause digests"}
     words |= {"Rate down instead", "Clear rating", "Undo: back to no rating", "Unsubscribe"}
@@ -486,6 +487,32 @@ def test_the_plain_interests_are_checked_as_a_profile_is(site: Site, clock: Cloc
     assert too_many.status_code == 422
     assert "Interests: at most 200 entries, not 201" in text(too_many.text)
     assert snapshot(site.app) == before
+
+
+def test_liked_papers_are_saved_from_the_page_and_count_as_the_papers_they_name(
+    site: Site, clock: Clock
+) -> None:
+    liked = TOPICS["speech"][0]
+    before = [r.title for r in site.app.recommend(EMAIL, top=9)]
+    assert liked in before  # the premise: a paper the catalogue has, not yet liked
+    clock.now += timedelta(minutes=1)
+    form = {"form": "interests", "interests": "graph neural networks"}
+    saved = post(site, **form, liked=f"  {liked.lower()} \n\n2401.01234\n")
+    assert saved.status_code == 200, text(saved.text)
+    assert "Your interests are saved" in text(saved.text)
+    assert site.app.subscriber(EMAIL).liked == [liked.lower(), "2401.01234"]
+    assert trained_for(site.app) == clock.now  # the model learned them at once
+    after = [r.title for r in site.app.recommend(EMAIL, top=9)]
+    assert liked not in after  # it names that paper: never sent back
+    # the other speech papers rise: it counts as the paper, with all it has
+    speech = TOPICS["speech"][1:]
+    assert max(after.index(t) for t in speech) < max(before.index(t) for t in speech)
+    assert f"{liked.lower()}\n2401.01234</textarea>" in saved.text
+    state = snapshot(site.app)
+    too_many = post(site, **form, liked="\n".join(f"paper {n}" for n in range(201)))
+    assert too_many.status_code == 422
+    assert "Papers you like: at most 200 entries, not 201" in text(too_many.text)
+    assert snapshot(site.app) == state
 
 
 def test_every_interest_control_has_a_visible_label_and_worded_buttons(site: Site) -> None:
