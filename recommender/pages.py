@@ -146,11 +146,13 @@ class Pages:
 
     # -- sign-up from the web (recommender.signup; off unless the ``signup`` setting) ----------
 
-    def sign_up(self, email: str, name: str, interests: str, *, client: str) -> None:
-        """Ask for a digest from the sign-up form (interests one per line): mail the address
-        a confirm link, or its manage link if it is subscribed already. Raise
-        :class:`ProfileError`, :class:`SignupLimited` or :class:`SignupClosed`."""
-        self._signups().request(email, name, interests, client)
+    def sign_up(
+        self, email: str, name: str, interests: str, *, client: str, liked: str = ""
+    ) -> None:
+        """Ask for a digest from the sign-up form (interests and liked papers one per line):
+        mail the address a confirm link, or its manage link if it is subscribed already.
+        Raise :class:`ProfileError`, :class:`SignupLimited` or :class:`SignupClosed`."""
+        self._signups().request(email, name, interests, client, liked)
 
     def open_signup_link(self, token: str) -> PendingSignup:
         """What a sign-up's confirm link asks for, without changing anything."""

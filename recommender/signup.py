@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,9 @@ FORM = "sign-up form"
 # (the manage page takes more), short enough that a mail bomb cannot carry an essay.
 MAX_INTERESTS = 30
 MAX_INTEREST_CHARS = 200
+# Liked papers (titles or arXiv ids) as many as a profile takes, each at most this long: a
+# title fits; the mail does not carry them.
+MAX_LIKED_CHARS = 300
 # The rate limits' windows: sign-ups per address per day, per client per hour.
 ADDRESS_WINDOW = timedelta(days=1)
 CLIENT_WINDOW = timedelta(hours=1)
@@ -64,14 +67,15 @@ class SignupLimited(RecommenderError):
 
 @dataclass(frozen=True)
 class PendingSignup:
-    """What a confirm link asks for: the address, name and interests given in the form;
-    whether it was confirmed already, and whether the address is a subscriber now."""
+    """What a confirm link asks for: the address, name, interests and liked papers given in
+    the form; whether it was confirmed already, and whether the address is a subscriber now."""
 
     email: str
     name: str
     interests: list[str]
     confirmed: bool
     subscribed: bool
+    liked: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -80,12 +84,10 @@ class SignupConfirmed:
     created: bool  # False: the address was subscribed already (or this confirmed before)
 
 
-def parse_form(email: str, name: str, interests: str) -> Profile:
+def parse_form(email: str, name: str, interests: str, liked: str = "") -> Profile:
     """The profile a sign-up form asks for, or a :class:`ProfileError` naming the field."""
-    lines = interests.splitlines()
-    profile = profiles.parse_profile(
-        {"email": email, "name": name, "interests": lines}, source=FORM
-    )
+    data = {"email": email, "name": name, "interests": interests.splitlines()}
+    profile = profiles.parse_profile({**data, "liked": liked.splitlines()}, source=FORM)
     if not profile.interests:
         raise ProfileError(FORM, "write at least one interest, one per line", "interests")
     if len(profile.interests) > MAX_INTERESTS:
@@ -102,6 +104,14 @@ def parse_form(email: str, name: str, interests: str) -> Profile:
                 f"interest {index + 1} has {len(phrase)} characters; at most "
                 f"{MAX_INTEREST_CHARS} each",
                 "interests",
+            )
+    for index, paper in enumerate(profile.liked):
+        if len(paper) > MAX_LIKED_CHARS:
+            raise ProfileError(
+                FORM,
+                f"paper {index + 1} has {len(paper)} characters; at most {MAX_LIKED_CHARS} "
+                "each (a title or an arXiv id)",
+                "liked",
             )
     return profile
 
@@ -155,14 +165,14 @@ class Signups:
         self._transport = transport
         self._secret = secret
 
-    def request(self, email: str, name: str, interests: str, client: str) -> None:
+    def request(self, email: str, name: str, interests: str, client: str, liked: str = "") -> None:
         """Validate a form, count it against the limits, store it and mail its link.
 
         Raise :class:`ProfileError` (nothing stored) or :class:`SignupLimited`; a failed
         delivery raises :class:`~recommender.mailer.DeliveryError`, and the sign-up stays
         counted (else a failing mail server would lift the limits).
         """
-        profile = parse_form(email, name, interests)
+        profile = parse_form(email, name, interests, liked)
         now = self._clock()
         key = client_key(self._secret, client)
         with self._sessions() as session, session.begin():
@@ -178,7 +188,13 @@ class Signups:
             if limited is not None:
                 raise limited
             row = signup_store.add(
-                session, profile.email, profile.name, list(profile.interests), key, now
+                session,
+                profile.email,
+                profile.name,
+                list(profile.interests),
+                key,
+                now,
+                liked=list(profile.liked),
             )
             context = self._mail_context(session, row.id, profile)
         outgoing = signup_mail.compose(
@@ -218,7 +234,12 @@ class Signups:
                 raise links.TokenInvalid("this sign-up is no longer here")
             subscribed = subscriber_store.find_subscriber(session, email) is not None
             return PendingSignup(
-                row.email, row.name, list(row.interests), row.confirmed_at is not None, subscribed
+                row.email,
+                row.name,
+                list(row.interests),
+                row.confirmed_at is not None,
+                subscribed,
+                list(row.liked),
             )
 
     def confirm(self, token: str) -> SignupConfirmed:
@@ -243,6 +264,11 @@ class Signups:
             row.confirmed_at = now
             if subscriber_store.find_subscriber(session, email) is not None:
                 return SignupConfirmed(email, created=False)
-            profile = Profile(email=row.email, name=row.name, interests=tuple(row.interests))
+            profile = Profile(
+                email=row.email,
+                name=row.name,
+                interests=tuple(row.interests),
+                liked=tuple(row.liked),
+            )
             subscriber_store.upsert_subscriber(session, profile, now)
             return SignupConfirmed(email, created=True)

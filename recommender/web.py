@@ -49,6 +49,12 @@ SIGNUP_FORM = (
         'One per line: topics, methods or phrases, such as "speech recognition". '
         "You can change them any time.",
     ),
+    (
+        "liked",
+        "Papers you like (optional)",
+        "One per line: titles or arXiv ids (such as 2401.01234) of papers you have read and "
+        "liked. The more you list, the better your first digests.",
+    ),
 )
 SIGNUP_FIELDS = tuple(name for name, _, _ in SIGNUP_FORM)
 SIGNUP_LABELS = {name: label for name, label, _ in SIGNUP_FORM}

@@ -91,7 +91,7 @@ def sign_up(client: httpx.Client, site: Site, **form: str) -> httpx.Response:
 
 def test_the_form_labels_every_field_and_fits_a_phone(site: Site) -> None:
     page = httpx.get(f"{site.base}/signup").text
-    for name in ("email", "name", "interests"):
+    for name in ("email", "name", "interests", "liked"):
         assert re.search(rf'<label for="{name}">[^<]+</label>', page), name
         assert f'id="{name}" name="{name}"' in page
     assert 'name="viewport" content="width=device-width' in page
@@ -134,6 +134,19 @@ def test_a_confirmed_sign_up_makes_one_subscriber(site: Site) -> None:
         assert site.subscribers().count(NEW) == 1
         assert "nothing left to confirm" in client.get(url).text
     assert len(site.mail.received) == 1  # confirming sends nothing
+
+
+def test_papers_liked_on_the_form_are_the_new_subscribers_liked_papers(site: Site) -> None:
+    liked = "Speech Recognition with Streaming Transducers\n\n  2401.01234 \n"
+    with httpx.Client(timeout=10) as client:
+        assert sign_up(client, site, liked=liked).status_code == 200
+        url = site.confirm_url()
+        page = client.get(url).text
+        assert "starting from the 2 papers you like" in page
+        assert client.post(url).status_code == 200
+    grace = site.app.subscriber(NEW)
+    assert grace.liked == ["Speech Recognition with Streaming Transducers", "2401.01234"]
+    assert grace.interests == ["speech recognition", "speaker diarization"]
 
 
 def test_digests_go_to_a_signed_up_address_only_once_it_confirms(
@@ -182,8 +195,22 @@ def profile_error(**fields: object) -> str:
         ("name", "Grace\u202eHopper", profile_error(email=NEW, name="Grace\u202eHopper")),
         ("interests", "\n  \n", "write at least one interest, one per line"),
         ("interests", "x" * 201, "interest 1 has 201 characters; at most 200 each"),
+        ("liked", "\n".join(["x"] * 201), "at most 200 entries, not 201"),
+        (
+            "liked",
+            "ok\n" + "x" * 301,
+            "paper 2 has 301 characters; at most 300 each (a title or an arXiv id)",
+        ),
     ],
-    ids=["no-at-sign", "empty-email", "bidi-name", "no-interests", "long-interest"],
+    ids=[
+        "no-at-sign",
+        "empty-email",
+        "bidi-name",
+        "no-interests",
+        "long-interest",
+        "too-many-liked",
+        "long-liked",
+    ],
 )
 def test_a_bad_field_is_refused_by_name_with_the_message_of_subscribe(
     site: Site, field: str, value: str, message: str
@@ -364,17 +391,18 @@ def test_signing_up_on_a_phone_by_keyboard_alone(browser: Browser, site: Site) -
         page.goto(f"{site.base}/signup")
         assert not scrolls_sideways(page)
         order = []
-        for _ in range(4):
+        for _ in range(5):
             page.keyboard.press("Tab")
             order.append(
                 page.evaluate("document.activeElement.id || document.activeElement.textContent")
             )
-        assert order == ["email", "name", "interests", "Sign up"]
+        assert order == ["email", "name", "interests", "liked", "Sign up"]
         # every field is found by its visible label
         page.get_by_label("Email address").fill("not an address")
         page.get_by_label("Name (optional)").fill("Grace")
         page.get_by_label("Interests").fill("speech recognition\nspeaker diarization")
-        page.get_by_label("Interests").press("Tab")
+        page.get_by_label("Papers you like (optional)").fill("2401.01234")
+        page.get_by_label("Papers you like (optional)").press("Tab")
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert page.get_by_role("alert").inner_text().startswith("Email address: ")
@@ -397,6 +425,7 @@ def test_signing_up_on_a_phone_by_keyboard_alone(browser: Browser, site: Site) -
             page.keyboard.press("Enter")
         assert page.get_by_role("heading", name="You are subscribed").is_visible()
         assert not scrolls_sideways(page)
+        assert site.app.subscriber(NEW).liked == ["2401.01234"]
     finally:
         page.close()
     assert site.app.subscriber(NEW).interests == ["speech recognition", "speaker diarization"]

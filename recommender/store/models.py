@@ -300,6 +300,8 @@ class Signup(Base):
     email: Mapped[str] = mapped_column(String(MAX_LENGTHS["email"]))
     name: Mapped[str] = mapped_column(String(MAX_LENGTHS["name"]))
     interests: Mapped[list[str]] = mapped_column(JSON)
+    # The papers it likes (titles or arXiv ids; migration 0011).
+    liked: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     # A keyed hash of the client's IP address: enough to count, nothing to read back.
     client: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]

@@ -42,9 +42,22 @@ def times_since(
 
 
 def add(
-    session: Session, email: str, name: str, interests: list[str], client: str, now: datetime
+    session: Session,
+    email: str,
+    name: str,
+    interests: list[str],
+    client: str,
+    now: datetime,
+    liked: list[str] | None = None,
 ) -> Signup:
-    signup = Signup(email=email, name=name, interests=interests, client=client, created_at=now)
+    signup = Signup(
+        email=email,
+        name=name,
+        interests=interests,
+        liked=liked or [],
+        client=client,
+        created_at=now,
+    )
     session.add(signup)
     session.flush()  # its id goes into the link
     return signup
