@@ -174,6 +174,7 @@ _GAP = re.compile(r"[ \-]+")
 _SPAN_JOINS = ("of",)
 _SPAN_ARTICLES = frozenset({"the", "a", "an"})
 _HYPHEN = re.compile(r"[\-‐]")
+_HYPHENATED_OF = re.compile(r"[\-‐]of[\-‐]", re.IGNORECASE)  # no span without one
 
 
 def stop_word_spans(title: str, abstract: str = "") -> dict[tuple[str, str], str]:
@@ -187,7 +188,7 @@ def stop_word_spans(title: str, abstract: str = "") -> dict[tuple[str, str], str
     stop_words = STOP_WORDS
     hyphen = _HYPHEN.fullmatch
     for part in (title, abstract):
-        if not part:
+        if not part or not _HYPHENATED_OF.search(part):
             continue
         text = clean_text(part)
         previous: str | None = None  # the last word, while only joining words followed it
