@@ -219,10 +219,13 @@ class User:
     phrases: tuple[str, ...] = ()  # interest phrases given as the profile (phrase cold start)
 
 
-def pick_users(data: Data, n_users: int, seed: int, *, phrases: bool = False) -> list[User]:
+def pick_users(
+    data: Data, n_users: int, seed: int, *, phrases: bool = False, liked_all: bool = False
+) -> list[User]:
     """Users with at least :data:`N_LIKED` back-catalogue papers and 5 arriving ones; with
     ``phrases``, each with interest phrases (:func:`interest_phrases`) and no liked papers
-    (users whose first papers carry no tags are not eligible)."""
+    (users whose first papers carry no tags are not eligible); with ``liked_all``, the same
+    users, each liking every back-catalogue paper of their library (not :data:`N_LIKED`)."""
     half = data.n // 2
     rng = np.random.default_rng(seed)
     eligible = [
@@ -242,7 +245,8 @@ def pick_users(data: Data, n_users: int, seed: int, *, phrases: bool = False) ->
             user = User(int(u), none, lib[lib >= half], frozenset(lib.tolist()))
             users.append(dataclasses.replace(user, phrases=interest_phrases(data, lib)))
             continue
-        liked = np.sort(rng.choice(back, size=N_LIKED, replace=False))
+        liked = np.sort(rng.choice(back, size=N_LIKED, replace=False))  # drawn either way
+        liked = np.sort(back) if liked_all else liked
         users.append(User(int(u), liked, lib[lib >= half], frozenset(lib.tolist())))
     return users
 
@@ -1219,6 +1223,13 @@ def main(argv: list[str] | None = None) -> int:
         "resolves them (default), or as their titles alone (the product before)",
     )
     ap.add_argument(
+        "--liked-all",
+        action="store_true",
+        help="each user signs up liking every back-catalogue paper of their library (about "
+        "25), not 3: what a subscriber who lists their saved papers gets (every method "
+        "is given them)",
+    )
+    ap.add_argument(
         "--cold-start",
         choices=("papers", "phrases"),
         default="papers",
@@ -1278,7 +1289,9 @@ def main(argv: list[str] | None = None) -> int:
     by_phrases = args.cold_start == "phrases"
     if by_phrases and data.tags is None:
         raise SystemExit(f"{args.data}: --cold-start phrases needs tags.dat and item-tags.dat")
-    users = pick_users(data, args.users, args.seed, phrases=by_phrases)
+    if by_phrases and args.liked_all:
+        raise SystemExit("--liked-all: phrase cold-start users like no papers")
+    users = pick_users(data, args.users, args.seed, phrases=by_phrases, liked_all=args.liked_all)
     log(f"{data.n} papers ({half} back catalogue, {data.n - half} arriving), {len(users)} users")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if by_phrases:
@@ -1304,6 +1317,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "batch": args.batch,
         "profile": args.profile,
+        "liked_all": args.liked_all,
         "cold_start": args.cold_start,
     }
     impl: dict[str, Method] = {}

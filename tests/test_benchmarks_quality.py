@@ -235,3 +235,18 @@ def test_a_mistyped_word_block_is_refused_by_name(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--embedding-words: 'w4-h14': expected TOKENIZER-hBITS" in done.stderr
     assert "one of w1, w2, w3" in done.stderr
+
+
+def test_with_liked_all_the_same_users_like_their_whole_back_library(tmp_path: Path) -> None:
+    from benchmarks import quality
+
+    data = quality.load_data(untitled_catalogue(tmp_path / "untitled"))
+    half = data.n // 2
+    three = quality.pick_users(data, 6, 0)
+    every = quality.pick_users(data, 6, 0, liked_all=True)
+    assert [u.uid for u in every] == [u.uid for u in three]
+    for few, all_of_them in zip(three, every, strict=True):
+        library = np.array(sorted(all_of_them.library))
+        assert all_of_them.liked.tolist() == library[library < half].tolist()
+        assert len(few.liked) == quality.N_LIKED < len(all_of_them.liked)
+        assert set(few.liked.tolist()) <= set(all_of_them.liked.tolist())
