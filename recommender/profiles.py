@@ -392,6 +392,12 @@ def _phrases(values: list[Any], name: str, source: str) -> tuple[str, ...]:
     for index, value in enumerate(values):
         if not isinstance(value, str):
             raise ProfileError(source, f"item {index + 1} is {value!r}, not text", name)
-        if value.strip():
-            phrases.append(" ".join(value.split()))
+        value = " ".join(value.split())  # line breaks and tabs are spaces
+        for character in value:
+            if is_control(character):
+                raise ProfileError(
+                    source, f"item {index + 1} has the control character {character!r}", name
+                )
+        if value:
+            phrases.append(value)
     return tuple(phrases)

@@ -306,6 +306,8 @@ def test_a_single_interest_profile_reads_as_before(tmp_path: Path) -> None:
             "'J.' is not a full name",
         ),
         ('must_not = ["--"]\n', "must_not", "no letter or digit"),
+        ('interests = ["graphs", "a\\u0000b"]\n', "interests", "item 2 has the control"),
+        ('liked = ["x\\u202eevil"]\n', "liked", "control character '\\u202e'"),
         ('[[interest]]\nname = "a"\nphrases = ["x"]\nmust = [3]\n', "interest 1.must", "not text"),
         ('authors = "Ada Lovelace"\n', "authors", "expected list"),
         ('must_not = ["x"]\nmustnot = ["y"]\n', "mustnot", "did you mean 'must_not'"),

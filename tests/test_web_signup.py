@@ -196,6 +196,7 @@ def profile_error(**fields: object) -> str:
         ("interests", "\n  \n", "write at least one interest, one per line"),
         ("interests", "x" * 201, "interest 1 has 201 characters; at most 200 each"),
         ("liked", "\n".join(["x"] * 201), "at most 200 entries, not 201"),
+        ("liked", "ok\nx\x00y", "item 2 has the control character '\\x00'"),
         (
             "liked",
             "ok\n" + "x" * 301,
@@ -209,6 +210,7 @@ def profile_error(**fields: object) -> str:
         "no-interests",
         "long-interest",
         "too-many-liked",
+        "nul-in-liked",
         "long-liked",
     ],
 )
