@@ -945,19 +945,14 @@ def _join_spans(
     """Name two words named apart as the paper hyphenates them with "of" ("Mixture",
     "Experts": "Mixture-of-Experts"; :func:`~recommender.features.stop_word_spans`), where the
     first of them was, adding what they added."""
-    i = 0
-    while i < len(keys):
-        for j in range(len(keys)):
-            span = spans.get((keys[i], keys[j]))
-            if span is None or j == i:
-                continue
-            at, other = min(i, j), max(i, j)
-            texts[at], keys[at] = span, f"{keys[i]} of {keys[j]}"
-            contribs[at] = contribs[i] + contribs[j]
-            del texts[other], keys[other], contribs[other]
-            i = -1  # start over with the names left
-            break
-        i += 1
+    for (first, second), span in spans.items():
+        if first not in keys or second not in keys:  # (a word joined already is no key)
+            continue
+        i, j = keys.index(first), keys.index(second)
+        at, other = min(i, j), max(i, j)
+        texts[at], keys[at] = span, f"{first} of {second}"
+        contribs[at] = contribs[i] + contribs[j]
+        del texts[other], keys[other], contribs[other]
 
 
 def _starts_with(text: str, word: str) -> bool:
