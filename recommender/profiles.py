@@ -307,13 +307,17 @@ def _typed(
     return value
 
 
+def _control(value: str) -> str | None:
+    """The first control character of ``value`` (:func:`is_control`), if it has one."""
+    return next((character for character in value if is_control(character)), None)
+
+
 def _one_line(value: str, name: str, source: str) -> str:
     value = value.strip()
-    for character in value:
-        if is_control(character):
-            raise ProfileError(
-                source, f"control character {character!r} not allowed; write it on one line", name
-            )
+    if (character := _control(value)) is not None:
+        raise ProfileError(
+            source, f"control character {character!r} not allowed; write it on one line", name
+        )
     return value
 
 
@@ -330,9 +334,8 @@ def _authors(values: list[Any], name: str, source: str) -> tuple[str, ...]:
     """Followed authors: each with a surname (see :mod:`recommender.authors`)."""
     from recommender.authors import parse_name
 
-    names = _phrases(values, name, source)
+    names = _phrases(values, name, source)  # each on one line, as every list's entries
     for author in names:
-        _one_line(author, name, source)
         if parse_name(author) is None:
             raise ProfileError(
                 source,
@@ -355,13 +358,12 @@ def _checked_length(value: str, name: str, source: str) -> str:
 def _name(value: str, source: str) -> str:
     """A name, on one line: shown in listings and in the To line of every digest."""
     value = value.strip()
-    for character in value:
-        if is_control(character):
-            raise ProfileError(
-                source,
-                f"control character {character!r} not allowed; write the name on one line",
-                "name",
-            )
+    if (character := _control(value)) is not None:
+        raise ProfileError(
+            source,
+            f"control character {character!r} not allowed; write the name on one line",
+            "name",
+        )
     return _checked_length(value, "name", source)
 
 
@@ -393,11 +395,10 @@ def _phrases(values: list[Any], name: str, source: str) -> tuple[str, ...]:
         if not isinstance(value, str):
             raise ProfileError(source, f"item {index + 1} is {value!r}, not text", name)
         value = " ".join(value.split())  # line breaks and tabs are spaces
-        for character in value:
-            if is_control(character):
-                raise ProfileError(
-                    source, f"item {index + 1} has the control character {character!r}", name
-                )
+        if (character := _control(value)) is not None:
+            raise ProfileError(
+                source, f"item {index + 1} has the control character {character!r}", name
+            )
         if value:
             phrases.append(value)
     return tuple(phrases)
