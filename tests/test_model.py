@@ -799,13 +799,19 @@ def test_a_term_adding_under_a_tenth_of_the_strongest_reason_is_not_named():
     assert all(c >= rm.MIN_TERM_SHARE * strongest for c in explanation.term_contributions)
 
 
-def test_a_phrase_named_takes_the_place_of_its_words_named_before_it():
+def _explained_to_phrases(paper: tuple[str, str], *phrases: str) -> rm.Explanation:
+    """``paper`` explained, words alone, to a subscriber who typed ``phrases`` and nothing
+    else (the papers of PAPERS as the weak negatives)."""
     space = rm.FeatureSpace.words_only()
-    paper = ("Reinforcement learning of grasping policies", "Reinforcement learning for robots.")
     x = space.vectors([paper, *PAPERS])
-    typed = space.vectors([("reinforcement learning", ""), ("grasping policies", "")])
+    typed = space.vectors([(phrase, "") for phrase in phrases])
     m = rm.train(space, None, None, (), x[1:], interests=typed)
-    explanation = rm.explain(m, space, *paper, x[[0]], n_terms=5)
+    return rm.explain(m, space, *paper, x[[0]], n_terms=5)
+
+
+def test_a_phrase_named_takes_the_place_of_its_words_named_before_it():
+    paper = ("Reinforcement learning of grasping policies", "Reinforcement learning for robots.")
+    explanation = _explained_to_phrases(paper, "reinforcement learning", "grasping policies")
     terms = [t.lower() for t in explanation.terms]
     assert "reinforcement learning" in terms and "grasping policies" in terms
     assert not {"reinforcement", "learning", "grasping", "policies"} & set(terms)
@@ -813,34 +819,22 @@ def test_a_phrase_named_takes_the_place_of_its_words_named_before_it():
 
 
 def test_two_words_named_that_the_paper_hyphenates_with_of_are_named_as_the_paper_writes_them():
-    space = rm.FeatureSpace.words_only()
     paper = ("Routing in sparse Mixture-of-Experts", "Experts are routed per token. Mixture.")
-    x = space.vectors([paper, *PAPERS])
-    typed = space.vectors([("mixture of experts", "")])
-    m = rm.train(space, None, None, (), x[1:], interests=typed)
-    explanation = rm.explain(m, space, *paper, x[[0]], n_terms=5)
+    explanation = _explained_to_phrases(paper, "mixture of experts")
     assert explanation.terms[0] == "Mixture-of-Experts"
     assert not {"mixture", "experts"} & {t.lower() for t in explanation.terms}
     assert len(explanation.term_contributions) == len(explanation.terms)
 
 
 def test_words_joined_by_and_are_named_apart():
-    space = rm.FeatureSpace.words_only()
     paper = ("Proteins and ligands", "Docking proteins and ligands.")
-    x = space.vectors([paper, *PAPERS])
-    typed = space.vectors([("proteins", ""), ("ligands", "")])
-    m = rm.train(space, None, None, (), x[1:], interests=typed)
-    terms = [t.lower() for t in rm.explain(m, space, *paper, x[[0]], n_terms=5).terms]
+    terms = [t.lower() for t in _explained_to_phrases(paper, "proteins", "ligands").terms]
     assert "proteins" in terms and "ligands" in terms
 
 
 def test_two_phrases_named_that_share_a_word_are_named_as_one():
-    space = rm.FeatureSpace.words_only()
     paper = ("Retrieval-augmented generation for answers", "Retrieval-augmented generation.")
-    x = space.vectors([paper, *PAPERS])
-    typed = space.vectors([("retrieval augmented generation", "")])
-    m = rm.train(space, None, None, (), x[1:], interests=typed)
-    terms = rm.explain(m, space, *paper, x[[0]], n_terms=5).terms
+    terms = _explained_to_phrases(paper, "retrieval augmented generation").terms
     assert terms[0] == "Retrieval-augmented generation"
     assert not {"retrieval augmented", "augmented generation", "augmented"} & {
         t.lower() for t in terms
