@@ -125,6 +125,12 @@ class Data:
 
 
 def load_data(folder: Path) -> Data:
+    missing = [name for name in ("papers.jsonl", "users.dat") if not (folder / name).is_file()]
+    if missing:  # every benchmark's --data comes through here
+        raise SystemExit(
+            f"{folder}: no {' or '.join(missing)}: --data takes a folder in CiteULike-a's "
+            "format (papers.jsonl, users.dat; see ../shared/data/citeulike-a/README.md)"
+        )
     raw = (folder / "papers.jsonl").read_bytes()
     titles, abstracts = [], []
     for i, line in enumerate(raw.decode("utf-8").splitlines()):

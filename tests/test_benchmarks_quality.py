@@ -250,3 +250,11 @@ def test_with_liked_all_the_same_users_like_their_whole_back_library(tmp_path: P
         assert all_of_them.liked.tolist() == library[library < half].tolist()
         assert len(few.liked) == quality.N_LIKED < len(all_of_them.liked)
         assert set(few.liked.tolist()) <= set(all_of_them.liked.tolist())
+
+
+def test_a_data_folder_that_is_no_catalogue_is_refused_by_name(tmp_path: Path) -> None:
+    command = [*quality_command(tmp_path / "nowhere"), "--users", "3", "--no-embeddings"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 1
+    assert f"{tmp_path / 'nowhere'}: no papers.jsonl or users.dat: --data takes" in done.stderr
+    assert "Traceback" not in done.stderr
