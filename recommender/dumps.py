@@ -5,7 +5,8 @@ listing's date (``Mar 20``), then per paper a title line, an abstract paragraph 
 three-line metadata block (author count, a ``·`` line, the paper's date with an optional upvote
 count), blocks separated by blank lines.
 
-The parser is lenient where real copies vary (CRLF, a BOM, trailing spaces, no final newline,
+The parser is lenient where real copies vary (CRLF, a BOM, UTF-16 with its BOM as Windows tools
+save text, trailing spaces, no final newline,
 extra blank lines, wrapped paragraphs, a paper without a metadata block) and strict where a file
 is plainly not a dump (empty, HTML, binary, truncated, a number out of range, too large):
 those raise :class:`DumpError`, which names the file and, where it helps, the line.
@@ -37,6 +38,7 @@ refuse what is not a dump, which only make sense together.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import itertools
 import os
@@ -326,17 +328,24 @@ def _strip_line_ends(text: str) -> str:
     return "\n".join(chunks)
 
 
+# Text saved by Windows tools (PowerShell's ``>``, Notepad's "Unicode") is UTF-16 with a BOM.
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def _decode(data: str | bytes, source: str) -> str:
     if isinstance(data, bytes):
-        if b"\x00" in data[:65536]:
+        if data.startswith(_UTF16_BOMS):
+            text = _decode_utf16(data, source)
+        elif b"\x00" in data[:65536]:
             raise DumpError(source, "this is a binary file, not the text of a listing page")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise DumpError(
-                source, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})", line
-            ) from exc
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                line = data[: exc.start].count(b"\n") + 1
+                raise DumpError(
+                    source, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})", line
+                ) from exc
     else:
         text = data.removeprefix("\ufeff")
         # A str may hold what no UTF-8 file can: lone surrogates, which the store cannot take.
@@ -345,6 +354,17 @@ def _decode(data: str | bytes, source: str) -> str:
             raise DumpError(source, "not UTF-8 text (a lone surrogate)", line)
     if "\r" in text:  # looking for one character is much faster than a replace that finds none
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _decode_utf16(data: bytes, source: str) -> str:
+    """UTF-16 text that starts with its byte-order mark (which says which of the two it is); the
+    decoder refuses lone surrogates, which the store could not take."""
+    try:
+        text = data.decode("utf-16")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
+        raise DumpError(source, "not UTF-16 text (a broken or cut character)", line) from exc
     return text
 
 

@@ -88,6 +88,23 @@ def test_crlf_bom_trailing_spaces_and_no_final_newline_parse_the_same() -> None:
     assert parse(messy).content_hash == clean.content_hash
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_text_with_its_byte_order_mark_parses_as_the_same_text_in_utf8(
+    encoding: str,
+) -> None:
+    # What Windows PowerShell's `>` and Notepad's "Unicode" save.
+    text = dump_text([entry(1, authors=2, date="Mar 1"), entry(2)]).replace("Learning", "Lëarning ü")
+    saved = "\ufeff".encode(encoding) + text.replace("\n", "\r\n").encode(encoding)
+    assert parse(saved).papers == parse(text.encode("utf-8")).papers
+    assert parse(saved).content_hash == parse(text).content_hash
+
+
+def test_utf16_cut_in_the_middle_of_a_character_is_refused_naming_its_line() -> None:
+    saved = "\ufeff".encode("utf-16-le") + "Mar 20\n\nA Title\n".encode("utf-16-le") + b"A"
+    with pytest.raises(DumpError, match=r"^test\.txt:4: not UTF-16 text"):
+        parse(saved)
+
+
 def test_paper_without_metadata_block_between_papers_with_one() -> None:
     text = dump_text(
         [
