@@ -93,7 +93,9 @@ def test_utf16_text_with_its_byte_order_mark_parses_as_the_same_text_in_utf8(
     encoding: str,
 ) -> None:
     # What Windows PowerShell's `>` and Notepad's "Unicode" save.
-    text = dump_text([entry(1, authors=2, date="Mar 1"), entry(2)]).replace("Learning", "Lëarning ü")
+    text = dump_text([entry(1, authors=2, date="Mar 1"), entry(2)]).replace(
+        "Learning", "Lëarning ü"
+    )
     saved = "\ufeff".encode(encoding) + text.replace("\n", "\r\n").encode(encoding)
     assert parse(saved).papers == parse(text.encode("utf-8")).papers
     assert parse(saved).content_hash == parse(text).content_hash
