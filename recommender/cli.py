@@ -865,9 +865,7 @@ def import_ratings(state: AppContext, email: str, file: Path, fmt: str | None) -
     Example:
       recommender import-ratings ada@example.org ada-ratings.csv
     """
-    records = ratings_io.read_ratings(
-        file.read_text(encoding="utf-8"), ratings_io.format_for(str(file), fmt), str(file)
-    )
+    records = ratings_io.read_ratings_file(file, fmt)
     report = state.app.import_ratings(email, records)
     click.echo(
         f"Imported {report.imported} ratings; {report.already_there} were already there; "

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from recommender import text_files
 from recommender.dumps import MAX_BYTES, MAX_PAPERS
 from recommender.errors import RecommenderError
 from recommender.links import MIN_SECRET_LENGTH, load_or_create_secret
@@ -353,8 +354,8 @@ def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:
             raise ConfigError(f"{path}: config file not found (named by RECOMMENDER_CONFIG)")
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(text_files.read(path))
+    except (OSError, text_files.UndecodableText, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     known = {field.name for field in fields(Settings)}
     unknown = sorted(set(data) - known)

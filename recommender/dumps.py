@@ -38,7 +38,6 @@ refuse what is not a dump, which only make sense together.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import itertools
 import os
@@ -50,6 +49,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from recommender import text_files
 from recommender.errors import RecommenderError
 
 MONTHS = {
@@ -328,24 +328,14 @@ def _strip_line_ends(text: str) -> str:
     return "\n".join(chunks)
 
 
-# Text saved by Windows tools (PowerShell's ``>``, Notepad's "Unicode") is UTF-16 with a BOM.
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-
-
 def _decode(data: str | bytes, source: str) -> str:
     if isinstance(data, bytes):
-        if data.startswith(_UTF16_BOMS):
-            text = _decode_utf16(data, source)
-        elif b"\x00" in data[:65536]:
+        if b"\x00" in data[:65536] and not text_files.is_utf16(data):
             raise DumpError(source, "this is a binary file, not the text of a listing page")
-        else:
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                line = data[: exc.start].count(b"\n") + 1
-                raise DumpError(
-                    source, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})", line
-                ) from exc
+        try:
+            text = text_files.decode(data)
+        except text_files.UndecodableText as exc:
+            raise DumpError(source, exc.reason, exc.line) from exc
     else:
         text = data.removeprefix("\ufeff")
         # A str may hold what no UTF-8 file can: lone surrogates, which the store cannot take.
@@ -354,17 +344,6 @@ def _decode(data: str | bytes, source: str) -> str:
             raise DumpError(source, "not UTF-8 text (a lone surrogate)", line)
     if "\r" in text:  # looking for one character is much faster than a replace that finds none
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
-def _decode_utf16(data: bytes, source: str) -> str:
-    """UTF-16 text that starts with its byte-order mark (which says which of the two it is); the
-    decoder refuses lone surrogates, which the store could not take."""
-    try:
-        text = data.decode("utf-16")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
-        raise DumpError(source, "not UTF-16 text (a broken or cut character)", line) from exc
     return text
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
+from recommender import text_files
 from recommender.errors import RecommenderError
 from recommender.schedules import Schedule, check_fires, parse_schedule
 
@@ -148,9 +149,11 @@ def load_profiles(path: Path) -> list[Profile]:
 def load_profile(path: Path) -> Profile:
     """Read and validate one profile file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(str(path), f"cannot read the file: {exc}") from exc
+        text = text_files.read(path)
+    except OSError as exc:
+        raise ProfileError(str(path), f"cannot read the file: {exc.strerror or exc}") from exc
+    except text_files.UndecodableText as exc:
+        raise ProfileError(str(path), str(exc)) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

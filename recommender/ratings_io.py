@@ -12,7 +12,9 @@ import io
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
 
+from recommender import text_files
 from recommender.errors import RecommenderError
 from recommender.votes import SOURCES, VOTES
 
@@ -56,6 +58,18 @@ def write_ratings(records: list[RatingRecord], fmt: str) -> str:
     writer.writeheader()
     writer.writerows(r.to_dict() for r in records)
     return out.getvalue()
+
+
+def read_ratings_file(path: Path, fmt: str | None = None) -> list[RatingRecord]:
+    """The records of the rating export at ``path`` (format ``fmt``, else from its name): see
+    :func:`read_ratings`; a file that cannot be read or decoded is a :class:`RatingsFileError`."""
+    try:
+        text = text_files.read(path)
+    except OSError as exc:
+        raise RatingsFileError(str(path), f"cannot read the file: {exc.strerror or exc}") from exc
+    except text_files.UndecodableText as exc:
+        raise RatingsFileError(str(path), exc.reason, exc.line) from exc
+    return read_ratings(text, format_for(str(path), fmt), str(path))
 
 
 def read_ratings(text: str, fmt: str, source: str = "<ratings>") -> list[RatingRecord]:

@@ -196,6 +196,24 @@ TEXT_SETTINGS = [
 ]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_config_file_saved_with_a_byte_order_mark_or_in_utf16_is_read(
+    tmp_path: Path, encoding: str
+) -> None:
+    environ = write_config(tmp_path, "")
+    Path(environ["RECOMMENDER_CONFIG"]).write_text(
+        'base_url = "https://papers.example.org"\n', encoding=encoding
+    )
+    assert Settings.load(environ=environ).base_url == "https://papers.example.org"
+
+
+def test_a_config_file_that_is_not_text_is_refused_naming_its_line(tmp_path: Path) -> None:
+    environ = write_config(tmp_path, "")
+    Path(environ["RECOMMENDER_CONFIG"]).write_bytes(b'# Caf\xe9\nbase_url = "x"\n')
+    with pytest.raises(ConfigError, match=r"config\.toml: line 1: not UTF-8 text"):
+        Settings.load(environ=environ)
+
+
 @pytest.mark.parametrize("name", TEXT_SETTINGS)
 @pytest.mark.parametrize("value", ['["a"]', "42", "true", "{ a = 1 }"])
 def test_a_text_setting_must_be_a_string_in_the_config_file(

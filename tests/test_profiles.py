@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,34 @@ def test_a_bad_profile_is_refused_naming_the_file_and_field(
         load_profile(path)
     assert str(caught.value).startswith(f"{path}: field {field!r}: ")
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    # Windows Notepad's UTF-8 writes a byte-order mark; PowerShell's `>` writes UTF-16.
+    ["utf-8-sig", "utf-16", "utf-16-le-with-bom", "utf-16-be-with-bom"],
+)
+def test_a_profile_saved_with_a_byte_order_mark_or_in_utf16_reads_as_in_utf8(
+    tmp_path: Path, encoding: str
+) -> None:
+    body = 'email = "zoë@example.org"\nname = "Zoë Müller"\ninterests = ["graph neural networks"]\n'
+    saved = tmp_path / "zoe.toml"
+    if encoding.endswith("-with-bom"):
+        codec = encoding.removesuffix("-with-bom")
+        saved.write_bytes("\ufeff".encode(codec) + body.replace("\n", "\r\n").encode(codec))
+    else:
+        saved.write_text(body, encoding=encoding)
+    plain = load_profile(write_profile(tmp_path / "plain", "zoe.toml", body))
+    assert load_profile(saved) == replace(plain, source=str(saved))
+
+
+def test_a_profile_that_is_not_text_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b'email = "a@example.org"\nname = "Caf\xe9"\n')  # Latin-1, not UTF-8
+    with pytest.raises(
+        ProfileError, match=r"bad\.toml: line 2: not UTF-8 text \(invalid byte 0xe9\)"
+    ):
+        load_profile(path)
 
 
 def test_broken_toml_is_refused_with_its_line(tmp_path: Path) -> None:

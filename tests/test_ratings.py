@@ -124,6 +124,33 @@ def test_a_bad_ratings_file_is_refused_naming_the_line_and_field(text: str, mess
         ratings_io.read_ratings(text, "csv", "r.csv")
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+@pytest.mark.parametrize("fmt", ratings_io.FORMATS)
+def test_an_export_resaved_with_a_byte_order_mark_or_in_utf16_reads_the_same(
+    rated_app: Recommender, tmp_path: Path, fmt: str, encoding: str
+) -> None:
+    rated_app.rate(EMAIL, "Paper 1:", "up")
+    rated_app.rate(EMAIL, "Paper 2:", "down")
+    resaved = tmp_path / f"ratings.{fmt}"
+    resaved.write_text(ratings_io.write_ratings(rated_app.export_ratings(EMAIL), fmt), encoding)
+    assert ratings_io.read_ratings_file(resaved) == rated_app.export_ratings(EMAIL)
+
+
+def test_importing_a_file_that_is_not_text_fails_naming_its_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "r.csv"
+    bad.write_bytes(
+        b"paper_id,title,vote,source,rated_at\n"
+        b",Paper 1,up,cli,2026-03-01T10:00:00+00:00\n"
+        b",Caf\xe9 au lait,up,cli,2026-03-01T10:00:00+00:00\n"
+    )
+    result = run("import-ratings", EMAIL, str(bad), env={"RECOMMENDER_DATABASE_URL": database_url})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{bad}:3: not UTF-8 text (invalid byte 0xe9)" in result.stderr
+
+
 def test_rate_and_ratings_from_the_command_line(database_url: str, tmp_path: Path) -> None:
     env = {"RECOMMENDER_DATABASE_URL": database_url}
     dump = tmp_path / "d.txt"

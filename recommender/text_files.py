@@ -1,0 +1,50 @@
+"""Decode the text files people hand the tool: dumps, profiles, the settings file, rating exports.
+
+They come from many editors: UTF-8 with or without a byte-order mark (Windows Notepad writes
+one), or UTF-16 with its byte-order mark (what Windows PowerShell's ``>`` and Notepad's
+"Unicode" save). :func:`decode` reads each of these as its text; anything else is refused with
+:class:`UndecodableText`, which gives the line of the first bad byte. The callers name the
+file, in their own error; this module reads nothing but the bytes it is given.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+class UndecodableText(ValueError):
+    """Bytes that are not text in an encoding :func:`decode` reads: why, and on which line."""
+
+    def __init__(self, reason: str, line: int) -> None:
+        self.reason, self.line = reason, line
+        super().__init__(f"line {line}: {reason}")
+
+
+def is_utf16(data: bytes) -> bool:
+    """Whether ``data`` starts with a UTF-16 byte-order mark (so its NUL bytes are text)."""
+    return data.startswith(UTF16_BOMS)
+
+
+def decode(data: bytes) -> str:
+    """The text of ``data``: UTF-16 after its byte-order mark, else UTF-8 (a byte-order mark
+    skipped). Either decoder refuses lone surrogates, which no database could store."""
+    if is_utf16(data):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
+            raise UndecodableText("not UTF-16 text (a broken or cut character)", line) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        reason = f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})"
+        raise UndecodableText(reason, line) from exc
+
+
+def read(path: Path) -> str:
+    """The text of the file at ``path`` (:func:`decode`); ``OSError`` if it cannot be read."""
+    return decode(path.read_bytes())
