@@ -23,7 +23,7 @@ import click
 from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
-from recommender import dumps, mailer, ratings_io, render, resources
+from recommender import dumps, mailer, ratings_io, render, resources, text_files
 from recommender.config import Settings
 from recommender.core import (
     SORTS,
@@ -845,7 +845,10 @@ def export_ratings(state: AppContext, email: str, output: Path | None, fmt: str 
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            text_files.replace_file(output, text.encode("utf-8"))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
         click.echo(f"Wrote {output}", err=True)
 
 

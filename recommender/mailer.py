@@ -12,11 +12,9 @@ import contextlib
 import email
 import email.policy
 import email.utils
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +23,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from recommender import text_files
 from recommender.errors import RecommenderError
 from recommender.message import POLICY, html_part
 
@@ -285,10 +284,10 @@ class FileTransport:
         stem = file_stem(outgoing)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            _write_atomically(self.folder / f"{stem}.eml", outgoing.raw)
+            text_files.replace_file(self.folder / f"{stem}.eml", outgoing.raw)
             html = html_part(outgoing.raw)
             if html is not None:
-                _write_atomically(self.folder / f"{stem}.html", html.encode("utf-8"))
+                text_files.replace_file(self.folder / f"{stem}.html", html.encode("utf-8"))
         except OSError as exc:
             where = exc.filename or self.folder
             raise TransientDeliveryError(
@@ -318,14 +317,3 @@ def file_stem(outgoing: Outgoing) -> str:
     to = (outgoing.recipients or ("unknown",))[0]
     mid = outgoing.message_id.strip("<>").split("@")[0]
     return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{to}-{mid}")[:150]
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -1,15 +1,21 @@
-"""Decode the text files people hand the tool: dumps, profiles, the settings file, rating exports.
+"""Read the text files people hand the tool (dumps, profiles, the settings file, rating exports)
+and write the files it hands them (exports, previews, messages) whole or not at all.
 
 They come from many editors: UTF-8 with or without a byte-order mark (Windows Notepad writes
 one), or UTF-16 with its byte-order mark (what Windows PowerShell's ``>`` and Notepad's
 "Unicode" save). :func:`decode` reads each of these as its text; anything else is refused with
 :class:`UndecodableText`, which gives the line of the first bad byte. The callers name the
-file, in their own error; this module reads nothing but the bytes it is given.
+file, in their own error.
+
+:func:`replace_file` writes a file whole or not at all: a crash or a full disk leaves the old
+file (or none), never half of the new one.
 """
 
 from __future__ import annotations
 
 import codecs
+import os
+import tempfile
 from pathlib import Path
 
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -48,3 +54,16 @@ def decode(data: bytes) -> str:
 def read(path: Path) -> str:
     """The text of the file at ``path`` (:func:`decode`); ``OSError`` if it cannot be read."""
     return decode(path.read_bytes())
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file beside it, renamed over
+    it); ``OSError`` if the folder cannot be written to."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

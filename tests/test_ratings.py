@@ -151,6 +151,22 @@ def test_importing_a_file_that_is_not_text_fails_naming_its_line(
     assert f"{bad}:3: not UTF-8 text (invalid byte 0xe9)" in result.stderr
 
 
+def test_exporting_into_a_folder_that_does_not_exist_fails_naming_the_file(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"RECOMMENDER_DATABASE_URL": database_url}
+    profile = tmp_path / "p.toml"
+    profile.write_text(f'email = "{EMAIL}"\n')
+    assert run("subscribe", str(profile), env=env).returncode == 0
+    target = tmp_path / "no such folder" / "ratings.csv"
+    result = run("export-ratings", EMAIL, "-o", str(target), env=env)
+    assert (result.returncode, result.stderr.strip()) == (
+        1,
+        f"Error: cannot write {target}: No such file or directory",
+    )
+    assert not target.parent.exists()
+
+
 def test_rate_and_ratings_from_the_command_line(database_url: str, tmp_path: Path) -> None:
     env = {"RECOMMENDER_DATABASE_URL": database_url}
     dump = tmp_path / "d.txt"

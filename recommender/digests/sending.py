@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
+from recommender import text_files
 from recommender.message import html_part
 from recommender.results import ComposeOutcome, DeliveryOutcome, SendReport
 
@@ -54,5 +55,5 @@ def write_preview(folder: Path, outcome: ComposeOutcome, now: datetime) -> Path 
     assert html is not None  # every digest has its HTML part
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{outcome.email}-{now:%Y%m%d-%H%M%S}.html"
-    path.write_text(html, encoding="utf-8")
+    text_files.replace_file(path, html.encode("utf-8"))
     return path
