@@ -1145,7 +1145,13 @@ def _not_resent(entry: OutboxEntry) -> str:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 @click.pass_obj
 @handle_errors
 def serve(state: AppContext, host: str, port: int) -> None:

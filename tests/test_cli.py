@@ -21,6 +21,7 @@ from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.reading import title_search_url
 from recommender.store.models import Subscriber
+from recommender.store.papers import MAX_SEARCH_CHARS
 from tests.builders import dump_text, entry
 from tests.commands import invoke, run
 
@@ -122,6 +123,25 @@ def test_papers_search_and_show(user_env: dict[str, str], dump_folder: Path) -> 
     as_json = json.loads(run("papers", "show", "paper 2:", "--json", env=user_env).stdout)
     assert [d["dump"] for d in as_json["listed_in"]] == ["day1.txt", "day2.txt"]
     assert as_json["read_url"] == title_search_url(entry(2).title)
+
+
+def test_a_search_longer_than_any_title_is_refused_saying_the_limit(
+    user_env: dict[str, str], dump_folder: Path
+) -> None:
+    run("ingest", str(dump_folder), env=user_env)
+    longest = run("papers", "search", "x" * MAX_SEARCH_CHARS, env=user_env)
+    assert (longest.returncode, longest.stdout.strip()) == (0, "No papers match.")
+    too_long = run("papers", "search", "x" * 60_000, env=user_env)
+    assert (too_long.returncode, too_long.stderr.strip()) == (
+        1,
+        f"Error: a search is at most {MAX_SEARCH_CHARS} characters, not 60000",
+    )
+
+
+def test_serve_refuses_a_port_that_does_not_exist(user_env: dict[str, str]) -> None:
+    result = run("serve", "--port", "99999", env=user_env)
+    assert result.returncode == 2
+    assert "Invalid value for '--port': 99999 is not in the range 1<=x<=65535" in result.stderr
 
 
 def test_ingest_says_how_each_dump_was_dated(sqlite_env: dict[str, str], dump_folder: Path) -> None:

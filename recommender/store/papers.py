@@ -19,7 +19,7 @@ from sqlalchemy import Row, Select, and_, bindparam, exists, func, insert, or_, 
 from sqlalchemy.orm import Session
 
 from recommender import dumps
-from recommender.errors import NotFound
+from recommender.errors import NotFound, RecommenderError
 from recommender.sources.base import Skipped, SourceDay, SourcePaper
 from recommender.store.models import Dump, DumpPaper, Paper
 
@@ -52,6 +52,21 @@ class PaperQuery:
     dump_id: int | None = None
     sort: str = "newest"  # newest | upvotes | published | title
     limit: int | None = None
+
+    def __post_init__(self) -> None:
+        # Each word is a LIKE pattern: SQLite refuses one over 50,000 bytes as "too complex".
+        if self.text is not None and len(self.text) > MAX_SEARCH_CHARS:
+            raise BadSearch(
+                f"a search is at most {MAX_SEARCH_CHARS} characters, not {len(self.text)}"
+            )
+
+
+# Longer than any title, and longer than SQLite lets a LIKE pattern be (in bytes).
+MAX_SEARCH_CHARS = 1000
+
+
+class BadSearch(RecommenderError, ValueError):
+    """A search that cannot be run as given."""
 
 
 SORTS = ("newest", "upvotes", "published", "title")
