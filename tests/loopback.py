@@ -39,6 +39,10 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (to make a client time out)
+    # sent in chunks of this many bytes (chunked transfer encoding, no Content-Length), with
+    # ``chunk_delay`` seconds before each: a stream, or a server that drips; 0: all at once
+    chunk_size: int = 0
+    chunk_delay: float = 0.0
 
 
 Handler = Callable[[Seen], Reply]
@@ -74,9 +78,19 @@ def serving(handler: Handler) -> Iterator[tuple[str, list[Seen]]]:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                if reply.chunk_size:
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for start in range(0, len(reply.body), reply.chunk_size):
+                        time.sleep(reply.chunk_delay)
+                        chunk = reply.body[start : start + reply.chunk_size]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                else:
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
             except OSError:  # the client gave up (a timeout test): nothing to answer
                 self.close_connection = True
 

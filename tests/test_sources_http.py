@@ -128,6 +128,31 @@ def test_a_server_that_never_answers_times_out_into_one_line() -> None:
     assert len(seen) == 2
 
 
+@pytest.mark.parametrize("chunk_size", [0, 256], ids=["declared", "streamed"])
+def test_a_response_over_the_size_limit_is_refused_without_retrying(chunk_size: int) -> None:
+    def handler(request: Seen) -> Reply:
+        body = b"[" + b"0," * 600 + b"0]" if request.path == "/big" else b"[1]"
+        return Reply(200, body, chunk_size=chunk_size)
+
+    with serving(handler) as (url, seen), client(url, FakeTime(), max_bytes=1000) as polite:
+        with pytest.raises(SourceUnavailable) as raised:
+            polite.get("/big")
+        assert polite.get("/small").json() == [1]  # the client goes on working
+    assert str(raised.value) == f"{url}/big: the response is over 1000 bytes"
+    assert [request.path for request in seen] == ["/big", "/small"]
+
+
+def test_a_server_that_drips_its_answer_times_out_as_a_whole() -> None:
+    # Each byte comes well within the read timeout; the whole answer does not.
+    drip = Reply(200, b"x" * 40, chunk_size=1, chunk_delay=0.02)
+    with serving(lambda request: drip) as (url, seen):
+        with client(url, FakeTime(), timeout=2.0, attempt_seconds=0.2, retries=1) as polite:
+            with pytest.raises(SourceUnavailable) as raised:
+                polite.get("/slow")
+    assert str(raised.value) == f"{url}/slow: took over 0.2 s after 2 attempts"
+    assert len(seen) == 2
+
+
 def test_an_unreachable_host_is_one_line() -> None:
     with serving(scripted()) as (url, _):
         pass  # the server is gone: its port now refuses connections

@@ -6,7 +6,9 @@ request, at least ``min_interval`` seconds from the end of one request to the st
 (a ``Retry-After`` in seconds or as an HTTP date is obeyed, up to ``max_delay``), and
 conditional requests: a response that carried an ``ETag`` or ``Last-Modified`` is kept (for
 ``cache_size`` URLs) and asked for again with ``If-None-Match`` / ``If-Modified-Since``, so an
-unchanged listing costs the server a 304.
+unchanged listing costs the server a 304. A response is read in chunks, up to
+``max_bytes`` and ``attempt_seconds`` (real time) an attempt: a server that sends too much is
+refused at once, one that drips its answer is timed out and retried.
 
 When retries are exhausted, or the server refuses the request outright (4xx other than 429),
 :class:`~recommender.sources.base.SourceUnavailable` is raised with a one-line message naming
@@ -35,6 +37,12 @@ from recommender import __version__
 from recommender.sources.base import MalformedResponse, SourceUnavailable
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The most a response may bring: a day of arXiv's listing or of the Daily Papers API is a few
+# megabytes; a server sending more is misconfigured or hostile, and would fill the memory.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# The longest one attempt may take, the body included: the read timeout is between two
+# chunks, so a server that sends a byte every few seconds would otherwise never time out.
+ATTEMPT_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,8 @@ class PoliteClient:
         backoff: float = 2.0,
         max_delay: float = 120.0,
         cache_size: int = 64,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+        attempt_seconds: float = ATTEMPT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -129,6 +139,8 @@ class PoliteClient:
         self.retries = retries
         self.backoff = backoff
         self.max_delay = max_delay
+        self.max_bytes = max_bytes
+        self.attempt_seconds = attempt_seconds
         self.requests = 0  # requests sent, retries included
         self._sleep = sleep
         self._now = now
@@ -167,18 +179,21 @@ class PoliteClient:
         for attempt in range(attempts):
             self._wait_for_turn()
             try:
-                response = self._client.send(request)
-            except httpx.TransportError as error:
+                response, content = self._send(request, url)
+            except (httpx.TransportError, _TooSlow) as error:
                 self.pace.done()
                 problem, delay = _describe(error), None
+            except SourceUnavailable:
+                self.pace.done()
+                raise
             else:
                 self.pace.done()
                 if response.status_code == 304 and cached is not None:
                     self._cache.move_to_end(url)
                     return Response(url, 304, cached.content, not_modified=True)
                 if response.is_success:
-                    self._remember(url, response)
-                    return Response(url, response.status_code, response.content)
+                    self._remember(url, response, content)
+                    return Response(url, response.status_code, content)
                 problem = f"HTTP {response.status_code}"
                 if response.status_code not in RETRIED_STATUSES:
                     raise SourceUnavailable(f"{url}: {problem}")
@@ -188,6 +203,30 @@ class PoliteClient:
             self._sleep(delay if delay is not None else self._backoff(attempt))
         tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
         raise SourceUnavailable(f"{url}: {problem} after {tries}")
+
+    def _send(self, request: httpx.Request, url: str) -> tuple[httpx.Response, bytes]:
+        """Send ``request``; the response and, for a success, its body, read in chunks so that
+        neither its size (``max_bytes``) nor the time it takes (``attempt_seconds``, real
+        time) can run away."""
+        started = time.monotonic()
+        response = self._client.send(request, stream=True)
+        try:
+            if not response.is_success:
+                return response, b""
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise SourceUnavailable(f"{url}: the response is over {self.max_bytes} bytes")
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise SourceUnavailable(f"{url}: the response is over {self.max_bytes} bytes")
+                if time.monotonic() - started > self.attempt_seconds:
+                    raise _TooSlow(self.attempt_seconds)
+                chunks.append(chunk)
+            return response, b"".join(chunks)
+        finally:
+            response.close()
 
     def _wait_for_turn(self) -> None:
         self.pace.wait_for_turn()
@@ -211,19 +250,28 @@ class PoliteClient:
             when = when.replace(tzinfo=UTC)
         return min(max((when - self._now()).total_seconds(), 0.0), self.max_delay)
 
-    def _remember(self, url: str, response: httpx.Response) -> None:
+    def _remember(self, url: str, response: httpx.Response, content: bytes) -> None:
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
         if not etag and not last_modified:
             self._cache.pop(url, None)
             return
-        self._cache[url] = _Cached(etag, last_modified, response.content)
+        self._cache[url] = _Cached(etag, last_modified, content)
         self._cache.move_to_end(url)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
 
-def _describe(error: httpx.TransportError) -> str:
+class _TooSlow(Exception):
+    """An attempt that took longer than its limit, though the server kept sending."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"took over {seconds:g} s")
+
+
+def _describe(error: httpx.TransportError | _TooSlow) -> str:
+    if isinstance(error, _TooSlow):
+        return str(error)
     if isinstance(error, httpx.TimeoutException):
         return "timed out"
     detail = str(error).splitlines()[0] if str(error) else ""
