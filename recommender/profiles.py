@@ -359,13 +359,19 @@ def _checked_length(value: str, name: str, source: str) -> str:
 
 
 def _name(value: str, source: str) -> str:
-    """A name, on one line: shown in listings and in the To line of every digest."""
+    """A name, on one line: shown in listings and in the To line of every digest. Mail
+    readers decode ``=?charset?...?=`` in a To line as an encoded word, which may hide a line
+    break (a header of its own): no name holds one, so none is taken."""
     value = value.strip()
     if (character := _control(value)) is not None:
         raise ProfileError(
             source,
             f"control character {character!r} not allowed; write the name on one line",
             "name",
+        )
+    if "=?" in value:
+        raise ProfileError(
+            source, "'=?' not allowed: mail programs read it as an encoded header", "name"
         )
     return _checked_length(value, "name", source)
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from recommender import signup
+from recommender import render, resources, signup, signup_mail
 from recommender.config import Settings
 from recommender.core import Recommender, SignupClosed, SignupLimited
 from recommender.profiles import ProfileError
@@ -86,3 +86,20 @@ def test_sign_ups_racing_from_many_connections_pass_the_limit_no_more_often_than
 
     assert sorted(at_once(work, count=6)) == [False] * 3 + [True] * 3
     assert len(mail_server.received) == 3
+
+
+def test_a_confirm_mail_to_a_name_holding_an_encoded_word_goes_to_the_address_alone() -> None:
+    # Profiles refuse such a name; the mail does not count on that. Decoded, this name is
+    # "Eve\r\nTo: evil@attacker.example": a header of its own if the To line carried it.
+    mail = signup_mail.SignupMail(
+        "victim@example.org",
+        "=?utf-8?b?RXZlDQpUbzogZXZpbEBhdHRhY2tlci5leGFtcGxl?=",
+        ["speech recognition"],
+        confirm_url="https://papers.example.org/signup/confirm/t",
+    )
+    templates = render.Templates(resources.templates_dir())
+    outgoing = signup_mail.compose(templates, mail, mail_from="papers@example.org", now=NOW)
+    assert outgoing.recipients == ("victim@example.org",)
+    headers = outgoing.raw.split(b"\r\n\r\n", 1)[0]
+    assert b"evil@attacker.example" not in headers
+    assert b"\r\nTo: victim@example.org\r\n" in headers

@@ -180,6 +180,9 @@ def test_a_pending_sign_up_outlives_the_process_that_took_it(
     assert site.subscribers().count(NEW) == 1
 
 
+INJECTING_NAME = "=?utf-8?b?RXZlDQpUbzogZXZpbEBhdHRhY2tlci5leGFtcGxl?="
+
+
 def profile_error(**fields: object) -> str:
     """The message ``subscribe`` gives for a profile with these fields."""
     with pytest.raises(profiles.ProfileError) as caught:
@@ -193,6 +196,8 @@ def profile_error(**fields: object) -> str:
         ("email", "not-an-address", profile_error(email="not-an-address")),
         ("email", "", profile_error(email="")),
         ("name", "Grace\u202eHopper", profile_error(email=NEW, name="Grace\u202eHopper")),
+        # an encoded word of "Eve\r\nTo: evil@attacker.example", which a To line would decode
+        ("name", INJECTING_NAME, profile_error(email=NEW, name=INJECTING_NAME)),
         ("interests", "\n  \n", "write at least one interest, one per line"),
         ("interests", "x" * 201, "interest 1 has 201 characters; at most 200 each"),
         ("liked", "\n".join(["x"] * 201), "at most 200 entries, not 201"),
@@ -207,6 +212,7 @@ def profile_error(**fields: object) -> str:
         "no-at-sign",
         "empty-email",
         "bidi-name",
+        "encoded-word-name",
         "no-interests",
         "long-interest",
         "too-many-liked",
