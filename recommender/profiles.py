@@ -183,7 +183,7 @@ def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
     if not 1 <= digest_size <= MAX_DIGEST_SIZE:
         raise ProfileError(source, f"must be between 1 and {MAX_DIGEST_SIZE}", "digest_size")
     min_score = get("min_score", (int, float), None)
-    if min_score is not None and not math.isfinite(min_score):
+    if min_score is not None and not _finite(min_score):
         raise ProfileError(source, f"{min_score!r} is not a finite number", "min_score")
     try:
         schedule = parse_schedule(get("schedule", str, DEFAULT_SCHEDULE))
@@ -244,7 +244,7 @@ def _interests(tables: list[Any], source: str) -> tuple[Interest, ...]:
             raise ProfileError(source, f"two interests are named {name!r}", f"{where}.name")
         names.add(name.casefold())
         share = get("share", (int, float), None)
-        if share is not None and not (math.isfinite(share) and 0 < share <= 1):
+        if share is not None and not (_finite(share) and 0 < share <= 1):
             raise ProfileError(
                 source, f"{share!r} is not a share between 0 and 1 (0.3 = 30%)", f"{where}.share"
             )
@@ -308,6 +308,14 @@ def _typed(
         expected = " or ".join(k.__name__ for k in kinds)
         raise ProfileError(source, f"expected {expected}, got {value!r}", field_name)
     return value
+
+
+def _finite(value: float) -> bool:
+    """Whether ``value`` is a number a float holds (an integer of 309 digits is not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _control(value: str) -> str | None:

@@ -92,6 +92,7 @@ def test_a_minimal_profile_gets_sensible_defaults(tmp_path: Path) -> None:
         ('email = "a@example.org"\nschedule = "0 0 30 2 *"\n', "schedule", "never fires"),
         ('email = "a@example.org"\nmin_score = nan\n', "min_score", "not a finite number"),
         ('email = "a@example.org"\nmin_score = -inf\n', "min_score", "not a finite number"),
+        (f'email = "a@example.org"\nmin_score = {"9" * 400}\n', "min_score", "not a finite number"),
         (f'email = "a@example.org"\nname = "{"n" * 201}"\n', "name", "at most 200 characters"),
         ('email = "a@example.org"\nname = "Eve\\r\\nBcc: x"\n', "name", "control character"),
         ('email = "a@example.org"\nname = "Eve\\u2028Smith"\n', "name", "control character"),

@@ -151,6 +151,8 @@ BAD_SETTINGS = [
     ({"digest_size": "ten", "min_score": ""}, "digest_size", '"ten"'),
     ({"digest_size": "10", "min_score": "nan"}, "min_score", "nan"),
     ({"digest_size": "10", "min_score": "high"}, "min_score", '"high"'),
+    # an integer no float holds: math.isfinite overflowed on it (a 500)
+    ({"digest_size": "10", "min_score": "9" * 400}, "min_score", "9" * 400),
 ]
 
 
@@ -272,6 +274,10 @@ def test_a_form_the_page_does_not_have_or_a_bad_vote_changes_nothing(site: Site)
     assert unknown.status_code == 400 and "Nothing was changed" in text(unknown.text)
     vote = post(site, form="rate", paper="x", vote="sideways")
     assert vote.status_code == 400 and "'sideways' is not a vote" in text(vote.text)
+    # a paper the page never showed, longer than SQLite takes as a LIKE pattern (a 500 before)
+    for form, field in (("rate", "vote"), ("undo", "undo")):
+        long = post(site, form=form, paper="_" * 30_000, **{field: "up"})
+        assert long.status_code == 400 and "Nothing was changed" in text(long.text)
     assert snapshot(site.app) == before
 
 
@@ -401,6 +407,11 @@ BAD_INTERESTS = [
     ({"share": "1.5"}, "interest 2.share", 'name = "Speech"\nphrases = ["speech"]\nshare = 1.5'),
     ({"share": "lots"}, "interest 2.share", 'name = "Speech"\nphrases = ["s"]\nshare = "lots"'),
     ({"share": "0"}, "interest 2.share", 'name = "Speech"\nphrases = ["speech"]\nshare = 0'),
+    (
+        {"share": "9" * 400},
+        "interest 2.share",
+        f'name = "Speech"\nphrases = ["speech"]\nshare = {"9" * 400}',
+    ),
     ({"share": "0.6"}, "interest", 'name = "Speech"\nphrases = ["speech"]\nshare = 0.6'),
     ({"name": "  "}, "interest 2.name", 'name = "  "\nphrases = ["speech"]'),
     ({"name": "graphs"}, "interest 2.name", 'name = "graphs"\nphrases = ["speech"]'),

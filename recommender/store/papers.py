@@ -522,6 +522,8 @@ def get_paper(session: Session, ref: str) -> Paper:
     ref = ref.strip()
     if not ref:
         raise PaperNotFound("give a paper id or the start of its title")
+    if len(ref) > MAX_SEARCH_CHARS:  # longer than any title: SQLite would refuse the pattern
+        raise PaperNotFound(f"no paper has a title of {len(ref)} characters")
     paper = session.get(Paper, ref)
     if paper is not None:
         return paper
