@@ -275,8 +275,8 @@ def test_a_form_the_page_does_not_have_or_a_bad_vote_changes_nothing(site: Site)
     vote = post(site, form="rate", paper="x", vote="sideways")
     assert vote.status_code == 400 and "'sideways' is not a vote" in text(vote.text)
     # a paper the page never showed, longer than SQLite takes as a LIKE pattern (a 500 before)
-    for form, field in (("rate", "vote"), ("undo", "undo")):
-        long = post(site, form=form, paper="_" * 30_000, **{field: "up"})
+    for form, button in (("rate", "vote"), ("undo", "undo")):
+        long = post(site, form=form, paper="_" * 30_000, **{button: "up"})
         assert long.status_code == 400 and "Nothing was changed" in text(long.text)
     assert snapshot(site.app) == before
 
