@@ -83,7 +83,7 @@ def _cron(words: list[str]) -> Schedule:
     from apscheduler.triggers.cron import CronTrigger
 
     minute, hour, day, month, day_of_week = words
-    day_of_week = re.sub(r"\d+", lambda m: _cron_day(m[0]), day_of_week)
+    day_of_week = _cron_days(day_of_week)
     schedule = Schedule(" ".join(words), minute, hour, day, month, day_of_week)
     try:
         CronTrigger(**schedule.cron_fields(), timezone="UTC")
@@ -107,7 +107,51 @@ def check_fires(schedule: Schedule) -> None:
         )
 
 
-def _cron_day(number: str) -> str:
-    if int(number) > 7:
-        raise ValueError(f"invalid day of week {number!r} in cron line; use 0-7 or names")
-    return CRON_DAY_NAMES[int(number)]
+def _cron_days(field: str) -> str:
+    """A cron line's day-of-week field as APScheduler's day names, each day spelled out.
+
+    Cron numbers Sunday 0 (and 7), Monday 1; APScheduler numbers Monday 0, and its steps and
+    ranges count from there, so the field is expanded here (lists, ranges, steps, ``*``,
+    numbers or names) into the days it means, then written as names: ``1-5/2`` is
+    ``mon,wed,fri``, ``0-6`` every day (``*``), ``5-7`` ``fri-sun``."""
+    days: set[int] = set()
+    for item in field.split(","):
+        body, slash, step_text = item.partition("/")
+        step = _cron_step(step_text, item) if slash else 1
+        if body == "*":
+            first, last = 0, 6
+        else:
+            start, dash, end = body.partition("-")
+            first = _cron_day(start, item, end=False)
+            last = _cron_day(end, item, end=True) if dash else (7 if slash else first)
+            if first > last:
+                raise ValueError(f"day range {item!r} runs backwards; write it low to high")
+        days.update(day % 7 for day in range(first, last + 1, step))
+    if len(days) == 7:
+        return "*"
+    ordered = sorted((day - 1) % 7 for day in days)  # APScheduler's week: Monday first
+    runs: list[list[int]] = []
+    for day in ordered:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join(
+        DAYS[run[0]] if len(run) == 1 else f"{DAYS[run[0]]}-{DAYS[run[-1]]}" for run in runs
+    )
+
+
+def _cron_step(text: str, item: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"invalid step in day of week {item!r}; use a whole number from 1")
+    return int(text)
+
+
+def _cron_day(text: str, item: str, *, end: bool) -> int:
+    """A day of a cron day-of-week item as cron numbers it (0-7); Sunday ends a range as 7."""
+    if text in CRON_DAY_NAMES:
+        number = CRON_DAY_NAMES.index(text)
+        return 7 if end and number == 0 else number
+    if not text.isdigit() or int(text) > 7:
+        raise ValueError(f"invalid day of week {item!r} in cron line; use 0-7 or names")
+    return int(text)

@@ -84,6 +84,9 @@ def test_a_minimal_profile_gets_sensible_defaults(tmp_path: Path) -> None:
         ('email = "a@example.org"\nschedule = "daily 25:00"\n', "schedule", "invalid time"),
         ('email = "a@example.org"\nschedule = "weekly funday 09:00"\n', "schedule", "unknown day"),
         ('email = "a@example.org"\nschedule = "61 7 * * *"\n', "schedule", "invalid cron line"),
+        ('email = "a@example.org"\nschedule = "0 0 * * 1-7/0"\n', "schedule", "invalid step"),
+        ('email = "a@example.org"\nschedule = "0 0 * * 5-1"\n', "schedule", "runs backwards"),
+        ('email = "a@example.org"\nschedule = "0 0 * * 8"\n', "schedule", "use 0-7 or names"),
         ('email = "a@example.org"\ndigest_size = 0\n', "digest_size", "between 1 and 100"),
         ('email = "a@example.org"\ndigest_size = "ten"\n', "digest_size", "expected int"),
         ('email = "a@example.org"\npaused = "no"\n', "paused", "expected bool"),
@@ -155,7 +158,14 @@ def test_broken_toml_is_refused_with_its_line(tmp_path: Path) -> None:
         ("weekly Monday 09:05", {"minute": "5", "hour": "9", "day_of_week": "mon"}),
         # Cron numbers Sunday as 0 or 7; APScheduler 3 would read 1-5 as tue-sat.
         ("30 7 * * 1-5", {"minute": "30", "hour": "7", "day_of_week": "mon-fri"}),
-        ("0 9 1 * 0,7", {"minute": "0", "hour": "9", "day": "1", "day_of_week": "sun,sun"}),
+        ("0 9 1 * 0,7", {"minute": "0", "hour": "9", "day": "1", "day_of_week": "sun"}),
+        # Steps and ranges count in cron's week (Sunday 0), so they are spelled out as days.
+        ("0 7 * * 1-5/2", {"day_of_week": "mon,wed,fri"}),
+        ("0 7 * * */2", {"day_of_week": "tue,thu,sat-sun"}),
+        ("0 7 * * 0-6", {"day_of_week": "*"}),
+        ("0 7 * * 0-3", {"day_of_week": "mon-wed,sun"}),
+        ("0 7 * * 5-7", {"day_of_week": "fri-sun"}),
+        ("0 7 * * fri-sun,2", {"day_of_week": "tue,fri-sun"}),
     ],
 )
 def test_schedules_become_cron_fields(text: str, fields: dict[str, str]) -> None:
