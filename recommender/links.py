@@ -10,6 +10,7 @@ only identify what a link is for: the web endpoints confirm with a POST before c
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 import secrets
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer
+from itsdangerous import Signer as ItsdangerousSigner
 
 from recommender.errors import RecommenderError
 from recommender.votes import LINK_VOTES
@@ -73,6 +75,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _exactly_signed(signer: ItsdangerousSigner | None, token: str) -> None:
+    """Raise :class:`BadSignature` unless ``token`` ends in its signature exactly as
+    ``signer`` writes it. itsdangerous decodes the signature before comparing, and its
+    base64 decoding skips characters outside the alphabet and the unused bits of the last
+    one, so a link with a character added to its signature or its last one changed still
+    passed: no forgery, but a changed link must not work."""
+    if signer is None:
+        return  # an unknown action: the serializer lookup says so
+    sep = signer.sep.decode("ascii") if isinstance(signer.sep, bytes) else signer.sep
+    value, _, signature = token.rpartition(sep)
+    if not signature.isascii() or not hmac.compare_digest(
+        signer.get_signature(value), signature.encode("ascii")
+    ):
+        raise BadSignature("the signature is not as it was made")
+
+
 class _TimedSigner(TimestampSigner):
     """itsdangerous' signer with an issue time, read from our (injectable) clock."""
 
@@ -121,6 +139,7 @@ class Signer:
     def check(self, action: str, token: str) -> dict[str, Any]:
         """The payload of a token made for ``action``; raise if tampered, misused or expired."""
         try:
+            _exactly_signed(self._signers.get(action), token)
             payload = self._serializer(action).loads(token)
         except BadSignature as exc:
             raise TokenInvalid(f"this {action} link is not valid") from exc
@@ -156,6 +175,7 @@ class Signer:
         try:
             # The age is checked here, not by itsdangerous' ``max_age``, so that every kind of
             # token follows one rule (:meth:`_check_age`), clock skew included.
+            _exactly_signed(self._rate, token)
             value, issued = self._rate.unsign(token, return_timestamp=True)
         except BadSignature as exc:
             raise TokenInvalid("this rate link is not valid") from exc

@@ -56,6 +56,31 @@ def test_a_link_from_a_clock_a_little_ahead_still_works(clock: Clock, kind: str)
     CHECKERS[kind](links.Signer("s" * 32, clock=clock), token)
 
 
+def _changed_signatures(token: str) -> list[str]:
+    """``token`` with its signature changed in ways base64 decoding forgives: characters
+    outside the alphabet added, and the last character's unused low bits set."""
+    body, _, signature = token.rpartition(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(signature[-1])
+    twins = [alphabet[last ^ bit] for bit in (1, 2, 3)]  # a 32-byte HMAC leaves 2 bits unused
+    return [
+        f"{body}.{signature[:5]}!!!{signature[5:]}",
+        f"{body}.{signature}==",
+        f"{body}.{signature[:5]}\u00e9{signature[5:]}",
+        *(f"{body}.{signature[:-1]}{twin}" for twin in twins),
+    ]
+
+
+@pytest.mark.parametrize("kind", MAKERS)
+def test_a_link_whose_signature_was_changed_at_all_is_refused(clock: Clock, kind: str) -> None:
+    signer = links.Signer("s" * 32, clock=clock)
+    token = MAKERS[kind](signer)
+    CHECKERS[kind](signer, token)
+    for changed in _changed_signatures(token):
+        with pytest.raises(links.TokenInvalid):
+            CHECKERS[kind](signer, changed)
+
+
 def test_a_signed_token_with_an_impossible_issue_time_is_refused(clock: Clock) -> None:
     signer = links.Signer("s" * 32, clock=clock)
     payload = signer._serializers["manage"].dump_payload({"s": 7, "t": 10**20})
