@@ -147,6 +147,9 @@ def create_app(app: Recommender) -> Starlette:
             if guards.from_elsewhere(request.headers, own):
                 return page("cross_site.html", 403)
             form = await request.form()
+            if not all(isinstance(value, str) for value in form.values()):
+                await form.close()  # no page of ours sends a file: nothing is read from one
+                return PlainTextResponse("A file was sent: nothing was changed.\n", 400)
             return await change(request, form)
 
         return guarded(endpoint)

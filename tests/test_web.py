@@ -91,6 +91,24 @@ def test_a_cross_site_post_is_refused_and_changes_nothing(site: Site) -> None:
     assert not site.app.subscriber(EMAIL).active
 
 
+def test_a_post_carrying_a_file_changes_nothing_and_one_click_in_multipart_still_works(
+    site: Site,
+) -> None:
+    before = snapshot(site.app)
+    with httpx.Client(timeout=10) as client:
+        for name, form in FORMS.items():
+            sent = client.post(site.urls[name], data=form, files={"must_not": ("a.txt", b"x")})
+            assert sent.status_code == 400, name
+            assert sent.text == "A file was sent: nothing was changed.\n"
+        assert snapshot(site.app) == before
+        # RFC 8058 lets a mail client send its one-click unsubscribe as multipart/form-data.
+        one_click = client.post(
+            site.urls["unsubscribe"], files={"List-Unsubscribe": (None, "One-Click")}
+        )
+        assert one_click.status_code == 200
+    assert not site.app.subscriber(EMAIL).active
+
+
 def test_pages_at_a_credential_url_are_not_cached_framed_or_leaked(site: Site) -> None:
     with httpx.Client(timeout=10) as client:
         responses = [client.get(url) for url in site.urls.values()]
