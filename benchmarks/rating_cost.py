@@ -43,12 +43,14 @@ def log(*args: object) -> None:
     print(*args, file=sys.stderr, flush=True)
 
 
-def measure(papers: int, ratings: int, tmp: Path) -> dict:
+def measure(papers: int, ratings: int, tmp: Path, embedding_model: str = "none") -> dict:
     dumps = tmp / "dumps"
     dumps.mkdir()
     ingest.generate(dumps, max(1, papers // PER_FILE), PER_FILE, seed=1)
     settings = Settings(
-        home=tmp / "home", database_url=f"sqlite:///{tmp / 'r.db'}", embedding_model="none"
+        home=tmp / "home",
+        database_url=f"sqlite:///{tmp / 'r.db'}",
+        embedding_model=embedding_model,
     )
     with Recommender(settings) as app:
         t0 = time.perf_counter()
@@ -79,7 +81,15 @@ def measure(papers: int, ratings: int, tmp: Path) -> dict:
                 }
                 log(f"  {i + 1} ratings: {fifth['median_ms']} ms a rating (last {step}'s median)")
                 fifths.append(fifth)
-        return {"papers": app.stats()["papers"], "ratings": len(ids), "by_fifth": fifths}
+        return {
+            "papers": app.stats()["papers"],
+            "ratings": len(ids),
+            "embedding_model": embedding_model,
+            # the first trains on weak negatives never used before (embedded then, with a model)
+            "first_ms": round(times[0], 1),
+            "max_ms": round(max(times), 1),
+            "by_fifth": fifths,
+        }
 
 
 def main() -> int:
@@ -88,7 +98,9 @@ def main() -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
         "  python benchmarks/rating_cost.py --papers 45000 --ratings 500\n"
-        "  python benchmarks/rating_cost.py --papers 2000 --ratings 100 --json",
+        "  python benchmarks/rating_cost.py --papers 2000 --ratings 100 --json\n"
+        "  python benchmarks/rating_cost.py --papers 2000 --ratings 100 \\\n"
+        "      --embedding-model all-MiniLM-L6-v2",
     )
     parser.add_argument(
         "--papers",
@@ -98,15 +110,22 @@ def main() -> int:
         "before, as real listings do, so the catalogue holds about 90%% of them)",
     )
     parser.add_argument("--ratings", type=int, default=500, help="ratings in a row (default 500)")
+    parser.add_argument(
+        "--embedding-model",
+        default="none",
+        help="the sentence model (default none: word features only; all-MiniLM-L6-v2 is the "
+        "product's)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.papers < 1 or args.ratings < 5:
         parser.error("--papers: 1 or more; --ratings: 5 or more")
     with tempfile.TemporaryDirectory() as tmp:
-        result = measure(args.papers, args.ratings, Path(tmp))
+        result = measure(args.papers, args.ratings, Path(tmp), args.embedding_model)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        print(f"first rating {result['first_ms']} ms, slowest {result['max_ms']} ms")
         for f in result["by_fifth"]:
             print(
                 f"{result['papers']} papers, {f['ratings']} ratings: "

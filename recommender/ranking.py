@@ -108,6 +108,18 @@ def wants_embeddings(embedding_model: str) -> bool:
     return embedding_model.strip().lower() not in ("", "none", "off")
 
 
+@dataclass(frozen=True)
+class _TrainingPapers:
+    """What a training learns from (:meth:`Ranker._training_papers`)."""
+
+    texts: list[tuple[str, str]]  # the profile's texts apart from its phrases
+    liked: list[Paper]  # catalogue papers the profile's liked entries name
+    rated: list[Paper]
+    votes: np.ndarray
+    weak: list[Paper]  # weak negatives
+    seen: int  # the subscriber's rating count: the model's staleness mark
+
+
 class Ranker:
     """Vectors, models and rankings over one database, with one embedding model."""
 
@@ -198,14 +210,17 @@ class Ranker:
         missing = self.missing_embeddings(scope, texts)
         assert space.embedding_model is not None or not missing
         for chunk in self.embedding_chunks(missing):
-            vectors = self.embedder.embed_papers(chunk, batch_size=EMBEDDING_BATCH)
-            stored = {
-                text_hash(t, a): v.astype("<f4").tobytes()
-                for (t, a), v in zip(chunk, vectors, strict=True)
-            }
-            vector_store.add_embeddings(session, str(space.embedding_model), stored)
+            vector_store.add_embeddings(session, str(space.embedding_model), self._embedded(chunk))
             if on_progress is not None:
                 on_progress(len(chunk))
+
+    def _embedded(self, texts: Sequence[tuple[str, str]]) -> dict[str, bytes]:
+        """The embeddings of ``texts`` as the store keeps them, by text hash."""
+        vectors = self.embedder.embed_papers(texts, batch_size=EMBEDDING_BATCH)
+        return {
+            text_hash(t, a): v.astype("<f4").tobytes()
+            for (t, a), v in zip(texts, vectors, strict=True)
+        }
 
     def embed_missing(
         self,
@@ -216,15 +231,20 @@ class Ranker:
         on_start: Callable[[int], None] | None = None,
         on_progress: Progress | None = None,
     ) -> int:
-        """Embed those of ``texts`` (title, abstract) not embedded in ``space`` yet, each chunk
-        in a transaction of its own (an interrupted run keeps its work); return how many."""
+        """Embed those of ``texts`` (title, abstract) not embedded in ``space`` yet; return how
+        many. Each chunk is embedded outside any transaction, then stored in a short one of its
+        own: an interrupted run keeps its work, and the database's write lock (SQLite's is
+        the whole file's) is never held while the sentence model runs."""
         with sessions() as session:
             missing = self.missing_embeddings(Scope(session, space), texts)
         if on_start is not None:
             on_start(len(missing))
         for chunk in self.embedding_chunks(missing):
+            embedded = self._embedded(chunk)
             with sessions() as session, session.begin():
-                self.embed(Scope(session, space), chunk, on_progress)
+                vector_store.add_embeddings(session, str(space.embedding_model), embedded)
+            if on_progress is not None:
+                on_progress(len(chunk))
         return len(missing)
 
     def vectors(self, scope: Scope, texts: Sequence[tuple[str, str]]) -> model.PaperVectors:
@@ -244,26 +264,43 @@ class Ranker:
 
     # -- models ------------------------------------------------------------------------------
 
-    def _training_data(
-        self, scope: Scope, subscriber: Subscriber
-    ) -> tuple[model.PaperVectors, list[Paper], np.ndarray, model.PaperVectors | None, int]:
+    def _training_papers(self, scope: Scope, subscriber: Subscriber) -> _TrainingPapers:
+        """What a training of the subscriber learns from, before any vector is made."""
         session = scope.session
-        prior, liked = self.profile_prior(scope, subscriber)
+        texts, liked = self._prior_texts(scope, subscriber)
         rated = subscriber_store.current_ratings(session, subscriber.id)
         papers = [paper for _, paper in rated]
         votes = np.array([rating.vote for rating, _ in rated], dtype=np.int64)
         seen = vector_store.rating_count(session, subscriber.id)
         # Papers rated down stay in the pool: a thumbs-down must add to what counts against a
         # topic, never take the paper's weight as a weak negative away.
-        weak_papers = catalogue_store.sample_papers(
+        weak = catalogue_store.sample_papers(
             session,
             WEAK_NEGATIVES,
             exclude=[p.id for p, vote in zip(papers, votes, strict=True) if vote > 0]
             + [p.id for p in liked],
             seed=(subscriber.id * 7919 + seen) % WEAK_SAMPLES,
         )
-        weak = self.paper_vectors(scope, weak_papers)
-        return prior, papers, votes, weak if len(weak_papers) else None, seen
+        return _TrainingPapers(texts, liked, papers, votes, weak, seen)
+
+    def _training_data(
+        self, scope: Scope, subscriber: Subscriber
+    ) -> tuple[model.PaperVectors, list[Paper], np.ndarray, model.PaperVectors | None, int]:
+        found = self._training_papers(scope, subscriber)
+        prior = self._prior_vectors(scope, found.texts, found.liked)
+        weak = self.paper_vectors(scope, found.weak)
+        return prior, found.rated, found.votes, weak if len(found.weak) else None, found.seen
+
+    def training_texts(self, scope: Scope, subscriber: Subscriber) -> list[tuple[str, str]]:
+        """The texts a training of the subscriber would embed if it ran now: the profile's
+        (``about``, liked entries not in the catalogue, interest phrases) and those of the
+        papers it learns from whose vectors are not in memory. :meth:`embed_missing` embeds
+        them before the training's transaction, so that the sentence model never runs inside
+        one (a transaction holds the write lock, SQLite's on the whole file)."""
+        found = self._training_papers(scope, subscriber)
+        papers = self._vectors.missing(scope.space, [*found.liked, *found.rated, *found.weak])
+        phrases = model.profile_texts(subscriber.every_phrase)
+        return [*found.texts, *phrases, *((p.title, p.abstract) for p in papers)]
 
     def profile_prior(
         self, scope: Scope, subscriber: Subscriber
@@ -278,14 +315,26 @@ class Ranker:
         a bare arXiv id as nothing. Resolved on every training, so a liked paper that arrives
         later counts in full from the next one.
         """
-        liked = catalogue_store.liked_papers(scope.session, subscriber.every_liked)
-        unresolved = [e for e in subscriber.every_liked if e not in liked and not _bare_arxiv_id(e)]
-        texts = model.profile_texts((), subscriber.about, unresolved)
-        papers = list({p.id: p for p in liked.values()}.values())
+        texts, papers = self._prior_texts(scope, subscriber)
+        return self._prior_vectors(scope, texts, papers), papers
+
+    def _prior_vectors(
+        self, scope: Scope, texts: Sequence[tuple[str, str]], papers: Sequence[Paper]
+    ) -> model.PaperVectors:
         parts = [self.vectors(scope, texts)]
         if papers:
             parts.append(self.paper_vectors(scope, papers))
-        return model.PaperVectors.stack(parts), papers
+        return model.PaperVectors.stack(parts)
+
+    def _prior_texts(
+        self, scope: Scope, subscriber: Subscriber
+    ) -> tuple[list[tuple[str, str]], list[Paper]]:
+        """The texts of :meth:`profile_prior` (``about``, liked entries that name no catalogue
+        paper yet) and the catalogue papers the others name."""
+        liked = catalogue_store.liked_papers(scope.session, subscriber.every_liked)
+        unresolved = [e for e in subscriber.every_liked if e not in liked and not _bare_arxiv_id(e)]
+        papers = list({p.id: p for p in liked.values()}.values())
+        return model.profile_texts((), subscriber.about, unresolved), papers
 
     def interest_vectors(self, scope: Scope, subscriber: Subscriber) -> model.PaperVectors:
         """The vectors of the phrases of every interest of the subscriber, one a phrase."""

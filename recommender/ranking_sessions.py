@@ -50,8 +50,15 @@ class SessionRanker:
         raise AssertionError("unreachable")
 
     def train(self, session: Session, subscriber: Subscriber) -> None:
-        """Retrain ``subscriber``'s model in a transaction of its own on ``session``."""
+        """Retrain ``subscriber``'s model in a transaction of its own on ``session``. What it
+        would embed is embedded first, outside it: the sentence model may take seconds (a list
+        of 200 interests, a first sample of weak negatives), and a transaction holds the
+        write lock."""
         space = self.space()
+        if space.has_embeddings:
+            with session.begin():
+                texts = self._ranker.training_texts(self._ranker.scope(session, space), subscriber)
+            self._ranker.embed_missing(self._sessions, space, texts)
         with session.begin():
             self._ranker.train(self._ranker.scope(session, space), subscriber, self._clock())
 

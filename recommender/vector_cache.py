@@ -52,6 +52,13 @@ class VectorCache:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def missing(self, space: FeatureSpace, papers: Sequence[PaperText]) -> list[PaperText]:
+        """Those of ``papers`` whose vectors in ``space`` the cache does not hold now."""
+        with self._lock:
+            if self._space_id != space.id:
+                return list(papers)
+            return [p for p in papers if p.id not in self._rows]
+
     def get(
         self, space: FeatureSpace, papers: Sequence[PaperText], compute: Compute
     ) -> PaperVectors:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, make_url, select, update
 
 from recommender import model, ranking
 from recommender.config import Settings
@@ -275,6 +276,35 @@ def test_embeddings_are_computed_once_and_stored(settings: Settings, tmp_path: P
         with app.engine.connect() as connection:
             again = connection.scalar(select(func.count()).select_from(StoredEmbedding))
         assert again == stored
+
+
+@pytest.mark.skipif(not model.embeddings_available(), reason="needs recommender[embeddings]")
+def test_a_rating_embeds_new_profile_texts_while_the_database_stays_writable(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # SQLite locks the whole file for a writing transaction; the sentence model may run for
+    # seconds (a list of 200 interests), and every other rating would wait, then fail.
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("the whole-file write lock is SQLite's")
+    path = make_url(settings.database_url).database
+    with Recommender(replace(settings, embedding_model=model.DEFAULT_MODEL)) as app:
+        app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+        app.subscribe(profile(tmp_path, '"speech recognition", "keyword spotting on devices"'))
+        embed, embedded = app.ranker.embedder.embed_papers, []
+
+        def embed_while_another_writes(texts, **options):  # type: ignore[no-untyped-def]
+            with sqlite3.connect(path, timeout=0.1) as other:
+                other.execute("BEGIN IMMEDIATE")  # "database is locked" if the lock is held
+                other.rollback()
+            embedded.extend(title for title, _ in texts)
+            return embed(texts, **options)
+
+        app.ranker.embedder.embed_papers = embed_while_another_writes  # type: ignore[method-assign]
+        app.rate(EMAIL, TOPICS["speech"][0], "up")  # retrains, with phrases never embedded
+    # the phrases, the rated paper and the weak negatives, none embedded before
+    assert {"speech recognition", "keyword spotting on devices", TOPICS["speech"][0]} <= set(
+        embedded
+    )
 
 
 # A title that says nothing of its paper's topic: only the paper's abstract does.
