@@ -619,8 +619,15 @@ def _trim_url(url: str) -> str:
     return url
 
 
+def is_dump_name(name: str) -> bool:
+    """Whether a file of this name, found in a folder, is taken for a dump: ``*.txt`` in any
+    case (Windows saves ``.TXT`` too), not hidden (``.``: a file still being copied in)."""
+    return name.lower().endswith(".txt") and not name.startswith(".")
+
+
 def find_dump_files(paths: list[Path]) -> list[Path]:
-    """Expand ``paths``: a file stands for itself, a directory for its ``*.txt`` files.
+    """Expand ``paths``: a file stands for itself, a directory for its dumps
+    (:func:`is_dump_name`).
 
     Directories are searched recursively, hidden entries skipped, files sorted by path. A path
     that does not exist is kept, so that the caller can report it.
@@ -631,8 +638,9 @@ def find_dump_files(paths: list[Path]) -> list[Path]:
             found.extend(
                 sorted(
                     p
-                    for p in path.rglob("*.txt")
-                    if p.is_file()
+                    for p in path.rglob("*")
+                    if is_dump_name(p.name)
+                    and p.is_file()
                     and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 )
             )

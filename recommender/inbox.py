@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from recommender.dumps import is_dump_name
 from recommender.results import FileOutcome, IngestReport
 
 PROCESSED = "processed"
@@ -35,16 +36,17 @@ def ingest_folder(
 
 
 def ready_files(inbox: Path, settle: timedelta, *, now: float | None = None) -> list[Path]:
-    """The dumps (``*.txt``, not hidden) in ``inbox`` left unmodified for ``settle``, by name.
+    """The dumps (:func:`recommender.dumps.is_dump_name`) in ``inbox`` left unmodified for
+    ``settle``, by name.
 
     ``now`` is a wall-clock timestamp (the files' modification times are wall-clock ones).
     """
     now = time.time() if now is None else now
     return [
         path
-        for path in sorted(inbox.glob("*.txt"))
-        if path.is_file()
-        and not path.name.startswith(".")
+        for path in sorted(inbox.iterdir())
+        if is_dump_name(path.name)
+        and path.is_file()
         and now - path.stat().st_mtime >= settle.total_seconds()
     ]
 

@@ -414,10 +414,15 @@ def test_a_file_over_the_size_limit_is_refused_without_reading_it(tmp_path: Path
 def test_folders_stand_for_their_txt_files_recursively(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / ".hidden").mkdir()
-    for name in ("a.txt", "b/c.txt", "notes.md", ".hidden/d.txt"):
+    for name in ("a.txt", "b/c.txt", "b/E.Txt", "notes.md", ".hidden/d.txt", "b/.f.txt"):
         (tmp_path / name).write_text("x")
     found = find_dump_files([tmp_path, tmp_path / "missing.txt"])
-    assert found == [tmp_path / "a.txt", tmp_path / "b" / "c.txt", tmp_path / "missing.txt"]
+    assert found == [
+        tmp_path / "a.txt",
+        tmp_path / "b" / "E.Txt",
+        tmp_path / "b" / "c.txt",
+        tmp_path / "missing.txt",
+    ]
 
 
 # -- properties ----------------------------------------------------------------------------

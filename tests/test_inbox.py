@@ -29,11 +29,13 @@ def test_a_file_modified_within_the_settle_time_waits_for_the_next_round(tmp_pat
 def test_hidden_files_folders_and_other_files_are_not_dumps(tmp_path: Path) -> None:
     drop(tmp_path, "b.txt")
     drop(tmp_path, "a.txt")
+    drop(tmp_path, "C.TXT")  # as Windows may save it
     drop(tmp_path, ".partial.txt")
     drop(tmp_path, "notes.md")
+    drop(tmp_path, "txt")
     (tmp_path / "folder.txt").mkdir()
     ready = inbox.ready_files(tmp_path, timedelta(0), now=1_000_000)
-    assert [p.name for p in ready] == ["a.txt", "b.txt"]
+    assert [p.name for p in ready] == ["C.TXT", "a.txt", "b.txt"]
 
 
 def test_a_file_of_a_name_already_processed_is_kept_beside_it_under_a_number(
