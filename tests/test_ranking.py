@@ -260,9 +260,13 @@ def test_recommend_on_the_command_line_prints_json_best_first(
     assert "at least 2 thumbs up" in result.stderr
 
 
-@pytest.mark.skipif(not model.embeddings_available(), reason="needs recommender[embeddings]")
-def test_embeddings_are_computed_once_and_stored(settings: Settings, tmp_path: Path) -> None:
-    with Recommender(replace(settings, embedding_model=model.DEFAULT_MODEL)) as app:
+@pytest.mark.parametrize("embedding_model", [model.DEFAULT_MODEL, "wordllama"])
+def test_embeddings_are_computed_once_and_stored(
+    settings: Settings, tmp_path: Path, embedding_model: str
+) -> None:
+    if not model.embeddings_available(embedding_model):
+        pytest.skip(f"needs what embeds with {embedding_model}")
+    with Recommender(replace(settings, embedding_model=embedding_model)) as app:
         app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
         app.subscribe(profile(tmp_path, '"speech recognition"'))
         found = app.recommend(EMAIL, top=3)
@@ -403,12 +407,12 @@ NEWCOMER_TOPICS = {
 }
 
 
-@pytest.mark.parametrize("embedding_model", ["none", model.DEFAULT_MODEL])
+@pytest.mark.parametrize("embedding_model", ["none", model.DEFAULT_MODEL, "wordllama"])
 def test_a_newcomer_gets_a_paper_on_each_typed_interest_in_the_top_five_on_the_real_dumps(
     settings: Settings, tmp_path: Path, shared_dumps: list[Path], embedding_model: str
 ) -> None:
-    if embedding_model != "none" and not model.embeddings_available():
-        pytest.skip("needs recommender[embeddings]")
+    if embedding_model != "none" and not model.embeddings_available(embedding_model):
+        pytest.skip(f"needs what embeds with {embedding_model}")
     path = tmp_path / "new.toml"
     path.write_text(f'email = "{EMAIL}"\ninterests = {json.dumps(list(NEWCOMER_TOPICS))}\n')
     with Recommender(replace(settings, embedding_model=embedding_model)) as app:
