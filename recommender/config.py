@@ -37,9 +37,9 @@ class Settings:
     database_url: str
     """SQLAlchemy URL of the database; defaults to a SQLite file in ``home``."""
     embedding_model: str = "all-MiniLM-L6-v2"
-    """Sentence-embedding model (a local folder, an installed model package or a hub name);
-    ``none`` ranks on word features alone. Without ``recommender[embeddings]`` installed, word
-    features are used whatever this says."""
+    """Sentence-embedding model (a local folder, an installed model package or a hub name), or
+    ``wordllama`` (static embeddings, ``recommender[static]``); ``none`` ranks on word features
+    alone. Without what the model needs installed, word features are used whatever this says."""
     base_url: str = "http://localhost:8000"
     """The public address of ``recommender serve``: rating and unsubscribe links point here."""
     mail_from: str = "Paper digest <recommender@localhost>"

@@ -1,4 +1,5 @@
-"""Sentence embeddings for papers (optional: needs the ``recommender[embeddings]`` extra).
+"""Embeddings for papers (optional: the ``recommender[embeddings]`` extra for a sentence model,
+``recommender[static]`` for WordLlama's static embeddings).
 
 Importing this module is cheap: sentence-transformers (and with it torch) is imported only when
 an :class:`Embedder` first embeds something, so a deployment without the extra still works on
