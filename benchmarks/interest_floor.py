@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -32,8 +33,8 @@ from recommender.config import Settings  # noqa: E402
 from recommender.core import Recommender  # noqa: E402
 from recommender.digests import steering  # noqa: E402
 from recommender.ranking import Scope  # noqa: E402
-from recommender.store import catalogue as catalogue_store  # noqa: E402
 from recommender.store import subscribers as subscriber_store  # noqa: E402
+from recommender.store.models import Paper  # noqa: E402
 
 EMAIL = "floor@example.org"
 # The words that put a paper on a topic (as tests/test_ranking.py's NEWCOMER_TOPICS).
@@ -71,8 +72,7 @@ def measure(dumps: list[Path], embedding_model: str) -> dict[str, dict[str, floa
                 scope = Scope(session, app._space())
                 subscriber = subscriber_store.get_subscriber(session, EMAIL)
                 topics = subscriber_store.topics_of(subscriber)
-                ids = catalogue_store.all_paper_ids(session)
-                papers = catalogue_store.papers_by_id(session, ids)
+                papers = list(session.scalars(select(Paper).order_by(Paper.id)))
                 texts = [f"{p.title}\n{p.abstract}" for p in papers]
                 matrix = ranker.paper_vectors(scope, papers).to_matrix()
                 vectors = [steering._interest_vectors(ranker, scope, t, {}, {}) for t in topics]

@@ -796,10 +796,11 @@ class SteeredMethod(RecommenderMethod):
         arm: str,
         groups: dict[int, list[TagGroup]],
         texts: list[tuple[str, str]],
+        floor: float,
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.arm, self.groups, self.texts = arm, groups, texts
+        self.arm, self.groups, self.texts, self.floor = arm, groups, texts, floor
 
     def start(self, user: User, seed: int) -> None:
         super().start(user, seed)
@@ -840,7 +841,7 @@ class SteeredMethod(RecommenderMethod):
             follows=(),
             topics=self.topics,
             vectors_of=self.vectors_of,
-            has_embeddings=self.space.has_embeddings,
+            floor=self.floor,
             digest_size=DIGEST,
         )
         similar = self.similarity[int(batch[0])]
@@ -993,9 +994,7 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
         embedder = rm.Embedder(args.model)
     space = space.fit_idf(papers[:half], max_df=MAX_DOCUMENT_FREQUENCY)
     params = parse_params(args.params, rm.params_for(space))  # the embedding model's knobs
-    if args.floor is not None:
-        kind = "embeddings" if space.has_embeddings else "words"
-        interests.AFFINITY_FLOOR[kind] = args.floor  # this process only: a variant tried
+    floor = interests.floor_for(space.embedding_model) if args.floor is None else args.floor
     x = space.vectors(papers, emb)
     similarity = day_similarities(x, half, args.batch)
     phrases = phrase_vectors(space, sorted({p for u in users for p in u.phrases}), embedder)
@@ -1011,6 +1010,7 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
             arm=arm,
             groups=groups,
             texts=papers,
+            floor=floor,
         )
         for arm in INTEREST_ARMS
     }
@@ -1034,7 +1034,7 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
         "embeddings": not args.no_embeddings,
         "word_block": space.word_block,
         "interests_per_user": float(np.mean([len(groups[u.uid]) for u in users])),
-        "floor": interests.AFFINITY_FLOOR["embeddings" if space.has_embeddings else "words"],
+        "floor": floor,
         "arms": out,
         "user_ids": [u.uid for u in users],
         # each arm's (digest recall, worst-served interest recall) per user, users in this order:

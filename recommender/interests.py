@@ -32,6 +32,19 @@ import numpy as np
 # A lower embeddings floor lets many more in (0.25: 9.5% of off-topic pairs) and served the
 # worst-served interest less in benchmarks/quality.py --interests several (RESULTS.md).
 AFFINITY_FLOOR = {"words": 0.1, "embeddings": 0.34}
+# The floors of other embedding models, by their ids, by the same rule on the same dumps:
+# WordLlama's static vectors (the ``static`` extra) 0.38, keeping 23% of the on-topic pairs;
+# its mixture-of-experts papers reach 0.24 at most, so none serves that interest there (its
+# slots go to the best overall), where a lower floor would label many off-topic papers
+# (0.20: 18% of off-topic pairs).
+AFFINITY_FLOOR_BY_MODEL = {"wordllama-l2-supercat-256": 0.38}
+
+
+def floor_for(embedding_model: str | None) -> float:
+    """The affinity floor of a feature space with this embedding model (None: words only)."""
+    if embedding_model is None:
+        return AFFINITY_FLOOR["words"]
+    return AFFINITY_FLOOR_BY_MODEL.get(embedding_model, AFFINITY_FLOOR["embeddings"])
 
 
 def slots(shares: Sequence[tuple[str, float]], size: int) -> dict[str, int]:

@@ -137,7 +137,7 @@ def test_with_embeddings_a_paper_below_the_measured_floor_serves_no_interest() -
         follows=(),
         topics=[topic],
         vectors_of=lambda _: np.array([[1.0, 0.0]]),
-        has_embeddings=True,
+        floor=floor,
         digest_size=4,
     )
     assert steered.serves == {1: "Speech", 2: "Speech"}

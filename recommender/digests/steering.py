@@ -71,7 +71,7 @@ def steer(
         follows=subscriber_store.followed_of(subscriber),
         topics=topics,
         vectors_of=lambda topic: _interest_vectors(ranker, scope, topic, up, shown),
-        has_embeddings=scope.space.has_embeddings,
+        floor=interests.floor_for(scope.space.embedding_model),
         digest_size=subscriber.digest_size,
     )
 
@@ -85,12 +85,13 @@ def steer_plain(
     follows: Sequence[str],
     topics: Sequence[Interest],
     vectors_of: Callable[[Interest], np.ndarray],
-    has_embeddings: bool,
+    floor: float,
     digest_size: int,
 ) -> Steering:
     """:func:`steer` on plain data (pure, but for ``vectors_of``): ``topics``, the interests
     with a share; ``vectors_of(topic)``, the unit vectors of what it is about (asked only when
-    there are candidates to steer); ``follows``, the followed authors' names."""
+    there are candidates to steer); ``follows``, the followed authors' names; ``floor``, how
+    alike a paper must be to serve an interest (:func:`recommender.interests.floor_for`)."""
     must_not_words = Words(list(must_not))
     if must_not_words:
         rows = np.array(
@@ -113,7 +114,6 @@ def steer_plain(
         if topic.must:
             must = Words(topic.must)
             allowed[:, j] = [must.found_in(_text(papers[r])) for r in rows.tolist()]
-    floor = interests.AFFINITY_FLOOR["embeddings" if has_embeddings else "words"]
     assigned = interests.assign(affinities, allowed, floor)
     serves = {int(rows[i]): topics[j].name for i, j in enumerate(assigned) if j is not None}
     slots = interests.slots([(t.name, t.share) for t in topics], digest_size)
