@@ -9,6 +9,7 @@ Ingesting a file is the caller's (the facade's); this module only reads and move
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -59,16 +60,37 @@ def file_away(inbox: Path, path: Path, outcome: FileOutcome) -> Path:
     destination = free_name(folder / path.name)
     path.replace(destination)
     if outcome.error:
+        # a name that is not UTF-8 (bytes the file system kept as they were) is written with
+        # its odd bytes escaped: the reason must be there
         destination.with_name(destination.name + REASON_SUFFIX).write_text(
-            outcome.error + "\n", encoding="utf-8"
+            outcome.error + "\n", encoding="utf-8", errors="backslashreplace"
         )
     return destination
 
 
+# The longest file name most file systems take, in bytes.
+NAME_MAX = 255
+
+
 def free_name(path: Path) -> Path:
-    """``path``, or ``path`` with a number added if that name is taken."""
-    candidate, n = path, 1
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+    """``path``, or ``path`` with a number added if that name is taken; its stem shortened
+    where the name, numbered and with :data:`REASON_SUFFIX` after it, would be longer than a
+    file system takes (a name already at the limit could be numbered never, and jammed the
+    inbox: every round failed on it, before the files after it)."""
+    stem, suffix = path.stem, path.suffix
+    candidate, n = path, 0
+    while True:
+        number = f".{n}" if n else ""
+        room = NAME_MAX - len(os.fsencode(f"{number}{suffix}{REASON_SUFFIX}"))
+        short = _cut(stem, room)
+        candidate = path.with_name(f"{short}{number}{suffix}")
+        if not candidate.exists() and not os.path.lexists(candidate):
+            return candidate
         n += 1
-    return candidate
+
+
+def _cut(stem: str, room: int) -> str:
+    """``stem`` cut to at most ``room`` bytes as the file system stores it."""
+    while len(os.fsencode(stem)) > room:
+        stem = stem[:-1]
+    return stem

@@ -10,6 +10,7 @@ this module runs the steps and turns their results into :class:`FileOutcome` and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -90,7 +91,9 @@ class Ingester:
         dated = {"listing": dump.listing, "year_rule": dump.year_rule}
         try:
             done = self._merge(
-                lambda session: paper_store.add_dump(session, path.name, dump, self._clock())
+                lambda session: paper_store.add_dump(
+                    session, _storable(path.name), dump, self._clock()
+                )
             )
         except Exception as exc:
             if not self._database_answers():
@@ -204,3 +207,9 @@ def reason(exc: Exception) -> str:
         text = f"{type(exc).__name__}: {exc}"
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return first if len(first) <= 300 else first[:299] + "…"
+
+
+def _storable(name: str) -> str:
+    """A file's name as the database can store it: bytes of a name that are not UTF-8 (kept
+    by the file system as they were) become U+FFFD, and the dump is stored all the same."""
+    return os.fsencode(name).decode("utf-8", errors="replace")

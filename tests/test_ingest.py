@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import re
 import shutil
 from datetime import date, timedelta
@@ -238,6 +239,39 @@ def test_the_inbox_quarantines_a_file_the_database_refuses_and_reads_the_rest(
     assert [p.name for p in (inbox / "processed").iterdir()] == ["2-good.txt"]
     assert not list(inbox.glob("*.txt"))
     assert app.ingest_inbox(settle=timedelta(0)).files == []  # nothing left to block a poll
+
+
+def test_a_file_named_at_the_file_systems_limit_dropped_twice_does_not_jam_the_inbox(
+    app: Recommender, settings: Settings
+) -> None:
+    inbox = settings.inbox
+    longest = "L" * 251 + ".txt"  # 255 bytes: no room for ".1" or for a reason beside it
+    write(inbox, longest, dump_text([entry(1)]))
+    assert [f.status for f in app.ingest_inbox(settle=timedelta(0)).files] == ["ingested"]
+    write(inbox, longest, dump_text([entry(1)]))  # the same again: "already ingested"
+    write(inbox, "M" * 251 + ".txt", "not a dump at all\n" * 3)  # refused: a reason beside it
+    write(inbox, "z-after.txt", dump_text([entry(2)], "Mar 19"))
+    report = app.ingest_inbox(settle=timedelta(0))
+    assert [f.status for f in report.files] == ["already ingested", "refused", "ingested"]
+    assert not list(inbox.glob("*.txt"))
+    processed = sorted(p.name for p in (inbox / "processed").iterdir())
+    # each cut to leave room for a reason beside it (".error.txt"), then numbered
+    assert processed == ["L" * 239 + ".1.txt", "L" * 241 + ".txt", "z-after.txt"]
+    (reason,) = (inbox / "quarantine").glob("*.error.txt")
+    assert "no listing date" in reason.read_text() and len(reason.name) <= 255
+
+
+def test_a_dump_whose_name_is_not_utf8_is_stored_and_its_papers_kept(
+    app: Recommender, settings: Settings
+) -> None:
+    inbox = settings.inbox
+    inbox.mkdir(parents=True, exist_ok=True)
+    name = os.fsdecode(b"day-\xff.txt")  # bytes a file system keeps, which are no UTF-8
+    (inbox / name).write_text(dump_text([entry(1)]), encoding="utf-8")
+    report = app.ingest_inbox(settle=timedelta(0))
+    assert [f.status for f in report.files] == ["ingested"]
+    assert counts(app)[0] == 1
+    assert [d.file_name for d in app.dumps()] == ["day-\ufffd.txt"]
 
 
 def test_a_database_that_stops_answering_stops_the_batch_instead_of_refusing_every_file(
