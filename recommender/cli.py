@@ -602,6 +602,12 @@ def _send(state: AppContext, email: str | None, *, dry_run: bool = False) -> boo
         if d.state == "failed":
             when = d.retry_at.strftime("%Y-%m-%d %H:%M UTC") if d.retry_at else "later"
             click.echo(f"Not sent to {d.email} (will retry at {when}): {d.error}", err=True)
+        elif d.state == "unconfirmed":
+            click.echo(
+                f"Unconfirmed for {d.email}, not sent again by itself "
+                f"(`recommender outbox --resend {d.digest_id}` if it did not arrive): {d.error}",
+                err=True,
+            )
         else:
             click.echo(f"Undeliverable to {d.email}: {d.error}", err=True)
 

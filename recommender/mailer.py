@@ -14,14 +14,16 @@ import email.policy
 import email.utils
 import re
 import smtplib
+import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from recommender import text_files
 from recommender.errors import RecommenderError
@@ -53,6 +55,12 @@ class PermanentDeliveryError(DeliveryError):
     """Not delivered, and trying again will not help."""
 
 
+class UnconfirmedDeliveryError(DeliveryError):
+    """The whole message reached the mail server, but its answer never came back: it may have
+    been delivered. Not tried again by itself (that could send it twice): ``unconfirmed``,
+    as a digest whose sender died mid-delivery is, for a person to resend."""
+
+
 def retry_at(attempts: int, now: datetime) -> datetime | None:
     """When to try again after ``attempts`` failed attempts; ``None`` once it is time to stop."""
     if attempts > len(RETRY_DELAYS):
@@ -71,6 +79,8 @@ def after_attempt(
     if isinstance(error, TransientDeliveryError):
         retry = retry_at(attempts, now)
         return ("failed" if retry is not None else "undeliverable"), retry
+    if isinstance(error, UnconfirmedDeliveryError):
+        return "unconfirmed", None
     return "undeliverable", None
 
 
@@ -143,7 +153,10 @@ class SmtpSettings:
     security: str = "starttls"  # none, starttls or tls
     username: str = ""
     password: str = field(default="", repr=False)
-    timeout: float = 30.0
+    timeout: float = 30.0  # for each answer awaited
+    # for one message's whole conversation (connecting included): a server that keeps sending
+    # a little never trips ``timeout``; well inside the outbox's lease of a claimed digest
+    deadline: float = 120.0
 
     def __post_init__(self) -> None:
         if self.security not in DEFAULT_PORTS:
@@ -161,6 +174,7 @@ class SmtpTransport:
         self.settings = settings
         self._open: smtplib.SMTP | None = None
         self._batching = False
+        self._conversation: _Conversation | None = None  # the current message's
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -195,33 +209,48 @@ class SmtpTransport:
             kind = TransientDeliveryError if 400 <= exc.smtp_code < 500 else PermanentDeliveryError
             raise kind(error) from None
         except (smtplib.SMTPException, OSError) as exc:
+            what = f"{type(exc).__name__}: {exc}"
+            conversation = self._conversation
+            if conversation is not None and conversation.expired:
+                what = f"no answer within {s.deadline:g} s in all"
+            if conversation is not None and conversation.message_sent:
+                raise UnconfirmedDeliveryError(
+                    f"{where}: the whole message was sent, then {what}: it may have arrived"
+                ) from None
             # refused or dropped connections, timeouts, TLS failures: try again later
-            raise TransientDeliveryError(f"{where}: {type(exc).__name__}: {exc}") from None
+            raise TransientDeliveryError(f"{where}: {what}") from None
         if refused:
             raise self._classify(where, refused)
         return f"smtp://{where}"
 
     def _send(self, outgoing: Outgoing) -> dict[str, tuple[int, bytes]]:
-        if self._open is None and self._batching:
-            self._open = self._login(self._connect())
-        if self._open is None:
-            smtp = self._login(self._connect())
-            try:
-                return self._hand_over(smtp, outgoing)
-            finally:
-                with contextlib.suppress(smtplib.SMTPException, OSError):
-                    smtp.quit()
-                smtp.close()
+        conversation = self._conversation = _Conversation(self.settings.deadline)
         try:
-            return self._hand_over(self._open, outgoing)
-        except BaseException:
-            # After any failure the connection's state is unknown: the next message opens anew.
-            self._open.close()
-            self._open = None
-            raise
+            if self._open is None and self._batching:
+                self._open = self._login(self._connect(conversation))
+            if self._open is None:
+                smtp = self._login(self._connect(conversation))
+                try:
+                    return self._hand_over(smtp, outgoing, conversation)
+                finally:
+                    with contextlib.suppress(smtplib.SMTPException, OSError):
+                        smtp.quit()
+                    smtp.close()
+            try:
+                return self._hand_over(self._open, outgoing, conversation)
+            except BaseException:
+                # After any failure the connection's state is unknown: the next opens anew.
+                self._open.close()
+                self._open = None
+                raise
+        finally:
+            conversation.end()
 
     @staticmethod
-    def _hand_over(smtp: smtplib.SMTP, outgoing: Outgoing) -> dict[str, tuple[int, bytes]]:
+    def _hand_over(
+        smtp: smtplib.SMTP, outgoing: Outgoing, conversation: _Conversation
+    ) -> dict[str, tuple[int, bytes]]:
+        conversation.watch(smtp)
         options: list[str] = []
         if not all(a.isascii() for a in (outgoing.sender, *outgoing.recipients)):
             smtp.ehlo_or_helo_if_needed()
@@ -241,12 +270,17 @@ class SmtpTransport:
                 raise
         return smtp
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, conversation: _Conversation) -> smtplib.SMTP:
         s = self.settings
         context = ssl.create_default_context()
         if s.security == "tls":
-            return smtplib.SMTP_SSL(s.host, s.effective_port, timeout=s.timeout, context=context)
-        smtp = smtplib.SMTP(s.host, s.effective_port, timeout=s.timeout)
+            secure = _SMTP_SSL(
+                conversation, s.host, s.effective_port, timeout=s.timeout, context=context
+            )
+            conversation.watch(secure)
+            return secure
+        smtp = _SMTP(conversation, s.host, s.effective_port, timeout=s.timeout)
+        conversation.watch(smtp)  # STARTTLS and the login too are within the deadline
         if s.security == "starttls":
             try:
                 smtp.starttls(context=context)
@@ -260,6 +294,84 @@ class SmtpTransport:
         address, (code, text) = next(iter(refused.items()))
         error = _reply(where, code, text) + f" for {address}"
         return (TransientDeliveryError if 400 <= code < 500 else PermanentDeliveryError)(error)
+
+
+class _Conversation:
+    """One message's conversation with the mail server: whether the message's end has gone
+    out (after that a lost answer leaves its fate unknown), and a deadline for the whole of
+    it, when the connection's socket is shut down (a blocked read then ends at once)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.message_sent = False
+        self.expired = False
+        self._smtp: smtplib.SMTP | None = None
+        self._socket: socket.socket | None = None  # until the connection holds it
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(deadline, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, smtp: smtplib.SMTP) -> None:
+        """Follow ``smtp`` (a connection kept from an earlier message, or a new one)."""
+        if isinstance(smtp, _Watched):
+            smtp.conversation = self
+            with self._lock:
+                self._smtp = smtp
+                if self.expired:
+                    self._shut()
+
+    def attach(self, sock: socket.socket) -> None:
+        """The socket a connection just opened (before smtplib holds it as ``sock``)."""
+        with self._lock:
+            self._socket = sock
+            if self.expired:
+                self._shut()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        # the connection's own socket first: STARTTLS replaces the one it opened with
+        held = getattr(self._smtp, "sock", None)
+        for sock in (held, self._socket):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def end(self) -> None:
+        self._timer.cancel()
+
+
+class _Watched:
+    """What :class:`_SMTP` and :class:`_SMTP_SSL` add to smtplib's: their conversation learns
+    of their socket as soon as it exists (the greeting may already be slow) and of the end of
+    each message they send (the data's last line, a lone dot)."""
+
+    conversation: _Conversation
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        self.conversation.attach(sock)
+        return sock
+
+    def send(self, s: str | bytes) -> None:
+        super().send(s)  # type: ignore[misc]
+        if (s.encode("ascii", "replace") if isinstance(s, str) else s).endswith(b"\r\n.\r\n"):
+            self.conversation.message_sent = True
+
+
+class _SMTP(_Watched, smtplib.SMTP):
+    def __init__(self, conversation: _Conversation, *args: Any, **kwargs: Any) -> None:
+        self.conversation = conversation
+        super().__init__(*args, **kwargs)
+
+
+class _SMTP_SSL(_Watched, smtplib.SMTP_SSL):  # noqa: N801 (as smtplib names it)
+    def __init__(self, conversation: _Conversation, *args: Any, **kwargs: Any) -> None:
+        self.conversation = conversation
+        super().__init__(*args, **kwargs)
 
 
 def _reply(where: str, code: int, text: bytes | str) -> str:

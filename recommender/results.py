@@ -447,7 +447,9 @@ class DeliveryOutcome(Record):
     digest_id: int
     email: str
     subject: str
-    state: str  # sent, failed (retried later) or undeliverable
+    state: (
+        str  # sent, failed (retried later), unconfirmed (taken whole, unanswered) or undeliverable
+    )
     attempts: int
     error: str | None
     retry_at: datetime | None

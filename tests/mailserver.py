@@ -1,14 +1,18 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives, for the tests.
 
 It can be told to refuse the next messages with a given reply (``451`` transient, ``550``
-permanent), to refuse a recipient, and to require a login.
+permanent), to refuse a recipient, and to require a login. :func:`misbehaving_smtp` is a
+raw one that takes a message whole and never answers, or never finishes its greeting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -129,3 +133,53 @@ def mail_server() -> Iterator[MailServer]:
 def login_mail_server() -> Iterator[MailServer]:
     """An SMTP server that wants the login :data:`LOGIN` before it takes mail."""
     yield from _serve(require_login=True)
+
+
+@contextlib.contextmanager
+def misbehaving_smtp(after_data: str) -> Iterator[tuple[int, list[bytes]]]:
+    """An SMTP server on loopback that takes a message in full, then (``after_data``) drops
+    the connection unanswered (``drop``) or answers only after 5 s (``slow``); or that never
+    finishes its greeting, a line every 50 ms (``trickle``). Yields its port and the
+    messages it took whole."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    taken: list[bytes] = []
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            if after_data == "trickle":
+                while not stop.is_set():
+                    conn.sendall(b"220-still here\r\n")
+                    time.sleep(0.05)
+                return
+            conn.sendall(b"220 bad.example ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    conn.sendall(b"250 bad.example\r\n")
+                elif verb in (b"MAIL", b"RCPT"):
+                    conn.sendall(b"250 OK\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 go on\r\n")
+                    body = b"".join(iter(lines.readline, b".\r\n"))
+                    taken.append(body)
+                    if after_data == "drop":
+                        return
+                    stop.wait(5)
+                    conn.sendall(b"250 OK, queued\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while not stop.is_set():
+                conn, _ = listener.accept()
+                threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1], taken
+    finally:
+        stop.set()
+        listener.close()

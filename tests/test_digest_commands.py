@@ -13,7 +13,7 @@ from recommender.config import Settings
 from recommender.core import DigestNotFound, Recommender
 from tests.catalogue import EMAIL, profile, readers, topical_day, topical_dump
 from tests.commands import cli_env, invoke, run
-from tests.mailserver import MailServer
+from tests.mailserver import MailServer, misbehaving_smtp
 
 
 def test_without_smtp_digests_are_files_in_a_named_folder(
@@ -61,6 +61,31 @@ def test_an_outbox_folder_that_cannot_be_made_fails_the_digest_for_a_retry(
     with Recommender(replace(settings, outbox_dir=tmp_path / "blocked" / "outbox")) as app:
         (entry,) = app.outbox()
     assert entry.state == "failed" and entry.next_attempt_at is not None
+
+
+def test_a_digest_taken_whole_whose_answer_is_lost_is_unconfirmed_and_never_sent_twice(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with Recommender(settings) as app:
+        topical_day(app, tmp_path)
+    with misbehaving_smtp("drop") as (port, taken):
+        env = {
+            **cli_env(settings),
+            "RECOMMENDER_SMTP_HOST": "127.0.0.1",
+            "RECOMMENDER_SMTP_PORT": str(port),
+            "RECOMMENDER_SMTP_SECURITY": "none",
+        }
+        result = invoke("send", "--user", EMAIL, env=env)
+        assert result.exit_code == 1
+        (line,) = result.stderr.splitlines()  # one line, no traceback
+        assert line.startswith(f"Unconfirmed for {EMAIL}, not sent again by itself"), line
+        assert "the whole message was sent" in line
+        again = invoke("send", "--user", EMAIL, env=env)
+        assert again.exit_code == 0, again.output
+    assert len(taken) == 1  # once, however often send runs
+    with Recommender(settings) as app:
+        (entry,) = app.outbox()
+    assert entry.state == "unconfirmed" and entry.next_attempt_at is None
 
 
 def test_send_with_nothing_due_says_how_many_digests_wait_for_a_retry_and_until_when(

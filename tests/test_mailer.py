@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,6 +18,7 @@ from recommender.mailer import (
     SmtpSettings,
     SmtpTransport,
     TransientDeliveryError,
+    UnconfirmedDeliveryError,
     after_attempt,
     file_stem,
     retry_at,
@@ -25,7 +27,7 @@ from recommender.message import POLICY
 from tests.catalogue import EMAIL, profile, topical_dump
 from tests.clock import NOW, Clock
 from tests.mail import smtp_settings
-from tests.mailserver import LOGIN, MailServer, free_port
+from tests.mailserver import LOGIN, MailServer, free_port, misbehaving_smtp
 
 
 def test_logging_in_works_and_the_password_never_shows(
@@ -248,3 +250,34 @@ def test_a_message_without_an_html_part_is_written_without_a_preview(tmp_path: P
     assert Path(where).read_bytes() == outgoing.raw  # the bytes as handed over
     assert FileTransport.preview_of(where) is None
     assert [p.suffix for p in (tmp_path / "out").iterdir()] == [".eml"]
+
+
+# -- mail servers that misbehave after they answer: a raw socket server on loopback ----------
+
+
+def bad_server_transport(port: int, *, deadline: float) -> SmtpTransport:
+    return SmtpTransport(SmtpSettings("127.0.0.1", port, "none", timeout=2.0, deadline=deadline))
+
+
+@pytest.mark.parametrize("after_data", ["drop", "slow"])
+def test_a_message_taken_whole_whose_answer_never_comes_is_unconfirmed_not_retried(
+    after_data: str,
+) -> None:
+    # Sending it again by itself could deliver it twice: a person resends it if need be.
+    with misbehaving_smtp(after_data) as (port, taken):
+        with pytest.raises(UnconfirmedDeliveryError) as error:
+            bad_server_transport(port, deadline=1.0).send(message_to("ada@example.org"))
+    assert len(taken) == 1
+    assert "the whole message was sent" in str(error.value) and "may have arrived" in str(
+        error.value
+    )
+    assert after_attempt(1, NOW, error.value) == ("unconfirmed", None)
+
+
+def test_a_server_that_keeps_talking_but_never_answers_times_out_as_a_whole() -> None:
+    # Each line comes well within the read timeout (2 s); the greeting never ends.
+    started = time.monotonic()
+    with misbehaving_smtp("trickle") as (port, taken):
+        with pytest.raises(TransientDeliveryError, match=r"no answer within 0\.5 s in all"):
+            bad_server_transport(port, deadline=0.5).send(message_to("ada@example.org"))
+    assert time.monotonic() - started < 5 and taken == []

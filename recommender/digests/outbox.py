@@ -213,7 +213,7 @@ class Outbox:
         where = None
         try:
             where = transport.send(mailer.Outgoing.from_bytes(digest.message))
-        except (mailer.TransientDeliveryError, mailer.PermanentDeliveryError) as exc:
+        except mailer.DeliveryError as exc:  # transient, permanent or unconfirmed
             error = exc
         state, retry = mailer.after_attempt(digest.attempts, self._clock(), error)
         return DeliveryOutcome(
