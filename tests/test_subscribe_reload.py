@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from recommender.config import Settings
-from recommender.core import Recommender
+from recommender.core import PaperQuery, Recommender
 from recommender.store.models import Subscriber
+from tests.catalogue import topical_dump
 from tests.clock import Clock
 from tests.mail import parts, smtp_settings
 from tests.mailserver import MailServer
@@ -187,3 +188,25 @@ def test_a_file_written_for_a_subscriber_who_had_none_sets_every_field(
     (bob,) = app.subscribe(folder)
     assert bob.action == "updated"
     assert settings_of(app, BOB) == ("daily 07:30", "UTC", 10, None, False)
+
+
+def test_a_file_whose_address_is_edited_moves_its_subscriber_with_their_ratings(
+    app: Recommender, tmp_path: Path
+) -> None:
+    folder = tmp_path / "profiles"
+    app.ingest([topical_dump(tmp_path / "d.txt")])
+    bob_file(folder)
+    app.subscribe(folder)
+    (paper, *_) = app.papers(PaperQuery(limit=1))[0]
+    app.rate(BOB, paper.id, "up")
+    moved = "bob.new@example.org"
+    write(folder, "bob.toml", f'email = "{moved}"\ninterests = ["speech"]\n')
+    (bob,) = app.subscribe(folder)
+    assert (bob.email, bob.action, bob.fields) == (moved, "updated", ("email",))
+    # one subscriber, not a second beside the first: the person gets one digest
+    assert [s.email for s in app.subscribers()] == [moved]
+    assert [r.paper_id for r in app.ratings(moved)] == [paper.id]
+    # another file taking the old address makes a new subscriber of it
+    write(folder, "old.toml", f'email = "{BOB}"\ninterests = ["graphs"]\n')
+    app.subscribe(folder)
+    assert sorted(s.email for s in app.subscribers()) == sorted([BOB, moved])

@@ -49,11 +49,22 @@ def upsert_subscriber(
 
     Someone who unsubscribed stays unsubscribed (their fields are still updated) unless
     ``resubscribe`` is given: no profile, reloaded or edited, ever undoes an unsubscribe.
+
+    A file whose address was edited (another subscriber was last applied from this very file,
+    and nobody has the new address) moves that subscriber to the new address, ratings and
+    all: a new subscriber beside the old one would send the person two digests.
     """
     file = profile_sync.stored_values(profile)
     subscriber = session.scalar(
         select(Subscriber).where(Subscriber.email == profile.email).with_for_update()
     )
+    moved = ()
+    if subscriber is None and profile.source is not None:
+        subscriber = session.scalar(
+            select(Subscriber).where(Subscriber.profile_path == profile.source).with_for_update()
+        )
+        if subscriber is not None:
+            subscriber.email, moved = profile.email, ("email",)
     if subscriber is None:
         session.add(
             Subscriber(
@@ -88,7 +99,7 @@ def upsert_subscriber(
     resubscribed = resubscribe and not subscriber.active
     if resubscribed:
         subscriber.active, subscriber.unsubscribed_at = True, None
-    changed = bool(to_set) or resubscribed
+    changed = bool(to_set) or resubscribed or bool(moved)
     if changed:
         subscriber.updated_at = now
     kept = tuple(profile_sync.fields_kept(file, current))
@@ -98,7 +109,7 @@ def upsert_subscriber(
         action = "updated"
     else:
         action = "kept own changes" if kept else "unchanged"
-    return SubscribeOutcome(profile.email, action, changed, tuple(to_set), kept)
+    return SubscribeOutcome(profile.email, action, changed, (*moved, *to_set), kept)
 
 
 def topics_of(subscriber: Subscriber) -> list[Interest]:
