@@ -66,6 +66,10 @@ class Settings:
     ``processed/`` beside them, refused ones to ``quarantine/`` with the reason."""
     inbox_poll_seconds: int = 300
     """How often ``serve`` looks into the inbox."""
+    inbox_settle_seconds: int = 5
+    """A file in the inbox modified this recently may still be being written, and waits for
+    the next look (a copy that pauses longer is read in parts: copy a big dump in under a
+    hidden name, ``.day.txt``, and rename it when done)."""
     max_dump_bytes: int = MAX_BYTES
     """A dump file larger than this is refused unread (a listing page is about 0.2 MB)."""
     max_dump_papers: int = MAX_PAPERS
@@ -201,6 +205,7 @@ _WHOLE_NUMBERS: dict[str, tuple[int, int | None, str]] = {
     "smtp_port": (0, 65535, "a port number"),
     "smtp_connections": (1, 16, "a number of connections"),
     "inbox_poll_seconds": (1, None, "a number of seconds"),
+    "inbox_settle_seconds": (0, None, "a number of seconds"),
     "max_dump_bytes": (1, None, "a number of bytes"),
     "max_dump_papers": (1, None, "a number of papers"),
     "signup_address_limit": (1, 1000, "a number of sign-ups"),

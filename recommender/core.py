@@ -482,12 +482,15 @@ class Recommender:
 
     # -- the service's jobs ------------------------------------------------------------------
 
-    def ingest_inbox(self, *, settle: timedelta = timedelta(seconds=5)) -> IngestReport:
+    def ingest_inbox(self, *, settle: timedelta | None = None) -> IngestReport:
         """Ingest the dumps waiting in the inbox folder and move each out, to ``processed/`` or
         ``quarantine/`` (:mod:`recommender.inbox`); whatever fails with a file (see
-        :meth:`ingest`) is that file's failure."""
+        :meth:`ingest`) is that file's failure. ``settle``: the setting
+        ``inbox_settle_seconds`` by default."""
         self._check_schema()  # a schema that cannot be used fails the round, quarantining nothing
         dump = functools.partial(self._ingester().dump, reference_date=None)
+        if settle is None:
+            settle = timedelta(seconds=self.settings.inbox_settle_seconds)
         return inbox.ingest_folder(self.settings.inbox, dump, settle=settle)
 
     def send_scheduled(self, email: str, slot: str) -> SendReport:

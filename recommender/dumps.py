@@ -272,9 +272,13 @@ def read_stream(
 def _too_large(source: str, size: int, limit: int, *, whole: bool = True) -> DumpError:
     """The refusal of a dump over ``limit`` bytes; ``whole``: ``size`` is all of it."""
     holds = _size(size) if whole else f"more than {_size(limit)}"
+    if holds == _size(limit):  # just over: "10.0 MB; at most 10.0 MB" would say nothing
+        holds, limit_shown = f"{size:,} bytes", f"{limit:,} bytes"
+    else:
+        limit_shown = _size(limit)
     return DumpError(
         source,
-        f"the file holds {holds}; a dump is at most {_size(limit)} "
+        f"the file holds {holds}; a dump is at most {limit_shown} "
         "(a listing page is about 0.2 MB; the limit is the setting max_dump_bytes)",
     )
 

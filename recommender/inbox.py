@@ -3,7 +3,10 @@
 A dump dropped into the inbox is ingested once, then moved out: to ``processed/`` when it was
 ingested (or was known already), to ``quarantine/`` with the reason in a ``.error.txt`` beside
 it when it was refused. So a bad file never blocks the others and is never retried. A file
-modified within the settle time may still be being written and waits for the next round.
+modified within the settle time may still be being written and waits for the next round (one
+dated in the future was finished elsewhere, by a clock ahead, and is read at once). What is
+not a file put there (a link, a folder, a pipe) is quarantined unread, with its reason: the
+inbox never reads through a link to a file outside it, and nothing sits there without a word.
 Ingesting a file is the caller's (the facade's); this module only reads and moves files.
 """
 
@@ -30,26 +33,44 @@ def ingest_folder(
     inbox.mkdir(parents=True, exist_ok=True)
     report = IngestReport()
     for path in ready_files(inbox, settle):
-        outcome = ingest(path)
+        refusal = _not_a_file(path)
+        outcome = FileOutcome(path, "refused", refusal) if refusal else ingest(path)
         report.files.append(outcome)
         file_away(inbox, path, outcome)
     return report
 
 
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` is no dump to read, though named like one; None for a plain file."""
+    if path.is_symlink():
+        return f"{path.name}: a link; the inbox reads only files put in it, not what links lead to"
+    if path.is_dir():
+        return f"{path.name}: a folder, not a dump"
+    if not path.is_file():
+        return f"{path.name}: not a plain file (a pipe or a device), not a dump"
+    return None
+
+
 def ready_files(inbox: Path, settle: timedelta, *, now: float | None = None) -> list[Path]:
-    """The dumps (:func:`recommender.dumps.is_dump_name`) in ``inbox`` left unmodified for
-    ``settle``, by name.
+    """The entries named as dumps (:func:`recommender.dumps.is_dump_name`) in ``inbox`` left
+    unmodified for ``settle`` (or dated over ``settle`` ahead: finished by a clock ahead), by
+    name; with them what is not a plain file (a link, a folder, a pipe), to be quarantined.
 
     ``now`` is a wall-clock timestamp (the files' modification times are wall-clock ones).
     """
     now = time.time() if now is None else now
-    return [
-        path
-        for path in sorted(inbox.iterdir())
-        if is_dump_name(path.name)
-        and path.is_file()
-        and now - path.stat().st_mtime >= settle.total_seconds()
-    ]
+    wait = settle.total_seconds()
+    ready = []
+    for path in sorted(inbox.iterdir()):
+        if not is_dump_name(path.name):
+            continue
+        try:
+            age = now - path.lstat().st_mtime
+        except OSError:  # gone since it was listed
+            continue
+        if abs(age) >= wait or path.is_symlink() or not path.is_file():
+            ready.append(path)
+    return ready
 
 
 def file_away(inbox: Path, path: Path, outcome: FileOutcome) -> Path:

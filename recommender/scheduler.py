@@ -269,15 +269,24 @@ def _due(job: Job | None) -> bool:
 def ingest_inbox_job() -> None:
     report = _facade().ingest_inbox()
     for outcome in report.files:
+        # a name may hold a line break: shown escaped, it cannot fake a log line
+        name = _printable(outcome.path.name)
         if outcome.status == "refused":
-            log.error("quarantined %s: %s", outcome.path.name, outcome.error)
-        else:
+            log.error("quarantined %s: %s", name, _printable(outcome.error or ""))
+        elif outcome.status == "ingested":
             log.info(
                 "ingested %s: %d new, %d updated",
-                outcome.path.name,
+                name,
                 outcome.papers_new,
                 outcome.papers_updated,
             )
+        else:
+            log.info("%s %s", outcome.status, name)
+
+
+def _printable(text: str) -> str:
+    """``text`` as it is, or escaped if it holds a line break or another control character."""
+    return text if text.isprintable() else repr(text)
 
 
 def digest_job(email: str) -> None:

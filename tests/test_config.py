@@ -214,6 +214,12 @@ def test_a_config_file_that_is_not_text_is_refused_naming_its_line(tmp_path: Pat
         Settings.load(environ=environ)
 
 
+def test_the_inbox_settle_time_is_whole_seconds_from_zero(tmp_path: Path) -> None:
+    assert load(tmp_path, RECOMMENDER_INBOX_SETTLE_SECONDS="0").inbox_settle_seconds == 0
+    with pytest.raises(ConfigError, match="inbox_settle_seconds"):
+        load(tmp_path, RECOMMENDER_INBOX_SETTLE_SECONDS="-1")
+
+
 @pytest.mark.parametrize("name", TEXT_SETTINGS)
 @pytest.mark.parametrize("value", ['["a"]', "42", "true", "{ a = 1 }"])
 def test_a_text_setting_must_be_a_string_in_the_config_file(

@@ -408,6 +408,12 @@ def test_a_file_over_the_size_limit_is_refused_without_reading_it(tmp_path: Path
     assert MAX_BYTES == 10_000_000
 
 
+def test_a_file_just_over_the_size_limit_is_told_in_bytes() -> None:
+    # "holds 10.0 MB; at most 10.0 MB" would say nothing
+    with pytest.raises(DumpError, match=r"holds 1,000,001 bytes; a dump is at most 1,000,000 b"):
+        parse_dump(b"x" * 1_000_001, reference_date=REFERENCE, max_bytes=1_000_000)
+
+
 # -- finding files -------------------------------------------------------------------------
 
 

@@ -274,6 +274,16 @@ def test_a_dump_whose_name_is_not_utf8_is_stored_and_its_papers_kept(
     assert [d.file_name for d in app.dumps()] == ["day-\ufffd.txt"]
 
 
+def test_the_inbox_leaves_a_file_modified_within_the_settle_setting_for_the_next_look(
+    settings: Settings, clock: Clock
+) -> None:
+    write(settings.inbox, "day.txt", dump_text([entry(1)]))
+    with Recommender(dataclasses.replace(settings, inbox_settle_seconds=3600)) as patient:
+        assert patient.ingest_inbox().files == []
+    with Recommender(dataclasses.replace(settings, inbox_settle_seconds=0)) as eager:
+        assert [f.status for f in eager.ingest_inbox().files] == ["ingested"]
+
+
 def test_a_database_that_stops_answering_stops_the_batch_instead_of_refusing_every_file(
     tmp_path: Path, clock: Clock
 ) -> None:
