@@ -328,7 +328,12 @@ def sync_job() -> None:
                     set_ = f" ({', '.join(outcome.fields)})" if listed else ""
                     log.info("profile %s: %s%s", outcome.email, outcome.action, set_)
         except profiles.ProfileError as exc:
-            log.error("profiles not reloaded: %s", exc)
+            # all or nothing, as `subscribe FOLDER`: say that the others wait too
+            log.error(
+                "profiles not reloaded (none of the folder's changes is applied until this "
+                "is fixed): %s",
+                exc,
+            )
     if _scheduler is not None:
         sync_digest_jobs(_scheduler, app)
 
