@@ -35,6 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from recommender import profiles, schedules
 from recommender.core import Recommender
+from recommender.results import DeliveryOutcome
 from recommender.sources.arxiv_parse import ARXIV_TZ
 from recommender.sources.base import SourceError
 
@@ -300,15 +301,19 @@ def digest_job(email: str) -> None:
         log.info("digest for %s (%s): %s", email, slot, composed.status)
     for delivered in report.delivered:
         level = logging.INFO if delivered.state == "sent" else logging.ERROR
-        log.log(level, "delivery to %s: %s %s", email, delivered.state, delivered.error or "")
+        log.log(level, "delivery to %s: %s%s", email, delivered.state, _after(delivered))
 
 
 def retry_job() -> None:
     for delivered in _facade().deliver():
         level = logging.INFO if delivered.state == "sent" else logging.ERROR
-        log.log(
-            level, "retry to %s: %s %s", delivered.email, delivered.state, delivered.error or ""
-        )
+        log.log(level, "retry to %s: %s%s", delivered.email, delivered.state, _after(delivered))
+
+
+def _after(delivered: DeliveryOutcome) -> str:
+    """What a delivery's log line says after its state: when it is tried again, and why."""
+    retry = f" (retry at {delivered.retry_at:%Y-%m-%d %H:%M} UTC)" if delivered.retry_at else ""
+    return f"{retry} {delivered.error}" if delivered.error else retry
 
 
 def sync_job() -> None:
