@@ -1,9 +1,12 @@
 """Deliver a message: over SMTP, or as files (an ``.eml`` and an ``.html`` preview).
 
 Transports say how a delivery failed: :class:`TransientDeliveryError` (try again later: a 4xx
-reply, a refused or dropped connection) or :class:`PermanentDeliveryError` (a 5xx reply: the
-server will not take it). They never put the password in an error or a log line. Choosing
-content and recording outcomes are the caller's business.
+reply, a refused or dropped connection), :class:`PermanentDeliveryError` (a 5xx reply: the
+server will not take it) or :class:`UnconfirmedDeliveryError` (the server took the whole
+message and its answer was lost: it may have arrived, so it is not tried again by itself).
+An SMTP conversation has a timeout for each answer and a deadline for the whole message. They
+never put the password in an error or a log line. Choosing content and recording outcomes are
+the caller's business.
 """
 
 from __future__ import annotations
