@@ -39,7 +39,8 @@ class Settings:
     embedding_model: str = "all-MiniLM-L6-v2"
     """Sentence-embedding model (a local folder, an installed model package or a hub name), or
     ``wordllama`` (static embeddings, ``recommender[static]``); ``none`` ranks on word features
-    alone. Without what the model needs installed, word features are used whatever this says."""
+    alone. Without sentence-transformers installed, WordLlama's static embeddings stand in if
+    they are, else word features (:func:`recommender.embeddings.usable_model`)."""
     base_url: str = "http://localhost:8000"
     """The public address of ``recommender serve``: rating and unsubscribe links point here."""
     mail_from: str = "Paper digest <recommender@localhost>"

@@ -47,6 +47,7 @@ __all__ = [
     "embeddings_available",
     "paper_text",
     "resolve_model",
+    "usable_model",
 ]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -78,6 +79,20 @@ def embeddings_available(model: str | None = None) -> bool:
     if model is not None and model.strip().lower() in _STATIC_NAMES:
         return importlib.util.find_spec("wordllama") is not None
     return importlib.util.find_spec("sentence_transformers") is not None
+
+
+def usable_model(configured: str) -> str | None:
+    """The embedding model a configuration gets on this installation: ``configured`` when what
+    embeds with it is installed; when a sentence model is configured and sentence-transformers
+    is not installed, WordLlama's static embeddings if they are (the ``static`` extra: no
+    torch); else None, word features alone (also for ``none``, ``off`` or nothing)."""
+    if configured.strip().lower() in ("", "none", "off"):
+        return None
+    if embeddings_available(configured):
+        return configured
+    if configured.strip().lower() not in _STATIC_NAMES and embeddings_available(_STATIC_LOCATION):
+        return _STATIC_LOCATION
+    return None
 
 
 def paper_text(title: str, abstract: str = "") -> str:

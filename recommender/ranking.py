@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from recommender import model
-from recommender.embeddings import Embedder, paper_text, resolve_model
+from recommender.embeddings import Embedder, paper_text, resolve_model, usable_model
 from recommender.features import text_terms
 from recommender.selection import shares_beaten
 from recommender.sources.base import arxiv_id
@@ -104,10 +104,6 @@ def _bare_arxiv_id(entry: str) -> bool:
     return arxiv_id(entry) is not None and len(entry.split()) == 1
 
 
-def wants_embeddings(embedding_model: str) -> bool:
-    return embedding_model.strip().lower() not in ("", "none", "off")
-
-
 @dataclass(frozen=True)
 class _TrainingPapers:
     """What a training learns from (:meth:`Ranker._training_papers`)."""
@@ -132,16 +128,13 @@ class Ranker:
     # -- the feature space -----------------------------------------------------------------
 
     def _wanted_model_id(self) -> str | None:
-        if not wants_embeddings(self.embedding_model) or not model.embeddings_available(
-            self.embedding_model
-        ):
-            return None
-        return resolve_model(self.embedding_model).model_id
+        usable = usable_model(self.embedding_model)
+        return None if usable is None else resolve_model(usable).model_id
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = Embedder(self.embedding_model)
+            self._embedder = Embedder(usable_model(self.embedding_model) or self.embedding_model)
         return self._embedder
 
     def space(self, session: Session, now: datetime, *, refit: bool = False) -> model.FeatureSpace:

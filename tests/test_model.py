@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
@@ -839,3 +840,29 @@ def test_two_phrases_named_that_share_a_word_are_named_as_one():
     assert not {"retrieval augmented", "augmented generation", "augmented"} & {
         t.lower() for t in terms
     }
+
+
+def test_the_static_embeddings_stand_in_for_a_sentence_model_that_is_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What is installed is the process's edge: seen here through importlib's find_spec.
+    real = importlib.util.find_spec
+    if real("wordllama") is None:
+        pytest.skip("needs recommender[static]")
+    installed = {"wordllama"}
+
+    def find_spec(name: str, *args: object) -> object:
+        if name in ("sentence_transformers", "wordllama"):
+            return real(name) if name in installed else None
+        return real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert embeddings.usable_model(embeddings.DEFAULT_MODEL) == "wordllama"
+    assert embeddings.usable_model("wordllama") == "wordllama"
+    assert embeddings.usable_model("none") is None
+    installed.clear()  # neither: word features alone
+    assert embeddings.usable_model(embeddings.DEFAULT_MODEL) is None
+    assert embeddings.usable_model("wordllama") is None
+    installed.add("sentence_transformers")  # the sentence model, where it is installed
+    expected = embeddings.DEFAULT_MODEL if real("sentence_transformers") else None
+    assert embeddings.usable_model(embeddings.DEFAULT_MODEL) == expected
