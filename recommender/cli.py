@@ -438,7 +438,7 @@ def _print_papers(found: list[PaperInfo], total: int) -> None:
         else:
             day = f"{'-':<11}"
         votes = f"{paper.upvotes:>7}" if paper.upvotes is not None else f"{'-':>7}"
-        line = f"{paper.id}  {day}  {votes}  {paper.title}"
+        line = f"{paper.id}  {day}  {votes}  {_plain(paper.title)}"
         click.echo(line if len(line) <= width else line[: width - 1] + "…")
     if by_listing:
         click.echo("* the listing's date: the dump gives no date of the paper's own.", err=True)
@@ -462,8 +462,9 @@ def show(state: AppContext, paper: str, as_json: bool) -> None:
 
 
 def _print_paper(info: PaperInfo) -> None:
-    click.secho(info.title, bold=True)
-    click.echo(f"Read: {info.read_url}")
+    """One paper, each stored text escaped where it holds a control character (:func:`_plain`)."""
+    click.secho(_plain(info.title), bold=True)
+    click.echo(f"Read: {_plain(info.read_url)}")
     facts = [f"id {info.id}"]
     if info.authors is not None:
         facts.append(f"{info.authors} author{'s' * (info.authors != 1)}")
@@ -473,13 +474,13 @@ def _print_paper(info: PaperInfo) -> None:
         facts.append(f"{info.upvotes} upvotes")
     click.echo(" · ".join(facts))
     click.echo()
-    click.echo(click.wrap_text(info.abstract or "(no abstract)", width=90))
+    click.echo(click.wrap_text(_plain(info.abstract or "(no abstract)"), width=90))
     if info.links:
         click.echo()
         for link in info.links:
-            click.echo(f"{link['kind']:>8}: {link['url']}")
+            click.echo(f"{link['kind']:>8}: {_plain(link['url'])}")
     click.echo()
-    listed = ", ".join(f"{d['dump']} ({d['listing_date']})" for d in info.listed_in)
+    listed = ", ".join(f"{_plain(d['dump'])} ({d['listing_date']})" for d in info.listed_in)
     click.echo(f"Listed in: {listed}")
 
 
@@ -771,6 +772,11 @@ def _print_table(
             for i, (value, width) in enumerate(zip(row, widths, strict=False))
         ]
         click.echo("  ".join([*cells, row[-1]]))
+
+
+def _plain(text: str) -> str:
+    """``text`` with every control character escaped (:func:`_escaped`)."""
+    return text if text.isprintable() else "".join(_escaped(c) for c in text)
 
 
 def _escaped(character: str) -> str:

@@ -125,6 +125,19 @@ def test_papers_search_and_show(user_env: dict[str, str], dump_folder: Path) -> 
     assert as_json["read_url"] == title_search_url(entry(2).title)
 
 
+def test_a_stored_title_with_a_bidi_override_is_printed_escaped(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A dump may hold one (only control characters are refused there): printed raw, it
+    # would turn the rest of the terminal's line around.
+    day = tmp_path / "day.txt"
+    day.write_text(dump_text([entry(1, title="Plain start \u202eevil end")]), encoding="utf-8")
+    assert run("ingest", str(day), env=sqlite_env).returncode == 0
+    for command in (["papers"], ["papers", "show", "Plain start"]):
+        printed = run(*command, env=sqlite_env).stdout
+        assert "\u202e" not in printed and "Plain start \\u202eevil end" in printed
+
+
 def test_a_search_longer_than_any_title_is_refused_saying_the_limit(
     user_env: dict[str, str], dump_folder: Path
 ) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from recommender.cli import cli
 from recommender.config import Settings
 from recommender.core import Recommender
+from recommender.sources import arxiv as arxiv_source
 from recommender.sources.arxiv import ArxivSource
 from recommender.sources.base import MalformedResponse, SourceUnavailable
 from recommender.sources.http import Pace, PoliteClient
@@ -145,6 +146,30 @@ def test_the_api_answering_an_empty_page_early_is_asked_again_then_given_up() ->
         with pytest.raises(SourceUnavailable, match="no results at 3 of 5"):
             list(days)
     assert flaky["s3"] == 4  # the first answer and three more tries
+
+
+def test_an_api_that_pages_on_forever_is_given_up_after_more_than_arxiv_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(arxiv_source, "MAX_RESULTS_A_DAY", 4)  # 5 days: 20 results at most
+    asked: list[int] = []
+    feeds = arxiv_server()
+
+    def handle(request: Seen) -> Reply:
+        # every page the same three entries, and a total no page ever reaches
+        if request.path == "/api/query":
+            asked.append(int(request.query["start"]))
+            reply = xml_file("query-search-p0.xml")
+            body = reply.body.replace(b">5</opensearch:totalResults>", b">10000000</opensearch:")
+            body = body.replace(b">10000000</opensearch:", b">10000000</opensearch:totalResults>")
+            return Reply(200, body, reply.headers)
+        return feeds(request)
+
+    with serving(handle) as (url, _), source(url) as arxiv:
+        days = arxiv.fetch_since(date(2026, 11, 24), date(2026, 11, 28))
+        with pytest.raises(SourceUnavailable, match="over 20 results .* more than arXiv holds"):
+            list(days)
+    assert asked == [0, 3, 6, 9, 12, 15, 18]
 
 
 def test_a_feed_that_is_not_a_feed_is_refused_naming_the_url() -> None:

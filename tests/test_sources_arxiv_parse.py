@@ -298,3 +298,13 @@ def test_query_url_asks_for_every_id_of_a_batch():
 )
 def test_ids_are_found_in_the_forms_arxiv_writes_them(text, expected):
     assert split_arxiv_id(text) == expected
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-10:00", "0001-01-01T00:00:00+14:00"])
+def test_a_date_past_either_end_of_the_calendar_spoils_no_entry(moment: str) -> None:
+    data = fixture("query-search-p0.xml").replace(
+        b"<published>2026-11-24T15:02:11Z</published>", f"<published>{moment}</published>".encode()
+    )
+    query = parse_query_response(data)
+    assert len(query.entries) == len(parse_query_response(fixture("query-search-p0.xml")).entries)
+    assert query.entries[0].published is None  # no announcement day: the day asked for

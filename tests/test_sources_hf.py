@@ -291,3 +291,28 @@ def test_an_id_that_is_not_an_arxiv_id_keeps_the_paper_without_one() -> None:
     paper = parse_item(broken(lambda i: i["paper"].update(id="not-arxiv")), DAY)
     assert paper.arxiv_id is None
     assert paper.page_url == "https://huggingface.co/papers/not-arxiv"
+
+
+def test_a_count_no_database_integer_holds_is_left_empty_not_fatal() -> None:
+    paper = parse_item(broken(lambda i: i["paper"].update(upvotes=10**40, githubStars=2**63)), DAY)
+    assert (paper.upvotes, paper.github_stars) == (None, None)
+
+
+def test_what_no_text_shows_is_dropped_from_titles_abstracts_and_names() -> None:
+    # a terminal's escape sequences, a bell, a bidi override, a lone surrogate (which no
+    # database stores): valid JSON, sent by a source
+    def hostile(item: dict) -> None:
+        item["paper"]["title"] = "Red\x1b[31m title\x07 \u202eevil \ud800here"
+        item["paper"]["summary"] = "An\x1b]0;pwned\x07 abstract."
+        item["paper"]["authors"][0]["name"] = "Ada\x08 Lovelace"
+
+    paper = parse_item(broken(hostile), DAY)
+    assert paper.title == "Red [31m title evil here"
+    assert paper.abstract == "An ]0;pwned abstract."
+    assert paper.authors[0] == "Ada Lovelace"
+
+
+@pytest.mark.parametrize("hf_id", ["../../etc/passwd", "http://evil.example/x", "x" * 5000])
+def test_a_paper_id_that_could_not_be_a_pages_name_skips_the_item(hf_id: str) -> None:
+    with pytest.raises(ItemError, match="is not one a page can have"):
+        parse_item(broken(lambda i: i["paper"].update(id=hf_id)), DAY)

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from recommender.sources.base import SourceUnavailable
+from recommender.sources.base import MalformedResponse, SourceUnavailable
 from recommender.sources.http import PoliteClient
 from tests.loopback import Reply, Seen, serving
 
@@ -212,3 +212,32 @@ def test_the_rate_limit_waits_on_the_injected_clock() -> None:
         polite.get("/b")
     assert fake.sleeps == [3.0]
     assert time.monotonic() - started < 1.0  # the fake clock did the waiting
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        (Reply(302, headers={"Location": "/loop"}), "TooManyRedirects"),
+        (Reply(200, b'[{"paper": 1}]', {"Content-Encoding": "gzip"}), "DecodingError"),
+        (Reply(302, headers={"Location": "file:///etc/passwd"}), "UnsupportedProtocol"),
+    ],
+    ids=["redirect-loop", "not-gzip", "redirect-to-a-file"],
+)
+def test_a_failure_another_attempt_would_meet_again_is_one_line_and_not_retried(
+    reply: Reply, problem: str
+) -> None:
+    fake = FakeTime()
+    with serving(lambda request: reply) as (url, seen), client(url, fake) as polite:
+        with pytest.raises(SourceUnavailable) as raised:
+            polite.get("/x")
+    assert str(raised.value).startswith(f"{url}/x: {problem}")
+    assert "\n" not in str(raised.value) and fake.sleeps == []
+    assert len(seen) <= 21  # httpx follows 20 redirects at most, once
+
+
+def test_json_nested_deeper_than_any_listing_is_malformed_not_a_crash() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with serving(lambda request: Reply(200, deep)) as (url, _), client(url, FakeTime()) as polite:
+        response = polite.get("/x")
+    with pytest.raises(MalformedResponse, match="nested too deep"):
+        response.json()

@@ -54,6 +54,10 @@ PAGE_SIZE = 200
 # The query API now and then answers a page with no entries although more results remain; the
 # page is asked for again this many times before the backfill gives up.
 EMPTY_PAGE_RETRIES = 3
+# The most results a backfill reads for each day it asks for: arXiv announces about 1,000
+# papers on a busy day across every category. A response that promises more (or pages on
+# forever) is not arXiv's, and the backfill stops, the days before stored.
+MAX_RESULTS_A_DAY = 5_000
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,15 @@ class ArxivSource:
             requests_yielded = self.api.requests
             return listing
 
+        most = MAX_RESULTS_A_DAY * ((last_day - first_day).days + 1)
         while total is None or start < total:
+            if start >= most:
+                promised = f"{total:,} promised" if total is not None else "no total given"
+                raise SourceUnavailable(
+                    f"{self.api.base_url}/api/query: over {most:,} results for "
+                    f"{first_day}..{last_day} ({promised}), more than arXiv holds; "
+                    "the days before are stored"
+                )
             params = search_params(
                 self.categories, first, last, start=start, max_results=self.page_size
             )

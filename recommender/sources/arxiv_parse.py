@@ -399,7 +399,10 @@ def _day(text: str) -> date | None:
             return None
     if moment.tzinfo is None:
         return moment.date()
-    return moment.astimezone(ARXIV_TZ).date()
+    try:
+        return moment.astimezone(ARXIV_TZ).date()
+    except OverflowError:  # year 1 or 9999 moved across a day's edge: no announcement day
+        return None
 
 
 def _feed_day(feed: Any) -> date | None:

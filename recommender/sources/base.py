@@ -123,6 +123,13 @@ def arxiv_id(text: str) -> str | None:
     return found[0] if found else None
 
 
+# What no title, abstract or name shows, and a terminal or a mail reader would act on: control
+# characters (ESC starts a terminal's escape sequences), bidi controls, lone surrogates (no
+# database stores them). A source may send any of them.
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
 def collapse(text: str) -> str:
-    """Collapse runs of whitespace (the hard line wraps of titles and abstracts) to one space."""
-    return " ".join(text.split())
+    """Collapse runs of whitespace (the hard line wraps of titles and abstracts) to one space,
+    and what no text shows (:data:`_UNSHOWN`) with them."""
+    return " ".join(_UNSHOWN.sub(" ", text).split())

@@ -20,6 +20,7 @@ of the wrong type (stars, links, keywords) is left empty.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -119,6 +120,8 @@ def parse_item(item: Any, asked: date) -> SourcePaper:
     hf_id = paper.get("id")
     if not isinstance(hf_id, str) or not hf_id.strip():
         raise ItemError("no paper id")
+    if not _PAGE_ID.fullmatch(hf_id.strip()):  # it becomes a link's last part: nothing more
+        raise ItemError(f"paper id {hf_id.strip()!r:.60} is not one a page can have")
     title = collapse(_text(paper.get("title")) or _text(item.get("title")))
     if not title:
         raise ItemError("no title")
@@ -177,9 +180,17 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+# A paper page's id (an arXiv id, as Hugging Face names its pages): letters, digits, dots and
+# dashes, short; never a path ("../") or an address, which would become the Read link.
+_PAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+# No count of upvotes or stars comes near it; a database's integer holds it.
+MAX_COUNT = 2**31 - 1
+
+
 def _count(value: Any) -> int | None:
     # bool is an int in Python; a count of True is not a count.
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
         return value
     return None
 

@@ -58,6 +58,10 @@ class Response:
             return json.loads(self.content)
         except (ValueError, UnicodeDecodeError) as error:
             raise MalformedResponse(f"{self.url}: not JSON ({error})") from None
+        except RecursionError:  # nested deeper than any listing: a hostile body
+            raise MalformedResponse(
+                f"{self.url}: not JSON a listing has (nested too deep)"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,9 @@ class PoliteClient:
             self._wait_for_turn()
             try:
                 response, content = self._send(request, url)
+            except _NOT_RETRIED as error:  # the same again would fail the same way
+                self.pace.done()
+                raise SourceUnavailable(f"{url}: {_describe(error)}") from None
             except (httpx.TransportError, _TooSlow) as error:
                 self.pace.done()
                 problem, delay = _describe(error), None
@@ -262,6 +269,11 @@ class PoliteClient:
             self._cache.popitem(last=False)
 
 
+# Failures another attempt would meet again: a redirect loop, a body that does not decode as its
+# Content-Encoding says, a redirect to an address this client does not fetch (file://).
+_NOT_RETRIED = (httpx.TooManyRedirects, httpx.DecodingError, httpx.UnsupportedProtocol)
+
+
 class _TooSlow(Exception):
     """An attempt that took longer than its limit, though the server kept sending."""
 
@@ -269,7 +281,7 @@ class _TooSlow(Exception):
         super().__init__(f"took over {seconds:g} s")
 
 
-def _describe(error: httpx.TransportError | _TooSlow) -> str:
+def _describe(error: httpx.HTTPError | _TooSlow) -> str:
     if isinstance(error, _TooSlow):
         return str(error)
     if isinstance(error, httpx.TimeoutException):
