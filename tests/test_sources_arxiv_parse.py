@@ -308,3 +308,16 @@ def test_a_date_past_either_end_of_the_calendar_spoils_no_entry(moment: str) -> 
     query = parse_query_response(data)
     assert len(query.entries) == len(parse_query_response(fixture("query-search-p0.xml")).entries)
     assert query.entries[0].published is None  # no announcement day: the day asked for
+
+
+def test_an_entry_with_a_title_longer_than_any_papers_is_malformed_and_the_rest_kept() -> None:
+    data = fixture("query-search-p0.xml")
+    first = data.index(b"<title>", data.index(b"<entry>")) + len(b"<title>")
+    query = parse_query_response(data[:first] + b"x" * 401 + data[first:])
+    assert [bad.reason for bad in query.malformed] == [
+        "a title of 4"[:0] + query.malformed[0].reason
+    ]
+    assert query.malformed[0].reason.startswith("a title of ") and "(at most 400)" in (
+        query.malformed[0].reason
+    )
+    assert len(query.entries) == len(parse_query_response(data).entries) - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -316,3 +317,18 @@ def test_what_no_text_shows_is_dropped_from_titles_abstracts_and_names() -> None
 def test_a_paper_id_that_could_not_be_a_pages_name_skips_the_item(hf_id: str) -> None:
     with pytest.raises(ItemError, match="is not one a page can have"):
         parse_item(broken(lambda i: i["paper"].update(id=hf_id)), DAY)
+
+
+@pytest.mark.parametrize(
+    ("field", "size", "reason"),
+    [
+        ("title", 401, "a title of 401 characters (at most 400)"),
+        ("summary", 10_001, "an abstract of 10,001 characters (at most 10,000)"),
+    ],
+)
+def test_a_title_or_abstract_longer_than_any_papers_skips_the_item(
+    field: str, size: int, reason: str
+) -> None:
+    # each digest would carry it: a broken or hostile response
+    with pytest.raises(ItemError, match=re.escape(reason)):
+        parse_item(broken(lambda i: i["paper"].update({field: "x" * size})), DAY)

@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
-from recommender.sources.base import collapse, split_arxiv_id
+from recommender.sources.base import collapse, split_arxiv_id, too_long
 
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 DEFAULT_TYPES = ("new", "cross")
@@ -318,6 +318,8 @@ def _feed_entry(raw: Any) -> ArxivEntry:
     if announce_type not in ANNOUNCE_TYPES:
         raise _Bad(f"unknown announce type {announce_type!r}")
     abstract = collapse(summary[prefix.end() :] if prefix else summary)
+    if (reason := too_long(title, abstract)) is not None:
+        raise _Bad(reason)
     categories = _categories(raw)
     return ArxivEntry(
         arxiv_id=arxiv_id,
@@ -348,11 +350,14 @@ def _query_entry(raw: Any) -> ArxivEntry:
     )
     primary = (raw.get("arxiv_primary_category") or {}).get("term")
     categories = _categories(raw)
+    abstract = collapse(raw.get("summary", ""))
+    if (reason := too_long(title, abstract)) is not None:
+        raise _Bad(reason)
     return ArxivEntry(
         arxiv_id=arxiv_id,
         version=version,
         title=title,
-        abstract=collapse(raw.get("summary", "")),
+        abstract=abstract,
         authors=authors,
         categories=categories,
         primary_category=primary or (categories[0] if categories else None),

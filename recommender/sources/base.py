@@ -129,6 +129,22 @@ def arxiv_id(text: str) -> str | None:
 _UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+# The longest title and abstract a source's paper may have: a dump's title limit
+# (recommender.dumps.MAX_TITLE) and about five times arXiv's longest abstracts (1,920
+# characters). Longer is a broken or hostile response: each digest would carry it.
+MAX_TITLE_CHARS = 400
+MAX_ABSTRACT_CHARS = 10_000
+
+
+def too_long(title: str, abstract: str) -> str | None:
+    """Why a paper of this title and abstract is not taken (too long), or None."""
+    if len(title) > MAX_TITLE_CHARS:
+        return f"a title of {len(title):,} characters (at most {MAX_TITLE_CHARS})"
+    if len(abstract) > MAX_ABSTRACT_CHARS:
+        return f"an abstract of {len(abstract):,} characters (at most {MAX_ABSTRACT_CHARS:,})"
+    return None
+
+
 def collapse(text: str) -> str:
     """Collapse runs of whitespace (the hard line wraps of titles and abstracts) to one space,
     and what no text shows (:data:`_UNSHOWN`) with them."""

@@ -33,6 +33,7 @@ from recommender.sources.base import (
     arxiv_id,
     collapse,
     days,
+    too_long,
 )
 from recommender.sources.http import PoliteClient
 
@@ -126,6 +127,8 @@ def parse_item(item: Any, asked: date) -> SourcePaper:
     if not title:
         raise ItemError("no title")
     abstract = collapse(_text(paper.get("summary")) or _text(item.get("summary")))
+    if (reason := too_long(title, abstract)) is not None:
+        raise ItemError(reason)
     authors = _authors(paper.get("authors"))
     featured = item.get("publishedAt") or paper.get("submittedOnDailyAt")
     listed = _day(featured, "featured date") if featured is not None else asked
