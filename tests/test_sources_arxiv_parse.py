@@ -314,10 +314,6 @@ def test_an_entry_with_a_title_longer_than_any_papers_is_malformed_and_the_rest_
     data = fixture("query-search-p0.xml")
     first = data.index(b"<title>", data.index(b"<entry>")) + len(b"<title>")
     query = parse_query_response(data[:first] + b"x" * 401 + data[first:])
-    assert [bad.reason for bad in query.malformed] == [
-        "a title of 4"[:0] + query.malformed[0].reason
-    ]
-    assert query.malformed[0].reason.startswith("a title of ") and "(at most 400)" in (
-        query.malformed[0].reason
-    )
+    (bad,) = query.malformed
+    assert bad.reason.startswith("a title of ") and bad.reason.endswith("(at most 400)")
     assert len(query.entries) == len(parse_query_response(data).entries) - 1
