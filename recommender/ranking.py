@@ -105,8 +105,8 @@ def _bare_arxiv_id(entry: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _TrainingPapers:
-    """What a training learns from (:meth:`Ranker._training_papers`)."""
+class TrainingPapers:
+    """What a training learns from (:meth:`Ranker.training_papers`), before any vector."""
 
     texts: list[tuple[str, str]]  # the profile's texts apart from its phrases
     liked: list[Paper]  # catalogue papers the profile's liked entries name
@@ -259,7 +259,7 @@ class Ranker:
 
     # -- models ------------------------------------------------------------------------------
 
-    def _training_papers(self, scope: Scope, subscriber: Subscriber) -> _TrainingPapers:
+    def training_papers(self, scope: Scope, subscriber: Subscriber) -> TrainingPapers:
         """What a training of the subscriber learns from, before any vector is made."""
         session = scope.session
         texts, liked = self._prior_texts(scope, subscriber)
@@ -276,26 +276,30 @@ class Ranker:
             + [p.id for p in liked],
             seed=(subscriber.id * 7919 + seen) % WEAK_SAMPLES,
         )
-        return _TrainingPapers(texts, liked, papers, votes, weak, seen)
+        return TrainingPapers(texts, liked, papers, votes, weak, seen)
 
     def _training_data(
-        self, scope: Scope, subscriber: Subscriber
+        self, scope: Scope, subscriber: Subscriber, found: TrainingPapers | None = None
     ) -> tuple[model.PaperVectors, list[Paper], np.ndarray, model.PaperVectors | None, int]:
-        found = self._training_papers(scope, subscriber)
+        found = found or self.training_papers(scope, subscriber)
         prior = self._prior_vectors(scope, found.texts, found.liked)
         weak = self.paper_vectors(scope, found.weak)
         return prior, found.rated, found.votes, weak if len(found.weak) else None, found.seen
 
-    def training_texts(self, scope: Scope, subscriber: Subscriber) -> list[tuple[str, str]]:
-        """The texts a training of the subscriber would embed if it ran now: the profile's
+    def unembedded(
+        self, scope: Scope, subscriber: Subscriber, found: TrainingPapers
+    ) -> list[tuple[str, str]]:
+        """The texts a training of the subscriber on ``found`` would embed: the profile's
         (``about``, liked entries not in the catalogue, interest phrases) and those of the
-        papers it learns from whose vectors are not in memory. :meth:`embed_missing` embeds
-        them before the training's transaction, so that the sentence model never runs inside
-        one (a transaction holds the write lock, SQLite's on the whole file)."""
-        found = self._training_papers(scope, subscriber)
+        papers it learns from, whose embeddings are neither in memory nor stored. What
+        :meth:`embed_missing` embeds outside any transaction, so that the sentence model never
+        runs inside one (a transaction holds the write lock, SQLite's on the whole file)."""
+        if not scope.space.has_embeddings:
+            return []
         papers = self._vectors.missing(scope.space, [*found.liked, *found.rated, *found.weak])
         phrases = model.profile_texts(subscriber.every_phrase)
-        return [*found.texts, *phrases, *((p.title, p.abstract) for p in papers)]
+        texts = [*found.texts, *phrases, *((p.title, p.abstract) for p in papers)]
+        return self.missing_embeddings(scope, texts)
 
     def profile_prior(
         self, scope: Scope, subscriber: Subscriber
@@ -335,10 +339,17 @@ class Ranker:
         """The vectors of the phrases of every interest of the subscriber, one a phrase."""
         return self.vectors(scope, model.profile_texts(subscriber.every_phrase))
 
-    def train(self, scope: Scope, subscriber: Subscriber, now: datetime) -> model.UserModel:
-        """Train the subscriber's model from their profile and ratings, and store it."""
+    def train(
+        self,
+        scope: Scope,
+        subscriber: Subscriber,
+        now: datetime,
+        found: TrainingPapers | None = None,
+    ) -> model.UserModel:
+        """Train the subscriber's model from their profile and ratings (``found``, read in this
+        transaction, if the caller has), and store it."""
         session, space = scope
-        prior, papers, votes, weak, seen = self._training_data(scope, subscriber)
+        prior, papers, votes, weak, seen = self._training_data(scope, subscriber, found)
         rated = self.paper_vectors(scope, papers)
         interests = self.interest_vectors(scope, subscriber)
         trained = model.train(space, prior, rated, votes, weak, interests=interests)

@@ -55,10 +55,14 @@ class SessionRanker:
         of 200 interests, a first sample of weak negatives), and a transaction holds the
         write lock."""
         space = self.space()
-        if space.has_embeddings:
-            with session.begin():
-                texts = self._ranker.training_texts(self._ranker.scope(session, space), subscriber)
-            self._ranker.embed_missing(self._sessions, space, texts)
+        with session.begin():
+            scope = self._ranker.scope(session, space)
+            found = self._ranker.training_papers(scope, subscriber)
+            unembedded = self._ranker.unembedded(scope, subscriber, found)
+            if not unembedded:  # as nearly always: one pass, nothing read twice
+                self._ranker.train(scope, subscriber, self._clock(), found)
+                return
+        self._ranker.embed_missing(self._sessions, space, unembedded)
         with session.begin():
             self._ranker.train(self._ranker.scope(session, space), subscriber, self._clock())
 
