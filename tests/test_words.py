@@ -18,6 +18,8 @@ from recommender.words import Words, keeps
         ("protein", "(Protein) folding"),
         ("3D", "3D medical imaging"),
         ("Müller", "the MÜLLER method"),
+        ("Łódź", "a corpus from Lodz"),
+        ("Lodz", "a corpus from Łódź"),
     ],
 )
 def test_a_word_matches_whole_words_in_any_case_with_accents_folded(phrase: str, text: str) -> None:
