@@ -38,9 +38,9 @@ class Settings:
     """SQLAlchemy URL of the database; defaults to a SQLite file in ``home``."""
     embedding_model: str = "all-MiniLM-L6-v2"
     """Sentence-embedding model (a local folder, an installed model package or a hub name), or
-    ``wordllama`` (static embeddings, ``recommender[static]``); ``none`` ranks on word features
-    alone. Without sentence-transformers installed, WordLlama's static embeddings stand in if
-    they are, else word features (:func:`recommender.embeddings.usable_model`)."""
+    ``wordllama`` (static embeddings, in the default install); ``none`` ranks on word features
+    alone. Without sentence-transformers installed (the ``embeddings`` extra), WordLlama's
+    static embeddings stand in (:func:`recommender.embeddings.usable_model`)."""
     base_url: str = "http://localhost:8000"
     """The public address of ``recommender serve``: rating and unsubscribe links point here."""
     mail_from: str = "Paper digest <recommender@localhost>"

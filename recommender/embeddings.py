@@ -1,9 +1,9 @@
-"""Embeddings for papers (optional: the ``recommender[embeddings]`` extra for a sentence model,
-``recommender[static]`` for WordLlama's static embeddings).
+"""Embeddings for papers: a sentence model (the ``recommender[embeddings]`` extra), else
+WordLlama's static embeddings (in the default install), else none.
 
 Importing this module is cheap: sentence-transformers (and with it torch) is imported only when
-an :class:`Embedder` first embeds something, so a deployment without the extra still works on
-hashed word features alone (see :mod:`recommender.features`).
+an :class:`Embedder` first embeds something, and a deployment with neither (or configured with
+``none``) still works on hashed word features alone (see :mod:`recommender.features`).
 
 The model is configurable. :func:`resolve_model` accepts
 
@@ -14,7 +14,7 @@ The model is configurable. :func:`resolve_model` accepts
 * a Hugging Face hub name such as ``sentence-transformers/all-MiniLM-L6-v2`` for users who are
   online (downloaded once by sentence-transformers into its own cache), or
 * ``wordllama``: WordLlama's static token embeddings (256 dimensions, the weights shipped in
-  its package; the ``recommender[static]`` extra), a lookup and a mean, with neither torch
+  its package; in the default install), a lookup and a mean, with neither torch
   nor a network: between word features alone and the sentence model in ranking quality
   (``benchmarks/RESULTS.md``), at thousands of papers a second.
 
@@ -236,7 +236,7 @@ class Embedder:
 def _load_wordllama() -> Any:
     """WordLlama's default model, from the files its package ships, never from the network."""
     if not embeddings_available(_STATIC_LOCATION):
-        raise EmbeddingsUnavailable("WordLlama is not installed; install recommender[static]")
+        raise EmbeddingsUnavailable("WordLlama is not installed; reinstall recommender")
     import wordllama
 
     package = Path(wordllama.__file__).parent
