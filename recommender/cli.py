@@ -13,9 +13,11 @@ import copy
 import functools
 import json
 import logging
+import re
 import shutil
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,6 +57,29 @@ PROGRESS_FROM_FILES = 10
 DEFAULT_LIST_LIMIT = 25
 
 _T = TypeVar("_T")
+
+
+class Day(click.ParamType):
+    """A date on the command line, YYYY-MM-DD; one that is not is refused naming the option and
+    that form (click.DateTime would name a strptime pattern)."""
+
+    name = "date"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD.", param, ctx)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a day of the calendar (YYYY-MM-DD).", param, ctx)
+
+
+DAY = Day()
 
 
 class AppContext:
@@ -163,7 +188,7 @@ def init(state: AppContext) -> None:
 @click.option(
     "--date",
     "reference_date",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="When the dumps were saved (YYYY-MM-DD): dates in a dump have no year, so each "
     "one is taken as the latest such day on or before this date. Default: each file's "
     "modification time; today's date for standard input.",
@@ -171,7 +196,9 @@ def init(state: AppContext) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 @handle_errors
-def ingest(state: AppContext, paths: tuple[str, ...], reference_date: Any, as_json: bool) -> None:
+def ingest(
+    state: AppContext, paths: tuple[str, ...], reference_date: date | None, as_json: bool
+) -> None:
     """Ingest dump files: the saved text of paper-listing pages.
 
     PATHS are files, or folders whose *.txt files (recursively) are taken; "-" (once) reads
@@ -197,7 +224,7 @@ def ingest(state: AppContext, paths: tuple[str, ...], reference_date: Any, as_js
 
         report = state.app.ingest(
             files,
-            reference_date=reference_date.date() if reference_date else None,
+            reference_date=reference_date,
             on_file=advance,
         )
     where = state.app.settings.describe_database()
@@ -261,18 +288,20 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="The listing day to fetch (YYYY-MM-DD). Default: today (UTC).",
 )
 @click.option(
     "--since",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="Fetch every listing day from this one (YYYY-MM-DD) to today, oldest first.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 @handle_errors
-def fetch(state: AppContext, source: str, day: Any, since: Any, as_json: bool) -> None:
+def fetch(
+    state: AppContext, source: str, day: date | None, since: date | None, as_json: bool
+) -> None:
     """Fetch a day's papers from a source into the catalogue (serve does this by itself).
 
     A paper already known (from a dump or another source) is matched by its arXiv id, else
@@ -302,8 +331,8 @@ def fetch(state: AppContext, source: str, day: Any, since: Any, as_json: bool) -
 
     report = state.app.fetch(
         source,
-        day=day.date() if day else None,
-        since=since.date() if since else None,
+        day=day,
+        since=since,
         on_day=progress,
     )
     print_result(report, as_json, _print_fetch_summary)
@@ -335,12 +364,12 @@ def paper_filters(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--since",
-            type=click.DateTime(formats=["%Y-%m-%d"]),
+            type=DAY,
             help="Only papers listed in a dump dated on or after this day.",
         ),
         click.option(
             "--published-since",
-            type=click.DateTime(formats=["%Y-%m-%d"]),
+            type=DAY,
             help="Only papers whose own date is on or after this day.",
         ),
         click.option("--min-upvotes", type=click.IntRange(min=0), help="At least this many."),
@@ -398,8 +427,8 @@ def _list_papers(
     state: AppContext,
     text: str | None,
     *,
-    since: Any,
-    published_since: Any,
+    since: date | None,
+    published_since: date | None,
     min_upvotes: int | None,
     with_code: bool,
     dump_id: int | None,
@@ -411,8 +440,8 @@ def _list_papers(
         limit = 0 if as_json else DEFAULT_LIST_LIMIT
     query = PaperQuery(
         text=text,
-        listed_since=since.date() if since else None,
-        published_since=published_since.date() if published_since else None,
+        listed_since=since,
+        published_since=published_since,
         min_upvotes=min_upvotes,
         with_code=with_code,
         dump_id=dump_id,
@@ -915,13 +944,13 @@ class EmbeddingProgress:
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1), help="How many.")
 @click.option(
     "--since",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="Only papers first listed on or after this date (YYYY-MM-DD).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
 @click.pass_obj
 @handle_errors
-def recommend(state: AppContext, email: str, top: int, since: Any, as_json: bool) -> None:
+def recommend(state: AppContext, email: str, top: int, since: date | None, as_json: bool) -> None:
     """Rank the papers the subscriber EMAIL has not rated yet, best first, and say why.
 
     A paper with one of their must-not words is left out; each is labelled with the named
@@ -940,7 +969,7 @@ def recommend(state: AppContext, email: str, top: int, since: Any, as_json: bool
         found = state.app.recommend(
             email,
             top=top,
-            since=since.date() if since else None,
+            since=since,
             on_start=progress.start,
             on_progress=progress.advance,
         )

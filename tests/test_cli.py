@@ -446,3 +446,40 @@ def test_subscribe_keeps_what_a_subscriber_changed_and_overwrite_sets_the_file(
     assert forced.strip() == "updated: ada@example.org"
     with Recommender(Settings.load(environ=sqlite_env)) as app:
         assert app.subscriber("ada@example.org").paused is False
+
+
+DATE_OPTIONS = [
+    ("ingest", "--date"),
+    ("fetch", "--date"),
+    ("fetch", "--since"),
+    ("papers", "--since"),
+    ("papers", "--published-since"),
+    ("papers search", "--since"),
+    ("papers search", "--published-since"),
+    ("recommend", "--since"),
+]
+
+
+def test_every_date_option_is_in_the_list_of_date_options() -> None:
+    dated = {
+        (name, option.opts[0])
+        for name, command in _commands(cli)
+        for option in command.params
+        if option.type.name in ("date", "datetime")
+    }
+    assert dated == set(DATE_OPTIONS)
+
+
+@pytest.mark.parametrize(("name", "option"), DATE_OPTIONS)
+def test_a_date_option_says_its_form_and_a_malformed_date_is_refused_naming_both(
+    sqlite_env: dict[str, str], name: str, option: str
+) -> None:
+    runner = CliRunner()
+    shown = runner.invoke(cli, [*name.split(), "--help"], env=sqlite_env)
+    assert f"{option} YYYY-MM-DD" in shown.output
+    args = {"ingest": ["-"], "recommend": ["ada@example.org"], "papers search": ["x"]}
+    for bad, why in (("1.3.2026", "in the form"), ("2026-02-30", "not a day of the calendar")):
+        refused = runner.invoke(cli, [*name.split(), *args.get(name, []), option, bad])
+        assert refused.exit_code == 2
+        assert f"Invalid value for '{option}': '{bad}' is not a" in refused.output
+        assert why in refused.output and "YYYY-MM-DD" in refused.output
