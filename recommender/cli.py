@@ -31,6 +31,7 @@ from recommender.core import (
     SORTS,
     SOURCES,
     ComposeOutcome,
+    DayAhead,
     DeliveryOutcome,
     DumpInfo,
     EvaluationInfo,
@@ -329,12 +330,10 @@ def fetch(
         if not as_json:
             click.echo(_fetched_line(fetched))
 
-    report = state.app.fetch(
-        source,
-        day=day,
-        since=since,
-        on_day=progress,
-    )
+    try:
+        report = state.app.fetch(source, day=day, since=since, on_day=progress)
+    except DayAhead as exc:
+        raise click.BadParameter(str(exc), param_hint="'--date'" if day else "'--since'") from exc
     print_result(report, as_json, _print_fetch_summary)
 
 

@@ -22,7 +22,8 @@ from recommender.config import SOURCE_NAMES, Settings, link_secret
 from recommender.digests import sending
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
-from recommender.ingesting import Ingester, StreamDump, fetch_days
+from recommender.ingesting import DayAhead as DayAhead
+from recommender.ingesting import Ingester, StreamDump, check_days, fetch_days
 from recommender.links import utcnow
 from recommender.pages import Pages
 from recommender.results import (
@@ -160,12 +161,14 @@ class Recommender:
         ``since`` to today, and store each day in its own transaction.
 
         A day that fails to be fetched raises :class:`SourceError` (one line naming the URL);
-        the days stored before it stay stored.
+        the days stored before it stay stored. A day after today raises :class:`DayAhead`,
+        before any request.
         """
         if day is not None and since is not None:
             raise ValueError("give a day or a first day (since), not both")
-        self._check_schema()
         today = self.clock().date()
+        check_days(today, day, since)
+        self._check_schema()
         with open_source(self.settings, source) as remote:
             return fetch_days(remote, today, day, since, self.store_source_day, on_day)
 

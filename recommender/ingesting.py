@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from recommender import dumps
+from recommender.errors import RecommenderError
 from recommender.results import FetchedDay, FetchReport, FileOutcome, IngestReport
 from recommender.sources.base import Source, SourceDay
 from recommender.store import papers as paper_store
@@ -171,6 +172,20 @@ class Ingester:
         except Exception:
             return False
         return True
+
+
+class DayAhead(RecommenderError, ValueError):
+    """A day to fetch that is after today: no source lists it yet."""
+
+
+def check_days(today: date, day: date | None, since: date | None) -> None:
+    """Refuse a ``day`` or first day (``since``) after ``today`` (UTC), before any request."""
+    for asked in (day, since):
+        if asked is not None and asked > today:
+            raise DayAhead(
+                f"{asked.isoformat()} is after today ({today.isoformat()}, UTC): "
+                "no source lists that day yet"
+            )
 
 
 def fetch_days(
