@@ -83,6 +83,10 @@ class Ingester:
         path = Path(source.name) if isinstance(source, StreamDump) else source
         if isinstance(source, Path) and not source.exists():
             return FileOutcome(path, "refused", f"{path}: no such file or directory")
+        if isinstance(source, Path) and source.is_dir():  # what find_dump_files left: no dumps
+            return FileOutcome(
+                path, "refused", f"{path}: a folder with no dump (*.txt) in it or below it"
+            )
         try:
             dump = self._read(source, reference_date)
         except dumps.DumpError as exc:

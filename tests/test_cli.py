@@ -89,6 +89,22 @@ def test_ingest_refusing_a_file_exits_nonzero_and_still_ingests_the_rest(
     assert json.loads(run("stats", "--json", env=user_env).stdout)["dumps"] == 2
 
 
+def test_ingest_of_a_folder_with_no_dump_is_refused_naming_the_folder(
+    user_env: dict[str, str], dump_folder: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    (empty / "notes.md").write_text("not a dump")
+    alone = run("ingest", str(empty), env=user_env)
+    assert alone.returncode == 1
+    assert f"{empty}: a folder with no dump (*.txt) in it or below it" in alone.stderr
+    assert "Traceback" not in alone.stderr
+    beside = run("ingest", str(empty), str(dump_folder), env=user_env)
+    assert beside.returncode == 1
+    assert "Ingested 2 of 3" in beside.stdout and str(empty) in beside.stderr
+    assert json.loads(run("stats", "--json", env=user_env).stdout)["dumps"] == 2
+
+
 def test_ingest_json_summary_names_refused_files(user_env: dict[str, str], tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("")
