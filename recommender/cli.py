@@ -119,6 +119,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun, singular for 1: "1 paper", "2 papers" (``many``, if not one + s)."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def print_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -264,15 +269,15 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
             )
     ingested = report.count("ingested")
     click.echo(
-        f"Ingested {ingested} of {len(report.files)} file{'s' * (len(report.files) != 1)} "
-        f"into {where}: {report.papers_new} papers new, {report.papers_updated} updated, "
+        f"Ingested {ingested} of {count(len(report.files), 'file')} "
+        f"into {where}: {count(report.papers_new, 'paper')} new, {report.papers_updated} updated, "
         f"{report.papers_unchanged} unchanged."
     )
     skipped = [f for f in report.files if f.status == "already ingested"]
     if skipped:
         click.echo(f"Already ingested, skipped: {', '.join(f.path.name for f in skipped)}")
     if report.refused:
-        click.echo(f"Refused {len(report.refused)} file(s):", err=True)
+        click.echo(f"Refused {count(len(report.refused), 'file')}:", err=True)
         for outcome in report.refused:
             click.echo(f"  {outcome.error}", err=True)
 
@@ -339,9 +344,9 @@ def fetch(
 
 def _print_fetch_summary(report: FetchReport) -> None:
     click.echo(
-        f"Fetched {len(report.days)} day{'s' * (len(report.days) != 1)} from {report.source} "
-        f"in {report.requests} request{'s' * (report.requests != 1)}: {report.papers_new} "
-        f"papers new, {report.papers_updated} updated, {report.papers_unchanged} unchanged, "
+        f"Fetched {count(len(report.days), 'day')} from {report.source} "
+        f"in {count(report.requests, 'request')}: {count(report.papers_new, 'paper')} "
+        f"new, {report.papers_updated} updated, {report.papers_unchanged} unchanged, "
         f"{len(report.skipped)} skipped."
     )
     for skipped in report.skipped:
@@ -495,11 +500,11 @@ def _print_paper(info: PaperInfo) -> None:
     click.echo(f"Read: {_plain(info.read_url)}")
     facts = [f"id {info.id}"]
     if info.authors is not None:
-        facts.append(f"{info.authors} author{'s' * (info.authors != 1)}")
+        facts.append(count(info.authors, "author"))
     if info.published:
         facts.append(f"published {info.published.isoformat()}")
     if info.upvotes is not None:
-        facts.append(f"{info.upvotes} upvotes")
+        facts.append(count(info.upvotes, "upvote"))
     click.echo(" · ".join(facts))
     click.echo()
     click.echo(click.wrap_text(_plain(info.abstract or "(no abstract)"), width=90))
@@ -590,7 +595,8 @@ def demo(state: AppContext) -> None:
         click.echo(f"Subscriber {outcome.email}: {outcome.action}.")
     sent = _send(state, None)
     numbers = app.stats()
-    click.echo(f"The database now holds {numbers['papers']} papers from {numbers['dumps']} dumps.")
+    papers, held = count(int(numbers["papers"]), "paper"), count(int(numbers["dumps"]), "dump")
+    click.echo(f"The database now holds {papers} from {held}.")
     click.echo(
         "Next: `recommender recommend ada@example.org`, `recommender papers search WORDS`, "
         "`recommender --help`."
@@ -646,10 +652,10 @@ def _send(state: AppContext, email: str | None, *, dry_run: bool = False) -> boo
     if to_files and any(d.state == "sent" for d in delivered):
         click.echo(f"No SMTP server is set, so digests were written to {app.settings.outbox}")
     if not delivered and not any(c.status == "recorded" for c in composed):
-        count, first = app.waiting(email)
-        if count and first is not None:
-            wait = "1 digest waits" if count == 1 else f"{count} digests wait"
-            at = f"{'at' if count == 1 else 'the first at'} {first:%Y-%m-%d %H:%M} UTC"
+        waiting, first = app.waiting(email)
+        if waiting and first is not None:
+            wait = "1 digest waits" if waiting == 1 else f"{waiting} digests wait"
+            at = f"{'at' if waiting == 1 else 'the first at'} {first:%Y-%m-%d %H:%M} UTC"
             click.echo(f"Nothing to send now: {wait} to be retried, {at}.")
         else:
             click.echo("Nothing to send.")
@@ -911,8 +917,11 @@ def import_ratings(state: AppContext, email: str, file: Path, fmt: str | None) -
     records = ratings_io.read_ratings_file(file, fmt)
     report = state.app.import_ratings(email, records)
     click.echo(
-        f"Imported {report.imported} ratings; {report.already_there} were already there; "
-        f"{len(report.unknown_papers)} are of papers not in this database."
+        f"Imported {count(report.imported, 'rating')}; "
+        f"{report.already_there} {'was' if report.already_there == 1 else 'were'} already there; "
+        f"{len(report.unknown_papers)} "
+        f"{'is of a paper' if len(report.unknown_papers) == 1 else 'are of papers'} "
+        "not in this database."
     )
     for title in report.unknown_papers[:20]:
         click.echo(f"  not here: {title}", err=True)
@@ -1060,8 +1069,8 @@ def retrain(state: AppContext, email: str | None, refit: bool) -> None:
       recommender retrain ada@example.org
       recommender retrain --refit
     """
-    count = state.app.retrain(email, refit=refit)
-    click.echo(f"Retrained {count} model{'s' if count != 1 else ''}.")
+    trained = state.app.retrain(email, refit=refit)
+    click.echo(f"Retrained {count(trained, 'model')}.")
 
 
 @cli.command()
@@ -1165,9 +1174,8 @@ def _print_outbox(entries: list[OutboxEntry], everything: bool) -> None:
                 f"{e.email}  {e.subject}"
             )
         else:
-            click.echo(
-                f"{e.digest_id:>5}  {e.state:<13} {e.attempts} tries  {e.email}  {e.subject}"
-            )
+            tries = count(e.attempts, "try", "tries")
+            click.echo(f"{e.digest_id:>5}  {e.state:<13} {tries}  {e.email}  {e.subject}")
         if e.last_error and e.state != "sent":
             click.echo(f"       {e.last_error}")
 

@@ -499,3 +499,23 @@ def test_a_date_option_says_its_form_and_a_malformed_date_is_refused_naming_both
         assert refused.exit_code == 2
         assert f"Invalid value for '{option}': '{bad}' is not a" in refused.output
         assert why in refused.output and "YYYY-MM-DD" in refused.output
+
+
+def test_counts_of_one_are_said_in_the_singular(sqlite_env: dict[str, str], tmp_path: Path) -> None:
+    day = tmp_path / "day.txt"
+    day.write_text(dump_text([entry(1, authors=1, date="Mar 18", upvotes=1)], "Mar 19"))
+    ingested = invoke("ingest", "--date", "2026-03-21", str(day), env=sqlite_env).output
+    assert "Ingested 1 of 1 file into " in ingested and ": 1 paper new, 0 updated" in ingested
+    shown = invoke("papers", "show", "paper 1:", env=sqlite_env).output
+    assert " · 1 author · " in shown and shown.splitlines()[2].endswith(" · 1 upvote")
+    for email in ("a@example.org", "b@example.org"):
+        (tmp_path / f"{email}.toml").write_text(f'email = "{email}"\n')
+        invoke("subscribe", str(tmp_path / f"{email}.toml"), env=sqlite_env)
+    invoke("rate", "a@example.org", "paper 1:", "up", env=sqlite_env)
+    exported = tmp_path / "a.csv"
+    invoke("export-ratings", "a@example.org", "-o", str(exported), env=sqlite_env)
+    first = invoke("import-ratings", "b@example.org", str(exported), env=sqlite_env).output
+    assert first.startswith("Imported 1 rating; 0 were already there; 0 are of papers not in")
+    again = invoke("import-ratings", "b@example.org", str(exported), env=sqlite_env).output
+    assert again.startswith("Imported 0 ratings; 1 was already there; 0 are of papers not in")
+    assert invoke("retrain", "a@example.org", env=sqlite_env).output == "Retrained 1 model.\n"
