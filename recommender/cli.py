@@ -219,10 +219,7 @@ def ingest(
       xclip -o -selection clipboard | recommender ingest -
     """
     files = _dump_sources(paths)
-    show_bar = len(files) >= PROGRESS_FROM_FILES
-    with tqdm(
-        total=len(files), unit="file", disable=None if show_bar else True, file=sys.stderr
-    ) as bar:
+    with progress_bar(len(files), "file", shown=len(files) >= PROGRESS_FROM_FILES) as bar:
 
         def advance(outcome: FileOutcome) -> None:
             bar.update(1)
@@ -927,8 +924,16 @@ def import_ratings(state: AppContext, email: str, file: Path, fmt: str | None) -
         click.echo(f"  not here: {title}", err=True)
 
 
+def progress_bar(total: int, unit: str, desc: str | None = None, *, shown: bool = True) -> Any:
+    """A progress bar on standard error, drawn only when that is a terminal: a script, a pipe
+    or a log file gets none of its carriage returns. ``shown=False``: never drawn."""
+    drawn = shown and sys.stderr.isatty()
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=not drawn)
+
+
 class EmbeddingProgress:
-    """A progress bar for embedding papers, shown when there are enough of them."""
+    """A progress bar for embedding papers, shown when there are enough of them (and standard
+    error is a terminal: :func:`progress_bar`)."""
 
     def __init__(self, minimum: int = 64) -> None:
         self.minimum = minimum
@@ -936,7 +941,7 @@ class EmbeddingProgress:
 
     def start(self, total: int) -> None:
         if total >= self.minimum:
-            self.bar = tqdm(total=total, unit="paper", desc="Embedding papers", file=sys.stderr)
+            self.bar = progress_bar(total, "paper", "Embedding papers")
 
     def advance(self, done: int) -> None:
         if self.bar is not None:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -519,3 +524,58 @@ def test_counts_of_one_are_said_in_the_singular(sqlite_env: dict[str, str], tmp_
     again = invoke("import-ratings", "b@example.org", str(exported), env=sqlite_env).output
     assert again.startswith("Imported 0 ratings; 1 was already there; 0 are of papers not in")
     assert invoke("retrain", "a@example.org", env=sqlite_env).output == "Retrained 1 model.\n"
+
+
+def _run_with_stderr_on_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run a command with standard error on a pseudo-terminal (80 columns); return its exit
+    status and what it wrote there."""
+    main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    written = bytearray()
+
+    def read() -> None:
+        with contextlib.suppress(OSError):  # EIO once the command has closed it
+            while chunk := os.read(main, 65536):
+                written.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recommender", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        env={**os.environ, **env},
+    )
+    os.close(terminal)
+    try:
+        status = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        reader.join(timeout=10)
+        os.close(main)
+    return status, written.decode(errors="replace")
+
+
+@pytest.mark.parametrize("stderr", ["a pipe", "a terminal"])
+def test_the_embedding_progress_bar_is_drawn_on_a_terminal_only(
+    sqlite_env: dict[str, str], tmp_path: Path, stderr: str
+) -> None:
+    pytest.importorskip("wordllama")  # static embeddings: no network, no torch
+    env = {**sqlite_env, "RECOMMENDER_EMBEDDING_MODEL": "wordllama"}
+    day = tmp_path / "day.txt"
+    day.write_text(dump_text([entry(n) for n in range(1, 71)], "Mar 19"))  # enough for a bar
+    (tmp_path / "a.toml").write_text('email = "a@example.org"\ninterests = ["learning"]\n')
+    assert invoke("ingest", "--date", "2026-03-21", str(day), env=env).exit_code == 0
+    invoke("subscribe", str(tmp_path / "a.toml"), env=env)
+    command = ("recommend", "a@example.org", "--top", "1")
+    if stderr == "a pipe":
+        result = run(*command, env=env)
+        status, written = result.returncode, result.stderr
+    else:
+        status, written = _run_with_stderr_on_a_terminal(*command, env=env)
+    assert status == 0, written
+    if stderr == "a pipe":
+        assert written == ""
+    else:
+        assert "Embedding papers" in written and "70/70" in written
