@@ -1228,9 +1228,11 @@ def serve(state: AppContext, host: str, port: int) -> None:
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = state.app
+    service = Service(app, host, port)
+    service.listen()
     click.echo(f"Serving on http://{host}:{port} (links point to {app.settings.base_url})")
     click.echo(f"Inbox: {app.settings.inbox}   Database: {app.settings.describe_database()}")
-    Service(app, host, port).run()
+    service.run()
 
 
 def main() -> None:

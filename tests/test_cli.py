@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import pty
+import socket
 import struct
 import subprocess
 import sys
@@ -176,6 +177,22 @@ def test_serve_refuses_a_port_that_does_not_exist(user_env: dict[str, str]) -> N
     result = run("serve", "--port", "99999", env=user_env)
     assert result.returncode == 2
     assert "Invalid value for '--port': 99999 is not in the range 1<=x<=65535" in result.stderr
+
+
+def test_serve_on_a_port_in_use_or_an_address_not_this_machines_says_so_in_one_line(
+    user_env: dict[str, str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = run("serve", "--port", str(port), env=user_env)
+    elsewhere = run("serve", "--host", "192.0.2.1", env=user_env)  # TEST-NET-1: no one's
+    for result, line in (
+        (busy, f"Error: cannot listen on 127.0.0.1:{port}: address already in use\n"),
+        (elsewhere, "Error: cannot listen on 192.0.2.1:8000: cannot assign requested address\n"),
+    ):
+        assert (result.returncode, result.stderr, result.stdout) == (1, line, "")
 
 
 def test_ingest_says_how_each_dump_was_dated(sqlite_env: dict[str, str], dump_folder: Path) -> None:
