@@ -34,6 +34,7 @@ from recommender.core import (
     DayAhead,
     DeliveryOutcome,
     DumpInfo,
+    DumpNotFound,
     EvaluationInfo,
     FetchedDay,
     FetchReport,
@@ -449,7 +450,10 @@ def _list_papers(
         sort=sort,
         limit=limit or None,
     )
-    found, total = state.app.papers(query)
+    try:
+        found, total = state.app.papers(query)
+    except DumpNotFound as exc:
+        raise click.ClickException(f"{exc}; `recommender dumps` lists them") from exc
     print_result(found, as_json, lambda found: _print_papers(found, total))
 
 

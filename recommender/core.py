@@ -53,6 +53,7 @@ from recommender.store import subscribers as subscriber_store
 from recommender.store.digests import DigestNotFound as DigestNotFound
 from recommender.store.models import Subscriber
 from recommender.store.papers import SORTS as SORTS
+from recommender.store.papers import DumpNotFound as DumpNotFound
 from recommender.store.papers import PaperNotFound as PaperNotFound
 from recommender.store.papers import PaperQuery
 from recommender.store.subscribers import SubscribeOutcome
@@ -183,7 +184,8 @@ class Recommender:
             return lookups.dump_infos(session)
 
     def papers(self, query: PaperQuery) -> tuple[list[PaperInfo], int]:
-        """Return the papers matching ``query`` and how many match in all."""
+        """Return the papers matching ``query`` and how many match in all; raise
+        :class:`DumpNotFound` if it names a dump that is not there."""
         with self._session() as session:
             return lookups.paper_infos(session, query)
 

@@ -247,6 +247,16 @@ def test_dumps_lists_each_dump_with_its_id_for_papers_dump(
     assert sorted(p["title"] for p in papers) == [entry(2).title, entry(3).title]
 
 
+def test_papers_of_a_dump_that_is_not_there_is_an_error_not_an_empty_list(
+    sqlite_env: dict[str, str], dump_folder: Path
+) -> None:
+    invoke("ingest", "--date", "2026-03-21", str(dump_folder), env=sqlite_env)
+    for command in (["papers"], ["papers", "--json"], ["papers", "search", "paper"]):
+        result = CliRunner().invoke(cli, [*command, "--dump", "999"], env=sqlite_env)
+        assert result.exit_code == 1
+        assert result.output == "Error: no dump has the id 999; `recommender dumps` lists them\n"
+
+
 def test_papers_has_a_header_and_dates_a_paper_without_its_own_date_by_its_listing(
     sqlite_env: dict[str, str], dump_folder: Path
 ) -> None:
