@@ -606,3 +606,16 @@ def test_the_embedding_progress_bar_is_drawn_on_a_terminal_only(
         assert written == ""
     else:
         assert "Embedding papers" in written and "70/70" in written
+
+
+def test_subscribe_with_a_mistyped_time_zone_suggests_the_one_meant(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "ada.toml"
+    path.write_text('email = "ada@example.org"\ntimezone = "Europe/Berln"\n')
+    result = CliRunner().invoke(cli, ["subscribe", str(path)], env=sqlite_env)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {path}: field 'timezone': unknown time zone 'Europe/Berln'; "
+        "did you mean 'Europe/Berlin'?\n"
+    )
