@@ -48,6 +48,7 @@ from recommender.core import (
     Recommender,
     StreamDump,
     SubscriberInfo,
+    Unsubscribed,
 )
 from recommender.errors import RecommenderError
 from recommender.profiles import is_control
@@ -728,7 +729,7 @@ def pause(state: AppContext, email: str) -> None:
     Example:
       recommender pause ada@example.org
     """
-    if state.app.pause(email):
+    if _set_paused(state, email, paused=True):
         click.echo(f"Paused the digests of {email}.")
     else:
         click.echo(f"The digests of {email} were already paused.")
@@ -745,10 +746,18 @@ def resume(state: AppContext, email: str) -> None:
     Example:
       recommender resume ada@example.org
     """
-    if state.app.resume(email):
+    if _set_paused(state, email, paused=False):
         click.echo(f"Resumed the digests of {email}.")
     else:
         click.echo(f"The digests of {email} were not paused.")
+
+
+def _set_paused(state: AppContext, email: str, *, paused: bool) -> bool:
+    try:
+        return state.app.pause(email) if paused else state.app.resume(email)
+    except Unsubscribed as exc:
+        again = "`recommender subscribe --resubscribe FILE` subscribes them again"
+        raise click.ClickException(f"{exc}; {again}") from exc
 
 
 @cli.command()

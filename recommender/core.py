@@ -58,6 +58,7 @@ from recommender.store.papers import PaperNotFound as PaperNotFound
 from recommender.store.papers import PaperQuery
 from recommender.store.subscribers import SubscribeOutcome
 from recommender.store.subscribers import SubscriberNotFound as SubscriberNotFound
+from recommender.store.subscribers import Unsubscribed as Unsubscribed
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
     from recommender import model, ranking, ranking_sessions, render
@@ -227,17 +228,24 @@ class Recommender:
             return subscriber_store.unsubscribe(session, email, self.clock())
 
     def pause(self, email: str) -> bool:
-        """Hold ``email``'s digests until :meth:`resume`; return False if they already were."""
+        """Hold ``email``'s digests until :meth:`resume`; return False if they already were.
+        Raise :class:`Unsubscribed` if they have unsubscribed: they get no digests to hold."""
         return self._set_paused(email, True)
 
     def resume(self, email: str) -> bool:
         """Send ``email``'s digests again, from what arrived since their last one; return False
-        if they were not paused."""
+        if they were not paused. Raise :class:`Unsubscribed` if they have unsubscribed:
+        resuming would send them nothing."""
         return self._set_paused(email, False)
 
     def _set_paused(self, email: str, paused: bool) -> bool:
         with self._session() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
+            if not subscriber.active:
+                raise Unsubscribed(
+                    f"{email} has unsubscribed, so there are no digests to "
+                    f"{'pause' if paused else 'resume'}"
+                )
             return subscriber_store.set_paused(subscriber, paused, self.clock())
 
     def subscribers(self) -> list[SubscriberInfo]:
