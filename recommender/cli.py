@@ -844,8 +844,13 @@ def rate(state: AppContext, email: str, paper: str, vote: str) -> None:
       recommender rate ada@example.org "Sparse Mixture Routing" down
     """
     rating = state.app.rate(email, paper, vote)
-    verb = {"up": "👍", "down": "👎", "clear": "cleared"}[rating.vote]
-    click.echo(f"{verb} {rating.title}")
+    if rating.changed:
+        done = {"up": "👍", "down": "👎", "clear": "cleared"}[rating.vote]
+        click.echo(f"{done} {rating.title}")
+    elif rating.vote == "clear":
+        click.echo(f"Not rated, so nothing to clear: {rating.title}")
+    else:
+        click.echo(f"Already rated {rating.vote}: {rating.title}")
 
 
 @cli.command()

@@ -292,10 +292,18 @@ class RatingInfo(Record):
     vote: str  # up, down or clear
     source: str
     rated_at: datetime
+    # False: a vote that was the current one already (a clear of a paper not rated), which
+    # changed nothing: said to the one who voted; no part of the rating (its JSON, equality).
+    changed: bool = field(default=True, compare=False)
 
     @classmethod
     def of(cls, rating: Rating, paper: Paper) -> RatingInfo:
         return cls(paper.id, paper.title, VOTE_NAMES[rating.vote], rating.source, rating.rated_at)
+
+    def json_shape(self) -> dict[str, Any]:
+        shape = _fields(self)
+        del shape["changed"]
+        return shape
 
 
 @dataclass(frozen=True)

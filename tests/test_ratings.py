@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from recommender import ratings_io
+from recommender.config import Settings
 from recommender.core import Recommender, SubscriberNotFound
 from recommender.dumps import paper_id
 from recommender.store.papers import PaperNotFound
 from tests.builders import dump_text, entry
 from tests.clock import Clock
-from tests.commands import run
+from tests.commands import cli_env, invoke, run
 
 EMAIL = "ada@example.org"
 
@@ -212,3 +213,25 @@ def test_a_vote_equal_to_the_current_one_adds_no_history_row(
         ("Paper 1:", "clear"),
         ("Paper 1:", "up"),
     ]
+
+
+def test_rate_says_when_a_vote_changes_nothing_and_clearing_an_unrated_paper_says_so(
+    rated_app: Recommender, settings: Settings
+) -> None:
+    env = cli_env(settings)
+    title = entry(1).title
+
+    def rate(vote: str) -> str:
+        result = invoke("rate", EMAIL, "Paper 1:", vote, env=env)
+        assert result.exit_code == 0
+        return result.output
+
+    assert rate("clear") == f"Not rated, so nothing to clear: {title}\n"
+    assert rate("up") == f"👍 {title}\n"
+    assert rate("up") == f"Already rated up: {title}\n"
+    assert rate("clear") == f"cleared {title}\n"
+    assert rate("clear") == f"Not rated, so nothing to clear: {title}\n"
+    history = rated_app.ratings(EMAIL, history=True)
+    assert [r.vote for r in history] == ["up", "clear"]
+    listed = json.loads(invoke("ratings", EMAIL, "--history", "--json", env=env).output)
+    assert "changed" not in listed[0]
