@@ -58,6 +58,11 @@ from recommender.votes import VOTES
 # A batch this large gets a progress bar (on a terminal).
 PROGRESS_FROM_FILES = 10
 DEFAULT_LIST_LIMIT = 25
+# What a command that lists or ranks papers says while the catalogue is empty.
+NO_PAPERS_YET = (
+    "No papers yet: `recommender ingest PATH` adds dump files, `recommender fetch` today's "
+    "listing (`recommender demo` the bundled examples)."
+)
 
 _T = TypeVar("_T")
 
@@ -455,12 +460,15 @@ def _list_papers(
         found, total = state.app.papers(query)
     except DumpNotFound as exc:
         raise click.ClickException(f"{exc}; `recommender dumps` lists them") from exc
+    if not found and not as_json and state.app.paper_count() == 0:
+        click.echo(NO_PAPERS_YET)
+        return
     print_result(found, as_json, lambda found: _print_papers(found, total))
 
 
 def _print_papers(found: list[PaperInfo], total: int) -> None:
     if not found:
-        click.echo("No papers match." if total == 0 else "")
+        click.echo("No papers match.")
         return
     width = shutil.get_terminal_size((100, 20)).columns
     click.echo(f"{'ID':<16}  {'DATE':<11}  {'UPVOTES':>7}  TITLE")
@@ -1006,12 +1014,28 @@ def recommend(state: AppContext, email: str, top: int, since: date | None, as_js
         )
     finally:
         progress.close()
-    print_result(found, as_json, lambda found: _print_recommendations(found, email))
+    if not found and not as_json:
+        click.echo(
+            _nothing_to_recommend(state.app.nothing_to_recommend(email, since=since), email, since)
+        )
+        return
+    print_result(found, as_json, _print_recommendations)
 
 
-def _print_recommendations(found: list[Recommendation], email: str) -> None:
-    if not found:
-        click.echo(f"Nothing to recommend to {email}: they have rated every paper here.")
+def _nothing_to_recommend(why: str, email: str, since: date | None) -> str:
+    """What ``recommend`` says when it finds nothing, for each of NOTHING_TO_RECOMMEND."""
+    listed = f" first listed on or after {since.isoformat()}" if since else ""
+    return {
+        "no papers": NO_PAPERS_YET,
+        "none listed since": f"No paper was{listed}; an earlier --since finds older ones.",
+        "all rated": f"Nothing to recommend to {email}: they have rated every paper{listed}, "
+        "or like it in their profile.",
+        "all kept out": f"Nothing to recommend to {email}: every paper{listed} they have not "
+        "rated has one of their must-not words.",
+    }[why]
+
+
+def _print_recommendations(found: list[Recommendation]) -> None:
     for rank, r in enumerate(found, 1):
         click.echo(f"{rank:>3}. {r.title}  ({r.id})")
         if r.followed:
@@ -1113,6 +1137,8 @@ def digest(state: AppContext, email: str, preview: bool) -> None:
     outcome, path = state.app.preview(email)
     if path is None:
         click.echo(f"{email}: {outcome.status}; there is no digest to preview.")
+        if outcome.status == "nothing new" and state.app.paper_count() == 0:
+            click.echo(NO_PAPERS_YET)
         return
     click.echo(f"{outcome.subject}")
     click.echo(f"Preview written to {path}")

@@ -26,6 +26,7 @@ from recommender.ingesting import DayAhead as DayAhead
 from recommender.ingesting import Ingester, StreamDump, check_days, fetch_days
 from recommender.links import utcnow
 from recommender.pages import Pages
+from recommender.results import NOTHING_TO_RECOMMEND as NOTHING_TO_RECOMMEND
 from recommender.results import (
     ComposeOutcome,
     DeliveryOutcome,
@@ -47,6 +48,7 @@ from recommender.signup import SignupClosed as SignupClosed
 from recommender.signup import SignupLimited as SignupLimited
 from recommender.sources import open_source
 from recommender.sources.base import SourceDay
+from recommender.store import catalogue as catalogue_store
 from recommender.store import database
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
@@ -333,6 +335,16 @@ class Recommender:
         ``since`` keeps papers first listed on or after that date.
         """
         return self._ranking().recommend(email, top, since, on_start, on_progress)
+
+    def nothing_to_recommend(self, email: str, *, since: date | None = None) -> str:
+        """Why :meth:`recommend` finds nothing for ``email`` (with ``since``): one of
+        :data:`NOTHING_TO_RECOMMEND`."""
+        return self._ranking().nothing_to_recommend(email, since)
+
+    def paper_count(self) -> int:
+        """How many papers the catalogue holds: 0 before anything is ingested or fetched."""
+        with self._session() as session:
+            return catalogue_store.count_papers(session)
 
     def retrain(self, email: str | None = None, *, refit: bool = False) -> int:
         """Retrain one subscriber's model, or everyone's; ``refit`` makes a new feature space

@@ -306,6 +306,12 @@ class RatingInfo(Record):
         return shape
 
 
+# Why a subscriber has nothing to be recommended (Recommender.nothing_to_recommend): the
+# catalogue is empty; no paper was first listed since the day asked; they rated (or like in
+# their profile) every paper there is; every one left has one of their must-not words.
+NOTHING_TO_RECOMMEND = ("no papers", "none listed since", "all rated", "all kept out")
+
+
 @dataclass(frozen=True)
 class Recommendation(Record):
     """A paper recommended to a subscriber, with its score and why."""

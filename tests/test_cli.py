@@ -619,3 +619,52 @@ def test_subscribe_with_a_mistyped_time_zone_suggests_the_one_meant(
         f"Error: {path}: field 'timezone': unknown time zone 'Europe/Berln'; "
         "did you mean 'Europe/Berlin'?\n"
     )
+
+
+def test_with_no_papers_yet_listing_and_ranking_say_so_and_how_to_add_some(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "ada.toml").write_text('email = "ada@example.org"\n')
+    invoke("subscribe", str(tmp_path / "ada.toml"), env=sqlite_env)
+    for command in (
+        ["papers"],
+        ["papers", "search", "graph"],
+        ["recommend", "ada@example.org"],
+        ["digest", "ada@example.org"],
+    ):
+        result = invoke(*command, env=sqlite_env)
+        assert result.exit_code == 0
+        assert result.output.splitlines()[-1] == (
+            "No papers yet: `recommender ingest PATH` adds dump files, `recommender fetch` "
+            "today's listing (`recommender demo` the bundled examples)."
+        ), command
+    assert invoke("papers", "--json", env=sqlite_env).output == "[]\n"
+    assert invoke("recommend", "ada@example.org", "--json", env=sqlite_env).output == "[]\n"
+
+
+def test_recommend_that_finds_nothing_says_why(
+    sqlite_env: dict[str, str], tmp_path: Path, dump_folder: Path
+) -> None:
+    invoke("ingest", "--date", "2026-03-21", str(dump_folder / "day1.txt"), env=sqlite_env)
+    profile = tmp_path / "ada.toml"
+    profile.write_text('email = "ada@example.org"\nmust_not = ["learning"]\n')  # every title
+    invoke("subscribe", str(profile), env=sqlite_env)
+
+    def says(*options: str) -> str:
+        result = invoke("recommend", "ada@example.org", *options, env=sqlite_env)
+        assert result.exit_code == 0
+        return result.output
+
+    assert says("--since", "2026-03-20") == (
+        "No paper was first listed on or after 2026-03-20; an earlier --since finds older ones.\n"
+    )
+    assert says() == (
+        "Nothing to recommend to ada@example.org: every paper they have not rated has one of "
+        "their must-not words.\n"
+    )
+    for paper in ("paper 1:", "paper 2:"):
+        invoke("rate", "ada@example.org", paper, "down", env=sqlite_env)
+    assert says("--since", "2026-03-19") == (
+        "Nothing to recommend to ada@example.org: they have rated every paper first listed on "
+        "or after 2026-03-19, or like it in their profile.\n"
+    )
