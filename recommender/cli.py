@@ -897,7 +897,12 @@ def _print_ratings(found: list[RatingInfo], email: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File (default: stdout).",
 )
-@click.option("--format", "fmt", type=click.Choice(ratings_io.FORMATS), help="Default: from -o.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(ratings_io.FORMATS),
+    help=f"{' or '.join(ratings_io.FORMATS)}. Default: json if -o names a *.json file, else csv.",
+)
 @click.pass_obj
 @handle_errors
 def export_ratings(state: AppContext, email: str, output: Path | None, fmt: str | None) -> None:
@@ -924,7 +929,12 @@ def export_ratings(state: AppContext, email: str, output: Path | None, fmt: str 
 @cli.command("import-ratings")
 @click.argument("email")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(ratings_io.FORMATS), help="Default: from FILE.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(ratings_io.FORMATS),
+    help=f"{' or '.join(ratings_io.FORMATS)}. Default: json if FILE is named *.json, else csv.",
+)
 @click.pass_obj
 @handle_errors
 def import_ratings(state: AppContext, email: str, file: Path, fmt: str | None) -> None:
