@@ -1002,8 +1002,9 @@ class EmbeddingProgress:
 def recommend(state: AppContext, email: str, top: int, since: date | None, as_json: bool) -> None:
     """Rank the papers the subscriber EMAIL has not rated yet, best first, and say why.
 
-    A paper with one of their must-not words is left out; each is labelled with the named
-    interest it serves (and a followed author), as their digest would label it.
+    Papers they list as liked in their profile are left out, and so is a paper with one of
+    their must-not words; papers their digests carried are not. Each is labelled with the
+    named interest it serves (and a followed author), as their digest would label it.
 
     The first run embeds every candidate paper once (a progress bar shows it); later runs
     reuse the stored embeddings.

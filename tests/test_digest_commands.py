@@ -195,3 +195,18 @@ def test_pause_or_resume_of_someone_unsubscribed_or_unknown_is_refused_saying_wh
     unknown = CliRunner().invoke(cli, [command, "nobody@example.org"], env=env)
     assert unknown.exit_code == 1
     assert unknown.output == "Error: no subscriber with the email address 'nobody@example.org'\n"
+
+
+def test_recommend_ranks_the_papers_a_digest_carried_too_as_the_readme_says(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with Recommender(settings) as app:
+        topical_day(app, tmp_path)
+    env = cli_env(settings)
+    before = json.loads(invoke("recommend", EMAIL, "--top", "20", "--json", env=env).output)
+    assert invoke("send", "--subscriber", EMAIL, env=env).exit_code == 0
+    with Recommender(settings) as app:
+        (sent,) = app.outbox(include_sent=True)
+    assert sent.state == "sent"
+    after = json.loads(invoke("recommend", EMAIL, "--top", "20", "--json", env=env).output)
+    assert [r["id"] for r in after] == [r["id"] for r in before] and len(after) == 9
