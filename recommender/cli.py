@@ -409,7 +409,7 @@ def papers(ctx: click.Context, **filters: Any) -> None:
     Examples:
       recommender papers --with-code --sort upvotes
       recommender papers search "graph neural" --since 2026-11-01
-      recommender papers show "Attention is all"
+      recommender papers show "Sparse Mixture Routing"
       recommender papers --json > papers.json
     """
     if ctx.invoked_subcommand is None:
@@ -499,7 +499,7 @@ def show(state: AppContext, paper: str, as_json: bool) -> None:
 
     \b
     Example:
-      recommender papers show "Early-Learning Regularization"
+      recommender papers show "Diffusion Policies"
     """
     print_result(state.app.paper(paper), as_json, _print_paper)
 
@@ -540,7 +540,7 @@ def list_dumps(state: AppContext, as_json: bool) -> None:
     \b
     Examples:
       recommender dumps
-      recommender papers --dump 3
+      recommender papers --dump 2
     """
     print_result(state.app.dumps(), as_json, _print_dumps)
 
