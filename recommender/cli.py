@@ -13,9 +13,11 @@ import copy
 import functools
 import json
 import logging
+import re
 import shutil
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,8 +31,10 @@ from recommender.core import (
     SORTS,
     SOURCES,
     ComposeOutcome,
+    DayAhead,
     DeliveryOutcome,
     DumpInfo,
+    DumpNotFound,
     EvaluationInfo,
     FetchedDay,
     FetchReport,
@@ -44,6 +48,7 @@ from recommender.core import (
     Recommender,
     StreamDump,
     SubscriberInfo,
+    Unsubscribed,
 )
 from recommender.errors import RecommenderError
 from recommender.profiles import is_control
@@ -53,8 +58,36 @@ from recommender.votes import VOTES
 # A batch this large gets a progress bar (on a terminal).
 PROGRESS_FROM_FILES = 10
 DEFAULT_LIST_LIMIT = 25
+# What a command that lists or ranks papers says while the catalogue is empty.
+NO_PAPERS_YET = (
+    "No papers yet: `recommender ingest PATH` adds dump files, `recommender fetch` today's "
+    "listing (`recommender demo` the bundled examples)."
+)
 
 _T = TypeVar("_T")
+
+
+class Day(click.ParamType):
+    """A date on the command line, YYYY-MM-DD; one that is not is refused naming the option and
+    that form (click.DateTime would name a strptime pattern)."""
+
+    name = "date"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD.", param, ctx)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a day of the calendar (YYYY-MM-DD).", param, ctx)
+
+
+DAY = Day()
 
 
 class AppContext:
@@ -91,6 +124,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             ) from exc
 
     return wrapper
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun, singular for 1: "1 paper", "2 papers" (``many``, if not one + s)."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def print_json(data: object) -> None:
@@ -163,7 +201,7 @@ def init(state: AppContext) -> None:
 @click.option(
     "--date",
     "reference_date",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="When the dumps were saved (YYYY-MM-DD): dates in a dump have no year, so each "
     "one is taken as the latest such day on or before this date. Default: each file's "
     "modification time; today's date for standard input.",
@@ -171,7 +209,9 @@ def init(state: AppContext) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 @handle_errors
-def ingest(state: AppContext, paths: tuple[str, ...], reference_date: Any, as_json: bool) -> None:
+def ingest(
+    state: AppContext, paths: tuple[str, ...], reference_date: date | None, as_json: bool
+) -> None:
     """Ingest dump files: the saved text of paper-listing pages.
 
     PATHS are files, or folders whose *.txt files (recursively) are taken; "-" (once) reads
@@ -186,10 +226,7 @@ def ingest(state: AppContext, paths: tuple[str, ...], reference_date: Any, as_js
       xclip -o -selection clipboard | recommender ingest -
     """
     files = _dump_sources(paths)
-    show_bar = len(files) >= PROGRESS_FROM_FILES
-    with tqdm(
-        total=len(files), unit="file", disable=None if show_bar else True, file=sys.stderr
-    ) as bar:
+    with progress_bar(len(files), "file", shown=len(files) >= PROGRESS_FROM_FILES) as bar:
 
         def advance(outcome: FileOutcome) -> None:
             bar.update(1)
@@ -197,7 +234,7 @@ def ingest(state: AppContext, paths: tuple[str, ...], reference_date: Any, as_js
 
         report = state.app.ingest(
             files,
-            reference_date=reference_date.date() if reference_date else None,
+            reference_date=reference_date,
             on_file=advance,
         )
     where = state.app.settings.describe_database()
@@ -236,15 +273,15 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
             )
     ingested = report.count("ingested")
     click.echo(
-        f"Ingested {ingested} of {len(report.files)} file{'s' * (len(report.files) != 1)} "
-        f"into {where}: {report.papers_new} papers new, {report.papers_updated} updated, "
+        f"Ingested {ingested} of {count(len(report.files), 'file')} "
+        f"into {where}: {count(report.papers_new, 'paper')} new, {report.papers_updated} updated, "
         f"{report.papers_unchanged} unchanged."
     )
     skipped = [f for f in report.files if f.status == "already ingested"]
     if skipped:
         click.echo(f"Already ingested, skipped: {', '.join(f.path.name for f in skipped)}")
     if report.refused:
-        click.echo(f"Refused {len(report.refused)} file(s):", err=True)
+        click.echo(f"Refused {count(len(report.refused), 'file')}:", err=True)
         for outcome in report.refused:
             click.echo(f"  {outcome.error}", err=True)
 
@@ -261,18 +298,20 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="The listing day to fetch (YYYY-MM-DD). Default: today (UTC).",
 )
 @click.option(
     "--since",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="Fetch every listing day from this one (YYYY-MM-DD) to today, oldest first.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 @handle_errors
-def fetch(state: AppContext, source: str, day: Any, since: Any, as_json: bool) -> None:
+def fetch(
+    state: AppContext, source: str, day: date | None, since: date | None, as_json: bool
+) -> None:
     """Fetch a day's papers from a source into the catalogue (serve does this by itself).
 
     A paper already known (from a dump or another source) is matched by its arXiv id, else
@@ -300,20 +339,18 @@ def fetch(state: AppContext, source: str, day: Any, since: Any, as_json: bool) -
         if not as_json:
             click.echo(_fetched_line(fetched))
 
-    report = state.app.fetch(
-        source,
-        day=day.date() if day else None,
-        since=since.date() if since else None,
-        on_day=progress,
-    )
+    try:
+        report = state.app.fetch(source, day=day, since=since, on_day=progress)
+    except DayAhead as exc:
+        raise click.BadParameter(str(exc), param_hint="'--date'" if day else "'--since'") from exc
     print_result(report, as_json, _print_fetch_summary)
 
 
 def _print_fetch_summary(report: FetchReport) -> None:
     click.echo(
-        f"Fetched {len(report.days)} day{'s' * (len(report.days) != 1)} from {report.source} "
-        f"in {report.requests} request{'s' * (report.requests != 1)}: {report.papers_new} "
-        f"papers new, {report.papers_updated} updated, {report.papers_unchanged} unchanged, "
+        f"Fetched {count(len(report.days), 'day')} from {report.source} "
+        f"in {count(report.requests, 'request')}: {count(report.papers_new, 'paper')} "
+        f"new, {report.papers_updated} updated, {report.papers_unchanged} unchanged, "
         f"{len(report.skipped)} skipped."
     )
     for skipped in report.skipped:
@@ -335,12 +372,12 @@ def paper_filters(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--since",
-            type=click.DateTime(formats=["%Y-%m-%d"]),
+            type=DAY,
             help="Only papers listed in a dump dated on or after this day.",
         ),
         click.option(
             "--published-since",
-            type=click.DateTime(formats=["%Y-%m-%d"]),
+            type=DAY,
             help="Only papers whose own date is on or after this day.",
         ),
         click.option("--min-upvotes", type=click.IntRange(min=0), help="At least this many."),
@@ -372,7 +409,7 @@ def papers(ctx: click.Context, **filters: Any) -> None:
     Examples:
       recommender papers --with-code --sort upvotes
       recommender papers search "graph neural" --since 2026-11-01
-      recommender papers show "Attention is all"
+      recommender papers show "Sparse Mixture Routing"
       recommender papers --json > papers.json
     """
     if ctx.invoked_subcommand is None:
@@ -398,8 +435,8 @@ def _list_papers(
     state: AppContext,
     text: str | None,
     *,
-    since: Any,
-    published_since: Any,
+    since: date | None,
+    published_since: date | None,
     min_upvotes: int | None,
     with_code: bool,
     dump_id: int | None,
@@ -411,21 +448,27 @@ def _list_papers(
         limit = 0 if as_json else DEFAULT_LIST_LIMIT
     query = PaperQuery(
         text=text,
-        listed_since=since.date() if since else None,
-        published_since=published_since.date() if published_since else None,
+        listed_since=since,
+        published_since=published_since,
         min_upvotes=min_upvotes,
         with_code=with_code,
         dump_id=dump_id,
         sort=sort,
         limit=limit or None,
     )
-    found, total = state.app.papers(query)
+    try:
+        found, total = state.app.papers(query)
+    except DumpNotFound as exc:
+        raise click.ClickException(f"{exc}; `recommender dumps` lists them") from exc
+    if not found and not as_json and state.app.paper_count() == 0:
+        click.echo(NO_PAPERS_YET)
+        return
     print_result(found, as_json, lambda found: _print_papers(found, total))
 
 
 def _print_papers(found: list[PaperInfo], total: int) -> None:
     if not found:
-        click.echo("No papers match." if total == 0 else "")
+        click.echo("No papers match.")
         return
     width = shutil.get_terminal_size((100, 20)).columns
     click.echo(f"{'ID':<16}  {'DATE':<11}  {'UPVOTES':>7}  TITLE")
@@ -456,7 +499,7 @@ def show(state: AppContext, paper: str, as_json: bool) -> None:
 
     \b
     Example:
-      recommender papers show "Early-Learning Regularization"
+      recommender papers show "Diffusion Policies"
     """
     print_result(state.app.paper(paper), as_json, _print_paper)
 
@@ -467,11 +510,11 @@ def _print_paper(info: PaperInfo) -> None:
     click.echo(f"Read: {_plain(info.read_url)}")
     facts = [f"id {info.id}"]
     if info.authors is not None:
-        facts.append(f"{info.authors} author{'s' * (info.authors != 1)}")
+        facts.append(count(info.authors, "author"))
     if info.published:
         facts.append(f"published {info.published.isoformat()}")
     if info.upvotes is not None:
-        facts.append(f"{info.upvotes} upvotes")
+        facts.append(count(info.upvotes, "upvote"))
     click.echo(" · ".join(facts))
     click.echo()
     click.echo(click.wrap_text(_plain(info.abstract or "(no abstract)"), width=90))
@@ -497,7 +540,7 @@ def list_dumps(state: AppContext, as_json: bool) -> None:
     \b
     Examples:
       recommender dumps
-      recommender papers --dump 3
+      recommender papers --dump 2
     """
     print_result(state.app.dumps(), as_json, _print_dumps)
 
@@ -562,7 +605,8 @@ def demo(state: AppContext) -> None:
         click.echo(f"Subscriber {outcome.email}: {outcome.action}.")
     sent = _send(state, None)
     numbers = app.stats()
-    click.echo(f"The database now holds {numbers['papers']} papers from {numbers['dumps']} dumps.")
+    papers, held = count(int(numbers["papers"]), "paper"), count(int(numbers["dumps"]), "dump")
+    click.echo(f"The database now holds {papers} from {held}.")
     click.echo(
         "Next: `recommender recommend ada@example.org`, `recommender papers search WORDS`, "
         "`recommender --help`."
@@ -618,10 +662,10 @@ def _send(state: AppContext, email: str | None, *, dry_run: bool = False) -> boo
     if to_files and any(d.state == "sent" for d in delivered):
         click.echo(f"No SMTP server is set, so digests were written to {app.settings.outbox}")
     if not delivered and not any(c.status == "recorded" for c in composed):
-        count, first = app.waiting(email)
-        if count and first is not None:
-            wait = "1 digest waits" if count == 1 else f"{count} digests wait"
-            at = f"{'at' if count == 1 else 'the first at'} {first:%Y-%m-%d %H:%M} UTC"
+        waiting, first = app.waiting(email)
+        if waiting and first is not None:
+            wait = "1 digest waits" if waiting == 1 else f"{waiting} digests wait"
+            at = f"{'at' if waiting == 1 else 'the first at'} {first:%Y-%m-%d %H:%M} UTC"
             click.echo(f"Nothing to send now: {wait} to be retried, {at}.")
         else:
             click.echo("Nothing to send.")
@@ -693,7 +737,7 @@ def pause(state: AppContext, email: str) -> None:
     Example:
       recommender pause ada@example.org
     """
-    if state.app.pause(email):
+    if _set_paused(state, email, paused=True):
         click.echo(f"Paused the digests of {email}.")
     else:
         click.echo(f"The digests of {email} were already paused.")
@@ -710,10 +754,18 @@ def resume(state: AppContext, email: str) -> None:
     Example:
       recommender resume ada@example.org
     """
-    if state.app.resume(email):
+    if _set_paused(state, email, paused=False):
         click.echo(f"Resumed the digests of {email}.")
     else:
         click.echo(f"The digests of {email} were not paused.")
+
+
+def _set_paused(state: AppContext, email: str, *, paused: bool) -> bool:
+    try:
+        return state.app.pause(email) if paused else state.app.resume(email)
+    except Unsubscribed as exc:
+        again = "`recommender subscribe --resubscribe FILE` subscribes them again"
+        raise click.ClickException(f"{exc}; {again}") from exc
 
 
 @cli.command()
@@ -800,8 +852,13 @@ def rate(state: AppContext, email: str, paper: str, vote: str) -> None:
       recommender rate ada@example.org "Sparse Mixture Routing" down
     """
     rating = state.app.rate(email, paper, vote)
-    verb = {"up": "👍", "down": "👎", "clear": "cleared"}[rating.vote]
-    click.echo(f"{verb} {rating.title}")
+    if rating.changed:
+        done = {"up": "👍", "down": "👎", "clear": "cleared"}[rating.vote]
+        click.echo(f"{done} {rating.title}")
+    elif rating.vote == "clear":
+        click.echo(f"Not rated, so nothing to clear: {rating.title}")
+    else:
+        click.echo(f"Already rated {rating.vote}: {rating.title}")
 
 
 @cli.command()
@@ -840,7 +897,12 @@ def _print_ratings(found: list[RatingInfo], email: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File (default: stdout).",
 )
-@click.option("--format", "fmt", type=click.Choice(ratings_io.FORMATS), help="Default: from -o.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(ratings_io.FORMATS),
+    help=f"{' or '.join(ratings_io.FORMATS)}. Default: json if -o names a *.json file, else csv.",
+)
 @click.pass_obj
 @handle_errors
 def export_ratings(state: AppContext, email: str, output: Path | None, fmt: str | None) -> None:
@@ -867,7 +929,12 @@ def export_ratings(state: AppContext, email: str, output: Path | None, fmt: str 
 @cli.command("import-ratings")
 @click.argument("email")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(ratings_io.FORMATS), help="Default: from FILE.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(ratings_io.FORMATS),
+    help=f"{' or '.join(ratings_io.FORMATS)}. Default: json if FILE is named *.json, else csv.",
+)
 @click.pass_obj
 @handle_errors
 def import_ratings(state: AppContext, email: str, file: Path, fmt: str | None) -> None:
@@ -883,15 +950,26 @@ def import_ratings(state: AppContext, email: str, file: Path, fmt: str | None) -
     records = ratings_io.read_ratings_file(file, fmt)
     report = state.app.import_ratings(email, records)
     click.echo(
-        f"Imported {report.imported} ratings; {report.already_there} were already there; "
-        f"{len(report.unknown_papers)} are of papers not in this database."
+        f"Imported {count(report.imported, 'rating')}; "
+        f"{report.already_there} {'was' if report.already_there == 1 else 'were'} already there; "
+        f"{len(report.unknown_papers)} "
+        f"{'is of a paper' if len(report.unknown_papers) == 1 else 'are of papers'} "
+        "not in this database."
     )
     for title in report.unknown_papers[:20]:
         click.echo(f"  not here: {title}", err=True)
 
 
+def progress_bar(total: int, unit: str, desc: str | None = None, *, shown: bool = True) -> Any:
+    """A progress bar on standard error, drawn only when that is a terminal: a script, a pipe
+    or a log file gets none of its carriage returns. ``shown=False``: never drawn."""
+    drawn = shown and sys.stderr.isatty()
+    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=not drawn)
+
+
 class EmbeddingProgress:
-    """A progress bar for embedding papers, shown when there are enough of them."""
+    """A progress bar for embedding papers, shown when there are enough of them (and standard
+    error is a terminal: :func:`progress_bar`)."""
 
     def __init__(self, minimum: int = 64) -> None:
         self.minimum = minimum
@@ -899,7 +977,7 @@ class EmbeddingProgress:
 
     def start(self, total: int) -> None:
         if total >= self.minimum:
-            self.bar = tqdm(total=total, unit="paper", desc="Embedding papers", file=sys.stderr)
+            self.bar = progress_bar(total, "paper", "Embedding papers")
 
     def advance(self, done: int) -> None:
         if self.bar is not None:
@@ -915,17 +993,18 @@ class EmbeddingProgress:
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=1), help="How many.")
 @click.option(
     "--since",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="Only papers first listed on or after this date (YYYY-MM-DD).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
 @click.pass_obj
 @handle_errors
-def recommend(state: AppContext, email: str, top: int, since: Any, as_json: bool) -> None:
+def recommend(state: AppContext, email: str, top: int, since: date | None, as_json: bool) -> None:
     """Rank the papers the subscriber EMAIL has not rated yet, best first, and say why.
 
-    A paper with one of their must-not words is left out; each is labelled with the named
-    interest it serves (and a followed author), as their digest would label it.
+    Papers they list as liked in their profile are left out, and so is a paper with one of
+    their must-not words; papers their digests carried are not. Each is labelled with the
+    named interest it serves (and a followed author), as their digest would label it.
 
     The first run embeds every candidate paper once (a progress bar shows it); later runs
     reuse the stored embeddings.
@@ -940,18 +1019,34 @@ def recommend(state: AppContext, email: str, top: int, since: Any, as_json: bool
         found = state.app.recommend(
             email,
             top=top,
-            since=since.date() if since else None,
+            since=since,
             on_start=progress.start,
             on_progress=progress.advance,
         )
     finally:
         progress.close()
-    print_result(found, as_json, lambda found: _print_recommendations(found, email))
+    if not found and not as_json:
+        click.echo(
+            _nothing_to_recommend(state.app.nothing_to_recommend(email, since=since), email, since)
+        )
+        return
+    print_result(found, as_json, _print_recommendations)
 
 
-def _print_recommendations(found: list[Recommendation], email: str) -> None:
-    if not found:
-        click.echo(f"Nothing to recommend to {email}: they have rated every paper here.")
+def _nothing_to_recommend(why: str, email: str, since: date | None) -> str:
+    """What ``recommend`` says when it finds nothing, for each of NOTHING_TO_RECOMMEND."""
+    listed = f" first listed on or after {since.isoformat()}" if since else ""
+    return {
+        "no papers": NO_PAPERS_YET,
+        "none listed since": f"No paper was{listed}; an earlier --since finds older ones.",
+        "all rated": f"Nothing to recommend to {email}: they have rated every paper{listed}, "
+        "or like it in their profile.",
+        "all kept out": f"Nothing to recommend to {email}: every paper{listed} they have not "
+        "rated has one of their must-not words.",
+    }[why]
+
+
+def _print_recommendations(found: list[Recommendation]) -> None:
     for rank, r in enumerate(found, 1):
         click.echo(f"{rank:>3}. {r.title}  ({r.id})")
         if r.followed:
@@ -1032,8 +1127,8 @@ def retrain(state: AppContext, email: str | None, refit: bool) -> None:
       recommender retrain ada@example.org
       recommender retrain --refit
     """
-    count = state.app.retrain(email, refit=refit)
-    click.echo(f"Retrained {count} model{'s' if count != 1 else ''}.")
+    trained = state.app.retrain(email, refit=refit)
+    click.echo(f"Retrained {count(trained, 'model')}.")
 
 
 @cli.command()
@@ -1053,6 +1148,8 @@ def digest(state: AppContext, email: str, preview: bool) -> None:
     outcome, path = state.app.preview(email)
     if path is None:
         click.echo(f"{email}: {outcome.status}; there is no digest to preview.")
+        if outcome.status == "nothing new" and state.app.paper_count() == 0:
+            click.echo(NO_PAPERS_YET)
         return
     click.echo(f"{outcome.subject}")
     click.echo(f"Preview written to {path}")
@@ -1137,9 +1234,8 @@ def _print_outbox(entries: list[OutboxEntry], everything: bool) -> None:
                 f"{e.email}  {e.subject}"
             )
         else:
-            click.echo(
-                f"{e.digest_id:>5}  {e.state:<13} {e.attempts} tries  {e.email}  {e.subject}"
-            )
+            tries = count(e.attempts, "try", "tries")
+            click.echo(f"{e.digest_id:>5}  {e.state:<13} {tries}  {e.email}  {e.subject}")
         if e.last_error and e.state != "sent":
             click.echo(f"       {e.last_error}")
 
@@ -1187,9 +1283,11 @@ def serve(state: AppContext, host: str, port: int) -> None:
     )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = state.app
+    service = Service(app, host, port)
+    service.listen()
     click.echo(f"Serving on http://{host}:{port} (links point to {app.settings.base_url})")
     click.echo(f"Inbox: {app.settings.inbox}   Database: {app.settings.describe_database()}")
-    Service(app, host, port).run()
+    service.run()
 
 
 def main() -> None:

@@ -91,6 +91,9 @@ class Settings:
     arxiv_request_interval: float = 3.0
     """Seconds between two requests to arXiv. arXiv's terms ask for at least 3; lower it only
     for a mirror of your own."""
+    hf_request_interval: float = 1.0
+    """Seconds between two requests to Hugging Face (a backfill asks once a day or more);
+    lower it only for a mirror of your own."""
     sources: str = "hf,arxiv"
     """The sources ``serve`` fetches on their schedules, comma-separated (``hf``, ``arxiv``);
     ``none``: none (dumps in the inbox only)."""
@@ -218,7 +221,8 @@ _BOOLEANS = frozenset({"nothing_new_note", "signup"})
 
 
 # Settings that are not text; every other one must be a string in the config file.
-_NOT_TEXT = frozenset(_WHOLE_NUMBERS) | _BOOLEANS | {"arxiv_request_interval"}
+_INTERVALS = frozenset({"arxiv_request_interval", "hf_request_interval"})
+_NOT_TEXT = frozenset(_WHOLE_NUMBERS) | _BOOLEANS | _INTERVALS
 
 # The longest host name base_url may have: a digest's Message-ID ends with it, and the column
 # holding Message-IDs (digests.message_id) takes 255 characters, 51 of them for the rest.
@@ -255,7 +259,7 @@ def _convert(name: str, value: object) -> object:
         return text
     if name in ("outbox_dir", "inbox_dir", "profiles_dir"):
         return Path(str(value)).expanduser()
-    if name == "arxiv_request_interval":
+    if name in _INTERVALS:
         try:
             seconds = float(str(value))
         except ValueError:

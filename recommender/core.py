@@ -22,9 +22,11 @@ from recommender.config import SOURCE_NAMES, Settings, link_secret
 from recommender.digests import sending
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
-from recommender.ingesting import Ingester, StreamDump, fetch_days
+from recommender.ingesting import DayAhead as DayAhead
+from recommender.ingesting import Ingester, StreamDump, check_days, fetch_days
 from recommender.links import utcnow
 from recommender.pages import Pages
+from recommender.results import NOTHING_TO_RECOMMEND as NOTHING_TO_RECOMMEND
 from recommender.results import (
     ComposeOutcome,
     DeliveryOutcome,
@@ -46,16 +48,19 @@ from recommender.signup import SignupClosed as SignupClosed
 from recommender.signup import SignupLimited as SignupLimited
 from recommender.sources import open_source
 from recommender.sources.base import SourceDay
+from recommender.store import catalogue as catalogue_store
 from recommender.store import database
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.digests import DigestNotFound as DigestNotFound
 from recommender.store.models import Subscriber
 from recommender.store.papers import SORTS as SORTS
+from recommender.store.papers import DumpNotFound as DumpNotFound
 from recommender.store.papers import PaperNotFound as PaperNotFound
 from recommender.store.papers import PaperQuery
 from recommender.store.subscribers import SubscribeOutcome
 from recommender.store.subscribers import SubscriberNotFound as SubscriberNotFound
+from recommender.store.subscribers import Unsubscribed as Unsubscribed
 
 if TYPE_CHECKING:  # these pull in numpy and scikit-learn: imported on first use only
     from recommender import model, ranking, ranking_sessions, render
@@ -160,12 +165,14 @@ class Recommender:
         ``since`` to today, and store each day in its own transaction.
 
         A day that fails to be fetched raises :class:`SourceError` (one line naming the URL);
-        the days stored before it stay stored.
+        the days stored before it stay stored. A day after today raises :class:`DayAhead`,
+        before any request.
         """
         if day is not None and since is not None:
             raise ValueError("give a day or a first day (since), not both")
-        self._check_schema()
         today = self.clock().date()
+        check_days(today, day, since)
+        self._check_schema()
         with open_source(self.settings, source) as remote:
             return fetch_days(remote, today, day, since, self.store_source_day, on_day)
 
@@ -180,7 +187,8 @@ class Recommender:
             return lookups.dump_infos(session)
 
     def papers(self, query: PaperQuery) -> tuple[list[PaperInfo], int]:
-        """Return the papers matching ``query`` and how many match in all."""
+        """Return the papers matching ``query`` and how many match in all; raise
+        :class:`DumpNotFound` if it names a dump that is not there."""
         with self._session() as session:
             return lookups.paper_infos(session, query)
 
@@ -222,17 +230,24 @@ class Recommender:
             return subscriber_store.unsubscribe(session, email, self.clock())
 
     def pause(self, email: str) -> bool:
-        """Hold ``email``'s digests until :meth:`resume`; return False if they already were."""
+        """Hold ``email``'s digests until :meth:`resume`; return False if they already were.
+        Raise :class:`Unsubscribed` if they have unsubscribed: they get no digests to hold."""
         return self._set_paused(email, True)
 
     def resume(self, email: str) -> bool:
         """Send ``email``'s digests again, from what arrived since their last one; return False
-        if they were not paused."""
+        if they were not paused. Raise :class:`Unsubscribed` if they have unsubscribed:
+        resuming would send them nothing."""
         return self._set_paused(email, False)
 
     def _set_paused(self, email: str, paused: bool) -> bool:
         with self._session() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
+            if not subscriber.active:
+                raise Unsubscribed(
+                    f"{email} has unsubscribed, so there are no digests to "
+                    f"{'pause' if paused else 'resume'}"
+                )
             return subscriber_store.set_paused(subscriber, paused, self.clock())
 
     def subscribers(self) -> list[SubscriberInfo]:
@@ -320,6 +335,16 @@ class Recommender:
         ``since`` keeps papers first listed on or after that date.
         """
         return self._ranking().recommend(email, top, since, on_start, on_progress)
+
+    def nothing_to_recommend(self, email: str, *, since: date | None = None) -> str:
+        """Why :meth:`recommend` finds nothing for ``email`` (with ``since``): one of
+        :data:`NOTHING_TO_RECOMMEND`."""
+        return self._ranking().nothing_to_recommend(email, since)
+
+    def paper_count(self) -> int:
+        """How many papers the catalogue holds: 0 before anything is ingested or fetched."""
+        with self._session() as session:
+            return catalogue_store.count_papers(session)
 
     def retrain(self, email: str | None = None, *, refit: bool = False) -> int:
         """Retrain one subscriber's model, or everyone's; ``refit`` makes a new feature space

@@ -634,20 +634,20 @@ def find_dump_files(paths: list[Path]) -> list[Path]:
     (:func:`is_dump_name`).
 
     Directories are searched recursively, hidden entries skipped, files sorted by path. A path
-    that does not exist is kept, so that the caller can report it.
+    that does not exist, and a directory with no dump in it, is kept, so that the caller can
+    report it.
     """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if is_dump_name(p.name)
-                    and p.is_file()
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
+            inside = sorted(
+                p
+                for p in path.rglob("*")
+                if is_dump_name(p.name)
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
+            found.extend(inside or [path])
         else:
             found.append(path)
     return found

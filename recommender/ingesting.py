@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from recommender import dumps
+from recommender.errors import RecommenderError
 from recommender.results import FetchedDay, FetchReport, FileOutcome, IngestReport
 from recommender.sources.base import Source, SourceDay
 from recommender.store import papers as paper_store
@@ -82,6 +83,10 @@ class Ingester:
         path = Path(source.name) if isinstance(source, StreamDump) else source
         if isinstance(source, Path) and not source.exists():
             return FileOutcome(path, "refused", f"{path}: no such file or directory")
+        if isinstance(source, Path) and source.is_dir():  # what find_dump_files left: no dumps
+            return FileOutcome(
+                path, "refused", f"{path}: a folder with no dump (*.txt) in it or below it"
+            )
         try:
             dump = self._read(source, reference_date)
         except dumps.DumpError as exc:
@@ -171,6 +176,20 @@ class Ingester:
         except Exception:
             return False
         return True
+
+
+class DayAhead(RecommenderError, ValueError):
+    """A day to fetch that is after today: no source lists it yet."""
+
+
+def check_days(today: date, day: date | None, since: date | None) -> None:
+    """Refuse a ``day`` or first day (``since``) after ``today`` (UTC), before any request."""
+    for asked in (day, since):
+        if asked is not None and asked > today:
+            raise DayAhead(
+                f"{asked.isoformat()} is after today ({today.isoformat()}, UTC): "
+                "no source lists that day yet"
+            )
 
 
 def fetch_days(

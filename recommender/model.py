@@ -218,6 +218,8 @@ class RatedPapers:
     vectors: PaperVectors
     votes: Sequence[int]  # +1 up / liked, -1 down
     own_terms: frozenset[str] | None = None
+    # Which are liked in the profile rather than rated (one flag a paper; empty: none is).
+    in_profile: Sequence[bool] = ()
 
 
 # How alike (cosine, in the feature space) a paper must be to one the subscriber rated up for
@@ -241,6 +243,7 @@ class Explanation:
     similar_paper_id: Any = None
     similar_paper_title: str | None = None
     similarity: float | None = None  # cosine similarity to that paper
+    similar_in_profile: bool = False  # that paper is liked in the profile, not rated up
 
     @property
     def reasons(self) -> list[str]:
@@ -249,7 +252,8 @@ class Explanation:
         if self.terms:
             out.append("about " + ", ".join(f"“{t}”" for t in self.terms))
         if self.similar_paper_title:
-            how = "you rated up" if self.similar_paper_id else "in your profile"
+            rated = self.similar_paper_id is not None and not self.similar_in_profile
+            how = "you rated up" if rated else "in your profile"
             out.append(f"close to “{self.similar_paper_title}” ({how})")
         return out or ["ranked by your profile as a whole"]
 
@@ -791,7 +795,9 @@ def explain_many(
     own = None if rated is None else rated.own_terms
     terms = _top_terms(layouts, vectors.words, rows, w_words, n_terms, topical, counted, own)
     if rated is None or len(rated.ids) == 0:
-        similar: list[tuple[Any, str | None, float | None]] = [(None, None, None)] * len(rows)
+        similar: list[tuple[Any, str | None, float | None, bool]] = [
+            (None, None, None, False)
+        ] * len(rows)
     else:
         similar = _most_similar(space, vectors[list(rows)], rated)
     return [
@@ -1042,9 +1048,10 @@ def _strongest_first(values: np.ndarray, first: int) -> Iterator[tuple[int, floa
 
 def _most_similar(
     space: FeatureSpace, papers: PaperVectors, rated: RatedPapers
-) -> list[tuple[Any, str | None, float | None]]:
-    """For each paper, the rated paper (a liked one if any) most like it: id, title, cosine;
-    id and title are None where even that one is not alike enough (:data:`CLOSE_ENOUGH`)."""
+) -> list[tuple[Any, str | None, float | None, bool]]:
+    """For each paper, the rated paper (a liked one if any) most like it: id, title, cosine,
+    and whether it is liked in the profile; id and title are None (and the flag False) where
+    even that one is not alike enough (:data:`CLOSE_ENOUGH`)."""
     space.check(rated.vectors)
     rv = rated.vectors
     sims = rv.embedding @ papers.embedding.T + np.asarray((rv.words @ papers.words.T).todense())
@@ -1063,13 +1070,15 @@ def _most_similar(
     enough = CLOSE_ENOUGH_BY_MODEL.get(
         space.embedding_model or "", CLOSE_ENOUGH["embeddings" if space.has_embeddings else "words"]
     )
-    out: list[tuple[Any, str | None, float | None]] = []
+    out: list[tuple[Any, str | None, float | None, bool]] = []
     for column in sims.T:
         best = int(candidates[np.argmax(column[candidates])])
         similarity = float(column[best])
-        # Below the bar, no paper is named: "close to" would not be true.
-        named = (rated.ids[best], rated.titles[best]) if similarity >= enough else (None, None)
-        out.append((*named, similarity))
+        if similarity < enough:  # no paper is named: "close to" would not be true
+            out.append((None, None, similarity, False))
+            continue
+        in_profile = bool(rated.in_profile[best]) if len(rated.in_profile) else False
+        out.append((rated.ids[best], rated.titles[best], similarity, in_profile))
     return out
 
 

@@ -7,13 +7,15 @@ or nothing: one bad file and no profile is returned, so a caller never applies h
 from __future__ import annotations
 
 import difflib
+import functools
 import math
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -397,11 +399,34 @@ def _check_timezone(name: str, source: str) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ProfileError(
-            source,
-            f"unknown time zone {name!r}; use an IANA name such as 'Europe/Berlin'",
-            "timezone",
-        ) from exc
+        close = closest_timezone(name)
+        hint = f"did you mean {close!r}?" if close else "use an IANA name such as 'Europe/Berlin'"
+        raise ProfileError(source, f"unknown time zone {name!r}; {hint}", "timezone") from exc
+
+
+def closest_timezone(name: str) -> str | None:
+    """The known time zone ``name`` most likely meant, or None: the same in another case or
+    with spaces for underscores ("europe/berlin"), an offset's zone ("UTC+2": Etc/GMT-2), the
+    zone of a city named alone ("Berlin"), else the closest by spelling ("Europe/Berln")."""
+    zones = _timezones()
+    wanted = "_".join(name.split()).lower()
+    if wanted in zones:
+        return zones[wanted]
+    if offset := re.fullmatch(r"(?:utc|gmt)_?([+-])_?0?([0-9]{1,2})(?::?00)?", wanted):
+        # POSIX signs: the zone two hours ahead of UTC is Etc/GMT-2
+        sign, hours = offset.groups()
+        return zones.get(f"etc/gmt{'-' if sign == '+' else '+'}{hours}")
+    cities = sorted(zone for key, zone in zones.items() if key.rsplit("/", 1)[-1] == wanted)
+    if cities:
+        return cities[0]
+    close = difflib.get_close_matches(wanted, zones, n=1)
+    return zones[close[0]] if close else None
+
+
+@functools.cache
+def _timezones() -> dict[str, str]:
+    """Every time zone this system knows, by its name in lower case."""
+    return {zone.lower(): zone for zone in available_timezones()}
 
 
 def _phrases(values: list[Any], name: str, source: str) -> tuple[str, ...]:

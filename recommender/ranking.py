@@ -473,6 +473,7 @@ class Ranker:
         titles = [paper.title for _, paper in rated]
         texts = [(paper.title, paper.abstract) for _, paper in rated]
         votes = [rating.vote for rating, _ in rated]
+        in_profile = [False] * len(rated)
         liked = catalogue_store.liked_papers(session, subscriber.every_liked)
         for entry in subscriber.every_liked:
             paper = liked.get(entry)
@@ -482,9 +483,12 @@ class Ranker:
             titles.append(paper.title if paper is not None else entry)
             texts.append((paper.title, paper.abstract) if paper is not None else (entry, ""))
             votes.append(1)
+            in_profile.append(True)
         up_texts = [text for text, vote in zip(texts, votes, strict=True) if vote > 0]
         own_terms = text_terms([*((p, "") for p in phrases), *up_texts])
-        return model.RatedPapers(ids, titles, self.vectors(scope, texts), votes, own_terms)
+        return model.RatedPapers(
+            ids, titles, self.vectors(scope, texts), votes, own_terms, in_profile
+        )
 
     def evaluate(self, scope: Scope, subscriber: Subscriber) -> model.Evaluation:
         """Cross-validated quality of the subscriber's model on their own ratings."""

@@ -105,6 +105,19 @@ class SessionRanker:
             ranked = steering.rank(self._ranker, scope, subscriber, papers, self._clock(), top=top)
             return [Recommendation.of(r.ranked, r.interest, r.followed, r.among) for r in ranked]
 
+    def nothing_to_recommend(self, email: str, since: date | None) -> str:
+        """Why :meth:`recommend` finds nothing for ``email``: the first of
+        :data:`recommender.results.NOTHING_TO_RECOMMEND` that holds."""
+        with self._sessions() as session:
+            subscriber = subscriber_store.get_subscriber(session, email)
+            if catalogue_store.count_papers(session) == 0:
+                return "no papers"
+            if since is not None and catalogue_store.count_papers(session, listed_since=since) == 0:
+                return "none listed since"
+            if not catalogue_store.unseen_papers(session, subscriber, listed_since=since):
+                return "all rated"
+            return "all kept out"
+
     def retrain(self, email: str | None, refit: bool) -> int:
         """Retrain ``email``'s model, or everyone's, each in a transaction of its own."""
         space = self.space(refit=refit)

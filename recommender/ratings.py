@@ -7,6 +7,7 @@ training after a vote to the caller. The file formats are
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
@@ -34,12 +35,13 @@ def vote(
     rating = subscriber_store.add_rating(
         session, subscriber, paper, subscriber_store.VOTES[vote], source, now
     )
+    changed = rating is not None and rating in session.new  # added, not kept
     info = (
         RatingInfo.of(rating, paper)
         if rating is not None
         else RatingInfo(paper.id, paper.title, "clear", source, now)
     )
-    return info, rating is not None and rating in session.new  # added, not kept
+    return dataclasses.replace(info, changed=changed), changed
 
 
 def rate(

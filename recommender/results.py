@@ -292,10 +292,24 @@ class RatingInfo(Record):
     vote: str  # up, down or clear
     source: str
     rated_at: datetime
+    # False: a vote that was the current one already (a clear of a paper not rated), which
+    # changed nothing: said to the one who voted; no part of the rating (its JSON, equality).
+    changed: bool = field(default=True, compare=False)
 
     @classmethod
     def of(cls, rating: Rating, paper: Paper) -> RatingInfo:
         return cls(paper.id, paper.title, VOTE_NAMES[rating.vote], rating.source, rating.rated_at)
+
+    def json_shape(self) -> dict[str, Any]:
+        shape = _fields(self)
+        del shape["changed"]
+        return shape
+
+
+# Why a subscriber has nothing to be recommended (Recommender.nothing_to_recommend): the
+# catalogue is empty; no paper was first listed since the day asked; they rated (or like in
+# their profile) every paper there is; every one left has one of their must-not words.
+NOTHING_TO_RECOMMEND = ("no papers", "none listed since", "all rated", "all kept out")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 import time
 from types import FrameType
@@ -24,8 +25,45 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from recommender import scheduler as jobs
 from recommender import web
 from recommender.core import Recommender
+from recommender.errors import RecommenderError
 
 log = logging.getLogger("recommender.service")
+
+
+class ServiceError(RecommenderError):
+    """The service cannot start: its address cannot be listened on."""
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Bind a socket for each address ``host`` names, as uvicorn would; raise
+    :class:`ServiceError` in one line if it names none, or one is taken or not this machine's
+    (uvicorn logs it from its thread, and the thread dies)."""
+    where = f"{host}:{port}"
+    try:
+        found = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ServiceError(f"cannot listen on {where}: {_reason(exc)}") from exc
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(found):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # as asyncio does: each family its own socket
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise ServiceError(f"cannot listen on {where}: {_reason(exc)}") from exc
+    return sockets
+
+
+def _reason(exc: Exception) -> str:
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return text[:1].lower() + text[1:]
 
 
 class Service:
@@ -44,7 +82,15 @@ class Service:
             lifespan="off",
         )
         self.server = uvicorn.Server(config)
+        self.host, self.port = host, port
+        self._sockets: list[socket.socket] | None = None
         self._thread: threading.Thread | None = None
+
+    def listen(self) -> None:
+        """Take the address (:func:`listen`), before anything starts: a port in use or a
+        host that is not this machine's is a :class:`ServiceError`, not a dead thread."""
+        if self._sockets is None:
+            self._sockets = listen(self.host, self.port)
 
     def start_scheduler(self) -> None:
         self.app.init()
@@ -87,8 +133,11 @@ class Service:
     # -- in a thread, for tests and benchmarks -------------------------------------------------
 
     def start_in_background(self, timeout: float = 10.0) -> None:
+        self.listen()
         self.start_scheduler()
-        self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run, args=(self._sockets,), name="web", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -104,4 +153,6 @@ class Service:
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+        for sock in self._sockets or []:  # uvicorn closes them, unless it never ran
+            sock.close()
         self.stop_scheduler()

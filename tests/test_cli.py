@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import pty
+import socket
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +95,22 @@ def test_ingest_refusing_a_file_exits_nonzero_and_still_ingests_the_rest(
     assert json.loads(run("stats", "--json", env=user_env).stdout)["dumps"] == 2
 
 
+def test_ingest_of_a_folder_with_no_dump_is_refused_naming_the_folder(
+    user_env: dict[str, str], dump_folder: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    (empty / "notes.md").write_text("not a dump")
+    alone = run("ingest", str(empty), env=user_env)
+    assert alone.returncode == 1
+    assert f"{empty}: a folder with no dump (*.txt) in it or below it" in alone.stderr
+    assert "Traceback" not in alone.stderr
+    beside = run("ingest", str(empty), str(dump_folder), env=user_env)
+    assert beside.returncode == 1
+    assert "Ingested 2 of 3" in beside.stdout and str(empty) in beside.stderr
+    assert json.loads(run("stats", "--json", env=user_env).stdout)["dumps"] == 2
+
+
 def test_ingest_json_summary_names_refused_files(user_env: dict[str, str], tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("")
@@ -157,6 +179,22 @@ def test_serve_refuses_a_port_that_does_not_exist(user_env: dict[str, str]) -> N
     assert "Invalid value for '--port': 99999 is not in the range 1<=x<=65535" in result.stderr
 
 
+def test_serve_on_a_port_in_use_or_an_address_not_this_machines_says_so_in_one_line(
+    user_env: dict[str, str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = run("serve", "--port", str(port), env=user_env)
+    elsewhere = run("serve", "--host", "192.0.2.1", env=user_env)  # TEST-NET-1: no one's
+    for result, line in (
+        (busy, f"Error: cannot listen on 127.0.0.1:{port}: address already in use\n"),
+        (elsewhere, "Error: cannot listen on 192.0.2.1:8000: cannot assign requested address\n"),
+    ):
+        assert (result.returncode, result.stderr, result.stdout) == (1, line, "")
+
+
 def test_ingest_says_how_each_dump_was_dated(sqlite_env: dict[str, str], dump_folder: Path) -> None:
     day1 = dump_folder / "day1.txt"
     saved = datetime(2026, 3, 20, 9, 0, tzinfo=UTC).timestamp()
@@ -207,6 +245,16 @@ def test_dumps_lists_each_dump_with_its_id_for_papers_dump(
     assert rows[1].split()[0] == second
     papers = json.loads(run("papers", "--dump", second, "--json", env=sqlite_env).stdout)
     assert sorted(p["title"] for p in papers) == [entry(2).title, entry(3).title]
+
+
+def test_papers_of_a_dump_that_is_not_there_is_an_error_not_an_empty_list(
+    sqlite_env: dict[str, str], dump_folder: Path
+) -> None:
+    invoke("ingest", "--date", "2026-03-21", str(dump_folder), env=sqlite_env)
+    for command in (["papers"], ["papers", "--json"], ["papers", "search", "paper"]):
+        result = CliRunner().invoke(cli, [*command, "--dump", "999"], env=sqlite_env)
+        assert result.exit_code == 1
+        assert result.output == "Error: no dump has the id 999; `recommender dumps` lists them\n"
 
 
 def test_papers_has_a_header_and_dates_a_paper_without_its_own_date_by_its_listing(
@@ -446,3 +494,177 @@ def test_subscribe_keeps_what_a_subscriber_changed_and_overwrite_sets_the_file(
     assert forced.strip() == "updated: ada@example.org"
     with Recommender(Settings.load(environ=sqlite_env)) as app:
         assert app.subscriber("ada@example.org").paused is False
+
+
+DATE_OPTIONS = [
+    ("ingest", "--date"),
+    ("fetch", "--date"),
+    ("fetch", "--since"),
+    ("papers", "--since"),
+    ("papers", "--published-since"),
+    ("papers search", "--since"),
+    ("papers search", "--published-since"),
+    ("recommend", "--since"),
+]
+
+
+def test_every_date_option_is_in_the_list_of_date_options() -> None:
+    dated = {
+        (name, option.opts[0])
+        for name, command in _commands(cli)
+        for option in command.params
+        if option.type.name in ("date", "datetime")
+    }
+    assert dated == set(DATE_OPTIONS)
+
+
+@pytest.mark.parametrize(("name", "option"), DATE_OPTIONS)
+def test_a_date_option_says_its_form_and_a_malformed_date_is_refused_naming_both(
+    sqlite_env: dict[str, str], name: str, option: str
+) -> None:
+    runner = CliRunner()
+    shown = runner.invoke(cli, [*name.split(), "--help"], env=sqlite_env)
+    assert f"{option} YYYY-MM-DD" in shown.output
+    args = {"ingest": ["-"], "recommend": ["ada@example.org"], "papers search": ["x"]}
+    for bad, why in (("1.3.2026", "in the form"), ("2026-02-30", "not a day of the calendar")):
+        refused = runner.invoke(cli, [*name.split(), *args.get(name, []), option, bad])
+        assert refused.exit_code == 2
+        assert f"Invalid value for '{option}': '{bad}' is not a" in refused.output
+        assert why in refused.output and "YYYY-MM-DD" in refused.output
+
+
+def test_counts_of_one_are_said_in_the_singular(sqlite_env: dict[str, str], tmp_path: Path) -> None:
+    day = tmp_path / "day.txt"
+    day.write_text(dump_text([entry(1, authors=1, date="Mar 18", upvotes=1)], "Mar 19"))
+    ingested = invoke("ingest", "--date", "2026-03-21", str(day), env=sqlite_env).output
+    assert "Ingested 1 of 1 file into " in ingested and ": 1 paper new, 0 updated" in ingested
+    shown = invoke("papers", "show", "paper 1:", env=sqlite_env).output
+    assert " · 1 author · " in shown and shown.splitlines()[2].endswith(" · 1 upvote")
+    for email in ("a@example.org", "b@example.org"):
+        (tmp_path / f"{email}.toml").write_text(f'email = "{email}"\n')
+        invoke("subscribe", str(tmp_path / f"{email}.toml"), env=sqlite_env)
+    invoke("rate", "a@example.org", "paper 1:", "up", env=sqlite_env)
+    exported = tmp_path / "a.csv"
+    invoke("export-ratings", "a@example.org", "-o", str(exported), env=sqlite_env)
+    first = invoke("import-ratings", "b@example.org", str(exported), env=sqlite_env).output
+    assert first.startswith("Imported 1 rating; 0 were already there; 0 are of papers not in")
+    again = invoke("import-ratings", "b@example.org", str(exported), env=sqlite_env).output
+    assert again.startswith("Imported 0 ratings; 1 was already there; 0 are of papers not in")
+    assert invoke("retrain", "a@example.org", env=sqlite_env).output == "Retrained 1 model.\n"
+
+
+def _run_with_stderr_on_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run a command with standard error on a pseudo-terminal (80 columns); return its exit
+    status and what it wrote there."""
+    main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    written = bytearray()
+
+    def read() -> None:
+        with contextlib.suppress(OSError):  # EIO once the command has closed it
+            while chunk := os.read(main, 65536):
+                written.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recommender", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        env={**os.environ, **env},
+    )
+    os.close(terminal)
+    try:
+        status = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        reader.join(timeout=10)
+        os.close(main)
+    return status, written.decode(errors="replace")
+
+
+@pytest.mark.parametrize("stderr", ["a pipe", "a terminal"])
+def test_the_embedding_progress_bar_is_drawn_on_a_terminal_only(
+    sqlite_env: dict[str, str], tmp_path: Path, stderr: str
+) -> None:
+    pytest.importorskip("wordllama")  # static embeddings: no network, no torch
+    env = {**sqlite_env, "RECOMMENDER_EMBEDDING_MODEL": "wordllama"}
+    day = tmp_path / "day.txt"
+    day.write_text(dump_text([entry(n) for n in range(1, 71)], "Mar 19"))  # enough for a bar
+    (tmp_path / "a.toml").write_text('email = "a@example.org"\ninterests = ["learning"]\n')
+    assert invoke("ingest", "--date", "2026-03-21", str(day), env=env).exit_code == 0
+    invoke("subscribe", str(tmp_path / "a.toml"), env=env)
+    command = ("recommend", "a@example.org", "--top", "1")
+    if stderr == "a pipe":
+        result = run(*command, env=env)
+        status, written = result.returncode, result.stderr
+    else:
+        status, written = _run_with_stderr_on_a_terminal(*command, env=env)
+    assert status == 0, written
+    if stderr == "a pipe":
+        assert written == ""
+    else:
+        assert "Embedding papers" in written and "70/70" in written
+
+
+def test_subscribe_with_a_mistyped_time_zone_suggests_the_one_meant(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "ada.toml"
+    path.write_text('email = "ada@example.org"\ntimezone = "Europe/Berln"\n')
+    result = CliRunner().invoke(cli, ["subscribe", str(path)], env=sqlite_env)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {path}: field 'timezone': unknown time zone 'Europe/Berln'; "
+        "did you mean 'Europe/Berlin'?\n"
+    )
+
+
+def test_with_no_papers_yet_listing_and_ranking_say_so_and_how_to_add_some(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "ada.toml").write_text('email = "ada@example.org"\n')
+    invoke("subscribe", str(tmp_path / "ada.toml"), env=sqlite_env)
+    for command in (
+        ["papers"],
+        ["papers", "search", "graph"],
+        ["recommend", "ada@example.org"],
+        ["digest", "ada@example.org"],
+    ):
+        result = invoke(*command, env=sqlite_env)
+        assert result.exit_code == 0
+        assert result.output.splitlines()[-1] == (
+            "No papers yet: `recommender ingest PATH` adds dump files, `recommender fetch` "
+            "today's listing (`recommender demo` the bundled examples)."
+        ), command
+    assert invoke("papers", "--json", env=sqlite_env).output == "[]\n"
+    assert invoke("recommend", "ada@example.org", "--json", env=sqlite_env).output == "[]\n"
+
+
+def test_recommend_that_finds_nothing_says_why(
+    sqlite_env: dict[str, str], tmp_path: Path, dump_folder: Path
+) -> None:
+    invoke("ingest", "--date", "2026-03-21", str(dump_folder / "day1.txt"), env=sqlite_env)
+    profile = tmp_path / "ada.toml"
+    profile.write_text('email = "ada@example.org"\nmust_not = ["learning"]\n')  # every title
+    invoke("subscribe", str(profile), env=sqlite_env)
+
+    def says(*options: str) -> str:
+        result = invoke("recommend", "ada@example.org", *options, env=sqlite_env)
+        assert result.exit_code == 0
+        return result.output
+
+    assert says("--since", "2026-03-20") == (
+        "No paper was first listed on or after 2026-03-20; an earlier --since finds older ones.\n"
+    )
+    assert says() == (
+        "Nothing to recommend to ada@example.org: every paper they have not rated has one of "
+        "their must-not words.\n"
+    )
+    for paper in ("paper 1:", "paper 2:"):
+        invoke("rate", "ada@example.org", paper, "down", env=sqlite_env)
+    assert says("--since", "2026-03-19") == (
+        "Nothing to recommend to ada@example.org: they have rated every paper first listed on "
+        "or after 2026-03-19, or like it in their profile.\n"
+    )

@@ -220,6 +220,17 @@ def test_the_inbox_settle_time_is_whole_seconds_from_zero(tmp_path: Path) -> Non
         load(tmp_path, RECOMMENDER_INBOX_SETTLE_SECONDS="-1")
 
 
+@pytest.mark.parametrize("source", ["ARXIV", "HF"])
+def test_the_time_between_requests_to_a_source_is_seconds_from_0_to_3600(
+    tmp_path: Path, source: str
+) -> None:
+    name = f"RECOMMENDER_{source}_REQUEST_INTERVAL"
+    assert getattr(load(tmp_path, **{name: "0.5"}), f"{source.lower()}_request_interval") == 0.5
+    with pytest.raises(ConfigError, match="out of range; use 0 to 3600 seconds"):
+        load(tmp_path, **{name: "-1"})
+    assert load(tmp_path).hf_request_interval == 1.0  # Hugging Face's pace when nothing is set
+
+
 @pytest.mark.parametrize("name", TEXT_SETTINGS)
 @pytest.mark.parametrize("value", ['["a"]', "42", "true", "{ a = 1 }"])
 def test_a_text_setting_must_be_a_string_in_the_config_file(

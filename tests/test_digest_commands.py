@@ -8,7 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from recommender.cli import cli
 from recommender.config import Settings
 from recommender.core import DigestNotFound, Recommender
 from tests.catalogue import EMAIL, profile, readers, topical_day, topical_dump
@@ -172,3 +174,39 @@ def test_pause_and_resume_hold_and_restart_a_subscribers_digests(
     sent = invoke("send", "--user", EMAIL, env=env)
     assert sent.exit_code == 0 and sent.stdout.startswith(f"{EMAIL}: recorded")
     assert len(mail_server.received) == 1
+
+
+@pytest.mark.parametrize("command", ["pause", "resume"])
+def test_pause_or_resume_of_someone_unsubscribed_or_unknown_is_refused_saying_why(
+    settings: Settings, tmp_path: Path, command: str
+) -> None:
+    with Recommender(settings) as app:
+        topical_day(app, tmp_path)
+    env = cli_env(settings)
+    assert invoke("unsubscribe", EMAIL, env=env).exit_code == 0
+    refused = CliRunner().invoke(cli, [command, EMAIL], env=env)
+    assert refused.exit_code == 1
+    assert refused.output == (
+        f"Error: {EMAIL} has unsubscribed, so there are no digests to {command}; "
+        "`recommender subscribe --resubscribe FILE` subscribes them again\n"
+    )
+    with Recommender(settings) as app:
+        assert app.subscriber(EMAIL).paused is False  # nothing changed
+    unknown = CliRunner().invoke(cli, [command, "nobody@example.org"], env=env)
+    assert unknown.exit_code == 1
+    assert unknown.output == "Error: no subscriber with the email address 'nobody@example.org'\n"
+
+
+def test_recommend_ranks_the_papers_a_digest_carried_too_as_the_readme_says(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with Recommender(settings) as app:
+        topical_day(app, tmp_path)
+    env = cli_env(settings)
+    before = json.loads(invoke("recommend", EMAIL, "--top", "20", "--json", env=env).output)
+    assert invoke("send", "--subscriber", EMAIL, env=env).exit_code == 0
+    with Recommender(settings) as app:
+        (sent,) = app.outbox(include_sent=True)
+    assert sent.state == "sent"
+    after = json.loads(invoke("recommend", EMAIL, "--top", "20", "--json", env=env).output)
+    assert [r["id"] for r in after] == [r["id"] for r in before] and len(after) == 9

@@ -431,6 +431,13 @@ def test_folders_stand_for_their_txt_files_recursively(tmp_path: Path) -> None:
     ]
 
 
+def test_a_folder_with_no_dump_in_it_is_kept_for_the_caller_to_report(tmp_path: Path) -> None:
+    (tmp_path / "empty" / ".hidden").mkdir(parents=True)
+    (tmp_path / "empty" / "notes.md").write_text("x")
+    (tmp_path / "empty" / ".hidden" / "d.txt").write_text("x")
+    assert find_dump_files([tmp_path / "empty"]) == [tmp_path / "empty"]
+
+
 # -- properties ----------------------------------------------------------------------------
 
 words = st.text(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -232,6 +232,25 @@ def test_the_fetch_command_reports_a_failing_source_in_one_line(tmp_path: Path) 
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: ") and url in line
+
+
+@pytest.mark.parametrize("option", ["--date", "--since"])
+def test_fetching_a_day_after_today_is_refused_as_a_usage_error_before_any_request(
+    tmp_path: Path, option: str
+) -> None:
+    # two days ahead: still ahead if midnight (UTC) passes while the test runs
+    ahead = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    with serving(daily_papers) as (url, seen):
+        result = CliRunner().invoke(cli, ["fetch", option, ahead], env=cli_env(tmp_path, url))
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': {ahead} is after today (" in result.output
+    assert "no source lists that day yet" in result.output
+    assert seen == []
+
+
+def test_fetching_today_is_not_refused(fetching: Recommender, clock: Clock) -> None:
+    report = fetching.fetch("hf", day=clock().date())
+    assert [fetched.day for fetched in report.days] == [clock().date()]
 
 
 def test_a_digest_links_a_paper_whose_arxiv_id_a_source_brought_to_its_arxiv_page(

@@ -80,6 +80,11 @@ def test_a_minimal_profile_gets_sensible_defaults(tmp_path: Path) -> None:
         ('email = "not an address"\n', "email", "not a valid email address"),
         ('name = "No Mail"\n', "email", "missing"),
         ('email = "a@example.org"\ntimezone = "Mars/Olympus"\n', "timezone", "unknown time zone"),
+        (
+            'email = "a@example.org"\ntimezone = "Mars/Olympus"\n',
+            "timezone",
+            "use an IANA name such as 'Europe/Berlin'",  # nothing close to suggest
+        ),
         ('email = "a@example.org"\nschedule = "hourly"\n', "schedule", "cannot read schedule"),
         ('email = "a@example.org"\nschedule = "daily 25:00"\n', "schedule", "invalid time"),
         ('email = "a@example.org"\nschedule = "weekly funday 09:00"\n', "schedule", "unknown day"),
@@ -378,3 +383,25 @@ def test_subscribing_stores_named_interests_authors_and_must_not_words(
     write_profile(tmp_path, "a.toml", INTERESTS.replace("share = 0.5", "share = 0.6"))
     assert [o.action for o in app.subscribe(path)] == ["updated"]
     assert app.subscriber("a@example.org").topics[0]["share"] == 0.6
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("Europe/Berln", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("America/New York", "America/New_York"),
+        ("Berlin", "Europe/Berlin"),
+        ("Pacific/Aukland", "Pacific/Auckland"),
+        ("UTC+2", "Etc/GMT-2"),  # POSIX signs: two hours ahead of UTC
+    ],
+)
+def test_an_unknown_time_zone_is_refused_with_the_one_it_likely_meant(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    path = write_profile(tmp_path, "a.toml", f'email = "a@example.org"\ntimezone = "{written}"\n')
+    with pytest.raises(ProfileError) as refused:
+        load_profiles(path)
+    assert str(refused.value) == (
+        f"{path}: field 'timezone': unknown time zone {written!r}; did you mean {meant!r}?"
+    )

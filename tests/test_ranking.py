@@ -93,6 +93,21 @@ def test_a_paper_liked_in_the_profile_is_never_recommended_back(
     assert topic_of(found[0]) == "graphs"  # its topic still counts for the subscriber
 
 
+def test_a_paper_close_to_one_liked_in_the_profile_says_so_and_one_rated_up_says_that(
+    catalogue: Recommender, tmp_path: Path, settings: Settings, clock: Clock
+) -> None:
+    liked, rated = TOPICS["graphs"][0], TOPICS["speech"][0]
+    path = profile(tmp_path)
+    path.write_text(path.read_text() + f'liked = ["{liked}"]\n')
+    catalogue.subscribe(path)
+    catalogue.rate(EMAIL, rated, "up")
+    clock.now += timedelta(minutes=1)
+    shown = invoke("recommend", EMAIL, "--top", "20", env=cli_env(settings)).output
+    assert f"close to “{liked}” (in your profile)" in shown
+    assert f"close to “{liked}” (you rated up)" not in shown
+    assert f"close to “{rated}” (you rated up)" in shown
+
+
 def test_a_thumbs_up_lifts_papers_like_it(catalogue: Recommender, clock: Clock) -> None:
     before = {r.title: r.score for r in catalogue.recommend(EMAIL, top=20)}
     liked = TOPICS["speech"][0]

@@ -7,14 +7,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from recommender import ratings_io
+from recommender.cli import cli
+from recommender.config import Settings
 from recommender.core import Recommender, SubscriberNotFound
 from recommender.dumps import paper_id
 from recommender.store.papers import PaperNotFound
 from tests.builders import dump_text, entry
 from tests.clock import Clock
-from tests.commands import run
+from tests.commands import cli_env, invoke, run
 
 EMAIL = "ada@example.org"
 
@@ -212,3 +215,45 @@ def test_a_vote_equal_to_the_current_one_adds_no_history_row(
         ("Paper 1:", "clear"),
         ("Paper 1:", "up"),
     ]
+
+
+def test_rate_says_when_a_vote_changes_nothing_and_clearing_an_unrated_paper_says_so(
+    rated_app: Recommender, settings: Settings
+) -> None:
+    env = cli_env(settings)
+    title = entry(1).title
+
+    def rate(vote: str) -> str:
+        result = invoke("rate", EMAIL, "Paper 1:", vote, env=env)
+        assert result.exit_code == 0
+        return result.output
+
+    assert rate("clear") == f"Not rated, so nothing to clear: {title}\n"
+    assert rate("up") == f"👍 {title}\n"
+    assert rate("up") == f"Already rated up: {title}\n"
+    assert rate("clear") == f"cleared {title}\n"
+    assert rate("clear") == f"Not rated, so nothing to clear: {title}\n"
+    history = rated_app.ratings(EMAIL, history=True)
+    assert [r.vote for r in history] == ["up", "clear"]
+    listed = json.loads(invoke("ratings", EMAIL, "--history", "--json", env=env).output)
+    assert "changed" not in listed[0]
+
+
+@pytest.mark.parametrize("command", ["export-ratings", "import-ratings"])
+def test_the_format_option_lists_the_formats_and_the_default_in_its_help(command: str) -> None:
+    (option,) = [p for p in cli.commands[command].params if p.name == "fmt"]
+    assert option.help is not None and option.help.startswith("csv or json. Default: json if")
+    assert set(ratings_io.FORMATS) == {"csv", "json"}  # else the help above is out of date
+    shown = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+    assert f"--format [csv|json] {option.help}" in shown
+
+
+def test_an_export_is_json_for_a_json_file_and_csv_otherwise_as_its_help_says(
+    rated_app: Recommender, settings: Settings, tmp_path: Path
+) -> None:
+    rated_app.rate(EMAIL, "Paper 1:", "up")
+    env = cli_env(settings)
+    for name in ("a.json", "a.txt"):
+        assert invoke("export-ratings", EMAIL, "-o", str(tmp_path / name), env=env).exit_code == 0
+    assert json.loads((tmp_path / "a.json").read_text())[0]["vote"] == "up"
+    assert (tmp_path / "a.txt").read_text().startswith("paper_id,")

@@ -34,7 +34,8 @@ def open_source(settings: Settings, name: str) -> Iterator[Source]:
 
     contact = settings.contact_address
     if name == "hf":
-        with PoliteClient(settings.hf_api_url, contact=contact) as client:
+        pace = Pace(settings.hf_request_interval)
+        with PoliteClient(settings.hf_api_url, contact=contact, pace=pace) as client:
             yield HuggingFaceSource(client)
     elif name == "arxiv":
         pace = Pace(settings.arxiv_request_interval)

@@ -40,6 +40,16 @@ def unrated_papers(
     return [p for p in session.scalars(statement.order_by(Paper.id)) if p.id not in excluded]
 
 
+def count_papers(session: Session, *, listed_since: date | None = None) -> int:
+    """How many papers the catalogue holds (first listed on or after ``listed_since``)."""
+    statement = select(func.count()).select_from(Paper)
+    if listed_since is not None:
+        statement = statement.join(Dump, Dump.id == Paper.first_dump_id).where(
+            Dump.listing_date >= listed_since
+        )
+    return session.scalar(statement) or 0
+
+
 def unseen_papers(
     session: Session, subscriber: Subscriber, *, listed_since: date | None = None
 ) -> list[Paper]:

@@ -452,7 +452,10 @@ def _merge(paper: Row[Any], record: dumps.ListedPaper, listed: date) -> tuple[di
 
 
 def find_papers(session: Session, query: PaperQuery) -> tuple[list[Paper], int]:
-    """Return the papers matching ``query`` (at most ``limit``) and how many match in all."""
+    """Return the papers matching ``query`` (at most ``limit``) and how many match in all;
+    raise :class:`DumpNotFound` for a ``dump_id`` no dump has (not "nothing matches")."""
+    if query.dump_id is not None and session.get(Dump, query.dump_id) is None:
+        raise DumpNotFound(f"no dump has the id {query.dump_id}")
     conditions = []
     for word in (query.text or "").split():
         pattern = f"%{_escape_like(word)}%"
@@ -515,6 +518,10 @@ def _escape_like(word: str) -> str:
 
 class PaperNotFound(NotFound):
     """No paper, or more than one, matches a reference."""
+
+
+class DumpNotFound(NotFound):
+    """No dump has the id asked for."""
 
 
 def get_paper(session: Session, ref: str) -> Paper:

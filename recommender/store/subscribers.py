@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Label
 
 from recommender import profile_sync
-from recommender.errors import NotFound
+from recommender.errors import NotFound, RecommenderError
 from recommender.profiles import Interest, Profile
 from recommender.store.models import Paper, Rating, Subscriber
 from recommender.votes import SOURCES, VOTE_NAMES, VOTES
@@ -22,6 +22,10 @@ from recommender.votes import SOURCES, VOTE_NAMES, VOTES
 
 class SubscriberNotFound(NotFound):
     """No subscriber has that email address."""
+
+
+class Unsubscribed(RecommenderError):
+    """The subscriber has unsubscribed: what they are asked to do needs a subscription."""
 
 
 @dataclass(frozen=True)
