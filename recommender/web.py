@@ -282,6 +282,9 @@ def create_app(app: Recommender) -> ASGIApp:
         except Unchanged as exc:
             problem = Problem(None, str(exc), {})
             return await manage_page(request, problem=problem, status=exc.status)
+        except PaperNotFound as exc:  # a rating or an undo of a paper not in the catalogue
+            problem = Problem(None, f"paper: {exc}", {})
+            return await manage_page(request, problem=problem, status=400)
         return await manage_page(request, saved)
 
     async def save_interests(token: str, form: FormData) -> str:

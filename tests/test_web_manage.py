@@ -281,6 +281,20 @@ def test_a_form_the_page_does_not_have_or_a_bad_vote_changes_nothing(site: Site)
     assert snapshot(site.app) == before
 
 
+def test_rating_or_undoing_a_paper_not_in_the_catalogue_says_so_on_the_manage_page(
+    site: Site,
+) -> None:
+    before = snapshot(site.app)
+    for form, button in (("rate", "vote"), ("undo", "undo")):
+        unknown = post(site, form=form, paper="no-such-paper\x00", **{button: "up"})
+        # the page itself, saying what was wrong: the link works, the paper is not there
+        assert unknown.status_code == 400, form
+        said = text(unknown.text)
+        assert "Your paper digest" in said and "This link does not work" not in said, form
+        assert "Nothing was changed. paper: no paper has the id" in said, form
+    assert snapshot(site.app) == before
+
+
 def test_a_tampered_or_expired_manage_link_changes_no_setting(site: Site, clock: Clock) -> None:
     before = snapshot(site.app)
     forms = [{"form": "pause"}, {"form": "unsubscribe"}, {"form": "size", "digest_size": "3"}]
