@@ -462,5 +462,9 @@ def test_the_pages_fit_a_phone_with_long_words(browser: Browser, site: Site) -> 
         page.goto(site.confirm_url())
         assert "y" * 200 in page.inner_text("main")
         assert not scrolls_sideways(page)
+        # and the confirmation mail, which lists the interests too
+        page.set_content(parts(site.mail.received[-1].message)[1])
+        assert "y" * 200 in page.inner_text("body")
+        assert not scrolls_sideways(page)
     finally:
         page.close()
