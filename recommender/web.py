@@ -6,10 +6,10 @@ Only an explicit POST changes anything (mail scanners and link previewers fetch 
 own, with GET or HEAD): a GET shows a page whose button POSTs, and a POST from another site's
 page is refused. RFC 8058's one-click unsubscribe is a POST a mail client sends without
 showing the page. Headers, the body-size cap and the origin check are :mod:`recommender.guards`'.
-Every page is rendered from
-``templates/web/`` with autoescaping; an expired or tampered link gets a friendly page and
-changes nothing, as do an unknown address (404), a method a page does not take (405), a body it
-cannot read (400) or too large (413), and a failure inside (500, its traceback only logged). All the work is the facade's (:class:`recommender.core.Recommender`).
+Every page is rendered from ``templates/web/`` with autoescaping; an expired or tampered link
+gets a friendly page and changes nothing, as do an unknown address (404), a method a page does
+not take (405), a body it cannot read (400) or too large (413), and a failure inside (500, its
+traceback only logged). All the work is the facade's (:class:`recommender.core.Recommender`).
 """
 
 from __future__ import annotations
@@ -407,7 +407,7 @@ def create_app(app: Recommender) -> ASGIApp:
 
     def signup_form(status: int = 200, **values: Any) -> HTMLResponse:
         values.setdefault("values", dict.fromkeys(SIGNUP_FIELDS, ""))
-        values.setdefault("error", None)
+        values.setdefault("problems", {})  # what is wrong, by field (None: the whole form)
         values.setdefault("sent", False)
         values.setdefault("failed", False)
         return page("signup.html", status, fields=SIGNUP_FORM, **values)
@@ -421,7 +421,8 @@ def create_app(app: Recommender) -> ASGIApp:
         try:
             await call(pages.sign_up, **values, client=client)
         except ProfileError as error:
-            return signup_form(400, values=values, error=error, action=request.url.path)
+            problems = getattr(error, "problems", {error.field: error.message})
+            return signup_form(400, values=values, problems=problems, action=request.url.path)
         except SignupLimited as limited:
             seconds = math.ceil(limited.retry_after.total_seconds())
             response = page("signup_limited.html", 429, limited=limited, wait=_wait(seconds))

@@ -237,6 +237,24 @@ def test_a_bad_field_is_refused_by_name_with_the_message_of_subscribe(
     assert site.mail.received == []
 
 
+def test_every_bad_field_is_shown_under_it_at_once_keeping_what_was_typed(site: Site) -> None:
+    typed = {"email": "grace@", "name": "Grace <b>", "interests": "", "liked": "ok\n" + "x" * 301}
+    with httpx.Client(timeout=10) as client:
+        refused = client.post(f"{site.base}/signup", data=typed)
+    assert refused.status_code == 400
+    errors = dict(re.findall(r'<p id="(\w+)-error" class="error"[^>]*>([^<]*)</p>', refused.text))
+    assert list(errors) == ["email", "interests", "liked"]  # the name is a good one
+    for field, error in errors.items():
+        assert html.unescape(error).startswith(f"{web.SIGNUP_LABELS[field]}: "), field
+        assert f'aria-describedby="{field}-help {field}-error" aria-invalid="true"' in refused.text
+    # one announcement, for the first; the first has the focus
+    page = refused.text
+    assert page.count('role="alert"') == 1 and 'id="email-error" class="error" role' in page
+    assert page.count(" autofocus") == 1 and re.search(r'id="email"[^>]* autofocus', page)
+    assert 'value="Grace &lt;b&gt;"' in page and "ok\n" + "x" * 301 in page
+    assert site.subscribers() == [] and site.mail.received == []
+
+
 def test_sign_up_is_off_by_default(closed_site: Site) -> None:
     assert Settings(home=Path("x"), database_url="sqlite://").signup is False
     with httpx.Client(timeout=10) as client:
