@@ -116,10 +116,6 @@ _SPACES = [chr(code) for code in range(0x3001) if chr(code).isspace() and chr(co
 # small even when a hostile file holds millions of tiny ones.
 _CHUNK = 1 << 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Bidi controls (embeddings, overrides, isolates): no copied page needs them in a title or an
-# abstract, and one left unclosed turns the text after it around wherever the title is shown
-# ("(you rated up)" read as "(pu detar uoy)"). Sources drop them too (sources.base.collapse).
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # A block: lines with no blank line between them.
 _BLOCK = re.compile(r"[^\n]+(?:\n[^\n]+)*")
 
@@ -459,7 +455,7 @@ def _entries(
     while block is not None:
         if block.is_metadata:
             raise DumpError(source, "a metadata block with no paper before it", block.line)
-        title = _BIDI_CONTROLS.sub("", block.lines[0]).strip()
+        title = block.lines[0].strip()
         if len(title) > MAX_TITLE:
             raise DumpError(
                 source,
@@ -485,7 +481,7 @@ def _entries(
         if not abstract_lines and following is not None and not following.is_metadata:
             abstract_lines = following.lines
             following = next(blocks, None)
-        abstract = _BIDI_CONTROLS.sub("", " ".join(line.strip() for line in abstract_lines))
+        abstract = " ".join(line.strip() for line in abstract_lines)
         authors = published = upvotes = None
         if following is not None and following.is_metadata:
             authors, published, upvotes = _metadata(following, listing, source)

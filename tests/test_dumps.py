@@ -134,15 +134,6 @@ def test_title_and_abstract_on_adjacent_lines_are_split() -> None:
     assert (paper.title, paper.abstract) == ("A Title", "The abstract.")
 
 
-def test_bidi_controls_are_dropped_and_right_to_left_letters_kept() -> None:
-    # An unclosed RIGHT-TO-LEFT OVERRIDE turned round every text shown after the title.
-    title = "Graph \u202eLearning\u2067 for شبكات عصبية"
-    text = dump_text([Entry(title, "We \u202bstudy\u202c graphs \u2066here\u2069.")])
-    (paper,) = parse_dump(text, reference_date=REFERENCE).papers
-    assert paper.title == "Graph Learning for شبكات عصبية"
-    assert paper.abstract == "We study graphs here."
-
-
 def test_line_numbers_point_at_titles() -> None:
     text = dump_text([entry(1), entry(2)])
     lines = text.split("\n")
