@@ -139,6 +139,7 @@ def create_app(app: Recommender) -> ASGIApp:
         loader=jinja2.FileSystemLoader(str(resources.templates_dir() / "web")),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=render.without_bidi_controls,
     )
     env.filters["shorten"] = render.trim  # an abstract cut as the email cuts it, with "…"
     env.filters["standing"] = render.standing  # a score as a person reads it, as the email says it

@@ -1,6 +1,7 @@
 """Papers and names as a hostile or careless source gives them (markup, a word longer than a
-phone is wide, right-to-left script, emoji, long URLs), in the digest and on every page its links
-open: shown as the text they are, and wrapped, never pushing a page sideways."""
+phone is wide, right-to-left script and a bidi override, emoji, long URLs), in the digest and on
+every page its links open: shown as the text they are, and wrapped, never pushing a page
+sideways."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ TITLES = (
     "شبكات عصبية بيانية: graph neural networks for Arabic text",
     "Graph neural networks 🧠🔬👩‍🔬 for chemistry 🏳️‍🌈",
 )
+OVERRIDE = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: a dump keeps it; no page or email may show it
+STORED = tuple(title.replace("Arabic", f"{OVERRIDE}Arabic") for title in TITLES)
 # Each on its own subject (near-duplicates would make one paper of the digest), each hostile.
 SUBJECTS = (
     "molecules and proteins in drug discovery",
@@ -72,7 +75,7 @@ def hostile_site(
                 upvotes=3,
                 github_url=f"https://github.com/{'x' * 120}/y",
             )
-            for n, (title, subject) in enumerate(zip(TITLES, SUBJECTS, strict=True))
+            for n, (title, subject) in enumerate(zip(STORED, SUBJECTS, strict=True))
         )
         with app._sessions() as session, session.begin():
             add_source_day(session, SourceDay("hf", clock.now.date(), papers=papers), clock.now)
@@ -92,6 +95,7 @@ def shows_every_title_as_text(page: Any) -> None:
     assert page.locator("script:not([src$='/static/timezone.js']), b, img, i").count() == 0
     missing = [title for title in TITLES if title not in shown]
     assert missing == [], page.url
+    assert OVERRIDE not in shown, page.url
 
 
 def test_hostile_papers_and_names_are_text_and_wrap_in_the_email_and_its_text_part(
@@ -106,6 +110,7 @@ def test_hostile_papers_and_names_are_text_and_wrap_in_the_email_and_its_text_pa
         support.assert_fits(page)
     text = digest.text.replace("\r\n", "\n")
     assert [title for title in TITLES if title not in text] == []
+    assert OVERRIDE not in text and OVERRIDE not in digest.html
     # each paper's read link and signed rating links are in both parts
     assert len(digest.links("rate")) == 2 * len(TITLES)
     for url in digest.links("rate"):
