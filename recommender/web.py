@@ -278,7 +278,10 @@ def create_app(app: Recommender) -> ASGIApp:
         try:
             saved = await MANAGE_FORMS[name](token, form)
         except profiles.ProfileError as exc:
-            problem = Problem(exc.field, exc.message, {k: str(v) for k, v in form.items()})
+            sent = {key: str(value) for key, value in form.items()}
+            if name == "interest":  # shown back whole: a field left out of the form is empty
+                sent = {**dict.fromkeys(INTEREST_FORM, ""), **sent}
+            problem = Problem(exc.field, exc.message, sent)
             return await manage_page(request, problem=problem, status=422)
         except Unchanged as exc:
             problem = Problem(None, str(exc), {})

@@ -464,6 +464,23 @@ def test_a_bad_named_interest_is_refused_in_subscribes_words_naming_the_field(
     assert snapshot(site.app) == before
 
 
+def test_a_bad_interest_sent_without_some_fields_is_shown_back_with_them_empty(site: Site) -> None:
+    # a form made by hand, without share, authors and must (the page answered a 500)
+    before = snapshot(site.app)
+    for number in ("new", "1"):
+        if number == "1":
+            post(site, **interest(name="Graphs", phrases="graph neural networks"))
+            before = snapshot(site.app)
+        answer = post(site, form="interest", number=number, name="Speech\x00", phrases="speech")
+        assert answer.status_code == 422, number
+        shown = text(answer.text)
+        assert "Nothing was changed. interest 1.name: control character '\\x00'" in shown, number
+        found = controls(answer.text)  # the one interest, or the new one after none
+        assert found.inputs["interest-1-share"].get("value", "") == "", number
+        assert found.inputs["interest-1-name"]["aria-invalid"] == "true", number
+        assert snapshot(site.app) == before
+
+
 def test_followed_authors_and_must_not_words_are_saved_shown_back_and_keep_papers_out(
     site: Site, clock: Clock
 ) -> None:
