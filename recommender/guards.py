@@ -45,9 +45,16 @@ class Hardened:
     (413) before the application runs: at once when its length is announced, as soon as it
     passes the cap when it is streamed."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body: int = MAX_BODY, too_large_page: bytes | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        # What a refused body is answered with: an HTML page, else a line of text.
+        if too_large_page is None:
+            self.too_large = (b"text/plain; charset=utf-8", b"request body too large\n")
+        else:
+            self.too_large = (b"text/html; charset=utf-8", too_large_page)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,7 +70,7 @@ class Hardened:
 
         announced = Headers(scope=scope).get("content-length")
         if announced is not None and (not announced.isdigit() or int(announced) > self.max_body):
-            await self._too_large(send_hardened)
+            await self._too_large(send_hardened, *self.too_large)
             return
         # The whole body is read here, up to the cap, before the application sees the request:
         # a body nobody parses (not a form) would otherwise be left for the server to drain,
@@ -77,7 +84,7 @@ class Hardened:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_body:
-                await self._too_large(send_hardened)
+                await self._too_large(send_hardened, *self.too_large)
                 return
         replayed = False
 
@@ -91,11 +98,10 @@ class Hardened:
         await self.app(scope, receive_buffered, send_hardened)
 
     @staticmethod
-    async def _too_large(send: Send) -> None:
+    async def _too_large(send: Send, content_type: bytes, body: bytes) -> None:
         # Connection: close, so the server drops the rest of the body instead of reading it.
-        body = b"request body too large\n"
         headers = [
-            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-type", content_type),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import textwrap
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import css_inline
 import jinja2
+import markupsafe
 
 from recommender import reading
 
@@ -196,6 +198,21 @@ def _wrap_paragraph(line: str, width: int) -> str:
     return "\n".join(lines)
 
 
+# Bidi controls (embeddings, overrides, isolates). A dump keeps what it says, so a stored title
+# may hold one; an unclosed override turns round every text shown after it ("(you rated up)"
+# reads "(pu detar uoy)"), so no page or email shows one. Right-to-left letters are kept.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(value: object) -> object:
+    """``value`` with no bidi control if it is text (markup stays markup): the ``finalize`` of
+    every template environment, so each ``{{ }}`` of the emails and the pages goes through it."""
+    if isinstance(value, str) and _BIDI_CONTROLS.search(value):
+        cleaned = _BIDI_CONTROLS.sub("", value)
+        return markupsafe.Markup(cleaned) if isinstance(value, markupsafe.Markup) else cleaned
+    return value
+
+
 class Templates:
     """The Jinja2 environment over a templates folder, and the CSS inliner."""
 
@@ -208,6 +225,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            finalize=without_bidi_controls,
         )
         self.env.filters["wrap"] = wrap
         # The rules are inlined; only the at-rules (dark mode) stay, in a <style> of their own.

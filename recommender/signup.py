@@ -84,8 +84,42 @@ class SignupConfirmed:
     created: bool  # False: the address was subscribed already (or this confirmed before)
 
 
+class FormProblems(ProfileError):
+    """A sign-up form with one or more bad fields: ``problems`` maps each to what is wrong with
+    it, in the form's order; as a :class:`ProfileError`, it names the first."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        field_name, message = next(iter(problems.items()))
+        super().__init__(FORM, message, field_name)
+        self.problems = problems
+
+
+# What stands in for a field found bad, so that the fields after it are checked too.
+_STAND_INS = {"email": "someone@example.org", "name": "", "interests": "topic", "liked": ""}
+
+
 def parse_form(email: str, name: str, interests: str, liked: str = "") -> Profile:
-    """The profile a sign-up form asks for, or a :class:`ProfileError` naming the field."""
+    """The profile a sign-up form asks for, or a :class:`FormProblems` naming every bad field
+    (so a person corrects them all at once, not one per try)."""
+    sent = {"email": email, "name": name, "interests": interests, "liked": liked}
+    problems: dict[str, str] = {}
+    while True:
+        checked = {key: _STAND_INS[key] if key in problems else sent[key] for key in sent}
+        try:
+            profile = _parse_form(**checked)
+        except ProfileError as error:
+            if error.field not in sent or error.field in problems:
+                raise  # nothing a field's stand-in mends (there is no such error today)
+            problems[error.field] = error.message
+            continue
+        if problems:
+            raise FormProblems({key: problems[key] for key in sent if key in problems})
+        return profile
+
+
+def _parse_form(email: str, name: str, interests: str, liked: str) -> Profile:
+    """The profile a sign-up form asks for, or a :class:`ProfileError` naming the first bad
+    field."""
     data = {"email": email, "name": name, "interests": interests.splitlines()}
     profile = profiles.parse_profile({**data, "liked": liked.splitlines()}, source=FORM)
     if not profile.interests:

@@ -95,7 +95,8 @@ class Today:
         with self._sessions() as session:
             with session.begin():
                 subscriber = linked_subscriber(session, subscriber_id)
-                paper = session.get(Paper, paper_id)
+                # No id holds a NUL, and PostgreSQL refuses one in a query.
+                paper = None if "\x00" in paper_id else session.get(Paper, paper_id)
                 if paper is None:
                     raise PaperNotFound(f"paper: no paper has the id {paper_id!r}")
                 info, changed = ratings.vote(session, subscriber, paper, vote, "web", self._clock())

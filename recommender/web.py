@@ -6,16 +6,17 @@ Only an explicit POST changes anything (mail scanners and link previewers fetch 
 own, with GET or HEAD): a GET shows a page whose button POSTs, and a POST from another site's
 page is refused. RFC 8058's one-click unsubscribe is a POST a mail client sends without
 showing the page. Headers, the body-size cap and the origin check are :mod:`recommender.guards`'.
-Every page is rendered from
-``templates/web/`` with autoescaping; an expired or tampered link gets a friendly page and
-changes nothing. All the work is the facade's (:class:`recommender.core.Recommender`).
+Every page is rendered from ``templates/web/`` with autoescaping; an expired or tampered link
+gets a friendly page and changes nothing, as do an unknown address (404), a method a page does
+not take (405), a body it cannot read (400) or too large (413), and a failure inside (500, its
+traceback only logged). All the work is the facade's (:class:`recommender.core.Recommender`).
 """
 
 from __future__ import annotations
 
 import math
 import zoneinfo
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +24,11 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.middleware import Middleware
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from recommender import guards, links, profiles, render, resources
 from recommender.core import PaperNotFound, Recommender, SignupLimited
@@ -60,6 +62,36 @@ SIGNUP_FIELDS = tuple(name for name, _, _ in SIGNUP_FORM)
 SIGNUP_LABELS = {name: label for name, label, _ in SIGNUP_FORM}
 Changer = Callable[[Request, FormData], Awaitable[Response]]
 AnyHandler = Callable[..., Awaitable[Response]]
+
+# What the page for an HTTP error says: its heading and what happened, by status. A status not
+# here is said as 400's.
+HTTP_ERRORS = {
+    400: (
+        "This request could not be read",
+        "What was sent to this page is not what its own form sends: it may have been cut short "
+        "or made by a program. Go back to the page and press its button again.",
+    ),
+    404: (
+        "Page not found",
+        "There is no page at this address. The pages of this site open from the links in your "
+        "digest email; if you copied one, check that it was copied whole.",
+    ),
+    405: (
+        "This page cannot do that",
+        "This address does not take that kind of request. Open it in a browser, and change "
+        "things with the buttons on its page.",
+    ),
+    413: (
+        "Too much at once",
+        f"What was sent is larger than any form here takes ({guards.MAX_BODY // 1024} KiB). "
+        "If you pasted a long list, save it in parts.",
+    ),
+    500: (
+        "Something went wrong on our side",
+        "The page could not be shown just now. Please try again in a few minutes; if you "
+        "pressed a button, look at the page again before you press it twice.",
+    ),
+}
 
 
 # What the manage page calls each profile field it sets, in the messages naming a field.
@@ -100,19 +132,41 @@ def texts(form: FormData, *names: str) -> dict[str, str]:
     return {name: str(form[name]) for name in names if name in form}
 
 
-def create_app(app: Recommender) -> Starlette:
+def create_app(app: Recommender) -> ASGIApp:
     """The ASGI application over one facade."""
     pages = app.pages  # every change a page makes goes through these
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.templates_dir() / "web")),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=render.without_bidi_controls,
     )
     env.filters["shorten"] = render.trim  # an abstract cut as the email cuts it, with "…"
     env.filters["standing"] = render.standing  # a score as a person reads it, as the email says it
 
     def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**values), status_code=status)
+
+    def error_page(
+        status: int, headers: Mapping[str, str] | None = None, explanation: str | None = None
+    ) -> HTMLResponse:
+        heading, usual = HTTP_ERRORS.get(status, HTTP_ERRORS[400])
+        explanation = explanation or usual
+        response = page(
+            "http_error.html", status, code=status, heading=heading, explanation=explanation
+        )
+        response.headers.update(headers or {})  # a 405's Allow
+        return response
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Starlette's own refusals (no such page, a method the page does not take, a form it
+        cannot parse) as pages, with their status and headers."""
+        assert isinstance(exc, HTTPException)
+        return error_page(exc.status_code, exc.headers)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Starlette logs the traceback (through the server) after this page is sent.
+        return error_page(500)
 
     def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Handler:
         """Turn a bad link into a friendly page; nothing has changed when it shows."""
@@ -149,7 +203,7 @@ def create_app(app: Recommender) -> Starlette:
             form = await request.form()
             if not all(isinstance(value, str) for value in form.values()):
                 await form.close()  # no page of ours sends a file: nothing is read from one
-                return PlainTextResponse("A file was sent: nothing was changed.\n", 400)
+                return error_page(400, explanation="A file was sent: no page here takes one.")
             return await change(request, form)
 
         return guarded(endpoint)
@@ -224,11 +278,17 @@ def create_app(app: Recommender) -> Starlette:
         try:
             saved = await MANAGE_FORMS[name](token, form)
         except profiles.ProfileError as exc:
-            problem = Problem(exc.field, exc.message, {k: str(v) for k, v in form.items()})
+            sent = {key: str(value) for key, value in form.items()}
+            if name == "interest":  # shown back whole: a field left out of the form is empty
+                sent = {**dict.fromkeys(INTEREST_FORM, ""), **sent}
+            problem = Problem(exc.field, exc.message, sent)
             return await manage_page(request, problem=problem, status=422)
         except Unchanged as exc:
             problem = Problem(None, str(exc), {})
             return await manage_page(request, problem=problem, status=exc.status)
+        except PaperNotFound as exc:  # a rating or an undo of a paper not in the catalogue
+            problem = Problem(None, f"paper: {exc}", {})
+            return await manage_page(request, problem=problem, status=400)
         return await manage_page(request, saved)
 
     async def save_interests(token: str, form: FormData) -> str:
@@ -327,7 +387,7 @@ def create_app(app: Recommender) -> Starlette:
     def signup_only(handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
             if not app.settings.signup:
-                return PlainTextResponse("Not Found", status_code=404)
+                return error_page(404)
             return await handler(request)
 
         return endpoint
@@ -351,7 +411,7 @@ def create_app(app: Recommender) -> Starlette:
 
     def signup_form(status: int = 200, **values: Any) -> HTMLResponse:
         values.setdefault("values", dict.fromkeys(SIGNUP_FIELDS, ""))
-        values.setdefault("error", None)
+        values.setdefault("problems", {})  # what is wrong, by field (None: the whole form)
         values.setdefault("sent", False)
         values.setdefault("failed", False)
         return page("signup.html", status, fields=SIGNUP_FORM, **values)
@@ -365,7 +425,8 @@ def create_app(app: Recommender) -> Starlette:
         try:
             await call(pages.sign_up, **values, client=client)
         except ProfileError as error:
-            return signup_form(400, values=values, error=error, action=request.url.path)
+            problems = getattr(error, "problems", {error.field: error.message})
+            return signup_form(400, values=values, problems=problems, action=request.url.path)
         except SignupLimited as limited:
             seconds = math.ceil(limited.retry_after.total_seconds())
             response = page("signup_limited.html", 429, limited=limited, wait=_wait(seconds))
@@ -444,7 +505,12 @@ def create_app(app: Recommender) -> Starlette:
         Route("/healthz", health, methods=["GET"]),
         *signup_routes,
     ]
-    return Starlette(routes=routes, middleware=[Middleware(guards.Hardened)])
+    routed = Starlette(
+        routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error}
+    )
+    # Around the whole of Starlette, not among its middleware: Starlette answers a failure
+    # (the 500 page) outside all of those, and that page needs the headers too.
+    return guards.Hardened(routed, too_large_page=bytes(error_page(413).body))
 
 
 def _wait(seconds: int) -> str:

@@ -3,7 +3,8 @@
 Builds a throwaway home (a SQLite database in a temporary folder) with the bundled example
 dumps, as ``recommender demo`` does, and the example profile with named interests (so the
 email shows the interest each paper serves), writes that subscriber's digest to the outbox,
-serves the web app on loopback, and walks the pages a subscriber reaches from the email. Each
+serves the web app on loopback, and walks the pages a subscriber reaches from the email, then
+sign-up (the form, its errors, the confirmation mail and its pages) and a page not found. Each
 is saved at 1200 px (a desktop) and 390 px (a phone), in light and dark mode, as
 ``NAME-WIDTH.png`` and ``NAME-WIDTH-dark.png``. The tests in ``tests/browser`` check the same
 pages; this is for eyes.
@@ -48,11 +49,13 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 
 
 class Email:
-    """The digest as written to the outbox: its HTML and its links by action."""
+    """The digest as written to the outbox: its HTML and its links by action; and the outbox,
+    where the sign-up steps find the confirmation mail."""
 
-    def __init__(self, html: str) -> None:
+    def __init__(self, html: str, outbox: Path) -> None:
         self.html = html
         self.hrefs = re.findall(r'href="([^"]+)"', html)
+        self.outbox = outbox
 
     def link(self, action: str) -> str:
         path = f"/{links.PATHS[action]}/"
@@ -101,11 +104,32 @@ def _section(heading_id: str) -> Callable[[Any, Email], None]:
 SECTIONS = {"manage-when", "manage-ratings", "manage-subscription"}
 
 
+def _base(mail: Email) -> str:
+    return mail.link("manage").split(f"/{links.PATHS['manage']}/")[0]
+
+
 def _signup(page: Any, mail: Email) -> None:
-    base = mail.link("manage").split(f"/{links.PATHS['manage']}/")[0]
-    response = page.goto(f"{base}/signup")
+    response = page.goto(f"{_base(mail)}/signup")
     if response is None or response.status != 200:
         raise SystemExit("the sign-up form did not open: is the signup setting on?")
+
+
+def _sign_up(page: Any, mail: Email) -> None:
+    page.get_by_label("Email address").fill("lin@example.org")
+    page.get_by_label("Name (optional)").fill("Lin")
+    page.get_by_label("Interests").fill("speech recognition\nspeaker diarization")
+    _click("Sign up")(page, mail)
+
+
+def _signup_mail(page: Any, mail: Email) -> None:
+    """The newest mail in the outbox (the sign-up's confirmation), as a mail client shows it."""
+    newest = max(mail.outbox.glob("*.eml"), key=lambda path: path.stat().st_mtime_ns)
+    message = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
+    page.set_content(message.get_body(preferencelist=("html",)).get_content())  # type: ignore[attr-defined]
+
+
+def _signup_confirm(page: Any, mail: Email) -> None:
+    page.goto(page.get_by_role("link", name="Confirm my subscription").get_attribute("href"))
 
 
 # Each step opens one page, from the one before it where it is a button's answer.
@@ -121,11 +145,17 @@ STEPS: list[tuple[str, Callable[[Any, Email], None]]] = [
     ("manage-ratings", _section("ratings-title")),
     ("manage-subscription", _section("subscription-title")),
     ("signup", _signup),
+    ("signup-error", _then(_signup, _click("Sign up"))),  # the form sent empty
+    ("signup-sent", _then(_signup, _sign_up)),
+    ("signup-email", _signup_mail),
+    ("signup-confirm", _signup_confirm),
+    ("signup-done", _click("Confirm my subscription")),
     ("unsubscribe", _goto("unsubscribe")),
     ("unsubscribe-kept", _goto("unsubscribe", "?keep=1")),
     ("unsubscribe-done", _then(_goto("unsubscribe"), _click("Unsubscribe"))),
     ("resubscribed", _click("Subscribe again")),
     ("link-problem", lambda page, mail: page.goto(_forged(mail.link("manage")))),
+    ("not-found", lambda page, mail: page.goto(f"{_base(mail)}/no-such-page")),
 ]
 
 
@@ -171,7 +201,7 @@ def example_digest(app: Recommender) -> Email:
         raise SystemExit(f"no digest was written for {EXAMPLE_EMAIL}: {report}")
     message = email.message_from_bytes(Path(written[0]).read_bytes(), policy=email.policy.default)
     html = message.get_body(preferencelist=("html",))  # type: ignore[attr-defined]
-    return Email(html.get_content())
+    return Email(html.get_content(), app.settings.outbox)
 
 
 # The card (or whatever holds it) of the element the URL's fragment names, at the top.

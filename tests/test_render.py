@@ -136,6 +136,18 @@ def test_a_title_needing_encoding_is_escaped_in_html_and_searched_for_as_it_is()
     assert f"1. {title}\n{href}\n" in digest.text
 
 
+def test_a_bidi_override_in_a_stored_title_turns_nothing_around_in_either_part() -> None:
+    # A dump keeps one; shown, the text after it read backwards ("(pu detar uoy)").
+    templates = render.Templates(resources.templates_dir())
+    title = "Plain start \u202eevil end عربي"
+    hostile = item(1, title=title, reason=f"close to “{title}” (you rated up)")
+    digest = render.render_digest(templates, context([hostile]))
+    for part in (digest.html, digest.text):
+        assert not re.search("[\u202a-\u202e\u2066-\u2069]", part)
+        assert "Plain start evil end عربي" in part  # right-to-left letters stay
+    assert "close to “Plain start evil end عربي” (you rated up)" in digest.text
+
+
 def test_a_long_abstract_is_cut_to_a_few_lines_with_a_more_link_and_a_short_one_is_whole() -> None:
     templates = render.Templates(resources.templates_dir())
     long, short = item(1), item(2, abstract="Graphs, briefly.")

@@ -45,6 +45,18 @@ def test_a_bad_form_is_refused_naming_the_field(form: tuple[str, str, str], fiel
     assert str(refused.value).startswith(f"sign-up form: field {field!r}: ")
 
 
+def test_every_bad_field_of_the_form_is_named_at_once_in_the_forms_order() -> None:
+    with pytest.raises(signup.FormProblems) as refused:
+        signup.parse_form("grace@", "a\x00b", "", "ok\n" + "x" * 301)
+    assert list(refused.value.problems) == ["email", "name", "interests", "liked"]
+    assert refused.value.problems["interests"] == "write at least one interest, one per line"
+    assert refused.value.field == "email"  # as a ProfileError: the first
+    # one bad field among good ones is named alone
+    with pytest.raises(signup.FormProblems) as refused:
+        signup.parse_form("grace@example.org", "Grace", "speech", "x" * 301)
+    assert list(refused.value.problems) == ["liked"]
+
+
 def test_a_limit_refuses_only_when_reached_and_says_when_it_lifts() -> None:
     hour = timedelta(hours=1)
     assert signup.refusal([NOW - hour, NOW - hour / 2], [], 3, 10, NOW) is None

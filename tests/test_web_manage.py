@@ -281,6 +281,20 @@ def test_a_form_the_page_does_not_have_or_a_bad_vote_changes_nothing(site: Site)
     assert snapshot(site.app) == before
 
 
+def test_rating_or_undoing_a_paper_not_in_the_catalogue_says_so_on_the_manage_page(
+    site: Site,
+) -> None:
+    before = snapshot(site.app)
+    for form, button in (("rate", "vote"), ("undo", "undo")):
+        unknown = post(site, form=form, paper="no-such-paper\x00", **{button: "up"})
+        # the page itself, saying what was wrong: the link works, the paper is not there
+        assert unknown.status_code == 400, form
+        said = text(unknown.text)
+        assert "Your paper digest" in said and "This link does not work" not in said, form
+        assert "Nothing was changed. paper: no paper has the id" in said, form
+    assert snapshot(site.app) == before
+
+
 def test_a_tampered_or_expired_manage_link_changes_no_setting(site: Site, clock: Clock) -> None:
     before = snapshot(site.app)
     forms = [{"form": "pause"}, {"form": "unsubscribe"}, {"form": "size", "digest_size": "3"}]
@@ -448,6 +462,23 @@ def test_a_bad_named_interest_is_refused_in_subscribes_words_naming_the_field(
     if "." in name:
         assert found.inputs[name.replace(" ", "-").replace(".", "-")]["aria-invalid"] == "true"
     assert snapshot(site.app) == before
+
+
+def test_a_bad_interest_sent_without_some_fields_is_shown_back_with_them_empty(site: Site) -> None:
+    # a form made by hand, without share, authors and must (the page answered a 500)
+    before = snapshot(site.app)
+    for number in ("new", "1"):
+        if number == "1":
+            post(site, **interest(name="Graphs", phrases="graph neural networks"))
+            before = snapshot(site.app)
+        answer = post(site, form="interest", number=number, name="Speech\x00", phrases="speech")
+        assert answer.status_code == 422, number
+        shown = text(answer.text)
+        assert "Nothing was changed. interest 1.name: control character '\\x00'" in shown, number
+        found = controls(answer.text)  # the one interest, or the new one after none
+        assert found.inputs["interest-1-share"].get("value", "") == "", number
+        assert found.inputs["interest-1-name"]["aria-invalid"] == "true", number
+        assert snapshot(site.app) == before
 
 
 def test_followed_authors_and_must_not_words_are_saved_shown_back_and_keep_papers_out(

@@ -237,10 +237,29 @@ def test_a_bad_field_is_refused_by_name_with_the_message_of_subscribe(
     assert site.mail.received == []
 
 
+def test_every_bad_field_is_shown_under_it_at_once_keeping_what_was_typed(site: Site) -> None:
+    typed = {"email": "grace@", "name": "Grace <b>", "interests": "", "liked": "ok\n" + "x" * 301}
+    with httpx.Client(timeout=10) as client:
+        refused = client.post(f"{site.base}/signup", data=typed)
+    assert refused.status_code == 400
+    errors = dict(re.findall(r'<p id="(\w+)-error" class="error"[^>]*>([^<]*)</p>', refused.text))
+    assert list(errors) == ["email", "interests", "liked"]  # the name is a good one
+    for field, error in errors.items():
+        assert html.unescape(error).startswith(f"{web.SIGNUP_LABELS[field]}: "), field
+        assert f'aria-describedby="{field}-help {field}-error" aria-invalid="true"' in refused.text
+    # one announcement, for the first; the first has the focus
+    page = refused.text
+    assert page.count('role="alert"') == 1 and 'id="email-error" class="error" role' in page
+    assert page.count(" autofocus") == 1 and re.search(r'id="email"[^>]* autofocus', page)
+    assert 'value="Grace &lt;b&gt;"' in page and "ok\n" + "x" * 301 in page
+    assert site.subscribers() == [] and site.mail.received == []
+
+
 def test_sign_up_is_off_by_default(closed_site: Site) -> None:
     assert Settings(home=Path("x"), database_url="sqlite://").signup is False
     with httpx.Client(timeout=10) as client:
-        assert client.get(f"{closed_site.base}/signup").status_code == 404
+        closed = client.get(f"{closed_site.base}/signup")
+        assert closed.status_code == 404 and "<h1>Page not found</h1>" in closed.text
         assert client.post(f"{closed_site.base}/signup", data=FORM).status_code == 404
         assert client.get(f"{closed_site.base}/signup/confirm/anything").status_code == 404
         assert client.post(f"{closed_site.base}/signup/confirm/anything").status_code == 404
@@ -460,6 +479,10 @@ def test_the_pages_fit_a_phone_with_long_words(browser: Browser, site: Site) -> 
         assert not scrolls_sideways(page)
         page.goto(site.confirm_url())
         assert "y" * 200 in page.inner_text("main")
+        assert not scrolls_sideways(page)
+        # and the confirmation mail, which lists the interests too
+        page.set_content(parts(site.mail.received[-1].message)[1])
+        assert "y" * 200 in page.inner_text("body")
         assert not scrolls_sideways(page)
     finally:
         page.close()

@@ -531,6 +531,8 @@ def get_paper(session: Session, ref: str) -> Paper:
         raise PaperNotFound("give a paper id or the start of its title")
     if len(ref) > MAX_SEARCH_CHARS:  # longer than any title: SQLite would refuse the pattern
         raise PaperNotFound(f"no paper has a title of {len(ref)} characters")
+    if "\x00" in ref:  # no id or title holds one, and PostgreSQL refuses it in a query
+        raise PaperNotFound(f"no paper has the id or a title starting with {ref!r}")
     paper = session.get(Paper, ref)
     if paper is not None:
         return paper
