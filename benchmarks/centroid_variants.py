@@ -11,7 +11,9 @@ VARIANT:
   similarity to the centroid of the day's 5 best (pseudo-relevance feedback);
 - ``power=GAMMA``: the word block's weights raised to GAMMA, sign kept (norm kept);
 - ``recent=WINDOW``: each training's weak negatives drawn from the WINDOW papers seen last
-  (the catalogue as it is now), not from every paper seen so far.
+  (the catalogue as it is now), not from every paper seen so far;
+- ``concat=WEIGHT``: the sentence model's embedding and WordLlama's side by side (each unit
+  length, WordLlama's times WEIGHT, the pair made unit length again): two embeddings at once.
 
 The rest of the arguments are ``quality.py``'s; pair with a run of the product
 (``--paired-with``).
@@ -33,7 +35,8 @@ from recommender import model as rm  # noqa: E402
 
 USAGE = (
     "usage: centroid_variants.py VARIANT [quality.py options]\n"
-    "  VARIANT: centre | whiten=SHRINK | prf=WEIGHT | power=GAMMA | recent=WINDOW\n"
+    "  VARIANT: centre | whiten=SHRINK | prf=WEIGHT | power=GAMMA | recent=WINDOW"
+    " | concat=WEIGHT\n"
     "example:\n"
     "  python benchmarks/centroid_variants.py whiten=0.3 --users 150 --seed 0 \\\n"
     "      --methods recommender --json --paired-with base0.json"
@@ -68,6 +71,23 @@ def whiten(shrink: float) -> Callable[[np.ndarray, int], np.ndarray]:
         return (x - mean) @ (vectors @ np.diag(values**-0.5) @ vectors.T)
 
     return transform
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def concat(weight: float) -> None:
+    """Every embedding (papers, titles) the sentence model's and WordLlama's side by side."""
+    cached = q.cached_embeddings
+
+    def patched(data: q.Data, model: str, kind: str, texts: list[str]):  # type: ignore[no-untyped-def]
+        x, rate, model_id = cached(data, model, kind, texts)
+        static, _, _ = cached(data, "wordllama", kind, texts)
+        both = np.hstack([_unit(x), weight * _unit(static)])
+        return _unit(both).astype(np.float32), rate, model_id
+
+    q.cached_embeddings = patched
 
 
 def _standardised(a: np.ndarray) -> np.ndarray:
@@ -147,6 +167,8 @@ def install(variant: str) -> None:
             power(float(value))
         elif name == "recent" and int(value) > 0:
             recent(int(value))
+        elif name == "concat" and float(value) > 0:
+            concat(float(value))
         else:
             raise ValueError(variant)
     except ValueError:
