@@ -84,8 +84,8 @@ def embeddings_available(model: str | None = None) -> bool:
 def usable_model(configured: str) -> str | None:
     """The embedding model a configuration gets on this installation: ``configured`` when what
     embeds with it is installed; when a sentence model is configured and sentence-transformers
-    is not installed, WordLlama's static embeddings if they are (the ``static`` extra: no
-    torch); else None, word features alone (also for ``none``, ``off`` or nothing)."""
+    is not installed, WordLlama's static embeddings (in the default install: no torch) if
+    they are; else None, word features alone (also for ``none``, ``off`` or nothing)."""
     if configured.strip().lower() in ("", "none", "off"):
         return None
     if embeddings_available(configured):

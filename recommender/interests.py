@@ -33,7 +33,7 @@ import numpy as np
 # worst-served interest less in benchmarks/quality.py --interests several (RESULTS.md).
 AFFINITY_FLOOR = {"words": 0.1, "embeddings": 0.34}
 # The floors of other embedding models, by their ids, by the same rule on the same dumps:
-# WordLlama's static vectors (the ``static`` extra) 0.38, keeping 23% of the on-topic pairs;
+# WordLlama's static vectors (in the default install) 0.38, keeping 23% of the on-topic pairs;
 # its mixture-of-experts papers reach 0.24 at most, so none serves that interest there (its
 # slots go to the best overall), where a lower floor would label many off-topic papers
 # (0.20: 18% of off-topic pairs).
