@@ -106,11 +106,15 @@ class Service:
     def run(self) -> None:
         """Serve until SIGINT or SIGTERM, then shut down cleanly (from the main thread)."""
         stopping = threading.Event()
+        received: list[int] = []
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
+            # Nothing is written here: the signal may come while this thread writes a log line,
+            # and writing to the same stream from the handler fails ("reentrant call"), so the
+            # handler stopped nothing and the service ran on. It is logged once stopping.
             if stopping.is_set():
                 self.server.force_exit = True
-            log.info("%s received: stopping", signal.Signals(signum).name)
+            received.append(signum)
             stopping.set()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -120,6 +124,7 @@ class Service:
                 pass
             if not stopping.is_set():
                 raise RuntimeError("the web server stopped unexpectedly")
+            log.info("%s received: stopping", signal.Signals(received[0]).name)
         finally:
             self.stop()
             for sig, handler in previous.items():

@@ -308,6 +308,57 @@ def test_serve_shuts_down_cleanly_on_a_signal(
     assert "Traceback" not in err
 
 
+# Runs ``serve`` with its standard error a buffered stream whose raw writes raise SIGTERM in
+# the middle of writing the line that says the scheduler started, as a signal that arrives
+# while the process writes to a slow pipe does.
+SIGNAL_WHILE_LOGGING = """
+import io, os, signal, sys
+
+class Raw(io.RawIOBase):
+    fired = False
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        if not Raw.fired and b"scheduler started" in bytes(data):
+            Raw.fired = True
+            signal.raise_signal(signal.SIGTERM)
+        return os.write(2, data)
+
+sys.stderr = io.TextIOWrapper(io.BufferedWriter(Raw()), write_through=True)
+from recommender.cli import main
+sys.argv = ["recommender", "serve", "--host", "127.0.0.1", "--port", sys.argv[1]]
+main()
+"""
+
+
+def test_serve_stops_on_a_signal_that_comes_while_it_writes_a_log_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = os.environ | {
+        "RECOMMENDER_HOME": str(tmp_path / "home"),
+        "RECOMMENDER_DATABASE_URL": database_url,
+        "RECOMMENDER_EMBEDDING_MODEL": "none",
+    }
+    serve = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_WHILE_LOGGING, str(free_port())],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = serve.communicate(timeout=60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.communicate()
+    assert serve.returncode == 0, err
+    assert "SIGTERM received: stopping" in err and "recommender.service: stopped" in err
+    assert "Logging error" not in err and "Traceback" not in err
+
+
 def test_two_sender_processes_on_one_database_send_a_scheduled_digest_once(
     configured: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
 ) -> None:
