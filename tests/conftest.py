@@ -4,7 +4,9 @@ Fixtures only; what tests import (builders, the topical day, mail and command he
 clock) lives in plain modules beside this one.
 
 Set ``RECOMMENDER_TEST_DATABASE_URL`` to a PostgreSQL URL to run every database test on it as
-well; each test gets a schema of its own there, dropped afterwards.
+well; each test gets a schema of its own there, dropped afterwards. Tests marked ``slow`` (every
+``--help`` example typed into a shell) run where ``RECOMMENDER_SLOW_TESTS=1`` is set, as CI
+sets it; elsewhere they skip, saying so, to keep the default run short.
 """
 
 from __future__ import annotations
@@ -38,6 +40,16 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DUMPS = REPO.parent / "shared" / "dumps"
 POSTGRES_URL = os.environ.get("RECOMMENDER_TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+SLOW_TESTS = os.environ.get("RECOMMENDER_SLOW_TESTS") == "1"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if SLOW_TESTS:
+        return
+    skip = pytest.mark.skip(reason="slow: set RECOMMENDER_SLOW_TESTS=1 to run it (CI does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

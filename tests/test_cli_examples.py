@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -66,6 +67,8 @@ STAND_INS = {
     "/tmp/recommender-demo": "{tmp}/recommender-demo",
     "mail.example.org": "127.0.0.1",  # their mail server: the test's (port in the environment)
     "RECOMMENDER_SMTP_USER=me": f"RECOMMENDER_SMTP_USER={LOGIN[0]}",
+    # one request a day since the date: a week, not every day since the example was written
+    "fetch --since 2026-03-01": f"fetch --since {date.today() - timedelta(days=7)}",
 }
 
 # Examples that end otherwise than with status 0, as they should: the digest id in
@@ -154,6 +157,7 @@ def after_the_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserSet
         yield UserSetup(env, user_home, template, url)
 
 
+@pytest.mark.slow  # about two minutes of processes: CI runs it (tests/conftest.py)
 @pytest.mark.parametrize(("name", "example"), EXAMPLES, ids=[line for _, line in EXAMPLES])
 def test_every_help_example_runs(
     after_the_demo: UserSetup,
