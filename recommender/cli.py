@@ -669,6 +669,8 @@ def _send(state: AppContext, email: str | None, *, dry_run: bool = False) -> boo
             click.echo(f"Nothing to send now: {wait} to be retried, {at}.")
         else:
             click.echo("Nothing to send.")
+            if app.paper_count() == 0:
+                click.echo(NO_PAPERS_YET)
     return ok
 
 

@@ -631,6 +631,8 @@ def test_with_no_papers_yet_listing_and_ranking_say_so_and_how_to_add_some(
         ["papers", "search", "graph"],
         ["recommend", "ada@example.org"],
         ["digest", "ada@example.org"],
+        ["send"],
+        ["send", "--subscriber", "ada@example.org"],
     ):
         result = invoke(*command, env=sqlite_env)
         assert result.exit_code == 0
