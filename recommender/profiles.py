@@ -12,6 +12,7 @@ import math
 import re
 import tomllib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,22 @@ class ProfileError(RecommenderError, ValueError):
         self.source, self.field, self.message = source, field_name, message
         where = f"{source}: field {field_name!r}" if field_name else source
         super().__init__(f"{where}: {message}")
+
+
+class ProfileErrors(ProfileError):
+    """Several profiles of a folder that cannot be used: each named on a line of its own (the
+    first one's file and field are this error's)."""
+
+    def __init__(self, errors: Sequence[ProfileError]) -> None:
+        first = errors[0]
+        super().__init__(first.source, first.message, first.field)
+        self.errors = list(errors)
+        self.args = (
+            f"{len(errors)} profiles cannot be used:\n" + "\n".join(f"  {e}" for e in errors),
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -126,7 +143,8 @@ FIELDS = {
 
 
 def load_profiles(path: Path) -> list[Profile]:
-    """Load a profile file, or every ``*.toml`` in a folder; raise on the first bad one."""
+    """Load a profile file, or every ``*.toml`` in a folder; raise :class:`ProfileError` for
+    a bad one, :class:`ProfileErrors` naming each when there are several."""
     if path.is_dir():
         files = sorted(p for p in path.glob("*.toml") if p.is_file())
         if not files:
@@ -135,16 +153,27 @@ def load_profiles(path: Path) -> list[Profile]:
         files = [path]
     else:
         raise ProfileError(str(path), "no such file or directory")
-    profiles = [load_profile(file) for file in files]
+    profiles, errors = [], []
+    for file in files:  # every bad one is named, not the first only
+        try:
+            profiles.append(load_profile(file))
+        except ProfileError as exc:
+            errors.append(exc)
     seen: dict[str, str] = {}
     for profile in profiles:
         if profile.email in seen:
-            raise ProfileError(
-                str(profile.source),
-                f"{profile.email} is also subscribed by {seen[profile.email]}",
-                "email",
+            errors.append(
+                ProfileError(
+                    str(profile.source),
+                    f"{profile.email} is also subscribed by {seen[profile.email]}",
+                    "email",
+                )
             )
-        seen[profile.email] = str(profile.source)
+        seen.setdefault(profile.email, str(profile.source))
+    if len(errors) > 1:
+        raise ProfileErrors(errors)
+    if errors:
+        raise errors[0]
     return profiles
 
 

@@ -621,6 +621,22 @@ def test_subscribe_with_a_mistyped_time_zone_suggests_the_one_meant(
     )
 
 
+def test_subscribe_of_a_folder_names_each_bad_profile_and_exits_1(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "a.toml").write_text('email = "a@example.org"\n')
+    (folder / "b.toml").write_text('email = "b@example.org"\ntimezone = "Nowhere/Land"\n')
+    (folder / "c.toml").write_text("email = \n")
+    result = invoke("subscribe", str(folder), env=sqlite_env)
+    assert result.exit_code == 1
+    assert "2 profiles cannot be used" in result.output
+    assert "b.toml: field 'timezone'" in result.output and "c.toml: not valid TOML" in result.output
+    assert "Traceback" not in result.output
+    assert "a@example.org" not in invoke("subscribers", env=sqlite_env).output
+
+
 def test_with_no_papers_yet_listing_and_ranking_say_so_and_how_to_add_some(
     sqlite_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -195,6 +195,24 @@ def test_subscribing_a_folder_with_one_bad_profile_changes_nothing(
     assert app.subscribers() == []
 
 
+def test_subscribing_a_folder_names_every_bad_profile_and_changes_nothing(
+    app: Recommender, tmp_path: Path
+) -> None:
+    write_profile(tmp_path, "a.toml", 'email = "a@example.org"\n')
+    write_profile(tmp_path, "b.toml", 'email = "b@example.org"\ntimezone = "Nowhere/Land"\n')
+    write_profile(tmp_path, "c.toml", 'email = "c@example.org"\ndigest_sise = 5\n')
+    write_profile(tmp_path, "d.toml", 'email = "a@example.org"\n')
+    with pytest.raises(ProfileError) as error:
+        app.subscribe(tmp_path)
+    lines = str(error.value).splitlines()
+    assert lines[0] == "3 profiles cannot be used:"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == [
+        str(tmp_path / name) for name in ("b.toml", "c.toml", "d.toml")
+    ]
+    assert "'timezone'" in lines[1] and "digest_size" in lines[2] and "a.toml" in lines[3]
+    assert app.subscribers() == []
+
+
 def test_subscribing_again_updates_and_reports_what_changed(
     app: Recommender, tmp_path: Path
 ) -> None:
