@@ -16,11 +16,11 @@ The checks, each an assertion that names the offending control or the overflow:
 - :func:`assert_keyboard_reaches_every_control`: pressing Tab from the top of the page focuses
   every visible control, and an outline or shadow shows which has the focus.
 
-A page that needs more than the ``site`` fixture gives (another subscriber, sign-up with no
-digest yet): make the app as ``site`` does -- ``smtp_settings(settings, mail_server)`` with
-``base_url`` set to a :func:`tests.mailserver.free_port` on loopback -- serve it with
-:func:`tests.loopback.serving_app`, and read the mail it sends with :func:`read_mail` (links by
-action).
+A page that needs other papers or another profile: :func:`serve_site` with what fills the
+app. One with no digest yet (sign-up): make the app as it does -- ``smtp_settings(settings,
+mail_server)`` with ``base_url`` set to a :func:`tests.mailserver.free_port` on loopback --
+serve it with :func:`tests.loopback.serving_app`, and read the mail it sends with
+:func:`read_mail` (links by action).
 """
 
 from __future__ import annotations
@@ -28,14 +28,20 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Any
 
 from recommender import links
+from recommender.config import Settings
 from recommender.core import Recommender
-from tests.mail import hrefs, parts
-from tests.mailserver import MailServer
+from tests.catalogue import EMAIL
+from tests.clock import Clock
+from tests.loopback import serving_app
+from tests.mail import hrefs, parts, smtp_settings
+from tests.mailserver import MailServer, free_port
 
 PHONE, DESKTOP = 390, 1200
 WIDTHS = (PHONE, DESKTOP)
@@ -99,6 +105,22 @@ class Site:
     def open_email(self, page: Any) -> None:
         """Show the digest email in ``page``, as a mail client would: links go to the site."""
         page.set_content(self.digest.html)
+
+
+@contextmanager
+def serve_site(
+    settings: Settings, mail_server: MailServer, clock: Clock, fill: Callable[[Recommender], None]
+) -> Iterator[Site]:
+    """The web app on loopback over a facade ``fill`` gave its papers and its subscriber
+    :data:`tests.catalogue.EMAIL`, and the digest mailed to them, its links pointing there."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    configured = replace(smtp_settings(settings, mail_server), base_url=base)
+    with Recommender(configured, clock=clock) as app:
+        fill(app)
+        digest = catch_digest(app, mail_server, EMAIL)
+        with serving_app(app, port):
+            yield Site(app, base, digest, EMAIL)
 
 
 def read_mail(message: EmailMessage) -> Digest:

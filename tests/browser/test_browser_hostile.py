@@ -6,7 +6,6 @@ sideways."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,7 @@ from recommender.store.papers import add_source_day
 from tests.browser import support
 from tests.catalogue import EMAIL
 from tests.clock import Clock
-from tests.loopback import serving_app
-from tests.mail import smtp_settings
-from tests.mailserver import MailServer, free_port
+from tests.mailserver import MailServer
 
 WORD = "Hyperparameterizedtransformerarchitectures" * 4  # 168 letters, no break
 TITLES = (
@@ -58,10 +55,8 @@ def hostile_site(
     settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
 ) -> Iterator[support.Site]:
     """A subscriber with a long name, mailed a digest of the hostile papers alone."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    configured = replace(smtp_settings(settings, mail_server), base_url=base)
-    with Recommender(configured, clock=clock) as app:
+
+    def fill(app: Recommender) -> None:
         app.init()
         papers = tuple(
             SourcePaper(
@@ -85,9 +80,9 @@ def hostile_site(
             'authors = ["J. Müller"]\ndigest_size = 4\nexplore = false\n'
         )
         app.subscribe(profile)
-        digest = support.catch_digest(app, mail_server, EMAIL)
-        with serving_app(app, port):
-            yield support.Site(app, base, digest, EMAIL)
+
+    with support.serve_site(settings, mail_server, clock, fill) as site:
+        yield site
 
 
 def shows_every_title_as_text(page: Any) -> None:
