@@ -269,25 +269,35 @@ def test_runs_missed_during_downtime_send_one_digest_not_a_burst(
 # -- the process -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_serve_shuts_down_cleanly_on_a_signal(
-    database_url: str, tmp_path: Path, signum: signal.Signals
-) -> None:
-    port = free_port()
+@contextmanager
+def serving_process(
+    command: list[str], database_url: str, tmp_path: Path
+) -> Iterator[subprocess.Popen[str]]:
+    """``serve`` (``command``) in a process of its own over ``database_url``, killed at the end
+    if it is still running."""
     env = os.environ | {
         "RECOMMENDER_HOME": str(tmp_path / "home"),
         "RECOMMENDER_DATABASE_URL": database_url,
         "RECOMMENDER_EMBEDDING_MODEL": "none",
     }
-    command = [sys.executable, "-m", "recommender", "serve", "--host", "127.0.0.1"]
     serve = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
+        yield serve
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.communicate()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_shuts_down_cleanly_on_a_signal(
+    database_url: str, tmp_path: Path, signum: signal.Signals
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "recommender", "serve", "--host", "127.0.0.1"]
+    with serving_process([*command, "--port", str(port)], database_url, tmp_path) as serve:
 
         def answers() -> bool:
             assert serve.poll() is None, serve.communicate()
@@ -299,10 +309,6 @@ def test_serve_shuts_down_cleanly_on_a_signal(
         wait_for(answers)
         serve.send_signal(signum)
         out, err = serve.communicate(timeout=10)
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.communicate()
     assert serve.returncode == 0, err
     assert "recommender.service: stopped" in err
     assert "Traceback" not in err
@@ -336,24 +342,9 @@ main()
 def test_serve_stops_on_a_signal_that_comes_while_it_writes_a_log_line(
     database_url: str, tmp_path: Path
 ) -> None:
-    env = os.environ | {
-        "RECOMMENDER_HOME": str(tmp_path / "home"),
-        "RECOMMENDER_DATABASE_URL": database_url,
-        "RECOMMENDER_EMBEDDING_MODEL": "none",
-    }
-    serve = subprocess.Popen(
-        [sys.executable, "-c", SIGNAL_WHILE_LOGGING, str(free_port())],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    command = [sys.executable, "-c", SIGNAL_WHILE_LOGGING, str(free_port())]
+    with serving_process(command, database_url, tmp_path) as serve:
         out, err = serve.communicate(timeout=60)
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.communicate()
     assert serve.returncode == 0, err
     assert "SIGTERM received: stopping" in err and "recommender.service: stopped" in err
     assert "Logging error" not in err and "Traceback" not in err
