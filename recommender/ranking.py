@@ -157,7 +157,7 @@ class Ranker:
             space = model.FeatureSpace.words_only()
         else:
             space = model.FeatureSpace.with_embeddings(wanted, self.embedder.dim)
-        papers = catalogue_store.paper_count(session)
+        papers = catalogue_store.count_papers(session)
         if papers >= MIN_PAPERS_FOR_IDF:
             space = space.fit_idf(
                 catalogue_store.catalogue_texts(session), max_df=MAX_DOCUMENT_FREQUENCY

@@ -8,15 +8,17 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Row, exists, func, select
+from sqlalchemy import Row, Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from recommender import dumps
 from recommender.sources.base import arxiv_id
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Dump, Paper, Subscriber
+
+_T = TypeVar("_T", bound=tuple[Any, ...])
 
 
 def unrated_papers(
@@ -31,23 +33,24 @@ def unrated_papers(
 
     ``exclude`` leaves out more papers by id (those already sent to them, say).
     """
-    statement = select(Paper)
-    if listed_since is not None:
-        statement = statement.join(Dump, Dump.id == Paper.first_dump_id).where(
-            Dump.listing_date >= listed_since
-        )
+    statement = _first_listed_since(select(Paper), listed_since)
     excluded = set(exclude) | subscriber_store.rated_paper_ids(session, subscriber_id)
     return [p for p in session.scalars(statement.order_by(Paper.id)) if p.id not in excluded]
 
 
 def count_papers(session: Session, *, listed_since: date | None = None) -> int:
     """How many papers the catalogue holds (first listed on or after ``listed_since``)."""
-    statement = select(func.count()).select_from(Paper)
-    if listed_since is not None:
-        statement = statement.join(Dump, Dump.id == Paper.first_dump_id).where(
-            Dump.listing_date >= listed_since
-        )
-    return session.scalar(statement) or 0
+    statement = _first_listed_since(select(func.count()).select_from(Paper), listed_since)
+    return int(session.scalar(statement) or 0)
+
+
+def _first_listed_since(statement: Select[_T], listed_since: date | None) -> Select[_T]:
+    """``statement`` over papers kept to those first listed on or after ``listed_since``."""
+    if listed_since is None:
+        return statement
+    return statement.join(Dump, Dump.id == Paper.first_dump_id).where(
+        Dump.listing_date >= listed_since
+    )
 
 
 def unseen_papers(
@@ -192,10 +195,6 @@ def sample_papers(session: Session, n: int, exclude: Collection[str], seed: int)
         papers += session.scalars(run.where(Paper.id < start).limit(wanted - len(papers)))
     excluded = set(exclude)
     return [p for p in papers if p.id not in excluded][:n]
-
-
-def paper_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Paper)) or 0)
 
 
 def catalogue_texts(session: Session) -> list[tuple[str, str]]:
