@@ -63,6 +63,8 @@ NO_PAPERS_YET = (
     "No papers yet: `recommender ingest PATH` adds dump files, `recommender fetch` today's "
     "listing (`recommender demo` the bundled examples)."
 )
+# How to subscribe again someone who unsubscribed, as every command that finds them so says it.
+RESUBSCRIBE = "`recommender subscribe --resubscribe FILE` subscribes them again"
 
 _T = TypeVar("_T")
 
@@ -766,8 +768,7 @@ def _set_paused(state: AppContext, email: str, *, paused: bool) -> bool:
     try:
         return state.app.pause(email) if paused else state.app.resume(email)
     except Unsubscribed as exc:
-        again = "`recommender subscribe --resubscribe FILE` subscribes them again"
-        raise click.ClickException(f"{exc}; {again}") from exc
+        raise click.ClickException(f"{exc}; {RESUBSCRIBE}") from exc
 
 
 @cli.command()
@@ -1016,6 +1017,13 @@ def recommend(state: AppContext, email: str, top: int, since: date | None, as_js
       recommender recommend ada@example.org
       recommender recommend ada@example.org --top 5 --since 2026-03-01 --json
     """
+    held = _held(state.app.subscriber(email))
+    if held is not None:  # a preview all the same: said first, apart from the ranking
+        click.echo(
+            f"{email} {'is paused' if held == 'paused' else 'has unsubscribed'}, so no digest "
+            f"goes to them; {_undo_hold(email, held)}.",
+            err=True,
+        )
     progress = EmbeddingProgress()
     try:
         found = state.app.recommend(
@@ -1033,6 +1041,21 @@ def recommend(state: AppContext, email: str, top: int, since: date | None, as_js
         )
         return
     print_result(found, as_json, _print_recommendations)
+
+
+def _held(subscriber: SubscriberInfo) -> str | None:
+    """Why no digest goes to ``subscriber`` ("unsubscribed" or "paused"); None if they get
+    theirs."""
+    if not subscriber.active:
+        return "unsubscribed"
+    return "paused" if subscriber.paused else None
+
+
+def _undo_hold(email: str, held: str) -> str:
+    """How to send ``email`` digests again, ``held`` as :func:`_held` says."""
+    if held == "paused":
+        return f"`recommender resume {email}` sends their digests again"
+    return RESUBSCRIBE
 
 
 def _nothing_to_recommend(why: str, email: str, since: date | None) -> str:
@@ -1150,6 +1173,8 @@ def digest(state: AppContext, email: str, preview: bool) -> None:
     outcome, path = state.app.preview(email)
     if path is None:
         click.echo(f"{email}: {outcome.status}; there is no digest to preview.")
+        if outcome.status in ("paused", "unsubscribed"):
+            click.echo(f"{_undo_hold(email, outcome.status)}.")
         if outcome.status == "nothing new" and state.app.paper_count() == 0:
             click.echo(NO_PAPERS_YET)
         return

@@ -197,6 +197,36 @@ def test_pause_or_resume_of_someone_unsubscribed_or_unknown_is_refused_saying_wh
     assert unknown.output == "Error: no subscriber with the email address 'nobody@example.org'\n"
 
 
+def test_recommend_and_digest_of_someone_paused_or_unsubscribed_say_so_and_how_to_undo_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with Recommender(settings) as app:
+        topical_day(app, tmp_path)
+    env = cli_env(settings)
+    assert invoke("recommend", EMAIL, env=env).stderr == ""  # their digests go out
+    undo = {
+        "pause": f"`recommender resume {EMAIL}` sends their digests again",
+        "unsubscribe": "`recommender subscribe --resubscribe FILE` subscribes them again",
+    }
+    for command, held, state in (
+        ("pause", "is paused", "paused"),
+        ("unsubscribe", "has unsubscribed", "unsubscribed"),
+    ):
+        assert invoke(command, EMAIL, env=env).exit_code == 0
+        said = f"{EMAIL} {held}, so no digest goes to them; {undo[command]}.\n"
+        ranked = invoke("recommend", EMAIL, "--top", "2", env=env)
+        assert ranked.exit_code == 0
+        assert ranked.stderr == said, command
+        assert ranked.stdout.startswith("  1. ") and "  2. " in ranked.stdout  # a preview still
+        as_json = invoke("recommend", EMAIL, "--top", "2", "--json", env=env)
+        assert as_json.stderr == said and len(json.loads(as_json.stdout)) == 2, command
+        preview = invoke("digest", EMAIL, env=env)
+        assert preview.exit_code == 0
+        assert preview.stdout == (
+            f"{EMAIL}: {state}; there is no digest to preview.\n{undo[command]}.\n"
+        ), command
+
+
 def test_recommend_ranks_the_papers_a_digest_carried_too_as_the_readme_says(
     settings: Settings, tmp_path: Path
 ) -> None:
