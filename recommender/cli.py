@@ -274,16 +274,23 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
                 f"{outcome.dating()}"
             )
     ingested = report.count("ingested")
-    click.echo(
-        f"Ingested {ingested} of {count(len(report.files), 'file')} "
-        f"into {where}: {count(report.papers_new, 'paper')} new, {report.papers_updated} updated, "
-        f"{report.papers_unchanged} unchanged."
-    )
+    if report.file_count == 0:  # every path was a folder with no dump in it
+        click.echo(f"Found no dump to ingest; nothing was added to {where}.")
+    else:
+        click.echo(
+            f"Ingested {ingested} of {count(report.file_count, 'file')} into {where}: "
+            f"{count(report.papers_new, 'paper')} new, {report.papers_updated} updated, "
+            f"{report.papers_unchanged} unchanged."
+        )
     skipped = [f for f in report.files if f.status == "already ingested"]
     if skipped:
         click.echo(f"Already ingested, skipped: {', '.join(f.path.name for f in skipped)}")
     if report.refused:
-        click.echo(f"Refused {count(len(report.refused), 'file')}:", err=True)
+        folders = sum(1 for f in report.refused if f.folder)
+        files = len(report.refused) - folders
+        refused = [count(files, "file")] if files else []
+        refused += [count(folders, "folder")] if folders else []
+        click.echo(f"Refused {' and '.join(refused)}:", err=True)
         for outcome in report.refused:
             click.echo(f"  {outcome.error}", err=True)
 

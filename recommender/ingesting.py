@@ -85,7 +85,10 @@ class Ingester:
             return FileOutcome(path, "refused", f"{path}: no such file or directory")
         if isinstance(source, Path) and source.is_dir():  # what find_dump_files left: no dumps
             return FileOutcome(
-                path, "refused", f"{path}: a folder with no dump (*.txt) in it or below it"
+                path,
+                "refused",
+                f"{path}: a folder with no dump (*.txt) in it or below it",
+                folder=True,
             )
         try:
             dump = self._read(source, reference_date)

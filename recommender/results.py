@@ -74,6 +74,7 @@ class FileOutcome(Record):
     papers_new: int = 0
     papers_updated: int = 0
     papers_unchanged: int = 0
+    folder: bool = False  # a folder refused for holding no dump: not a file
 
     def dating(self) -> str | None:
         """How the dump was dated, in words: ``Mar 20 → 2026-03-20, year from --date …``."""
@@ -90,6 +91,11 @@ class IngestReport(Record):
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def file_count(self) -> int:
+        """How many files there were: a folder refused for holding no dump is not one."""
+        return sum(1 for f in self.files if not f.folder)
 
     @property
     def refused(self) -> list[FileOutcome]:
@@ -113,7 +119,7 @@ class IngestReport(Record):
 
     def json_shape(self) -> dict[str, Any]:
         return {
-            "files": len(self.files),
+            "files": self.file_count,
             "ingested": self.count("ingested"),
             "already_ingested": self.count("already ingested"),
             "refused": [{"path": f.path, "error": f.error} for f in self.refused],

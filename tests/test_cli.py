@@ -95,19 +95,27 @@ def test_ingest_refusing_a_file_exits_nonzero_and_still_ingests_the_rest(
     assert json.loads(run("stats", "--json", env=user_env).stdout)["dumps"] == 2
 
 
-def test_ingest_of_a_folder_with_no_dump_is_refused_naming_the_folder(
+def test_ingest_of_a_folder_with_no_dump_is_refused_naming_the_folder_not_counted_as_a_file(
     user_env: dict[str, str], dump_folder: Path, tmp_path: Path
 ) -> None:
     empty = tmp_path / "nothing-here"
     empty.mkdir()
     (empty / "notes.md").write_text("not a dump")
+    refusal = f"{empty}: a folder with no dump (*.txt) in it or below it"
     alone = run("ingest", str(empty), env=user_env)
     assert alone.returncode == 1
-    assert f"{empty}: a folder with no dump (*.txt) in it or below it" in alone.stderr
-    assert "Traceback" not in alone.stderr
-    beside = run("ingest", str(empty), str(dump_folder), env=user_env)
+    assert alone.stdout.startswith("Found no dump to ingest; nothing was added to ")
+    assert "Ingested" not in alone.stdout
+    assert alone.stderr == f"Refused 1 folder:\n  {refusal}\n"
+    as_json = run("ingest", "--json", str(empty), env=user_env)
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["files"] == 0
+    assert json.loads(as_json.stdout)["refused"] == [{"path": str(empty), "error": refusal}]
+    beside = run("ingest", str(empty), str(dump_folder), str(tmp_path / "nope.txt"), env=user_env)
     assert beside.returncode == 1
-    assert "Ingested 2 of 3" in beside.stdout and str(empty) in beside.stderr
+    assert "Ingested 2 of 3 files into " in beside.stdout  # the two dumps and nope.txt
+    assert beside.stderr.startswith("Refused 1 file and 1 folder:\n")
+    assert refusal in beside.stderr
     assert json.loads(run("stats", "--json", env=user_env).stdout)["dumps"] == 2
 
 
