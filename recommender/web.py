@@ -127,9 +127,29 @@ class Unchanged(Exception):
         self.status = status
 
 
+class FieldMissing(Exception):
+    """A form sent without a field its page always sends (if only empty): a request made by
+    hand, refused with a 400 naming the field; nothing changed."""
+
+    message = "was not sent; the page's own form always sends it, if only empty"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field}: {self.message}")
+        self.field = field
+
+
 def texts(form: FormData, *names: str) -> dict[str, str]:
     """The fields ``names`` that ``form`` has, as text."""
     return {name: str(form[name]) for name in names if name in form}
+
+
+def every_text(form: FormData, *names: str) -> dict[str, str]:
+    """The fields ``names`` of ``form``, as text; raise :class:`FieldMissing` naming the first
+    one it lacks (left out, it would change nothing and still be answered "Saved")."""
+    for name in names:
+        if name not in form:
+            raise FieldMissing(name)
+    return texts(form, *names)
 
 
 def create_app(app: Recommender) -> ASGIApp:
@@ -283,6 +303,10 @@ def create_app(app: Recommender) -> ASGIApp:
                 sent = {**dict.fromkeys(INTEREST_FORM, ""), **sent}
             problem = Problem(exc.field, exc.message, sent)
             return await manage_page(request, problem=problem, status=422)
+        except FieldMissing as exc:
+            sent = {key: str(value) for key, value in form.items()}
+            problem = Problem(exc.field, exc.message, sent)
+            return await manage_page(request, problem=problem, status=400)
         except Unchanged as exc:
             problem = Problem(None, str(exc), {})
             return await manage_page(request, problem=problem, status=exc.status)
@@ -320,11 +344,13 @@ def create_app(app: Recommender) -> ASGIApp:
         return f"Saved: you follow {followed}, and {words} keep papers out."
 
     async def save_schedule(token: str, form: FormData) -> str:
-        user = await call(pages.change_settings, token, texts(form, "schedule", "timezone"))
+        user = await call(pages.change_settings, token, every_text(form, "schedule", "timezone"))
         return f"Saved: your digest comes {user.schedule}, {user.timezone} time."
 
     async def save_size(token: str, form: FormData) -> str:
-        user = await call(pages.change_settings, token, texts(form, "digest_size", "min_score"))
+        user = await call(
+            pages.change_settings, token, every_text(form, "digest_size", "min_score")
+        )
         least = "any score" if user.min_score is None else f"a score of at least {user.min_score:g}"
         return f"Saved: up to {user.digest_size} papers a digest, of {least}."
 

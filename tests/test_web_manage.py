@@ -147,6 +147,9 @@ BAD_SETTINGS = [
     ({"schedule": "daily 25:00", "timezone": "UTC"}, "schedule", '"daily 25:00"'),
     ({"schedule": "0 0 30 2 *", "timezone": "UTC"}, "schedule", '"0 0 30 2 *"'),
     ({"schedule": "daily 07:30", "timezone": "Mars/Olympus"}, "timezone", '"Mars/Olympus"'),
+    ({"schedule": "", "timezone": "UTC"}, "schedule", '""'),
+    ({"schedule": "daily 07:30", "timezone": " "}, "timezone", '""'),
+    ({"digest_size": "", "min_score": "0.5"}, "digest_size", '""'),
     ({"digest_size": "0", "min_score": ""}, "digest_size", "0"),
     ({"digest_size": "ten", "min_score": ""}, "digest_size", '"ten"'),
     ({"digest_size": "10", "min_score": "nan"}, "min_score", "nan"),
@@ -191,6 +194,34 @@ def test_a_schedule_and_time_zone_are_saved_together_or_not_at_all(site: Site) -
     assert refused.status_code == 422
     assert snapshot(site.app) == before
     assert site.app.subscriber(EMAIL).schedule == "daily 07:30"
+
+
+# A settings form without one of its fields (a browser sends each, if only empty), and the
+# field it lacks.
+PARTIAL_SETTINGS = [
+    ({"form": "schedule", "timezone": "Europe/Berlin"}, "schedule"),
+    ({"form": "schedule", "schedule": "weekdays 09:00"}, "timezone"),
+    ({"form": "schedule"}, "schedule"),
+    ({"form": "size", "min_score": "0.5"}, "digest_size"),
+    ({"form": "size", "digest_size": "5"}, "min_score"),
+    ({"form": "size"}, "digest_size"),
+]
+
+
+@pytest.mark.parametrize(("form", "name"), PARTIAL_SETTINGS)
+def test_a_settings_form_missing_a_field_is_refused_naming_it_and_nothing_changes(
+    site: Site, form: dict[str, str], name: str
+) -> None:
+    before = snapshot(site.app)
+    answer = post(site, **form)
+    assert answer.status_code == 400
+    label = web.FIELD_LABELS[name]
+    said = f"{label}: was not sent; the page's own form always sends it, if only empty"
+    assert f"Nothing was changed. {said}" in text(answer.text)
+    assert said in text(answer.text.split('class="error"')[1])
+    assert controls(answer.text).inputs[name]["aria-invalid"] == "true"
+    assert "Saved" not in text(answer.text)
+    assert snapshot(site.app) == before
 
 
 def test_pausing_and_resuming_from_the_page(site: Site) -> None:
