@@ -152,6 +152,18 @@ def every_text(form: FormData, *names: str) -> dict[str, str]:
     return texts(form, *names)
 
 
+def repeated_field(form: FormData) -> str | None:
+    """The first field ``form`` has more than once, if any. No form of ours sends one twice
+    (each field is one text box, hidden value or the one button pressed), and the handlers
+    read one value: a second would silently win over the first."""
+    seen: set[str] = set()
+    for name, _ in form.multi_items():
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
 def create_app(app: Recommender) -> ASGIApp:
     """The ASGI application over one facade."""
     pages = app.pages  # every change a page makes goes through these
@@ -209,9 +221,10 @@ def create_app(app: Recommender) -> ASGIApp:
         """One endpoint for a link whose POST changes something.
 
         Only an explicit POST reaches ``change``, and only once its page is ours (or it says
-        where from: a mail client's one-click) and its whole form is read, so a refused or
-        oversized POST has changed nothing. Every other method the route answers reads:
-        Starlette answers HEAD on every GET route, and mail scanners send HEAD.
+        where from: a mail client's one-click) and its whole form is read, holding no file and
+        no field twice, so a refused or oversized POST has changed nothing. Every other method
+        the route answers reads: Starlette answers HEAD on every GET route, and mail scanners
+        send HEAD.
         """
 
         async def endpoint(request: Request) -> Response:
@@ -221,9 +234,14 @@ def create_app(app: Recommender) -> ASGIApp:
             if guards.from_elsewhere(request.headers, own):
                 return page("cross_site.html", 403)
             form = await request.form()
-            if not all(isinstance(value, str) for value in form.values()):
+            if not all(isinstance(value, str) for _, value in form.multi_items()):
                 await form.close()  # no page of ours sends a file: nothing is read from one
                 return error_page(400, explanation="A file was sent: no page here takes one.")
+            repeated = repeated_field(form)
+            if repeated is not None:
+                shown = repeated if len(repeated) <= 40 else repeated[:39] + "…"
+                explanation = f"The field {shown!r} was sent more than once: no form here does."
+                return error_page(400, explanation=explanation)
             return await change(request, form)
 
         return guarded(endpoint)

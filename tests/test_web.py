@@ -110,6 +110,40 @@ def test_a_post_carrying_a_file_changes_nothing_and_one_click_in_multipart_still
     assert not site.app.subscriber(EMAIL).active
 
 
+def test_a_field_sent_twice_is_refused_naming_it_and_changes_nothing(site: Site) -> None:
+    before = snapshot(site.app)
+    # Each link's form with one field twice (no page sends that): the field that is.
+    twice = {
+        "rate": ({"undo": ["0", "1"]}, "undo"),
+        "unsubscribe": ({"List-Unsubscribe": ["One-Click", "One-Click"]}, "List-Unsubscribe"),
+        "manage": ({"form": "size", "digest_size": ["5", "50"], "min_score": ""}, "digest_size"),
+    }
+    with httpx.Client(timeout=10) as client:
+        for name, (form, repeated) in twice.items():
+            sent = client.post(site.urls[name], data=form)
+            assert sent.status_code == 400, name
+            said = html.unescape(sent.text)
+            assert f"The field '{repeated}' was sent more than once" in said, name
+            assert "Nothing was changed." in said, name
+        both = client.post(site.urls["manage"], data={"form": ["pause", "unsubscribe"]})
+        assert both.status_code == 400 and "The field 'form'" in html.unescape(both.text)
+        # a file under a field's name, before its text: the file is what is refused
+        parts = [
+            'name="form"\r\n\r\nfollows',
+            'name="must_not"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nx',
+            'name="must_not"\r\n\r\nx',
+        ]
+        body = "".join(f"--b\r\nContent-Disposition: form-data; {part}\r\n" for part in parts)
+        file_first = client.post(
+            site.urls["manage"],
+            content=body + "--b--\r\n",
+            headers={"content-type": "multipart/form-data; boundary=b"},
+        )
+        assert file_first.status_code == 400 and "A file was sent" in file_first.text
+    assert snapshot(site.app) == before
+    assert site.app.subscriber(EMAIL).active and not site.app.subscriber(EMAIL).paused
+
+
 def test_pages_at_a_credential_url_are_not_cached_framed_or_leaked(site: Site) -> None:
     with httpx.Client(timeout=10) as client:
         responses = [client.get(url) for url in site.urls.values()]

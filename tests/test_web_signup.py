@@ -360,6 +360,21 @@ def test_a_cross_site_post_is_refused_and_changes_nothing(site: Site) -> None:
     assert len(site.mail.received) == 1
 
 
+def test_a_sign_up_with_a_field_sent_twice_is_refused_naming_it_and_mails_nothing(
+    site: Site,
+) -> None:
+    before = snapshot(site.app)
+    with httpx.Client(timeout=10) as client:
+        for field, values in (("email", [NEW, "other@example.org"]), ("liked", ["a", "b"])):
+            sent = client.post(f"{site.base}/signup", data={**FORM, field: values})
+            assert sent.status_code == 400, field
+            said = html.unescape(sent.text)
+            assert f"The field '{field}' was sent more than once" in said, field
+            assert "Nothing was changed." in said, field
+    assert snapshot(site.app) == before
+    assert site.mail.received == []
+
+
 def test_an_unsubscribed_address_that_signs_up_gets_a_link_to_start_again(
     site: Site, tmp_path: Path
 ) -> None:
