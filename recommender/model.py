@@ -64,6 +64,7 @@ __all__ = [
     "score",
     "stack_models",
     "train",
+    "update",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -123,6 +124,45 @@ def params_for(space: FeatureSpace) -> TrainingParams:
 TRAINING_RECIPE = 1
 
 
+@dataclass(frozen=True)
+class Centroids:
+    """What a centroid model (:func:`train`'s default solver, balanced) keeps so that one more
+    vote changes it without a refit (:func:`update`): the positive examples' weighted mean
+    (sparse: the embedding block and the few words of a profile and its liked papers), the
+    two classes' total weights (a thumbs-up weighs 1), and the length of the difference of the
+    two means, the negatives' mean being ``positives - difference_norm * weights``."""
+
+    positives_index: np.ndarray  # int32, the columns of the nonzero entries of the mean
+    positives_value: np.ndarray  # float32, their values
+    positive_weight: float
+    negative_weight: float
+    difference_norm: float
+    updates: int = 0  # votes taken by :func:`update` since the model was trained in full
+
+    @classmethod
+    def of(
+        cls,
+        positives: np.ndarray,
+        negatives: np.ndarray,
+        positive_weight: float,
+        negative_weight: float,
+    ) -> Centroids:
+        index = np.flatnonzero(positives).astype(np.int32)
+        return cls(
+            index,
+            positives[index].astype(np.float32),
+            float(positive_weight),
+            float(negative_weight),
+            float(np.linalg.norm(positives - negatives)),
+        )
+
+    def positives(self, dim: int) -> np.ndarray:
+        """The positives' mean as a dense float64 vector of ``dim`` entries."""
+        out = np.zeros(dim, np.float64)
+        out[self.positives_index] = self.positives_value
+        return out
+
+
 @dataclass
 class UserModel:
     """One subscriber's ranker: ``score(x) = weights @ x + bias`` in space ``feature_space_id``."""
@@ -138,6 +178,7 @@ class UserModel:
     tastes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     taste_weight: float = 0.0
     recipe: int = 0  # the TRAINING_RECIPE it was trained by
+    centroids: Centroids | None = None  # None: :func:`update` cannot change it
 
     def __post_init__(self) -> None:
         self.weights = np.ascontiguousarray(self.weights, dtype=np.float32).ravel()
@@ -150,7 +191,7 @@ class UserModel:
     def to_bytes(self) -> bytes:
         """Serialise (a JSON header line, then the raw little-endian float32 weights)."""
         header = {
-            "format": 2 if len(self.tastes) else 1,
+            "format": 2 if len(self.tastes) else 3 if self.centroids else 1,
             "bias": self.bias,
             "feature_space_id": self.feature_space_id,
             "dim": int(self.weights.size),
@@ -165,14 +206,40 @@ class UserModel:
             header["tastes"] = list(self.tastes.shape)
             header["taste_weight"] = self.taste_weight
             body += self.tastes.astype("<f4").tobytes()
+        elif self.centroids is not None:
+            c = self.centroids
+            header["centroids"] = {
+                "positive_weight": c.positive_weight,
+                "negative_weight": c.negative_weight,
+                "difference_norm": c.difference_norm,
+                "updates": c.updates,
+                "nonzero": int(c.positives_index.size),
+            }
+            body += c.positives_index.astype("<i4").tobytes()
+            body += c.positives_value.astype("<f4").tobytes()
         return json.dumps(header).encode() + b"\n" + body
 
     @classmethod
     def from_bytes(cls, data: bytes) -> UserModel:
         head, _, body = data.partition(b"\n")
         h = json.loads(head)
-        if h.get("format") not in (1, 2):
+        if h.get("format") not in (1, 2, 3):
             raise ValueError(f"unknown model format {h.get('format')!r}")
+        centroids = None
+        if h["format"] == 3:
+            c = h["centroids"]
+            n, end = c["nonzero"], len(body) - 8 * c["nonzero"]
+            if end < 0:
+                raise ValueError("truncated model")
+            centroids = Centroids(
+                np.frombuffer(body, dtype="<i4", count=n, offset=end).astype(np.int32),
+                np.frombuffer(body, dtype="<f4", count=n, offset=end + 4 * n).astype(np.float32),
+                c["positive_weight"],
+                c["negative_weight"],
+                c["difference_norm"],
+                c["updates"],
+            )
+            body = body[:end]
         values = np.frombuffer(body, dtype="<f4").astype(np.float32)
         k, e = h.get("tastes", (0, 0))
         if values.size != h["dim"] + k * e:
@@ -189,6 +256,7 @@ class UserModel:
             tastes,
             h.get("taste_weight", 0.0),
             h.get("recipe", 0),
+            centroids,
         )
 
 
@@ -365,6 +433,7 @@ def train(
         sign = 1.0 if pos.any() else -1.0
         centroid = _unit(_weighted_sum(parts, sw / sw.sum()))
         return UserModel(sign * centroid, 0.0, space.id, **counts)
+    class_weights = float(sw[pos].sum()), float(sw[neg].sum())  # before balancing
     if params.balance:
         sw = sw.copy()
         total = sw.sum()
@@ -374,10 +443,13 @@ def train(
     solver = params.solver
     if params.learner_from and counts["n_up"] + counts["n_down"] >= params.learner_from:
         solver = params.learner
+    centroids = None
     if solver == "ridge":
         weights, bias = _sklearn_ridge(PaperVectors.stack(parts), y, sw, params)
     elif solver == "centroid":
-        weights, bias = _centroid_limit(parts, y, sw)
+        weights, bias, (positives, negatives) = _centroid_limit(parts, y, sw)
+        if params.balance:  # the model is the two means' difference: one vote can move them
+            centroids = Centroids.of(positives, negatives, *class_weights)
     else:
         raise ValueError(f"unknown solver {solver!r}")
     tastes, taste_weight = np.zeros((0, 0), np.float32), 0.0
@@ -390,7 +462,84 @@ def train(
         weights = weights.copy()
         weights[: space.embedding_dim] -= params.taste_weight * positives
         taste_weight = params.taste_weight * float(np.linalg.norm(positives))
-    return UserModel(weights, bias, space.id, **counts, tastes=tastes, taste_weight=taste_weight)
+        centroids = None
+    return UserModel(
+        weights,
+        bias,
+        space.id,
+        **counts,
+        tastes=tastes,
+        taste_weight=taste_weight,
+        centroids=centroids,
+    )
+
+
+def update(
+    space: FeatureSpace,
+    trained: UserModel,
+    paper: PaperVectors,
+    before: int,
+    after: int,
+    *,
+    params: TrainingParams | None = None,
+) -> UserModel | None:
+    """``trained`` (a model of ``space``) with one vote changed from ``before`` to ``after``
+    (+1 up, -1 down, 0 none) on ``paper`` (one row), without a refit: what :func:`train`
+    gives on the same examples with that vote changed, the weak negatives as they were (the
+    sample ``trained`` drew).
+
+    The centroid model is the difference of the positives' and the negatives' weighted means,
+    so a vote moves one mean (or, changed from up to down, both) by the paper's share of its
+    class: a few dense vector operations over the space, where a training reads every rated
+    paper and a sample of weak negatives. None when ``trained`` cannot be updated so, and
+    must be trained afresh: a model without :class:`Centroids` (another solver, several
+    tastes, trained before they were kept), a vote that would leave a class empty, or one
+    that brings the ratings to ``params.learner_from``.
+    """
+    params = params_for(space) if params is None else params
+    c = trained.centroids
+    if c is None or not params.balance or len(paper) != 1:
+        return None
+    if {paper.space_id, trained.feature_space_id} != {space.id}:
+        raise FeatureSpaceMismatch(
+            f"paper of space {paper.space_id!r}, model of {trained.feature_space_id!r}, "
+            f"space {space.id!r}"
+        )
+    dim = trained.weights.size
+    x = np.concatenate([paper.embedding[0], paper.words.toarray()[0]]).astype(np.float64)
+    positives = c.positives(dim)
+    negatives = positives - c.difference_norm * trained.weights.astype(np.float64)
+    weights = {True: c.positive_weight, False: c.negative_weight}
+    means = {True: positives, False: negatives}
+    n_up, n_down = trained.n_up, trained.n_down
+    for vote, sign in ((before, -1.0), (after, 1.0)):
+        if vote == 0:
+            continue
+        up = vote > 0
+        step = sign * (1.0 if up else params.down_weight)
+        total = weights[up] + step
+        if total <= 1e-6:  # the class would be empty
+            return None
+        means[up] = means[up] + (step / total) * (x - means[up])
+        weights[up] = total
+        n_up, n_down = (n_up + int(sign), n_down) if up else (n_up, n_down + int(sign))
+    if params.learner_from and n_up + n_down >= params.learner_from:
+        return None
+    difference = means[True] - means[False]
+    norm = float(np.linalg.norm(difference))
+    if norm == 0:
+        return None
+    w = difference / norm
+    bias = -0.5 * (float(w @ means[True]) + float(w @ means[False]))
+    updated = Centroids.of(means[True], means[False], weights[True], weights[False])
+    return replace(
+        trained,
+        weights=w.astype(np.float32),
+        bias=bias,
+        n_up=n_up,
+        n_down=n_down,
+        centroids=replace(updated, updates=c.updates + 1),
+    )
 
 
 def _as_query(interests: PaperVectors, weak: PaperVectors, params: TrainingParams) -> PaperVectors:
@@ -477,7 +626,7 @@ def _tastes(liked: np.ndarray, k: int, iterations: int = 8) -> np.ndarray:
 
 def _centroid_limit(
     parts: Sequence[PaperVectors], y: np.ndarray, sw: np.ndarray
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, float, tuple[np.ndarray, np.ndarray]]:
     """Ridge regression in the limit of strong regularisation: ``w ∝ sum_i sw_i y_i x_i``.
 
     With balanced weights this is the difference of the weighted centroids of the positive and
@@ -487,10 +636,11 @@ def _centroid_limit(
     over the examples.
     """
     pos = y > 0
-    positives, negatives = _weighted_sum(parts, sw * pos), _weighted_sum(parts, sw * ~pos)
-    w = _unit(positives - negatives)
-    bias = -0.5 * (float(w @ positives) / sw[pos].sum() + float(w @ negatives) / sw[~pos].sum())
-    return w, bias
+    sums = _weighted_sum(parts, sw * pos), _weighted_sum(parts, sw * ~pos)
+    w = _unit(sums[0] - sums[1])
+    positives, negatives = sums[0] / sw[pos].sum(), sums[1] / sw[~pos].sum()
+    bias = -0.5 * (float(w @ positives) + float(w @ negatives))
+    return w, bias, (positives, negatives)
 
 
 def _weighted_sum(parts: Sequence[PaperVectors], a: np.ndarray) -> np.ndarray:

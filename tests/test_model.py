@@ -166,6 +166,75 @@ def test_retraining_on_the_same_ratings_gives_the_same_model(space):
     assert (first.n_up, first.n_down) == (int((votes > 0).sum()), int((votes < 0).sum()))
 
 
+# --- one vote at a time, without a refit ----------------------------------------------------
+
+
+def _voting_catalogue(embedding_dim: int) -> tuple[rm.FeatureSpace, rm.PaperVectors]:
+    rng = np.random.default_rng(embedding_dim)
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi".split()
+    texts = [(" ".join(rng.choice(words, 6)), " ".join(rng.choice(words, 30))) for _ in range(200)]
+    if not embedding_dim:
+        space = rm.FeatureSpace.words_only()
+        return space, space.vectors(texts)
+    space = rm.FeatureSpace.with_embeddings("m", embedding_dim)
+    emb = rng.normal(size=(len(texts), embedding_dim)).astype(np.float32)
+    return space, space.vectors(texts, emb)
+
+
+@pytest.mark.parametrize("embedding_dim", [0, 8])
+@settings(max_examples=25, deadline=None)
+@given(changes=st.lists(st.tuples(st.integers(3, 40), st.sampled_from([1, -1, 0])), max_size=12))
+def test_votes_taken_one_at_a_time_give_the_model_a_full_training_gives(embedding_dim, changes):
+    space, x = _voting_catalogue(embedding_dim)
+    prior, weak, phrases = x[[0, 1]], x[100:200], x[[2]]
+    votes: dict[int, int] = {}
+    m = rm.train(space, prior, None, (), weak, interests=phrases)
+    for paper, vote in changes:
+        before = votes.get(paper, 0)
+        votes[paper] = vote
+        rated = sorted(p for p, v in votes.items() if v)
+        expected = rm.train(
+            space,
+            prior,
+            x[rated] if rated else None,
+            [votes[p] for p in rated],
+            weak,
+            interests=phrases,
+        )
+        updated = rm.update(space, m, x[[paper]], before, vote)
+        m = expected if updated is None else updated  # None: the caller trains in full
+        np.testing.assert_allclose(m.weights, expected.weights, atol=2e-5)
+        assert m.bias == pytest.approx(expected.bias, abs=2e-5)
+        assert (m.n_up, m.n_down) == (expected.n_up, expected.n_down)
+        back = rm.UserModel.from_bytes(m.to_bytes())  # what the store keeps takes the next vote
+        np.testing.assert_array_equal(back.weights, m.weights)
+        k, c = back.centroids, m.centroids
+        np.testing.assert_array_equal(k.positives(x.dim), c.positives(x.dim))
+        assert (k.positive_weight, k.negative_weight) == (c.positive_weight, c.negative_weight)
+        assert (k.difference_norm, k.updates) == (c.difference_norm, c.updates)
+        m = back
+
+
+def test_a_vote_is_taken_without_a_refit_and_counted(space, vectors):
+    m = rm.train(space, profile(space, interests=["protein folding"]), None, (), vectors[4:])
+    up = rm.update(space, m, vectors[[8]], 0, 1)
+    assert up is not None and (up.n_up, up.centroids.updates) == (1, 1)
+    again = rm.update(space, up, vectors[[8]], 1, -1)
+    assert again is not None and (again.n_up, again.n_down, again.centroids.updates) == (0, 1, 2)
+
+
+def test_a_model_that_cannot_take_a_vote_alone_asks_for_a_training(space, vectors):
+    weak = vectors[4:]
+    liked = profile(space, interests=["protein folding"])
+    ridge = rm.train(space, liked, None, (), weak, params=rm.TrainingParams(solver="ridge"))
+    assert ridge.centroids is None and rm.update(space, ridge, vectors[[8]], 0, 1) is None
+    one_up = rm.train(space, None, vectors[[0]], [1], weak)
+    assert rm.update(space, one_up, vectors[[0]], 1, 0) is None  # no positive would be left
+    learner = rm.TrainingParams(learner_from=2)
+    m = rm.train(space, liked, vectors[[0]], [1], weak, params=learner)
+    assert rm.update(space, m, vectors[[1]], 0, 1, params=learner) is None  # ridge from here
+
+
 # --- scoring ---------------------------------------------------------------------------------
 
 
