@@ -12,7 +12,10 @@ through ``benchmarks/quality.py``'s ``RecommenderMethod`` and ``choose_digest``)
 - once: embed the day's papers with the sentence model (real timing on this CPU; the model's
   loading is reported apart, as the service keeps it loaded), their feature vectors (hashed
   words + embedding) and their pairwise similarities (for the digest's diversity);
-- per subscriber: retrain on the ratings (``model.train``, weak negatives included), score the
+- per subscriber: take yesterday's votes as the product takes them, each as it came
+  (``model.update``, the model trained afresh, weak negatives included, by ``model.train``
+  every tenth; ``--votes daily``: one training on all of them, as the digest job retrains a
+  stale model), score the
   day's papers (all subscribers' models in one ``model.score``, as the digest job does), choose
   the digest (``selection.shortlist`` + ``choose``, exploration on).
 
@@ -53,7 +56,11 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks import quality as q  # noqa: E402
 from recommender import model as rm  # noqa: E402
-from recommender.ranking import MAX_DOCUMENT_FREQUENCY, WEAK_NEGATIVES  # noqa: E402
+from recommender.ranking import (  # noqa: E402
+    MAX_DOCUMENT_FREQUENCY,
+    UPDATES_BETWEEN_TRAININGS,
+    WEAK_NEGATIVES,
+)
 
 log = q.log
 
@@ -146,9 +153,8 @@ def recommender_day(n_subscribers: int) -> dict[str, float]:
     t = _timed(spent, "vectors", t)
     users = s["recommender"][:n_subscribers]
     for method, h in zip(users, s["histories"][:n_subscribers], strict=True):
-        # one retraining on yesterday's ratings, or one per part of them (--retrains)
-        for part in np.array_split(np.arange(len(h.shown)), s["retrains"]):
-            method.learn(h.shown[part], h.shown_votes[part], int(day[0]))
+        # yesterday's votes, one by one or in one training (--votes)
+        method.learn(h.shown, h.shown_votes, int(day[0]))
     t = _timed(spent, "train", t)
     scores = rm.score([m.model for m in users], x_day)
     t = _timed(spent, "score", t)
@@ -301,11 +307,17 @@ def set_up(args: argparse.Namespace, data: q.Data, day: np.ndarray, most: int) -
     x = space.vectors(papers[:lo], x_before)
     methods = []
     for h in subscribers:
-        m = q.RecommenderMethod(space, x, x, args.weak, rm.DEFAULT_PARAMS, similarity=None)
+        one_by_one = args.votes == "one-by-one"
+        m = q.RecommenderMethod(
+            space, x, x, args.weak, rm.DEFAULT_PARAMS, similarity=None, one_by_one=one_by_one
+        )
         m.start(h.user, args.seed * 100_003 + h.user.uid)
         m.rated, m.votes = list(h.rated), list(h.votes)
         m.excluded.update(h.rated)
-        del m.model  # yesterday's model: today's is trained in the timed part
+        if one_by_one:
+            m._fit(lo)  # yesterday's model, trained on the history: it takes today's votes
+        else:
+            del m.model  # trained in the timed part, on the history and today's votes
         methods.append(m)
     _STATE.update(
         data=data,
@@ -315,7 +327,6 @@ def set_up(args: argparse.Namespace, data: q.Data, day: np.ndarray, most: int) -
         recommender=methods,
         model=args.model,
         threads=args.threads,
-        retrains=args.retrains,
     )
 
 
@@ -342,11 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="runs per point; medians (default 3)")
     ap.add_argument("--threads", type=int, default=1, help="threads per step (default 1)")
     ap.add_argument(
-        "--retrains",
-        type=int,
-        default=1,
-        help="retrainings per subscriber a day: 1 (default) once on yesterday's ratings, as the "
-        f"digest job retrains a stale model; up to {q.DIGEST}: on every rating, as the web does",
+        "--votes",
+        choices=("one-by-one", "daily"),
+        default="one-by-one",
+        help="yesterday's votes taken each as it came, as the product takes them (default: "
+        "the model changed in place, trained afresh every "
+        f"{UPDATES_BETWEEN_TRAININGS + 1}), or in one training, as the digest job retrains a "
+        "stale model",
     )
     ap.add_argument("--weak", type=int, default=WEAK_NEGATIVES, help="weak negatives per training")
     ap.add_argument("--model", default=rm.DEFAULT_MODEL, help="sentence-transformers model")
@@ -359,8 +372,6 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--subscribers: not a list of numbers: {args.subscribers!r}") from None
     if not counts or counts[0] < 1:
         raise SystemExit("--subscribers: give numbers of 1 or more, e.g. 1,10,100")
-    if not 1 <= args.retrains <= q.DIGEST:
-        raise SystemExit(f"--retrains: between 1 and {q.DIGEST}")
     if args.ratings < q.DIGEST:
         raise SystemExit(f"--ratings: at least {q.DIGEST} (yesterday's digest)")
     if not args.no_embeddings and not rm.embeddings_available():
@@ -384,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "repeats": args.repeats,
         "threads": args.threads,
-        "retrains": args.retrains,
+        "votes": args.votes,
         "embeddings": not args.no_embeddings,
         "load_average": {"before": load_before, "after": load_average()},
         "baseline_mb": baseline,

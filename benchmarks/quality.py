@@ -83,7 +83,7 @@ from recommender.features import (  # noqa: E402
     TOKENIZERS,
 )
 from recommender.profiles import Interest  # noqa: E402
-from recommender.ranking import MAX_DOCUMENT_FREQUENCY  # noqa: E402
+from recommender.ranking import MAX_DOCUMENT_FREQUENCY, UPDATES_BETWEEN_TRAININGS  # noqa: E402
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -395,7 +395,11 @@ class RecommenderMethod(Method):
     by :func:`phrase_vectors`). With ``similarity``
     (each day's papers' similarities, by the day's first paper: :func:`day_similarities`) the
     digest is chosen as the product chooses it (:mod:`recommender.selection`, exploring);
-    without, it is the plain top 10.
+    without, it is the plain top 10. With ``one_by_one`` (the default) the day's votes are
+    taken as the product takes them, each as it comes: the model changed in place
+    (:func:`recommender.model.update`), trained afresh every
+    ``UPDATES_BETWEEN_TRAININGS + 1`` votes (``recommender.ranking``); without, the model is
+    trained once on the day's votes, as the digest job retrains a stale model.
     """
 
     def __init__(
@@ -409,8 +413,10 @@ class RecommenderMethod(Method):
         similarity: dict[int, np.ndarray] | None,
         phrases: tuple[dict[str, int], rm.PaperVectors] | None = None,
         train_x: rm.PaperVectors | None = None,
+        one_by_one: bool = True,
     ) -> None:
         self.space, self.x, self.prior_x = space, x, prior_x
+        self.one_by_one = one_by_one
         # the rated papers' and weak negatives' vectors as training sees them (default: x)
         self.train_x = x if train_x is None else train_x
         self.n_weak, self.params, self.similarity = n_weak, params, similarity
@@ -451,10 +457,24 @@ class RecommenderMethod(Method):
         return batch[choose_digest(s, self.similarity[int(batch[0])], self.uid)]
 
     def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None:
-        self.rated += shown.tolist()
-        self.votes += votes.tolist()
-        self.excluded.update(shown.tolist())
-        self._fit(seen_until)
+        if not self.one_by_one:
+            self.rated += shown.tolist()
+            self.votes += votes.tolist()
+            self.excluded.update(shown.tolist())
+            self._fit(seen_until)
+            return
+        for paper, vote in zip(shown.tolist(), votes.tolist(), strict=True):
+            self.rated.append(paper)
+            self.votes.append(vote)
+            self.excluded.add(paper)
+            c, updated = self.model.centroids, None
+            if c is not None and c.updates < UPDATES_BETWEEN_TRAININGS:
+                x = self.train_x[[paper]]
+                updated = rm.update(self.space, self.model, x, 0, vote, params=self.params)
+            if updated is None:
+                self._fit(seen_until)
+            else:
+                self.model = updated
 
 
 def phrase_vectors(
@@ -1261,6 +1281,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--weak", type=int, default=300, help="weak negatives per training")
     ap.add_argument(
+        "--votes",
+        choices=("one-by-one", "daily"),
+        default="one-by-one",
+        help="the recommender takes each vote as it comes, as the product does (default), or "
+        "trains once on the day's votes, as the digest job retrains a stale model",
+    )
+    ap.add_argument(
         "--params",
         default="",
         help="the recommender's training parameters changed from the product's, as "
@@ -1326,6 +1353,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": args.profile,
         "liked_all": args.liked_all,
         "cold_start": args.cold_start,
+        "votes": args.votes,
     }
     impl: dict[str, Method] = {}
 
@@ -1404,6 +1432,7 @@ def main(argv: list[str] | None = None) -> int:
             similarity=sim,
             phrases=pw,
             train_x=xw_train,
+            one_by_one=args.votes == "one-by-one",
         )
     if use_emb:
         emb, rate, model_id = cached_embeddings(
@@ -1429,7 +1458,14 @@ def main(argv: list[str] | None = None) -> int:
         own = parse_params(args.params, rm.params_for(space))  # the embedding model's knobs
         for name, sim in (("recommender", se), ("recommender_top10", None)):
             impl[name] = RecommenderMethod(
-                space, x, x_prior, args.weak, own, similarity=sim, phrases=pe
+                space,
+                x,
+                x_prior,
+                args.weak,
+                own,
+                similarity=sim,
+                phrases=pe,
+                one_by_one=args.votes == "one-by-one",
             )
         result["embedding_model"] = model_id
         result["embedding_papers_per_s_first_run"] = rate

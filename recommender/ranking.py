@@ -8,7 +8,9 @@ the feature space) and commits.
 The feature space is created once, on first use, and then frozen: its word statistics are
 counted over the catalogue of that moment. A subscriber's model is retrained whenever it is
 stale: trained in another space, before their latest rating, before their profile changed, or
-before a paper their profile likes arrived or changed.
+before a paper their profile likes arrived or changed. A vote that is all a fresh model lacks
+changes it in place instead (:meth:`Ranker.take_vote`), as far as
+:data:`UPDATES_BETWEEN_TRAININGS` votes in a row.
 So a new space (a different embedding model, or ``retrain --refit``) never skews old models:
 they are retrained from the ratings instead.
 """
@@ -46,6 +48,9 @@ MAX_DOCUMENT_FREQUENCY = 0.5
 # sample's being built for every rating, which took most of a rating's time on a large catalogue.
 WEAK_NEGATIVES = 300
 WEAK_SAMPLES = 8
+# A vote changes a fresh model in place (model.update: its class means move) this many times
+# in a row; the next vote trains it afresh, on a new sample of weak negatives.
+UPDATES_BETWEEN_TRAININGS = 9
 EMBEDDING_BATCH = 64
 # Texts embedded, and their embeddings stored, at a time.
 EMBEDDING_CHUNK = EMBEDDING_BATCH * 4
@@ -363,6 +368,65 @@ class Ranker:
             now=now,
         )
         return trained
+
+    def take_vote(
+        self, scope: Scope, subscriber: Subscriber, now: datetime
+    ) -> model.UserModel | None:
+        """The subscriber's stored model changed by their newest vote alone, and stored, when
+        that vote is all it lacks: it is fresh but for that one rating (same space and recipe,
+        nothing newer in the profile or its liked papers), keeps its class means
+        (:func:`recommender.model.update`), has taken fewer than
+        :data:`UPDATES_BETWEEN_TRAININGS` votes so, and the voted paper's vector needs no
+        embedding. None otherwise: then :meth:`train` is what brings it up to date.
+
+        The subscriber's row is locked first (on PostgreSQL), so that two votes' updates take
+        their turns: each reads the model the other stored, and a model that has already
+        taken the vote (its rating count is the subscriber's) is never changed by it twice.
+        """
+        session, space = scope
+        subscriber_store.lock_subscribers(session, [subscriber.id])
+        stored = vector_store.user_models(session, [subscriber.id]).get(subscriber.id)
+        count = vector_store.rating_count(session, subscriber.id)
+        if (
+            stored is None
+            or stored.feature_space_id != space.id
+            or stored.ratings_seen != count - 1
+            or stored.profile_updated_at < subscriber.updated_at
+        ):
+            return None
+        changed = catalogue_store.liked_papers_changed(
+            session, {subscriber.id: subscriber.every_liked}
+        ).get(subscriber.id)
+        if changed is not None and changed > stored.trained_at:
+            return None
+        found = model.UserModel.from_bytes(stored.model)
+        if (
+            found.recipe != model.TRAINING_RECIPE
+            or found.centroids is None
+            or found.centroids.updates >= UPDATES_BETWEEN_TRAININGS
+        ):
+            return None
+        vote = subscriber_store.newest_vote_change(session, subscriber.id)
+        if vote is None:
+            return None
+        paper, before, after = vote
+        if self._vectors.missing(space, [paper]) and self.missing_embeddings(
+            scope, [(paper.title, paper.abstract)]
+        ):
+            return None  # embedding it is a training's work, outside the transaction
+        updated = model.update(space, found, self.paper_vectors(scope, [paper]), before, after)
+        if updated is None:
+            return None
+        vector_store.save_user_model(
+            session,
+            subscriber.id,
+            feature_space_id=space.id,
+            model=updated.to_bytes(),
+            ratings_seen=count,
+            profile_updated_at=subscriber.updated_at,
+            now=now,
+        )
+        return updated
 
     def model_for(self, scope: Scope, subscriber: Subscriber, now: datetime) -> model.UserModel:
         """The subscriber's stored model if it is fresh, else a newly trained one."""

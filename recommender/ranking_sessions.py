@@ -50,11 +50,17 @@ class SessionRanker:
         raise AssertionError("unreachable")
 
     def train(self, session: Session, subscriber: Subscriber) -> None:
-        """Retrain ``subscriber``'s model in a transaction of its own on ``session``. What it
-        would embed is embedded first, outside it: the sentence model may take seconds (a list
-        of 200 interests, a first sample of weak negatives), and a transaction holds the
-        write lock."""
+        """Bring ``subscriber``'s model up to date after a change (a vote, an edited profile),
+        in a transaction of its own on ``session``: by the newest vote alone when that is all
+        it lacks (:meth:`Ranker.take_vote`, a few vector operations), else by a training. What
+        a training would embed is embedded first, outside it: the sentence model may take
+        seconds (a list of 200 interests, a first sample of weak negatives), and a transaction
+        holds the write lock."""
         space = self.space()
+        with session.begin():
+            scope = self._ranker.scope(session, space)
+            if self._ranker.take_vote(scope, subscriber, self._clock()) is not None:
+                return
         with session.begin():
             scope = self._ranker.scope(session, space)
             found = self._ranker.training_papers(scope, subscriber)

@@ -17,7 +17,9 @@ from sqlalchemy import func, make_url, select, update
 from recommender import model, ranking
 from recommender.config import Settings
 from recommender.core import Recommender
+from recommender.dumps import paper_id
 from recommender.features import paper_term_texts
+from recommender.ratings_io import RatingRecord
 from recommender.reading import title_search_url
 from recommender.sources.base import SourceDay, SourcePaper
 from recommender.store.models import StoredEmbedding, StoredUserModel
@@ -168,6 +170,56 @@ def test_a_rating_retrains_the_model_at_once(catalogue: Recommender) -> None:
         stored = connection.execute(select(StoredUserModel)).one()
     trained = model.UserModel.from_bytes(stored.model)
     assert (trained.n_up, trained.n_down, stored.ratings_seen) == (1, 0, 1)
+
+
+def stored_model(app: Recommender) -> tuple[model.UserModel, int]:
+    with app.engine.connect() as connection:
+        stored = connection.execute(select(StoredUserModel)).one()
+    return model.UserModel.from_bytes(stored.model), stored.ratings_seen
+
+
+def test_a_vote_that_is_all_a_fresh_model_lacks_changes_it_in_place_as_a_training_would(
+    catalogue: Recommender,
+) -> None:
+    catalogue.rate(EMAIL, TOPICS["vision"][0], "down")  # no model yet: trained in full
+    catalogue.rate(EMAIL, TOPICS["speech"][0], "down")
+    in_place, seen = stored_model(catalogue)
+    assert in_place.centroids is not None and in_place.centroids.updates == 1
+    assert (in_place.n_down, seen) == (2, 2)
+    catalogue.retrain(EMAIL)
+    trained, _ = stored_model(catalogue)
+    # the catalogue's nine papers are every training's weak negatives, so the two agree
+    assert trained.centroids is not None and trained.centroids.updates == 0
+    np.testing.assert_allclose(in_place.weights, trained.weights, atol=1e-5)
+    assert in_place.bias == pytest.approx(trained.bias, abs=1e-5)
+
+
+def test_a_model_takes_so_many_votes_in_place_then_the_next_trains_it_afresh(
+    catalogue: Recommender,
+) -> None:
+    paper = TOPICS["speech"][1]
+    taken = []
+    for vote in ["up", "down"] * (ranking.UPDATES_BETWEEN_TRAININGS + 1):
+        catalogue.rate(EMAIL, paper, vote)
+        m, _ = stored_model(catalogue)
+        assert m.centroids is not None
+        taken.append(m.centroids.updates)
+    rounds = ranking.UPDATES_BETWEEN_TRAININGS + 1
+    assert taken == [*range(rounds), *range(rounds)]
+    assert (m.n_up, m.n_down) == (0, 1)
+
+
+def test_a_vote_on_a_model_that_lacks_more_than_that_vote_trains_it_in_full(
+    catalogue: Recommender, clock: Clock
+) -> None:
+    catalogue.rate(EMAIL, TOPICS["vision"][0], "up")
+    earlier = clock() - timedelta(days=1)
+    imported = RatingRecord(paper_id(TOPICS["speech"][0]), "", "down", "import", earlier)
+    catalogue.import_ratings(EMAIL, [imported])  # stored, not learnt: the model is stale
+    catalogue.rate(EMAIL, TOPICS["vision"][1], "up")
+    m, seen = stored_model(catalogue)
+    assert m.centroids is not None and m.centroids.updates == 0
+    assert (m.n_up, m.n_down, seen) == (2, 1, 3)
 
 
 def test_models_of_an_old_feature_space_are_retrained_not_reused(

@@ -272,6 +272,29 @@ def vote_history(session: Session, subscriber_id: int, paper_id: str) -> list[st
     return [VOTE_NAMES[vote] for vote in votes]
 
 
+def newest_vote_change(session: Session, subscriber_id: int) -> tuple[Paper, int, int] | None:
+    """What the subscriber's newest rating (the last one added) changed: its paper, the vote
+    the paper had before it and the one it has now (+1, -1, 0: none). None if they have no
+    rating, or if the newest added is not its paper's current one (an imported rating dated
+    before a later one of the same paper changes nothing)."""
+    newest = session.scalars(
+        select(Rating).where(Rating.subscriber_id == subscriber_id).order_by(Rating.id.desc())
+    ).first()
+    if newest is None:
+        return None
+    latest = session.scalars(
+        select(Rating)
+        .where(Rating.subscriber_id == subscriber_id, Rating.paper_id == newest.paper_id)
+        .order_by(Rating.rated_at.desc(), Rating.id.desc())
+        .limit(2)
+    ).all()
+    if latest[0].id != newest.id:
+        return None
+    before = latest[1].vote if len(latest) > 1 else VOTES["clear"]
+    paper = session.get(Paper, newest.paper_id)
+    return None if paper is None else (paper, before, newest.vote)
+
+
 def current_ratings(session: Session, subscriber_id: int) -> list[tuple[Rating, Paper]]:
     """Return each paper's latest rating (cleared ones left out), newest first."""
     return current_ratings_of(session, [subscriber_id]).get(subscriber_id, [])
