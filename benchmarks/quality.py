@@ -469,7 +469,7 @@ class RecommenderMethod(Method):
             self.excluded.add(paper)
             c, updated = self.model.centroids, None
             if c is not None and c.updates < UPDATES_BETWEEN_TRAININGS:
-                x = self.train_x[[paper]]
+                x = self.train_x[paper : paper + 1]
                 updated = rm.update(self.space, self.model, x, 0, vote, params=self.params)
             if updated is None:
                 self._fit(seen_until)

@@ -139,23 +139,6 @@ class Centroids:
     difference_norm: float
     updates: int = 0  # votes taken by :func:`update` since the model was trained in full
 
-    @classmethod
-    def of(
-        cls,
-        positives: np.ndarray,
-        negatives: np.ndarray,
-        positive_weight: float,
-        negative_weight: float,
-    ) -> Centroids:
-        index = np.flatnonzero(positives).astype(np.int32)
-        return cls(
-            index,
-            positives[index].astype(np.float32),
-            float(positive_weight),
-            float(negative_weight),
-            float(np.linalg.norm(positives - negatives)),
-        )
-
     def positives(self, dim: int) -> np.ndarray:
         """The positives' mean as a dense float64 vector of ``dim`` entries."""
         out = np.zeros(dim, np.float64)
@@ -447,9 +430,12 @@ def train(
     if solver == "ridge":
         weights, bias = _sklearn_ridge(PaperVectors.stack(parts), y, sw, params)
     elif solver == "centroid":
-        weights, bias, (positives, negatives) = _centroid_limit(parts, y, sw)
+        weights, bias, (positives, weight, norm) = _centroid_limit(parts, y, sw)
         if params.balance:  # the model is the two means' difference: one vote can move them
-            centroids = Centroids.of(positives, negatives, *class_weights)
+            # balanced, both classes weigh ``weight``: the means are the sums over it
+            index = np.flatnonzero(positives != 0).astype(np.int32)  # a mask: 4x faster
+            mean = positives[index] / np.float32(weight)
+            centroids = Centroids(index, mean, *class_weights, norm / weight)
     else:
         raise ValueError(f"unknown solver {solver!r}")
     tastes, taste_weight = np.zeros((0, 0), np.float32), 0.0
@@ -490,11 +476,12 @@ def update(
 
     The centroid model is the difference of the positives' and the negatives' weighted means,
     so a vote moves one mean (or, changed from up to down, both) by the paper's share of its
-    class: a few dense vector operations over the space, where a training reads every rated
-    paper and a sample of weak negatives. None when ``trained`` cannot be updated so, and
-    must be trained afresh: a model without :class:`Centroids` (another solver, several
-    tastes, trained before they were kept), a vote that would leave a class empty, or one
-    that brings the ratings to ``params.learner_from``.
+    class: a few vector operations, most over the paper's and the positives' columns alone,
+    where a training reads every rated paper and a sample of weak negatives. None when
+    ``trained`` cannot be updated so, and must be trained afresh: a model without
+    :class:`Centroids` (another solver, several tastes, trained before they were kept), a vote
+    that would leave a class empty, or one that brings the ratings to
+    ``params.learner_from``.
     """
     params = params_for(space) if params is None else params
     c = trained.centroids
@@ -505,12 +492,15 @@ def update(
             f"paper of space {paper.space_id!r}, model of {trained.feature_space_id!r}, "
             f"space {space.id!r}"
         )
-    dim = trained.weights.size
-    x = np.concatenate([paper.embedding[0], paper.words.toarray()[0]]).astype(np.float64)
-    positives = c.positives(dim)
-    negatives = positives - c.difference_norm * trained.weights.astype(np.float64)
+    # The paper and the positives' mean as sparse (columns, values); the unnormalised weights
+    # ``raw = P - N`` dense. Each step touches the dense vector at the paper's and the
+    # positives' columns only, but for a scaling when the negatives' mean moves.
+    e = paper.embedding.shape[1]
+    x_index = np.concatenate([np.arange(e), e + paper.words.indices]).astype(np.int32)
+    x_value = np.concatenate([paper.embedding[0], paper.words.data]).astype(np.float32)
+    p_index, p_value = c.positives_index, c.positives_value
+    raw = trained.weights * np.float32(c.difference_norm)
     weights = {True: c.positive_weight, False: c.negative_weight}
-    means = {True: positives, False: negatives}
     n_up, n_down = trained.n_up, trained.n_down
     for vote, sign in ((before, -1.0), (after, 1.0)):
         if vote == 0:
@@ -520,26 +510,40 @@ def update(
         total = weights[up] + step
         if total <= 1e-6:  # the class would be empty
             return None
-        means[up] = means[up] + (step / total) * (x - means[up])
+        share = np.float32(step / total)  # a mean m becomes m + share * (x - m)
         weights[up] = total
-        n_up, n_down = (n_up + int(sign), n_down) if up else (n_up, n_down + int(sign))
+        if up:  # raw gains P's change, share * (x - P)
+            raw[x_index] += share * x_value
+            raw[p_index] -= share * p_value
+            p_index, p_value = _sparse_sum(p_index, (1 - share) * p_value, x_index, share * x_value)
+            n_up += int(sign)
+        else:  # N = P - raw moves by share * (x - N): raw becomes (1 - share) raw + share (P - x)
+            raw *= 1 - share
+            raw[p_index] += share * p_value
+            raw[x_index] -= share * x_value
+            n_down += int(sign)
     if params.learner_from and n_up + n_down >= params.learner_from:
         return None
-    difference = means[True] - means[False]
-    norm = float(np.linalg.norm(difference))
+    norm = float(np.linalg.norm(raw))
     if norm == 0:
         return None
-    w = difference / norm
-    bias = -0.5 * (float(w @ means[True]) + float(w @ means[False]))
-    updated = Centroids.of(means[True], means[False], weights[True], weights[False])
-    return replace(
-        trained,
-        weights=w.astype(np.float32),
-        bias=bias,
-        n_up=n_up,
-        n_down=n_down,
-        centroids=replace(updated, updates=c.updates + 1),
-    )
+    w = raw / np.float32(norm)
+    # bias = -(w.P + w.N) / 2, and w.N = w.P - w.raw = w.P - norm
+    bias = -float(w[p_index].astype(np.float64) @ p_value) + 0.5 * norm
+    updated = Centroids(p_index, p_value, weights[True], weights[False], norm, c.updates + 1)
+    return replace(trained, weights=w, bias=bias, n_up=n_up, n_down=n_down, centroids=updated)
+
+
+def _sparse_sum(
+    a_index: np.ndarray, a_value: np.ndarray, b_index: np.ndarray, b_value: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of two sparse vectors given as (columns, values), each column once in each;
+    the sum's columns sorted. (By sorting: NumPy's ``union1d`` hashes, several times slower.)"""
+    index = np.concatenate([a_index, b_index])
+    order = np.argsort(index, kind="stable")
+    index, value = index[order], np.concatenate([a_value, b_value])[order]
+    starts = np.flatnonzero(np.concatenate([[True], index[1:] != index[:-1]]))
+    return index[starts].astype(np.int32), np.add.reduceat(value, starts).astype(np.float32)
 
 
 def _as_query(interests: PaperVectors, weak: PaperVectors, params: TrainingParams) -> PaperVectors:
@@ -626,21 +630,24 @@ def _tastes(liked: np.ndarray, k: int, iterations: int = 8) -> np.ndarray:
 
 def _centroid_limit(
     parts: Sequence[PaperVectors], y: np.ndarray, sw: np.ndarray
-) -> tuple[np.ndarray, float, tuple[np.ndarray, np.ndarray]]:
+) -> tuple[np.ndarray, float, tuple[np.ndarray, float, float]]:
     """Ridge regression in the limit of strong regularisation: ``w ∝ sum_i sw_i y_i x_i``.
 
     With balanced weights this is the difference of the weighted centroids of the positive and
     negative examples (the rows of ``parts``, one part after another). The bias puts the
     decision threshold midway between the two classes' mean scores: a class's weighted mean
     score is ``w``'s product with its weighted mean, so no example is scored. Costs one pass
-    over the examples.
+    over the examples. Also returns the positives' weighted sum, their total weight and the
+    length of the difference of the two sums (what :class:`Centroids` keeps).
     """
     pos = y > 0
-    sums = _weighted_sum(parts, sw * pos), _weighted_sum(parts, sw * ~pos)
-    w = _unit(sums[0] - sums[1])
-    positives, negatives = sums[0] / sw[pos].sum(), sums[1] / sw[~pos].sum()
-    bias = -0.5 * (float(w @ positives) + float(w @ negatives))
-    return w, bias, (positives, negatives)
+    positives, negatives = _weighted_sum(parts, sw * pos), _weighted_sum(parts, sw * ~pos)
+    difference = positives - negatives
+    norm = float(np.linalg.norm(difference))
+    w = difference / np.float32(norm) if norm > 0 else difference
+    positive_weight, negative_weight = float(sw[pos].sum()), float(sw[~pos].sum())
+    bias = -0.5 * (float(w @ positives) / positive_weight + float(w @ negatives) / negative_weight)
+    return w, bias, (positives, positive_weight, norm)
 
 
 def _weighted_sum(parts: Sequence[PaperVectors], a: np.ndarray) -> np.ndarray:

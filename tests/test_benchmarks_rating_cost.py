@@ -19,6 +19,7 @@ def test_the_rating_cost_benchmark_times_every_fifth_of_the_ratings() -> None:
     assert result["papers"] > 400 and result["ratings"] == 10
     assert [f["ratings"] for f in result["by_fifth"]] == [2, 4, 6, 8, 10]
     assert all(f["median_ms"] > 0 and f["peak_rss_mb"] > 0 for f in result["by_fifth"])
+    assert all(f["mean_ms"] > 0 for f in result["by_fifth"])
 
 
 def test_the_rating_cost_benchmark_refuses_a_run_too_small_to_split() -> None:
