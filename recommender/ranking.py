@@ -268,10 +268,9 @@ class Ranker:
         """What a training of the subscriber learns from, before any vector is made."""
         session = scope.session
         texts, liked = self._prior_texts(scope, subscriber)
-        rated = subscriber_store.current_ratings(session, subscriber.id)
+        rated, seen = subscriber_store.counted_ratings(session, subscriber.id)
         papers = [paper for _, paper in rated]
         votes = np.array([rating.vote for rating, _ in rated], dtype=np.int64)
-        seen = vector_store.rating_count(session, subscriber.id)
         # Papers rated down stay in the pool: a thumbs-down must add to what counts against a
         # topic, never take the paper's weight as a weak negative away.
         weak = catalogue_store.sample_papers(
@@ -379,9 +378,12 @@ class Ranker:
         :data:`UPDATES_BETWEEN_TRAININGS` votes so, and the voted paper's vector needs no
         embedding. None otherwise: then :meth:`train` is what brings it up to date.
 
-        The subscriber's row is locked first (on PostgreSQL), so that two votes' updates take
-        their turns: each reads the model the other stored, and a model that has already
-        taken the vote (its rating count is the subscriber's) is never changed by it twice.
+        The subscriber's row is locked first (on PostgreSQL), as a vote locks it, so that the
+        stored model, the count and the newest rating are read with no vote committed
+        between: two votes' updates take their turns, each reading the model the other
+        stored. A model that has already taken the vote (its rating count is the
+        subscriber's) is never changed by it twice: a training's mark counts exactly the
+        ratings it learnt (:func:`recommender.store.subscribers.counted_ratings`).
         """
         session, space = scope
         subscriber_store.lock_subscribers(session, [subscriber.id])

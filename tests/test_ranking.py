@@ -222,6 +222,22 @@ def test_a_vote_on_a_model_that_lacks_more_than_that_vote_trains_it_in_full(
     assert (m.n_up, m.n_down, seen) == (2, 1, 3)
 
 
+def test_a_training_is_marked_with_every_rating_given_clears_included(
+    catalogue: Recommender,
+) -> None:
+    marks = []
+    for paper, vote in [
+        (TOPICS["vision"][0], "up"),
+        (TOPICS["vision"][0], "clear"),  # no current rating left
+        (TOPICS["speech"][0], "down"),
+    ]:
+        catalogue.rate(EMAIL, paper, vote)
+        catalogue.retrain(EMAIL)
+        m, seen = stored_model(catalogue)
+        marks.append((m.n_up, m.n_down, seen))
+    assert marks == [(1, 0, 1), (0, 0, 2), (0, 1, 3)]
+
+
 def test_models_of_an_old_feature_space_are_retrained_not_reused(
     catalogue: Recommender, clock: Clock
 ) -> None:

@@ -357,6 +357,37 @@ def current_ratings_of(
     return found
 
 
+def counted_ratings(session: Session, subscriber_id: int) -> tuple[list[tuple[Rating, Paper]], int]:
+    """:func:`current_ratings`, and how many ratings the subscriber ever gave (clears
+    included), read in one statement so that the two agree: a model trained on those ratings
+    and marked with that count has learnt exactly the ratings counted, even on PostgreSQL with
+    a vote committed meanwhile (:meth:`recommender.ranking.Ranker.take_vote` relies on it).
+    With no current rating the count is read after them: it may then count a vote they lack,
+    which makes a model look fresher than it is until its next training, never count twice."""
+    latest = (
+        select(
+            Rating.id,
+            _newest_first(),
+            func.count().over(partition_by=Rating.subscriber_id).label("total"),
+        )
+        .where(Rating.subscriber_id == subscriber_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Rating, Paper, latest.c.total)
+        .join(latest, (latest.c.id == Rating.id) & (latest.c.rank == 1))
+        .join(Paper, Paper.id == Rating.paper_id)
+        .where(Rating.vote != 0)
+        .order_by(Rating.rated_at.desc(), Rating.id.desc())
+    ).all()
+    if rows:
+        return [(rating, paper) for rating, paper, _ in rows], int(rows[0][2])
+    count = session.scalar(
+        select(func.count()).select_from(Rating).where(Rating.subscriber_id == subscriber_id)
+    )
+    return [], int(count or 0)
+
+
 def rating_history(session: Session, subscriber_id: int) -> list[tuple[Rating, Paper]]:
     """Return every rating ever given, oldest first."""
     rows = session.execute(
