@@ -143,30 +143,67 @@ class Ranker:
         return self._embedder
 
     def space(self, session: Session, now: datetime, *, refit: bool = False) -> model.FeatureSpace:
-        """The current feature space; made (and stored) when there is none, or on ``refit``.
+        """The current feature space; made (and stored) when there is none, or on ``refit``,
+        all in ``session``'s transaction (``SessionRanker.space`` makes one outside any).
 
         A space is also made anew when the configured embedding model is not the current
         space's: the old models are then retrained, not reused.
         """
+        current = None if refit else self.stored_space(session)
+        if current is not None:
+            return current
+        texts, papers = self.space_texts(session)
+        return self.keep_space(session, self.new_space(texts), now, papers, refit=refit)
+
+    def stored_space(self, session: Session) -> model.FeatureSpace | None:
+        """The stored current space if it is of the configured embedding model, else None."""
         current_id = vector_store.current_space_id(session)
         wanted = self._wanted_model_id()
         cached = self._space
-        if cached is not None and not refit and cached.id == current_id:
-            if cached.embedding_model == wanted:
-                return cached
+        if cached is not None and cached.id == current_id and cached.embedding_model == wanted:
+            return cached
         stored = vector_store.current_space(session) if current_id is not None else None
-        if stored is not None and not refit and stored["embedding_model"] == wanted:
+        if stored is not None and stored["embedding_model"] == wanted:
             self._space = model.FeatureSpace.from_dict(stored)
             return self._space
+        return None
+
+    @staticmethod
+    def space_texts(session: Session) -> tuple[list[tuple[str, str]], int]:
+        """The catalogue's texts a new space counts its word statistics over (every paper's,
+        or none below :data:`MIN_PAPERS_FOR_IDF` papers), and how many papers it holds."""
+        papers = catalogue_store.count_papers(session)
+        if papers < MIN_PAPERS_FOR_IDF:
+            return [], papers
+        return catalogue_store.catalogue_texts(session), papers
+
+    def new_space(self, texts: Sequence[tuple[str, str]]) -> model.FeatureSpace:
+        """A new space of the configured embedding model, its word statistics counted over
+        ``texts`` (none: no IDF weights). The slow part of making a space, seconds for a large
+        catalogue (and the sentence model's loading): it needs no session."""
+        wanted = self._wanted_model_id()
         if wanted is None:
             space = model.FeatureSpace.words_only()
         else:
             space = model.FeatureSpace.with_embeddings(wanted, self.embedder.dim)
-        papers = catalogue_store.count_papers(session)
-        if papers >= MIN_PAPERS_FOR_IDF:
-            space = space.fit_idf(
-                catalogue_store.catalogue_texts(session), max_df=MAX_DOCUMENT_FREQUENCY
-            )
+        if texts:
+            space = space.fit_idf(texts, max_df=MAX_DOCUMENT_FREQUENCY)
+        return space
+
+    def keep_space(
+        self,
+        session: Session,
+        space: model.FeatureSpace,
+        now: datetime,
+        papers: int,
+        *,
+        refit: bool = False,
+    ) -> model.FeatureSpace:
+        """Store ``space`` (counted over ``papers`` papers) as the current one, unless (without
+        ``refit``) another process stored a usable one since: then that one."""
+        current = None if refit else self.stored_space(session)
+        if current is not None:
+            return current
         vector_store.make_current_space(session, space.to_dict(), now, papers)
         self._space = space
         return space

@@ -36,12 +36,22 @@ class SessionRanker:
         self._clock = clock
 
     def space(self, *, refit: bool = False) -> model.FeatureSpace:
-        """The current feature space, made in a transaction of its own when there is none (or
-        on ``refit``); one that another process made at the same moment is used instead."""
+        """The current feature space, made when there is none (or on ``refit``): its word
+        statistics counted outside any transaction (seconds on a large catalogue, while
+        others go on writing: SQLite's write lock is the whole file's), then stored in a
+        short one. One that another process made meanwhile is used instead."""
         for attempt in range(SPACE_ATTEMPTS):
+            with self._sessions() as session:
+                current = None if refit else self._ranker.stored_space(session)
+                if current is not None:
+                    return current
+                texts, papers = self._ranker.space_texts(session)
+            made = self._ranker.new_space(texts)
             try:
                 with self._sessions() as session, session.begin():
-                    return self._ranker.space(session, self._clock(), refit=refit)
+                    return self._ranker.keep_space(
+                        session, made, self._clock(), papers, refit=refit
+                    )
             except IntegrityError:
                 # Another process made the same space at the same moment: use theirs.
                 if attempt == SPACE_ATTEMPTS - 1:

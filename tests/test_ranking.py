@@ -394,6 +394,33 @@ def test_a_rating_embeds_new_profile_texts_while_the_database_stays_writable(
     )
 
 
+def test_the_feature_space_is_made_while_the_database_stays_writable(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Counting a large catalogue's word statistics takes seconds (10 s at 18,000 papers);
+    # inside a transaction SQLite's whole-file lock would make every other writer wait, then
+    # fail after its 30 s timeout.
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("the whole-file write lock is SQLite's")
+    path = make_url(settings.database_url).database
+    with Recommender(settings) as app:
+        app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+        app.subscribe(profile(tmp_path))
+        new_space, made = app.ranker.new_space, []
+
+        def count_while_another_writes(texts):  # type: ignore[no-untyped-def]
+            with sqlite3.connect(path, timeout=0.1) as other:
+                other.execute("BEGIN IMMEDIATE")  # "database is locked" if the lock is held
+                other.rollback()
+            made.append(new_space(texts))
+            return made[-1]
+
+        app.ranker.new_space = count_while_another_writes  # type: ignore[method-assign]
+        assert app.recommend(EMAIL, top=1)
+        assert app.retrain(refit=True) == 1
+    assert len(made) == 2
+
+
 # A title that says nothing of its paper's topic: only the paper's abstract does.
 OPAQUE = "Zorblat: A Quixotic Treatise"
 
