@@ -496,6 +496,7 @@ def update(
     # ``raw = P - N`` dense. Each step touches the dense vector at the paper's and the
     # positives' columns only, but for a scaling when the negatives' mean moves.
     e = paper.embedding.shape[1]
+    # a column may repeat in a row not summed yet: the paper's updates add with np.add.at
     x_index = np.concatenate([np.arange(e), e + paper.words.indices]).astype(np.int32)
     x_value = np.concatenate([paper.embedding[0], paper.words.data]).astype(np.float32)
     p_index, p_value = c.positives_index, c.positives_value
@@ -513,14 +514,14 @@ def update(
         share = np.float32(step / total)  # a mean m becomes m + share * (x - m)
         weights[up] = total
         if up:  # raw gains P's change, share * (x - P)
-            raw[x_index] += share * x_value
+            np.add.at(raw, x_index, share * x_value)
             raw[p_index] -= share * p_value
             p_index, p_value = _sparse_sum(p_index, (1 - share) * p_value, x_index, share * x_value)
             n_up += int(sign)
         else:  # N = P - raw moves by share * (x - N): raw becomes (1 - share) raw + share (P - x)
             raw *= 1 - share
             raw[p_index] += share * p_value
-            raw[x_index] -= share * x_value
+            np.add.at(raw, x_index, -share * x_value)
             n_down += int(sign)
     if params.learner_from and n_up + n_down >= params.learner_from:
         return None
@@ -537,8 +538,9 @@ def update(
 def _sparse_sum(
     a_index: np.ndarray, a_value: np.ndarray, b_index: np.ndarray, b_value: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The sum of two sparse vectors given as (columns, values), each column once in each;
-    the sum's columns sorted. (By sorting: NumPy's ``union1d`` hashes, several times slower.)"""
+    """The sum of two sparse vectors given as (columns, values): each column once, sorted
+    (``a``'s are so; ``b``'s may repeat). By sorting: NumPy's ``union1d`` hashes, several
+    times slower."""
     index = np.concatenate([a_index, b_index])
     order = np.argsort(index, kind="stable")
     index, value = index[order], np.concatenate([a_value, b_value])[order]
