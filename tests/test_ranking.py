@@ -28,6 +28,7 @@ from tests.builders import Entry, dump_text
 from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
 from tests.clock import Clock
 from tests.commands import cli_env, invoke, run
+from tests.concurrency import at_once
 
 
 @pytest.fixture
@@ -220,6 +221,30 @@ def test_a_vote_on_a_model_that_lacks_more_than_that_vote_trains_it_in_full(
     m, seen = stored_model(catalogue)
     assert m.centroids is not None and m.centroids.updates == 0
     assert (m.n_up, m.n_down, seen) == (2, 1, 3)
+
+
+def test_votes_racing_from_many_connections_are_each_learnt_once(
+    catalogue: Recommender, settings: Settings, clock: Clock
+) -> None:
+    titles = iter([t for topic in ("vision", "speech", "graphs") for t in TOPICS[topic][:2]])
+
+    def work(ready) -> None:  # type: ignore[no-untyped-def]
+        mine = [next(titles), next(titles)]
+        with Recommender(settings, clock=clock) as app:
+            ready()
+            for title in mine:
+                app.rate(EMAIL, title, "down")
+
+    at_once(work, count=3)
+    # A training that read fewer votes may be stored last: its mark says so, and the next use
+    # retrains it. A model marked fresh must hold every vote once, as a training does.
+    catalogue.recommend(EMAIL, top=1)
+    raced, seen = stored_model(catalogue)
+    assert (raced.n_up, raced.n_down, seen) == (0, 6, 6)
+    catalogue.retrain(EMAIL)
+    trained, _ = stored_model(catalogue)  # thumbs-down stay among the weak negatives: the same
+    np.testing.assert_allclose(raced.weights, trained.weights, atol=1e-5)
+    assert raced.bias == pytest.approx(trained.bias, abs=1e-5)
 
 
 def test_a_training_is_marked_with_every_rating_given_clears_included(

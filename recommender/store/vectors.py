@@ -113,13 +113,25 @@ def save_user_model(
     profile_updated_at: datetime,
     now: datetime,
 ) -> None:
-    """Store a subscriber's freshly trained model in place of the old one."""
-    stored = session.get(StoredUserModel, subscriber_id)
-    if stored is None:
-        stored = StoredUserModel(subscriber_id=subscriber_id)
-        session.add(stored)
-    stored.feature_space_id = feature_space_id
-    stored.model = model
-    stored.ratings_seen = ratings_seen
-    stored.profile_updated_at = profile_updated_at
-    stored.trained_at = now
+    """Store a subscriber's freshly trained model in place of the old one: an upsert, so that
+    two processes storing the subscriber's first model at once both succeed, the later one's
+    kept (each model says by its ``ratings_seen`` how fresh it is)."""
+    values = {
+        "feature_space_id": feature_space_id,
+        "model": model,
+        "ratings_seen": ratings_seen,
+        "profile_updated_at": profile_updated_at,
+        "trained_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(StoredUserModel).values(subscriber_id=subscriber_id, **values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[StoredUserModel.subscriber_id],
+            set_={name: statement.excluded[name] for name in values},
+        )
+    )
+    loaded = session.identity_map.get(session.identity_key(StoredUserModel, subscriber_id))
+    if loaded is not None:  # read earlier in this session: read it again when next asked
+        session.expire(loaded)
