@@ -8,6 +8,7 @@ assert what reached the server and when.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -111,13 +112,31 @@ def serving(handler: Handler) -> Iterator[tuple[str, list[Seen]]]:
         thread.join()
 
 
+# Sockets bound by reserved_port, held until serving_app serves on them.
+_RESERVED: dict[int, socket.socket] = {}
+
+
+def reserved_port() -> int:
+    """A free loopback port for :func:`serving_app`, kept bound until it serves there: a port
+    merely found free (``mailserver.free_port``) can be taken meanwhile by another process or
+    an outgoing connection (seen in CI: "address already in use")."""
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    port = int(held.getsockname()[1])
+    _RESERVED[port] = held
+    return port
+
+
 @contextmanager
 def serving_app(app: Recommender, port: int) -> Iterator[str]:
-    """Serve the web app over ``app`` on 127.0.0.1:``port`` in a thread; yield its base URL."""
+    """Serve the web app over ``app`` on 127.0.0.1:``port`` in a thread (on the socket that
+    :func:`reserved_port` holds for it, if it does); yield its base URL."""
     server = uvicorn.Server(
         uvicorn.Config(web.create_app(app), "127.0.0.1", port, log_level="warning", lifespan="off")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    held = _RESERVED.pop(port, None)
+    sockets = {"sockets": [held]} if held is not None else {}
+    thread = threading.Thread(target=server.run, kwargs=sockets, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -128,3 +147,5 @@ def serving_app(app: Recommender, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        if held is not None:
+            held.close()

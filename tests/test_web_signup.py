@@ -22,9 +22,9 @@ from recommender.core import Recommender, SignupLimited, SubscriberNotFound
 from recommender.store.models import Base
 from tests.catalogue import EMAIL, profile, topical_dump
 from tests.clock import Clock
-from tests.loopback import serving_app
+from tests.loopback import reserved_port, serving_app
 from tests.mail import hrefs, parts, smtp_settings
-from tests.mailserver import MailServer, free_port
+from tests.mailserver import MailServer
 
 if TYPE_CHECKING:  # the browser tests skip (or, in CI, fail) without Playwright: see chromium
     from playwright.sync_api import Browser, Page
@@ -56,7 +56,7 @@ class Site:
 def site_of(
     settings: Settings, mail_server: MailServer, clock: Clock, **more: object
 ) -> Iterator[Site]:
-    port = free_port()
+    port = reserved_port()
     base = f"http://127.0.0.1:{port}"
     configured = replace(smtp_settings(settings, mail_server), base_url=base, **more)  # type: ignore[arg-type]
     with Recommender(configured, clock=clock) as app, serving_app(app, port):

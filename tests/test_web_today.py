@@ -18,9 +18,9 @@ from recommender.store.models import Subscriber
 from recommender.today import RANKED
 from tests.catalogue import EMAIL, TOPICS, profile
 from tests.clock import Clock
-from tests.loopback import serving_app
+from tests.loopback import reserved_port, serving_app
 from tests.mail import hrefs, parts
-from tests.mailserver import MailServer, free_port
+from tests.mailserver import MailServer
 from tests.web_site import Site, snapshot
 
 DAY = date(2026, 3, 20)  # the topical dump's listing ("Mar 20", in the test clock's year)
@@ -184,7 +184,7 @@ def test_a_day_rated_through_says_so_in_a_friendly_line(site: Site) -> None:
 def test_before_any_listing_the_page_says_so_in_a_friendly_line(
     settings: Settings, clock: Clock, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port = reserved_port()
     base = f"http://127.0.0.1:{port}"
     with Recommender(replace(settings, base_url=base), clock=clock) as app:
         app.subscribe(profile(tmp_path))

@@ -21,9 +21,9 @@ from recommender.core import Recommender
 from recommender.store.models import Base
 from tests.catalogue import EMAIL, profile, topical_dump
 from tests.clock import Clock
-from tests.loopback import serving_app
+from tests.loopback import reserved_port, serving_app
 from tests.mail import hrefs, parts
-from tests.mailserver import MailServer, free_port
+from tests.mailserver import MailServer
 
 
 @dataclass
@@ -38,7 +38,7 @@ def site(
     settings: Settings, mail_server: MailServer, clock: Clock, tmp_path: Path
 ) -> Iterator[Site]:
     """The web endpoints on loopback, and the links of a digest sent to one subscriber."""
-    port = free_port()
+    port = reserved_port()
     base = f"http://127.0.0.1:{port}"
     configured = replace(
         settings,

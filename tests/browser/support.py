@@ -18,7 +18,7 @@ The checks, each an assertion that names the offending control or the overflow:
 
 A page that needs other papers or another profile: :func:`serve_site` with what fills the
 app. One with no digest yet (sign-up): make the app as it does -- ``smtp_settings(settings,
-mail_server)`` with ``base_url`` set to a :func:`tests.mailserver.free_port` on loopback --
+mail_server)`` with ``base_url`` set to a :func:`tests.loopback.reserved_port` --
 serve it with :func:`tests.loopback.serving_app`, and read the mail it sends with
 :func:`read_mail` (links by action).
 """
@@ -39,9 +39,9 @@ from recommender.config import Settings
 from recommender.core import Recommender
 from tests.catalogue import EMAIL
 from tests.clock import Clock
-from tests.loopback import serving_app
+from tests.loopback import reserved_port, serving_app
 from tests.mail import hrefs, parts, smtp_settings
-from tests.mailserver import MailServer, free_port
+from tests.mailserver import MailServer
 
 PHONE, DESKTOP = 390, 1200
 WIDTHS = (PHONE, DESKTOP)
@@ -113,7 +113,7 @@ def serve_site(
 ) -> Iterator[Site]:
     """The web app on loopback over a facade ``fill`` gave its papers and its subscriber
     :data:`tests.catalogue.EMAIL`, and the digest mailed to them, its links pointing there."""
-    port = free_port()
+    port = reserved_port()
     base = f"http://127.0.0.1:{port}"
     configured = replace(smtp_settings(settings, mail_server), base_url=base)
     with Recommender(configured, clock=clock) as app:
