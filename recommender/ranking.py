@@ -103,6 +103,16 @@ def text_hash(title: str, abstract: str) -> str:
     return hashlib.sha256(paper_text(title, abstract).encode("utf-8")).hexdigest()
 
 
+def _readable(stored: bytes) -> model.UserModel | None:
+    """A stored model, or None if it cannot be read (a format of a newer version, after a
+    downgrade; damaged bytes): it is then trained afresh, as a stale one is, not an error for
+    every digest of its subscriber."""
+    try:
+        return model.UserModel.from_bytes(stored)
+    except (ValueError, KeyError, TypeError):  # json.JSONDecodeError is a ValueError
+        return None
+
+
 def _bare_arxiv_id(entry: str) -> bool:
     """Whether a liked entry is an arXiv id alone (or its link): as text it says nothing, so
     it counts only once its paper is in the catalogue."""
@@ -438,9 +448,10 @@ class Ranker:
         ).get(subscriber.id)
         if changed is not None and changed > stored.trained_at:
             return None
-        found = model.UserModel.from_bytes(stored.model)
+        found = _readable(stored.model)
         if (
-            found.recipe != model.TRAINING_RECIPE
+            found is None
+            or found.recipe != model.TRAINING_RECIPE
             or found.centroids is None
             or found.centroids.updates >= UPDATES_BETWEEN_TRAININGS
         ):
@@ -497,8 +508,8 @@ class Ranker:
                 and stored.profile_updated_at >= subscriber.updated_at
                 and (changed is None or changed <= stored.trained_at)
             ):
-                found = model.UserModel.from_bytes(stored.model)
-                if found.recipe == model.TRAINING_RECIPE:  # else trained the old way
+                found = _readable(stored.model)
+                if found is not None and found.recipe == model.TRAINING_RECIPE:  # else retrained
                     out.append(found)
                     continue
             out.append(self.train(scope, subscriber, now))

@@ -263,6 +263,28 @@ def test_a_training_is_marked_with_every_rating_given_clears_included(
     assert marks == [(1, 0, 1), (0, 0, 2), (0, 1, 3)]
 
 
+@pytest.mark.parametrize(
+    "unreadable",
+    [b"", b"\x00\xff garbage", b'{"format": 9}\n', b'{"format": 3, "dim": 4}\n\x00'],
+    ids=["empty", "garbage", "newer format", "truncated"],
+)
+def test_a_stored_model_that_cannot_be_read_is_trained_afresh_not_an_error(
+    catalogue: Recommender, unreadable: bytes
+) -> None:
+    def spoil() -> None:
+        with catalogue.engine.begin() as connection:
+            connection.execute(update(StoredUserModel).values(model=unreadable))
+
+    catalogue.rate(EMAIL, TOPICS["vision"][0], "up")
+    spoil()
+    catalogue.rate(EMAIL, TOPICS["vision"][1], "up")  # a vote trains it afresh
+    assert stored_model(catalogue)[0].n_up == 2
+    spoil()
+    assert catalogue.recommend(EMAIL, top=1)  # and so does ranking
+    m, seen = stored_model(catalogue)
+    assert (m.n_up, seen) == (2, 2)
+
+
 def test_models_of_an_old_feature_space_are_retrained_not_reused(
     catalogue: Recommender, clock: Clock
 ) -> None:
