@@ -416,6 +416,8 @@ def _name(value: str, source: str) -> str:
 
 
 def _email(value: str, source: str) -> str:
+    if not value.strip():
+        raise ProfileError(source, "write an email address, such as 'ada@example.org'", "email")
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:

@@ -100,6 +100,14 @@ def _section(heading_id: str) -> Callable[[Any, Email], None]:
     return step
 
 
+def _refused_schedule(page: Any, mail: Email) -> None:
+    """The manage page answering a schedule it cannot read: the field marked, its error."""
+    page.goto(mail.link("manage"))
+    page.fill("#schedule", "hourly")
+    _click("Save schedule")(page, mail)
+    page.focus("#schedule")  # as the banner's link does: a first screen shows the field
+
+
 # Steps that show a part of a page, by scrolling: only for --small (first screens).
 SECTIONS = {"manage-when", "manage-ratings", "manage-subscription"}
 
@@ -144,6 +152,7 @@ STEPS: list[tuple[str, Callable[[Any, Email], None]]] = [
     ("manage-when", _section("when-title")),
     ("manage-ratings", _section("ratings-title")),
     ("manage-subscription", _section("subscription-title")),
+    ("manage-error", _refused_schedule),
     ("signup", _signup),
     ("signup-error", _then(_signup, _click("Sign up"))),  # the form sent empty
     ("signup-sent", _then(_signup, _sign_up)),

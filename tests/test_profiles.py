@@ -78,6 +78,7 @@ def test_a_minimal_profile_gets_sensible_defaults(tmp_path: Path) -> None:
     [
         ('email = "a@example.org"\ncolour = "blue"\n', "colour", "unknown field"),
         ('email = "not an address"\n', "email", "not a valid email address"),
+        ('email = " "\n', "email", "write an email address, such as 'ada@example.org'"),
         ('name = "No Mail"\n', "email", "missing"),
         ('email = "a@example.org"\ntimezone = "Mars/Olympus"\n', "timezone", "unknown time zone"),
         (
