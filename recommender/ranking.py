@@ -35,7 +35,7 @@ from recommender.sources.base import arxiv_id
 from recommender.store import catalogue as catalogue_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store import vectors as vector_store
-from recommender.store.models import Paper, Rating, Subscriber
+from recommender.store.models import Paper, Rating, StoredUserModel, Subscriber
 from recommender.vector_cache import PaperText, VectorCache
 
 # Below this many papers, document frequencies say little: the space gets no IDF weights.
@@ -101,6 +101,28 @@ def share_beaten(scores: np.ndarray) -> np.ndarray:
 def text_hash(title: str, abstract: str) -> str:
     """The key an embedding is stored under: the hash of the exact text embedded."""
     return hashlib.sha256(paper_text(title, abstract).encode("utf-8")).hexdigest()
+
+
+def _current(
+    stored: StoredUserModel | None,
+    subscriber: Subscriber,
+    space: model.FeatureSpace,
+    ratings: int,
+    liked_changed: datetime | None,
+) -> model.UserModel | None:
+    """The stored model if it is current: trained in ``space`` by today's recipe on
+    ``ratings`` ratings, after the subscriber's profile and the papers it likes last changed
+    (``liked_changed``), and readable. None: it is to be trained (afresh)."""
+    if (
+        stored is None
+        or stored.feature_space_id != space.id
+        or stored.ratings_seen != ratings
+        or stored.profile_updated_at < subscriber.updated_at
+        or (liked_changed is not None and liked_changed > stored.trained_at)
+    ):
+        return None
+    found = _readable(stored.model)
+    return found if found is not None and found.recipe == model.TRAINING_RECIPE else None
 
 
 def _readable(stored: bytes) -> model.UserModel | None:
@@ -399,21 +421,28 @@ class Ranker:
     ) -> model.UserModel:
         """Train the subscriber's model from their profile and ratings (``found``, read in this
         transaction, if the caller has), and store it."""
-        session, space = scope
         prior, papers, votes, weak, seen = self._training_data(scope, subscriber, found)
         rated = self.paper_vectors(scope, papers)
         interests = self.interest_vectors(scope, subscriber)
-        trained = model.train(space, prior, rated, votes, weak, interests=interests)
+        trained = model.train(scope.space, prior, rated, votes, weak, interests=interests)
+        self._store(scope, subscriber, trained, seen, now)
+        return trained
+
+    @staticmethod
+    def _store(
+        scope: Scope, subscriber: Subscriber, trained: model.UserModel, seen: int, now: datetime
+    ) -> None:
+        """Store ``trained`` as the subscriber's model, marked as having learnt ``seen``
+        ratings and their profile as it is now."""
         vector_store.save_user_model(
-            session,
+            scope.session,
             subscriber.id,
-            feature_space_id=space.id,
+            feature_space_id=scope.space.id,
             model=trained.to_bytes(),
             ratings_seen=seen,
             profile_updated_at=subscriber.updated_at,
             now=now,
         )
-        return trained
 
     def take_vote(
         self, scope: Scope, subscriber: Subscriber, now: datetime
@@ -436,22 +465,12 @@ class Ranker:
         subscriber_store.lock_subscribers(session, [subscriber.id])
         stored = vector_store.user_models(session, [subscriber.id]).get(subscriber.id)
         count = vector_store.rating_count(session, subscriber.id)
-        if (
-            stored is None
-            or stored.feature_space_id != space.id
-            or stored.ratings_seen != count - 1
-            or stored.profile_updated_at < subscriber.updated_at
-        ):
-            return None
         changed = catalogue_store.liked_papers_changed(
             session, {subscriber.id: subscriber.every_liked}
         ).get(subscriber.id)
-        if changed is not None and changed > stored.trained_at:
-            return None
-        found = _readable(stored.model)
+        found = _current(stored, subscriber, space, count - 1, changed)
         if (
             found is None
-            or found.recipe != model.TRAINING_RECIPE
             or found.centroids is None
             or found.centroids.updates >= UPDATES_BETWEEN_TRAININGS
         ):
@@ -465,17 +484,8 @@ class Ranker:
         ):
             return None  # embedding it is a training's work, outside the transaction
         updated = model.update(space, found, self.paper_vectors(scope, [paper]), before, after)
-        if updated is None:
-            return None
-        vector_store.save_user_model(
-            session,
-            subscriber.id,
-            feature_space_id=space.id,
-            model=updated.to_bytes(),
-            ratings_seen=count,
-            profile_updated_at=subscriber.updated_at,
-            now=now,
-        )
+        if updated is not None:
+            self._store(scope, subscriber, updated, count, now)
         return updated
 
     def model_for(self, scope: Scope, subscriber: Subscriber, now: datetime) -> model.UserModel:
@@ -499,20 +509,14 @@ class Ranker:
         )
         out = []
         for subscriber in subscribers:
-            stored = stored_models.get(subscriber.id)
-            changed = liked_changed.get(subscriber.id)
-            if (
-                stored is not None
-                and stored.feature_space_id == space.id
-                and stored.ratings_seen == counts.get(subscriber.id, 0)
-                and stored.profile_updated_at >= subscriber.updated_at
-                and (changed is None or changed <= stored.trained_at)
-            ):
-                found = _readable(stored.model)
-                if found is not None and found.recipe == model.TRAINING_RECIPE:  # else retrained
-                    out.append(found)
-                    continue
-            out.append(self.train(scope, subscriber, now))
+            found = _current(
+                stored_models.get(subscriber.id),
+                subscriber,
+                space,
+                counts.get(subscriber.id, 0),
+                liked_changed.get(subscriber.id),
+            )
+            out.append(found if found is not None else self.train(scope, subscriber, now))
         return out
 
     # -- ranking -----------------------------------------------------------------------------
