@@ -139,12 +139,6 @@ class Centroids:
     difference_norm: float
     updates: int = 0  # votes taken by :func:`update` since the model was trained in full
 
-    def positives(self, dim: int) -> np.ndarray:
-        """The positives' mean as a dense float64 vector of ``dim`` entries."""
-        out = np.zeros(dim, np.float64)
-        out[self.positives_index] = self.positives_value
-        return out
-
 
 @dataclass
 class UserModel:

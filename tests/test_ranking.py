@@ -412,6 +412,14 @@ def test_embeddings_are_computed_once_and_stored(
         assert again == stored
 
 
+def another_writes(path: str | None) -> None:
+    """Begin and end a write on the SQLite file at ``path`` from another connection: "database
+    is locked" at once if a transaction holds the write lock."""
+    with sqlite3.connect(str(path), timeout=0.1) as other:
+        other.execute("BEGIN IMMEDIATE")
+        other.rollback()
+
+
 @pytest.mark.skipif(not model.embeddings_available(), reason="needs recommender[embeddings]")
 def test_a_rating_embeds_new_profile_texts_while_the_database_stays_writable(
     settings: Settings, tmp_path: Path
@@ -427,9 +435,7 @@ def test_a_rating_embeds_new_profile_texts_while_the_database_stays_writable(
         embed, embedded = app.ranker.embedder.embed_papers, []
 
         def embed_while_another_writes(texts, **options):  # type: ignore[no-untyped-def]
-            with sqlite3.connect(path, timeout=0.1) as other:
-                other.execute("BEGIN IMMEDIATE")  # "database is locked" if the lock is held
-                other.rollback()
+            another_writes(path)
             embedded.extend(title for title, _ in texts)
             return embed(texts, **options)
 
@@ -456,9 +462,7 @@ def test_the_feature_space_is_made_while_the_database_stays_writable(
         new_space, made = app.ranker.new_space, []
 
         def count_while_another_writes(texts):  # type: ignore[no-untyped-def]
-            with sqlite3.connect(path, timeout=0.1) as other:
-                other.execute("BEGIN IMMEDIATE")  # "database is locked" if the lock is held
-                other.rollback()
+            another_writes(path)
             made.append(new_space(texts))
             return made[-1]
 
