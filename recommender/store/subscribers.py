@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Label
 
 from recommender import profile_sync
 from recommender.errors import NotFound, RecommenderError
 from recommender.profiles import Interest, Profile
+from recommender.store import vectors as vector_store
 from recommender.store.models import Paper, Rating, Subscriber
 from recommender.votes import SOURCES, VOTE_NAMES, VOTES
 
@@ -339,20 +340,8 @@ def current_ratings_of(
     session: Session, subscriber_ids: Sequence[int]
 ) -> dict[int, list[tuple[Rating, Paper]]]:
     """:func:`current_ratings` of many subscribers at once (those with none are left out)."""
-    latest = (
-        select(Rating.id, _newest_first())
-        .where(Rating.subscriber_id.in_(subscriber_ids))
-        .subquery()
-    )
-    rows = session.execute(
-        select(Rating, Paper)
-        .join(latest, (latest.c.id == Rating.id) & (latest.c.rank == 1))
-        .join(Paper, Paper.id == Rating.paper_id)
-        .where(Rating.vote != 0)
-        .order_by(Rating.rated_at.desc(), Rating.id.desc())
-    )
     found: dict[int, list[tuple[Rating, Paper]]] = {}
-    for rating, paper in rows:
+    for rating, paper, _ in session.execute(_current_ratings(subscriber_ids)):
         found.setdefault(rating.subscriber_id, []).append((rating, paper))
     return found
 
@@ -364,28 +353,31 @@ def counted_ratings(session: Session, subscriber_id: int) -> tuple[list[tuple[Ra
     a vote committed meanwhile (:meth:`recommender.ranking.Ranker.take_vote` relies on it).
     With no current rating the count is read after them: it may then count a vote they lack,
     which makes a model look fresher than it is until its next training, never count twice."""
+    rows = session.execute(_current_ratings([subscriber_id])).all()
+    if rows:
+        return [(rating, paper) for rating, paper, _ in rows], int(rows[0][2])
+    return [], vector_store.rating_count(session, subscriber_id)
+
+
+def _current_ratings(subscriber_ids: Sequence[int]) -> Select[tuple[Rating, Paper, int]]:
+    """Each paper's latest rating by the subscribers (cleared ones left out), newest first,
+    with its paper and how many ratings its subscriber ever gave (clears included)."""
     latest = (
         select(
             Rating.id,
             _newest_first(),
             func.count().over(partition_by=Rating.subscriber_id).label("total"),
         )
-        .where(Rating.subscriber_id == subscriber_id)
+        .where(Rating.subscriber_id.in_(subscriber_ids))
         .subquery()
     )
-    rows = session.execute(
+    return (
         select(Rating, Paper, latest.c.total)
         .join(latest, (latest.c.id == Rating.id) & (latest.c.rank == 1))
         .join(Paper, Paper.id == Rating.paper_id)
         .where(Rating.vote != 0)
         .order_by(Rating.rated_at.desc(), Rating.id.desc())
-    ).all()
-    if rows:
-        return [(rating, paper) for rating, paper, _ in rows], int(rows[0][2])
-    count = session.scalar(
-        select(func.count()).select_from(Rating).where(Rating.subscriber_id == subscriber_id)
     )
-    return [], int(count or 0)
 
 
 def rating_history(session: Session, subscriber_id: int) -> list[tuple[Rating, Paper]]:
