@@ -83,7 +83,7 @@ from recommender.features import (  # noqa: E402
     TOKENIZERS,
 )
 from recommender.profiles import Interest  # noqa: E402
-from recommender.ranking import MAX_DOCUMENT_FREQUENCY, UPDATES_BETWEEN_TRAININGS  # noqa: E402
+from recommender.ranking import MAX_DOCUMENT_FREQUENCY, takes_votes  # noqa: E402
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -397,8 +397,8 @@ class RecommenderMethod(Method):
     digest is chosen as the product chooses it (:mod:`recommender.selection`, exploring);
     without, it is the plain top 10. With ``one_by_one`` (the default) the day's votes are
     taken as the product takes them, each as it comes: the model changed in place
-    (:func:`recommender.model.update`), trained afresh every
-    ``UPDATES_BETWEEN_TRAININGS + 1`` votes (``recommender.ranking``); without, the model is
+    (:func:`recommender.model.update`) while ``recommender.ranking.takes_votes`` says so,
+    else trained afresh; without, the model is
     trained once on the day's votes, as the digest job retrains a stale model.
     """
 
@@ -467,8 +467,8 @@ class RecommenderMethod(Method):
             self.rated.append(paper)
             self.votes.append(vote)
             self.excluded.add(paper)
-            c, updated = self.model.centroids, None
-            if c is not None and c.updates < UPDATES_BETWEEN_TRAININGS:
+            updated = None
+            if takes_votes(self.model):
                 x = self.train_x[paper : paper + 1]
                 updated = rm.update(self.space, self.model, x, 0, vote, params=self.params)
             if updated is None:

@@ -103,6 +103,14 @@ def text_hash(title: str, abstract: str) -> str:
     return hashlib.sha256(paper_text(title, abstract).encode("utf-8")).hexdigest()
 
 
+def takes_votes(trained: model.UserModel) -> bool:
+    """Whether ``trained`` may take one more vote in place (:func:`recommender.model.update`)
+    rather than be trained afresh: it keeps its centroids and has taken fewer than
+    :data:`UPDATES_BETWEEN_TRAININGS` votes so since its training."""
+    c = trained.centroids
+    return c is not None and c.updates < UPDATES_BETWEEN_TRAININGS
+
+
 def _current(
     stored: StoredUserModel | None,
     subscriber: Subscriber,
@@ -469,11 +477,7 @@ class Ranker:
             session, {subscriber.id: subscriber.every_liked}
         ).get(subscriber.id)
         found = _current(stored, subscriber, space, count - 1, changed)
-        if (
-            found is None
-            or found.centroids is None
-            or found.centroids.updates >= UPDATES_BETWEEN_TRAININGS
-        ):
+        if found is None or not takes_votes(found):
             return None
         vote = subscriber_store.newest_vote_change(session, subscriber.id)
         if vote is None:
