@@ -37,8 +37,10 @@ tagged papers fall into 2 or more tag groups (:func:`tag_groups`: papers whose t
 inverse document frequency, are more alike than 99% of random pairs are one group), one named
 interest a group (its phrases: the group's 3 weightiest tags; its liked paper: the group's
 first), equal shares. Arms over the same users and the same model: ``several``, ``pooled`` (one
-interest with every group's phrases and liked papers and the whole digest) and ``unnamed`` (no
-named interest). Steering and choosing are the product's own
+interest with every group's phrases and liked papers and the whole digest), ``unnamed`` (no
+named interest) and ``tagged`` (``several`` with each steered paper labelled by its tags'
+group: what shares would do if steering never mistook a paper's interest). Steering and
+choosing are the product's own
 (:func:`recommender.digests.steering.steer_plain`, :func:`~recommender.digests.steering.choose`).
 Figures: digest recall, and the worst-served interest's recall (per user, the interest whose
 arriving library papers, those whose tags are most alike its group's, reached the digests
@@ -63,8 +65,8 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -673,8 +675,9 @@ GROUP_TAG_USE = 30
 # papers of CiteULike-a (0.12; their median is 0, their 95th percentile 0.047).
 GROUP_LINK = 0.12
 # The arms of --interests several: a share for each group's interest, one pooled interest with
-# the whole digest, and the profile with no named interest (the model alone).
-INTEREST_ARMS = ("several", "pooled", "unnamed")
+# the whole digest, the profile with no named interest (the model alone), and the shares with
+# each steered paper labelled by its tags (an oracle of which interest a paper serves).
+INTEREST_ARMS = ("several", "pooled", "unnamed", "tagged")
 
 
 @dataclass(frozen=True)
@@ -685,6 +688,7 @@ class TagGroup:
     phrases: tuple[str, ...]
     liked: int  # the group's first paper
     papers: frozenset[int]  # the user's arriving library papers on it (the targets)
+    tags: dict[str, float] = field(default_factory=dict, compare=False)  # its unit tag vector
 
 
 class TagSpace:
@@ -744,9 +748,8 @@ def tag_groups(data: Data, library: np.ndarray, space: TagSpace) -> list[TagGrou
         groups.append((phrases, papers[0], together))
     theirs: list[set[int]] = [set() for _ in groups]
     for paper in (int(p) for p in library if p >= half):
-        alike = [space.cosine(space.vector([paper]), g[2]) for g in groups]
-        best = int(np.argmax(alike))
-        if alike[best] >= GROUP_LINK:
+        best = closest_group(space, paper, [g[2] for g in groups])
+        if best is not None:
             theirs[best].add(paper)
     # named by its first phrase, and its place where two share one
     firsts = [phrases[0] for phrases, _, _ in groups]
@@ -756,21 +759,30 @@ def tag_groups(data: Data, library: np.ndarray, space: TagSpace) -> list[TagGrou
             phrases,
             liked,
             frozenset(papers),
+            together,
         )
-        for n, (first, (phrases, liked, _), papers) in enumerate(
+        for n, (first, (phrases, liked, together), papers) in enumerate(
             zip(firsts, groups, theirs, strict=True)
         )
     ]
 
 
+def closest_group(space: TagSpace, paper: int, groups: Sequence[dict[str, float]]) -> int | None:
+    """The group (of their tag vectors) whose tags ``paper``'s are most alike, at least
+    :data:`GROUP_LINK`; None if none is."""
+    vector = space.vector([paper])
+    alike = [space.cosine(vector, group) for group in groups]
+    best = int(np.argmax(alike))
+    return best if alike[best] >= GROUP_LINK else None
+
+
 def pick_interest_users(
-    data: Data, n_users: int, seed: int
+    data: Data, n_users: int, seed: int, space: TagSpace
 ) -> tuple[list[User], dict[int, list[TagGroup]]]:
     """Users whose first papers fall into at least 2 tag groups (:func:`tag_groups`), each
     group's first paper in the back catalogue and at least 2 groups with arriving papers, and
     5 arriving library papers in all. Their profile: every group's phrases and liked paper."""
     half = data.n // 2
-    space = TagSpace(data)
     eligible: dict[int, list[TagGroup]] = {}
     for u, lib in enumerate(data.libraries):
         if (lib >= half).sum() < 5:
@@ -807,8 +819,13 @@ class SteeredMethod(RecommenderMethod):
     (:func:`recommender.digests.steering.steer_plain` and :func:`~recommender.digests.
     steering.choose`, as a digest is): ``arm`` ``several``, one interest a tag group with an
     equal share; ``pooled``, one interest with every group's phrases and liked papers and the
-    whole digest; ``unnamed``, no named interest. The model is the same in every arm (it learns
-    every interest's phrases and liked papers, as the product's does)."""
+    whole digest; ``unnamed``, no named interest; ``tagged``, ``several`` with each paper
+    steering gives to an interest given instead to the group its tags are most alike
+    (:func:`closest_group`; steering's choice where they are like none): steering that never
+    mistakes which interest a paper serves. It keeps the papers steering assigns, so it bounds
+    what a better assignment could do, not what the tags know of a reader's library. The model
+    is the same in every arm (it learns every interest's phrases and liked papers, as the
+    product's does)."""
 
     def __init__(
         self,
@@ -817,17 +834,20 @@ class SteeredMethod(RecommenderMethod):
         groups: dict[int, list[TagGroup]],
         texts: list[tuple[str, str]],
         floor: float,
+        tag_space: TagSpace,
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.arm, self.groups, self.texts, self.floor = arm, groups, texts, floor
+        self.tag_space = tag_space
 
     def start(self, user: User, seed: int) -> None:
         super().start(user, seed)
         assert self.phrases is not None
         rows, vectors = self.phrases
         groups = self.groups[user.uid]
-        if self.arm == "several":
+        self.user_groups = groups
+        if self.arm in ("several", "tagged"):
             topics = [
                 Interest(g.name, g.phrases, (str(g.liked),), share=1 / len(groups)) for g in groups
             ]
@@ -864,6 +884,8 @@ class SteeredMethod(RecommenderMethod):
             floor=self.floor,
             digest_size=DIGEST,
         )
+        if self.arm == "tagged":
+            steered = self.tag_labelled(steered, batch)
         similar = self.similarity[int(batch[0])]
         picks = steering.choose(
             steered,
@@ -880,6 +902,15 @@ class SteeredMethod(RecommenderMethod):
             int(p): pick.interest for p, pick in zip(shown, picks, strict=True) if pick.interest
         }
         return shown
+
+    def tag_labelled(self, steered: steering.Steering, batch: np.ndarray) -> steering.Steering:
+        """``steered`` with each assigned paper serving the group its tags are most alike."""
+        vectors = [g.tags for g in self.user_groups]
+        serves = {}
+        for row, name in steered.serves.items():
+            group = closest_group(self.tag_space, int(batch[row]), vectors)
+            serves[row] = name if group is None else self.user_groups[group].name
+        return dataclasses.replace(steered, serves=serves)
 
     def learn(self, shown: np.ndarray, votes: np.ndarray, seen_until: int) -> None:
         for paper, vote in zip(shown.tolist(), votes.tolist(), strict=True):
@@ -1000,7 +1031,8 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
     """``--interests several``: each arm of :data:`INTEREST_ARMS` over the same users, with
     embeddings or (``--no-embeddings``) word features alone."""
     half = data.n // 2
-    users, groups = pick_interest_users(data, args.users, args.seed)
+    tag_space = TagSpace(data)
+    users, groups = pick_interest_users(data, args.users, args.seed, tag_space)
     log(f"{data.n} papers, {len(users)} users with several interests")
     papers = list(zip(data.titles, data.abstracts, strict=True))
     space = rm.FeatureSpace.words_only()
@@ -1031,6 +1063,7 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
             groups=groups,
             texts=papers,
             floor=floor,
+            tag_space=tag_space,
         )
         for arm in INTEREST_ARMS
     }
@@ -1040,7 +1073,7 @@ def main_interests(args: argparse.Namespace, data: Data) -> int:
     per_user: dict[str, list[list[float]]] = {}
     for arm in INTEREST_ARMS:
         out[arm], per_user[arm] = run_interest_arm(arm, len(users), args.jobs)
-    for arm in ("several", "unnamed"):
+    for arm in ("several", "unnamed", "tagged"):
         out[arm]["paired_vs_pooled"] = {
             figure: paired(per_user[arm][k], per_user["pooled"][k])
             for k, figure in enumerate(("digest_recall", "worst_interest_recall"))

@@ -180,12 +180,17 @@ def test_several_interests_run_on_a_tagged_catalogue_of_two_topic_readers(tmp_pa
     assert (result["users"], result["interests"]) == (6, "several")
     assert result["interests_per_user"] == 2
     arms = result["arms"]
-    assert list(arms) == ["several", "pooled", "unnamed"]
+    assert list(arms) == ["several", "pooled", "unnamed", "tagged"]
     for figures in arms.values():
         assert figures["worst_interest_recall"] <= figures["best_interest_recall"]
     # each interest brings its topic's papers: even the worst-served one's reach the digests
     assert arms["several"]["worst_interest_recall"] > 0.3
-    assert set(arms["several"]["paired_vs_pooled"]) == {"digest_recall", "worst_interest_recall"}
+    for arm in ("several", "unnamed", "tagged"):
+        assert set(arms[arm]["paired_vs_pooled"]) == {"digest_recall", "worst_interest_recall"}
+    # labelled by the tags, a group's papers that reach a digest are shown as their own group's
+    # (but for an exploration pick or a paper steering gave no interest)
+    assert arms["tagged"]["labelled_as_their_group"] > 0.9
+    assert arms["tagged"]["labelled_as_their_group"] >= arms["several"]["labelled_as_their_group"]
 
 
 def test_a_words_only_space_that_knows_which_words_go_together_is_tried_paired(
