@@ -241,3 +241,14 @@ def test_json_nested_deeper_than_any_listing_is_malformed_not_a_crash() -> None:
         response = polite.get("/x")
     with pytest.raises(MalformedResponse, match="nested too deep"):
         response.json()
+
+
+@pytest.mark.parametrize("value", ["²", "-5", "1e9", "soon"])
+def test_a_retry_after_that_is_no_delay_falls_back_to_the_backoff(value: str) -> None:
+    fake = FakeTime()
+    with serving(scripted(Reply(503, headers={"Retry-After": value}))) as (url, seen):
+        with client(url, fake, backoff=1.5) as polite:
+            response = polite.get("/x")
+    assert response.status == 200
+    assert fake.sleeps == [1.5]
+    assert len(seen) == 2

@@ -247,7 +247,8 @@ class PoliteClient:
         if value is None:
             return None
         value = value.strip()
-        if value.isdigit():
+        # ASCII digits only: str.isdigit also takes "²" and other digits float() refuses.
+        if value.isascii() and value.isdigit():
             return min(float(value), self.max_delay)
         try:
             when = parsedate_to_datetime(value)
