@@ -317,3 +317,13 @@ def test_an_entry_with_a_title_longer_than_any_papers_is_malformed_and_the_rest_
     (bad,) = query.malformed
     assert bad.reason.startswith("a title of ") and bad.reason.endswith("(at most 400)")
     assert len(query.entries) == len(parse_query_response(data).entries) - 1
+
+
+@pytest.mark.parametrize("total", ["9" * 5000, "²"], ids=["thousands-of-digits", "superscript"])
+def test_a_total_of_results_that_is_no_count_is_left_unknown_not_a_crash(total: str) -> None:
+    data = fixture("query-search-p0.xml").replace(
+        b">5</opensearch:totalResults>", f">{total}</opensearch:totalResults>".encode()
+    )
+    query = parse_query_response(data)
+    assert query.total is None
+    assert query.entries == parse_query_response(fixture("query-search-p0.xml")).entries

@@ -67,6 +67,9 @@ _PREFIX = re.compile(
     r"^\s*arXiv:\S+\s+Announce Type:\s*(?P<type>[\w-]+)\s*(?:Abstract:\s*)?", re.IGNORECASE
 )
 _AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
+# A count of results as a number int() reads: ASCII digits (str.isdigit takes "²" too), and
+# not thousands of them (int() refuses more than 4,300; arXiv holds a few million papers).
+_COUNT = re.compile(r"[0-9]{1,12}")
 
 
 class ArxivFeedError(ValueError):
@@ -178,7 +181,8 @@ def parse_query_response(data: bytes) -> ArxivQuery:
         except _Bad as bad:
             malformed.append(Malformed(position, _key(raw), str(bad)))
     total = (root.findtext(f"{_OPENSEARCH}totalResults") or "").strip()
-    return ArxivQuery(tuple(entries), tuple(malformed), int(total) if total.isdigit() else None)
+    counted = _COUNT.fullmatch(total)
+    return ArxivQuery(tuple(entries), tuple(malformed), int(total) if counted else None)
 
 
 def id_list_batches(ids: Iterable[str], size: int = DEFAULT_BATCH) -> Iterator[list[str]]:
