@@ -181,6 +181,26 @@ def test_a_feed_that_is_not_a_feed_is_refused_naming_the_url() -> None:
             arxiv.fetch_day(MONDAY)
 
 
+def test_a_feed_dated_before_arxiv_existed_is_refused_naming_the_url() -> None:
+    feed = xml_file("rss-cs.LG.xml")
+    dated = feed.body.replace(
+        b"<pubDate>Mon, 30 Nov 2026 00:00:00 -0500</pubDate>", b"<pubDate>0001-01-01</pubDate>"
+    )
+    server = arxiv_server()
+
+    def handle(request: Seen) -> Reply:
+        return (
+            Reply(200, dated, feed.headers) if request.path.startswith("/rss/") else server(request)
+        )
+
+    with serving(handle) as (url, _), source(url) as arxiv:
+        with pytest.raises(MalformedResponse) as raised:
+            list(arxiv.fetch_since(date(2026, 11, 24), MONDAY))
+    assert str(raised.value) == (
+        f"{url}/rss/cs.LG+cs.CL: dated 0001-01-01, before arXiv's first announcement"
+    )
+
+
 def test_no_two_requests_to_arxiv_come_closer_than_the_interval_across_feed_and_api() -> None:
     interval = 0.4
     with serving(arxiv_server()) as (url, seen), source(url, interval=interval) as arxiv:

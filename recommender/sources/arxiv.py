@@ -58,6 +58,9 @@ EMPTY_PAGE_RETRIES = 3
 # papers on a busy day across every category. A response that promises more (or pages on
 # forever) is not arXiv's, and the backfill stops, the days before stored.
 MAX_RESULTS_A_DAY = 5_000
+# arXiv's first announcement: a feed dated before it is not arXiv's (and a feed of the
+# calendar's first day has no day before it to backfill up to).
+FIRST_DAY = date(1991, 8, 14)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class ArxivSource:
             feed = parse_feed(response.content, types=self.types)
         except ArxivFeedError as error:
             raise MalformedResponse(f"{response.url}: {error}") from None
+        if feed.day is not None and feed.day < FIRST_DAY:
+            raise MalformedResponse(
+                f"{response.url}: dated {feed.day.isoformat()}, before arXiv's first announcement"
+            )
         return _Feed(feed, self.feeds.requests - before, response.not_modified)
 
     def _feed_listing(self, day: date, feed: _Feed) -> SourceDay:
