@@ -448,6 +448,36 @@ def test_removing_an_interest_the_page_showed_under_another_name_changes_nothing
 
 # A named interest's form, the profile field it is refused for, and the same interest as a
 # profile file writes it (after an interest named "Graphs" with a share of 0.5).
+# A form refused for one field, and that field's input: each kind of field the page has.
+REFUSED_FIELDS = [
+    ({"form": "schedule", "schedule": "hourly", "timezone": "UTC"}, "schedule"),
+    ({"form": "schedule", "schedule": "daily 07:30", "timezone": "Mars/Olympus"}, "timezone"),
+    ({"form": "size", "digest_size": "0", "min_score": ""}, "digest_size"),
+    ({"form": "size", "digest_size": "10", "min_score": "high"}, "min_score"),
+    ({"form": "interests", "interests": "a\x00b", "liked": ""}, "interests"),
+    ({"form": "follows", "authors": "Lovelace", "must_not": ""}, "authors"),
+    (interest(name="\x00"), "interest-1-name"),
+    (interest(share="2"), "interest-1-share"),
+]
+
+
+@pytest.mark.parametrize(("form", "field_id"), REFUSED_FIELDS)
+def test_a_refused_fields_error_is_read_out_with_the_field(
+    site: Site, form: dict[str, str], field_id: str
+) -> None:
+    # aria-describedby, not aria-errormessage alone: screen readers read the former on focus
+    answer = post(site, **form)
+    assert answer.status_code == 422
+    shown = controls(answer.text).inputs[field_id]
+    assert shown["aria-invalid"] == "true"
+    described = shown["aria-describedby"].split()
+    assert f"{field_id}-error" in described
+    error = re.search(rf'<p class="error" id="{field_id}-error">(.*?)</p>', answer.text)
+    assert error is not None and "Nothing was changed" not in error[1]
+    for hint in described:  # every id it names is on the page
+        assert f'id="{hint}"' in answer.text
+
+
 BAD_INTERESTS = [
     ({"share": "1.5"}, "interest 2.share", 'name = "Speech"\nphrases = ["speech"]\nshare = 1.5'),
     ({"share": "lots"}, "interest 2.share", 'name = "Speech"\nphrases = ["s"]\nshare = "lots"'),
