@@ -203,6 +203,29 @@ def test_a_server_repeating_its_first_page_is_not_paged_forever(source: Sources)
     assert len(seen) == 2
 
 
+def test_a_listing_that_never_ends_is_refused_not_stored_cut(source: Sources) -> None:
+    made = iter(range(1_000_000))
+
+    def endless(request: Seen) -> Reply:
+        # every page full, and each one new
+        page = []
+        for n in (next(made) for _ in range(3)):
+            item = an_item()
+            item["paper"].update(id=f"2603.{n:05d}", title=f"Paper {n}")
+            page.append(item)
+        return Reply(200, json.dumps(page).encode(), {"Content-Type": "application/json"})
+
+    with serving(endless) as (url, seen):
+        hf = HuggingFaceSource(source(url).client, page_size=3, max_pages=4)
+        with pytest.raises(MalformedResponse) as raised:
+            hf.fetch_day(DAY)
+    assert str(raised.value) == (
+        f"{url}/api/daily_papers?date=2026-03-20&p=3&limit=3: still full pages after 4, "
+        "more than any day lists; the day is not stored"
+    )
+    assert len(seen) == 4
+
+
 def test_refetching_an_unchanged_day_asks_conditionally_and_gives_the_same_papers(
     source: Sources,
 ) -> None:

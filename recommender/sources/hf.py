@@ -1,7 +1,8 @@
 """The Hugging Face Daily Papers source: ``GET {hf_api_url}/api/daily_papers?date=YYYY-MM-DD``.
 
 The listing is paged with ``p`` (from 0) and ``limit``; paging stops at an empty or short page
-(or at ``max_pages``, or when a page repeats the previous one: a server that ignores ``p``).
+(or when a page repeats the previous one: a server that ignores ``p``). A listing still full
+after ``max_pages`` is refused, not cut.
 
 One item of the JSON array (shape from huggingface_hub's ``PaperInfo`` and ``list_daily_papers``
 in ``src/huggingface_hub/hf_api.py``)::
@@ -96,6 +97,12 @@ class HuggingFaceSource:
             if len(items) < self.page_size:
                 break
             previous = items
+        else:
+            # Storing the pages read would pass a cut listing off as the whole day.
+            raise MalformedResponse(
+                f"{response.url}: still full pages after {self.max_pages}, more than any day "
+                "lists; the day is not stored"
+            )
         return SourceDay(
             source=NAME,
             day=day,
