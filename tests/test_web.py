@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from recommender import links, render
+from recommender import guards, links, render
 from tests.catalogue import EMAIL, Entry, dump_text
 from tests.clock import Clock
 from tests.mail import hrefs
@@ -242,7 +242,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(site: Site) -> None:
     # Streamed with no length: cut off once it passes the limit.
     def chunks() -> Iterator[bytes]:
         yield b"List-Unsubscribe=One-Click&pad="
-        for _ in range(16):
+        for _ in range(guards.MAX_BODY // 8192 + 1):
             yield b"x" * 8192
 
     with httpx.Client(timeout=10) as client:

@@ -478,6 +478,24 @@ def test_a_refused_fields_error_is_read_out_with_the_field(
         assert f'id="{hint}"' in answer.text
 
 
+@pytest.mark.parametrize(
+    ("form", "field_id"),
+    [
+        ({"form": "schedule", "schedule": "\U0001f600" * 10_000, "timezone": "UTC"}, "schedule"),
+        (interest(name="\U0001f600" * 10_000), "interest-1-name"),
+    ],
+)
+def test_ten_thousand_emoji_in_a_field_are_refused_naming_the_field(
+    site: Site, form: dict[str, str], field_id: str
+) -> None:
+    # a browser sends each emoji as 12 bytes (%F0%9F%98%80): 120 KB for these 10,000
+    before = snapshot(site.app)
+    answer = post(site, **form)
+    assert answer.status_code == 422  # the page back, not "Too much at once"
+    assert controls(answer.text).inputs[field_id]["aria-invalid"] == "true"
+    assert snapshot(site.app) == before
+
+
 BAD_INTERESTS = [
     ({"share": "1.5"}, "interest 2.share", 'name = "Speech"\nphrases = ["speech"]\nshare = 1.5'),
     ({"share": "lots"}, "interest 2.share", 'name = "Speech"\nphrases = ["s"]\nshare = "lots"'),

@@ -237,6 +237,23 @@ def test_a_bad_field_is_refused_by_name_with_the_message_of_subscribe(
     assert site.mail.received == []
 
 
+# 10,000 characters of a 4-byte script: a browser sends each as 12 bytes (%F0%9F%98%80).
+TEN_THOUSAND_EMOJI = "\U0001f600" * 10_000
+
+
+@pytest.mark.parametrize("field", ["email", "name", "interests", "liked"])
+def test_ten_thousand_emoji_in_a_field_are_refused_naming_the_field(site: Site, field: str) -> None:
+    before = snapshot(site.app)
+    with httpx.Client(timeout=10) as client:
+        refused = sign_up(client, site, **{field: TEN_THOUSAND_EMOJI})
+    assert refused.status_code == 400  # the form back, not "Too much at once"
+    error = re.search(rf'<p id="{field}-error" class="error"[^>]*>([^<]*)</p>', refused.text)
+    assert error is not None
+    assert html.unescape(error[1]).startswith(f"{web.SIGNUP_LABELS[field]}: ")
+    assert snapshot(site.app) == before
+    assert site.mail.received == []
+
+
 def test_every_bad_field_is_shown_under_it_at_once_keeping_what_was_typed(site: Site) -> None:
     typed = {"email": "grace@", "name": "Grace <b>", "interests": "", "liked": "ok\n" + "x" * 301}
     with httpx.Client(timeout=10) as client:
