@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -252,3 +256,52 @@ def test_a_retry_after_that_is_no_delay_falls_back_to_the_backoff(value: str) ->
     assert response.status == 200
     assert fake.sleeps == [1.5]
     assert len(seen) == 2
+
+
+@contextmanager
+def dripping_headers(seconds: float) -> Iterator[str]:
+    """A server that answers every request with a status line, then a header line every 50 ms
+    for ``seconds``, never ending the headers: each read gets bytes well within the read
+    timeout. (http.server, which :func:`serving` is made of, sends the headers at once.)"""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def drip(connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            ends = time.monotonic() + seconds
+            try:
+                connection.sendall(b"HTTP/1.1 200 OK\r\n")
+                while time.monotonic() < ends and not stop.is_set():
+                    time.sleep(0.05)
+                    connection.sendall(b"X-Wait: a\r\n")
+            except OSError:  # the client gave up
+                pass
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=drip, args=(connection,), daemon=True).start()
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def test_a_server_that_drips_its_headers_times_out_as_a_whole() -> None:
+    started = time.monotonic()
+    with dripping_headers(seconds=10.0) as url:
+        with client(url, FakeTime(), timeout=2.0, attempt_seconds=0.3, retries=1) as polite:
+            with pytest.raises(SourceUnavailable) as raised:
+                polite.get("/slow")
+    assert str(raised.value) == f"{url}/slow: took over 0.3 s after 2 attempts"
+    assert time.monotonic() - started < 3.0

@@ -8,7 +8,7 @@ conditional requests: a response that carried an ``ETag`` or ``Last-Modified`` i
 ``cache_size`` URLs) and asked for again with ``If-None-Match`` / ``If-Modified-Since``, so an
 unchanged listing costs the server a 304. A response is read in chunks, up to
 ``max_bytes`` and ``attempt_seconds`` (real time) an attempt: a server that sends too much is
-refused at once, one that drips its answer is timed out and retried.
+refused at once, one that drips its answer (its headers or its body) is timed out and retried.
 
 When retries are exhausted, or the server refuses the request outright (4xx other than 429),
 :class:`~recommender.sources.base.SourceUnavailable` is raised with a one-line message naming
@@ -24,13 +24,14 @@ import json
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import certifi
+import httpcore
 import httpx
 
 from recommender import __version__
@@ -40,9 +41,11 @@ RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 # The most a response may bring: a day of arXiv's listing or of the Daily Papers API is a few
 # megabytes; a server sending more is misconfigured or hostile, and would fill the memory.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-# The longest one attempt may take, the body included: the read timeout is between two
-# chunks, so a server that sends a byte every few seconds would otherwise never time out.
+# The longest one attempt may take, headers and body included: the read timeout is between
+# two reads, so a server that sends a byte every few seconds would otherwise never time out.
 ATTEMPT_SECONDS = 300.0
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -150,12 +153,21 @@ class PoliteClient:
         self._now = now
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._cache_size = cache_size
+        # One connection at a time, as arXiv asks; a client sends one request at a time anyway.
+        limits = httpx.Limits(max_connections=1)
+        self._deadline = _Deadline()
+        if transport is None:
+            transport = httpx.HTTPTransport(verify=_tls(), limits=limits)
+            # httpx takes no network backend, and the deadline must reach every read (the
+            # headers are read before any byte of the body): its pool is httpcore's, which does.
+            transport._pool = httpcore.ConnectionPool(
+                ssl_context=_tls(), max_connections=1, network_backend=self._deadline
+            )
         self._client = httpx.Client(
             timeout=timeout,
             headers={"User-Agent": user_agent(contact)},
             follow_redirects=True,
-            # One connection at a time, as arXiv asks; a client sends one request at a time anyway.
-            limits=httpx.Limits(max_connections=1),
+            limits=limits,
             transport=transport,
             verify=_tls(),
         )
@@ -215,25 +227,28 @@ class PoliteClient:
         """Send ``request``; the response and, for a success, its body, read in chunks so that
         neither its size (``max_bytes``) nor the time it takes (``attempt_seconds``, real
         time) can run away."""
-        started = time.monotonic()
-        response = self._client.send(request, stream=True)
+        self._deadline.start(self.attempt_seconds)
         try:
-            if not response.is_success:
-                return response, b""
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                raise SourceUnavailable(f"{url}: the response is over {self.max_bytes} bytes")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self.max_bytes:
+            response = self._client.send(request, stream=True)
+            try:
+                if not response.is_success:
+                    return response, b""
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > self.max_bytes:
                     raise SourceUnavailable(f"{url}: the response is over {self.max_bytes} bytes")
-                if time.monotonic() - started > self.attempt_seconds:
-                    raise _TooSlow(self.attempt_seconds)
-                chunks.append(chunk)
-            return response, b"".join(chunks)
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise SourceUnavailable(
+                            f"{url}: the response is over {self.max_bytes} bytes"
+                        )
+                    chunks.append(chunk)
+                return response, b"".join(chunks)
+            finally:
+                response.close()
         finally:
-            response.close()
+            self._deadline.stop()
 
     def _wait_for_turn(self) -> None:
         self.pace.wait_for_turn()
@@ -280,6 +295,91 @@ class _TooSlow(Exception):
 
     def __init__(self, seconds: float) -> None:
         super().__init__(f"took over {seconds:g} s")
+
+
+class _Deadline(httpcore.NetworkBackend):
+    """The network, each attempt under a deadline: a connect, read or write gets at most the
+    time left (its own timeout if shorter), and one the deadline cuts raises :class:`_TooSlow`.
+    Outside an attempt (a connection closed with the client) there is no deadline."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+        self._until: float | None = None
+        self._seconds = 0.0
+
+    def start(self, seconds: float) -> None:
+        self._until, self._seconds = time.monotonic() + seconds, seconds
+
+    def stop(self) -> None:
+        self._until = None
+
+    def within(self, timeout: float | None, operation: Callable[[float | None], _T]) -> _T:
+        """Run ``operation`` with ``timeout``, or the time left if that is shorter."""
+        if self._until is None:
+            return operation(timeout)
+        left = self._until - time.monotonic()
+        if left <= 0:
+            raise _TooSlow(self._seconds)
+        if timeout is not None and timeout <= left:
+            return operation(timeout)
+        try:
+            return operation(left)
+        except httpcore.TimeoutException:
+            raise _TooSlow(self._seconds) from None
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self.within(
+            timeout,
+            lambda left: self._backend.connect_tcp(host, port, left, local_address, socket_options),
+        )
+        return _DeadlineStream(stream, self)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        stream = self.within(
+            timeout, lambda left: self._backend.connect_unix_socket(path, left, socket_options)
+        )
+        return _DeadlineStream(stream, self)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._deadline.within(timeout, lambda left: self._stream.read(max_bytes, left))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._deadline.within(timeout, lambda left: self._stream.write(buffer, left))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._deadline.within(
+            timeout, lambda left: self._stream.start_tls(ssl_context, server_hostname, left)
+        )
+        return _DeadlineStream(stream, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
 
 
 def _describe(error: httpx.HTTPError | _TooSlow) -> str:
