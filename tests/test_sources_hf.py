@@ -311,6 +311,15 @@ def test_fields_of_the_wrong_type_are_left_empty() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(document.cookie)", "github.com/x/y", "https://github.com/x\x1b]0;pwned\x07"],
+)
+def test_a_code_or_project_link_that_is_no_web_link_is_left_empty(link: str) -> None:
+    paper = parse_item(broken(lambda i: i["paper"].update(githubRepo=link, projectPage=link)), DAY)
+    assert (paper.github_url, paper.project_url) == (None, None)
+
+
 def test_an_id_that_is_not_an_arxiv_id_keeps_the_paper_without_one() -> None:
     paper = parse_item(broken(lambda i: i["paper"].update(id="not-arxiv")), DAY)
     assert paper.arxiv_id is None

@@ -16,7 +16,7 @@ The raw JSON is read here, not through huggingface_hub, which takes some fields 
 level. The listing day of a paper is the day it was featured (the item's ``publishedAt``, else
 ``paper.submittedOnDailyAt``, else the day asked for), not its arXiv date. An item without a
 title, authors or a readable date is skipped with its reason; a field that is merely absent or
-of the wrong type (stars, links, keywords) is left empty.
+of the wrong type (stars, links, keywords; a link that is no http(s) link) is left empty.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from recommender.sources.base import (
     MalformedResponse,
@@ -141,8 +142,8 @@ def parse_item(item: Any, asked: date) -> SourcePaper:
     listed = _day(featured, "featured date") if featured is not None else asked
     published_at = paper.get("publishedAt")
     published = _day(published_at, "arXiv date") if published_at is not None else None
-    github = _text(paper.get("githubRepo")).strip() or None
-    project = _text(paper.get("projectPage")).strip() or None
+    github = _web_link(paper.get("githubRepo"))
+    project = _web_link(paper.get("projectPage"))
     keywords = paper.get("ai_keywords")
     return SourcePaper(
         source=NAME,
@@ -188,6 +189,15 @@ def _day(value: Any, what: str) -> date:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _web_link(value: Any) -> str | None:
+    # A link stored is one a digest may show: http(s), nothing a text does not show (a
+    # "javascript:" link, or one with a terminal's escape sequence, is left empty).
+    link = _text(value).strip()
+    if collapse(link) != link or urlsplit(link).scheme.lower() not in ("http", "https"):
+        return None
+    return link
 
 
 # A paper page's id (an arXiv id, as Hugging Face names its pages): letters, digits, dots and
