@@ -133,11 +133,24 @@ def _row(values: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
-def edit_interest(data: dict[str, Any], number: str, values: Mapping[str, str]) -> None:
+def edit_interest(
+    data: dict[str, Any], number: str, values: Mapping[str, str], was: str | None = None
+) -> None:
     """Set interest ``number`` (from 1; :data:`NEW_INTEREST`: a new one, last) of ``data``
-    to the form ``values`` (lists one entry per line; an empty share: none given)."""
+    to the form ``values`` (lists one entry per line; an empty share: none given); given
+    ``was``, only if it is still the one of that name.
+
+    A page shown before an interest was removed numbers the later ones one too high: saved
+    from it (Back, then Save), the form would overwrite the interest that took its number.
+    """
     tables = data["interest"]
     index = _index(tables, number, allow_new=True)
+    if was is not None and index < len(tables) and tables[index]["name"] != was:
+        raise profiles.ProfileError(
+            SOURCE,
+            f"is {tables[index]['name']!r} now, not {was!r}; nothing was saved",
+            f"interest {index + 1}",
+        )
     table: dict[str, Any] = {"liked": tables[index]["liked"]} if index < len(tables) else {}
     for name in INTEREST_FORM:
         text = values.get(name, "")

@@ -101,13 +101,14 @@ class Pages:
         )
 
     def save_named_interest(
-        self, token: str, number: str, values: Mapping[str, str]
+        self, token: str, number: str, values: Mapping[str, str], was: str | None = None
     ) -> SubscriberInfo:
         """Set named interest ``number`` (from 1, or ``"new"`` to add one) of a manage link's
         subscriber to ``values``: name, phrases, authors and must (one per line), share (0 to
-        1, empty: split what the others leave). Its liked papers are kept."""
+        1, empty: split what the others leave). Its liked papers are kept. Given ``was``, only
+        if the interest is still the one of that name."""
         return self._manage_page().change_interests(
-            token, lambda data: manage.edit_interest(data, number, values)
+            token, lambda data: manage.edit_interest(data, number, values, was)
         )
 
     def remove_named_interest(self, token: str, number: str, name: str) -> SubscriberInfo:

@@ -340,7 +340,8 @@ def create_app(app: Recommender) -> ASGIApp:
     async def save_interest(token: str, form: FormData) -> str:
         number = str(form.get("number", ""))
         values = texts(form, *INTEREST_FORM)
-        user = await call(pages.save_named_interest, token, number, values)
+        was = texts(form, "was").get("was")  # the page's form says which interest it showed
+        user = await call(pages.save_named_interest, token, number, values, was)
         name = values.get("name", "").strip()  # as the profile check keeps it
         topic = next((t for t in user.topics if t["name"] == name), {"share": 0})
         verb = "Added" if number == NEW_INTEREST else "Saved"

@@ -411,6 +411,44 @@ def test_an_interest_without_a_share_splits_what_the_others_leave_and_shows_it_e
     assert [t["share"] for t in site.app.subscriber(EMAIL).topics] == [0.5, 0.5]
 
 
+def interest_form(page: str, number: int) -> dict[str, str]:
+    """The fields interest ``number``'s save form on ``page`` sends, hidden ones too."""
+    form = page.split(f'<div class="interest" id="interest-{number}">')[1].split("</form>")[0]
+    hidden = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form))
+    values = {
+        name: unescape(value)
+        for name, value in re.findall(r'<input type="text" [^>]*name="(\w+)" value="([^"]*)"', form)
+    }
+    values |= {
+        name: unescape(value)
+        for name, value in re.findall(r'<textarea [^>]*name="(\w+)"[^>]*>([^<]*)</textarea>', form)
+    }
+    return {**hidden, **values}
+
+
+def test_an_interest_form_saved_from_a_stale_page_overwrites_no_other_interest(
+    site: Site,
+) -> None:
+    # Back to the page after removing interest 2, then Save on interest 2's form: the
+    # interest now second is another, and must not become a copy of the removed one.
+    for name in ("Speech", "Graphs", "Robots"):
+        assert (
+            post(site, **interest(name=name, phrases=f"{name.lower()} papers")).status_code == 200
+        )
+    with httpx.Client(timeout=10) as client:
+        stale = client.get(site.urls["manage"]).text
+    removed = post(site, form="remove_interest", number="2", name="Graphs")
+    assert removed.status_code == 200
+    before = snapshot(site.app)
+    resent = post(site, **interest_form(stale, 2))
+    assert resent.status_code == 422
+    assert "Nothing was changed." in text(resent.text)
+    assert [t["name"] for t in site.app.subscriber(EMAIL).topics] == ["Speech", "Robots"]
+    assert snapshot(site.app) == before
+    # the form of the interest now second shows it, not the stale values to save over it
+    assert controls(resent.text).inputs["interest-2-name"]["value"] == "Robots"
+
+
 def test_an_interest_is_edited_in_place_and_removed_by_its_button(site: Site, clock: Clock) -> None:
     post(site, **interest(share="0.3"))
     post(site, **interest(name="Graphs", phrases="graph neural networks", share="0.2"))
