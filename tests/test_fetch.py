@@ -123,6 +123,20 @@ def test_a_refetch_with_new_counts_updates_the_counts_and_nothing_else(app: Reco
         assert (dump.id, dump.source, dump.file_name) == (first.dump_id, "hf", "hf 2026-03-20")
 
 
+def test_a_day_fetched_again_with_part_of_its_papers_keeps_counting_them_all(
+    app: Recommender,
+) -> None:
+    """arXiv's results can come out of order: a day stored again with the papers it missed,
+    or with fewer than before, still lists (and counts) every paper it listed."""
+    app.store_source_day(a_day(a_paper(1), a_paper(2), a_paper(3)))
+    app.store_source_day(a_day(a_paper(4)))
+    app.store_source_day(a_day(a_paper(2)))
+    (info,) = app.dumps()
+    assert info.papers == 4
+    with app._sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DumpPaper)) == 4
+
+
 def test_a_day_stored_by_an_earlier_version_is_still_recognised_when_fetched_again() -> None:
     # The hash an earlier version stored for this day (it hashed dataclasses.asdict of each
     # paper): a re-fetch of a day already in a database must still count as unchanged.

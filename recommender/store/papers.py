@@ -306,19 +306,20 @@ def add_source_day(session: Session, day: SourceDay, now: datetime) -> DumpOutco
         already: dict[str, int] = {}
     else:
         dump_id = known.id
+        rows = session.execute(
+            select(DumpPaper.paper_id, DumpPaper.position).where(DumpPaper.dump_id == dump_id)
+        )
+        already = {row.paper_id: row.position for row in rows}
         session.execute(
             update(Dump.__table__)
             .where(Dump.__table__.c.id == dump_id)
             .values(
                 papers_new=known.papers_new + len(fresh),
                 papers_updated=known.papers_updated + updated,
-                **totals,
+                # the day lists what it listed before and what it lists now
+                **{**totals, "papers_total": len(already.keys() | set(listed))},
             )
         )
-        rows = session.execute(
-            select(DumpPaper.paper_id, DumpPaper.position).where(DumpPaper.dump_id == dump_id)
-        )
-        already = {row.paper_id: row.position for row in rows}
     if fresh:
         for row in fresh:
             row["first_dump_id"] = dump_id
