@@ -15,6 +15,7 @@ traceback only logged). All the work is the facade's (:class:`recommender.core.R
 from __future__ import annotations
 
 import math
+import re
 import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -108,6 +109,18 @@ FIELD_LABELS = {
 }
 
 
+# A value an error message quotes back (as its repr) longer than this is cut to its start and
+# "…": the field holds it whole, and 10,000 characters said again buried the form under them.
+QUOTED_SHOWN = 500
+QUOTED_KEPT = 100
+_LONG_QUOTE = re.compile(rf"'[^']{{{QUOTED_SHOWN},}}'|\"[^\"]{{{QUOTED_SHOWN},}}\"")
+
+
+def brief(message: str) -> str:
+    """``message`` with each value it quotes that is longer than :data:`QUOTED_SHOWN` cut."""
+    return _LONG_QUOTE.sub(lambda quoted: f"{quoted[0][:QUOTED_KEPT]}…{quoted[0][0]}", message)
+
+
 @dataclass(frozen=True)
 class Problem:
     """Why a form on the manage page changed nothing: the field (None: the whole form), what
@@ -175,6 +188,7 @@ def create_app(app: Recommender) -> ASGIApp:
     )
     env.filters["shorten"] = render.trim  # an abstract cut as the email cuts it, with "…"
     env.filters["standing"] = render.standing  # a score as a person reads it, as the email says it
+    env.filters["brief"] = brief  # an error message, a long value it quotes cut
 
     def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**values), status_code=status)

@@ -534,6 +534,17 @@ def test_ten_thousand_emoji_in_a_field_are_refused_naming_the_field(
     assert snapshot(site.app) == before
 
 
+def test_a_ten_thousand_character_value_is_not_said_back_whole(site: Site) -> None:
+    answer = post(site, form="schedule", schedule="x" * 10_000, timezone="UTC")
+    assert answer.status_code == 422
+    banner = re.search(r'<p class="problem" role="alert">(.*?)</p>', answer.text)
+    error = re.search(r'<p class="error" id="schedule-error">(.*?)</p>', answer.text)
+    assert banner is not None and error is not None
+    for said in (text(banner[1]), text(error[1])):
+        assert "Schedule: cannot read schedule 'xxxx" in said and len(said) < 400
+    assert answer.text.count("x" * 10_000) == 1  # in the field, to correct
+
+
 BAD_INTERESTS = [
     ({"share": "1.5"}, "interest 2.share", 'name = "Speech"\nphrases = ["speech"]\nshare = 1.5'),
     ({"share": "lots"}, "interest 2.share", 'name = "Speech"\nphrases = ["s"]\nshare = "lots"'),

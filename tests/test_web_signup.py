@@ -254,6 +254,19 @@ def test_ten_thousand_emoji_in_a_field_are_refused_naming_the_field(site: Site, 
     assert site.mail.received == []
 
 
+def test_a_ten_thousand_character_address_is_not_said_back_whole(site: Site) -> None:
+    # the field holds it whole; said again in full, it buried the form under 270 lines
+    with httpx.Client(timeout=10) as client:
+        refused = sign_up(client, site, email="a" * 10_000)
+    assert refused.status_code == 400
+    error = re.search(r'<p id="email-error" class="error"[^>]*>([^<]*)</p>', refused.text)
+    assert error is not None
+    said = html.unescape(error[1])
+    assert said.startswith("Email address: 'aaaa") and "is not a valid email address" in said
+    assert len(said) < 400
+    assert refused.text.count("a" * 10_000) == 1  # in the field, to correct
+
+
 def test_every_bad_field_is_shown_under_it_at_once_keeping_what_was_typed(site: Site) -> None:
     typed = {"email": "grace@", "name": "Grace <b>", "interests": "", "liked": "ok\n" + "x" * 301}
     with httpx.Client(timeout=10) as client:
