@@ -235,3 +235,26 @@ def test_pausing_resizing_and_resuming_from_the_manage_page(site: Site, page: An
     expect(page.get_by_role("button", name="Pause digests")).to_be_visible()
     assert not site.app.subscriber(site.email).paused
     check_page(page)
+
+
+def test_the_manage_pages_saved_and_refused_banners_are_dark_in_dark_mode(
+    site: Site, page: Any
+) -> None:
+    page.emulate_media(color_scheme="dark")
+    page.goto(site.digest.link("manage"))
+    page.fill("#schedule", "hourly")
+    page.press("#schedule", "Enter")  # Enter in the field sends its form
+    refused = page.get_by_role("alert").filter(has_text="Nothing was changed")
+    expect(refused).to_be_visible()
+    banners = [refused.evaluate(BACKGROUND)]
+    assert_text_contrast(page)
+    page.get_by_role("button", name="Pause digests").click()
+    saved = page.get_by_role("status").filter(has_text="Your digests are paused")
+    expect(saved).to_be_visible()
+    banners.append(saved.evaluate(BACKGROUND))
+    assert_text_contrast(page)
+    # not a light strip on a dark page
+    assert [colour for colour in banners if brightness(colour) > 80] == []
+
+
+BACKGROUND = "e => getComputedStyle(e).backgroundColor"
