@@ -627,7 +627,8 @@ def demo(state: AppContext) -> None:
 def _send(state: AppContext, email: str | None, *, dry_run: bool = False) -> bool:
     """Compose and deliver due digests, printing what happened; False if any failed."""
     app = state.app
-    progress = EmbeddingProgress()
+    space_made(state)
+    progress = Progress.embedding()
     try:
         app.embed_papers(on_start=progress.start, on_progress=progress.advance)
     finally:
@@ -861,6 +862,7 @@ def rate(state: AppContext, email: str, paper: str, vote: str) -> None:
       recommender rate ada@example.org 5602a22be89a861c up
       recommender rate ada@example.org "Sparse Mixture Routing" down
     """
+    space_made(state)
     rating = state.app.rate(email, paper, vote)
     if rating.changed:
         done = {"up": "👍", "down": "👎", "clear": "cleared"}[rating.vote]
@@ -970,6 +972,20 @@ def import_ratings(state: AppContext, email: str, file: Path, fmt: str | None) -
         click.echo(f"  not here: {title}", err=True)
 
 
+def space_made(state: AppContext) -> None:
+    """Make the feature space now if there is none, with a progress bar over the papers whose
+    words it counts (:meth:`Progress.counting`), before a command that ranks or trains would
+    make it silently. A smaller catalogue is quick to count: its space is left to be made
+    when needed (a command refused before it needs one makes none)."""
+    progress = Progress.counting()
+    if state.app.paper_count() < progress.minimum:
+        return
+    try:
+        state.app.feature_space(on_start=progress.start, on_progress=progress.advance)
+    finally:
+        progress.close()
+
+
 def progress_bar(total: int, unit: str, desc: str | None = None, *, shown: bool = True) -> Any:
     """A progress bar on standard error, drawn only when that is a terminal: a script, a pipe
     or a log file gets none of its carriage returns. ``shown=False``: never drawn."""
@@ -977,17 +993,28 @@ def progress_bar(total: int, unit: str, desc: str | None = None, *, shown: bool 
     return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=not drawn)
 
 
-class EmbeddingProgress:
-    """A progress bar for embedding papers, shown when there are enough of them (and standard
-    error is a terminal: :func:`progress_bar`)."""
+class Progress:
+    """A progress bar over papers for long work, ``what`` it is, shown when there are at least
+    ``minimum`` papers (and standard error is a terminal: :func:`progress_bar`)."""
 
-    def __init__(self, minimum: int = 64) -> None:
-        self.minimum = minimum
+    def __init__(self, what: str, minimum: int) -> None:
+        self.what, self.minimum = what, minimum
         self.bar: tqdm[Any] | None = None
+
+    @classmethod
+    def embedding(cls) -> Progress:
+        """Embedding papers: about a hundredth of a second each, so a bar from 64 of them."""
+        return cls("Embedding papers", 64)
+
+    @classmethod
+    def counting(cls) -> Progress:
+        """Counting papers' words for a new feature space: half a millisecond each with a long
+        abstract, so a bar from 5,000 of them."""
+        return cls("Counting words", 5000)
 
     def start(self, total: int) -> None:
         if total >= self.minimum:
-            self.bar = progress_bar(total, "paper", "Embedding papers")
+            self.bar = progress_bar(total, "paper", self.what)
 
     def advance(self, done: int) -> None:
         if self.bar is not None:
@@ -1031,7 +1058,8 @@ def recommend(state: AppContext, email: str, top: int, since: date | None, as_js
             f"goes to them; {_undo_hold(email, held)}.",
             err=True,
         )
-    progress = EmbeddingProgress()
+    space_made(state)
+    progress = Progress.embedding()
     try:
         found = state.app.recommend(
             email,
@@ -1108,6 +1136,7 @@ def evaluate(state: AppContext, email: str, as_json: bool) -> None:
     Example:
       recommender evaluate ada@example.org
     """
+    space_made(state)
     try:
         info = state.app.evaluate(email)
     except ValueError as exc:
@@ -1159,7 +1188,13 @@ def retrain(state: AppContext, email: str | None, refit: bool) -> None:
       recommender retrain ada@example.org
       recommender retrain --refit
     """
-    trained = state.app.retrain(email, refit=refit)
+    progress = Progress.counting()
+    try:
+        trained = state.app.retrain(
+            email, refit=refit, on_start=progress.start, on_progress=progress.advance
+        )
+    finally:
+        progress.close()
     click.echo(f"Retrained {count(trained, 'model')}.")
 
 

@@ -346,10 +346,30 @@ class Recommender:
         with self._session() as session:
             return catalogue_store.count_papers(session)
 
-    def retrain(self, email: str | None = None, *, refit: bool = False) -> int:
+    def feature_space(
+        self,
+        *,
+        on_start: Callable[[int], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> str:
+        """Make the feature space now if there is none, and return its id. Making one counts
+        the words of every paper (seconds for tens of thousands): ``on_start(n)`` is told how
+        many papers, ``on_progress(k)`` of each part counted. Ranking, training and embedding
+        make it too, as they first need it, silently."""
+        return self._ranking().space(on_start=on_start, on_progress=on_progress).id
+
+    def retrain(
+        self,
+        email: str | None = None,
+        *,
+        refit: bool = False,
+        on_start: Callable[[int], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Retrain one subscriber's model, or everyone's; ``refit`` makes a new feature space
-        from the catalogue as it is now. Return how many models were trained."""
-        return self._ranking().retrain(email, refit)
+        from the catalogue as it is now (``on_start``/``on_progress``: as
+        :meth:`feature_space`). Return how many models were trained."""
+        return self._ranking().retrain(email, refit, on_start, on_progress)
 
     def evaluate(self, email: str) -> EvaluationInfo:
         """Cross-validate ``email``'s model on their own ratings; ``ValueError`` if too few."""

@@ -217,17 +217,22 @@ class Ranker:
             return [], papers
         return catalogue_store.catalogue_texts(session), papers
 
-    def new_space(self, texts: Sequence[tuple[str, str]]) -> model.FeatureSpace:
+    def new_space(
+        self,
+        texts: Sequence[tuple[str, str]],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> model.FeatureSpace:
         """A new space of the configured embedding model, its word statistics counted over
-        ``texts`` (none: no IDF weights). The slow part of making a space, seconds for a large
-        catalogue (and the sentence model's loading): it needs no session."""
+        ``texts`` (none: no IDF weights), ``on_progress(n)`` told of every ``n`` counted. The
+        slow part of making a space, seconds for a large catalogue (and the sentence model's
+        loading): it needs no session."""
         wanted = self._wanted_model_id()
         if wanted is None:
             space = model.FeatureSpace.words_only()
         else:
             space = model.FeatureSpace.with_embeddings(wanted, self.embedder.dim)
         if texts:
-            space = space.fit_idf(texts, max_df=MAX_DOCUMENT_FREQUENCY)
+            space = space.fit_idf(texts, max_df=MAX_DOCUMENT_FREQUENCY, on_progress=on_progress)
         return space
 
     def keep_space(

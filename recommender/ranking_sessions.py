@@ -35,18 +35,27 @@ class SessionRanker:
         self._ranker = ranker
         self._clock = clock
 
-    def space(self, *, refit: bool = False) -> model.FeatureSpace:
+    def space(
+        self,
+        *,
+        refit: bool = False,
+        on_start: Callable[[int], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> model.FeatureSpace:
         """The current feature space, made when there is none (or on ``refit``): its word
         statistics counted outside any transaction (seconds on a large catalogue, while
         others go on writing: SQLite's write lock is the whole file's), then stored in a
-        short one. One that another process made meanwhile is used instead."""
+        short one. One that another process made meanwhile is used instead. Counting tells
+        ``on_start`` how many papers it counts and ``on_progress`` of each part counted."""
         for attempt in range(SPACE_ATTEMPTS):
             with self._sessions() as session:
                 current = None if refit else self._ranker.stored_space(session)
                 if current is not None:
                     return current
                 texts, papers = self._ranker.space_texts(session)
-            made = self._ranker.new_space(texts)
+            if texts and on_start is not None:
+                on_start(len(texts))
+            made = self._ranker.new_space(texts, on_progress)
             try:
                 with self._sessions() as session, session.begin():
                     return self._ranker.keep_space(
@@ -134,9 +143,16 @@ class SessionRanker:
                 return "all rated"
             return "all kept out"
 
-    def retrain(self, email: str | None, refit: bool) -> int:
-        """Retrain ``email``'s model, or everyone's, each in a transaction of its own."""
-        space = self.space(refit=refit)
+    def retrain(
+        self,
+        email: str | None,
+        refit: bool,
+        on_start: Callable[[int], None] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Retrain ``email``'s model, or everyone's, each in a transaction of its own (after
+        making the space, on ``refit``: :meth:`space`)."""
+        space = self.space(refit=refit, on_start=on_start, on_progress=on_progress)
         with self._sessions() as session:
             emails = (
                 [email]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recommender import embeddings
+from recommender import embeddings, features
 from recommender import model as rm
 from recommender.features import clean_text, feature_columns, link_only_terms, paper_terms
 
@@ -324,6 +324,16 @@ def test_refitting_document_frequencies_makes_a_new_space_and_old_models_are_ref
     rm.score(m, first.vectors(PAPERS))
     with pytest.raises(rm.FeatureSpaceMismatch):
         rm.score(m, grown.vectors(PAPERS))
+
+
+def test_document_frequencies_counted_part_by_part_are_those_of_the_whole(monkeypatch):
+    whole = rm.FeatureSpace.words_only().fit_idf(PAPERS, max_df=0.5)
+    monkeypatch.setattr(features, "COUNTED_AT_ONCE", 3)
+    counted: list[int] = []
+    parts = rm.FeatureSpace.words_only().fit_idf(PAPERS, max_df=0.5, on_progress=counted.append)
+    assert parts.id == whole.id
+    np.testing.assert_array_equal(parts.idf, whole.idf)
+    assert sum(counted) == len(PAPERS) and max(counted) == 3
 
 
 def test_a_feature_space_survives_storage_as_plain_data():

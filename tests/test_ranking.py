@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, make_url, select, update
 
-from recommender import model, ranking
+from recommender import features, model, ranking
 from recommender.config import Settings
 from recommender.core import Recommender
 from recommender.dumps import paper_id
@@ -461,15 +461,37 @@ def test_the_feature_space_is_made_while_the_database_stays_writable(
         app.subscribe(profile(tmp_path))
         new_space, made = app.ranker.new_space, []
 
-        def count_while_another_writes(texts):  # type: ignore[no-untyped-def]
+        def count_while_another_writes(texts, on_progress=None):  # type: ignore[no-untyped-def]
             another_writes(path)
-            made.append(new_space(texts))
+            made.append(new_space(texts, on_progress))
             return made[-1]
 
         app.ranker.new_space = count_while_another_writes  # type: ignore[method-assign]
         assert app.recommend(EMAIL, top=1)
         assert app.retrain(refit=True) == 1
     assert len(made) == 2
+
+
+def test_making_the_feature_space_reports_the_papers_whose_words_it_counts(
+    app: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first ranking after a large first ingest counts every paper's words (10 s at 18,000
+    # papers): the CLI shows it as a progress bar from these reports.
+    monkeypatch.setattr(ranking, "MIN_PAPERS_FOR_IDF", 1)  # word statistics from 1 paper on
+    monkeypatch.setattr(features, "COUNTED_AT_ONCE", 4)
+    app.ingest([topical_dump(tmp_path / "d.txt")], reference_date=date(2026, 3, 21))
+    papers = app.paper_count()
+    started: list[int] = []
+    counted: list[int] = []
+    space = app.feature_space(on_start=started.append, on_progress=counted.append)
+    assert "idf" in space
+    assert started == [papers] and sum(counted) == papers and max(counted) == 4
+    # made once: asked again, nothing is counted
+    assert app.feature_space(on_start=started.append, on_progress=counted.append) == space
+    assert started == [papers]
+    # retrain --refit counts the catalogue again
+    app.retrain(refit=True, on_start=started.append, on_progress=counted.append)
+    assert started == [papers, papers] and sum(counted) == 2 * papers
 
 
 # A title that says nothing of its paper's topic: only the paper's abstract does.
