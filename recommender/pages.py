@@ -149,11 +149,12 @@ class Pages:
 
     def sign_up(
         self, email: str, name: str, interests: str, *, client: str, liked: str = ""
-    ) -> None:
+    ) -> str:
         """Ask for a digest from the sign-up form (interests and liked papers one per line):
-        mail the address a confirm link, or its manage link if it is subscribed already.
-        Raise :class:`ProfileError`, :class:`SignupLimited` or :class:`SignupClosed`."""
-        self._signups().request(email, name, interests, client, liked)
+        mail the address a confirm link, or its manage link if it is subscribed already, and
+        return the address mailed. Raise :class:`ProfileError`, :class:`SignupLimited` or
+        :class:`SignupClosed`."""
+        return self._signups().request(email, name, interests, client, liked)
 
     def open_signup_link(self, token: str) -> PendingSignup:
         """What a sign-up's confirm link asks for, without changing anything."""

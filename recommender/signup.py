@@ -199,8 +199,9 @@ class Signups:
         self._transport = transport
         self._secret = secret
 
-    def request(self, email: str, name: str, interests: str, client: str, liked: str = "") -> None:
-        """Validate a form, count it against the limits, store it and mail its link.
+    def request(self, email: str, name: str, interests: str, client: str, liked: str = "") -> str:
+        """Validate a form, count it against the limits, store it and mail its link; return
+        the address mailed (as it is stored: ``Ada@Example.org`` becomes ``ada@example.org``).
 
         Raise :class:`ProfileError` (nothing stored) or :class:`SignupLimited`; a failed
         delivery raises :class:`~recommender.mailer.DeliveryError`, and the sign-up stays
@@ -235,6 +236,7 @@ class Signups:
             self._templates(), context, mail_from=self._settings.mail_from, now=now
         )
         self._transport().send(outgoing)
+        return context.email
 
     def _mail_context(
         self, session: Session, signup_id: int, profile: Profile

@@ -482,7 +482,7 @@ def create_app(app: Recommender) -> ASGIApp:
         values = {name: str(form.get(name, "")) for name in SIGNUP_FIELDS}
         client = request.client.host if request.client else ""
         try:
-            await call(pages.sign_up, **values, client=client)
+            mailed = await call(pages.sign_up, **values, client=client)
         except ProfileError as error:
             problems = getattr(error, "problems", {error.field: error.message})
             return signup_form(400, values=values, problems=problems, action=request.url.path)
@@ -493,7 +493,7 @@ def create_app(app: Recommender) -> ASGIApp:
             return response
         except DeliveryError:
             return signup_form(503, values=values, failed=True, action=request.url.path)
-        return signup_form(values=values, sent=True)
+        return signup_form(values={**values, "email": mailed}, sent=True)
 
     @signup_token
     async def signup_confirm_page(request: Request) -> Response:

@@ -136,6 +136,25 @@ def test_a_confirmed_sign_up_makes_one_subscriber(site: Site) -> None:
     assert len(site.mail.received) == 1  # confirming sends nothing
 
 
+def test_the_page_after_signing_up_names_the_address_mailed_as_it_is_stored(site: Site) -> None:
+    typed = "  " + NEW.upper() + " "
+    with httpx.Client(timeout=10) as client:
+        asked = sign_up(client, site, email=typed)
+    assert asked.status_code == 200 and "Look in your inbox" in asked.text
+    (mail,) = site.mail.received
+    assert mail.rcpt_tos == [NEW]
+    assert f"We sent a mail to {NEW}." in asked.text and NEW.upper() not in asked.text
+
+
+def test_free_text_fields_follow_the_direction_of_what_is_written_in_them(site: Site) -> None:
+    page = httpx.get(f"{site.base}/signup").text
+    for name in ("name", "interests", "liked"):
+        assert re.search(
+            rf'<(input|textarea) [^>]*dir="auto"[^>]* id="{name}"|id="{name}"[^>]* dir="auto"', page
+        ), name
+    assert not re.search(r'id="email"[^>]* dir="auto"', page)
+
+
 def test_papers_liked_on_the_form_are_the_new_subscribers_liked_papers(site: Site) -> None:
     liked = "Speech Recognition with Streaming Transducers\n\n  2401.01234 \n"
     with httpx.Client(timeout=10) as client:
