@@ -79,18 +79,25 @@ def read_ratings(text: str, fmt: str, source: str = "<ratings>") -> list[RatingR
             rows = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RatingsFileError(source, f"not valid JSON: {exc.msg}", exc.lineno) from exc
+        except RecursionError:
+            raise RatingsFileError(source, "not valid JSON: nested too deeply") from None
+        except ValueError as exc:  # such as an integer of more digits than Python converts
+            raise RatingsFileError(source, f"not valid JSON: {exc}") from exc
         if not isinstance(rows, list):
             raise RatingsFileError(source, "expected a JSON list of ratings")
         numbered = [(index + 1, row) for index, row in enumerate(rows)]
         what = "item"
     else:
         reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-        missing = [f for f in ("vote", "rated_at") if f not in (reader.fieldnames or [])]
-        if missing:
-            raise RatingsFileError(
-                source, f"missing column {missing[0]!r}; columns: {', '.join(FIELDS)}", 1
-            )
-        numbered = [(reader.line_num, row) for row in reader]
+        try:
+            missing = [f for f in ("vote", "rated_at") if f not in (reader.fieldnames or [])]
+            if missing:
+                raise RatingsFileError(
+                    source, f"missing column {missing[0]!r}; columns: {', '.join(FIELDS)}", 1
+                )
+            numbered = [(reader.line_num, row) for row in reader]
+        except csv.Error as exc:  # such as a field longer than the csv module's limit
+            raise RatingsFileError(source, f"line {reader.reader.line_num}: {exc}") from exc
         what = "line"
     return [_record(row, source, number, what) for number, row in numbered]
 

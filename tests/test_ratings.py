@@ -257,3 +257,22 @@ def test_an_export_is_json_for_a_json_file_and_csv_otherwise_as_its_help_says(
         assert invoke("export-ratings", EMAIL, "-o", str(tmp_path / name), env=env).exit_code == 0
     assert json.loads((tmp_path / "a.json").read_text())[0]["vote"] == "up"
     assert (tmp_path / "a.txt").read_text().startswith("paper_id,")
+
+
+HEADER = "paper_id,title,vote,source,rated_at\n"
+WHEN = "2026-03-01T10:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "message"),
+    [
+        ("csv", f'{HEADER},"{"t" * 200_000}",up,cli,{WHEN}\n', "line 2: "),
+        ("json", "[" * 100_000 + "]" * 100_000, "not valid JSON: nested too deeply"),
+        ("json", '[{"title": "x", "vote": "up", "source": ' + "9" * 5000 + "}]", "not valid JSON"),
+    ],
+)
+def test_a_ratings_file_with_a_huge_field_or_nesting_is_refused_not_a_crash(
+    fmt: str, text: str, message: str
+) -> None:
+    with pytest.raises(ratings_io.RatingsFileError, match=f"^r.{fmt}:? ?.*{message}"):
+        ratings_io.read_ratings(text, fmt, f"r.{fmt}")
