@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from recommender import text_files
@@ -123,4 +123,10 @@ def _record(row: object, source: str, number: int, what: str) -> RatingRecord:
         raise fail(f"field 'rated_at' is {row.get('rated_at')!r}, not an ISO 8601 time") from None
     if rated_at.tzinfo is None:
         raise fail("field 'rated_at' needs a time zone, such as +00:00")
+    try:
+        rated_at.astimezone(UTC)  # as it is stored
+    except OverflowError:
+        raise fail(
+            f"field 'rated_at' is {row.get('rated_at')!r}, outside the calendar in UTC"
+        ) from None
     return RatingRecord(paper_id, title, vote, source_word, rated_at)

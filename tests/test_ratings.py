@@ -276,3 +276,11 @@ def test_a_ratings_file_with_a_huge_field_or_nesting_is_refused_not_a_crash(
 ) -> None:
     with pytest.raises(ratings_io.RatingsFileError, match=f"^r.{fmt}:? ?.*{message}"):
         ratings_io.read_ratings(text, fmt, f"r.{fmt}")
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_a_rating_dated_outside_the_calendar_in_utc_is_refused_naming_its_line(
+    when: str,
+) -> None:
+    with pytest.raises(ratings_io.RatingsFileError, match="r.csv: line 3: field 'rated_at'"):
+        ratings_io.read_ratings(f"{HEADER},x,up,cli,{WHEN}\n,y,up,cli,{when}\n", "csv", "r.csv")
