@@ -109,6 +109,11 @@ def _record(row: object, source: str, number: int, what: str) -> RatingRecord:
     if not isinstance(row, dict):
         raise fail("expected an object with the fields " + ", ".join(FIELDS))
     paper_id, title = str(row.get("paper_id") or "").strip(), str(row.get("title") or "").strip()
+    # A JSON escape can spell what no text file holds: a lone surrogate, which no database
+    # stores or terminal prints, or a NUL, which PostgreSQL refuses (an id is looked up).
+    for name, value, refused in (("paper_id", paper_id, "\0"), ("title", title, "")):
+        if any("\ud800" <= c <= "\udfff" or c in refused for c in value):
+            raise fail(f"field {name!r} is {value!r}: a NUL or a lone surrogate is no text")
     if not paper_id and not title:
         raise fail("needs a paper_id or a title")
     vote = str(row.get("vote") or "").strip().lower()

@@ -284,3 +284,19 @@ def test_a_rating_dated_outside_the_calendar_in_utc_is_refused_naming_its_line(
 ) -> None:
     with pytest.raises(ratings_io.RatingsFileError, match="r.csv: line 3: field 'rated_at'"):
         ratings_io.read_ratings(f"{HEADER},x,up,cli,{WHEN}\n,y,up,cli,{when}\n", "csv", "r.csv")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("paper_id", "x\\u0000"), ("paper_id", "x\\ud800"), ("title", "x\\ud800")]
+)
+def test_text_no_database_can_hold_is_refused_naming_its_item_and_nothing_imports(
+    rated_app: Recommender, tmp_path: Path, field: str, value: str
+) -> None:
+    good = f'{{"paper_id": "{paper_id(entry(1).title)}", "vote": "up", "rated_at": "{WHEN}"}}'
+    bad = f'{{"{field}": "{value}", "vote": "up", "rated_at": "{WHEN}"}}'
+    file = tmp_path / "r.json"
+    file.write_text(f"[{good}, {bad}]")
+    result = invoke("import-ratings", EMAIL, str(file), env=cli_env(rated_app.settings))
+    assert result.exit_code == 1
+    assert f"{file}: item 2: field {field!r}" in result.output
+    assert rated_app.ratings(EMAIL, history=True) == []
