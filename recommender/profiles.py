@@ -189,6 +189,8 @@ def load_profile(path: Path) -> Profile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(str(path), f"not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ProfileError(str(path), "not valid TOML: nested too deeply") from None
     return parse_profile(data, source=str(path))
 
 

@@ -424,3 +424,10 @@ def test_an_unknown_time_zone_is_refused_with_the_one_it_likely_meant(
     assert str(refused.value) == (
         f"{path}: field 'timezone': unknown time zone {written!r}; did you mean {meant!r}?"
     )
+
+
+def test_toml_nested_too_deeply_is_refused_not_a_crash(tmp_path: Path) -> None:
+    body = 'email = "a@example.org"\ninterests = ' + "[" * 5000 + "]" * 5000 + "\n"
+    path = write_profile(tmp_path, "deep.toml", body)
+    with pytest.raises(ProfileError, match=r"deep\.toml: not valid TOML: nested too deeply"):
+        load_profile(path)
