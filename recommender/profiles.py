@@ -218,8 +218,9 @@ def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
     min_score = get("min_score", (int, float), None)
     if min_score is not None and not _finite(min_score):
         raise ProfileError(source, f"{min_score!r} is not a finite number", "min_score")
+    schedule_text = get("schedule", str, DEFAULT_SCHEDULE)
     try:
-        schedule = parse_schedule(get("schedule", str, DEFAULT_SCHEDULE))
+        schedule = parse_schedule(schedule_text)
         check_fires(schedule)
     except ValueError as exc:
         raise ProfileError(source, str(exc), "schedule") from exc

@@ -431,3 +431,10 @@ def test_toml_nested_too_deeply_is_refused_not_a_crash(tmp_path: Path) -> None:
     path = write_profile(tmp_path, "deep.toml", body)
     with pytest.raises(ProfileError, match=r"deep\.toml: not valid TOML: nested too deeply"):
         load_profile(path)
+
+
+def test_a_schedule_that_is_not_text_is_named_once(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, "a.toml", 'email = "a@example.org"\nschedule = 730\n')
+    with pytest.raises(ProfileError) as refused:
+        load_profile(path)
+    assert str(refused.value) == f"{path}: field 'schedule': expected str, got 730"
