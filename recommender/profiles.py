@@ -49,6 +49,8 @@ INTEREST_FIELDS = {"name", "phrases", "liked", "authors", "share", "must"}
 # Characters that break a line or steer a terminal or the direction of text: refused in names
 # and escaped wherever a stored name is printed.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# What free text may hold of those: line breaks and tabs, read as spaces where they are checked.
+_LINE_BREAKS = str.maketrans("\n\r\t", "   ")
 
 
 def is_control(character: str) -> bool:
@@ -229,7 +231,7 @@ def parse_profile(data: dict[str, Any], source: str = "<profile>") -> Profile:
         email=email,
         name=_name(get("name", str, ""), source),
         interests=_phrases(get("interests", list, []), "interests", source),
-        about=get("about", str, "").strip(),
+        about=_about(get("about", str, ""), source),
         liked=_phrases(get("liked", list, []), "liked", source),
         schedule=schedule,
         timezone=timezone,
@@ -416,6 +418,15 @@ def _name(value: str, source: str) -> str:
             source, "'=?' not allowed: mail programs read it as an encoded header", "name"
         )
     return _checked_length(value, "name", source)
+
+
+def _about(value: str, source: str) -> str:
+    """Free text, over lines: a control character other than a line break or a tab steers a
+    terminal or the text's direction, and a NUL is text PostgreSQL refuses to store."""
+    value = value.strip()
+    if (character := _control(value.translate(_LINE_BREAKS))) is not None:
+        raise ProfileError(source, f"control character {character!r} not allowed", "about")
+    return value
 
 
 def _email(value: str, source: str) -> str:

@@ -438,3 +438,18 @@ def test_a_schedule_that_is_not_text_is_named_once(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as refused:
         load_profile(path)
     assert str(refused.value) == f"{path}: field 'schedule': expected str, got 730"
+
+
+@pytest.mark.parametrize("character", ["\\u0000", "\\u001b", "\\u202e"])
+def test_about_with_a_control_character_is_refused_naming_the_field_and_stores_nothing(
+    app: Recommender, tmp_path: Path, character: str
+) -> None:
+    write_profile(tmp_path, "a.toml", 'email = "a@example.org"\n')
+    body = f'email = "b@example.org"\nabout = """Line one\n\tand two{character}."""\n'
+    bad = write_profile(tmp_path, "b.toml", body)
+    with pytest.raises(ProfileError) as refused:
+        app.subscribe(tmp_path)
+    assert str(refused.value).startswith(f"{bad}: field 'about': control character")
+    assert app.subscribers() == []
+    fine = write_profile(tmp_path, "b.toml", body.replace(character, "\\r\\n"))
+    assert load_profile(fine).about == "Line one\n\tand two\r\n."
