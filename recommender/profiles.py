@@ -276,9 +276,12 @@ def _interests(tables: list[Any], source: str) -> tuple[Interest, ...]:
                 f"at most {MAX_INTEREST_NAME} characters, not {len(name)}",
                 f"{where}.name",
             )
-        if name.casefold() in names:
+        # Names that read the same in a digest are one name: in another case, spacing or
+        # Unicode form ("Café" typed as "Cafe" and an accent).
+        key = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+        if key in names:
             raise ProfileError(source, f"two interests are named {name!r}", f"{where}.name")
-        names.add(name.casefold())
+        names.add(key)
         share = get("share", (int, float), None)
         if share is not None and not (_finite(share) and 0 < share <= 1):
             raise ProfileError(

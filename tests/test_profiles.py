@@ -453,3 +453,20 @@ def test_about_with_a_control_character_is_refused_naming_the_field_and_stores_n
     assert app.subscribers() == []
     fine = write_profile(tmp_path, "b.toml", body.replace(character, "\\r\\n"))
     assert load_profile(fine).about == "Line one\n\tand two\r\n."
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Deep RL", "deep  rl"), ("Caf\\u00e9", "Cafe\\u0301"), ("Vision", "\\uff36ision")],
+)
+def test_two_interests_named_alike_but_for_spacing_or_unicode_form_are_refused(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    body = (
+        f'email = "a@example.org"\n[[interest]]\nname = "{first}"\nphrases = ["x"]\n'
+        f'[[interest]]\nname = "{second}"\nphrases = ["y"]\n'
+    )
+    with pytest.raises(ProfileError) as refused:
+        load_profile(write_profile(tmp_path, "a.toml", body))
+    assert refused.value.field == "interest 2.name"
+    assert "two interests are named" in refused.value.message
