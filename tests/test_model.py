@@ -531,6 +531,43 @@ def test_the_hashed_features_are_the_terms_and_their_character_grams() -> None:
     assert term_features("training", "w1") == ("training",)
 
 
+# Text the tokenizer must split as the reference does: letters, digits, apostrophes, hyphens
+# and dashes, TeX, letters that lower-case into ASCII (the Kelvin sign) or grow (İ).
+PAPER_TEXT = st.lists(
+    st.sampled_from(list("abcXYZ019 -'’‐–{}\\&.,:;\n") + ["K", "İ", "ß", "é", " of ", "the"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=PAPER_TEXT, abstract=PAPER_TEXT)
+def test_the_fast_tokenizer_gives_the_terms_of_the_reading_one(title: str, abstract: str) -> None:
+    from recommender.features import _analyze, paper_terms
+
+    assert _analyze((title, abstract)) == [t.key for t in paper_terms(title, abstract)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    docs=st.lists(st.tuples(PAPER_TEXT, PAPER_TEXT), min_size=1, max_size=4),
+    tokenizer=st.sampled_from(["w1", "w2", "w3"]),
+)
+def test_words_are_hashed_as_a_hashing_vectorizer_hashes_them(
+    docs: list[tuple[str, str]], tokenizer: str
+) -> None:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from recommender.features import _ANALYZERS, hashed_counts
+
+    reference = HashingVectorizer(
+        analyzer=_ANALYZERS[tokenizer], n_features=1 << 10, alternate_sign=False, norm=None
+    ).transform(docs)
+    reference.sum_duplicates()
+    counts = hashed_counts(docs, tokenizer, 1 << 10)
+    assert counts.shape == reference.shape
+    np.testing.assert_array_equal(counts.toarray(), reference.toarray())
+
+
 def test_character_grams_match_words_that_differ_in_their_ending() -> None:
     liked = [("Proteins that fold", "")]
     papers = [("Proteomic screens", ""), ("Galactic winds", "")]
