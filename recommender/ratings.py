@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recommender import dumps
@@ -77,6 +78,9 @@ def import_records(
     """Add exported ratings to ``subscriber``'s history, skipping those already there and
     those of papers the catalogue does not hold (found by id, else by title)."""
     report = ImportReport()
+    # Two imports at once must not both miss what the other adds: the subscriber's row is
+    # locked before their history is read, as for a vote (subscriber_store.add_rating).
+    session.execute(select(Subscriber.id).where(Subscriber.id == subscriber.id).with_for_update())
     have = {
         (r.paper_id, r.vote, r.rated_at)
         for r, _ in subscriber_store.rating_history(session, subscriber.id)

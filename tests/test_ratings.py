@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from recommender import ratings_io
+from recommender import ratings, ratings_io
 from recommender.cli import cli
 from recommender.config import Settings
 from recommender.core import Recommender, SubscriberNotFound
 from recommender.dumps import paper_id
+from recommender.store import subscribers as subscriber_store
 from recommender.store.papers import PaperNotFound
 from tests.builders import dump_text, entry
 from tests.clock import Clock
@@ -300,3 +303,24 @@ def test_text_no_database_can_hold_is_refused_naming_its_item_and_nothing_import
     assert result.exit_code == 1
     assert f"{file}: item 2: field {field!r}" in result.output
     assert rated_app.ratings(EMAIL, history=True) == []
+
+
+def test_the_same_file_imported_twice_at_once_stores_each_rating_once(
+    rated_app: Recommender,
+) -> None:
+    rows = "".join(f"{paper_id(entry(n).title)},,up,web,{WHEN}\n" for n in (1, 2))
+    records = ratings_io.read_ratings(HEADER + rows, "csv", "r.csv")
+    reports = []
+    with rated_app._session() as session, session.begin():
+        subscriber = subscriber_store.get_subscriber(session, EMAIL)
+        reports.append(ratings.import_records(session, subscriber, records))
+        session.flush()
+        # the second run starts while the first is still to commit
+        second = threading.Thread(
+            target=lambda: reports.append(rated_app.import_ratings(EMAIL, records))
+        )
+        second.start()
+        time.sleep(1)
+    second.join(timeout=60)
+    assert [(r.imported, r.already_there) for r in reports] == [(2, 0), (0, 2)]
+    assert len(rated_app.ratings(EMAIL, history=True)) == 2
