@@ -201,6 +201,32 @@ def test_a_feed_dated_before_arxiv_existed_is_refused_naming_the_url() -> None:
     )
 
 
+@pytest.mark.parametrize("date_tag", [b"<pubDate>soon</pubDate>", b""])
+def test_a_feed_of_papers_with_no_readable_date_is_refused_naming_the_url(date_tag: bytes) -> None:
+    # filed under the day asked for, a backfill of a past day would get today's papers
+    feed = xml_file("rss-cs.LG.xml")
+    channel = feed.body.replace(
+        b"<lastBuildDate>Mon, 30 Nov 2026 05:00:03 +0000</lastBuildDate>", b""
+    )
+    undated = channel.replace(b"<pubDate>Mon, 30 Nov 2026 00:00:00 -0500</pubDate>", date_tag, 1)
+    assert undated.count(b"<pubDate>") == channel.count(b"<pubDate>") - (not date_tag)
+    server = arxiv_server()
+
+    def handle(request: Seen) -> Reply:
+        return (
+            Reply(200, undated, feed.headers)
+            if request.path.startswith("/rss/")
+            else server(request)
+        )
+
+    with serving(handle) as (url, _), source(url) as arxiv:
+        with pytest.raises(MalformedResponse) as raised:
+            arxiv.fetch_day(date(2026, 11, 24))
+    assert str(raised.value) == (
+        f"{url}/rss/cs.LG+cs.CL: no readable <pubDate>, so no day to list its papers under"
+    )
+
+
 def test_no_two_requests_to_arxiv_come_closer_than_the_interval_across_feed_and_api() -> None:
     interval = 0.4
     with serving(arxiv_server()) as (url, seen), source(url, interval=interval) as arxiv:

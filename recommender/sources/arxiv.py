@@ -137,6 +137,11 @@ class ArxivSource:
             raise MalformedResponse(
                 f"{response.url}: dated {feed.day.isoformat()}, before arXiv's first announcement"
             )
+        if feed.day is None and feed.entries:
+            # filed under whatever day was asked for, a past day would get today's papers
+            raise MalformedResponse(
+                f"{response.url}: no readable <pubDate>, so no day to list its papers under"
+            )
         return _Feed(feed, self.feeds.requests - before, response.not_modified)
 
     def _feed_listing(self, day: date, feed: _Feed) -> SourceDay:

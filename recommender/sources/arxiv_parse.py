@@ -416,5 +416,6 @@ def _day(text: str) -> date | None:
 
 def _feed_day(feed: Any) -> date | None:
     # RSS: the channel's <pubDate> is the announcement day; Atom: <updated>, a few seconds
-    # after the midnight (Eastern) the feed was built.
-    return _day(feed.get("published", "")) or _day(feed.get("updated", ""))
+    # after the midnight (Eastern) the feed was built. Read as a plain dict: feedparser's own
+    # get() answers a missing "updated" with "published" (and a DeprecationWarning).
+    return _day(dict.get(feed, "published", "")) or _day(dict.get(feed, "updated", ""))
