@@ -8,6 +8,7 @@ field, and nothing is returned.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 from dataclasses import asdict, dataclass
@@ -90,6 +91,8 @@ def read_ratings(text: str, fmt: str, source: str = "<ratings>") -> list[RatingR
     else:
         reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
         try:
+            if mistyped := _mistyped(reader.fieldnames or []):
+                raise RatingsFileError(source, f"unknown column {mistyped}", 1)
             missing = [f for f in ("vote", "rated_at") if f not in (reader.fieldnames or [])]
             if missing:
                 raise RatingsFileError(
@@ -108,6 +111,8 @@ def _record(row: object, source: str, number: int, what: str) -> RatingRecord:
 
     if not isinstance(row, dict):
         raise fail("expected an object with the fields " + ", ".join(FIELDS))
+    if what == "item" and (mistyped := _mistyped(list(row))):
+        raise fail(f"unknown field {mistyped}")
     paper_id, title = str(row.get("paper_id") or "").strip(), str(row.get("title") or "").strip()
     # A JSON escape can spell what no text file holds: a lone surrogate, which no database
     # stores or terminal prints, or a NUL, which PostgreSQL refuses (an id is looked up).
@@ -135,3 +140,16 @@ def _record(row: object, source: str, number: int, what: str) -> RatingRecord:
             f"field 'rated_at' is {row.get('rated_at')!r}, outside the calendar in UTC"
         ) from None
     return RatingRecord(paper_id, title, vote, source_word, rated_at)
+
+
+def _mistyped(names: list[str]) -> str | None:
+    """The first of ``names`` that looks like a field the file lacks, with a did-you-mean
+    ("'sorce'; did you mean 'source'?"): its values would be passed over unread. Columns of
+    the file's own (notes, say) are left alone."""
+    for name in names:
+        if name in FIELDS:
+            continue
+        close = difflib.get_close_matches("_".join(str(name).lower().split()), FIELDS, n=1)
+        if close and close[0] not in names:
+            return f"{name!r}; did you mean {close[0]!r}?"
+    return None

@@ -324,3 +324,41 @@ def test_the_same_file_imported_twice_at_once_stores_each_rating_once(
     second.join(timeout=60)
     assert [(r.imported, r.already_there) for r in reports] == [(2, 0), (0, 2)]
     assert len(rated_app.ratings(EMAIL, history=True)) == 2
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "message"),
+    [
+        (
+            "csv",
+            f"paper_id,title,vote,sorce,rated_at\n,x,up,web,{WHEN}\n",
+            r"r\.csv:1: unknown column 'sorce'; did you mean 'source'\?",
+        ),
+        (
+            "csv",
+            f"paper id,title,vote,source,rated_at\nabc,,up,web,{WHEN}\n",
+            r"r\.csv:1: unknown column 'paper id'; did you mean 'paper_id'\?",
+        ),
+        (
+            "csv",
+            f"paper_id,title,Vote,source,rated_at\n,x,up,web,{WHEN}\n",
+            r"r\.csv:1: unknown column 'Vote'; did you mean 'vote'\?",
+        ),
+        (
+            "json",
+            f'[{{"title": "x", "vote": "up", "rated_at": "{WHEN}", "sourse": "web"}}]',
+            r"r\.json: item 1: unknown field 'sourse'; did you mean 'source'\?",
+        ),
+    ],
+)
+def test_a_mistyped_column_is_refused_with_the_one_it_likely_meant(
+    fmt: str, text: str, message: str
+) -> None:
+    with pytest.raises(ratings_io.RatingsFileError, match=f"^{message}"):
+        ratings_io.read_ratings(text, fmt, f"r.{fmt}")
+
+
+def test_columns_of_its_own_and_any_order_blank_lines_and_crlf_read_the_same() -> None:
+    plain = ratings_io.read_ratings(f"{HEADER},x,up,web,{WHEN}\n", "csv", "r.csv")
+    edited = f"rated_at,notes,vote,title,source\r\n\r\n{WHEN},liked it,up,x,web\r\n\r\n"
+    assert ratings_io.read_ratings(edited, "csv", "r.csv") == plain
