@@ -470,3 +470,26 @@ def test_two_interests_named_alike_but_for_spacing_or_unicode_form_are_refused(
         load_profile(write_profile(tmp_path, "a.toml", body))
     assert refused.value.field == "interest 2.name"
     assert "two interests are named" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (f'interests = ["ok", "{"x" * 100_000}"]\n', "interests", "item 2 is 100000 characters"),
+        (
+            f'[[interest]]\nname = "a"\nphrases = ["{"x " * 50_000}"]\n',
+            "interest 1.phrases",
+            "item 1 is 99999 characters",
+        ),
+        (f'must_not = ["{"x" * 401}"]\n', "must_not", "at most 400"),
+        (f'about = "{"x" * 20_001}"\n', "about", "at most 20000 characters, not 20001"),
+    ],
+)
+def test_an_entry_or_about_text_longer_than_any_title_or_note_is_refused(
+    tmp_path: Path, body: str, field: str, message: str
+) -> None:
+    path = write_profile(tmp_path, "a.toml", 'email = "a@example.org"\n' + body)
+    with pytest.raises(ProfileError) as refused:
+        load_profile(path)
+    assert (refused.value.field, refused.value.source) == (field, str(path))
+    assert message in refused.value.message
