@@ -969,7 +969,7 @@ def import_ratings(state: AppContext, email: str, file: Path, fmt: str | None) -
         "not in this database."
     )
     for title in report.unknown_papers[:20]:
-        click.echo(f"  not here: {title}", err=True)
+        click.echo(f"  not here: {_plain(title)}", err=True)  # the file's, unchecked
 
 
 def space_made(state: AppContext) -> None:

@@ -362,3 +362,15 @@ def test_columns_of_its_own_and_any_order_blank_lines_and_crlf_read_the_same() -
     plain = ratings_io.read_ratings(f"{HEADER},x,up,web,{WHEN}\n", "csv", "r.csv")
     edited = f"rated_at,notes,vote,title,source\r\n\r\n{WHEN},liked it,up,x,web\r\n\r\n"
     assert ratings_io.read_ratings(edited, "csv", "r.csv") == plain
+
+
+def test_a_title_not_in_the_database_is_listed_with_its_control_characters_escaped(
+    rated_app: Recommender, tmp_path: Path
+) -> None:
+    file = tmp_path / "r.csv"
+    file.write_text(f'{HEADER},"Gone\x1b]0;owned\x07 \u202eevil",up,web,{WHEN}\n')
+    result = CliRunner().invoke(
+        cli, ["import-ratings", EMAIL, str(file)], env=cli_env(rated_app.settings)
+    )
+    assert result.exit_code == 0
+    assert "  not here: Gone\\x1b]0;owned\\x07 \\u202eevil\n" in result.stderr
