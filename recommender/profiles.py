@@ -54,6 +54,9 @@ INTEREST_FIELDS = {"name", "phrases", "liked", "authors", "share", "must"}
 # Characters that break a line or steer a terminal or the direction of text: refused in names
 # and escaped wherever a stored name is printed.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Symbols a must or must-not word may not hold: they would read as part of it (C++, C#) or as
+# a pattern (deep.*, (a|b)), and the words are matched without them.
+_UNMATCHED_SYMBOLS = frozenset("+#*?|()[]{}^$\\")
 # What free text may hold of those: line breaks and tabs, read as spaces where they are checked.
 _LINE_BREAKS = str.maketrans("\n\r\t", "   ")
 
@@ -377,11 +380,21 @@ def _one_line(value: str, name: str, source: str) -> str:
 
 
 def _words(values: list[Any], name: str, source: str) -> tuple[str, ...]:
-    """Must or must-not words: each must have a letter or digit to match on."""
+    """Must or must-not words: each must have a letter or digit to match on, and no symbol
+    that would read as meant but is not matched (:mod:`recommender.words` matches the words
+    alone): "c++" would keep out every paper with a "c", "deep.*" only "deep"."""
     words = _phrases(values, name, source)
     for word in words:
         if not any(character.isalnum() for character in word):
             raise ProfileError(source, f"{word!r} has no letter or digit to match", name)
+        if symbols := sorted(set(word) & _UNMATCHED_SYMBOLS):
+            matched = " ".join(re.findall(r"\w+", word))
+            raise ProfileError(
+                source,
+                f"{word!r} would match {matched!r} alone, as {' '.join(symbols)} is not "
+                "matched: write words, not symbols or patterns",
+                name,
+            )
     return words
 
 

@@ -493,3 +493,25 @@ def test_an_entry_or_about_text_longer_than_any_title_or_note_is_refused(
         load_profile(path)
     assert (refused.value.field, refused.value.source) == (field, str(path))
     assert message in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "matched"),
+    [
+        ('must_not = ["c++"]\n', "must_not", "'c'"),
+        ('must_not = ["deep.*"]\n', "must_not", "'deep'"),
+        ('must_not = ["(survey|review)"]\n', "must_not", "'survey review'"),
+        ('[[interest]]\nname = "a"\nphrases = ["x"]\nmust = ["C#"]\n', "interest 1.must", "'C'"),
+    ],
+)
+def test_a_must_word_with_symbols_that_would_not_be_matched_is_refused(
+    tmp_path: Path, body: str, field: str, matched: str
+) -> None:
+    path = write_profile(tmp_path, "a.toml", 'email = "a@example.org"\n' + body)
+    with pytest.raises(ProfileError) as refused:
+        load_profile(path)
+    assert refused.value.field == field
+    assert f"would match {matched} alone" in refused.value.message
+    fine = 'must_not = ["R&D", "self-supervised", "U.S.", "O\'Brien", "3:1"]\n'
+    fine_path = write_profile(tmp_path, "b.toml", 'email = "a@example.org"\n' + fine)
+    assert len(load_profile(fine_path).must_not) == 5
