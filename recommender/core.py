@@ -285,7 +285,7 @@ class Recommender:
         """Add exported ratings to ``email``'s history, skipping those already there."""
         with self._session() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
-            return ratings.import_records(session, subscriber, records)
+            return ratings.import_records(session, subscriber, records, self.clock())
 
     # -- ranking ---------------------------------------------------------------------------
 

@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recommender import dumps
+from recommender.errors import RecommenderError
 from recommender.ratings_io import RatingRecord
 from recommender.results import ImportReport, RatingInfo
 from recommender.store import catalogue as catalogue_store
 from recommender.store import papers as paper_store
 from recommender.store import subscribers as subscriber_store
 from recommender.store.models import Paper, Rating, Subscriber
+
+# How far ahead of this machine's clock an imported rating may be dated: the clocks of the
+# machine that exported it and of this one may differ by this much.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+class RatingFromTheFuture(RecommenderError, ValueError):
+    """An imported rating dated after now: it would stay a paper's latest rating, and every
+    vote made before that date would change nothing."""
 
 
 def vote(
@@ -74,10 +84,18 @@ def export_records(ratings: list[RatingInfo]) -> list[RatingRecord]:
 
 
 def import_records(
-    session: Session, subscriber: Subscriber, records: list[RatingRecord]
+    session: Session, subscriber: Subscriber, records: list[RatingRecord], now: datetime
 ) -> ImportReport:
     """Add exported ratings to ``subscriber``'s history, skipping those already there and
-    those of papers the catalogue does not hold (found by id, else by title)."""
+    those of papers the catalogue does not hold (found by id, else by title). Raise
+    :class:`RatingFromTheFuture`, adding none, if one is dated after ``now``."""
+    for record in records:
+        if record.rated_at > now + CLOCK_SKEW:
+            raise RatingFromTheFuture(
+                f"the rating of {record.title or record.paper_id!r} is dated "
+                f"{record.rated_at.isoformat()}, after now ({now.isoformat(timespec='seconds')}):"
+                " it would outweigh every vote until then; nothing was imported"
+            )
     report = ImportReport()
     # Two imports at once must not both miss what the other adds: the subscriber's row is
     # locked before their history is read, as for a vote (subscriber_store.add_rating).

@@ -306,6 +306,29 @@ def test_text_no_database_can_hold_is_refused_naming_its_item_and_nothing_import
     assert rated_app.ratings(EMAIL, history=True) == []
 
 
+def test_a_rating_dated_after_now_is_refused_and_nothing_imports(
+    rated_app: Recommender, tmp_path: Path
+) -> None:
+    # kept, it would stay the paper's latest rating: every vote until 2099 would change nothing
+    now = rated_app.clock()
+    soon = (now + ratings.CLOCK_SKEW / 2).isoformat()  # another machine's clock a little ahead
+    rows = f"{paper_id(entry(1).title)},,up,cli,{soon}\n{paper_id(entry(2).title)},,down,cli,"
+    file = tmp_path / "r.csv"
+    file.write_text(HEADER + rows + "2099-01-01T00:00:00+00:00\n")
+    result = invoke("import-ratings", EMAIL, str(file), env=cli_env(rated_app.settings))
+    assert result.exit_code == 1
+    assert f"the rating of {paper_id(entry(2).title)!r} is dated 2099-01-01T00:00:00+00:00" in (
+        result.output
+    )
+    assert "nothing was imported" in result.output
+    assert rated_app.ratings(EMAIL, history=True) == []
+    file.write_text(HEADER + rows.rsplit("\n", 1)[0] + "\n")
+    assert (
+        invoke("import-ratings", EMAIL, str(file), env=cli_env(rated_app.settings)).exit_code == 0
+    )
+    assert len(rated_app.ratings(EMAIL, history=True)) == 1
+
+
 def test_the_same_file_imported_twice_at_once_stores_each_rating_once(
     rated_app: Recommender,
 ) -> None:
@@ -314,7 +337,7 @@ def test_the_same_file_imported_twice_at_once_stores_each_rating_once(
     reports = []
     with rated_app._session() as session, session.begin():
         subscriber = subscriber_store.get_subscriber(session, EMAIL)
-        reports.append(ratings.import_records(session, subscriber, records))
+        reports.append(ratings.import_records(session, subscriber, records, rated_app.clock()))
         session.flush()
         # the second run starts while the first is still to commit
         second = threading.Thread(
