@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from recommender import interests
 from recommender.core import Recommender
 from recommender.digests.pool import PaperPool
-from recommender.digests.steering import steer, steer_plain
+from recommender.digests.steering import choose, steer, steer_plain
 from recommender.profiles import Interest
 from recommender.ranking import Scope
 from recommender.store import digests as digest_store
@@ -142,3 +142,48 @@ def test_with_embeddings_a_paper_below_the_measured_floor_serves_no_interest() -
     )
     assert steered.serves == {1: "Speech", 2: "Speech"}
     assert steered.slots == {"Speech": 2}
+
+
+def test_a_paper_naming_an_interests_phrase_is_shown_under_it_but_takes_no_slot() -> None:
+    """Below the floor a paper serves no interest (it takes none of its slots), but one whose
+    words name the interest's phrase is labelled with it: "Retrieval" on a paper titled
+    "Calibrated Uncertainty for Retrieval-Augmented Generation", whatever the embedding says."""
+    topics = [
+        Interest("Retrieval", ("retrieval-augmented generation",), share=0.5),
+        Interest("Speech", ("speech recognition",), share=0.5, must=("audio",)),
+    ]
+    papers = [
+        SimpleNamespace(
+            title="Calibrated Uncertainty for Retrieval-Augmented Generation",
+            abstract="",
+            author_names=None,
+        ),
+        SimpleNamespace(title="Speech recognition of text", abstract="", author_names=None),
+        SimpleNamespace(title="Galaxy winds", abstract="", author_names=None),
+    ]
+    steered = steer_plain(
+        papers,
+        np.arange(3),
+        sp.csr_matrix(np.eye(3, 4)),
+        must_not=(),
+        follows=(),
+        topics=topics,
+        vectors_of=lambda _: np.array([[0.0, 0.0, 0.0, 1.0]]),  # alike none of them
+        floor=0.5,
+        digest_size=4,
+    )
+    assert steered.serves == {}
+    # the speech paper names its phrase but lacks the interest's must word
+    assert steered.names == {0: "Retrieval"}
+    assert [steered.label(row) for row in range(3)] == ["Retrieval", None, None]
+    picks = choose(
+        steered,
+        np.array([3.0, 2.0, 1.0]),
+        lambda rows: np.eye(len(rows)),
+        lambda row: None,
+        size=2,
+        min_score=None,
+        explore=False,
+        subscriber_id=1,
+    )
+    assert [(p.key, p.interest) for p in picks] == [("0", "Retrieval"), ("1", None)]

@@ -46,6 +46,13 @@ class Steering:
     followed: dict[int, str] = field(default_factory=dict)  # row: the followed name
     serves: dict[int, str] = field(default_factory=dict)  # row: the interest it serves
     slots: dict[str, int] = field(default_factory=dict)
+    # row: the interest whose phrase it names, though it is not alike enough to serve it (to
+    # take one of its slots): it is labelled with it all the same, and a rating teaches it
+    names: dict[int, str] = field(default_factory=dict)
+
+    def label(self, row: int) -> str | None:
+        """The interest a candidate is shown under: the one it serves, else the one it names."""
+        return self.serves.get(row) or self.names.get(row)
 
 
 def steer(
@@ -117,7 +124,16 @@ def steer_plain(
     assigned = interests.assign(affinities, allowed, floor)
     serves = {int(rows[i]): topics[j].name for i, j in enumerate(assigned) if j is not None}
     slots = interests.slots([(t.name, t.share) for t in topics], digest_size)
-    return Steering(rows, followed, serves, slots)
+    phrases = [Words(list(t.phrases)) for t in topics]
+    names = {}
+    for i, row in enumerate(rows.tolist()):
+        if row in serves:
+            continue
+        named = [j for j, words in enumerate(phrases) if allowed[i, j] and words]
+        named = [j for j in named if phrases[j].found_in(_text(papers[row]))]
+        if named:
+            names[row] = topics[max(named, key=lambda j: affinities[i, j])].name
+    return Steering(rows, followed, serves, slots, names)
 
 
 def choose(
@@ -141,7 +157,7 @@ def choose(
     shortlist = rows[selection.shortlist(scores[rows], explore=explore, seed=subscriber_id)]
     extra = np.array(list(steered.followed), dtype=np.int64)
     picked = np.concatenate([shortlist, np.setdiff1d(extra, shortlist)])
-    return selection.choose(
+    picks = selection.choose(
         [
             selection.Candidate(
                 str(row),
@@ -159,6 +175,13 @@ def choose(
         seed=subscriber_id * 100_003 + len(rows),
         slots=steered.slots,
     )
+    # a paper that names an interest's phrase is shown under it, slot or not
+    return [
+        p._replace(interest=steered.names.get(int(p.key)))
+        if p.interest is None and not (p.exploration or p.followed)
+        else p
+        for p in picks
+    ]
 
 
 @dataclass(frozen=True)
@@ -205,7 +228,7 @@ def rank(
     among = scored.scores[kept]
     ranked = ranker.explain(scope.space, papers, scored, order.tolist(), known, among=among)
     return [
-        SteeredRank(r, steered.serves.get(row), steered.followed.get(row), len(kept))
+        SteeredRank(r, steered.label(row), steered.followed.get(row), len(kept))
         for r, row in zip(ranked, order.tolist(), strict=True)
     ]
 
