@@ -2,7 +2,8 @@
 
 A record is ``paper_id, title, vote (up/down/clear), source, rated_at (ISO 8601 with zone)``.
 Reading is strict: a bad row is a :class:`RatingsFileError` naming the file, the row and the
-field, and nothing is returned.
+field, and nothing is returned. A CSV field that a spreadsheet would run as a formula (a title
+from a listing starting with ``=``, say) is written behind a ``'``, which reading takes off.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from recommender.votes import SOURCES, VOTES
 
 FIELDS = ("paper_id", "title", "vote", "source", "rated_at")
 FORMATS = ("csv", "json")
+# What starts a formula in a spreadsheet (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RatingsFileError(RecommenderError, ValueError):
@@ -57,8 +60,26 @@ def write_ratings(records: list[RatingRecord], fmt: str) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(r.to_dict() for r in records)
+    writer.writerows({k: _inert(v) for k, v in r.to_dict().items()} for r in records)
     return out.getvalue()
+
+
+def _runs_as_formula(value: str) -> bool:
+    """Whether a spreadsheet would run ``value`` as a formula, or it reads back as one that
+    would (a ``'`` before such a value), so that writing and reading are each other's undoing."""
+    return value.startswith(FORMULA_STARTS) or (
+        value.startswith("'") and _runs_as_formula(value[1:])
+    )
+
+
+def _inert(value: str) -> str:
+    """``value`` as a CSV field no spreadsheet runs: behind a ``'`` when it would."""
+    return "'" + value if _runs_as_formula(value) else value
+
+
+def _as_written(value: str) -> str:
+    """A CSV field's value before :func:`_inert`."""
+    return value[1:] if value.startswith("'") and _runs_as_formula(value[1:]) else value
 
 
 def read_ratings_file(path: Path, fmt: str | None = None) -> list[RatingRecord]:
@@ -98,7 +119,13 @@ def read_ratings(text: str, fmt: str, source: str = "<ratings>") -> list[RatingR
                 raise RatingsFileError(
                     source, f"missing column {missing[0]!r}; columns: {', '.join(FIELDS)}", 1
                 )
-            numbered = [(reader.line_num, row) for row in reader]
+            numbered = [
+                (
+                    reader.line_num,
+                    {k: _as_written(v) if isinstance(v, str) else v for k, v in row.items()},
+                )
+                for row in reader
+            ]
         except csv.Error as exc:  # such as a field longer than the csv module's limit
             raise RatingsFileError(source, f"line {reader.reader.line_num}: {exc}") from exc
         what = "line"

