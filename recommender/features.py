@@ -87,12 +87,15 @@ COUNTED_AT_ONCE = 1000
 PREFIX = 5
 
 # Words that say nothing about a paper's topic in abstracts, on top of sklearn's English list.
+# Its number words stop at "hundred": the larger ones complete them ("models from 100 million
+# to 3 billion parameters" is no topic, as its digits, which no token keeps, are none).
 _EXTRA_STOP_WORDS = frozenset(
     """
     paper papers study studies result results using used use uses based approach approaches
     method methods new present presents presented propose proposed proposes show shows shown
     provide provides provided demonstrate demonstrated also however may can one two three
     well within among via et al first recent recently respectively including include includes
+    thousand thousands million millions billion billions trillion trillions
     """.split()
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP_WORDS

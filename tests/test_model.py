@@ -806,6 +806,16 @@ def test_a_word_in_a_fifth_or_more_of_the_catalogue_is_never_a_reason():
         assert "reinforcement" in terms and "learning" not in terms
 
 
+def test_a_number_spelled_out_is_never_a_reason_as_its_digits_are_none(space):
+    liked = ("Sparse routing for long documents", "Documents of up to one million tokens.")
+    paper = ("Small models fail at arithmetic", "Models from 100 million to 3 billion tokens.")
+    x = space.vectors([liked, paper, *PAPERS[4:]])
+    m = rm.train(space, x[[0]], None, (), x[2:])
+    terms = [t.lower() for t in rm.explain(m, space, *paper, x[[1]]).terms]
+    assert "tokens" in terms  # what the two papers share besides the number is still named
+    assert not {"million", "billion", "100"} & set(terms)
+
+
 def test_a_word_found_only_in_a_papers_links_is_never_a_reason(space):
     link = "Code is available at https://github.com/lab-one/protein-folding."
     liked = ("Protein folding pathways", f"We simulate protein folding. {link}")
