@@ -1043,8 +1043,8 @@ def recommend(state: AppContext, email: str, top: int, since: date | None, as_js
     their must-not words; papers their digests carried are not. Each is labelled with the
     named interest it serves (and a followed author), as their digest would label it.
 
-    The first run embeds every candidate paper once (a progress bar shows it); later runs
-    reuse the stored embeddings.
+    The first run embeds every candidate paper once (a progress bar shows it) and keeps
+    its word counts; later runs read both instead of computing them again.
 
     \b
     Examples:

@@ -1,7 +1,8 @@
 """Rank papers for a subscriber: the glue between the store and the pure model.
 
-It turns stored papers and profiles into vectors (embedding each text once and storing it),
-keeps each subscriber's trained model fresh, and asks :mod:`recommender.model` for scores and
+It turns stored papers and profiles into vectors (embedding each text once and storing it,
+and keeping each paper's word counts once a digest or `recommend` has counted them), keeps
+each subscriber's trained model fresh, and asks :mod:`recommender.model` for scores and
 explanations. It owns no transaction: the caller passes a :class:`Scope` (its session, and
 the feature space) and commits.
 
@@ -25,9 +26,10 @@ from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 from sqlalchemy.orm import Session
 
-from recommender import model
+from recommender import features, model
 from recommender.embeddings import Embedder, paper_text, resolve_model, usable_model
 from recommender.features import text_terms
 from recommender.selection import shares_beaten
@@ -329,20 +331,59 @@ class Ranker:
                 on_progress(len(chunk))
         return len(missing)
 
+    def count_missing(
+        self,
+        sessions: Callable[[], Session],
+        space: model.FeatureSpace,
+        texts: Sequence[tuple[str, str]],
+    ) -> int:
+        """Count the words of those of ``texts`` whose word counts in ``space``'s block are not
+        kept yet, and keep them; return how many. Each chunk is counted outside any
+        transaction and kept in a short one of its own, as :meth:`embed_missing` does."""
+        by_hash = {text_hash(t, a): (t, a) for t, a in texts}
+        with sessions() as session:
+            kept = vector_store.word_counts(session, space.counts_key, by_hash)
+        missing = [(h, text) for h, text in by_hash.items() if h not in kept]
+        for start in range(0, len(missing), features.COUNTED_AT_ONCE):
+            chunk = missing[start : start + features.COUNTED_AT_ONCE]
+            rows = features.counts_to_bytes(space.word_counts([text for _, text in chunk]))
+            with sessions() as session, session.begin():
+                vector_store.add_word_counts(
+                    session, space.counts_key, dict(zip((h for h, _ in chunk), rows, strict=True))
+                )
+        return len(missing)
+
     def vectors(self, scope: Scope, texts: Sequence[tuple[str, str]]) -> model.PaperVectors:
-        """The vectors of ``texts`` (title, abstract), embedding the ones not stored yet."""
+        """The vectors of ``texts`` (title, abstract), embedding the ones not stored yet; word
+        counts kept by :meth:`count_missing` are read, the others counted (not kept: this may
+        be a reading transaction)."""
         session, space = scope
         if not texts:
             return space.empty()
-        if not space.has_embeddings:
-            return space.vectors(texts)
-        self.embed(scope, texts)
         hashes = [text_hash(t, a) for t, a in texts]
+        counts = self._word_counts(scope, texts, hashes)
+        if not space.has_embeddings:
+            return space.vectors(texts, counts=counts)
+        self.embed(scope, texts)
         stored = vector_store.embeddings(session, str(space.embedding_model), hashes)
         embedding = np.empty((len(texts), space.embedding_dim), dtype=np.float32)
         for row, h in enumerate(hashes):
             embedding[row] = np.frombuffer(stored[h], dtype="<f4")
-        return space.vectors(texts, embedding)
+        return space.vectors(texts, embedding, counts)
+
+    @staticmethod
+    def _word_counts(
+        scope: Scope, texts: Sequence[tuple[str, str]], hashes: Sequence[str]
+    ) -> sp.csr_matrix:
+        """The word counts of ``texts`` (their ``hashes``): those kept, the rest counted."""
+        session, space = scope
+        kept = vector_store.word_counts(session, space.counts_key, hashes)
+        missing = [text for h, text in zip(hashes, texts, strict=True) if h not in kept]
+        if len(missing) == len(texts):
+            return space.word_counts(texts)
+        counted = iter(features.counts_to_bytes(space.word_counts(missing)))
+        rows = [kept[h] if h in kept else next(counted) for h in hashes]
+        return features.counts_from_bytes(rows, space.n_words)
 
     # -- models ------------------------------------------------------------------------------
 

@@ -115,14 +115,16 @@ class SessionRanker:
     ) -> list[Recommendation]:
         """The best ``top`` papers for ``email`` among those new to them and free of their
         must-not words, best first, each labelled with the interest it serves (as a digest
-        steers: :func:`recommender.digests.steering.rank`); the candidates are embedded first,
-        outside the ranking transaction."""
+        steers: :func:`recommender.digests.steering.rank`); the candidates are embedded and
+        their word counts kept first, outside the ranking transaction (the next run of a
+        catalogue of thousands then reads them instead of counting seconds' worth again)."""
         with self._sessions() as session:
             subscriber = subscriber_store.get_subscriber(session, email)
             papers = catalogue_store.unseen_papers(session, subscriber, listed_since=since)
             texts = [(p.title, p.abstract) for p in papers]
         self.embed_papers(texts, on_start, on_progress)
         space = self.space()
+        self._ranker.count_missing(self._sessions, space, texts)
         with self._sessions() as session, session.begin():
             subscriber = subscriber_store.get_subscriber(session, email)
             papers = catalogue_store.unseen_papers(session, subscriber, listed_since=since)

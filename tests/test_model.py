@@ -568,6 +568,35 @@ def test_words_are_hashed_as_a_hashing_vectorizer_hashes_them(
     np.testing.assert_array_equal(counts.toarray(), reference.toarray())
 
 
+@settings(max_examples=50, deadline=None)
+@given(
+    docs=st.lists(st.tuples(PAPER_TEXT, PAPER_TEXT), min_size=1, max_size=4),
+    tokenizer=st.sampled_from(["w1", "w2", "w3"]),
+    hash_bits=st.sampled_from([10, 16, 17]),
+)
+def test_word_counts_kept_as_bytes_read_back_as_the_same_vectors(
+    docs: list[tuple[str, str]], tokenizer: str, hash_bits: int
+) -> None:
+    from recommender.features import counts_from_bytes, counts_to_bytes
+
+    space = rm.FeatureSpace.words_only(hash_bits=hash_bits, tokenizer=tokenizer)
+    counts = space.word_counts(docs)
+    read = counts_from_bytes(counts_to_bytes(counts), space.n_words)
+    np.testing.assert_array_equal(read.toarray(), counts.toarray())
+    np.testing.assert_array_equal(
+        space.vectors(docs, counts=read).words.toarray(), space.vectors(docs).words.toarray()
+    )
+
+
+def test_a_kept_count_beyond_two_bytes_reads_as_the_most_two_bytes_hold() -> None:
+    from recommender.features import counts_from_bytes, counts_to_bytes
+
+    counts = rm.FeatureSpace.words_only().word_counts([("word " * 70_000, "")])
+    assert counts.data.max() == 70_000
+    read = counts_from_bytes(counts_to_bytes(counts), counts.shape[1])
+    assert read.data.max() == 65_535
+
+
 def test_character_grams_match_words_that_differ_in_their_ending() -> None:
     liked = [("Proteins that fold", "")]
     papers = [("Proteomic screens", ""), ("Galactic winds", "")]

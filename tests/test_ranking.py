@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import func, make_url, select, update
+from sqlalchemy import delete, func, insert, make_url, select, update
+from sqlalchemy.orm import Session
 
 from recommender import features, model, ranking
 from recommender.config import Settings
@@ -22,7 +23,7 @@ from recommender.features import paper_term_texts
 from recommender.ratings_io import RatingRecord
 from recommender.reading import title_search_url
 from recommender.sources.base import SourceDay, SourcePaper
-from recommender.store.models import StoredEmbedding, StoredUserModel
+from recommender.store.models import Paper, StoredEmbedding, StoredUserModel, StoredWordCounts
 from recommender.store.papers import PaperQuery, add_source_day
 from tests.builders import Entry, dump_text
 from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
@@ -410,6 +411,57 @@ def test_embeddings_are_computed_once_and_stored(
         with app.engine.connect() as connection:
             again = connection.scalar(select(func.count()).select_from(StoredEmbedding))
         assert again == stored
+
+
+def test_recommend_keeps_each_papers_word_counts_and_a_new_process_ranks_the_same_by_them(
+    catalogue: Recommender,
+) -> None:
+    first = catalogue.recommend(EMAIL, top=9)
+    space = catalogue._space()
+    with catalogue.engine.connect() as connection:
+        kept = connection.execute(select(StoredWordCounts.block, StoredWordCounts.text_hash)).all()
+        texts = connection.execute(select(Paper.title, Paper.abstract)).all()
+    assert {block for block, _ in kept} == {space.counts_key}
+    assert {h for _, h in kept} == {ranking.text_hash(t, a) for t, a in texts}
+    with Recommender(catalogue.settings) as again:  # another process: nothing in memory
+        found = again.recommend(EMAIL, top=9)
+    assert [r.id for r in found] == [r.id for r in first]
+    np.testing.assert_allclose([r.score for r in found], [r.score for r in first], rtol=1e-5)
+
+
+def test_a_ranking_reads_the_kept_word_counts_and_only_those_of_how_it_counts_now(
+    catalogue: Recommender,
+) -> None:
+    catalogue.recommend(EMAIL, top=1)
+    space, ranker = catalogue._space(), catalogue.ranker
+    with catalogue.engine.begin() as connection:
+        (a, b), (c, _) = connection.execute(
+            select(Paper.title, Paper.abstract).order_by(Paper.id).limit(2)
+        ).all()
+        kept = {row.text_hash: row.counts for row in connection.execute(select(StoredWordCounts))}
+        # the first paper's counts swapped for the second's: a ranking that reads them sees
+        # the second paper's words there
+        connection.execute(
+            update(StoredWordCounts)
+            .where(StoredWordCounts.text_hash == ranking.text_hash(a, b))
+            .values(counts=kept[ranking.text_hash(c, _)])
+        )
+    with Session(catalogue.engine) as session:
+        read = ranker.vectors(ranker.scope(session, space), [(a, b)])
+    assert (read.words != space.vectors([(c, _)]).words).nnz == 0
+
+    # counts kept by another way of counting (an earlier version's) are never read as these
+    older = space.counts_key.replace(features.COUNTING_RECIPE, "0" * 10)
+    with catalogue.engine.begin() as connection:
+        connection.execute(delete(StoredWordCounts))
+        connection.execute(
+            insert(StoredWordCounts).values(
+                block=older, text_hash=ranking.text_hash(a, b), counts=kept[ranking.text_hash(c, _)]
+            )
+        )
+    with Session(catalogue.engine) as session:
+        read = ranker.vectors(ranker.scope(session, space), [(a, b)])
+    assert (read.words != space.vectors([(a, b)]).words).nnz == 0
 
 
 def another_writes(path: str | None) -> None:

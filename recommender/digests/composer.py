@@ -218,17 +218,17 @@ class Composer:
             executor.shutdown(cancel_futures=True)
 
     def pool(self, now: datetime) -> PaperPool:
-        """The papers a digest may show at ``now``, embedded; the kept pool while none of its
-        papers changes."""
+        """The papers a digest may show at ``now``, embedded and their words counted; the kept
+        pool while none of its papers changes."""
         since = now - FIRST_DIGEST_LOOKBACK
         with self._sessions() as session:
             pool = self.kept.current(session, since)
             if pool is not None:
                 return pool
             pool = PaperPool(session, since)
-        self.ranker.embed_missing(
-            self._sessions, self.space, [(p.title, p.abstract) for p in pool.papers]
-        )
+        texts = [(p.title, p.abstract) for p in pool.papers]
+        self.ranker.embed_missing(self._sessions, self.space, texts)
+        self.ranker.count_missing(self._sessions, self.space, texts)
         self.kept.pool = pool
         return pool
 

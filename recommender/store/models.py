@@ -214,6 +214,18 @@ class StoredEmbedding(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian float32
 
 
+class StoredWordCounts(Base):
+    """A text's hashed word counts in one word block, counted once and kept: a catalogue of
+    thousands of papers is then read, not counted again, by every process that ranks it."""
+
+    __tablename__ = "word_counts"
+
+    # FeatureSpace.counts_key: the block (tokenizer, width) and how its words are counted
+    block: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counts: Mapped[bytes] = mapped_column(LargeBinary)  # features.counts_to_bytes
+
+
 class StoredUserModel(Base):
     """A subscriber's trained model and what it was trained on."""
 

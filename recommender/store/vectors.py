@@ -1,8 +1,10 @@
-"""Store what ranking keeps between runs: feature spaces, embeddings and subscribers' models.
+"""Store what ranking keeps between runs: feature spaces, embeddings, word counts and
+subscribers' models.
 
 Every function takes an open :class:`~sqlalchemy.orm.Session`; the caller owns the transaction.
-Numbers cross this boundary as plain bytes (little-endian float32); turning them into vectors
-and models is :mod:`recommender.model`'s business.
+Numbers cross this boundary as plain bytes (little-endian float32; word counts as
+:func:`recommender.features.counts_to_bytes` writes them); turning them into vectors and models
+is :mod:`recommender.model`'s business.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from recommender.store.models import (
     Rating,
     StoredEmbedding,
     StoredFeatureSpace,
     StoredUserModel,
+    StoredWordCounts,
 )
 
 
@@ -57,27 +60,59 @@ def make_current_space(
 
 def embeddings(session: Session, model: str, text_hashes: Iterable[str]) -> dict[str, bytes]:
     """The stored embeddings of those texts under ``model``, by text hash."""
+    return _by_text(session, StoredEmbedding.model, model, StoredEmbedding.vector, text_hashes)
+
+
+def add_embeddings(session: Session, model: str, vectors: Mapping[str, bytes]) -> None:
+    """Store embeddings; one another process stored meanwhile is kept, not an error."""
+    _add(session, StoredEmbedding, "model", model, "vector", vectors)
+
+
+def word_counts(session: Session, block: str, text_hashes: Iterable[str]) -> dict[str, bytes]:
+    """The kept word counts of those texts under ``block`` (a space's ``counts_key``), by text
+    hash."""
+    return _by_text(session, StoredWordCounts.block, block, StoredWordCounts.counts, text_hashes)
+
+
+def add_word_counts(session: Session, block: str, counts: Mapping[str, bytes]) -> None:
+    """Keep word counts; those another process kept meanwhile stay, not an error."""
+    _add(session, StoredWordCounts, "block", block, "counts", counts)
+
+
+def _by_text(
+    session: Session,
+    key_column: InstrumentedAttribute[str],
+    key: str,
+    value_column: InstrumentedAttribute[bytes],
+    text_hashes: Iterable[str],
+) -> dict[str, bytes]:
+    """The values kept by text hash under ``key`` in the table of ``key_column``."""
+    text_column = key_column.class_.text_hash
     wanted = list(dict.fromkeys(text_hashes))
     found: dict[str, bytes] = {}
     for start in range(0, len(wanted), 500):  # stay under every backend's parameter limit
         chunk = wanted[start : start + 500]
         rows = session.execute(
-            select(StoredEmbedding.text_hash, StoredEmbedding.vector).where(
-                StoredEmbedding.model == model, StoredEmbedding.text_hash.in_(chunk)
-            )
+            select(text_column, value_column).where(key_column == key, text_column.in_(chunk))
         )
-        found.update((text_hash, vector) for text_hash, vector in rows)
+        found.update((text_hash, value) for text_hash, value in rows)
     return found
 
 
-def add_embeddings(session: Session, model: str, vectors: Mapping[str, bytes]) -> None:
-    """Store embeddings; one another process stored meanwhile is kept, not an error."""
-    if not vectors:
+def _add(
+    session: Session,
+    table: type[StoredEmbedding] | type[StoredWordCounts],
+    key_name: str,
+    key: str,
+    value_name: str,
+    values: Mapping[str, bytes],
+) -> None:
+    if not values:
         return
-    rows = [{"model": model, "text_hash": h, "vector": v} for h, v in vectors.items()]
+    rows = [{key_name: key, "text_hash": h, value_name: v} for h, v in values.items()]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(StoredEmbedding).on_conflict_do_nothing(), rows)
+    session.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 def rating_count(session: Session, subscriber_id: int) -> int:
