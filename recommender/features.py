@@ -366,25 +366,28 @@ def counts_to_bytes(counts: sp.csr_matrix) -> list[bytes]:
 
 def counts_from_bytes(rows: Sequence[bytes], n_words: int) -> sp.csr_matrix:
     """The rows kept by :func:`counts_to_bytes`, as one float32 CSR matrix of ``n_words``
-    columns."""
+    columns (row by row: nothing of the size of the whole batch but the result)."""
     column_type = np.dtype(_column_type(n_words))
     width = column_type.itemsize + 2
-    plain = [zlib.decompress(row) for row in rows]
-    if any(len(row) % width for row in plain):
-        raise ValueError(f"kept word counts are not rows of {width}-byte entries")
-    lengths = np.array([len(row) // width for row in plain], dtype=np.int64)
-    ends = np.concatenate([[0], np.cumsum(lengths)])
-    gaps = np.empty(int(ends[-1]), dtype=np.int64)
-    values = np.empty(len(gaps), dtype=np.float32)
-    for row, start, n in zip(plain, ends[:-1], lengths, strict=True):
-        gaps[start : start + n] = np.frombuffer(row, column_type, n)
-        values[start : start + n] = np.frombuffer(row, "<u2", n, offset=n * column_type.itemsize)
-    # each row's columns are the running sum of its gaps: the running sum of all, less what
-    # the rows before it summed to
-    running = np.cumsum(gaps)
-    before = np.concatenate([[0], running])[ends[:-1]]
-    columns = (running - np.repeat(before, lengths)).astype(np.int32)
-    return sp.csr_matrix((values, columns, ends), shape=(len(rows), n_words))
+    columns: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for row in rows:
+        plain = zlib.decompress(row)
+        n, rest = divmod(len(plain), width)
+        if rest:
+            raise ValueError(f"kept word counts are not rows of {width}-byte entries")
+        # a row's columns are the running sum of its gaps
+        columns.append(np.cumsum(np.frombuffer(plain, column_type, n)).astype(np.int32))
+        values.append(np.frombuffer(plain, "<u2", n, offset=n * column_type.itemsize))
+    ends = np.concatenate([[0], np.cumsum([len(c) for c in columns], dtype=np.int64)])
+    return sp.csr_matrix(
+        (
+            np.concatenate(values).astype(np.float32) if values else np.zeros(0, np.float32),
+            np.concatenate(columns) if columns else np.zeros(0, np.int32),
+            ends,
+        ),
+        shape=(len(rows), n_words),
+    )
 
 
 def _column_type(n_words: int) -> str:
