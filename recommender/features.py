@@ -478,6 +478,7 @@ class FeatureSpace:
         max_df: float = 1.0,
         min_df: int = 1,
         on_progress: Callable[[int], None] | None = None,
+        on_counts: Callable[[Sequence[tuple[str, str]], sp.csr_matrix], None] | None = None,
     ) -> FeatureSpace:
         """A new space whose word block is weighted by inverse document frequencies.
 
@@ -486,7 +487,8 @@ class FeatureSpace:
         models of the old one are refused instead of silently skewed. Words never seen when
         fitting hash into buckets like any other word and get the weight of a rare word.
         ``on_progress(n)`` is told of every :data:`COUNTED_AT_ONCE` papers counted (about half
-        a millisecond a paper with a long abstract).
+        a millisecond a paper with a long abstract), ``on_counts(papers, counts)`` given their
+        :meth:`word_counts` (the same in the new space), to keep.
         """
         docs = [(t or "", a or "") for t, a in papers]
         df = np.zeros(self.n_words, dtype=np.float64)
@@ -494,6 +496,8 @@ class FeatureSpace:
             chunk = docs[start : start + COUNTED_AT_ONCE]
             counts = hashed_counts(chunk, self.tokenizer, self.n_words)
             df += np.bincount(counts.indices, minlength=self.n_words)
+            if on_counts is not None:
+                on_counts(chunk, counts)
             if on_progress is not None:
                 on_progress(len(chunk))
         idf = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0

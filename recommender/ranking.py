@@ -223,18 +223,25 @@ class Ranker:
         self,
         texts: Sequence[tuple[str, str]],
         on_progress: Callable[[int], None] | None = None,
+        sessions: Callable[[], Session] | None = None,
     ) -> model.FeatureSpace:
         """A new space of the configured embedding model, its word statistics counted over
         ``texts`` (none: no IDF weights), ``on_progress(n)`` told of every ``n`` counted. The
         slow part of making a space, seconds for a large catalogue (and the sentence model's
-        loading): it needs no session."""
+        loading): it holds no transaction. With ``sessions``, the counts are kept as they are
+        counted (:meth:`keep_counts`), so the first ranking in the new space reads them."""
         wanted = self._wanted_model_id()
         if wanted is None:
             space = model.FeatureSpace.words_only()
         else:
             space = model.FeatureSpace.with_embeddings(wanted, self.embedder.dim)
         if texts:
-            space = space.fit_idf(texts, max_df=MAX_DOCUMENT_FREQUENCY, on_progress=on_progress)
+            keep = (
+                None if sessions is None else functools.partial(self.keep_counts, sessions, space)
+            )
+            space = space.fit_idf(
+                texts, max_df=MAX_DOCUMENT_FREQUENCY, on_progress=on_progress, on_counts=keep
+            )
         return space
 
     def keep_space(
@@ -343,15 +350,25 @@ class Ranker:
         by_hash = {text_hash(t, a): (t, a) for t, a in texts}
         with sessions() as session:
             kept = vector_store.word_counts(session, space.counts_key, by_hash)
-        missing = [(h, text) for h, text in by_hash.items() if h not in kept]
+        missing = [text for h, text in by_hash.items() if h not in kept]
         for start in range(0, len(missing), features.COUNTED_AT_ONCE):
             chunk = missing[start : start + features.COUNTED_AT_ONCE]
-            rows = features.counts_to_bytes(space.word_counts([text for _, text in chunk]))
-            with sessions() as session, session.begin():
-                vector_store.add_word_counts(
-                    session, space.counts_key, dict(zip((h for h, _ in chunk), rows, strict=True))
-                )
+            self.keep_counts(sessions, space, chunk, space.word_counts(chunk))
         return len(missing)
+
+    @staticmethod
+    def keep_counts(
+        sessions: Callable[[], Session],
+        space: model.FeatureSpace,
+        texts: Sequence[tuple[str, str]],
+        counts: sp.csr_matrix,
+    ) -> None:
+        """Keep the word counts ``counts`` of ``texts`` (a row each) in ``space``'s block, in a
+        short transaction of their own."""
+        rows = features.counts_to_bytes(counts)
+        kept = {text_hash(t, a): row for (t, a), row in zip(texts, rows, strict=True)}
+        with sessions() as session, session.begin():
+            vector_store.add_word_counts(session, space.counts_key, kept)
 
     def vectors(self, scope: Scope, texts: Sequence[tuple[str, str]]) -> model.PaperVectors:
         """The vectors of ``texts`` (title, abstract), embedding the ones not stored yet; word

@@ -44,9 +44,10 @@ class SessionRanker:
     ) -> model.FeatureSpace:
         """The current feature space, made when there is none (or on ``refit``): its word
         statistics counted outside any transaction (seconds on a large catalogue, while
-        others go on writing: SQLite's write lock is the whole file's), then stored in a
-        short one. One that another process made meanwhile is used instead. Counting tells
-        ``on_start`` how many papers it counts and ``on_progress`` of each part counted."""
+        others go on writing: SQLite's write lock is the whole file's; each part's word
+        counts kept in a short one as it is counted), then stored in a short one. One that
+        another process made meanwhile is used instead. Counting tells ``on_start`` how many
+        papers it counts and ``on_progress`` of each part counted."""
         for attempt in range(SPACE_ATTEMPTS):
             with self._sessions() as session:
                 current = None if refit else self._ranker.stored_space(session)
@@ -55,7 +56,7 @@ class SessionRanker:
                 texts, papers = self._ranker.space_texts(session)
             if texts and on_start is not None:
                 on_start(len(texts))
-            made = self._ranker.new_space(texts, on_progress)
+            made = self._ranker.new_space(texts, on_progress, self._sessions)
             try:
                 with self._sessions() as session, session.begin():
                     return self._ranker.keep_space(

@@ -513,9 +513,9 @@ def test_the_feature_space_is_made_while_the_database_stays_writable(
         app.subscribe(profile(tmp_path))
         new_space, made = app.ranker.new_space, []
 
-        def count_while_another_writes(texts, on_progress=None):  # type: ignore[no-untyped-def]
+        def count_while_another_writes(texts, on_progress=None, sessions=None):  # type: ignore[no-untyped-def]
             another_writes(path)
-            made.append(new_space(texts, on_progress))
+            made.append(new_space(texts, on_progress, sessions))
             return made[-1]
 
         app.ranker.new_space = count_while_another_writes  # type: ignore[method-assign]
@@ -524,7 +524,7 @@ def test_the_feature_space_is_made_while_the_database_stays_writable(
     assert len(made) == 2
 
 
-def test_making_the_feature_space_reports_the_papers_whose_words_it_counts(
+def test_making_the_feature_space_reports_the_papers_whose_words_it_counts_and_keeps_them(
     app: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The first ranking after a large first ingest counts every paper's words (10 s at 18,000
@@ -538,6 +538,10 @@ def test_making_the_feature_space_reports_the_papers_whose_words_it_counts(
     space = app.feature_space(on_start=started.append, on_progress=counted.append)
     assert "idf" in space
     assert started == [papers] and sum(counted) == papers and max(counted) == 4
+    # what it counted is kept: the first ranking in the space reads it, not counting again
+    with app.engine.connect() as connection:
+        kept = connection.scalar(select(func.count()).select_from(StoredWordCounts))
+    assert kept == papers
     # made once: asked again, nothing is counted
     assert app.feature_space(on_start=started.append, on_progress=counted.append) == space
     assert started == [papers]
