@@ -91,7 +91,8 @@ PREFIX = 5
 
 # Words that say nothing about a paper's topic in abstracts, on top of sklearn's English list.
 # Its number words stop at "hundred": the larger ones complete them ("models from 100 million
-# to 3 billion parameters" is no topic, as its digits, which no token keeps, are none).
+# to 3 billion parameters" is no topic, as its digits, which no token keeps, are none). It
+# has the auxiliary "do" but not its other forms: "does", "did", "doing" complete it.
 _EXTRA_STOP_WORDS = frozenset(
     """
     paper papers study studies result results using used use uses based approach approaches
@@ -99,6 +100,7 @@ _EXTRA_STOP_WORDS = frozenset(
     provide provides provided demonstrate demonstrated also however may can one two three
     well within among via et al first recent recently respectively including include includes
     thousand thousands million millions billion billions trillion trillions
+    does did doing
     """.split()
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP_WORDS

@@ -845,6 +845,15 @@ def test_a_number_spelled_out_is_never_a_reason_as_its_digits_are_none(space):
     assert not {"million", "billion", "100"} & set(terms)
 
 
+def test_a_form_of_do_is_never_a_reason_as_do_is_none(space):
+    liked = ("A paper that does not exist yet", "")
+    paper = ("What a transformer does and did", "Attention does it.")
+    x = space.vectors([liked, paper, *PAPERS[4:]])
+    m = rm.train(space, x[[0]], None, (), x[2:])
+    terms = [t.lower() for t in rm.explain(m, space, *paper, x[[1]]).terms]
+    assert not {"does", "did", "do"} & set(terms)
+
+
 def test_a_word_found_only_in_a_papers_links_is_never_a_reason(space):
     link = "Code is available at https://github.com/lab-one/protein-folding."
     liked = ("Protein folding pathways", f"We simulate protein folding. {link}")
