@@ -143,6 +143,16 @@ def find_subscriber(session: Session, email: str) -> Subscriber | None:
     return session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
 
 
+def profile_paths(session: Session) -> dict[str, str]:
+    """The file each subscriber was last applied from, by address (those with none left out)."""
+    rows = session.execute(
+        select(Subscriber.email, Subscriber.profile_path).where(
+            Subscriber.profile_path.is_not(None)
+        )
+    )
+    return {address: path for address, path in rows}
+
+
 def get_subscriber(session: Session, email: str) -> Subscriber:
     subscriber = find_subscriber(session, email)
     if subscriber is None:
