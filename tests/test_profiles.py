@@ -274,6 +274,28 @@ def test_a_renamed_file_takes_its_subscriber_along(app: Recommender, tmp_path: P
     assert app.subscriber(P).interests == ["alpha", "gamma"]
 
 
+def test_a_file_taking_a_subscriber_whose_file_is_gone_is_theirs_alone(
+    app: Recommender, tmp_path: Path
+) -> None:
+    a, b = subscribed_p_and_q(tmp_path)
+    app.subscribe(b)
+    app.subscribe(a)
+    a.unlink()
+    write_profile(tmp_path, "b.toml", f'email = "{P}"\ninterests = ["beta"]\ndigest_size = 3\n')
+    assert [o.action for o in app.subscribe(b)] == ["updated"]
+    assert [(s.email, s.profile_path, s.interests) for s in app.subscribers()] == [
+        (P, str(b), ["beta"]),
+        (Q, None, ["beta"]),  # b.toml names p now: q has no file
+    ]
+    # so b.toml's next address edit moves p, the subscriber it names, and not q
+    write_profile(tmp_path, "b.toml", 'email = "r@example.org"\ninterests = ["beta"]\n')
+    app.subscribe(b)
+    assert [(s.email, s.profile_path) for s in app.subscribers()] == [
+        (Q, None),
+        ("r@example.org", str(b)),
+    ]
+
+
 def test_a_file_named_by_another_path_to_it_is_the_same_file(
     app: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

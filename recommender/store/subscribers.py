@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Label
 
@@ -101,6 +101,13 @@ def upsert_subscriber(
             subscriber.applied_profile = file
         if subscriber.profile_path != profile.source:
             subscriber.profile_path = profile.source
+            # The file is this subscriber's now (another's file was gone or named someone
+            # else): one left pointing at it would be the one its next address edit moves.
+            session.execute(
+                update(Subscriber)
+                .where(Subscriber.profile_path == profile.source, Subscriber.id != subscriber.id)
+                .values(profile_path=None)
+            )
     resubscribed = resubscribe and not subscriber.active
     if resubscribed:
         subscriber.active, subscriber.unsubscribed_at = True, None
