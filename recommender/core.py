@@ -213,10 +213,12 @@ class Recommender:
 
         A file sets only the fields it changed since it was last applied, so what subscribers
         changed themselves stands (``overwrite``: every field); an unsubscribe stands unless
-        ``resubscribe``.
+        ``resubscribe``. A file may not take an address another file still names
+        (:func:`recommender.profiles.check_addresses_free`).
         """
         loaded = profiles.load_profiles(Path(path))
         with self._session() as session, session.begin():
+            profiles.check_addresses_free(loaded, subscriber_store.profile_paths(session))
             return [
                 subscriber_store.upsert_subscriber(
                     session, profile, self.clock(), resubscribe=resubscribe, overwrite=overwrite

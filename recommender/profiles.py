@@ -9,10 +9,11 @@ from __future__ import annotations
 import difflib
 import functools
 import math
+import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -172,19 +173,59 @@ def load_profiles(path: Path) -> list[Profile]:
     seen: dict[str, str] = {}
     for profile in profiles:
         if profile.email in seen:
-            errors.append(
-                ProfileError(
-                    str(profile.source),
-                    f"{profile.email} is also subscribed by {seen[profile.email]}",
-                    "email",
-                )
-            )
+            errors.append(_also_subscribed(profile, seen[profile.email]))
         seen.setdefault(profile.email, str(profile.source))
+    _raise_any(errors)
+    return profiles
+
+
+def check_addresses_free(loaded: Sequence[Profile], files: Mapping[str, str]) -> None:
+    """Refuse the profiles whose address belongs to a subscriber whose file (``files``: each
+    subscriber's, by address) is another file that still names that address, as a folder
+    holding both is refused: applied, either file would undo the other.
+
+    A subscriber's file that is gone, or names another address now, was renamed, moved or
+    edited: a profile with their address takes them along. One that cannot be read as a
+    profile is taken to still name them: when in doubt, nothing changes.
+    """
+    errors = []
+    for profile in loaded:
+        held_by = files.get(profile.email)
+        if profile.source is None or held_by is None or not _other_file(held_by, profile.source):
+            continue
+        try:
+            holder = load_profile(Path(held_by))
+        except ProfileError as exc:
+            message = (
+                f"{profile.email} is subscribed by {held_by}, which cannot be read to tell "
+                f"whether it still names them ({exc.message})"
+            )
+            errors.append(ProfileError(profile.source, message, "email"))
+            continue
+        if holder.email == profile.email:
+            errors.append(_also_subscribed(profile, held_by))
+    _raise_any(errors)
+
+
+def _also_subscribed(profile: Profile, other: str) -> ProfileError:
+    return ProfileError(
+        str(profile.source), f"{profile.email} is also subscribed by {other}", "email"
+    )
+
+
+def _other_file(path: str, source: str) -> bool:
+    """Whether ``path`` is a file other than ``source`` (not another name of it)."""
+    try:
+        return not os.path.samefile(path, source)
+    except OSError:  # gone: renamed, moved or deleted
+        return False
+
+
+def _raise_any(errors: Sequence[ProfileError]) -> None:
     if len(errors) > 1:
         raise ProfileErrors(errors)
     if errors:
         raise errors[0]
-    return profiles
 
 
 def load_profile(path: Path) -> Profile:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -212,6 +213,111 @@ def test_subscribing_a_folder_names_every_bad_profile_and_changes_nothing(
     ]
     assert "'timezone'" in lines[1] and "digest_size" in lines[2] and "a.toml" in lines[3]
     assert app.subscribers() == []
+
+
+P, Q = "p@example.org", "q@example.org"
+
+
+def subscribed_p_and_q(folder: Path) -> tuple[Path, Path]:
+    """p's file a.toml and q's b.toml, both applied."""
+    a = write_profile(folder, "a.toml", f'email = "{P}"\ninterests = ["alpha"]\n')
+    b = write_profile(folder, "b.toml", f'email = "{Q}"\ninterests = ["beta"]\ndigest_size = 3\n')
+    return a, b
+
+
+def test_a_file_taking_an_address_another_existing_file_holds_is_refused_and_changes_nothing(
+    app: Recommender, tmp_path: Path
+) -> None:
+    a, b = subscribed_p_and_q(tmp_path)
+    app.subscribe(tmp_path)
+    before = app.subscribers()
+    write_profile(tmp_path, "b.toml", f'email = "{P}"\ninterests = ["beta"]\ndigest_size = 3\n')
+    with pytest.raises(ProfileError) as error:
+        app.subscribe(b)
+    # as a folder holding both files says it
+    assert str(error.value) == f"{b}: field 'email': {P} is also subscribed by {a}"
+    assert app.subscribers() == before
+    # a.toml applied again finds p as it left them: the two files do not undo each other
+    assert [o.action for o in app.subscribe(a)] == ["unchanged"]
+    assert app.subscribers() == before
+
+
+def test_a_copy_of_a_subscribers_file_is_refused_and_leaves_them_their_file(
+    app: Recommender, tmp_path: Path
+) -> None:
+    a, _ = subscribed_p_and_q(tmp_path / "profiles")
+    app.subscribe(a)
+    copy = write_profile(tmp_path / "elsewhere", "copy.toml", a.read_text(encoding="utf-8"))
+    with pytest.raises(
+        ProfileError, match=re.escape(f"{copy}: field 'email': {P} is also subscribed by {a}")
+    ):
+        app.subscribe(copy)
+    assert app.subscriber(P).profile_path == str(a)
+    # a folder beside the subscriber's file is refused alike (serve reloads folders)
+    with pytest.raises(ProfileError, match=re.escape(f"also subscribed by {a}")):
+        app.subscribe(copy.parent)
+    assert app.subscriber(P).profile_path == str(a)
+
+
+def test_a_renamed_file_takes_its_subscriber_along(app: Recommender, tmp_path: Path) -> None:
+    a, _ = subscribed_p_and_q(tmp_path)
+    app.subscribe(a)
+    renamed = a.rename(tmp_path / "p.toml")
+    assert [o.action for o in app.subscribe(renamed)] == ["unchanged"]
+    assert [(s.email, s.profile_path) for s in app.subscribers()] == [(P, str(renamed))]
+    # renamed again, and a new file for someone else put where it was: it still moves
+    moved = renamed.rename(tmp_path / "p2.toml")
+    write_profile(tmp_path, "p.toml", 'email = "r@example.org"\n')
+    write_profile(tmp_path, "p2.toml", f'email = "{P}"\ninterests = ["alpha", "gamma"]\n')
+    assert [o.action for o in app.subscribe(moved)] == ["updated"]
+    assert [(s.email, s.profile_path) for s in app.subscribers()] == [(P, str(moved))]
+    assert app.subscriber(P).interests == ["alpha", "gamma"]
+
+
+def test_a_file_taking_a_subscriber_whose_file_is_gone_is_theirs_alone(
+    app: Recommender, tmp_path: Path
+) -> None:
+    a, b = subscribed_p_and_q(tmp_path)
+    app.subscribe(b)
+    app.subscribe(a)
+    a.unlink()
+    write_profile(tmp_path, "b.toml", f'email = "{P}"\ninterests = ["beta"]\ndigest_size = 3\n')
+    assert [o.action for o in app.subscribe(b)] == ["updated"]
+    assert [(s.email, s.profile_path, s.interests) for s in app.subscribers()] == [
+        (P, str(b), ["beta"]),
+        (Q, None, ["beta"]),  # b.toml names p now: q has no file
+    ]
+    # so b.toml's next address edit moves p, the subscriber it names, and not q
+    write_profile(tmp_path, "b.toml", 'email = "r@example.org"\ninterests = ["beta"]\n')
+    app.subscribe(b)
+    assert [(s.email, s.profile_path) for s in app.subscribers()] == [
+        (Q, None),
+        ("r@example.org", str(b)),
+    ]
+
+
+def test_a_file_named_by_another_path_to_it_is_the_same_file(
+    app: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = subscribed_p_and_q(tmp_path)
+    app.subscribe(a)
+    monkeypatch.chdir(tmp_path)
+    assert [o.action for o in app.subscribe(Path("a.toml"))] == ["unchanged"]
+
+
+def test_a_file_taking_an_address_whose_file_cannot_be_read_is_refused(
+    app: Recommender, tmp_path: Path
+) -> None:
+    # Whether the unreadable file still names p cannot be told: nothing changes.
+    a, b = subscribed_p_and_q(tmp_path)
+    app.subscribe(a)
+    a.write_text("email = \n", encoding="utf-8")
+    write_profile(tmp_path, "b.toml", f'email = "{P}"\n')
+    with pytest.raises(
+        ProfileError, match=re.escape(f"{P} is subscribed by {a}, which cannot be read")
+    ):
+        app.subscribe(b)
+    assert app.subscriber(P).profile_path == str(a)
 
 
 def test_subscribing_again_updates_and_reports_what_changed(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Label
 
@@ -101,6 +101,13 @@ def upsert_subscriber(
             subscriber.applied_profile = file
         if subscriber.profile_path != profile.source:
             subscriber.profile_path = profile.source
+            # The file is this subscriber's now (another's file was gone or named someone
+            # else): one left pointing at it would be the one its next address edit moves.
+            session.execute(
+                update(Subscriber)
+                .where(Subscriber.profile_path == profile.source, Subscriber.id != subscriber.id)
+                .values(profile_path=None)
+            )
     resubscribed = resubscribe and not subscriber.active
     if resubscribed:
         subscriber.active, subscriber.unsubscribed_at = True, None
@@ -141,6 +148,16 @@ def followed_of(subscriber: Subscriber) -> list[str]:
 def find_subscriber(session: Session, email: str) -> Subscriber | None:
     """The subscriber with that address (any case, spaces around it ignored), if there is one."""
     return session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
+
+
+def profile_paths(session: Session) -> dict[str, str]:
+    """The file each subscriber was last applied from, by address (those with none left out)."""
+    rows = session.execute(
+        select(Subscriber.email, Subscriber.profile_path).where(
+            Subscriber.profile_path.is_not(None)
+        )
+    )
+    return {address: path for address, path in rows}
 
 
 def get_subscriber(session: Session, email: str) -> Subscriber:
