@@ -124,19 +124,29 @@ class Settings:
         """Resolve settings from the config file, the environment and ``overrides``."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        values.update(_read_config_file(environ))
+        # where each value came from, as an error about it names it: the file, the variable or
+        # the flag the person has to change
+        origins: dict[str, str] = {}
+        path, from_file = _read_config_file(environ)
+        for name, value in from_file.items():
+            values[name], origins[name] = value, f"{path}: setting {name!r}"
         for field in fields(cls):
-            env_value = environ.get(f"RECOMMENDER_{field.name.upper()}")
+            variable = f"RECOMMENDER_{field.name.upper()}"
+            env_value = environ.get(variable)
             if env_value:
                 values[field.name] = env_value
-        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+                origins[field.name] = f"setting {field.name!r} ({variable})"
+        for name, value in (overrides or {}).items():
+            if value is not None:
+                flag = f" ({_FLAGS[name]})" if name in _FLAGS else ""
+                values[name], origins[name] = value, f"setting {name!r}{flag}"
 
         home = Path(str(values.pop("home", None) or platformdirs.user_data_path("recommender")))
         home = home.expanduser()
         database_url = str(
             values.pop("database_url", None) or f"sqlite:///{home / 'recommender.db'}"
         )
-        typed = {name: _convert(name, value) for name, value in values.items()}
+        typed = {name: _convert(name, value, origins[name]) for name, value in values.items()}
         return cls(home=home, database_url=database_url, **typed)  # type: ignore[arg-type]
 
     @property
@@ -195,6 +205,8 @@ def link_secret(settings: Settings) -> str:
 
 
 SECRET_SETTINGS = frozenset({"smtp_password", "secret"})
+# The settings the command line takes as flags (its global options, in recommender.cli).
+_FLAGS = {"database_url": "--db", "home": "--home"}
 SOURCE_NAMES = ("hf", "arxiv")
 # An arXiv category: an archive, and a subject class after a dot where the archive has them
 # (cs.LG, math.AG, hep-th, q-bio.NC).
@@ -232,9 +244,9 @@ MAX_HOST_LENGTH = 200
 MAX_EMBEDDING_MODEL_LENGTH = 100
 
 
-def _convert(name: str, value: object) -> object:
-    """Turn a setting from a file or the environment into its type, or say what is wrong."""
-    where = f"setting {name!r} (RECOMMENDER_{name.upper()})"
+def _convert(name: str, value: object, where: str) -> object:
+    """Turn a setting from a file, the environment or a flag into its type, or say what is
+    wrong, starting with ``where`` it came from."""
     if name in _WHOLE_NUMBERS:
         low, high, what = _WHOLE_NUMBERS[name]
         try:
@@ -354,7 +366,8 @@ def _kind(value: object) -> str:
     return "a date or time"
 
 
-def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:
+def _read_config_file(environ: Mapping[str, str]) -> tuple[Path, dict[str, object]]:
+    """The config file's path, and the settings it holds (none if there is no file)."""
     explicit = environ.get("RECOMMENDER_CONFIG")
     path = (
         Path(explicit) if explicit else platformdirs.user_config_path("recommender") / "config.toml"
@@ -362,7 +375,7 @@ def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:
     if not path.exists():
         if explicit:
             raise ConfigError(f"{path}: config file not found (named by RECOMMENDER_CONFIG)")
-        return {}
+        return path, {}
     try:
         data = tomllib.loads(text_files.read(path))
     except (OSError, text_files.UndecodableText, tomllib.TOMLDecodeError) as exc:
@@ -381,4 +394,4 @@ def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:
             raise ConfigError(
                 f"{path}: setting {name!r} must be text, in quotes, not {_kind(value)}"
             )
-    return data
+    return path, data
