@@ -14,10 +14,13 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from email.errors import InvalidHeaderDefect
+from email.headerregistry import HeaderRegistry
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import platformdirs
+from email_validator import EmailNotValidError, validate_email
 
 from recommender import text_files
 from recommender.dumps import MAX_BYTES, MAX_PAPERS
@@ -291,6 +294,10 @@ def _convert(name: str, value: object, where: str) -> object:
             raise ConfigError(f"{where}: {exc}") from None
     if name in ("base_url", "hf_api_url", "arxiv_rss_url", "arxiv_api_url"):
         _check_base_url(text, where)
+    elif name == "mail_from":
+        _check_mail_from(text, where)
+    elif name == "contact" and text.strip():  # empty: mail_from's address stands in
+        _check_address(text.strip(), text, where)
     elif name == "embedding_model" and len(text) > MAX_EMBEDDING_MODEL_LENGTH:
         raise ConfigError(
             f"{where}: at most {MAX_EMBEDDING_MODEL_LENGTH} characters, not {len(text)}"
@@ -351,6 +358,40 @@ def _check_base_url(url: str, where: str) -> None:
         raise ConfigError(
             f"{where}: the host name may have at most {MAX_HOST_LENGTH} characters, not {len(host)}"
         )
+
+
+def _check_mail_from(text: str, where: str) -> None:
+    """One address, with or without a name: ``Paper digest <digest@example.org>``, read as the
+    From header of a digest is (``email.utils.parseaddr`` reads past what it cannot parse:
+    ``digest@exa mple.org`` is ``digest@example.org`` to it)."""
+    try:
+        header = HeaderRegistry()("From", text)
+    except ValueError:  # a line break, say
+        header = None
+    if (
+        header is None
+        or len(header.addresses) != 1
+        or any(isinstance(defect, InvalidHeaderDefect) for defect in header.defects)
+    ):
+        raise ConfigError(
+            f"{where}: {text!r} is not one email address, such as "
+            "'Paper digest <digest@example.org>'"
+        )
+    _check_address(header.addresses[0].addr_spec, text, where)
+
+
+def _check_address(address: str, text: str, where: str) -> None:
+    """Check ``address`` as subscribers' addresses are checked (:mod:`recommender.profiles`),
+    except that its domain need not be one the world can deliver to: the operator's own
+    address may be on a private network, or, as mail_from's default is, on localhost."""
+    local, _, domain = address.rpartition("@")
+    # email_validator refuses localhost as a special-use name, whatever it is told: check the
+    # rest of the address with a domain of the same shape
+    checked = f"{local}@localhost.example" if domain.lower() == "localhost" else address
+    try:
+        validate_email(checked, check_deliverability=False, globally_deliverable=False)
+    except EmailNotValidError as exc:
+        raise ConfigError(f"{where}: {text!r} is not a valid email address: {exc}") from None
 
 
 def _kind(value: object) -> str:

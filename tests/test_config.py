@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import re
 import stat
@@ -333,6 +334,56 @@ def test_a_bad_value_given_to_load_names_no_file_or_variable(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as caught:
         Settings.load({"smtp_port": "x"}, environ=environ)
     assert str(caught.value) == "setting 'smtp_port': 'x' is not a port number"
+
+
+@pytest.mark.parametrize(
+    "mail_from",
+    [
+        "notanaddress",
+        "Paper digest <digest>",
+        "Paper digest <@example.org>",
+        "digest@example.org, other@example.org",
+        "digest@exa mple.org",
+        "Paper digest <digest@example.org>\nBcc: someone@example.org",
+        "",
+    ],
+)
+def test_mail_from_must_be_one_email_address(tmp_path: Path, mail_from: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, f"mail_from = {json.dumps(mail_from)}\n")
+    said = str(caught.value)
+    assert said.startswith(f"{tmp_path / 'config.toml'}: setting 'mail_from': {mail_from!r}")
+    assert "email address" in said
+
+
+@pytest.mark.parametrize(
+    "mail_from",
+    [
+        "Paper digest <digest@example.org>",
+        "digest@example.org",
+        '"Digest, papers" <digest@example.org>',
+        "Digest ✉ <zoë@example.org>",
+        "Paper digest <recommender@localhost>",  # the default, written out
+        "digest@mailhost",  # a host on the operator's own network
+    ],
+)
+def test_mail_from_may_have_a_name_and_be_on_a_host_of_the_operators_own(
+    tmp_path: Path, mail_from: str
+) -> None:
+    assert load(tmp_path, RECOMMENDER_MAIL_FROM=mail_from).mail_from == mail_from
+
+
+def test_contact_must_be_an_address_alone(tmp_path: Path) -> None:
+    assert load(tmp_path, RECOMMENDER_CONTACT="me@example.org").contact_address == "me@example.org"
+    for contact in ("me", "Me <me@example.org>"):
+        with pytest.raises(ConfigError) as caught:
+            load(tmp_path, RECOMMENDER_CONTACT=contact)
+        assert str(caught.value).startswith(
+            f"setting 'contact' (RECOMMENDER_CONTACT): {contact!r} is not a valid email address"
+        )
+    # empty in the file: mail_from's address stands in, as when it is not set
+    fallback = load(tmp_path, 'contact = ""\nmail_from = "Digest <digest@example.org>"\n')
+    assert fallback.contact_address == "digest@example.org"
 
 
 # -- files: private from the start -----------------------------------------------------------
