@@ -14,10 +14,13 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from email.errors import InvalidHeaderDefect
+from email.headerregistry import HeaderRegistry
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import platformdirs
+from email_validator import EmailNotValidError, validate_email
 
 from recommender import text_files
 from recommender.dumps import MAX_BYTES, MAX_PAPERS
@@ -124,19 +127,29 @@ class Settings:
         """Resolve settings from the config file, the environment and ``overrides``."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        values.update(_read_config_file(environ))
+        # where each value came from, as an error about it names it: the file, the variable or
+        # the flag the person has to change
+        origins: dict[str, str] = {}
+        path, from_file = _read_config_file(environ)
+        for name, value in from_file.items():
+            values[name], origins[name] = value, f"{path}: setting {name!r}"
         for field in fields(cls):
-            env_value = environ.get(f"RECOMMENDER_{field.name.upper()}")
+            variable = f"RECOMMENDER_{field.name.upper()}"
+            env_value = environ.get(variable)
             if env_value:
                 values[field.name] = env_value
-        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+                origins[field.name] = f"setting {field.name!r} ({variable})"
+        for name, value in (overrides or {}).items():
+            if value is not None:
+                flag = f" ({_FLAGS[name]})" if name in _FLAGS else ""
+                values[name], origins[name] = value, f"setting {name!r}{flag}"
 
         home = Path(str(values.pop("home", None) or platformdirs.user_data_path("recommender")))
         home = home.expanduser()
         database_url = str(
             values.pop("database_url", None) or f"sqlite:///{home / 'recommender.db'}"
         )
-        typed = {name: _convert(name, value) for name, value in values.items()}
+        typed = {name: _convert(name, value, origins[name]) for name, value in values.items()}
         return cls(home=home, database_url=database_url, **typed)  # type: ignore[arg-type]
 
     @property
@@ -195,6 +208,8 @@ def link_secret(settings: Settings) -> str:
 
 
 SECRET_SETTINGS = frozenset({"smtp_password", "secret"})
+# The settings the command line takes as flags (its global options, in recommender.cli).
+_FLAGS = {"database_url": "--db", "home": "--home"}
 SOURCE_NAMES = ("hf", "arxiv")
 # An arXiv category: an archive, and a subject class after a dot where the archive has them
 # (cs.LG, math.AG, hep-th, q-bio.NC).
@@ -232,9 +247,9 @@ MAX_HOST_LENGTH = 200
 MAX_EMBEDDING_MODEL_LENGTH = 100
 
 
-def _convert(name: str, value: object) -> object:
-    """Turn a setting from a file or the environment into its type, or say what is wrong."""
-    where = f"setting {name!r} (RECOMMENDER_{name.upper()})"
+def _convert(name: str, value: object, where: str) -> object:
+    """Turn a setting from a file, the environment or a flag into its type, or say what is
+    wrong, starting with ``where`` it came from."""
     if name in _WHOLE_NUMBERS:
         low, high, what = _WHOLE_NUMBERS[name]
         try:
@@ -279,6 +294,10 @@ def _convert(name: str, value: object) -> object:
             raise ConfigError(f"{where}: {exc}") from None
     if name in ("base_url", "hf_api_url", "arxiv_rss_url", "arxiv_api_url"):
         _check_base_url(text, where)
+    elif name == "mail_from":
+        _check_mail_from(text, where)
+    elif name == "contact" and text.strip():  # empty: mail_from's address stands in
+        _check_address(text.strip(), text, where)
     elif name == "embedding_model" and len(text) > MAX_EMBEDDING_MODEL_LENGTH:
         raise ConfigError(
             f"{where}: at most {MAX_EMBEDDING_MODEL_LENGTH} characters, not {len(text)}"
@@ -341,6 +360,40 @@ def _check_base_url(url: str, where: str) -> None:
         )
 
 
+def _check_mail_from(text: str, where: str) -> None:
+    """One address, with or without a name: ``Paper digest <digest@example.org>``, read as the
+    From header of a digest is (``email.utils.parseaddr`` reads past what it cannot parse:
+    ``digest@exa mple.org`` is ``digest@example.org`` to it)."""
+    try:
+        header = HeaderRegistry()("From", text)
+    except ValueError:  # a line break, say
+        header = None
+    if (
+        header is None
+        or len(header.addresses) != 1
+        or any(isinstance(defect, InvalidHeaderDefect) for defect in header.defects)
+    ):
+        raise ConfigError(
+            f"{where}: {text!r} is not one email address, such as "
+            "'Paper digest <digest@example.org>'"
+        )
+    _check_address(header.addresses[0].addr_spec, text, where)
+
+
+def _check_address(address: str, text: str, where: str) -> None:
+    """Check ``address`` as subscribers' addresses are checked (:mod:`recommender.profiles`),
+    except that its domain need not be one the world can deliver to: the operator's own
+    address may be on a private network, or, as mail_from's default is, on localhost."""
+    local, _, domain = address.rpartition("@")
+    # email_validator refuses localhost as a special-use name, whatever it is told: check the
+    # rest of the address with a domain of the same shape
+    checked = f"{local}@localhost.example" if domain.lower() == "localhost" else address
+    try:
+        validate_email(checked, check_deliverability=False, globally_deliverable=False)
+    except EmailNotValidError as exc:
+        raise ConfigError(f"{where}: {text!r} is not a valid email address: {exc}") from None
+
+
 def _kind(value: object) -> str:
     """What a TOML value is, in TOML's words."""
     if isinstance(value, bool):
@@ -354,7 +407,8 @@ def _kind(value: object) -> str:
     return "a date or time"
 
 
-def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:
+def _read_config_file(environ: Mapping[str, str]) -> tuple[Path, dict[str, object]]:
+    """The config file's path, and the settings it holds (none if there is no file)."""
     explicit = environ.get("RECOMMENDER_CONFIG")
     path = (
         Path(explicit) if explicit else platformdirs.user_config_path("recommender") / "config.toml"
@@ -362,7 +416,7 @@ def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:
     if not path.exists():
         if explicit:
             raise ConfigError(f"{path}: config file not found (named by RECOMMENDER_CONFIG)")
-        return {}
+        return path, {}
     try:
         data = tomllib.loads(text_files.read(path))
     except (OSError, text_files.UndecodableText, tomllib.TOMLDecodeError) as exc:
@@ -381,4 +435,4 @@ def _read_config_file(environ: Mapping[str, str]) -> dict[str, object]:
             raise ConfigError(
                 f"{path}: setting {name!r} must be text, in quotes, not {_kind(value)}"
             )
-    return data
+    return path, data

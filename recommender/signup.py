@@ -258,7 +258,12 @@ class Signups:
             else links.unsubscribe_url(base, self._signer.unsubscribe(known.id))
         )
         return signup_mail.SignupMail(
-            known.email, known.name, list(known.interests), manage_url=manage, resubscribe_url=again
+            known.email,
+            known.name,
+            list(known.interests),
+            manage_url=manage,
+            resubscribe_url=again,
+            paused=known.paused,
         )
 
     def open(self, token: str) -> PendingSignup:

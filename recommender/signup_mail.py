@@ -1,6 +1,8 @@
 """The mail a sign-up sends: the link that confirms it, or, to an address subscribed already,
-its manage link. An HTML and a text version from one context, rendered from ``templates/``
-(``signup.html``, ``signup.txt``) as digests are, with autoescaping and inlined CSS.
+its manage link, said as fits the subscription: active, paused, or stopped by an unsubscribe
+(then with a link to start it again). An HTML and a text version from one context, rendered
+from ``templates/`` (``signup.html``, ``signup.txt``) as digests are, with autoescaping and
+inlined CSS.
 
 Choosing whom to send what is :mod:`recommender.signup`'s; delivering, the mailer's.
 """
@@ -28,7 +30,8 @@ PRODUCT = "Paper digest"
 @dataclass(frozen=True)
 class SignupMail:
     """What the mail says: to whom, and the links it carries (a confirm link for a new
-    address; a manage link, and a resubscribe link if unsubscribed, for a known one)."""
+    address; a manage link, and a resubscribe link if unsubscribed, for a known one), and
+    whether a known one's digests are paused."""
 
     email: str
     name: str
@@ -36,6 +39,7 @@ class SignupMail:
     confirm_url: str | None = None
     manage_url: str | None = None
     resubscribe_url: str | None = None
+    paused: bool = False
     product: str = PRODUCT
 
     @property
@@ -48,9 +52,14 @@ class SignupMail:
 
     @property
     def subject(self) -> str:
+        product = self.product.lower()
         if self.confirm_url is not None:
-            return f"Confirm your {self.product.lower()}"
-        return f"Your {self.product.lower()}: you are subscribed already"
+            return f"Confirm your {product}"
+        if self.resubscribe_url is not None:  # unsubscribed: paused or not, nothing is sent
+            return f"Your {product}: your digests are stopped; start them again"
+        if self.paused:
+            return f"Your {product}: your digests are paused; resume them"
+        return f"Your {product}: you are subscribed already"
 
 
 def compose(templates: Templates, mail: SignupMail, *, mail_from: str, now: datetime) -> Outgoing:

@@ -177,6 +177,14 @@ def repeated_field(form: FormData) -> str | None:
     return None
 
 
+def _unnamed_form(form: FormData) -> str:
+    """Which manage-page form sent ``form`` without naming itself: the interests or a rating,
+    as the page's forms did before each sent its name; else none ("")."""
+    if "interests" in form:
+        return "interests"
+    return "rate" if "vote" in form else ""
+
+
 def create_app(app: Recommender) -> ASGIApp:
     """The ASGI application over one facade."""
     pages = app.pages  # every change a page makes goes through these
@@ -323,9 +331,10 @@ def create_app(app: Recommender) -> ASGIApp:
 
     async def manage(request: Request, form: FormData) -> Response:
         token = request.path_params["token"]
-        name = str(form.get("form") or ("interests" if "interests" in form else "rate"))
+        name = str(form.get("form") or _unnamed_form(form))
         if name not in MANAGE_FORMS:
-            problem = Problem(None, f"there is no form {name!r} on this page", {})
+            forms = ", ".join(MANAGE_FORMS)
+            problem = Problem(None, f"unknown form {name!r}; this page's forms are {forms}", {})
             return await manage_page(request, problem=problem, status=400)
         try:
             saved = await MANAGE_FORMS[name](token, form)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import re
 import stat
@@ -83,10 +84,13 @@ def refused(tmp_path_factory: pytest.TempPathFactory) -> Refusals:
         "not a database": [*cli, "--db", f"sqlite:///{tmp / 'papers.db'}", "stats"],
         "url not text": [*cli, "stats"],
         "short secret": [*cli, "init"],
+        "port in the file": [*cli, "stats"],
     }
+    (tmp / "port.toml").write_text("smtp_port = 25.5\n", encoding="utf-8")
     extra = {
         "url not text": {"RECOMMENDER_CONFIG": str(tmp / "config.toml")},
         "short secret": {"RECOMMENDER_SECRET": "hunter2"},
+        "port in the file": {"RECOMMENDER_CONFIG": str(tmp / "port.toml")},
     }
     # the tests' own environment fixture is not in force yet at module scope
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RECOMMENDER_")}
@@ -165,6 +169,15 @@ def test_a_short_secret_names_the_setting_and_the_minimum(
     line = one_line_error(refused.runs["short secret"])
     assert "RECOMMENDER_SECRET" in line and "16 characters" in line
     assert "hunter2" not in line
+
+
+def test_a_bad_value_in_the_config_file_is_named_by_the_file_and_its_key(
+    refused: Refusals,
+) -> None:
+    line = one_line_error(refused.runs["port in the file"])
+    assert line == (
+        f"Error: {refused.folder / 'port.toml'}: setting 'smtp_port': 25.5 is not a port number"
+    )
 
 
 def test_a_short_secret_file_is_named(tmp_path: Path) -> None:
@@ -289,6 +302,90 @@ def test_a_misspelt_setting_gets_a_suggestion(tmp_path: Path) -> None:
         load(tmp_path, 'databse_url = "sqlite://"\n')
 
 
+@pytest.mark.parametrize(
+    ("body", "refusal"),
+    [
+        ("smtp_port = 25.5\n", "setting 'smtp_port': 25.5 is not a port number"),
+        ('base_url = "ftp://x"\n', "setting 'base_url': 'ftp://x' is not an http:// or https://"),
+        ('secret = "short"\n', "setting 'secret': too short (5 characters)"),
+    ],
+)
+def test_a_bad_value_from_the_config_file_names_the_file_not_a_variable(
+    tmp_path: Path, body: str, refusal: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, body)
+    assert str(caught.value).startswith(f"{tmp_path / 'config.toml'}: {refusal}")
+    assert "RECOMMENDER_" not in str(caught.value)
+
+
+def test_a_bad_value_from_the_environment_names_the_variable_over_a_good_file(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, "smtp_port = 587\n", RECOMMENDER_SMTP_PORT="25.5")
+    assert str(caught.value) == (
+        "setting 'smtp_port' (RECOMMENDER_SMTP_PORT): '25.5' is not a port number"
+    )
+
+
+def test_a_bad_value_given_to_load_names_no_file_or_variable(tmp_path: Path) -> None:
+    environ = {**write_config(tmp_path, "smtp_port = 587\n"), "RECOMMENDER_SMTP_PORT": "25"}
+    with pytest.raises(ConfigError) as caught:
+        Settings.load({"smtp_port": "x"}, environ=environ)
+    assert str(caught.value) == "setting 'smtp_port': 'x' is not a port number"
+
+
+@pytest.mark.parametrize(
+    "mail_from",
+    [
+        "notanaddress",
+        "Paper digest <digest>",
+        "Paper digest <@example.org>",
+        "digest@example.org, other@example.org",
+        "digest@exa mple.org",
+        "Paper digest <digest@example.org>\nBcc: someone@example.org",
+        "",
+    ],
+)
+def test_mail_from_must_be_one_email_address(tmp_path: Path, mail_from: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, f"mail_from = {json.dumps(mail_from)}\n")
+    said = str(caught.value)
+    assert said.startswith(f"{tmp_path / 'config.toml'}: setting 'mail_from': {mail_from!r}")
+    assert "email address" in said
+
+
+@pytest.mark.parametrize(
+    "mail_from",
+    [
+        "Paper digest <digest@example.org>",
+        "digest@example.org",
+        '"Digest, papers" <digest@example.org>',
+        "Digest ✉ <zoë@example.org>",
+        "Paper digest <recommender@localhost>",  # the default, written out
+        "digest@mailhost",  # a host on the operator's own network
+    ],
+)
+def test_mail_from_may_have_a_name_and_be_on_a_host_of_the_operators_own(
+    tmp_path: Path, mail_from: str
+) -> None:
+    assert load(tmp_path, RECOMMENDER_MAIL_FROM=mail_from).mail_from == mail_from
+
+
+def test_contact_must_be_an_address_alone(tmp_path: Path) -> None:
+    assert load(tmp_path, RECOMMENDER_CONTACT="me@example.org").contact_address == "me@example.org"
+    for contact in ("me", "Me <me@example.org>"):
+        with pytest.raises(ConfigError) as caught:
+            load(tmp_path, RECOMMENDER_CONTACT=contact)
+        assert str(caught.value).startswith(
+            f"setting 'contact' (RECOMMENDER_CONTACT): {contact!r} is not a valid email address"
+        )
+    # empty in the file: mail_from's address stands in, as when it is not set
+    fallback = load(tmp_path, 'contact = ""\nmail_from = "Digest <digest@example.org>"\n')
+    assert fallback.contact_address == "digest@example.org"
+
+
 # -- files: private from the start -----------------------------------------------------------
 
 
@@ -368,7 +465,7 @@ def test_sign_up_is_off_until_a_setting_turns_it_on(tmp_path: Path) -> None:
     [
         (
             'signup = "maybe"\n',
-            "setting 'signup' (RECOMMENDER_SIGNUP): 'maybe' is not true or false",
+            "config.toml: setting 'signup': 'maybe' is not true or false",
         ),
         ("signup_address_limit = 0\n", "0 is out of range; use 1 to 1000"),
         ('signup_client_limit = "many"\n', "'many' is not a number of sign-ups"),

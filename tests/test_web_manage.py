@@ -312,6 +312,20 @@ def test_a_form_the_page_does_not_have_or_a_bad_vote_changes_nothing(site: Site)
     assert snapshot(site.app) == before
 
 
+def test_a_post_naming_no_form_is_refused_listing_the_forms_and_changes_nothing(
+    site: Site,
+) -> None:
+    before = snapshot(site.app)
+    with httpx.Client(timeout=10) as client:
+        empty = client.post(site.urls["manage"])
+    for answer in (empty, post(site, form=""), post(site, paper="x")):
+        assert answer.status_code == 400
+        said = text(answer.text)
+        assert "Nothing was changed. unknown form ''; this page's forms are interests, " in said
+        assert "rate, undo" in said and "not a vote" not in said
+    assert snapshot(site.app) == before
+
+
 def test_rating_or_undoing_a_paper_not_in_the_catalogue_says_so_on_the_manage_page(
     site: Site,
 ) -> None:

@@ -441,6 +441,63 @@ def test_an_unsubscribed_address_that_signs_up_gets_a_link_to_start_again(
         assert "Subscribe again" in client.get(again[0]).text
 
 
+# What the mail to an address subscribed already says, by the state of its subscription: its
+# subject's end, and its heading (the first line of its text part).
+KNOWN_ADDRESS_MAILS = {
+    "active": ("you are subscribed already", "You are subscribed already"),
+    "paused": ("your digests are paused; resume them", "Your digests are paused"),
+    "unsubscribed": ("your digests are stopped; start them again", "Your digests are stopped"),
+}
+
+
+@pytest.mark.parametrize(
+    ("state", "paused", "unsubscribed"),
+    [
+        ("active", False, False),
+        ("paused", True, False),
+        ("unsubscribed", False, True),
+        ("unsubscribed", True, True),
+    ],
+)
+def test_the_mail_to_a_subscribed_address_says_whether_its_digests_go_out(
+    site: Site, tmp_path: Path, state: str, paused: bool, unsubscribed: bool
+) -> None:
+    site.app.subscribe(profile(tmp_path))
+    if paused:
+        site.app.pause(EMAIL)
+    if unsubscribed:
+        site.app.unsubscribe(EMAIL)
+    before = site.app.subscriber(EMAIL)
+    with httpx.Client(timeout=10) as client:
+        assert sign_up(client, site, email=EMAIL).status_code == 200
+    (mail,) = site.mail.received
+    subject, heading = KNOWN_ADDRESS_MAILS[state]
+    assert mail.message["Subject"] == f"Your paper digest: {subject}"
+    text, html_part = parts(mail.message)
+    assert text.splitlines()[0] == heading
+    assert f">{heading}</h1>" in html_part
+    for said in (" ".join(part.split()) for part in (text, html.unescape(html_part))):
+        assert ("subscribed already" in said) == (state == "active")
+        assert ("which has one already" in said) == (state != "unsubscribed")
+        assert ("Start them again" in said) == unsubscribed
+        assert ('press "Resume digests" on your manage page' in said) == paused
+        assert f"{site.base}/manage/" in said
+    assert site.app.subscriber(EMAIL) == before
+
+
+def test_a_paused_address_that_signs_up_is_sent_to_the_button_that_resumes_it(
+    site: Site, tmp_path: Path
+) -> None:
+    site.app.subscribe(profile(tmp_path))
+    site.app.pause(EMAIL)
+    with httpx.Client(timeout=10) as client:
+        assert sign_up(client, site, email=EMAIL).status_code == 200
+        (manage,) = re.findall(rf"{re.escape(site.base)}/manage/\S+", site.mail_text())
+        page = client.get(manage).text
+    assert "Resume digests</button>" in page
+    assert site.app.subscriber(EMAIL).paused  # the mail changed nothing; the page asks first
+
+
 def test_a_mail_server_that_refuses_gets_a_page_to_try_again(site: Site) -> None:
     site.mail.inbox.refuse_next("451 4.3.0 try again later")
     with httpx.Client(timeout=10) as client:
