@@ -97,6 +97,8 @@ MAX_BYTES = 10_000_000
 MAX_PAPERS = 5_000
 # How a dump read from standard input is named, in errors and in the store.
 STDIN = "<stdin>"
+# The year rule of a listing date that gives its year ("Mar 20, 2026").
+YEAR_IN_LISTING = "year given in the listing"
 # Ranges of the numbers in a dump, so that each fits the store (PostgreSQL's integer holds
 # 2,147,483,647) and a number no page could show is refused as the damage it is.
 AUTHORS_RANGE = (1, 100_000)
@@ -309,7 +311,7 @@ def parse_dump(
     listing, listing_date, explicit_year, blocks = _header(blocks, reference_date, source)
     papers = _entries(blocks, listing_date, source, max_papers)
     if explicit_year:
-        rule = "year given in the listing"
+        rule = YEAR_IN_LISTING
     else:
         rule = year_rule or f"year from reference date {reference_date.isoformat()}"
     return Dump(listing_date, rule, content_hash, tuple(papers), listing)
