@@ -285,6 +285,10 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
     skipped = [f for f in report.files if f.status == "already ingested"]
     if skipped:
         click.echo(f"Already ingested, skipped: {', '.join(f.path.name for f in skipped)}")
+    if report.warnings:
+        click.echo("Listed more than once in one file, kept as one paper:", err=True)
+        for warning in report.warnings:
+            click.echo(f"  {warning}", err=True)
     if report.refused:
         folders = sum(1 for f in report.refused if f.folder)
         files = len(report.refused) - folders

@@ -166,6 +166,42 @@ class Dump:
     listing: str = ""  # the listing's date as the dump prints it: "Mar 20"
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """A title listed again in one dump: the entry at ``line`` has the title of the one at
+    ``first`` (after :func:`normalize_title`), and the first is the one a paper is made of."""
+
+    title: str  # as this entry prints it
+    line: int
+    first: int
+    differs: tuple[str, ...]  # what this entry gives otherwise, in words: "abstract", "date"
+
+
+# What two entries of one title may give differently, and its name in a repeat's words.
+_COMPARED = {
+    "abstract": "abstract",
+    "authors": "author count",
+    "published": "date",
+    "upvotes": "upvote count",
+}
+
+
+def repeated_titles(papers: tuple[ListedPaper, ...]) -> list[Repeat]:
+    """The entries of ``papers`` whose title an earlier entry has already, in order."""
+    first: dict[str, ListedPaper] = {}
+    repeats = []
+    for paper in papers:
+        kept = first.setdefault(paper.id, paper)
+        if kept is not paper:
+            differs = tuple(
+                word
+                for name, word in _COMPARED.items()
+                if getattr(paper, name) != getattr(kept, name)
+            )
+            repeats.append(Repeat(paper.title, paper.line, kept.line, differs))
+    return repeats
+
+
 @dataclass
 class _Block:
     line: int  # line number of the block's first line

@@ -131,6 +131,7 @@ class Ingester:
             papers_updated=done.papers_updated,
             papers_unchanged=done.papers_unchanged,
             dump_id=done.dump_id,
+            warnings=() if done.already_ingested else _repeats(path, dump),
             **dated,
         )
 
@@ -249,6 +250,23 @@ def fetch_days(
         if on_day is not None:
             on_day(fetched)
     return report
+
+
+def _repeats(path: Path, dump: dumps.Dump) -> tuple[str, ...]:
+    """A line for each title ``dump`` lists again, saying which entry was kept."""
+    lines = []
+    for repeat in dumps.repeated_titles(dump.papers):
+        where = f"{path}:{repeat.line}: {repeat.title[:60]!r} is listed again (first at line "
+        if repeat.differs:
+            *others, last = repeat.differs
+            differs = f"{', '.join(others)} and {last}" if others else last
+            lines.append(
+                f"{where}{repeat.first}) with a different {differs}; kept the entry at line "
+                f"{repeat.first}, dropped this one"
+            )
+        else:
+            lines.append(f"{where}{repeat.first}) with the same abstract and metadata; kept once")
+    return tuple(lines)
 
 
 def reason(exc: Exception) -> str:

@@ -145,6 +145,26 @@ def test_ingest_refuses_a_file_dated_by_a_clock_years_ahead_and_ingests_the_rest
     assert [d["file_name"] for d in listed] == ["day2.txt"]
 
 
+def test_ingest_says_which_entry_of_a_title_listed_twice_it_kept(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    twice = tmp_path / "twice.txt"
+    entries = [entry(1, abstract="Abstract A."), entry(2), entry(1, abstract="Abstract B.")]
+    twice.write_text(dump_text(entries))
+    result = run("ingest", "--date", "2026-03-21", str(twice), env=sqlite_env)
+    assert result.returncode == 0, result.stderr
+    assert "twice.txt: Mar 20 → 2026-03-20, year from --date 2026-03-21 · 2 new" in result.stdout
+    warning = (
+        f"{twice}:19: {entry(1).title!r} is listed again (first at line 11) with a different "
+        "abstract; kept the entry at line 11, dropped this one"
+    )
+    assert result.stderr == f"Listed more than once in one file, kept as one paper:\n  {warning}\n"
+    twice.write_text(dump_text([*entries, entry(3)]))  # a new dump, with the same repeat
+    as_json = json.loads(run("ingest", "--json", str(twice), env=sqlite_env).stdout)
+    assert as_json["warnings"] == as_json["per_file"][0]["warnings"] == [warning]
+    assert (as_json["papers_new"], as_json["papers_unchanged"]) == (1, 2)
+
+
 def test_ingest_json_summary_names_refused_files(user_env: dict[str, str], tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("")

@@ -309,6 +309,37 @@ def test_a_paper_listed_twice_in_one_dump_is_stored_once(app: Recommender, tmp_p
     assert counts(app) == (2, 1, 2)
 
 
+@pytest.mark.parametrize(
+    ("repeat", "note"),
+    [
+        (
+            entry(1, title="SAME   title", abstract="Abstract B.", date="Mar 2", upvotes=4),
+            "with a different abstract, date and upvote count; kept the entry at line 11, "
+            "dropped this one",
+        ),
+        (entry(1, title="Same Title", abstract="Abstract A."), "with the same abstract and "),
+    ],
+    ids=["different", "same"],
+)
+def test_a_title_listed_twice_in_one_dump_is_one_paper_and_the_repeat_is_reported(
+    app: Recommender, tmp_path: Path, repeat: Any, note: str
+) -> None:
+    first = entry(1, title="Same Title", abstract="Abstract A.")
+    path = write(tmp_path, "twice.txt", dump_text([first, entry(2), repeat]))
+    report = app.ingest([path], reference_date=REFERENCE)
+    (outcome,) = report.files
+    assert (outcome.status, outcome.papers_new) == ("ingested", 2)
+    (warning,) = outcome.warnings
+    assert warning.startswith(f"{path}:19: {repeat.title!r} is listed again (first at line 11) ")
+    assert note in warning
+    assert report.warnings == [warning]
+    assert counts(app) == (2, 1, 2)
+    (kept,) = app.papers(PaperQuery(text="Same Title"))[0]
+    assert (kept.title, kept.abstract, kept.upvotes) == ("Same Title", "Abstract A.", None)
+    # Re-ingesting the file keeps nothing new and drops nothing new: no warning.
+    assert app.ingest([path], reference_date=REFERENCE).warnings == []
+
+
 def test_the_dump_records_where_it_came_from(
     app: Recommender, clock: Clock, tmp_path: Path
 ) -> None:
