@@ -206,7 +206,7 @@ def init(state: AppContext) -> None:
     type=DAY,
     help="When the dumps were saved (YYYY-MM-DD): dates in a dump have no year, so each "
     "one is taken as the latest such day on or before this date. Default: each file's "
-    "modification time; today's date for standard input.",
+    "modification time; today's date for standard input. At most a day after today (UTC).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
@@ -218,8 +218,9 @@ def ingest(
 
     PATHS are files, or folders whose *.txt files (recursively) are taken; "-" (once) reads
     one dump from standard input, recorded as <stdin>. Each file is ingested in one
-    transaction; a file already ingested changes nothing. A file that is not a dump is
-    refused with the reason, and the others are still ingested; the exit status is then 1.
+    transaction; a file already ingested changes nothing. A file that is not a dump, or
+    whose listing day is after today, is refused with the reason, and the others are still
+    ingested; the exit status is then 1.
 
     \b
     Examples:
@@ -234,11 +235,10 @@ def ingest(
             bar.update(1)
             bar.set_postfix_str(outcome.path.name, refresh=False)
 
-        report = state.app.ingest(
-            files,
-            reference_date=reference_date,
-            on_file=advance,
-        )
+        try:
+            report = state.app.ingest(files, reference_date=reference_date, on_file=advance)
+        except DayAhead as exc:
+            raise click.BadParameter(str(exc), param_hint="'--date'") from exc
     where = state.app.settings.describe_database()
     print_result(report, as_json, lambda report: _print_ingest_summary(report, where))
     if not report.ok:
@@ -285,6 +285,10 @@ def _print_ingest_summary(report: IngestReport, where: str) -> None:
     skipped = [f for f in report.files if f.status == "already ingested"]
     if skipped:
         click.echo(f"Already ingested, skipped: {', '.join(f.path.name for f in skipped)}")
+    if report.warnings:
+        click.echo("Listed more than once in one file, kept as one paper:", err=True)
+        for warning in report.warnings:
+            click.echo(f"  {warning}", err=True)
     if report.refused:
         folders = sum(1 for f in report.refused if f.folder)
         files = len(report.refused) - folders

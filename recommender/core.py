@@ -23,7 +23,13 @@ from recommender.digests import sending
 from recommender.digests.outbox import SENDING_LEASE as SENDING_LEASE
 from recommender.digests.outbox import Outbox
 from recommender.ingesting import DayAhead as DayAhead
-from recommender.ingesting import Ingester, StreamDump, check_days, fetch_days
+from recommender.ingesting import (
+    Ingester,
+    StreamDump,
+    check_days,
+    check_reference_date,
+    fetch_days,
+)
 from recommender.links import utcnow
 from recommender.pages import Pages
 from recommender.results import NOTHING_TO_RECOMMEND as NOTHING_TO_RECOMMEND
@@ -144,9 +150,12 @@ class Recommender:
         refuse bad ones, keep going.
 
         Whatever fails with one file (the parser, the database, anything else) refuses that
-        file with the reason, and its transaction is rolled back. Only a database that no
-        longer answers at all stops the batch, by raising: every other file would fail too.
+        file with the reason, and its transaction is rolled back; so does a listing day after
+        today. Only a database that no longer answers at all stops the batch, by raising:
+        every other file would fail too. A ``reference_date`` after today raises
+        :class:`DayAhead`, before any file is read.
         """
+        check_reference_date(self.clock().date(), reference_date)
         self._check_schema()  # a schema that cannot be used fails the batch, not each file
         return self._ingester().dumps(files, reference_date, on_file)
 

@@ -97,6 +97,8 @@ MAX_BYTES = 10_000_000
 MAX_PAPERS = 5_000
 # How a dump read from standard input is named, in errors and in the store.
 STDIN = "<stdin>"
+# The year rule of a listing date that gives its year ("Mar 20, 2026").
+YEAR_IN_LISTING = "year given in the listing"
 # Ranges of the numbers in a dump, so that each fits the store (PostgreSQL's integer holds
 # 2,147,483,647) and a number no page could show is refused as the damage it is.
 AUTHORS_RANGE = (1, 100_000)
@@ -162,6 +164,42 @@ class Dump:
     content_hash: str  # sha256 of the normalized text
     papers: tuple[ListedPaper, ...] = field(default=())
     listing: str = ""  # the listing's date as the dump prints it: "Mar 20"
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A title listed again in one dump: the entry at ``line`` has the title of the one at
+    ``first`` (after :func:`normalize_title`), and the first is the one a paper is made of."""
+
+    title: str  # as this entry prints it
+    line: int
+    first: int
+    differs: tuple[str, ...]  # what this entry gives otherwise, in words: "abstract", "date"
+
+
+# What two entries of one title may give differently, and its name in a repeat's words.
+_COMPARED = {
+    "abstract": "abstract",
+    "authors": "author count",
+    "published": "date",
+    "upvotes": "upvote count",
+}
+
+
+def repeated_titles(papers: tuple[ListedPaper, ...]) -> list[Repeat]:
+    """The entries of ``papers`` whose title an earlier entry has already, in order."""
+    first: dict[str, ListedPaper] = {}
+    repeats = []
+    for paper in papers:
+        kept = first.setdefault(paper.id, paper)
+        if kept is not paper:
+            differs = tuple(
+                word
+                for name, word in _COMPARED.items()
+                if getattr(paper, name) != getattr(kept, name)
+            )
+            repeats.append(Repeat(paper.title, paper.line, kept.line, differs))
+    return repeats
 
 
 @dataclass
@@ -309,7 +347,7 @@ def parse_dump(
     listing, listing_date, explicit_year, blocks = _header(blocks, reference_date, source)
     papers = _entries(blocks, listing_date, source, max_papers)
     if explicit_year:
-        rule = "year given in the listing"
+        rule = YEAR_IN_LISTING
     else:
         rule = year_rule or f"year from reference date {reference_date.isoformat()}"
     return Dump(listing_date, rule, content_hash, tuple(papers), listing)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 # How many times a listing is written before a conflict with another process is an error.
 WRITE_ATTEMPTS = 3
+# How far after today (UTC) a dump may be saved or dated: tomorrow in UTC is today somewhere
+# (time zones run to UTC+14), so a dump saved there today is not refused as from the future.
+DATE_SLACK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,11 @@ class Ingester:
         except Exception as exc:  # a fault of the parser's own: this file's failure only
             return FileOutcome(path, "refused", f"{path}: could not be read: {reason(exc)}")
         dated = {"listing": dump.listing, "year_rule": dump.year_rule}
+        if ahead := listing_ahead(dump, self._clock().date()):
+            # Stored, it would stay the newest listing day, and no command re-dates a dump.
+            return FileOutcome(
+                path, "refused", f"{path}: {ahead}", listing_date=dump.listing_date, **dated
+            )
         try:
             done = self._merge(
                 lambda session: paper_store.add_dump(
@@ -123,6 +131,7 @@ class Ingester:
             papers_updated=done.papers_updated,
             papers_unchanged=done.papers_unchanged,
             dump_id=done.dump_id,
+            warnings=() if done.already_ingested else _repeats(path, dump),
             **dated,
         )
 
@@ -182,7 +191,30 @@ class Ingester:
 
 
 class DayAhead(RecommenderError, ValueError):
-    """A day to fetch that is after today: no source lists it yet."""
+    """A day after today: to fetch (no source lists it yet), or to date dumps by."""
+
+
+def check_reference_date(today: date, reference_date: date | None) -> None:
+    """Refuse a day to date dumps by (``--date``) after ``today`` (UTC), allowing
+    :data:`DATE_SLACK`: no dump was saved on a day still to come."""
+    if reference_date is not None and reference_date > today + DATE_SLACK:
+        raise DayAhead(
+            f"{reference_date.isoformat()} is after today ({today.isoformat()}, UTC): "
+            "give the day the dumps were saved"
+        )
+
+
+def listing_ahead(dump: dumps.Dump, today: date) -> str | None:
+    """Why ``dump`` is refused for a listing day after ``today`` (UTC, allowing
+    :data:`DATE_SLACK`), or None if its day has come."""
+    if dump.listing_date <= today + DATE_SLACK:
+        return None
+    shown = f"{dump.listing!r} → " if dump.listing else ""
+    fix = "" if dump.year_rule == dumps.YEAR_IN_LISTING else "; give --date, the day it was saved"
+    return (
+        f"the listing day {shown}{dump.listing_date.isoformat()}, {dump.year_rule}, is after "
+        f"today ({today.isoformat()}, UTC){fix}"
+    )
 
 
 def check_days(today: date, day: date | None, since: date | None) -> None:
@@ -218,6 +250,23 @@ def fetch_days(
         if on_day is not None:
             on_day(fetched)
     return report
+
+
+def _repeats(path: Path, dump: dumps.Dump) -> tuple[str, ...]:
+    """A line for each title ``dump`` lists again, saying which entry was kept."""
+    lines = []
+    for repeat in dumps.repeated_titles(dump.papers):
+        where = f"{path}:{repeat.line}: {repeat.title[:60]!r} is listed again (first at line "
+        if repeat.differs:
+            *others, last = repeat.differs
+            differs = f"{', '.join(others)} and {last}" if others else last
+            lines.append(
+                f"{where}{repeat.first}) with a different {differs}; kept the entry at line "
+                f"{repeat.first}, dropped this one"
+            )
+        else:
+            lines.append(f"{where}{repeat.first}) with the same abstract and metadata; kept once")
+    return tuple(lines)
 
 
 def reason(exc: Exception) -> str:

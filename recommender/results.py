@@ -75,6 +75,8 @@ class FileOutcome(Record):
     papers_updated: int = 0
     papers_unchanged: int = 0
     folder: bool = False  # a folder refused for holding no dump: not a file
+    # What was stored otherwise than listed, one line each: a title listed twice, kept once.
+    warnings: tuple[str, ...] = ()
 
     def dating(self) -> str | None:
         """How the dump was dated, in words: ``Mar 20 → 2026-03-20, year from --date …``."""
@@ -102,6 +104,10 @@ class IngestReport(Record):
         return [f for f in self.files if f.status == "refused"]
 
     @property
+    def warnings(self) -> list[str]:
+        return [warning for f in self.files for warning in f.warnings]
+
+    @property
     def papers_new(self) -> int:
         return sum(f.papers_new for f in self.files)
 
@@ -123,6 +129,7 @@ class IngestReport(Record):
             "ingested": self.count("ingested"),
             "already_ingested": self.count("already ingested"),
             "refused": [{"path": f.path, "error": f.error} for f in self.refused],
+            "warnings": self.warnings,
             "papers_new": self.papers_new,
             "papers_updated": self.papers_updated,
             "papers_unchanged": self.papers_unchanged,

@@ -281,6 +281,8 @@ def ingest_inbox_job() -> None:
                 outcome.papers_new,
                 outcome.papers_updated,
             )
+            for warning in outcome.warnings:
+                log.warning("%s", _printable(warning))
         else:
             log.info("%s %s", outcome.status, name)
 

@@ -43,11 +43,14 @@ def decode(data: bytes) -> str:
         except UnicodeDecodeError as exc:
             line = data[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
             raise UndecodableText("not UTF-16 text (a broken or cut character)", line) from exc
+    # The mark is cut off here, not by the "utf-8-sig" codec: that codec's error positions
+    # count from after the mark, and named a byte (and a line) three bytes off.
+    body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        return data.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        reason = f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x})"
+        line = body[: exc.start].count(b"\n") + 1
+        reason = f"not UTF-8 text (invalid byte 0x{body[exc.start]:02x})"
         raise UndecodableText(reason, line) from exc
 
 

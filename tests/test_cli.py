@@ -14,7 +14,7 @@ import sys
 import termios
 import threading
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -117,6 +117,52 @@ def test_ingest_of_a_folder_with_no_dump_is_refused_naming_the_folder_not_counte
     assert beside.stderr.startswith("Refused 1 file and 1 folder:\n")
     assert refusal in beside.stderr
     assert json.loads(run("stats", "--json", env=user_env).stdout)["dumps"] == 2
+
+
+def test_ingest_refuses_a_date_after_today_as_a_usage_error_and_stores_nothing(
+    sqlite_env: dict[str, str], dump_folder: Path
+) -> None:
+    # two days ahead: still more than a day ahead if midnight (UTC) passes while it runs
+    ahead = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    result = invoke("ingest", "--date", ahead, str(dump_folder), env=sqlite_env)
+    assert result.exit_code == 2
+    assert f"Invalid value for '--date': {ahead} is after today (" in result.output
+    assert "No dumps yet" in invoke("dumps", env=sqlite_env).output
+
+
+def test_ingest_refuses_a_file_dated_by_a_clock_years_ahead_and_ingests_the_rest(
+    sqlite_env: dict[str, str], dump_folder: Path
+) -> None:
+    ahead = dump_folder / "day1.txt"
+    later = datetime.now(UTC).replace(year=datetime.now(UTC).year + 4).timestamp()
+    os.utime(ahead, (later, later))
+    result = run("ingest", str(dump_folder), env=sqlite_env)
+    assert result.returncode == 1
+    assert "Ingested 1 of 2 files" in result.stdout
+    assert f"  {ahead}: the listing day 'Mar 19' → " in result.stderr
+    assert ", is after today (" in result.stderr
+    listed = json.loads(run("dumps", "--json", env=sqlite_env).stdout)
+    assert [d["file_name"] for d in listed] == ["day2.txt"]
+
+
+def test_ingest_says_which_entry_of_a_title_listed_twice_it_kept(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    twice = tmp_path / "twice.txt"
+    entries = [entry(1, abstract="Abstract A."), entry(2), entry(1, abstract="Abstract B.")]
+    twice.write_text(dump_text(entries))
+    result = run("ingest", "--date", "2026-03-21", str(twice), env=sqlite_env)
+    assert result.returncode == 0, result.stderr
+    assert "twice.txt: Mar 20 → 2026-03-20, year from --date 2026-03-21 · 2 new" in result.stdout
+    warning = (
+        f"{twice}:19: {entry(1).title!r} is listed again (first at line 11) with a different "
+        "abstract; kept the entry at line 11, dropped this one"
+    )
+    assert result.stderr == f"Listed more than once in one file, kept as one paper:\n  {warning}\n"
+    twice.write_text(dump_text([*entries, entry(3)]))  # a new dump, with the same repeat
+    as_json = json.loads(run("ingest", "--json", str(twice), env=sqlite_env).stdout)
+    assert as_json["warnings"] == as_json["per_file"][0]["warnings"] == [warning]
+    assert (as_json["papers_new"], as_json["papers_unchanged"]) == (1, 2)
 
 
 def test_ingest_json_summary_names_refused_files(user_env: dict[str, str], tmp_path: Path) -> None:

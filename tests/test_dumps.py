@@ -237,6 +237,33 @@ def test_invalid_utf8_names_its_line() -> None:
         parse(b"Subscribe\n\nMar 20\n\nA Title\nbad \xff byte.\n")
 
 
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (b"Mar 20\n\nTitle \xff A\n\nAbstract a.\n", 3),
+        # right after a line break: an offset three bytes short counted one line too few
+        (b"Mar 20\n\nTitle A\n\xff\n\nAbstract a.\n", 4),
+    ],
+    ids=["inside-a-line", "starting-a-line"],
+)
+def test_invalid_utf8_after_a_byte_order_mark_names_the_byte_and_its_line(
+    content: bytes, line: int
+) -> None:
+    with pytest.raises(DumpError) as caught:
+        parse(b"\xef\xbb\xbf" + content)
+    assert str(caught.value) == f"test.txt:{line}: not UTF-8 text (invalid byte 0xff)"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_lone_surrogate_in_utf16_names_its_line_after_the_byte_order_mark(
+    encoding: str,
+) -> None:
+    lone = "\udc00".encode(encoding, "surrogatepass")
+    saved = ("\ufeffMar 20\n\nTitle A\n").encode(encoding) + lone + "\n".encode(encoding)
+    with pytest.raises(DumpError, match=r"^test\.txt:4: not UTF-16 text"):
+        parse(saved)
+
+
 def test_dump_cut_after_a_title_is_refused_as_truncated() -> None:
     text = dump_text([entry(1), entry(2)]) + "\nPaper 3: The Title Only\n"
     with pytest.raises(DumpError, match=r"test\.txt:\d+: the last paper .* no abstract"):

@@ -7,7 +7,7 @@ import io
 import os
 import re
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from recommender.config import Settings
-from recommender.core import PaperQuery, Recommender, StreamDump
+from recommender.core import DayAhead, PaperQuery, Recommender, StreamDump
 from recommender.store.models import Dump, DumpPaper, Paper
 from tests.builders import dump_text, entry
 from tests.clock import Clock
@@ -309,6 +309,37 @@ def test_a_paper_listed_twice_in_one_dump_is_stored_once(app: Recommender, tmp_p
     assert counts(app) == (2, 1, 2)
 
 
+@pytest.mark.parametrize(
+    ("repeat", "note"),
+    [
+        (
+            entry(1, title="SAME   title", abstract="Abstract B.", date="Mar 2", upvotes=4),
+            "with a different abstract, date and upvote count; kept the entry at line 11, "
+            "dropped this one",
+        ),
+        (entry(1, title="Same Title", abstract="Abstract A."), "with the same abstract and "),
+    ],
+    ids=["different", "same"],
+)
+def test_a_title_listed_twice_in_one_dump_is_one_paper_and_the_repeat_is_reported(
+    app: Recommender, tmp_path: Path, repeat: Any, note: str
+) -> None:
+    first = entry(1, title="Same Title", abstract="Abstract A.")
+    path = write(tmp_path, "twice.txt", dump_text([first, entry(2), repeat]))
+    report = app.ingest([path], reference_date=REFERENCE)
+    (outcome,) = report.files
+    assert (outcome.status, outcome.papers_new) == ("ingested", 2)
+    (warning,) = outcome.warnings
+    assert warning.startswith(f"{path}:19: {repeat.title!r} is listed again (first at line 11) ")
+    assert note in warning
+    assert report.warnings == [warning]
+    assert counts(app) == (2, 1, 2)
+    (kept,) = app.papers(PaperQuery(text="Same Title"))[0]
+    assert (kept.title, kept.abstract, kept.upvotes) == ("Same Title", "Abstract A.", None)
+    # Re-ingesting the file keeps nothing new and drops nothing new: no warning.
+    assert app.ingest([path], reference_date=REFERENCE).warnings == []
+
+
 def test_the_dump_records_where_it_came_from(
     app: Recommender, clock: Clock, tmp_path: Path
 ) -> None:
@@ -422,13 +453,62 @@ def test_a_dump_from_standard_input_is_dated_by_today_and_repiping_it_adds_nothi
     assert first.files[0].dating() == f"Mar 20 → 2026-03-20, {dump.year_rule}"
 
 
-def test_date_dates_a_dump_from_standard_input(app: Recommender) -> None:
+def test_date_dates_a_dump_from_standard_input(app: Recommender, clock: Clock) -> None:
     # Dec 30 before the reference date of 2027-01-02: last year's, not this year's.
+    clock.now = datetime(2027, 1, 2, 9, 0, tzinfo=UTC)  # a dump is not dated ahead of today
     text = dump_text([entry(1)], "Dec 30")
     report = app.ingest([StreamDump(io.BytesIO(text.encode()))], reference_date=date(2027, 1, 2))
     outcome = report.files[0]
     assert (outcome.status, outcome.listing_date) == ("ingested", date(2026, 12, 30))
     assert outcome.year_rule == "year from --date 2027-01-02"
+
+
+def test_a_date_after_today_is_refused_before_any_file_is_read(
+    app: Recommender, clock: Clock, tmp_path: Path
+) -> None:
+    app.init()
+    path = write(tmp_path, "a.txt", dump_text([entry(1)]))
+    with pytest.raises(DayAhead, match=r"^2030-01-01 is after today \(2026-03-21, UTC\)"):
+        app.ingest([path], reference_date=date(2030, 1, 1))
+    with pytest.raises(DayAhead):
+        app.ingest([path], reference_date=clock.now.date() + timedelta(days=2))
+    assert counts(app) == (0, 0, 0)
+
+
+def test_a_listing_day_after_today_is_refused_naming_the_file_and_the_day_and_nothing_of_it_kept(
+    app: Recommender, tmp_path: Path
+) -> None:
+    # A clock ahead (or a copy that kept one's time) made this file in 2030: Mar 20 is
+    # taken as 2029-03-20, which would stay the newest listing day for years.
+    ahead = write(tmp_path, "ahead.txt", dump_text([entry(1)], "Mar 20"))
+    in_2030 = datetime(2030, 1, 1, tzinfo=UTC).timestamp()
+    os.utime(ahead, (in_2030, in_2030))
+    says_so = write(tmp_path, "says-so.txt", dump_text([entry(2)], "Mar 23, 2026"))
+    good = write(tmp_path, "good.txt", dump_text([entry(3)], "Mar 20"))
+    report = app.ingest([ahead, says_so, good])
+    assert [f.status for f in report.files] == ["refused", "refused", "ingested"]
+    assert report.files[0].error == (
+        f"{ahead}: the listing day 'Mar 20' → 2029-03-20, year from the file's modification "
+        "time (2030-01-01), is after today (2026-03-21, UTC); give --date, the day it was saved"
+    )
+    assert report.files[1].error == (
+        f"{says_so}: the listing day 'Mar 23, 2026' → 2026-03-23, year given in the listing, "
+        "is after today (2026-03-21, UTC)"
+    )
+    assert [p.title for p in app.papers(PaperQuery())[0]] == [entry(3).title]
+    assert counts(app) == (1, 1, 1)
+    # Nothing of it was kept, so the right date now dates it.
+    again = app.ingest([ahead], reference_date=REFERENCE)
+    assert (again.files[0].status, again.files[0].listing_date) == ("ingested", date(2026, 3, 20))
+
+
+def test_a_dump_saved_or_dated_tomorrow_in_utc_is_taken_for_today_somewhere(
+    app: Recommender, clock: Clock
+) -> None:
+    tomorrow = clock.now.date() + timedelta(days=1)
+    text = dump_text([entry(1)], "Mar 22, 2026")
+    report = app.ingest([StreamDump(io.BytesIO(text.encode()))], reference_date=tomorrow)
+    assert report.ok and report.files[0].listing_date == tomorrow == date(2026, 3, 22)
 
 
 def test_a_bad_dump_on_standard_input_is_refused_naming_stdin_and_the_line(

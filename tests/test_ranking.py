@@ -155,12 +155,13 @@ def test_the_most_similar_rated_paper_is_named(catalogue: Recommender) -> None:
 
 
 def test_since_keeps_papers_first_listed_from_that_date(
-    catalogue: Recommender, tmp_path: Path
+    catalogue: Recommender, tmp_path: Path, clock: Clock
 ) -> None:
     later = tmp_path / "later.txt"
     later.write_text(
         dump_text([Entry("Graph Transformers Revisited", ABSTRACTS["graphs"])], "Mar 25")
     )
+    clock.now += timedelta(days=5)  # the day it was saved: a dump is not dated ahead
     catalogue.ingest([later], reference_date=date(2026, 3, 26))
     found = catalogue.recommend(EMAIL, since=date(2026, 3, 22))
     assert [r.title for r in found] == ["Graph Transformers Revisited"]

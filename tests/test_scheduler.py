@@ -188,7 +188,8 @@ def test_the_digest_job_sends_one_digest_a_day_across_a_daylight_saving_change(
         for n, fire in enumerate(days):
             # Papers arrive before every run, so no run is silent for want of news.
             clock.now = fire.astimezone(UTC) - timedelta(minutes=10)
-            app.ingest([new_papers(tmp_path, f"batch{n}")])
+            # saved now: its listing day is not after the clock's today
+            app.ingest([new_papers(tmp_path, f"batch{n}")], reference_date=clock.now.date())
             clock.now = fire.astimezone(UTC) + timedelta(seconds=5)
             jobs.digest_job(EMAIL)
     local_days = {fire.astimezone(trigger.timezone).date() for fire in days}

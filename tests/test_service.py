@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -84,6 +85,24 @@ def test_dumps_in_the_inbox_are_ingested_and_bad_ones_quarantined(
     assert (inbox / "processed" / "good.txt").exists()
     assert (inbox / "quarantine" / "bad.txt").exists()
     assert "bad.txt" in (inbox / "quarantine" / "bad.txt.error.txt").read_text()
+
+
+def test_the_inbox_logs_a_title_listed_twice_and_quarantines_a_dump_dated_ahead(
+    service: Service, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="recommender.scheduler")
+    inbox = tmp_path / "inbox"
+    twice = [Entry("Same Title", "Abstract A."), Entry("Other", "B."), Entry("Same Title", "C.")]
+    drop(inbox, "twice.txt", dump_text(twice))
+    drop(inbox, "ahead.txt", dump_text([Entry("Later", "D.")], "Mar 20, 2030"))
+    fire(service, jobs.INBOX_JOB)
+    wait_for(lambda: not list(inbox.glob("*.txt")))
+    assert service.app.stats()["papers"] == 2
+    (repeat,) = [r for r in caplog.records if "is listed again" in r.getMessage()]
+    assert repeat.levelno == logging.WARNING
+    assert repeat.getMessage().startswith(f"{inbox / 'twice.txt'}:19: 'Same Title' is listed")
+    reason = (inbox / "quarantine" / "ahead.txt.error.txt").read_text()
+    assert "the listing day 'Mar 20, 2030' → 2030-03-20" in reason
 
 
 def test_the_feedback_loop_from_inbox_to_digest_to_rating_link_and_back(

@@ -397,7 +397,8 @@ def _merge_source(paper: SourcePaper, stored: Row[Any]) -> tuple[dict[str, Any],
 
 
 def _merge_duplicates(records: tuple[dumps.ListedPaper, ...]) -> dict[str, dumps.ListedPaper]:
-    """Key the records by paper id; a paper listed twice in one dump is kept once."""
+    """Key the records by paper id; a paper listed twice in one dump is kept once, as its
+    first entry (what :func:`recommender.dumps.repeated_titles` reports)."""
     merged: dict[str, dumps.ListedPaper] = {}
     for record in records:
         merged.setdefault(record.id, record)
