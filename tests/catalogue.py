@@ -12,6 +12,7 @@ from pathlib import Path
 
 from recommender.core import Recommender
 from tests.builders import Entry, dump_text
+from tests.clock import saved_at_the_test_clock
 
 EMAIL = "ada@example.org"
 
@@ -49,7 +50,7 @@ def topical_dump(path: Path, listing: str = "Mar 20") -> Path:
         for n, title in enumerate(titles)
     ]
     path.write_text(dump_text(entries, listing))
-    return path
+    return saved_at_the_test_clock(path)
 
 
 def profile(tmp_path: Path, interests: str = '"graph neural networks"') -> Path:

@@ -21,7 +21,7 @@ from recommender.store.models import Dump, DumpPaper, Paper
 from recommender.store.papers import source_day_hash
 from tests.builders import dump_text, entry
 from tests.catalogue import EMAIL, topical_day
-from tests.clock import Clock
+from tests.clock import Clock, saved_at_the_test_clock
 from tests.concurrency import at_once
 from tests.loopback import FIXTURES, Reply, Seen, json_file, serving
 
@@ -73,6 +73,7 @@ def stored(app: Recommender) -> list[Paper]:
 def ingest_dump(app: Recommender, tmp_path: Path, *entries: object) -> None:
     path = tmp_path / "dump.txt"
     path.write_text(dump_text(list(entries)))  # type: ignore[arg-type]
+    saved_at_the_test_clock(path)
     assert app.ingest([path]).ok
 
 

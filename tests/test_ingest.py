@@ -20,7 +20,7 @@ from recommender.config import Settings
 from recommender.core import DayAhead, PaperQuery, Recommender, StreamDump
 from recommender.store.models import Dump, DumpPaper, Paper
 from tests.builders import dump_text, entry
-from tests.clock import Clock
+from tests.clock import Clock, saved_at_the_test_clock
 
 REFERENCE = date(2026, 3, 21)
 
@@ -226,8 +226,10 @@ def test_the_inbox_quarantines_a_file_the_database_refuses_and_reads_the_rest(
     app.init()
     poison_papers(app)
     inbox = settings.inbox
-    write(inbox, "1-bad.txt", dump_text([entry(1, title="Poison in the well")]))
-    write(inbox, "2-good.txt", dump_text([entry(2)]))
+    saved_at_the_test_clock(
+        write(inbox, "1-bad.txt", dump_text([entry(1, title="Poison in the well")]))
+    )
+    saved_at_the_test_clock(write(inbox, "2-good.txt", dump_text([entry(2)])))
     report = app.ingest_inbox(settle=timedelta(0))
     assert [f.status for f in report.files] == ["refused", "ingested"]
     assert sorted(p.name for p in (inbox / "quarantine").iterdir()) == [
@@ -246,11 +248,11 @@ def test_a_file_named_at_the_file_systems_limit_dropped_twice_does_not_jam_the_i
 ) -> None:
     inbox = settings.inbox
     longest = "L" * 251 + ".txt"  # 255 bytes: no room for ".1" or for a reason beside it
-    write(inbox, longest, dump_text([entry(1)]))
+    saved_at_the_test_clock(write(inbox, longest, dump_text([entry(1)])))
     assert [f.status for f in app.ingest_inbox(settle=timedelta(0)).files] == ["ingested"]
-    write(inbox, longest, dump_text([entry(1)]))  # the same again: "already ingested"
+    saved_at_the_test_clock(write(inbox, longest, dump_text([entry(1)])))  # the same again
     write(inbox, "M" * 251 + ".txt", "not a dump at all\n" * 3)  # refused: a reason beside it
-    write(inbox, "z-after.txt", dump_text([entry(2)], "Mar 19"))
+    saved_at_the_test_clock(write(inbox, "z-after.txt", dump_text([entry(2)], "Mar 19")))
     report = app.ingest_inbox(settle=timedelta(0))
     assert [f.status for f in report.files] == ["already ingested", "refused", "ingested"]
     assert not list(inbox.glob("*.txt"))
@@ -268,6 +270,7 @@ def test_a_dump_whose_name_is_not_utf8_is_stored_and_its_papers_kept(
     inbox.mkdir(parents=True, exist_ok=True)
     name = os.fsdecode(b"day-\xff.txt")  # bytes a file system keeps, which are no UTF-8
     (inbox / name).write_text(dump_text([entry(1)]), encoding="utf-8")
+    saved_at_the_test_clock(inbox / name)
     report = app.ingest_inbox(settle=timedelta(0))
     assert [f.status for f in report.files] == ["ingested"]
     assert counts(app)[0] == 1

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,7 +19,7 @@ from recommender.core import Recommender
 from recommender.service import Service
 from tests.builders import Entry, dump_text
 from tests.catalogue import ABSTRACTS, EMAIL, TOPICS, profile, topical_dump
-from tests.clock import Clock
+from tests.clock import Clock, saved_at_the_test_clock
 from tests.concurrency import at_once, wait_for
 from tests.mail import hrefs, parts
 from tests.mailserver import MailServer, free_port
@@ -31,8 +29,8 @@ def drop(inbox: Path, name: str, text: str) -> None:
     inbox.mkdir(parents=True, exist_ok=True)
     path = inbox / name
     path.write_text(text)
-    old = time.time() - 60  # settled: not a file still being copied
-    os.utime(path, (old, old))
+    # settled (not a file still being copied), and saved on the test clock's day
+    saved_at_the_test_clock(path)
 
 
 def fire(service: Service, job_id: str) -> None:

@@ -28,7 +28,7 @@ from recommender.sources.base import MalformedResponse, SourceUnavailable
 from recommender.sources.http import Pace, PoliteClient
 from recommender.store.models import Paper
 from tests.builders import dump_text, entry
-from tests.clock import Clock
+from tests.clock import Clock, saved_at_the_test_clock
 from tests.loopback import FIXTURES, Reply, Seen, serving
 
 MONDAY = date(2026, 11, 30)  # the day of the fixture feed
@@ -271,6 +271,7 @@ def test_one_paper_across_a_dump_hugging_face_and_arxiv(
 
     dump = tmp_path / "dump.txt"
     dump.write_text(dump_text([entry(1, title=ADAPTERS, abstract="Adapters, briefly.")]))
+    saved_at_the_test_clock(dump)
     clock.now = datetime(2026, 11, 30, 12, tzinfo=UTC)
     with serving(handle) as (url, _):
         settings = dataclasses.replace(

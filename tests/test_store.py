@@ -18,6 +18,7 @@ from recommender.store import database, vectors
 from recommender.store.catalogue import sample_papers
 from recommender.store.models import Base, Paper
 from tests.builders import dump_text, entry
+from tests.clock import saved_at_the_test_clock
 
 
 def test_first_use_creates_the_schema_by_itself(app: Recommender) -> None:
@@ -54,6 +55,7 @@ def test_timestamps_come_back_in_utc(app: Recommender, tmp_path) -> None:  # typ
 
     path = tmp_path / "a.txt"
     path.write_text(dump_text([entry(1)]))
+    saved_at_the_test_clock(path)
     app.clock = lambda: datetime(2026, 3, 21, 9, 30, tzinfo=UTC)
     app.ingest([path])
     (paper,) = app.papers(PaperQuery())[0]
@@ -208,6 +210,7 @@ def test_weak_negatives_are_a_reproducible_sample_of_the_catalogue_without_the_e
 ) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "a.txt"
     path.write_text(dump_text([entry(i) for i in range(60)]))
+    saved_at_the_test_clock(path)
     app.ingest([path])
     with Session(app.engine) as session:
 
