@@ -185,13 +185,16 @@ def check_addresses_free(loaded: Sequence[Profile], files: Mapping[str, str]) ->
     holding both is refused: applied, either file would undo the other.
 
     A subscriber's file that is gone, or names another address now, was renamed, moved or
-    edited: a profile with their address takes them along. One that cannot be read as a
-    profile is taken to still name them: when in doubt, nothing changes.
+    edited: a profile with their address takes them along. So does the shipped example
+    profile, which ``demo`` subscribes: a copy of it is the user's own file. One that cannot
+    be read as a profile is taken to still name them: when in doubt, nothing changes.
     """
     errors = []
     for profile in loaded:
         held_by = files.get(profile.email)
         if profile.source is None or held_by is None or not _other_file(held_by, profile.source):
+            continue
+        if _shipped_example(held_by):
             continue
         try:
             holder = load_profile(Path(held_by))
@@ -218,6 +221,16 @@ def _other_file(path: str, source: str) -> bool:
     try:
         return not os.path.samefile(path, source)
     except OSError:  # gone: renamed, moved or deleted
+        return False
+
+
+def _shipped_example(path: str) -> bool:
+    """Whether ``path`` is one of the profiles shipped with the package (``demo``'s)."""
+    from recommender import resources
+
+    try:
+        return Path(path).resolve().is_relative_to(resources.profiles_dir().resolve())
+    except OSError:
         return False
 
 

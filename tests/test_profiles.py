@@ -259,6 +259,17 @@ def test_a_copy_of_a_subscribers_file_is_refused_and_leaves_them_their_file(
     assert app.subscriber(P).profile_path == str(a)
 
 
+def test_a_copy_of_the_shipped_example_takes_the_demos_subscriber_as_the_users_own(
+    app: Recommender, tmp_path: Path
+) -> None:
+    example = resources.profiles_dir() / "example.toml"
+    app.subscribe(example)  # as demo does
+    copy = write_profile(tmp_path / "profiles", "ada.toml", example.read_text(encoding="utf-8"))
+    assert [o.action for o in app.subscribe(copy)] == ["unchanged"]
+    (subscriber,) = app.subscribers()
+    assert subscriber.profile_path == str(copy)
+
+
 def test_a_renamed_file_takes_its_subscriber_along(app: Recommender, tmp_path: Path) -> None:
     a, _ = subscribed_p_and_q(tmp_path)
     app.subscribe(a)
