@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 
-from recommender import text_files
+from recommender import resources, text_files
 from recommender.errors import RecommenderError
 from recommender.schedules import Schedule, check_fires, parse_schedule
 
@@ -226,8 +226,6 @@ def _other_file(path: str, source: str) -> bool:
 
 def _shipped_example(path: str) -> bool:
     """Whether ``path`` is one of the profiles shipped with the package (``demo``'s)."""
-    from recommender import resources
-
     try:
         return Path(path).resolve().is_relative_to(resources.profiles_dir().resolve())
     except OSError:

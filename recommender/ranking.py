@@ -395,12 +395,16 @@ class Ranker:
         """The word counts of ``texts`` (their ``hashes``): those kept, the rest counted."""
         session, space = scope
         kept = vector_store.word_counts(session, space.counts_key, hashes)
-        missing = [text for h, text in zip(hashes, texts, strict=True) if h not in kept]
-        if len(missing) == len(texts):
+        is_kept = np.array([h in kept for h in hashes], dtype=bool)
+        if not is_kept.any():
             return space.word_counts(texts)
-        counted = iter(features.counts_to_bytes(space.word_counts(missing)))
-        rows = [kept[h] if h in kept else next(counted) for h in hashes]
-        return features.counts_from_bytes(rows, space.n_words)
+        read = features.counts_from_bytes([kept[h] for h in hashes if h in kept], space.n_words)
+        if is_kept.all():
+            return read
+        counted = space.word_counts([t for t, k in zip(texts, is_kept, strict=True) if not k])
+        # the kept rows, then the counted ones, put back in the order of ``texts``
+        order = np.argsort(~is_kept, kind="stable")
+        return sp.vstack([read, counted], format="csr")[np.argsort(order, kind="stable")]
 
     # -- models ------------------------------------------------------------------------------
 

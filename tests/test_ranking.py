@@ -465,6 +465,18 @@ def test_a_ranking_reads_the_kept_word_counts_and_only_those_of_how_it_counts_no
     assert (read.words != space.vectors([(a, b)]).words).nnz == 0
 
 
+def test_kept_and_uncounted_texts_read_together_give_the_vectors_counting_them_all_gives(
+    catalogue: Recommender,
+) -> None:
+    catalogue.recommend(EMAIL, top=1)  # keeps every paper's counts
+    space, ranker = catalogue._space(), catalogue.ranker
+    with Session(catalogue.engine) as session:
+        kept = [tuple(r) for r in session.execute(select(Paper.title, Paper.abstract).limit(2))]
+        texts = [kept[0], ("A text never counted", "Nor kept anywhere."), kept[1]]
+        read = ranker.vectors(ranker.scope(session, space), texts)
+    assert (read.words != space.vectors(texts).words).nnz == 0
+
+
 def another_writes(path: str | None) -> None:
     """Begin and end a write on the SQLite file at ``path`` from another connection: "database
     is locked" at once if a transaction holds the write lock."""
